@@ -1,0 +1,173 @@
+/*
+ * nomsync events: codec, hashing and Ed25519 signatures.
+ *
+ * An event travels and is stored as the protobuf message nomsync.Event
+ * (proto/event.proto): the exact signed header bytes, the signature, and the
+ * payload bytes. The signature covers the header, and the header carries
+ * the BLAKE2b-256 hash of the payload, so erasing a payload keeps the chain
+ * verifiable. The event id is BLAKE2b-256 of the header bytes.
+ *
+ * This module is pure: no I/O except ns_identity_load/save, no globals
+ * beyond libsodium's one-time initialisation.
+ */
+#ifndef NOMSYNC_EVENT_H
+#define NOMSYNC_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nomsync/error.h>
+#include "event.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NS_KEY_BYTES 32    /**< Ed25519 public key */
+#define NS_SECRET_BYTES 64 /**< Ed25519 secret key (libsodium layout) */
+#define NS_SIG_BYTES 64    /**< Ed25519 signature */
+#define NS_ID_BYTES 32     /**< BLAKE2b-256 */
+#define NS_REF_MAX 16      /**< offender reference (NOMS or CRN) + NUL */
+#define NS_SITE_MAX 16     /**< site code + NUL */
+#define NS_EVENT_VERSION 1
+#define NS_EVENT_MAX_BYTES (64 * 1024) /**< largest event accepted */
+
+/** Kind of site. Decides which event types a site may sign. */
+typedef enum ns_role {
+	NS_ROLE_NONE = 0,
+	NS_ROLE_PRISON = 1,
+	NS_ROLE_PROBATION = 2,
+	NS_ROLE_COURT = 3,
+	NS_ROLE_HUB = 4
+} ns_role;
+
+/** @brief "prison", "probation", "court", "hub"; NULL for NS_ROLE_NONE. */
+const char *ns_role_name(ns_role role);
+/** @brief Parse a role name. @return the role, or NS_ROLE_NONE. */
+ns_role ns_role_parse(const char *name);
+
+/** A site's signing identity. Owned by the caller; wipe with ns_identity_wipe. */
+typedef struct ns_identity {
+	char site[NS_SITE_MAX];      /**< site code, e.g. "MDI" */
+	ns_role role;
+	uint8_t pk[NS_KEY_BYTES];
+	uint8_t sk[NS_SECRET_BYTES]; /**< private */
+} ns_identity;
+
+/**
+ * @brief Initialise libsodium. Safe to call many times and from many threads.
+ * @return 0 or NS_EINVAL if libsodium cannot start.
+ */
+int ns_crypto_init(void);
+
+/** @brief Make a fresh key pair for @p site with @p role. */
+int ns_identity_generate(ns_identity *id, const char *site, ns_role role);
+/**
+ * @brief Write the identity to @p path (mode 0600, written atomically).
+ * File format: one line "nomsync-key 1 SITE ROLE SECRET_HEX".
+ */
+int ns_identity_save(const ns_identity *id, const char *path);
+/** @brief Read an identity written by ns_identity_save. NS_EKEY if malformed. */
+int ns_identity_load(ns_identity *id, const char *path, ns_diag *d);
+/** @brief Zero the secret key. */
+void ns_identity_wipe(ns_identity *id);
+
+/** Names of event types, indexed by Nomsync__EventType value. */
+/** @brief "prisoner.received" for NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED; NULL if unknown. */
+const char *ns_type_name(uint32_t type);
+/** @brief Parse "prisoner.received"; returns 0 if unknown. */
+uint32_t ns_type_parse(const char *name);
+/** @brief Highest event type number known to this build. */
+uint32_t ns_type_max(void);
+
+/**
+ * A decoded event. Produced by ns_event_decode or ns_event_build and freed
+ * with ns_event_free. Every field is read-only for the caller.
+ */
+typedef struct ns_event {
+	uint8_t id[NS_ID_BYTES];          /**< BLAKE2b-256 of header bytes */
+	uint8_t origin[NS_KEY_BYTES];
+	uint64_t seq;
+	uint8_t prev[NS_ID_BYTES];
+	int64_t occurred_at;
+	int64_t recorded_at;
+	uint32_t type;                    /**< Nomsync__EventType */
+	char offender[NS_REF_MAX];
+	char site[NS_SITE_MAX];
+	ns_role role;
+	uint8_t payload_hash[NS_ID_BYTES];
+	const uint8_t *header;            /**< signed bytes, inside raw */
+	size_t header_len;
+	const uint8_t *signature;         /**< NS_SIG_BYTES, inside raw */
+	Nomsync__Payload *payload;        /**< NULL if erased */
+	uint8_t *raw;                     /**< the stored encoding (owned) */
+	size_t raw_len;
+} ns_event;
+
+/**
+ * @brief Decode and structurally check an encoded event.
+ *
+ * Checks the framing, sizes of keys and hashes, version, seq >= 1, a known
+ * type, that a present payload hashes to payload_hash and decodes to the
+ * oneof case named by type, and well-formed offender and site strings.
+ * Does NOT check the signature (see ns_event_verify).
+ *
+ * @param[in] buf the encoded nomsync.Event; copied
+ * @param[out] out the decoded event, to free with ns_event_free
+ * @param[out] d optional detail
+ * @return 0, NS_EDECODE, NS_EVERSION, NS_EHASH or NS_ENOMEM
+ */
+int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d);
+
+/**
+ * @brief Check the Ed25519 signature of a decoded event.
+ * Thread-safe; touches only @p ev.
+ * @return 0 or NS_ESIG
+ */
+int ns_event_verify(const ns_event *ev);
+
+/**
+ * @brief Build, sign and encode an event.
+ *
+ * The payload must have its oneof case set; its case is the event type.
+ *
+ * @param[in] id the signing identity
+ * @param[in] seq origin sequence (>= 1)
+ * @param[in] prev id of the origin's previous event (all zeros for seq 1)
+ * @param[in] occurred_at business time (Unix seconds)
+ * @param[in] recorded_at append time (Unix seconds)
+ * @param[in] offender NOMS number or CRN
+ * @param[in] payload the payload message
+ * @param[out] out the new event, to free with ns_event_free
+ * @return 0, NS_EINVAL or NS_ENOMEM
+ */
+int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+		   int64_t occurred_at, int64_t recorded_at, const char *offender,
+		   const Nomsync__Payload *payload, ns_event **out);
+
+/**
+ * @brief Encoding of @p ev with its payload removed (erased), still verifiable.
+ * @param[out] out malloc'd bytes, caller frees
+ */
+int ns_event_encode_erased(const ns_event *ev, uint8_t **out, size_t *out_len);
+
+/** @brief Free an event. NULL is allowed. */
+void ns_event_free(ns_event *ev);
+
+/** @brief BLAKE2b-256 of @p len bytes. */
+void ns_hash(uint8_t out[NS_ID_BYTES], const void *buf, size_t len);
+
+/** @brief Lower-case hex of @p len bytes into @p out (2*len+1 bytes). */
+void ns_hex(char *out, const uint8_t *buf, size_t len);
+/** @brief Parse exactly 2*len hex characters. @return 0 or NS_EINVAL. */
+int ns_unhex(uint8_t *out, size_t len, const char *hex);
+
+/** @brief Format Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (21 bytes). */
+void ns_time_format(char out[21], int64_t t);
+/** @brief Parse "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)" or "YYYY-MM-DD". @return 0 or NS_EINVAL. */
+int ns_time_parse(const char *s, int64_t *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NOMSYNC_EVENT_H */

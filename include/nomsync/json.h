@@ -1,0 +1,61 @@
+/*
+ * JSON forms of events, using jansson.
+ *
+ * Input: one JSON object per event, as `nomsync append` and POST /v1/events
+ * take it:
+ *
+ *   {"type":"prisoner.received","offender":"A1234BC",
+ *    "occurred_at":"2026-01-05T09:00:00Z","prison":"MDI","reason":"NEW_ADMISSION"}
+ *
+ * `type`, `offender` and `occurred_at` form the envelope; every other key is
+ * a payload field, named exactly as in proto/event.proto. The mapping is
+ * driven by the protobuf-c descriptors, so it covers every event type and
+ * rejects unknown keys and wrong JSON types by field name.
+ *
+ * Output: the same shape for a payload, plus envelope fields for a stored
+ * event (id, origin, site, role, seq, prev, recorded_at, signature status).
+ */
+#ifndef NOMSYNC_JSON_H
+#define NOMSYNC_JSON_H
+
+#include <jansson.h>
+#include <nomsync/event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A parsed event request, before it is signed. Free with ns_input_clear. */
+typedef struct ns_input {
+	uint32_t type;
+	char offender[NS_REF_MAX];
+	int64_t occurred_at;
+	Nomsync__Payload *payload; /**< owned */
+} ns_input;
+
+/**
+ * @brief Parse one JSON event object (already parsed by jansson).
+ * @return 0 or NS_EVALID with the field and problem in @p d
+ */
+int ns_input_from_json(const json_t *obj, ns_input *in, ns_diag *d);
+
+/** @brief Parse one line of JSON text. NS_EVALID names "json" for a syntax error. */
+int ns_input_parse(const char *text, size_t len, ns_input *in, ns_diag *d);
+
+/** @brief Free what an ns_input owns; leaves it zeroed. */
+void ns_input_clear(ns_input *in);
+
+/** @brief Payload fields as a JSON object (new reference), keys as in the schema; defaults omitted. */
+json_t *ns_payload_to_json(const Nomsync__Payload *p);
+
+/**
+ * @brief A stored event as JSON: id, type, offender, occurred_at,
+ * recorded_at, origin (hex), site, role, seq, prev (hex), payload (object, or
+ * null if erased). New reference, NULL on allocation failure.
+ */
+json_t *ns_event_to_json(const ns_event *ev);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NOMSYNC_JSON_H */

@@ -1,0 +1,317 @@
+/*
+ * Bundle export and import (see include/nomsync/bundle.h for the format).
+ *
+ * Import maps the file and makes two passes: the first checks everything
+ * (framing, trailer digest and signature, each event and proof), the second
+ * applies. Nothing is written unless the whole bundle checks out.
+ */
+#include <nomsync/bundle.h>
+
+#include <sodium.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS__BATCH 1024
+
+typedef struct ns__writer {
+	FILE *out;
+	crypto_generichash_state st;
+	uint64_t count;
+	int err;
+} ns__writer;
+
+static void ns__w(ns__writer *w, const void *p, size_t n)
+{
+	if (w->err || n == 0)
+		return;
+	if (fwrite(p, 1, n, w->out) != n)
+		w->err = NS_EIO;
+	crypto_generichash_update(&w->st, p, n);
+}
+
+static void ns__w_varint(ns__writer *w, uint64_t v)
+{
+	uint8_t b[10];
+	size_t n = 0;
+	while (v >= 0x80) {
+		b[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	b[n++] = (uint8_t)v;
+	ns__w(w, b, n);
+}
+
+static int ns__export_event(void *arg, const ns_event *ev)
+{
+	ns__writer *w = arg;
+	ns__w(w, "E", 1);
+	ns__w_varint(w, ev->raw_len);
+	ns__w(w, ev->raw, ev->raw_len);
+	w->count++;
+	return w->err;
+}
+
+int ns_bundle_export(ns_store *s, const ns_vv_entry *since, size_t nsince, FILE *out,
+		     uint64_t *count)
+{
+	const ns_identity *id = ns_store_identity(s);
+	Nomsync__BundleTrailer t = NOMSYNC__BUNDLE_TRAILER__INIT;
+	uint8_t digest[NS_ID_BYTES], sig[NS_SIG_BYTES], *tb;
+	ns__writer w = { .out = out };
+	ns_proof *proofs = NULL;
+	size_t nproofs = 0, tlen;
+	int rc;
+
+	crypto_generichash_init(&w.st, NULL, 0, NS_ID_BYTES);
+	ns__w(&w, NS_BUNDLE_MAGIC, strlen(NS_BUNDLE_MAGIC));
+	if ((rc = ns_store_foreach_since(s, since, nsince, ns__export_event, &w)) != 0)
+		return rc;
+	if ((rc = ns_store_proofs(s, &proofs, &nproofs)) != 0)
+		return rc;
+	for (size_t i = 0; i < nproofs; i++) {
+		ns__w(&w, "P", 1);
+		ns__w_varint(&w, proofs[i].alen);
+		ns__w(&w, proofs[i].a, proofs[i].alen);
+		ns__w_varint(&w, proofs[i].blen);
+		ns__w(&w, proofs[i].b, proofs[i].blen);
+	}
+	ns_proofs_free(proofs, nproofs);
+	crypto_generichash_final(&w.st, digest, sizeof(digest));
+	crypto_sign_detached(sig, NULL, digest, sizeof(digest), id->sk);
+	t.count = w.count;
+	t.digest.data = digest;
+	t.digest.len = sizeof(digest);
+	t.exporter.data = (uint8_t *)id->pk;
+	t.exporter.len = NS_KEY_BYTES;
+	t.signature.data = sig;
+	t.signature.len = sizeof(sig);
+	t.site = (char *)id->site;
+	t.created_at = (int64_t)time(NULL);
+	tlen = nomsync__bundle_trailer__get_packed_size(&t);
+	if ((tb = malloc(tlen)) == NULL)
+		return NS_ENOMEM;
+	nomsync__bundle_trailer__pack(&t, tb);
+	ns__w(&w, "T", 1);
+	ns__w_varint(&w, tlen);
+	ns__w(&w, tb, tlen);
+	free(tb);
+	if (w.err == 0 && fflush(out) != 0)
+		w.err = NS_EIO;
+	if (count)
+		*count = w.count;
+	return w.err;
+}
+
+static int ns__r_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (*pos >= len)
+			return -1;
+		uint8_t b = p[(*pos)++];
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Read one length-prefixed blob at *pos. */
+static int ns__r_blob(const uint8_t *p, size_t len, size_t *pos, const uint8_t **blob, size_t *blen)
+{
+	uint64_t n;
+	if (ns__r_varint(p, len, pos, &n) != 0 || n > len - *pos)
+		return -1;
+	*blob = p + *pos;
+	*blen = (size_t)n;
+	*pos += (size_t)n;
+	return 0;
+}
+
+/* Visitor for the records of a checked bundle. */
+typedef int (*ns__record_fn)(void *arg, char kind, const uint8_t *a, size_t alen, const uint8_t *b,
+			     size_t blen);
+
+/* Walk the records; with @fn NULL, check everything instead. */
+static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg, ns_import_report *r,
+		    ns_diag *d)
+{
+	size_t mlen = strlen(NS_BUNDLE_MAGIC), pos = mlen;
+	crypto_generichash_state st;
+	uint64_t events = 0;
+	uint8_t digest[NS_ID_BYTES];
+	int rc;
+
+	if (len < mlen || memcmp(buf, NS_BUNDLE_MAGIC, mlen) != 0)
+		return ns_diag_set(d, NS_EBUNDLE, "bundle", "not a nomsync bundle (bad magic)");
+	while (pos < len) {
+		size_t at = pos;
+		char kind = (char)buf[pos++];
+		const uint8_t *a, *b = NULL;
+		size_t alen, blen = 0;
+
+		if (ns__r_blob(buf, len, &pos, &a, &alen) != 0)
+			return ns_diag_set(d, NS_EBUNDLE, "bundle", "record at byte %zu is truncated", at);
+		if (kind == 'T') {
+			Nomsync__BundleTrailer *t;
+			if (pos != len)
+				return ns_diag_set(d, NS_EBUNDLE, "bundle", "bytes after the trailer at %zu", pos);
+			if (fn != NULL)
+				return 0;
+			crypto_generichash_init(&st, NULL, 0, NS_ID_BYTES);
+			crypto_generichash_update(&st, buf, at);
+			crypto_generichash_final(&st, digest, sizeof(digest));
+			t = nomsync__bundle_trailer__unpack(NULL, alen, a);
+			if (t == NULL)
+				return ns_diag_set(d, NS_EBUNDLE, "bundle", "trailer does not decode");
+			rc = 0;
+			if (t->digest.len != NS_ID_BYTES || memcmp(t->digest.data, digest, NS_ID_BYTES) != 0)
+				rc = ns_diag_set(d, NS_EBUNDLE, "bundle",
+						 "digest mismatch: the bundle was altered or truncated");
+			else if (t->exporter.len != NS_KEY_BYTES || t->signature.len != NS_SIG_BYTES ||
+				 crypto_sign_verify_detached(t->signature.data, digest, NS_ID_BYTES,
+							     t->exporter.data) != 0)
+				rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "exporter signature does not verify");
+			else if (t->count != events)
+				rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "trailer counts %llu events, found %llu",
+						 (unsigned long long)t->count, (unsigned long long)events);
+			if (rc == 0 && r)
+				snprintf(r->exporter, sizeof(r->exporter), "%s", t->site ? t->site : "");
+			nomsync__bundle_trailer__free_unpacked(t, NULL);
+			if (rc == 0 && r)
+				r->events = events;
+			return rc;
+		}
+		if (kind == 'P' && ns__r_blob(buf, len, &pos, &b, &blen) != 0)
+			return ns_diag_set(d, NS_EBUNDLE, "bundle", "proof at byte %zu is truncated", at);
+		if (kind != 'E' && kind != 'P')
+			return ns_diag_set(d, NS_EBUNDLE, "bundle", "unknown record kind at byte %zu", at);
+		if (fn != NULL) {
+			if ((rc = fn(arg, kind, a, alen, b, blen)) != 0)
+				return rc;
+			continue;
+		}
+		for (int i = 0; i < (kind == 'P' ? 2 : 1); i++) {
+			ns_event *ev;
+			ns_diag ed;
+			const uint8_t *p = i ? b : a;
+			size_t plen = i ? blen : alen;
+			if ((rc = ns_event_decode(p, plen, &ev, &ed)) != 0)
+				return ns_diag_set(d, NS_EBUNDLE, "bundle", "event at byte %zu: %s: %s", at,
+						   ed.field, ed.msg);
+			rc = ns_event_verify(ev);
+			ns_event_free(ev);
+			if (rc != 0)
+				return ns_diag_set(d, NS_EBUNDLE, "bundle",
+						   "event at byte %zu: signature does not verify", at);
+		}
+		if (kind == 'E')
+			events++;
+	}
+	return ns_diag_set(d, NS_EBUNDLE, "bundle", "bundle has no trailer (truncated)");
+}
+
+int ns_bundle_check(const uint8_t *buf, size_t len, ns_import_report *r, ns_diag *d)
+{
+	if (r)
+		memset(r, 0, sizeof(*r));
+	return ns__walk(buf, len, NULL, NULL, r, d);
+}
+
+typedef struct ns__importer {
+	ns_store *s;
+	ns_import_report *r;
+	ns_event *batch[NS__BATCH];
+	int results[NS__BATCH];
+	size_t n;
+} ns__importer;
+
+static int ns__flush(ns__importer *im)
+{
+	int rc = im->n ? ns_store_ingest(im->s, im->batch, im->n, NS_INGEST_VERIFIED, im->results) : 0;
+
+	for (size_t i = 0; i < im->n; i++) {
+		if (rc == 0) {
+			int x = im->results[i];
+			if (x == NS_INGEST_APPLIED)
+				im->r->applied++;
+			else if (x == NS_INGEST_DUPLICATE)
+				im->r->duplicates++;
+			else if (x == NS_INGEST_HELD)
+				im->r->held++;
+			else if (x < 0)
+				im->r->rejected++;
+		}
+		ns_event_free(im->batch[i]);
+	}
+	im->n = 0;
+	return rc;
+}
+
+static int ns__import_record(void *arg, char kind, const uint8_t *a, size_t alen, const uint8_t *b,
+			     size_t blen)
+{
+	ns__importer *im = arg;
+	int rc;
+
+	if (kind == 'P') {
+		rc = ns_store_add_proof(im->s, a, alen, b, blen);
+		if (rc == 0)
+			im->r->proofs++;
+		return rc == NS_EEXIST || rc == NS_EINVAL ? 0 : rc;
+	}
+	if ((rc = ns_event_decode(a, alen, &im->batch[im->n], NULL)) != 0)
+		return rc;
+	if (++im->n == NS__BATCH)
+		return ns__flush(im);
+	return 0;
+}
+
+int ns_bundle_import(ns_store *s, const char *path, ns_import_report *r, ns_diag *d)
+{
+	ns__importer *im;
+	struct stat st;
+	uint8_t *map;
+	int fd, rc;
+
+	memset(r, 0, sizeof(*r));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ns_diag_set(d, NS_EIO, "bundle", "cannot open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0 || st.st_size == 0) {
+		close(fd);
+		return ns_diag_set(d, NS_EBUNDLE, "bundle", "%s is empty", path);
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return ns_diag_set(d, NS_EIO, "bundle", "cannot map %s: %s", path, strerror(errno));
+	rc = ns_bundle_check(map, (size_t)st.st_size, r, d);
+	if (rc == 0) {
+		im = calloc(1, sizeof(*im));
+		if (im == NULL) {
+			rc = NS_ENOMEM;
+		} else {
+			im->s = s;
+			im->r = r;
+			rc = ns__walk(map, (size_t)st.st_size, ns__import_record, im, NULL, d);
+			int frc = ns__flush(im);
+			if (rc == 0)
+				rc = frc;
+			free(im);
+			if (rc != 0)
+				ns_diag_set(d, rc, "bundle", "import stopped: %s", ns_strerror(rc));
+		}
+	}
+	munmap(map, (size_t)st.st_size);
+	return rc;
+}

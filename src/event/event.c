@@ -1,0 +1,600 @@
+/*
+ * Event codec and signatures.
+ *
+ * The outer nomsync.Event framing (three length-delimited fields) is parsed
+ * by hand so that the header and signature can be referenced in place inside
+ * the stored bytes: what is verified is exactly what is stored, never a
+ * re-encoding. The header and payload are protobuf-c messages.
+ */
+#include <nomsync/event.h>
+#include <nomsync/date.h>
+
+#include <sodium.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const ns__type_names[] = {
+	[NOMSYNC__EVENT_TYPE__PERSON_CREATED] = "person.created",
+	[NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED] = "person.identifier.added",
+	[NOMSYNC__EVENT_TYPE__COURT_REMANDED] = "court.remanded",
+	[NOMSYNC__EVENT_TYPE__COURT_CONVICTED] = "court.convicted",
+	[NOMSYNC__EVENT_TYPE__SENTENCE_IMPOSED] = "sentence.imposed",
+	[NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED] = "prisoner.received",
+	[NOMSYNC__EVENT_TYPE__PRISONER_RELEASED] = "prisoner.released",
+	[NOMSYNC__EVENT_TYPE__PRISONER_TRANSFERRED] = "prisoner.transferred",
+	[NOMSYNC__EVENT_TYPE__PRISONER_ADJUSTMENT_RECORDED] = "prisoner.adjustment.recorded",
+	[NOMSYNC__EVENT_TYPE__ALERT_RAISED] = "alert.raised",
+	[NOMSYNC__EVENT_TYPE__ALERT_CLOSED] = "alert.closed",
+	[NOMSYNC__EVENT_TYPE__MANAGER_POM_ALLOCATED] = "manager.pom.allocated",
+	[NOMSYNC__EVENT_TYPE__MANAGER_COM_ALLOCATED] = "manager.com.allocated",
+	[NOMSYNC__EVENT_TYPE__LICENCE_ACTIVATED] = "licence.activated",
+	[NOMSYNC__EVENT_TYPE__RECALL_ISSUED] = "recall.issued",
+	[NOMSYNC__EVENT_TYPE__RECALL_RETURNED_TO_CUSTODY] = "recall.returned_to_custody",
+	[NOMSYNC__EVENT_TYPE__PROGRAMME_REFERRED] = "programme.referred",
+	[NOMSYNC__EVENT_TYPE__PROGRAMME_COMPLETED] = "programme.completed",
+	[NOMSYNC__EVENT_TYPE__SUPERVISION_TERMINATED] = "supervision.terminated",
+	[NOMSYNC__EVENT_TYPE__PERSON_DECEASED] = "person.deceased",
+	[NOMSYNC__EVENT_TYPE__EVENT_CORRECTED] = "event.corrected",
+	[NOMSYNC__EVENT_TYPE__COURT_APPEARANCE_RECORDED] = "court.appearance.recorded",
+	[NOMSYNC__EVENT_TYPE__SENTENCE_QUASHED] = "sentence.quashed",
+	[NOMSYNC__EVENT_TYPE__REGISTRATION_ADDED] = "registration.added",
+	[NOMSYNC__EVENT_TYPE__REGISTRATION_REMOVED] = "registration.removed",
+	[NOMSYNC__EVENT_TYPE__MANAGER_HANDOVER_CHANGED] = "manager.handover.changed",
+	[NOMSYNC__EVENT_TYPE__LICENCE_ENDED] = "licence.ended",
+};
+
+#define NS__NTYPES (sizeof(ns__type_names) / sizeof(ns__type_names[0]))
+
+const char *ns_type_name(uint32_t type)
+{
+	return type < NS__NTYPES ? ns__type_names[type] : NULL;
+}
+
+uint32_t ns_type_parse(const char *name)
+{
+	if (name == NULL)
+		return 0;
+	for (uint32_t i = 1; i < NS__NTYPES; i++)
+		if (ns__type_names[i] && strcmp(ns__type_names[i], name) == 0)
+			return i;
+	return 0;
+}
+
+uint32_t ns_type_max(void)
+{
+	return (uint32_t)NS__NTYPES - 1;
+}
+
+static const char *const ns__role_names[] = { NULL, "prison", "probation", "court", "hub" };
+
+const char *ns_role_name(ns_role role)
+{
+	return (unsigned)role < 5 ? ns__role_names[role] : NULL;
+}
+
+ns_role ns_role_parse(const char *name)
+{
+	for (int i = 1; name && i < 5; i++)
+		if (strcmp(ns__role_names[i], name) == 0)
+			return (ns_role)i;
+	return NS_ROLE_NONE;
+}
+
+static pthread_once_t ns__sodium_once = PTHREAD_ONCE_INIT;
+static int ns__sodium_rc;
+
+static void ns__sodium_start(void)
+{
+	ns__sodium_rc = sodium_init() < 0 ? NS_EINVAL : 0;
+}
+
+int ns_crypto_init(void)
+{
+	pthread_once(&ns__sodium_once, ns__sodium_start);
+	return ns__sodium_rc;
+}
+
+void ns_hash(uint8_t out[NS_ID_BYTES], const void *buf, size_t len)
+{
+	crypto_generichash(out, NS_ID_BYTES, buf, len, NULL, 0);
+}
+
+void ns_hex(char *out, const uint8_t *buf, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[buf[i] >> 4];
+		out[2 * i + 1] = digits[buf[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int ns__nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int ns_unhex(uint8_t *out, size_t len, const char *hex)
+{
+	if (hex == NULL || strlen(hex) != 2 * len)
+		return NS_EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		int hi = ns__nibble(hex[2 * i]), lo = ns__nibble(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return NS_EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+void ns_time_format(char out[21], int64_t t)
+{
+	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	int64_t secs = t - days * 86400;
+	int y, m, d;
+	char tmp[64];
+
+	ns_date_to_civil((int32_t)days, &y, &m, &d);
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", y % 10000, m, d,
+		 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	memcpy(out, tmp, 20);
+	out[20] = '\0';
+}
+
+static int ns__digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int ns_time_parse(const char *s, int64_t *t)
+{
+	char date[11];
+	int32_t days;
+	int hh, mm, ss, off = 0;
+	const char *p;
+
+	if (s == NULL || strlen(s) < 10)
+		return NS_EINVAL;
+	memcpy(date, s, 10);
+	date[10] = '\0';
+	if (ns_date_parse(date, &days) != 0)
+		return NS_EINVAL;
+	if (s[10] == '\0') {
+		*t = (int64_t)days * 86400;
+		return 0;
+	}
+	if (s[10] != 'T' || strlen(s) < 19 || s[13] != ':' || s[16] != ':')
+		return NS_EINVAL;
+	hh = ns__digits(s + 11, 2);
+	mm = ns__digits(s + 14, 2);
+	ss = ns__digits(s + 17, 2);
+	if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
+		return NS_EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return NS_EINVAL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh = ns__digits(p + 1, 2), om;
+		if (oh < 0 || p[3] != ':' || (om = ns__digits(p + 4, 2)) < 0 || oh > 23 || om > 59)
+			return NS_EINVAL;
+		off = (oh * 60 + om) * 60 * (*p == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return NS_EINVAL;
+	}
+	if (*p != '\0')
+		return NS_EINVAL;
+	*t = (int64_t)days * 86400 + hh * 3600 + mm * 60 + ss - off;
+	return 0;
+}
+
+/*
+ * Identity files.
+ */
+
+int ns_identity_generate(ns_identity *id, const char *site, ns_role role)
+{
+	if (ns_crypto_init() != 0 || site == NULL || strlen(site) == 0 ||
+	    strlen(site) >= NS_SITE_MAX || ns_role_name(role) == NULL)
+		return NS_EINVAL;
+	memset(id, 0, sizeof(*id));
+	snprintf(id->site, sizeof(id->site), "%s", site);
+	id->role = role;
+	crypto_sign_keypair(id->pk, id->sk);
+	return 0;
+}
+
+int ns_identity_save(const ns_identity *id, const char *path)
+{
+	char tmp[4096], hex[2 * NS_SECRET_BYTES + 1];
+	int fd, rc = 0;
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return NS_EINVAL;
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NS_EIO;
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		unlink(tmp);
+		return NS_EIO;
+	}
+	ns_hex(hex, id->sk, NS_SECRET_BYTES);
+	if (fprintf(f, "nomsync-key 1 %s %s %s\n", id->site, ns_role_name(id->role), hex) < 0 ||
+	    fflush(f) != 0 || fsync(fd) != 0)
+		rc = NS_EIO;
+	sodium_memzero(hex, sizeof(hex));
+	if (fclose(f) != 0)
+		rc = NS_EIO;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = NS_EIO;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+int ns_identity_load(ns_identity *id, const char *path, ns_diag *d)
+{
+	char line[512], magic[16], site[32], role[16], hex[160];
+	int version;
+	FILE *f;
+
+	if (ns_crypto_init() != 0)
+		return NS_EINVAL;
+	f = fopen(path, "re");
+	if (f == NULL)
+		return ns_diag_set(d, NS_EKEY, "key", "cannot open key file %s: %s", path, strerror(errno));
+	if (fgets(line, sizeof(line), f) == NULL) {
+		fclose(f);
+		return ns_diag_set(d, NS_EKEY, "key", "key file %s is empty", path);
+	}
+	fclose(f);
+	memset(id, 0, sizeof(*id));
+	if (sscanf(line, "%15s %d %31s %15s %159s", magic, &version, site, role, hex) != 5 ||
+	    strcmp(magic, "nomsync-key") != 0 || version != 1 || strlen(site) >= NS_SITE_MAX ||
+	    (id->role = ns_role_parse(role)) == NS_ROLE_NONE ||
+	    ns_unhex(id->sk, NS_SECRET_BYTES, hex) != 0) {
+		sodium_memzero(line, sizeof(line));
+		sodium_memzero(hex, sizeof(hex));
+		return ns_diag_set(d, NS_EKEY, "key", "key file %s is malformed", path);
+	}
+	sodium_memzero(line, sizeof(line));
+	sodium_memzero(hex, sizeof(hex));
+	memcpy(id->site, site, strlen(site) + 1); /* length checked above */
+	crypto_sign_ed25519_sk_to_pk(id->pk, id->sk);
+	/* libsodium keeps the public key in the second half of sk: check it. */
+	if (memcmp(id->pk, id->sk + 32, 32) != 0)
+		return ns_diag_set(d, NS_EKEY, "key", "key file %s: public half does not match", path);
+	return 0;
+}
+
+void ns_identity_wipe(ns_identity *id)
+{
+	if (id != NULL)
+		sodium_memzero(id->sk, sizeof(id->sk));
+}
+
+/*
+ * Outer framing: Event { bytes header = 1; bytes signature = 2; bytes payload = 3; }
+ */
+
+static int ns__varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (*pos >= len)
+			return -1;
+		uint8_t b = p[(*pos)++];
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static size_t ns__put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+struct ns__frame {
+	const uint8_t *f[4];
+	size_t flen[4];
+};
+
+static int ns__parse_frame(const uint8_t *buf, size_t len, struct ns__frame *fr, ns_diag *d)
+{
+	size_t pos = 0;
+	memset(fr, 0, sizeof(*fr));
+	while (pos < len) {
+		uint64_t key, n;
+		if (ns__varint(buf, len, &pos, &key) != 0)
+			return ns_diag_set(d, NS_EDECODE, "event", "truncated field tag at byte %zu", pos);
+		unsigned field = (unsigned)(key >> 3);
+		if ((key & 7) != 2 || field < 1 || field > 3)
+			return ns_diag_set(d, NS_EDECODE, "event", "unexpected field %u (wire type %u)", field,
+					   (unsigned)(key & 7));
+		if (fr->f[field] != NULL)
+			return ns_diag_set(d, NS_EDECODE, "event", "field %u repeated", field);
+		if (ns__varint(buf, len, &pos, &n) != 0 || n > len - pos)
+			return ns_diag_set(d, NS_EDECODE, "event", "field %u truncated", field);
+		fr->f[field] = buf + pos;
+		fr->flen[field] = (size_t)n;
+		pos += (size_t)n;
+	}
+	if (fr->f[1] == NULL || fr->flen[1] == 0)
+		return ns_diag_set(d, NS_EDECODE, "header", "event has no header");
+	if (fr->f[2] == NULL || fr->flen[2] != NS_SIG_BYTES)
+		return ns_diag_set(d, NS_EDECODE, "signature", "signature must be %d bytes", NS_SIG_BYTES);
+	return 0;
+}
+
+static int ns__site_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= NS_SITE_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int ns__ref_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= NS_REF_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+void ns_event_free(ns_event *ev)
+{
+	if (ev == NULL)
+		return;
+	if (ev->payload)
+		nomsync__payload__free_unpacked(ev->payload, NULL);
+	free(ev->raw);
+	free(ev);
+}
+
+int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d)
+{
+	static const uint8_t zero[NS_ID_BYTES];
+	struct ns__frame fr;
+	Nomsync__EventHeader *h = NULL;
+	ns_event *ev;
+	int rc;
+
+	*out = NULL;
+	if (buf == NULL || len == 0)
+		return ns_diag_set(d, NS_EDECODE, "event", "empty event");
+	if (len > NS_EVENT_MAX_BYTES)
+		return ns_diag_set(d, NS_EDECODE, "event", "event of %zu bytes exceeds the %d byte limit",
+				   len, NS_EVENT_MAX_BYTES);
+	if ((rc = ns__parse_frame(buf, len, &fr, d)) != 0)
+		return rc;
+	ev = calloc(1, sizeof(*ev));
+	if (ev == NULL || (ev->raw = malloc(len)) == NULL) {
+		free(ev);
+		return NS_ENOMEM;
+	}
+	memcpy(ev->raw, buf, len);
+	ev->raw_len = len;
+	ev->header = ev->raw + (fr.f[1] - buf);
+	ev->header_len = fr.flen[1];
+	ev->signature = ev->raw + (fr.f[2] - buf);
+
+	h = nomsync__event_header__unpack(NULL, ev->header_len, ev->header);
+	if (h == NULL) {
+		rc = ns_diag_set(d, NS_EDECODE, "header", "header is not a valid EventHeader encoding");
+		goto fail;
+	}
+	if (h->version != NS_EVENT_VERSION) {
+		rc = ns_diag_set(d, NS_EVERSION, "version", "event format version %u is not supported",
+				 h->version);
+		goto fail;
+	}
+	if (h->origin.len != NS_KEY_BYTES || h->prev.len != NS_ID_BYTES ||
+	    h->payload_hash.len != NS_ID_BYTES) {
+		rc = ns_diag_set(d, NS_EDECODE, "header", "origin, prev and payload_hash must be 32 bytes");
+		goto fail;
+	}
+	if (h->seq == 0 || (h->seq == 1 && memcmp(h->prev.data, zero, NS_ID_BYTES) != 0)) {
+		rc = ns_diag_set(d, NS_EDECODE, "seq", "seq must start at 1 with a zero prev hash");
+		goto fail;
+	}
+	if (ns_type_name(h->type) == NULL) {
+		rc = ns_diag_set(d, NS_EDECODE, "type", "unknown event type %u", h->type);
+		goto fail;
+	}
+	if (!ns__ref_ok(h->offender)) {
+		rc = ns_diag_set(d, NS_EDECODE, "offender", "offender reference is malformed");
+		goto fail;
+	}
+	if (!ns__site_ok(h->site) || (ev->role = ns_role_parse(h->role)) == NS_ROLE_NONE) {
+		rc = ns_diag_set(d, NS_EDECODE, "site", "origin site code or role is malformed");
+		goto fail;
+	}
+	memcpy(ev->origin, h->origin.data, NS_KEY_BYTES);
+	memcpy(ev->prev, h->prev.data, NS_ID_BYTES);
+	memcpy(ev->payload_hash, h->payload_hash.data, NS_ID_BYTES);
+	ev->seq = h->seq;
+	ev->occurred_at = h->occurred_at;
+	ev->recorded_at = h->recorded_at;
+	ev->type = h->type;
+	snprintf(ev->offender, sizeof(ev->offender), "%s", h->offender);
+	snprintf(ev->site, sizeof(ev->site), "%s", h->site);
+	nomsync__event_header__free_unpacked(h, NULL);
+	h = NULL;
+	ns_hash(ev->id, ev->header, ev->header_len);
+
+	if (fr.f[3] != NULL && fr.flen[3] > 0) {
+		uint8_t ph[NS_ID_BYTES];
+		ns_hash(ph, fr.f[3], fr.flen[3]);
+		if (memcmp(ph, ev->payload_hash, NS_ID_BYTES) != 0) {
+			rc = ns_diag_set(d, NS_EHASH, "payload", "payload does not match its signed hash");
+			goto fail;
+		}
+		ev->payload = nomsync__payload__unpack(NULL, fr.flen[3], ev->raw + (fr.f[3] - buf));
+		if (ev->payload == NULL) {
+			rc = ns_diag_set(d, NS_EDECODE, "payload", "payload is not a valid encoding");
+			goto fail;
+		}
+		if ((uint32_t)ev->payload->body_case != ev->type) {
+			rc = ns_diag_set(d, NS_EDECODE, "payload", "payload kind does not match type %s",
+					 ns_type_name(ev->type));
+			goto fail;
+		}
+	}
+	*out = ev;
+	return 0;
+fail:
+	if (h)
+		nomsync__event_header__free_unpacked(h, NULL);
+	ns_event_free(ev);
+	return rc;
+}
+
+int ns_event_verify(const ns_event *ev)
+{
+	if (ns_crypto_init() != 0)
+		return NS_EINVAL;
+	return crypto_sign_verify_detached(ev->signature, ev->header, ev->header_len, ev->origin) == 0
+		       ? 0
+		       : NS_ESIG;
+}
+
+/* Frame header, signature and payload into one malloc'd Event encoding. */
+static int ns__frame_encode(const uint8_t *hdr, size_t hlen, const uint8_t *sig, const uint8_t *pl,
+			    size_t plen, uint8_t **out, size_t *out_len)
+{
+	size_t cap = hlen + NS_SIG_BYTES + plen + 3 * 11, n = 0;
+	uint8_t *b = malloc(cap);
+
+	if (b == NULL)
+		return NS_ENOMEM;
+	b[n++] = 0x0a;
+	n += ns__put_varint(b + n, hlen);
+	memcpy(b + n, hdr, hlen);
+	n += hlen;
+	b[n++] = 0x12;
+	n += ns__put_varint(b + n, NS_SIG_BYTES);
+	memcpy(b + n, sig, NS_SIG_BYTES);
+	n += NS_SIG_BYTES;
+	if (plen > 0) {
+		b[n++] = 0x1a;
+		n += ns__put_varint(b + n, plen);
+		memcpy(b + n, pl, plen);
+		n += plen;
+	}
+	*out = b;
+	*out_len = n;
+	return 0;
+}
+
+int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+		   int64_t occurred_at, int64_t recorded_at, const char *offender,
+		   const Nomsync__Payload *payload, ns_event **out)
+{
+	static const uint8_t zero[NS_ID_BYTES];
+	Nomsync__EventHeader h = NOMSYNC__EVENT_HEADER__INIT;
+	uint8_t phash[NS_ID_BYTES], sig[NS_SIG_BYTES];
+	uint8_t *pl = NULL, *hdr = NULL, *raw = NULL;
+	size_t plen, hlen, rlen;
+	int rc;
+
+	*out = NULL;
+	if (ns_crypto_init() != 0 || id == NULL || payload == NULL || offender == NULL || seq == 0 ||
+	    payload->body_case == NOMSYNC__PAYLOAD__BODY__NOT_SET ||
+	    ns_type_name((uint32_t)payload->body_case) == NULL || !ns__ref_ok(offender) ||
+	    !ns__site_ok(id->site) || ns_role_name(id->role) == NULL)
+		return NS_EINVAL;
+	if (prev == NULL)
+		prev = zero;
+
+	plen = nomsync__payload__get_packed_size(payload);
+	pl = malloc(plen ? plen : 1);
+	if (pl == NULL)
+		return NS_ENOMEM;
+	nomsync__payload__pack(payload, pl);
+	ns_hash(phash, pl, plen);
+
+	h.version = NS_EVENT_VERSION;
+	h.origin.data = (uint8_t *)id->pk;
+	h.origin.len = NS_KEY_BYTES;
+	h.seq = seq;
+	h.prev.data = (uint8_t *)prev;
+	h.prev.len = NS_ID_BYTES;
+	h.occurred_at = occurred_at;
+	h.recorded_at = recorded_at;
+	h.offender = (char *)offender;
+	h.type = (uint32_t)payload->body_case;
+	h.payload_hash.data = phash;
+	h.payload_hash.len = NS_ID_BYTES;
+	h.site = (char *)id->site;
+	h.role = (char *)ns_role_name(id->role);
+	hlen = nomsync__event_header__get_packed_size(&h);
+	hdr = malloc(hlen);
+	if (hdr == NULL) {
+		free(pl);
+		return NS_ENOMEM;
+	}
+	nomsync__event_header__pack(&h, hdr);
+	crypto_sign_detached(sig, NULL, hdr, hlen, id->sk);
+
+	rc = ns__frame_encode(hdr, hlen, sig, pl, plen, &raw, &rlen);
+	free(hdr);
+	free(pl);
+	if (rc != 0)
+		return rc;
+	rc = ns_event_decode(raw, rlen, out, NULL);
+	free(raw);
+	return rc;
+}
+
+int ns_event_encode_erased(const ns_event *ev, uint8_t **out, size_t *out_len)
+{
+	return ns__frame_encode(ev->header, ev->header_len, ev->signature, NULL, 0, out, out_len);
+}

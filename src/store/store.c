@@ -1,0 +1,1680 @@
+/*
+ * The LMDB store: the signed event log, its indexes, the version vector,
+ * held events, equivocation proofs and the folded views of every person.
+ *
+ * All writes go through one write transaction per call (group commit):
+ * events are written, the version vector advanced, and every person the
+ * batch touched is re-folded before the commit, so views are never behind
+ * the log they were folded from. See include/nomsync/store.h for the layout.
+ */
+#include <nomsync/store.h>
+#include <nomsync/validate.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS__LOGKEY 40     /* origin(32) seq(8) */
+#define NS__SORTKEY 48    /* occurred(8) origin(32) seq(8) */
+#define NS__VVREC 67      /* seq(8) head(32) site(16) role(1) quar(1) held(8) spare(1) */
+#define NS__MAX_COMPONENT 256
+
+struct ns_store {
+	MDB_env *env;
+	MDB_dbi log, ids, byref, links, alias, views, summary, vv, pending, equiv, counters, meta;
+	ns_identity id;
+	char dir[PATH_MAX];
+	unsigned flags;
+	ns_trust_fn trust;
+	void *trust_arg;
+};
+
+/* A set of offender refs touched by a batch, to re-fold once each. */
+typedef struct ns__refset {
+	char (*ref)[NS_REF_MAX];
+	size_t n, cap;
+} ns__refset;
+
+static int ns__mdb(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return NS_ENOTFOUND;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case ENOSPC:
+		return NS_EMAPFULL;
+	case ENOMEM:
+		return NS_ENOMEM;
+	default:
+		return NS_ESTORE;
+	}
+}
+
+static void ns__put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t ns__get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void ns__logkey(uint8_t k[NS__LOGKEY], const uint8_t *origin, uint64_t seq)
+{
+	memcpy(k, origin, NS_KEY_BYTES);
+	ns__put_be64(k + NS_KEY_BYTES, seq);
+}
+
+static void ns__sortkey(uint8_t k[NS__SORTKEY], const ns_event *ev)
+{
+	ns__put_be64(k, (uint64_t)ev->occurred_at ^ ((uint64_t)1 << 63));
+	ns__logkey(k + 8, ev->origin, ev->seq);
+}
+
+static int ns__refset_add(ns__refset *rs, const char *ref)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strcmp(rs->ref[i], ref) == 0)
+			return 0;
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		void *p = realloc(rs->ref, cap * sizeof(*rs->ref));
+		if (p == NULL)
+			return NS_ENOMEM;
+		rs->ref = p;
+		rs->cap = cap;
+	}
+	snprintf(rs->ref[rs->n++], NS_REF_MAX, "%s", ref);
+	return 0;
+}
+
+/*
+ * Version vector records.
+ */
+
+static void ns__vv_encode(uint8_t b[NS__VVREC], const ns_vv_entry *e)
+{
+	memset(b, 0, NS__VVREC);
+	ns__put_be64(b, e->seq);
+	memcpy(b + 8, e->head, NS_ID_BYTES);
+	memcpy(b + 40, e->site, NS_SITE_MAX);
+	b[56] = (uint8_t)e->role;
+	b[57] = (uint8_t)e->quarantined;
+	ns__put_be64(b + 58, e->held);
+}
+
+static int ns__vv_decode(ns_vv_entry *e, const uint8_t *origin, const MDB_val *v)
+{
+	const uint8_t *b = v->mv_data;
+	if (v->mv_size != NS__VVREC)
+		return NS_ECORRUPT;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->origin, origin, NS_KEY_BYTES);
+	e->seq = ns__get_be64(b);
+	memcpy(e->head, b + 8, NS_ID_BYTES);
+	memcpy(e->site, b + 40, NS_SITE_MAX);
+	e->site[NS_SITE_MAX - 1] = '\0';
+	e->role = (ns_role)b[56];
+	e->quarantined = b[57];
+	e->held = ns__get_be64(b + 58);
+	return 0;
+}
+
+/* Read the vv entry of @origin; a fresh zero entry if the origin is new. */
+static int ns__vv_get(MDB_txn *txn, ns_store *s, const uint8_t *origin, ns_vv_entry *e, int *found)
+{
+	MDB_val k = { NS_KEY_BYTES, (void *)origin }, v;
+	int rc = mdb_get(txn, s->vv, &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		memset(e, 0, sizeof(*e));
+		memcpy(e->origin, origin, NS_KEY_BYTES);
+		if (found)
+			*found = 0;
+		return 0;
+	}
+	if (rc != 0)
+		return ns__mdb(rc);
+	if (found)
+		*found = 1;
+	return ns__vv_decode(e, origin, &v);
+}
+
+static int ns__vv_put(MDB_txn *txn, ns_store *s, const ns_vv_entry *e)
+{
+	uint8_t b[NS__VVREC];
+	MDB_val k = { NS_KEY_BYTES, (void *)e->origin }, v = { NS__VVREC, b };
+
+	ns__vv_encode(b, e);
+	return ns__mdb(mdb_put(txn, s->vv, &k, &v, 0));
+}
+
+static int ns__counter_add(MDB_txn *txn, ns_store *s, const char *name, uint64_t n)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	uint8_t b[8];
+	uint64_t cur = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rc = mdb_get(txn, s->counters, &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		cur = ns__get_be64(v.mv_data);
+	else if (rc != 0 && rc != MDB_NOTFOUND)
+		return ns__mdb(rc);
+	ns__put_be64(b, cur + n);
+	v.mv_size = 8;
+	v.mv_data = b;
+	return ns__mdb(mdb_put(txn, s->counters, &k, &v, 0));
+}
+
+/* Counter name for a rejection code. */
+static const char *ns__reject_name(int code)
+{
+	switch (code) {
+	case NS_ESIG:
+		return "rejected.signature";
+	case NS_EROLE:
+		return "rejected.role";
+	case NS_EVALID:
+		return "rejected.invalid";
+	case NS_EEQUIV:
+		return "rejected.equivocation";
+	case NS_EQUARANTINED:
+		return "rejected.quarantined";
+	case NS_EUNKNOWN:
+		return "rejected.unknown_origin";
+	case NS_ECHAIN:
+		return "rejected.chain";
+	default:
+		return "rejected.other";
+	}
+}
+
+/*
+ * Opening and creating.
+ */
+
+static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
+{
+	unsigned eflags = MDB_NOTLS;
+	MDB_txn *txn;
+	int rc;
+
+	if (flags & NS_STORE_RDONLY)
+		eflags |= MDB_RDONLY;
+	if (flags & NS_STORE_NOSYNC)
+		eflags |= MDB_NOSYNC;
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		return ns__mdb(rc);
+	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_maxreaders(s->env, 256);
+	if ((rc = mdb_env_set_mapsize(s->env, NS_STORE_MAPSIZE)) != 0 ||
+	    (rc = mdb_env_open(s->env, dir, eflags, 0600)) != 0) {
+		mdb_env_close(s->env);
+		s->env = NULL;
+		return rc == ENOENT ? NS_ENOTFOUND : ns__mdb(rc);
+	}
+	rc = mdb_txn_begin(s->env, NULL, flags & NS_STORE_RDONLY ? MDB_RDONLY : 0, &txn);
+	if (rc != 0)
+		return ns__mdb(rc);
+	unsigned cf = flags & NS_STORE_RDONLY ? 0 : MDB_CREATE;
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+		unsigned f;
+	} dbs[] = {
+		{ "log", &s->log, 0 },
+		{ "ids", &s->ids, 0 },
+		{ "byref", &s->byref, MDB_DUPSORT | MDB_DUPFIXED },
+		{ "links", &s->links, MDB_DUPSORT },
+		{ "alias", &s->alias, 0 },
+		{ "views", &s->views, 0 },
+		{ "summary", &s->summary, 0 },
+		{ "vv", &s->vv, 0 },
+		{ "pending", &s->pending, 0 },
+		{ "equiv", &s->equiv, 0 },
+		{ "counters", &s->counters, 0 },
+		{ "meta", &s->meta, 0 },
+	};
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].f | cf, dbs[i].dbi);
+		if (rc != 0) {
+			mdb_txn_abort(txn);
+			return rc == MDB_NOTFOUND ? NS_ENOTFOUND : ns__mdb(rc);
+		}
+	}
+	rc = mdb_txn_commit(txn);
+	return ns__mdb(rc);
+}
+
+static int ns__meta_get(MDB_txn *txn, ns_store *s, const char *name, char *out, size_t cap)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc != 0)
+		return ns__mdb(rc);
+	if (v.mv_size >= cap)
+		return NS_ECORRUPT;
+	memcpy(out, v.mv_data, v.mv_size);
+	out[v.mv_size] = '\0';
+	return 0;
+}
+
+static int ns__meta_put(MDB_txn *txn, ns_store *s, const char *name, const char *val)
+{
+	MDB_val k = { strlen(name), (void *)name }, v = { strlen(val), (void *)val };
+	return ns__mdb(mdb_put(txn, s->meta, &k, &v, 0));
+}
+
+static void ns__keypath(char *out, size_t cap, const char *dir)
+{
+	snprintf(out, cap, "%s/site.key", dir);
+}
+
+int ns_store_create(const char *dir, const char *site, ns_role role, ns_diag *d)
+{
+	char path[PATH_MAX + 16], pkhex[2 * NS_KEY_BYTES + 1];
+	ns_store s;
+	MDB_txn *txn;
+	int rc;
+
+	if (dir == NULL || site == NULL)
+		return NS_EINVAL;
+	if (ns_role_name(role) == NULL)
+		return ns_diag_set(d, NS_EVALID, "role", "role must be prison, probation, court or hub");
+	if ((rc = ns_validate_site(role, site, d)) != 0)
+		return rc;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return ns_diag_set(d, NS_EIO, "dir", "cannot create %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (access(path, F_OK) == 0)
+		return ns_diag_set(d, NS_EEXIST, "dir", "%s already holds a store", dir);
+	memset(&s, 0, sizeof(s));
+	if ((rc = ns_identity_generate(&s.id, site, role)) != 0)
+		return rc;
+	ns__keypath(path, sizeof(path), dir);
+	if ((rc = ns_identity_save(&s.id, path)) != 0) {
+		ns_identity_wipe(&s.id);
+		return ns_diag_set(d, rc, "key", "cannot write %s", path);
+	}
+	if ((rc = ns__open_env(&s, dir, 0)) != 0) {
+		ns_identity_wipe(&s.id);
+		return ns_diag_set(d, rc, "dir", "cannot create the LMDB store in %s: %s", dir,
+				   ns_strerror(rc));
+	}
+	ns_hex(pkhex, s.id.pk, NS_KEY_BYTES);
+	rc = ns__mdb(mdb_txn_begin(s.env, NULL, 0, &txn));
+	if (rc == 0) {
+		if ((rc = ns__meta_put(txn, &s, "format", "1")) == 0 &&
+		    (rc = ns__meta_put(txn, &s, "site", site)) == 0 &&
+		    (rc = ns__meta_put(txn, &s, "role", ns_role_name(role))) == 0 &&
+		    (rc = ns__meta_put(txn, &s, "pk", pkhex)) == 0)
+			rc = ns__mdb(mdb_txn_commit(txn));
+		else
+			mdb_txn_abort(txn);
+	}
+	ns_identity_wipe(&s.id);
+	mdb_env_close(s.env);
+	return rc;
+}
+
+int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
+{
+	char path[PATH_MAX + 16], site[NS_SITE_MAX], role[16], pkhex[2 * NS_KEY_BYTES + 1], fmt[8];
+	ns_store *s;
+	MDB_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if (dir == NULL || strlen(dir) >= PATH_MAX)
+		return NS_EINVAL;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (access(path, F_OK) != 0)
+		return ns_diag_set(d, NS_ENOTFOUND, "dir",
+				   "%s holds no nomsync store (run 'nomsync --dir %s init' first)", dir, dir);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NS_ENOMEM;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	s->flags = flags;
+	if ((rc = ns__open_env(s, dir, flags)) != 0) {
+		ns_diag_set(d, rc, "dir", "cannot open the store in %s: %s", dir, ns_strerror(rc));
+		goto fail;
+	}
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		goto fail;
+	if ((rc = ns__meta_get(txn, s, "format", fmt, sizeof(fmt))) != 0 ||
+	    (rc = ns__meta_get(txn, s, "site", site, sizeof(site))) != 0 ||
+	    (rc = ns__meta_get(txn, s, "role", role, sizeof(role))) != 0 ||
+	    (rc = ns__meta_get(txn, s, "pk", pkhex, sizeof(pkhex))) != 0) {
+		mdb_txn_abort(txn);
+		ns_diag_set(d, NS_ECORRUPT, "meta", "store metadata in %s is missing or damaged", dir);
+		rc = NS_ECORRUPT;
+		goto fail;
+	}
+	mdb_txn_abort(txn);
+	if (strcmp(fmt, "1") != 0) {
+		rc = ns_diag_set(d, NS_EVERSION, "meta", "store format %s is not supported", fmt);
+		goto fail;
+	}
+	ns__keypath(path, sizeof(path), dir);
+	if ((rc = ns_identity_load(&s->id, path, d)) != 0)
+		goto fail;
+	{
+		char have[2 * NS_KEY_BYTES + 1];
+		ns_hex(have, s->id.pk, NS_KEY_BYTES);
+		if (strcmp(have, pkhex) != 0 || strcmp(s->id.site, site) != 0 ||
+		    s->id.role != ns_role_parse(role)) {
+			rc = ns_diag_set(d, NS_EKEY, "key", "%s does not belong to this store", path);
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+fail:
+	ns_store_close(s);
+	return rc;
+}
+
+void ns_store_close(ns_store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	ns_identity_wipe(&s->id);
+	free(s);
+}
+
+const ns_identity *ns_store_identity(const ns_store *s)
+{
+	return &s->id;
+}
+
+const char *ns_store_dir(const ns_store *s)
+{
+	return s->dir;
+}
+
+void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg)
+{
+	s->trust = fn;
+	s->trust_arg = arg;
+}
+
+/*
+ * Reading events.
+ */
+
+static int ns__load(MDB_txn *txn, ns_store *s, const uint8_t logkey[NS__LOGKEY], ns_event **ev)
+{
+	MDB_val k = { NS__LOGKEY, (void *)logkey }, v;
+	int rc = mdb_get(txn, s->log, &k, &v);
+
+	if (rc != 0)
+		return ns__mdb(rc);
+	rc = ns_event_decode(v.mv_data, v.mv_size, ev, NULL);
+	return rc == NS_ENOMEM ? rc : (rc ? NS_ECORRUPT : 0);
+}
+
+/* Refs linked to @ref, transitively: the person's identifiers. */
+static int ns__component(MDB_txn *txn, ns_store *s, const char *ref, ns__refset *rs)
+{
+	MDB_cursor *c;
+	int rc;
+
+	rs->n = 0;
+	if ((rc = ns__refset_add(rs, ref)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->links, &c)) != 0)
+		return ns__mdb(rc);
+	for (size_t i = 0; i < rs->n && rs->n < NS__MAX_COMPONENT; i++) {
+		MDB_val k = { strlen(rs->ref[i]), rs->ref[i] }, v;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+		while (rc == 0) {
+			char other[NS_REF_MAX];
+			if (v.mv_size < NS_REF_MAX) {
+				memcpy(other, v.mv_data, v.mv_size);
+				other[v.mv_size] = '\0';
+				if ((rc = ns__refset_add(rs, other)) != 0)
+					break;
+			}
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			mdb_cursor_close(c);
+			return rc < 0 ? rc : ns__mdb(rc);
+		}
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+/* Canonical ref of a component: the least NOMS number, else the least ref. */
+static const char *ns__canonical(const ns__refset *rs)
+{
+	const char *best = NULL;
+	int best_noms = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		int noms = ns_is_noms(rs->ref[i]);
+		if (best == NULL || (noms && !best_noms) ||
+		    (noms == best_noms && strcmp(rs->ref[i], best) < 0)) {
+			best = rs->ref[i];
+			best_noms = noms;
+		}
+	}
+	return best;
+}
+
+static int ns__cmp_sortkey(const void *a, const void *b)
+{
+	return memcmp(a, b, NS__SORTKEY);
+}
+
+/* Sort keys of every event of a component, sorted and de-duplicated. */
+static int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, uint8_t **keys,
+			      size_t *nkeys)
+{
+	MDB_cursor *c;
+	uint8_t *k = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*keys = NULL;
+	*nkeys = 0;
+	if ((rc = mdb_cursor_open(txn, s->byref, &c)) != 0)
+		return ns__mdb(rc);
+	for (size_t i = 0; i < rs->n; i++) {
+		MDB_val mk = { strlen(rs->ref[i]), (void *)rs->ref[i] }, v;
+		rc = mdb_cursor_get(c, &mk, &v, MDB_SET);
+		while (rc == 0) {
+			if (v.mv_size != NS__SORTKEY) {
+				rc = NS_ECORRUPT;
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				void *p = realloc(k, cap * NS__SORTKEY);
+				if (p == NULL) {
+					rc = NS_ENOMEM;
+					break;
+				}
+				k = p;
+			}
+			memcpy(k + n * NS__SORTKEY, v.mv_data, NS__SORTKEY);
+			n++;
+			rc = mdb_cursor_get(c, &mk, &v, MDB_NEXT_DUP);
+		}
+		if (rc != MDB_NOTFOUND) {
+			mdb_cursor_close(c);
+			free(k);
+			return rc < 0 ? rc : ns__mdb(rc);
+		}
+	}
+	mdb_cursor_close(c);
+	if (n > 1) {
+		size_t w = 1;
+		qsort(k, n, NS__SORTKEY, ns__cmp_sortkey);
+		for (size_t i = 1; i < n; i++)
+			if (memcmp(k + i * NS__SORTKEY, k + (w - 1) * NS__SORTKEY, NS__SORTKEY) != 0)
+				memmove(k + w++ * NS__SORTKEY, k + i * NS__SORTKEY, NS__SORTKEY);
+		n = w;
+	}
+	*keys = k;
+	*nkeys = n;
+	return 0;
+}
+
+/* Load and fold one component. */
+static int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json,
+			      size_t *len, ns_fold_summary *sum)
+{
+	uint8_t *keys;
+	size_t n;
+	ns_event **evs;
+	int rc;
+
+	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
+		return rc;
+	evs = calloc(n ? n : 1, sizeof(*evs));
+	if (evs == NULL) {
+		free(keys);
+		return NS_ENOMEM;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ns__load(txn, s, keys + i * NS__SORTKEY + 8, &evs[i]);
+	if (rc == 0)
+		rc = ns_fold(evs, n, json, len, sum);
+	for (size_t i = 0; i < n; i++)
+		ns_event_free(evs[i]);
+	free(evs);
+	free(keys);
+	return rc;
+}
+
+/* Re-fold every person touched by a batch and store their views. */
+static int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
+{
+	ns__refset comp = { 0 }, done = { 0 };
+	int rc = 0;
+
+	for (size_t t = 0; t < touched->n && rc == 0; t++) {
+		const char *canon;
+		char *json = NULL;
+		size_t len = 0;
+		ns_fold_summary sum;
+
+		if ((rc = ns__component(txn, s, touched->ref[t], &comp)) != 0)
+			break;
+		canon = ns__canonical(&comp);
+		int seen = 0;
+		for (size_t i = 0; i < done.n; i++)
+			if (strcmp(done.ref[i], canon) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		if ((rc = ns__refset_add(&done, canon)) != 0)
+			break;
+		memset(&sum, 0, sizeof(sum));
+		if ((rc = ns__fold_component(txn, s, &comp, &json, &len, &sum)) != 0)
+			break;
+		MDB_val k = { strlen(canon), (void *)canon }, v = { len, json };
+		rc = ns__mdb(mdb_put(txn, s->views, &k, &v, 0));
+		free(json);
+		if (rc != 0)
+			break;
+		v.mv_size = sizeof(sum);
+		v.mv_data = &sum;
+		if ((rc = ns__mdb(mdb_put(txn, s->summary, &k, &v, 0))) != 0)
+			break;
+		/* Point every ref at the canonical one; drop views of merged persons. */
+		for (size_t i = 0; i < comp.n && rc == 0; i++) {
+			MDB_val ak = { strlen(comp.ref[i]), comp.ref[i] }, av;
+			int g = mdb_get(txn, s->alias, &ak, &av);
+			if (g == 0 && av.mv_size == strlen(canon) && memcmp(av.mv_data, canon, av.mv_size) == 0)
+				continue;
+			if (g == 0) {
+				MDB_val old = { av.mv_size, av.mv_data };
+				char oldref[NS_REF_MAX];
+				if (old.mv_size < NS_REF_MAX) {
+					memcpy(oldref, old.mv_data, old.mv_size);
+					oldref[old.mv_size] = '\0';
+					if (strcmp(oldref, canon) != 0) {
+						MDB_val ok = { strlen(oldref), oldref };
+						int r1 = mdb_del(txn, s->views, &ok, NULL);
+						int r2 = mdb_del(txn, s->summary, &ok, NULL);
+						if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND)) {
+							rc = NS_ESTORE;
+							break;
+						}
+					}
+				}
+			} else if (g != MDB_NOTFOUND) {
+				rc = ns__mdb(g);
+				break;
+			}
+			MDB_val nv = { strlen(canon), (void *)canon };
+			rc = ns__mdb(mdb_put(txn, s->alias, &ak, &nv, 0));
+		}
+	}
+	free(comp.ref);
+	free(done.ref);
+	return rc;
+}
+
+/*
+ * Writing events.
+ */
+
+/* Write one chained event and its indexes; note the refs it touches. */
+static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched)
+{
+	uint8_t lk[NS__LOGKEY], sk[NS__SORTKEY];
+	MDB_val k, v;
+	int rc;
+
+	ns__logkey(lk, ev->origin, ev->seq);
+	k.mv_size = NS__LOGKEY;
+	k.mv_data = lk;
+	v.mv_size = ev->raw_len;
+	v.mv_data = ev->raw;
+	if ((rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE)) != 0)
+		return ns__mdb(rc);
+	k.mv_size = NS_ID_BYTES;
+	k.mv_data = (void *)ev->id;
+	v.mv_size = NS__LOGKEY;
+	v.mv_data = lk;
+	if ((rc = mdb_put(txn, s->ids, &k, &v, 0)) != 0)
+		return ns__mdb(rc);
+	ns__sortkey(sk, ev);
+	k.mv_size = strlen(ev->offender);
+	k.mv_data = (void *)ev->offender;
+	v.mv_size = NS__SORTKEY;
+	v.mv_data = sk;
+	if ((rc = mdb_put(txn, s->byref, &k, &v, 0)) != 0 && rc != MDB_KEYEXIST)
+		return ns__mdb(rc);
+	if ((rc = ns__refset_add(touched, ev->offender)) != 0)
+		return rc;
+	/* NOMS <-> CRN links make either id find the same person. */
+	if (ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && ev->payload &&
+	    ev->payload->person_identifier_added) {
+		const Nomsync__PersonIdentifierAdded *p = ev->payload->person_identifier_added;
+		if (p->value && (ns_is_noms(p->value) || ns_is_crn(p->value)) &&
+		    strcmp(p->value, ev->offender) != 0 && strlen(p->value) < NS_REF_MAX) {
+			MDB_val a = { strlen(ev->offender), (void *)ev->offender };
+			MDB_val b = { strlen(p->value), p->value };
+			if ((rc = mdb_put(txn, s->links, &a, &b, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+				return ns__mdb(rc);
+			if ((rc = mdb_put(txn, s->links, &b, &a, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+				return ns__mdb(rc);
+			if ((rc = ns__refset_add(touched, p->value)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Keep a proof of equivocation by @origin and quarantine it. */
+static int ns__equivocate(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const uint8_t *a, size_t alen,
+			  const uint8_t *b, size_t blen)
+{
+	MDB_val k = { NS_KEY_BYTES, vv->origin }, v;
+	uint8_t *buf;
+	int rc;
+
+	rc = mdb_get(txn, s->equiv, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		buf = malloc(8 + alen + blen);
+		if (buf == NULL)
+			return NS_ENOMEM;
+		buf[0] = (uint8_t)(alen >> 24);
+		buf[1] = (uint8_t)(alen >> 16);
+		buf[2] = (uint8_t)(alen >> 8);
+		buf[3] = (uint8_t)alen;
+		memcpy(buf + 4, a, alen);
+		buf[4 + alen] = (uint8_t)(blen >> 24);
+		buf[5 + alen] = (uint8_t)(blen >> 16);
+		buf[6 + alen] = (uint8_t)(blen >> 8);
+		buf[7 + alen] = (uint8_t)blen;
+		memcpy(buf + 8 + alen, b, blen);
+		v.mv_size = 8 + alen + blen;
+		v.mv_data = buf;
+		rc = mdb_put(txn, s->equiv, &k, &v, 0);
+		free(buf);
+		if (rc != 0)
+			return ns__mdb(rc);
+		if ((rc = ns__counter_add(txn, s, "equivocations", 1)) != 0)
+			return rc;
+	} else if (rc != 0) {
+		return ns__mdb(rc);
+	}
+	vv->quarantined = 1;
+	return ns__vv_put(txn, s, vv);
+}
+
+/* Apply held successors of @vv's head while they chain. */
+static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *touched,
+		     uint64_t *applied)
+{
+	for (;;) {
+		uint8_t lk[NS__LOGKEY];
+		MDB_val k = { NS__LOGKEY, lk }, v;
+		ns_event *ev;
+		int rc;
+
+		ns__logkey(lk, vv->origin, vv->seq + 1);
+		rc = mdb_get(txn, s->pending, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return ns__mdb(rc);
+		if ((rc = ns_event_decode(v.mv_data, v.mv_size, &ev, NULL)) != 0)
+			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+		if (memcmp(ev->prev, vv->head, NS_ID_BYTES) != 0) {
+			/* The held event forks from what we hold: proof with our head. */
+			uint8_t hk[NS__LOGKEY];
+			MDB_val hkv = { NS__LOGKEY, hk }, hv;
+			ns__logkey(hk, vv->origin, vv->seq);
+			rc = mdb_get(txn, s->log, &hkv, &hv);
+			if (rc == 0)
+				rc = ns__equivocate(txn, s, vv, hv.mv_data, hv.mv_size, ev->raw, ev->raw_len);
+			else
+				rc = ns__mdb(rc);
+			ns_event_free(ev);
+			return rc;
+		}
+		rc = ns__write(txn, s, ev, touched);
+		if (rc == 0) {
+			vv->seq = ev->seq;
+			memcpy(vv->head, ev->id, NS_ID_BYTES);
+			if (vv->held)
+				vv->held--;
+			(*applied)++;
+			rc = ns__mdb(mdb_del(txn, s->pending, &k, NULL));
+		}
+		ns_event_free(ev);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS_ID_BYTES],
+		    size_t *bad, ns_diag *d)
+{
+	ns__refset touched = { 0 };
+	ns_vv_entry vv;
+	MDB_txn *txn;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (bad)
+		*bad = 0;
+	if (s->flags & NS_STORE_RDONLY)
+		return NS_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].payload == NULL) {
+			if (bad)
+				*bad = i;
+			return ns_diag_set(d, NS_EVALID, "payload", "event has no payload");
+		}
+		if ((rc = ns_validate_event(s->id.role, in[i].offender, in[i].type, in[i].payload, d)) != 0) {
+			if (bad)
+				*bad = i;
+			return rc;
+		}
+	}
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+		return rc;
+	if ((rc = ns__vv_get(txn, s, s->id.pk, &vv, NULL)) != 0)
+		goto abort;
+	if (vv.quarantined) {
+		rc = ns_diag_set(d, NS_EQUARANTINED, "origin",
+				 "this site's own key is quarantined after an equivocation");
+		goto abort;
+	}
+	snprintf(vv.site, sizeof(vv.site), "%s", s->id.site);
+	vv.role = s->id.role;
+	for (size_t i = 0; i < n; i++) {
+		ns_event *ev;
+		if (in[i].type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED) {
+			const char *hex = in[i].payload->event_corrected
+						  ? in[i].payload->event_corrected->target_event_id
+						  : NULL;
+			uint8_t tid[NS_ID_BYTES];
+			MDB_val k = { NS_ID_BYTES, tid }, v;
+			if (ns_unhex(tid, NS_ID_BYTES, hex) != 0 || mdb_get(txn, s->ids, &k, &v) != 0) {
+				if (bad)
+					*bad = i;
+				rc = ns_diag_set(d, NS_EVALID, "target_event_id",
+						 "the event to correct is not held by this site");
+				goto abort;
+			}
+			if (s->id.role != NS_ROLE_HUB && memcmp(v.mv_data, s->id.pk, NS_KEY_BYTES) != 0) {
+				if (bad)
+					*bad = i;
+				rc = ns_diag_set(d, NS_EROLE, "target_event_id",
+						 "only the emitting site or a hub may correct an event");
+				goto abort;
+			}
+		}
+		rc = ns_event_build(&s->id, vv.seq + 1, vv.head, in[i].occurred_at, now, in[i].offender,
+				    in[i].payload, &ev);
+		if (rc != 0) {
+			if (bad)
+				*bad = i;
+			ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
+			goto abort;
+		}
+		rc = ns__write(txn, s, ev, &touched);
+		if (rc == 0) {
+			vv.seq = ev->seq;
+			memcpy(vv.head, ev->id, NS_ID_BYTES);
+			if (ids)
+				memcpy(ids[i], ev->id, NS_ID_BYTES);
+		}
+		ns_event_free(ev);
+		if (rc != 0)
+			goto abort;
+	}
+	if ((rc = ns__vv_put(txn, s, &vv)) != 0 || (rc = ns__counter_add(txn, s, "appended", n)) != 0 ||
+	    (rc = ns__refold(txn, s, &touched)) != 0)
+		goto abort;
+	rc = ns__mdb(mdb_txn_commit(txn));
+	free(touched.ref);
+	if (rc != 0)
+		ns_diag_set(d, rc, "store", "commit failed: %s", ns_strerror(rc));
+	return rc;
+abort:
+	mdb_txn_abort(txn);
+	free(touched.ref);
+	if (rc == NS_EMAPFULL && d && d->msg[0] == '\0')
+		ns_diag_set(d, rc, "store", "the store is full: nothing was written");
+	return rc;
+}
+
+/* Checks that need no store access: signature, trust, role and content. */
+static int ns__precheck(ns_store *s, const ns_event *ev, unsigned flags)
+{
+	int rc;
+
+	if (!(flags & NS_INGEST_VERIFIED) && ns_event_verify(ev) != 0)
+		return NS_ESIG;
+	if (s->trust && (rc = s->trust(s->trust_arg, ev)) != 0)
+		return rc;
+	if (ns_validate_site(ev->role, ev->site, NULL) != 0)
+		return NS_EVALID;
+	if (!ns_role_may_emit(ev->role, ev->type))
+		return NS_EROLE;
+	rc = ns_validate_event(ev->role, ev->offender, ev->type, ev->payload, NULL);
+	return rc;
+}
+
+/* Ingest one pre-checked event inside the batch transaction. */
+static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched,
+			  uint64_t *applied)
+{
+	uint8_t lk[NS__LOGKEY];
+	MDB_val k = { NS__LOGKEY, lk }, v;
+	ns_vv_entry vv;
+	int found, rc;
+
+	if ((rc = ns__vv_get(txn, s, ev->origin, &vv, &found)) != 0)
+		return rc;
+	if (!found) {
+		snprintf(vv.site, sizeof(vv.site), "%s", ev->site);
+		vv.role = ev->role;
+	}
+	if (vv.quarantined)
+		return NS_EQUARANTINED;
+	ns__logkey(lk, ev->origin, ev->seq);
+	rc = mdb_get(txn, s->log, &k, &v);
+	if (rc == 0) {
+		MDB_val ik = { NS_ID_BYTES, (void *)ev->id }, iv;
+		if (mdb_get(txn, s->ids, &ik, &iv) == 0)
+			return NS_INGEST_DUPLICATE;
+		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
+		return rc ? rc : NS_EEQUIV;
+	}
+	if (rc != MDB_NOTFOUND)
+		return ns__mdb(rc);
+	if (ev->seq == vv.seq + 1) {
+		if (memcmp(ev->prev, vv.head, NS_ID_BYTES) != 0) {
+			uint8_t hk[NS__LOGKEY];
+			MDB_val hkv = { NS__LOGKEY, hk }, hv;
+			ns__logkey(hk, ev->origin, vv.seq);
+			if ((rc = mdb_get(txn, s->log, &hkv, &hv)) != 0)
+				return ns__mdb(rc);
+			rc = ns__equivocate(txn, s, &vv, hv.mv_data, hv.mv_size, ev->raw, ev->raw_len);
+			return rc ? rc : NS_EEQUIV;
+		}
+		if ((rc = ns__write(txn, s, ev, touched)) != 0)
+			return rc;
+		vv.seq = ev->seq;
+		memcpy(vv.head, ev->id, NS_ID_BYTES);
+		(*applied)++;
+		if ((rc = ns__drain(txn, s, &vv, touched, applied)) != 0)
+			return rc;
+		if (vv.quarantined)
+			return NS_INGEST_APPLIED; /* drain found a fork further on */
+		if ((rc = ns__vv_put(txn, s, &vv)) != 0)
+			return rc;
+		return NS_INGEST_APPLIED;
+	}
+	/* A gap: hold it, unless a different event already holds the slot. */
+	rc = mdb_get(txn, s->pending, &k, &v);
+	if (rc == 0) {
+		uint8_t id[NS_ID_BYTES];
+		ns_event *held;
+		if ((rc = ns_event_decode(v.mv_data, v.mv_size, &held, NULL)) != 0)
+			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+		memcpy(id, held->id, NS_ID_BYTES);
+		ns_event_free(held);
+		if (memcmp(id, ev->id, NS_ID_BYTES) == 0)
+			return NS_INGEST_DUPLICATE;
+		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
+		return rc ? rc : NS_EEQUIV;
+	}
+	if (rc != MDB_NOTFOUND)
+		return ns__mdb(rc);
+	v.mv_size = ev->raw_len;
+	v.mv_data = ev->raw;
+	if ((rc = mdb_put(txn, s->pending, &k, &v, 0)) != 0)
+		return ns__mdb(rc);
+	vv.held++;
+	if ((rc = ns__vv_put(txn, s, &vv)) != 0)
+		return rc;
+	return NS_INGEST_HELD;
+}
+
+int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results)
+{
+	ns__refset touched = { 0 };
+	uint64_t applied = 0, dups = 0, held = 0;
+	MDB_txn *txn;
+	int rc;
+
+	if (s->flags & NS_STORE_RDONLY)
+		return NS_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		results[i] = ns__precheck(s, evs[i], flags);
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (results[i] == 0) {
+			rc = ns__ingest_one(txn, s, evs[i], &touched, &applied);
+			if (rc == NS_ENOMEM || rc == NS_EMAPFULL || rc == NS_ESTORE || rc == NS_ECORRUPT)
+				goto abort;
+			results[i] = rc;
+		}
+		if (results[i] == NS_INGEST_DUPLICATE)
+			dups++;
+		else if (results[i] == NS_INGEST_HELD)
+			held++;
+		else if (results[i] < 0 && (rc = ns__counter_add(txn, s, ns__reject_name(results[i]), 1)) != 0)
+			goto abort;
+	}
+	if ((rc = ns__counter_add(txn, s, "ingested", applied)) != 0 ||
+	    (rc = ns__counter_add(txn, s, "duplicates", dups)) != 0 ||
+	    (rc = ns__counter_add(txn, s, "held", held)) != 0 ||
+	    (rc = ns__refold(txn, s, &touched)) != 0)
+		goto abort;
+	rc = ns__mdb(mdb_txn_commit(txn));
+	free(touched.ref);
+	return rc;
+abort:
+	mdb_txn_abort(txn);
+	free(touched.ref);
+	return rc;
+}
+
+/*
+ * Queries.
+ */
+
+int ns_store_vector(ns_store *s, ns_vv_entry **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	ns_vv_entry *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->vv, &c))) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != NS_KEY_BYTES) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			void *p = realloc(arr, cap * sizeof(*arr));
+			if (p == NULL) {
+				rc = NS_ENOMEM;
+				break;
+			}
+			arr = p;
+		}
+		if ((rc = ns__vv_decode(&arr[cnt], k.mv_data, &v)) != 0)
+			break;
+		cnt++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (rc != 0) {
+		free(arr);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+json_t *ns_vector_to_json(const ns_vv_entry *e, size_t n)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; o && i < n; i++) {
+		char ok[2 * NS_KEY_BYTES + 1], hk[2 * NS_ID_BYTES + 1];
+		ns_hex(ok, e[i].origin, NS_KEY_BYTES);
+		ns_hex(hk, e[i].head, NS_ID_BYTES);
+		json_t *x = json_pack("{s:s, s:s?, s:I, s:s, s:b, s:I}", "site", e[i].site, "role",
+				      ns_role_name(e[i].role), "seq", (json_int_t)e[i].seq, "head", hk,
+				      "quarantined", e[i].quarantined, "held", (json_int_t)e[i].held);
+		if (x == NULL || json_object_set_new(o, ok, x) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+int ns_vector_from_json(const json_t *j, ns_vv_entry **out, size_t *n, ns_diag *d)
+{
+	const char *key;
+	json_t *val;
+	size_t i = 0;
+	ns_vv_entry *arr;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_object(j))
+		return ns_diag_set(d, NS_EVALID, "vector", "a version vector is a JSON object");
+	arr = calloc(json_object_size(j) + 1, sizeof(*arr));
+	if (arr == NULL)
+		return NS_ENOMEM;
+	json_object_foreach((json_t *)j, key, val)
+	{
+		json_t *seq = json_object_get(val, "seq");
+		json_t *head = json_object_get(val, "head");
+		if (ns_unhex(arr[i].origin, NS_KEY_BYTES, key) != 0 || !json_is_integer(seq) ||
+		    json_integer_value(seq) < 0) {
+			free(arr);
+			return ns_diag_set(d, NS_EVALID, "vector",
+					   "entry '%.70s' needs a 64-hex origin key and a seq >= 0", key);
+		}
+		arr[i].seq = (uint64_t)json_integer_value(seq);
+		if (json_is_string(head))
+			ns_unhex(arr[i].head, NS_ID_BYTES, json_string_value(head));
+		i++;
+	}
+	*out = arr;
+	*n = i;
+	return 0;
+}
+
+/* Resolve @ref to its canonical ref through the alias table. */
+static int ns__resolve(MDB_txn *txn, ns_store *s, const char *ref, char canon[NS_REF_MAX])
+{
+	MDB_val k = { strlen(ref), (void *)ref }, v;
+	int rc;
+
+	if (strlen(ref) == 0 || strlen(ref) >= NS_REF_MAX)
+		return NS_ENOTFOUND;
+	rc = mdb_get(txn, s->alias, &k, &v);
+	if (rc != 0)
+		return ns__mdb(rc);
+	if (v.mv_size >= NS_REF_MAX)
+		return NS_ECORRUPT;
+	memcpy(canon, v.mv_data, v.mv_size);
+	canon[v.mv_size] = '\0';
+	return 0;
+}
+
+int ns_store_view(ns_store *s, const char *ref, char **json, size_t *len, char canonical[NS_REF_MAX])
+{
+	char canon[NS_REF_MAX];
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	*json = NULL;
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__resolve(txn, s, ref, canon)) == 0) {
+		k.mv_size = strlen(canon);
+		k.mv_data = canon;
+		rc = ns__mdb(mdb_get(txn, s->views, &k, &v));
+		if (rc == 0) {
+			*json = malloc(v.mv_size + 1);
+			if (*json == NULL) {
+				rc = NS_ENOMEM;
+			} else {
+				memcpy(*json, v.mv_data, v.mv_size);
+				(*json)[v.mv_size] = '\0';
+				if (len)
+					*len = v.mv_size;
+				if (canonical)
+					memcpy(canonical, canon, NS_REF_MAX);
+			}
+		}
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int ns_store_digest(ns_store *s, const char *ref, uint8_t out[NS_ID_BYTES])
+{
+	crypto_generichash_state st;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, g;
+
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	crypto_generichash_init(&st, NULL, 0, NS_ID_BYTES);
+	if (ref != NULL) {
+		char canon[NS_REF_MAX];
+		if ((rc = ns__resolve(txn, s, ref, canon)) == 0) {
+			k.mv_size = strlen(canon);
+			k.mv_data = canon;
+			if ((rc = ns__mdb(mdb_get(txn, s->views, &k, &v))) == 0)
+				crypto_generichash_update(&st, v.mv_data, v.mv_size);
+		}
+	} else if ((rc = ns__mdb(mdb_cursor_open(txn, s->views, &c))) == 0) {
+		static const uint8_t sep = 0;
+		for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			crypto_generichash_update(&st, k.mv_data, k.mv_size);
+			crypto_generichash_update(&st, &sep, 1);
+			crypto_generichash_update(&st, v.mv_data, v.mv_size);
+			crypto_generichash_update(&st, &sep, 1);
+		}
+		mdb_cursor_close(c);
+		if (g != MDB_NOTFOUND)
+			rc = ns__mdb(g);
+	}
+	mdb_txn_abort(txn);
+	if (rc == 0)
+		crypto_generichash_final(&st, out, NS_ID_BYTES);
+	return rc;
+}
+
+/* Decode the value of a log cursor position and hand it to @cb. */
+static int ns__emit(const MDB_val *v, ns_event_cb cb, void *arg)
+{
+	ns_event *ev;
+	int rc = ns_event_decode(v->mv_data, v->mv_size, &ev, NULL);
+
+	if (rc != 0)
+		return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+	rc = cb(arg, ev);
+	ns_event_free(ev);
+	return rc;
+}
+
+int ns_store_foreach(ns_store *s, ns_event_cb cb, void *arg)
+{
+	return ns_store_foreach_since(s, NULL, 0, cb, arg);
+}
+
+int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *arg)
+{
+	ns__refset rs = { 0 };
+	uint8_t *keys = NULL;
+	size_t n = 0;
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__component(txn, s, ref, &rs)) == 0 &&
+	    (rc = ns__component_keys(txn, s, &rs, &keys, &n)) == 0 && n == 0)
+		rc = NS_ENOTFOUND;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		MDB_val k = { NS__LOGKEY, keys + i * NS__SORTKEY + 8 }, v;
+		if ((rc = ns__mdb(mdb_get(txn, s->log, &k, &v))) == 0)
+			rc = ns__emit(&v, cb, arg);
+	}
+	mdb_txn_abort(txn);
+	free(keys);
+	free(rs.ref);
+	return rc;
+}
+
+int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince, ns_event_cb cb,
+			   void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *vc = NULL, *lc = NULL;
+	MDB_val k, v;
+	int rc, g;
+
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->vv, &vc))) != 0 ||
+	    (rc = ns__mdb(mdb_cursor_open(txn, s->log, &lc))) != 0)
+		goto out;
+	for (g = mdb_cursor_get(vc, &k, &v, MDB_FIRST); g == 0 && rc == 0;
+	     g = mdb_cursor_get(vc, &k, &v, MDB_NEXT)) {
+		uint8_t origin[NS_KEY_BYTES], lk[NS__LOGKEY];
+		uint64_t from = 0;
+		MDB_val lkv = { NS__LOGKEY, lk }, lv;
+		int lg;
+
+		if (k.mv_size != NS_KEY_BYTES) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		memcpy(origin, k.mv_data, NS_KEY_BYTES);
+		for (size_t i = 0; i < nsince; i++)
+			if (memcmp(since[i].origin, origin, NS_KEY_BYTES) == 0)
+				from = since[i].seq;
+		ns__logkey(lk, origin, from + 1);
+		for (lg = mdb_cursor_get(lc, &lkv, &lv, MDB_SET_RANGE);
+		     lg == 0 && rc == 0 && lkv.mv_size == NS__LOGKEY &&
+		     memcmp(lkv.mv_data, origin, NS_KEY_BYTES) == 0;
+		     lg = mdb_cursor_get(lc, &lkv, &lv, MDB_NEXT))
+			rc = ns__emit(&lv, cb, arg);
+		if (rc == 0 && lg != 0 && lg != MDB_NOTFOUND)
+			rc = ns__mdb(lg);
+	}
+	if (rc == 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+out:
+	if (lc)
+		mdb_cursor_close(lc);
+	if (vc)
+		mdb_cursor_close(vc);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, uint8_t **out,
+		 size_t *len)
+{
+	uint8_t lk[NS__LOGKEY];
+	MDB_val k = { NS__LOGKEY, lk }, v;
+	MDB_txn *txn;
+	int rc;
+
+	*out = NULL;
+	ns__logkey(lk, origin, seq);
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_get(txn, s->log, &k, &v))) == 0) {
+		if ((*out = malloc(v.mv_size)) == NULL) {
+			rc = NS_ENOMEM;
+		} else {
+			memcpy(*out, v.mv_data, v.mv_size);
+			*len = v.mv_size;
+		}
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/*
+ * Verification.
+ */
+
+static void ns__report(ns_verify_report *r, const char *fmt, const char *a, uint64_t b)
+{
+	if (r->bad++ == 0)
+		snprintf(r->first, sizeof(r->first), fmt, a, (unsigned long long)b);
+}
+
+/* Check the log: every event decodes, verifies, sits under its own key and chains. */
+static int ns__verify_log(MDB_txn *txn, ns_store *s, ns_verify_report *r)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t cur[NS_KEY_BYTES], prev_id[NS_ID_BYTES];
+	uint64_t cur_seq = 0;
+	int have = 0, g, rc;
+
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->log, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char oh[2 * NS_KEY_BYTES + 1] = "?";
+		ns_event *ev;
+		r->events++;
+		if (k.mv_size != NS__LOGKEY) {
+			ns__report(r, "log key of bad size (%s) at entry %llu", "", r->events);
+			continue;
+		}
+		ns_hex(oh, k.mv_data, NS_KEY_BYTES);
+		uint64_t seq = ns__get_be64((const uint8_t *)k.mv_data + NS_KEY_BYTES);
+		if (ns_event_decode(v.mv_data, v.mv_size, &ev, NULL) != 0) {
+			ns__report(r, "origin %s seq %llu: event does not decode or its payload hash differs", oh, seq);
+			have = 0;
+			continue;
+		}
+		if (ns_event_verify(ev) != 0)
+			ns__report(r, "origin %s seq %llu: signature does not verify", oh, seq);
+		if (memcmp(ev->origin, k.mv_data, NS_KEY_BYTES) != 0 || ev->seq != seq)
+			ns__report(r, "origin %s seq %llu: stored under the wrong key", oh, seq);
+		if (!have || memcmp(cur, ev->origin, NS_KEY_BYTES) != 0) {
+			memcpy(cur, ev->origin, NS_KEY_BYTES);
+			cur_seq = 0;
+			memset(prev_id, 0, sizeof(prev_id));
+			have = 1;
+		}
+		if (ev->seq != cur_seq + 1)
+			ns__report(r, "origin %s: gap before seq %llu", oh, seq);
+		else if (memcmp(ev->prev, prev_id, NS_ID_BYTES) != 0)
+			ns__report(r, "origin %s seq %llu: prev hash does not match the previous event", oh, seq);
+		{
+			MDB_val ik = { NS_ID_BYTES, ev->id }, iv;
+			if (mdb_get(txn, s->ids, &ik, &iv) != 0 || iv.mv_size != NS__LOGKEY ||
+			    memcmp(iv.mv_data, k.mv_data, NS__LOGKEY) != 0)
+				ns__report(r, "origin %s seq %llu: id index does not point at the event", oh, seq);
+		}
+		cur_seq = ev->seq;
+		memcpy(prev_id, ev->id, NS_ID_BYTES);
+		ns_event_free(ev);
+	}
+	mdb_cursor_close(c);
+	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
+}
+
+/* Every version vector entry must name the last event of its origin's log. */
+static int ns__verify_vector(MDB_txn *txn, ns_store *s, ns_verify_report *r)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int g, rc;
+
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->vv, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char oh[2 * NS_KEY_BYTES + 1];
+		uint8_t lk[NS__LOGKEY];
+		MDB_val lkv = { NS__LOGKEY, lk }, lv;
+		ns_vv_entry e;
+		ns_event *ev;
+
+		if (k.mv_size != NS_KEY_BYTES || ns__vv_decode(&e, k.mv_data, &v) != 0) {
+			ns__report(r, "damaged version vector entry%s (%llu)", "", 0);
+			continue;
+		}
+		ns_hex(oh, e.origin, NS_KEY_BYTES);
+		ns__logkey(lk, e.origin, e.seq + 1);
+		if (mdb_get(txn, s->log, &lkv, &lv) == 0)
+			ns__report(r, "origin %s: log holds events past the version vector's seq %llu", oh,
+				   e.seq);
+		if (e.seq == 0)
+			continue;
+		ns__logkey(lk, e.origin, e.seq);
+		if (mdb_get(txn, s->log, &lkv, &lv) != 0 ||
+		    ns_event_decode(lv.mv_data, lv.mv_size, &ev, NULL) != 0) {
+			ns__report(r, "origin %s: head event seq %llu is missing or damaged", oh, e.seq);
+			continue;
+		}
+		if (memcmp(ev->id, e.head, NS_ID_BYTES) != 0)
+			ns__report(r, "origin %s: version vector head differs from event seq %llu", oh, e.seq);
+		ns_event_free(ev);
+	}
+	mdb_cursor_close(c);
+	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
+}
+
+/* Re-fold every person and compare with the stored view. */
+static int ns__verify_views(MDB_txn *txn, ns_store *s, ns_verify_report *r)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	ns__refset rs = { 0 };
+	int g, rc;
+
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->views, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char ref[NS_REF_MAX], *json = NULL;
+		size_t len = 0;
+		r->views++;
+		if (k.mv_size >= NS_REF_MAX) {
+			ns__report(r, "view key too long%s (%llu)", "", r->views);
+			continue;
+		}
+		memcpy(ref, k.mv_data, k.mv_size);
+		ref[k.mv_size] = '\0';
+		if ((rc = ns__component(txn, s, ref, &rs)) != 0 ||
+		    (rc = ns__fold_component(txn, s, &rs, &json, &len, NULL)) != 0) {
+			ns__report(r, "view of %s cannot be re-folded (%llu)", ref, 0);
+			continue;
+		}
+		if (len != v.mv_size || memcmp(json, v.mv_data, len) != 0)
+			ns__report(r, "stored view of %s differs from a fresh fold (%llu events)", ref, 0);
+		free(json);
+	}
+	mdb_cursor_close(c);
+	free(rs.ref);
+	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
+}
+
+int ns_store_verify(ns_store *s, ns_verify_report *r)
+{
+	MDB_txn *txn;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__verify_log(txn, s, r)) == 0 && (rc = ns__verify_vector(txn, s, r)) == 0)
+		rc = ns__verify_views(txn, s, r);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return rc;
+	return r->bad ? NS_ECORRUPT : 0;
+}
+
+int ns_store_counters(ns_store *s, ns_counter **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	ns_counter *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc, g;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->counters, &c))) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *p = realloc(arr, cap * sizeof(*arr));
+			if (p == NULL) {
+				rc = NS_ENOMEM;
+				break;
+			}
+			arr = p;
+		}
+		size_t l = k.mv_size < sizeof(arr[cnt].name) - 1 ? k.mv_size : sizeof(arr[cnt].name) - 1;
+		memcpy(arr[cnt].name, k.mv_data, l);
+		arr[cnt].name[l] = '\0';
+		arr[cnt].value = v.mv_size == 8 ? ns__get_be64(v.mv_data) : 0;
+		cnt++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (rc != 0) {
+		free(arr);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+static uint32_t ns__get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int ns_store_proofs(ns_store *s, ns_proof **out, size_t *n)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	ns_proof *arr = NULL;
+	size_t cnt = 0;
+	int rc, g;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->equiv, &c))) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const uint8_t *b = v.mv_data;
+		uint32_t al, bl;
+		void *p = realloc(arr, (cnt + 1) * sizeof(*arr));
+		if (p == NULL) {
+			rc = NS_ENOMEM;
+			break;
+		}
+		arr = p;
+		if (v.mv_size < 8 || (al = ns__get_be32(b)) > v.mv_size - 8 ||
+		    (bl = ns__get_be32(b + 4 + al)) != v.mv_size - 8 - al || k.mv_size != NS_KEY_BYTES) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		memcpy(arr[cnt].origin, k.mv_data, NS_KEY_BYTES);
+		arr[cnt].a = malloc(al);
+		arr[cnt].b = malloc(bl);
+		if (arr[cnt].a == NULL || arr[cnt].b == NULL) {
+			free(arr[cnt].a);
+			free(arr[cnt].b);
+			rc = NS_ENOMEM;
+			break;
+		}
+		memcpy(arr[cnt].a, b + 4, al);
+		memcpy(arr[cnt].b, b + 8 + al, bl);
+		arr[cnt].alen = al;
+		arr[cnt].blen = bl;
+		cnt++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (rc != 0) {
+		ns_proofs_free(arr, cnt);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+void ns_proofs_free(ns_proof *p, size_t n)
+{
+	for (size_t i = 0; p && i < n; i++) {
+		free(p[i].a);
+		free(p[i].b);
+	}
+	free(p);
+}
+
+int ns_store_add_proof(ns_store *s, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	ns_event *ea = NULL, *eb = NULL;
+	ns_vv_entry vv;
+	MDB_txn *txn;
+	int rc, found;
+
+	if (ns_event_decode(a, alen, &ea, NULL) != 0 || ns_event_decode(b, blen, &eb, NULL) != 0 ||
+	    ns_event_verify(ea) != 0 || ns_event_verify(eb) != 0 ||
+	    memcmp(ea->origin, eb->origin, NS_KEY_BYTES) != 0 ||
+	    !((ea->seq == eb->seq && memcmp(ea->id, eb->id, NS_ID_BYTES) != 0) ||
+	      (eb->seq == ea->seq + 1 && memcmp(eb->prev, ea->id, NS_ID_BYTES) != 0))) {
+		rc = NS_EINVAL;
+		goto out;
+	}
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+		goto out;
+	if ((rc = ns__vv_get(txn, s, ea->origin, &vv, &found)) != 0) {
+		mdb_txn_abort(txn);
+		goto out;
+	}
+	if (!found) {
+		snprintf(vv.site, sizeof(vv.site), "%s", ea->site);
+		vv.role = ea->role;
+	}
+	if (vv.quarantined) {
+		mdb_txn_abort(txn);
+		rc = NS_EEXIST;
+		goto out;
+	}
+	if ((rc = ns__equivocate(txn, s, &vv, a, alen, b, blen)) != 0) {
+		mdb_txn_abort(txn);
+		goto out;
+	}
+	rc = ns__mdb(mdb_txn_commit(txn));
+out:
+	ns_event_free(ea);
+	ns_event_free(eb);
+	return rc;
+}
+
+int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES])
+{
+	ns__refset touched = { 0 };
+	MDB_txn *txn;
+	MDB_val k = { NS_ID_BYTES, (void *)id }, v, lv;
+	uint8_t lk[NS__LOGKEY], *erased = NULL;
+	size_t elen;
+	ns_event *ev = NULL;
+	int rc;
+
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_get(txn, s->ids, &k, &v))) != 0 || v.mv_size != NS__LOGKEY)
+		goto abort;
+	memcpy(lk, v.mv_data, NS__LOGKEY);
+	if ((rc = ns__load(txn, s, lk, &ev)) != 0 ||
+	    (rc = ns_event_encode_erased(ev, &erased, &elen)) != 0)
+		goto abort;
+	k.mv_size = NS__LOGKEY;
+	k.mv_data = lk;
+	lv.mv_size = elen;
+	lv.mv_data = erased;
+	if ((rc = ns__mdb(mdb_put(txn, s->log, &k, &lv, 0))) != 0 ||
+	    (rc = ns__refset_add(&touched, ev->offender)) != 0 || (rc = ns__refold(txn, s, &touched)) != 0 ||
+	    (rc = ns__counter_add(txn, s, "erased", 1)) != 0)
+		goto abort;
+	rc = ns__mdb(mdb_txn_commit(txn));
+	ns_event_free(ev);
+	free(erased);
+	free(touched.ref);
+	return rc;
+abort:
+	mdb_txn_abort(txn);
+	ns_event_free(ev);
+	free(erased);
+	free(touched.ref);
+	return rc;
+}
+
+int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	int rc;
+
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_stat(txn, s->views, &st))) == 0) {
+		*persons = st.ms_entries;
+		if ((rc = ns__mdb(mdb_stat(txn, s->log, &st))) == 0)
+			*events = st.ms_entries;
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}

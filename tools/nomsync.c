@@ -1,0 +1,674 @@
+/*
+ * nomsync: the command-line tool for one node's store.
+ *
+ *   nomsync --dir DIR init --site CODE --role prison|probation|court|hub
+ *   nomsync --dir DIR id [--json]
+ *   nomsync --dir DIR append [FILE|-]
+ *   nomsync --dir DIR show ID [--json]
+ *   nomsync --dir DIR log [--offender ID] [--json]
+ *   nomsync --dir DIR verify
+ *   nomsync --dir DIR vector
+ *   nomsync --dir DIR digest [ID]
+ *   nomsync --dir DIR export [--since VECTOR.json] > FILE
+ *   nomsync --dir DIR import FILE
+ *   nomsync --dir DIR status [--json]
+ *   nomsync --dir DIR erase EVENT_ID
+ *
+ * Errors go to stderr with exit status 1 (2 for usage errors).
+ */
+#include <nomsync/bundle.h>
+#include <nomsync/json.h>
+#include <nomsync/store.h>
+#include <nomsync/validate.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define APPEND_BATCH 4096
+
+static const char *usage_text =
+	"usage: nomsync --dir DIR COMMAND [ARGS]\n"
+	"\n"
+	"commands:\n"
+	"  init --site CODE --role prison|probation|court|hub   create the store and key\n"
+	"  id [--json]                      site code, role and public key\n"
+	"  append [FILE|-]                  sign and append JSON events, one per line\n"
+	"  show ID [--json]                 the view of a person (NOMS number or CRN)\n"
+	"  log [--offender ID] [--json]     the event log\n"
+	"  verify                           re-check every signature, chain link and view\n"
+	"  vector                           the version vector as JSON\n"
+	"  digest [ID]                      hash of all views (or one) for convergence checks\n"
+	"  export [--since VECTOR.json]     write a signed bundle to stdout\n"
+	"  import FILE                      verify and apply a bundle\n"
+	"  status [--json]                  vector, counts and rejections\n"
+	"  erase EVENT_ID                   erase an event's payload (data protection)\n";
+
+static int usage(void)
+{
+	fputs(usage_text, stderr);
+	return 2;
+}
+
+static int fail(const char *what, int rc, const ns_diag *d)
+{
+	if (d && d->msg[0])
+		fprintf(stderr, "nomsync: %s: %s%s%s\n", what, d->field[0] ? d->field : "",
+			d->field[0] ? ": " : "", d->msg);
+	else
+		fprintf(stderr, "nomsync: %s: %s\n", what, ns_strerror(rc));
+	return 1;
+}
+
+static int open_store(const char *dir, unsigned flags, ns_store **s)
+{
+	ns_diag d;
+	int rc;
+
+	ns_diag_clear(&d);
+	if (dir == NULL) {
+		fprintf(stderr, "nomsync: --dir DIR is required\n");
+		return 2;
+	}
+	if ((rc = ns_store_open(dir, flags, s, &d)) != 0)
+		return fail("open", rc, &d);
+	return 0;
+}
+
+/* Read a whole file (or stdin for "-") into memory. */
+static int read_all(const char *path, char **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0;
+	char *buf;
+
+	if (f == NULL) {
+		fprintf(stderr, "nomsync: cannot open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	buf = malloc(cap + 1);
+	while (buf != NULL) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (n < cap) {
+			if (ferror(f)) {
+				fprintf(stderr, "nomsync: read error on %s\n", path);
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+		char *p = realloc(buf, cap * 2 + 1);
+		if (p == NULL) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = p;
+		cap *= 2;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (buf == NULL)
+		return 1;
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int cmd_init(const char *dir, int argc, char **argv)
+{
+	const char *site = NULL, *role = NULL;
+	ns_diag d;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--site") == 0 && i + 1 < argc)
+			site = argv[++i];
+		else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+			role = argv[++i];
+		else
+			return usage();
+	}
+	if (dir == NULL || site == NULL || role == NULL)
+		return usage();
+	ns_diag_clear(&d);
+	if (ns_role_parse(role) == NS_ROLE_NONE) {
+		fprintf(stderr, "nomsync: init: role: '%s' is not prison, probation, court or hub\n", role);
+		return 1;
+	}
+	if ((rc = ns_store_create(dir, site, ns_role_parse(role), &d)) != 0)
+		return fail("init", rc, &d);
+	return 0;
+}
+
+static int cmd_id(ns_store *s, int json)
+{
+	const ns_identity *id = ns_store_identity(s);
+	char pk[2 * NS_KEY_BYTES + 1];
+
+	ns_hex(pk, id->pk, NS_KEY_BYTES);
+	if (json)
+		printf("{\"site\":\"%s\",\"role\":\"%s\",\"public_key\":\"%s\"}\n", id->site,
+		       ns_role_name(id->role), pk);
+	else
+		printf("%s %s %s\n", id->site, ns_role_name(id->role), pk);
+	return 0;
+}
+
+/* Iterate over the non-blank lines of @buf, calling @fn(line, len, lineno). */
+typedef int (*line_fn)(void *arg, const char *line, size_t len, size_t lineno);
+
+static int each_line(char *buf, size_t len, line_fn fn, void *arg)
+{
+	size_t lineno = 0;
+	char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		lineno++;
+		size_t k = 0;
+		while (k < l && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
+			k++;
+		if (k < l) {
+			int rc = fn(arg, p, l, lineno);
+			if (rc != 0)
+				return rc;
+		}
+		p += l + 1;
+	}
+	return 0;
+}
+
+struct append_ctx {
+	ns_store *s;
+	ns_input *batch;
+	size_t n, lines[APPEND_BATCH];
+	uint64_t total;
+	int check_only;
+};
+
+static int append_flush(struct append_ctx *c)
+{
+	uint8_t (*ids)[NS_ID_BYTES];
+	size_t bad = 0;
+	ns_diag d;
+	int rc;
+
+	if (c->n == 0)
+		return 0;
+	ids = calloc(c->n, NS_ID_BYTES);
+	if (ids == NULL)
+		return fail("append", NS_ENOMEM, NULL);
+	ns_diag_clear(&d);
+	rc = ns_store_append(c->s, c->batch, c->n, ids, &bad, &d);
+	if (rc != 0) {
+		char what[64];
+		snprintf(what, sizeof(what), "line %zu", c->lines[bad]);
+		fail(what, rc, &d);
+		fprintf(stderr, "nomsync: %llu events appended before this batch; none from it\n",
+			(unsigned long long)c->total);
+	} else {
+		for (size_t i = 0; i < c->n; i++) {
+			char hex[2 * NS_ID_BYTES + 1];
+			ns_hex(hex, ids[i], NS_ID_BYTES);
+			puts(hex);
+		}
+		c->total += c->n;
+	}
+	free(ids);
+	for (size_t i = 0; i < c->n; i++)
+		ns_input_clear(&c->batch[i]);
+	c->n = 0;
+	return rc ? 1 : 0;
+}
+
+static int append_line(void *arg, const char *line, size_t len, size_t lineno)
+{
+	struct append_ctx *c = arg;
+	const ns_identity *id = ns_store_identity(c->s);
+	ns_input *in = &c->batch[c->n];
+	char what[64];
+	ns_diag d;
+	int rc;
+
+	ns_diag_clear(&d);
+	snprintf(what, sizeof(what), "line %zu", lineno);
+	if ((rc = ns_input_parse(line, len, in, &d)) != 0)
+		return fail(what, rc, &d);
+	if ((rc = ns_validate_event(id->role, in->offender, in->type, in->payload, &d)) != 0) {
+		ns_input_clear(in);
+		return fail(what, rc, &d);
+	}
+	if (c->check_only) {
+		ns_input_clear(in);
+		return 0;
+	}
+	c->lines[c->n++] = lineno;
+	return c->n == APPEND_BATCH ? append_flush(c) : 0;
+}
+
+static int cmd_append(ns_store *s, int argc, char **argv)
+{
+	struct append_ctx c = { .s = s };
+	const char *path = argc > 1 ? argv[1] : "-";
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (argc > 2)
+		return usage();
+	if (read_all(path, &buf, &len) != 0)
+		return 1;
+	c.batch = calloc(APPEND_BATCH, sizeof(*c.batch));
+	if (c.batch == NULL) {
+		free(buf);
+		return fail("append", NS_ENOMEM, NULL);
+	}
+	/* Pass 1 checks every line, so a bad line anywhere writes nothing. */
+	c.check_only = 1;
+	rc = each_line(buf, len, append_line, &c);
+	if (rc == 0) {
+		c.check_only = 0;
+		rc = each_line(buf, len, append_line, &c);
+		if (rc == 0)
+			rc = append_flush(&c);
+	}
+	for (size_t i = 0; i < c.n; i++)
+		ns_input_clear(&c.batch[i]);
+	free(c.batch);
+	free(buf);
+	return rc;
+}
+
+/* Human rendering of a view: the C-NOMIS-like summary screen. */
+static const char *js(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : "-";
+}
+
+static void print_view(json_t *v)
+{
+	json_t *name = json_object_get(v, "name"), *dates = json_object_get(v, "dates"), *x;
+	json_t *managers = json_object_get(v, "managers");
+	size_t i;
+
+	printf("NOMS %s   CRN %s   PNC %s   CRO %s\n", js(v, "noms"), js(v, "crn"), js(v, "pnc"),
+	       js(v, "cro"));
+	printf("Name          %s, %s\n", js(name, "surname"), js(name, "forenames"));
+	printf("Date of birth %s   Gender %s\n", js(v, "dob"), js(v, "gender"));
+	printf("Status        %s   Prison %s   Last prison %s\n", js(v, "status"), js(v, "prison"),
+	       js(v, "last_prison"));
+	printf("Legal status  %s%s\n", js(v, "legal_status"),
+	       json_is_true(json_object_get(v, "recall")) ? "   (recalled)" : "");
+	if (json_is_object(dates))
+		printf("Dates         CRD %s   SLED %s   ARD %s   SED %s   TUSED %s\n", js(dates, "crd"),
+		       js(dates, "sled"), js(dates, "ard"), js(dates, "sed"), js(dates, "tused"));
+	json_array_foreach(json_object_get(v, "sentences"), i, x)
+		printf("Sentence      %s %s from %s (%s)\n", js(x, "sentence_id"), js(x, "sentence_type"),
+		       js(x, "sentence_date"), js(x, "status"));
+	if (json_is_object(managers)) {
+		json_t *pom = json_object_get(managers, "pom"), *com = json_object_get(managers, "com");
+		if (json_is_object(pom))
+			printf("POM           %s at %s\n", js(pom, "staff"), js(pom, "prison"));
+		if (json_is_object(com))
+			printf("COM           %s, %s %s %s\n", js(com, "staff"), js(com, "region"),
+			       js(com, "pdu"), js(com, "team"));
+		printf("Responsible   %s\n", js(managers, "responsible"));
+	}
+	if (json_is_object(x = json_object_get(v, "licence")))
+		printf("Licence       %s %s %s to %s\n", js(x, "licence_type"), js(x, "status"),
+		       js(x, "start_date"), js(x, "expiry_date"));
+	json_array_foreach(json_object_get(v, "programmes"), i, x)
+		printf("Programme     %s (%s) %s\n", js(x, "programme"), js(x, "setting"), js(x, "status"));
+	json_array_foreach(json_object_get(v, "alerts"), i, x)
+		printf("Alert         %s/%s %s\n", js(x, "alert_type"), js(x, "alert_code"),
+		       json_is_true(json_object_get(x, "active")) ? "active" : "closed");
+	json_array_foreach(json_object_get(v, "conflicts"), i, x)
+		printf("CONFLICT      %s: %s\n", js(x, "rule"), js(x, "description"));
+	printf("Events        %lld\n", (long long)json_integer_value(json_object_get(v, "event_count")));
+}
+
+static int cmd_show(ns_store *s, int argc, char **argv)
+{
+	const char *ref = NULL;
+	int json = 0, rc;
+	char *view;
+	size_t len;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (ref == NULL)
+			ref = argv[i];
+		else
+			return usage();
+	}
+	if (ref == NULL)
+		return usage();
+	if ((rc = ns_store_view(s, ref, &view, &len, NULL)) != 0) {
+		if (rc == NS_ENOTFOUND)
+			fprintf(stderr, "nomsync: show: no person with NOMS number or CRN '%s'\n", ref);
+		else
+			fail("show", rc, NULL);
+		return 1;
+	}
+	if (json) {
+		printf("%s\n", view);
+	} else {
+		json_t *v = json_loadb(view, len, 0, NULL);
+		if (v == NULL) {
+			free(view);
+			return fail("show", NS_ECORRUPT, NULL);
+		}
+		print_view(v);
+		json_decref(v);
+	}
+	free(view);
+	return 0;
+}
+
+static int log_event(void *arg, const ns_event *ev)
+{
+	int json = *(int *)arg;
+
+	if (json) {
+		json_t *j = ns_event_to_json(ev);
+		char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(j);
+		if (txt == NULL)
+			return NS_ENOMEM;
+		puts(txt);
+		free(txt);
+	} else {
+		char id[2 * NS_ID_BYTES + 1], t[21];
+		ns_hex(id, ev->id, NS_ID_BYTES);
+		ns_time_format(t, ev->occurred_at);
+		printf("%s %-6s %6llu %-28s %-8s %s\n", t, ev->site, (unsigned long long)ev->seq,
+		       ns_type_name(ev->type), ev->offender, id);
+	}
+	return ferror(stdout) ? NS_EIO : 0;
+}
+
+static int cmd_log(ns_store *s, int argc, char **argv)
+{
+	const char *ref = NULL;
+	int json = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--offender") == 0 && i + 1 < argc)
+			ref = argv[++i];
+		else
+			return usage();
+	}
+	rc = ref ? ns_store_foreach_person(s, ref, log_event, &json) : ns_store_foreach(s, log_event, &json);
+	if (rc == NS_ENOTFOUND) {
+		fprintf(stderr, "nomsync: log: no events for '%s'\n", ref);
+		return 1;
+	}
+	return rc ? fail("log", rc, NULL) : 0;
+}
+
+static int cmd_verify(ns_store *s)
+{
+	ns_verify_report r;
+	int rc = ns_store_verify(s, &r);
+
+	if (rc == NS_ECORRUPT) {
+		fprintf(stderr, "nomsync: verify: FAILED: %llu problem(s) in %llu events, %llu views; first: %s\n",
+			(unsigned long long)r.bad, (unsigned long long)r.events, (unsigned long long)r.views,
+			r.first);
+		return 1;
+	}
+	if (rc != 0)
+		return fail("verify", rc, NULL);
+	printf("ok: %llu events and %llu views verified\n", (unsigned long long)r.events,
+	       (unsigned long long)r.views);
+	return 0;
+}
+
+static int print_json(json_t *j)
+{
+	char *txt = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	if (txt == NULL)
+		return fail("json", NS_ENOMEM, NULL);
+	puts(txt);
+	free(txt);
+	return 0;
+}
+
+static int cmd_vector(ns_store *s)
+{
+	ns_vv_entry *v;
+	size_t n;
+	int rc;
+
+	if ((rc = ns_store_vector(s, &v, &n)) != 0)
+		return fail("vector", rc, NULL);
+	json_t *j = ns_vector_to_json(v, n);
+	free(v);
+	rc = print_json(j);
+	json_decref(j);
+	return rc;
+}
+
+static int cmd_digest(ns_store *s, int argc, char **argv)
+{
+	uint8_t h[NS_ID_BYTES];
+	char hex[2 * NS_ID_BYTES + 1];
+	int rc;
+
+	if (argc > 2)
+		return usage();
+	rc = ns_store_digest(s, argc > 1 ? argv[1] : NULL, h);
+	if (rc == NS_ENOTFOUND) {
+		fprintf(stderr, "nomsync: digest: no person '%s'\n", argv[1]);
+		return 1;
+	}
+	if (rc != 0)
+		return fail("digest", rc, NULL);
+	ns_hex(hex, h, NS_ID_BYTES);
+	puts(hex);
+	return 0;
+}
+
+static int cmd_export(ns_store *s, int argc, char **argv)
+{
+	ns_vv_entry *since = NULL;
+	size_t nsince = 0;
+	uint64_t count = 0;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+			json_error_t je;
+			ns_diag d;
+			json_t *j = json_load_file(argv[++i], 0, &je);
+			if (j == NULL) {
+				fprintf(stderr, "nomsync: export: %s: line %d: %s\n", argv[i], je.line, je.text);
+				return 1;
+			}
+			ns_diag_clear(&d);
+			rc = ns_vector_from_json(j, &since, &nsince, &d);
+			json_decref(j);
+			if (rc != 0)
+				return fail("export --since", rc, &d);
+		} else {
+			free(since);
+			return usage();
+		}
+	}
+	if (isatty(STDOUT_FILENO)) {
+		free(since);
+		fprintf(stderr, "nomsync: export: refusing to write a binary bundle to a terminal\n");
+		return 1;
+	}
+	rc = ns_bundle_export(s, since, nsince, stdout, &count);
+	free(since);
+	if (rc != 0)
+		return fail("export", rc, NULL);
+	fprintf(stderr, "nomsync: exported %llu events\n", (unsigned long long)count);
+	return 0;
+}
+
+static int cmd_import(ns_store *s, int argc, char **argv)
+{
+	ns_import_report r;
+	ns_diag d;
+	int rc;
+
+	if (argc != 2)
+		return usage();
+	ns_diag_clear(&d);
+	if ((rc = ns_bundle_import(s, argv[1], &r, &d)) != 0)
+		return fail("import", rc, &d);
+	printf("imported bundle from %s: %llu events, %llu applied, %llu duplicate, %llu held, "
+	       "%llu rejected, %llu proofs\n",
+	       r.exporter, (unsigned long long)r.events, (unsigned long long)r.applied,
+	       (unsigned long long)r.duplicates, (unsigned long long)r.held,
+	       (unsigned long long)r.rejected, (unsigned long long)r.proofs);
+	return 0;
+}
+
+static int cmd_status(ns_store *s, int argc, char **argv)
+{
+	const ns_identity *id = ns_store_identity(s);
+	ns_vv_entry *v;
+	ns_counter *c;
+	size_t nv, nc;
+	uint64_t persons = 0, events = 0;
+	int json = argc > 1 && strcmp(argv[1], "--json") == 0, rc;
+
+	if ((rc = ns_store_vector(s, &v, &nv)) != 0 || (rc = ns_store_counters(s, &c, &nc)) != 0 ||
+	    (rc = ns_store_stats(s, &persons, &events)) != 0) {
+		return fail("status", rc, NULL);
+	}
+	if (json) {
+		json_t *j = json_object(), *cj = json_object();
+		for (size_t i = 0; i < nc; i++)
+			json_object_set_new(cj, c[i].name, json_integer((json_int_t)c[i].value));
+		json_object_set_new(j, "site", json_string(id->site));
+		json_object_set_new(j, "role", json_string(ns_role_name(id->role)));
+		json_object_set_new(j, "persons", json_integer((json_int_t)persons));
+		json_object_set_new(j, "events", json_integer((json_int_t)events));
+		json_object_set_new(j, "vector", ns_vector_to_json(v, nv));
+		json_object_set_new(j, "counters", cj);
+		rc = print_json(j);
+		json_decref(j);
+	} else {
+		printf("site %s (%s): %llu events, %llu persons\n", id->site, ns_role_name(id->role),
+		       (unsigned long long)events, (unsigned long long)persons);
+		printf("version vector:\n");
+		for (size_t i = 0; i < nv; i++) {
+			char o[2 * NS_KEY_BYTES + 1];
+			ns_hex(o, v[i].origin, NS_KEY_BYTES);
+			printf("  %-8s %-9s seq %-8llu held %-6llu %s%s\n", v[i].site,
+			       ns_role_name(v[i].role) ? ns_role_name(v[i].role) : "?",
+			       (unsigned long long)v[i].seq, (unsigned long long)v[i].held, o,
+			       v[i].quarantined ? "  QUARANTINED (equivocation)" : "");
+		}
+		printf("counters:\n");
+		for (size_t i = 0; i < nc; i++)
+			printf("  %-28s %llu\n", c[i].name, (unsigned long long)c[i].value);
+	}
+	free(v);
+	free(c);
+	return rc;
+}
+
+static int cmd_erase(ns_store *s, int argc, char **argv)
+{
+	uint8_t id[NS_ID_BYTES];
+	int rc;
+
+	if (argc != 2 || ns_unhex(id, NS_ID_BYTES, argv[1]) != 0) {
+		fprintf(stderr, "nomsync: erase: expected a 64-hex event id\n");
+		return 2;
+	}
+	if ((rc = ns_store_erase(s, id)) != 0)
+		return fail("erase", rc, NULL);
+	printf("erased payload of %s\n", argv[1]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = getenv("NOMSYNC_DIR");
+	ns_store *s = NULL;
+	const char *cmd;
+	int i = 1, rc;
+
+	while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
+		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+			dir = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--dir=", 6) == 0) {
+			dir = argv[i] + 6;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else {
+			return usage();
+		}
+	}
+	if (i >= argc)
+		return usage();
+	if (ns_crypto_init() != 0) {
+		fprintf(stderr, "nomsync: cannot initialise libsodium\n");
+		return 1;
+	}
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(dir, argc, argv);
+
+	static const char *const known[] = { "id",     "append", "show",   "log",    "verify", "vector",
+					     "digest", "export", "import", "status", "erase" };
+	int ok = 0;
+	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+		ok |= strcmp(cmd, known[k]) == 0;
+	if (!ok) {
+		fprintf(stderr, "nomsync: unknown command '%s'\n", cmd);
+		return usage();
+	}
+	if ((rc = open_store(dir, 0, &s)) != 0)
+		return rc;
+	if (strcmp(cmd, "id") == 0)
+		rc = cmd_id(s, argc > 1 && strcmp(argv[1], "--json") == 0);
+	else if (strcmp(cmd, "append") == 0)
+		rc = cmd_append(s, argc, argv);
+	else if (strcmp(cmd, "show") == 0)
+		rc = cmd_show(s, argc, argv);
+	else if (strcmp(cmd, "log") == 0)
+		rc = cmd_log(s, argc, argv);
+	else if (strcmp(cmd, "verify") == 0)
+		rc = cmd_verify(s);
+	else if (strcmp(cmd, "vector") == 0)
+		rc = cmd_vector(s);
+	else if (strcmp(cmd, "digest") == 0)
+		rc = cmd_digest(s, argc, argv);
+	else if (strcmp(cmd, "export") == 0)
+		rc = cmd_export(s, argc, argv);
+	else if (strcmp(cmd, "import") == 0)
+		rc = cmd_import(s, argc, argv);
+	else if (strcmp(cmd, "status") == 0)
+		rc = cmd_status(s, argc, argv);
+	else
+		rc = cmd_erase(s, argc, argv);
+	ns_store_close(s);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "nomsync: write error on stdout\n");
+		rc = 1;
+	}
+	return rc;
+}
