@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install every build, test and run-time dependency from Debian 12's packages.
+# Safe to re-run; skips apt when everything is already present.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config git
+      libzmq3-dev liblmdb-dev lmdb-utils libprotobuf-c-dev protobuf-c-compiler
+      libuv1-dev libsodium-dev libjansson-dev libhttp-parser-dev
+      clang libclang-rt-14-dev iproute2 procps psmisc curl jq)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ] || [ "${NS_FORCE_APT:-0}" = 1 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${pkgs[@]}"
+fi

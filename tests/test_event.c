@@ -1,0 +1,379 @@
+/*
+ * Unit tests for the event codec, signatures, identities, dates and times.
+ */
+#include "test.h"
+
+#include <nomsync/date.h>
+#include <nomsync/event.h>
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static ns_identity mdi;
+
+static Nomsync__Payload *received(const char *prison)
+{
+	Nomsync__Payload *p = malloc(sizeof(*p));
+	Nomsync__PrisonerReceived *r = malloc(sizeof(*r));
+	nomsync__payload__init(p);
+	nomsync__prisoner_received__init(r);
+	r->prison = strdup(prison);
+	r->reason = strdup("NEW_ADMISSION");
+	p->body_case = NOMSYNC__PAYLOAD__BODY_PRISONER_RECEIVED;
+	p->prisoner_received = r;
+	return p;
+}
+
+static ns_event *make(uint64_t seq, const uint8_t *prev)
+{
+	Nomsync__Payload *p = received("MDI");
+	ns_event *ev = NULL;
+	CHECK_INT(ns_event_build(&mdi, seq, prev, 1767603600, 1767603700, "A1234BC", p, &ev), 0);
+	nomsync__payload__free_unpacked(p, NULL);
+	return ev;
+}
+
+/* Sign an arbitrary header (for malformed-but-signed events) and frame it. */
+static uint8_t *frame(const Nomsync__EventHeader *h, const Nomsync__Payload *p, size_t *len)
+{
+	Nomsync__Event e = NOMSYNC__EVENT__INIT;
+	size_t hl = nomsync__event_header__get_packed_size(h);
+	size_t pl = p ? nomsync__payload__get_packed_size(p) : 0;
+	uint8_t *hb = malloc(hl), *pb = malloc(pl + 1), sig[64], *out;
+
+	nomsync__event_header__pack(h, hb);
+	if (p)
+		nomsync__payload__pack(p, pb);
+	crypto_sign_detached(sig, NULL, hb, hl, mdi.sk);
+	e.header.data = hb;
+	e.header.len = hl;
+	e.signature.data = sig;
+	e.signature.len = 64;
+	e.payload.data = pb;
+	e.payload.len = pl;
+	*len = nomsync__event__get_packed_size(&e);
+	out = malloc(*len);
+	nomsync__event__pack(&e, out);
+	free(hb);
+	free(pb);
+	return out;
+}
+
+static void test_roundtrip(void)
+{
+	ns_event *ev = make(1, NULL), *back = NULL;
+	uint8_t id[32];
+
+	CHECK(ev != NULL);
+	if (!ev)
+		return;
+	CHECK_INT(ev->seq, 1);
+	CHECK_INT(ev->type, NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED);
+	CHECK_STR(ev->offender, "A1234BC");
+	CHECK_STR(ev->site, "MDI");
+	CHECK_INT(ev->role, NS_ROLE_PRISON);
+	CHECK_INT(ev->occurred_at, 1767603600);
+	CHECK(memcmp(ev->origin, mdi.pk, 32) == 0);
+	ns_hash(id, ev->header, ev->header_len);
+	CHECK(memcmp(id, ev->id, 32) == 0);
+	CHECK_INT(ns_event_verify(ev), 0);
+	CHECK_INT(ns_event_decode(ev->raw, ev->raw_len, &back, NULL), 0);
+	CHECK(back && memcmp(back->id, ev->id, 32) == 0);
+	CHECK(back && back->payload && strcmp(back->payload->prisoner_received->prison, "MDI") == 0);
+	ns_event_free(back);
+	ns_event_free(ev);
+}
+
+static void test_chain_and_ids(void)
+{
+	ns_event *a = make(1, NULL), *b = make(2, a->id);
+	CHECK(memcmp(b->prev, a->id, 32) == 0);
+	CHECK(memcmp(a->id, b->id, 32) != 0);
+	ns_event_free(a);
+	ns_event_free(b);
+}
+
+static void test_tamper_every_byte(void)
+{
+	ns_event *ev = make(1, NULL);
+	int caught = 0;
+
+	/* Flipping any single bit of the stored bytes must be detected. */
+	for (size_t i = 0; i < ev->raw_len; i++) {
+		uint8_t *copy = malloc(ev->raw_len);
+		ns_event *t = NULL;
+		memcpy(copy, ev->raw, ev->raw_len);
+		copy[i] ^= 0x01;
+		int rc = ns_event_decode(copy, ev->raw_len, &t, NULL);
+		if (rc != 0 || ns_event_verify(t) != 0)
+			caught++;
+		ns_event_free(t);
+		free(copy);
+	}
+	CHECK_INT(caught, (long long)ev->raw_len);
+	ns_event_free(ev);
+}
+
+static void test_truncation(void)
+{
+	ns_event *ev = make(3, (const uint8_t *)"0123456789abcdef0123456789abcdef");
+	for (size_t l = 0; l < ev->raw_len; l++) {
+		ns_event *t = NULL;
+		ns_diag d;
+		int rc = ns_event_decode(ev->raw, l, &t, &d);
+		if (rc == 0) {
+			/* A prefix that still parses must have lost the payload: erased form. */
+			CHECK(t->payload == NULL);
+		} else {
+			CHECK(rc == NS_EDECODE || rc == NS_EHASH);
+			CHECK(d.msg[0] != '\0');
+		}
+		ns_event_free(t);
+	}
+	ns_event_free(ev);
+}
+
+static void test_payload_hash(void)
+{
+	ns_event *ev = make(1, NULL), *t = NULL;
+	uint8_t *copy = malloc(ev->raw_len);
+	ns_diag d;
+
+	/* Last byte belongs to the payload: hash check catches it before the signature. */
+	memcpy(copy, ev->raw, ev->raw_len);
+	copy[ev->raw_len - 1] ^= 0x20;
+	CHECK_INT(ns_event_decode(copy, ev->raw_len, &t, &d), NS_EHASH);
+	CHECK_STR(d.field, "payload");
+	free(copy);
+	ns_event_free(ev);
+}
+
+static void test_erased_still_verifies(void)
+{
+	ns_event *ev = make(1, NULL), *t = NULL;
+	uint8_t *er;
+	size_t elen;
+
+	CHECK_INT(ns_event_encode_erased(ev, &er, &elen), 0);
+	CHECK(elen < ev->raw_len);
+	CHECK_INT(ns_event_decode(er, elen, &t, NULL), 0);
+	CHECK(t && t->payload == NULL);
+	CHECK(t && memcmp(t->id, ev->id, 32) == 0);
+	CHECK(t && ns_event_verify(t) == 0);
+	ns_event_free(t);
+	free(er);
+	ns_event_free(ev);
+}
+
+static void test_forged_signature(void)
+{
+	ns_identity other;
+	ns_event *ev = make(1, NULL), *t = NULL;
+	uint8_t *copy = malloc(ev->raw_len);
+
+	ns_identity_generate(&other, "LEI", NS_ROLE_PRISON);
+	/* Replace the signature with one by another key over the same header. */
+	memcpy(copy, ev->raw, ev->raw_len);
+	crypto_sign_detached(copy + (ev->signature - ev->raw), NULL, ev->header, ev->header_len,
+			     other.sk);
+	CHECK_INT(ns_event_decode(copy, ev->raw_len, &t, NULL), 0);
+	CHECK_INT(ns_event_verify(t), NS_ESIG);
+	ns_event_free(t);
+	free(copy);
+	ns_event_free(ev);
+}
+
+static void test_malformed_frames(void)
+{
+	ns_event *t = NULL;
+	ns_diag d;
+	static const uint8_t unknown_field[] = { 0x22, 0x01, 0x00 };
+	static const uint8_t varint_field[] = { 0x08, 0x01 };
+	static const uint8_t short_sig[] = { 0x0a, 0x01, 0x08, 0x12, 0x02, 0x00, 0x00 };
+	static const uint8_t bad_len[] = { 0x0a, 0x7f, 0x00 };
+	uint8_t big[NS_EVENT_MAX_BYTES + 1];
+
+	CHECK_INT(ns_event_decode(NULL, 0, &t, &d), NS_EDECODE);
+	CHECK_INT(ns_event_decode(unknown_field, sizeof(unknown_field), &t, &d), NS_EDECODE);
+	CHECK_INT(ns_event_decode(varint_field, sizeof(varint_field), &t, &d), NS_EDECODE);
+	CHECK_INT(ns_event_decode(short_sig, sizeof(short_sig), &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "signature");
+	CHECK_INT(ns_event_decode(bad_len, sizeof(bad_len), &t, &d), NS_EDECODE);
+	memset(big, 0, sizeof(big));
+	CHECK_INT(ns_event_decode(big, sizeof(big), &t, &d), NS_EDECODE);
+	CHECK(t == NULL);
+
+	/* Repeated header field. */
+	ns_event *ev = make(1, NULL);
+	uint8_t *dup = malloc(ev->raw_len + ev->header_len + 4);
+	size_t hdr_total = (size_t)(ev->signature - ev->raw) - 2; /* tag+len of sig */
+	memcpy(dup, ev->raw, hdr_total);
+	memcpy(dup + hdr_total, ev->raw, ev->raw_len);
+	CHECK_INT(ns_event_decode(dup, hdr_total + ev->raw_len, &t, &d), NS_EDECODE);
+	free(dup);
+	ns_event_free(ev);
+}
+
+static void test_signed_but_invalid_headers(void)
+{
+	Nomsync__EventHeader h = NOMSYNC__EVENT_HEADER__INIT;
+	Nomsync__Payload *p = received("MDI");
+	uint8_t zero[32] = { 0 }, hash[32], *buf, pb[512];
+	size_t len, pl = nomsync__payload__pack(p, pb);
+	ns_event *t = NULL;
+	ns_diag d;
+
+	ns_hash(hash, pb, pl);
+	h.version = 1;
+	h.origin.data = mdi.pk;
+	h.origin.len = 32;
+	h.seq = 1;
+	h.prev.data = zero;
+	h.prev.len = 32;
+	h.offender = "A1234BC";
+	h.type = NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED;
+	h.payload_hash.data = hash;
+	h.payload_hash.len = 32;
+	h.site = "MDI";
+	h.role = "prison";
+
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), 0);
+	ns_event_free(t);
+	t = NULL;
+	free(buf);
+
+	h.version = 2;
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EVERSION);
+	free(buf);
+	h.version = 1;
+
+	h.seq = 0;
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "seq");
+	free(buf);
+	h.seq = 1;
+
+	h.type = NOMSYNC__EVENT_TYPE__PERSON_CREATED; /* payload is a reception */
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "payload");
+	free(buf);
+	h.type = 999;
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "type");
+	free(buf);
+	h.type = NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED;
+
+	h.offender = "a1234bc; DROP";
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "offender");
+	free(buf);
+	h.offender = "A1234BC";
+
+	h.role = "warden";
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	free(buf);
+	h.role = "prison";
+
+	h.origin.len = 31;
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	free(buf);
+	CHECK(t == NULL);
+	nomsync__payload__free_unpacked(p, NULL);
+}
+
+static void test_identity_files(void)
+{
+	char path[] = "/tmp/ns-test-key-XXXXXX";
+	int fd = mkstemp(path);
+	ns_identity back;
+	ns_diag d;
+	FILE *f;
+
+	close(fd);
+	unlink(path);
+	CHECK_INT(ns_identity_save(&mdi, path), 0);
+	CHECK_INT(ns_identity_load(&back, path, &d), 0);
+	CHECK(memcmp(back.pk, mdi.pk, 32) == 0 && memcmp(back.sk, mdi.sk, 64) == 0);
+	CHECK_STR(back.site, "MDI");
+	CHECK_INT(back.role, NS_ROLE_PRISON);
+	f = fopen(path, "w");
+	fputs("nomsync-key 1 MDI prison 00zz\n", f);
+	fclose(f);
+	CHECK_INT(ns_identity_load(&back, path, &d), NS_EKEY);
+	CHECK_STR(d.field, "key");
+	unlink(path);
+	CHECK_INT(ns_identity_load(&back, path, &d), NS_EKEY);
+}
+
+static void test_dates_and_times(void)
+{
+	int32_t d;
+	int64_t t;
+	char buf[21];
+
+	CHECK_INT(ns_date_parse("2024-01-01", &d), 0);
+	CHECK_INT(ns_date_add(d, 2, 0, 0) - d, 731);
+	ns_date_format(buf, ns_date_add(d, 0, 0, 365));
+	CHECK_STR(buf, "2024-12-31");
+	CHECK_INT(ns_date_parse("2024-01-31", &d), 0);
+	ns_date_format(buf, ns_date_add(d, 0, 1, 0));
+	CHECK_STR(buf, "2024-02-29");
+	CHECK_INT(ns_date_parse("2023-02-29", &d), NS_EINVAL);
+	CHECK_INT(ns_date_parse("2024-13-01", &d), NS_EINVAL);
+	CHECK_INT(ns_date_parse("24-01-01", &d), NS_EINVAL);
+	CHECK_INT(ns_date_parse("2024-01-01x", &d), NS_EINVAL);
+	CHECK_INT(ns_time_parse("2026-01-05T09:00:00Z", &t), 0);
+	CHECK_INT(t, 1767603600);
+	ns_time_format(buf, t);
+	CHECK_STR(buf, "2026-01-05T09:00:00Z");
+	CHECK_INT(ns_time_parse("2026-01-05T10:00:00+01:00", &t), 0);
+	CHECK_INT(t, 1767603600);
+	CHECK_INT(ns_time_parse("2026-01-05T09:00:00.250Z", &t), 0);
+	CHECK_INT(ns_time_parse("2026-01-05T09:00:00", &t), NS_EINVAL);
+	CHECK_INT(ns_time_parse("2026-01-05T25:00:00Z", &t), NS_EINVAL);
+	CHECK_INT(ns_time_parse("2026-01-05", &t), 0);
+	CHECK_INT(t, 1767571200);
+}
+
+static void test_type_names(void)
+{
+	for (uint32_t i = 1; i <= ns_type_max(); i++) {
+		CHECK(ns_type_name(i) != NULL);
+		CHECK_INT(ns_type_parse(ns_type_name(i)), i);
+	}
+	CHECK_INT(ns_type_parse("prisoner.escaped"), 0);
+	CHECK(ns_type_name(0) == NULL);
+	CHECK_STR(ns_type_name(NOMSYNC__EVENT_TYPE__RECALL_RETURNED_TO_CUSTODY), "recall.returned_to_custody");
+	CHECK_INT(ns_role_parse("probation"), NS_ROLE_PROBATION);
+	CHECK_INT(ns_role_parse("governor"), NS_ROLE_NONE);
+	CHECK_STR(ns_strerror(NS_ESIG), "signature does not verify");
+	CHECK_STR(ns_err_name(NS_EEQUIV), "NS_EEQUIV");
+	CHECK_STR(ns_strerror(-999), "unknown error");
+}
+
+int main(void)
+{
+	CHECK_INT(ns_identity_generate(&mdi, "MDI", NS_ROLE_PRISON), 0);
+	RUN(test_roundtrip);
+	RUN(test_chain_and_ids);
+	RUN(test_tamper_every_byte);
+	RUN(test_truncation);
+	RUN(test_payload_hash);
+	RUN(test_erased_still_verifies);
+	RUN(test_forged_signature);
+	RUN(test_malformed_frames);
+	RUN(test_signed_but_invalid_headers);
+	RUN(test_identity_files);
+	RUN(test_dates_and_times);
+	RUN(test_type_names);
+	return TEST_SUMMARY();
+}

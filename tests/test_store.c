@@ -1,0 +1,606 @@
+/*
+ * Unit tests for the LMDB store: append with validation and group commit,
+ * ingest (duplicates, gaps held and drained, equivocation, forged and
+ * forbidden events), identity linking, verify against on-disk tampering,
+ * convergence of stores fed in different orders, bundles, erasure.
+ */
+#include "test.h"
+
+#include <nomsync/bundle.h>
+#include <nomsync/store.h>
+#include <nomsync/validate.h>
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmproot[] = "/tmp/ns-store-test-XXXXXX";
+static int nstores;
+
+static ns_store *mkstore(const char *site, ns_role role, char *dir_out)
+{
+	char dir[256];
+	ns_store *s = NULL;
+	ns_diag d;
+
+	snprintf(dir, sizeof(dir), "%s/s%d-%s", tmproot, nstores++, site);
+	CHECK_INT(ns_store_create(dir, site, role, &d), 0);
+	CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &s, &d), 0);
+	if (dir_out)
+		strcpy(dir_out, dir);
+	return s;
+}
+
+/* Append JSON lines; returns the store's result. */
+static int append(ns_store *s, const char *const *lines, size_t n, ns_diag *d)
+{
+	ns_input *in = calloc(n, sizeof(*in));
+	size_t bad;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ns_input_parse(lines[i], strlen(lines[i]), &in[i], d);
+	if (rc == 0)
+		rc = ns_store_append(s, in, n, NULL, &bad, d);
+	for (size_t i = 0; i < n; i++)
+		ns_input_clear(&in[i]);
+	free(in);
+	return rc;
+}
+
+/* Collect every event of a store. */
+typedef struct evlist {
+	ns_event **ev;
+	size_t n;
+} evlist;
+
+static int collect(void *arg, const ns_event *ev)
+{
+	evlist *l = arg;
+	ns_event *copy;
+	if (ns_event_decode(ev->raw, ev->raw_len, &copy, NULL) != 0)
+		return NS_ECORRUPT;
+	l->ev = realloc(l->ev, (l->n + 1) * sizeof(*l->ev));
+	l->ev[l->n++] = copy;
+	return 0;
+}
+
+static void evlist_free(evlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ns_event_free(l->ev[i]);
+	free(l->ev);
+	l->ev = NULL;
+	l->n = 0;
+}
+
+static evlist all_events(ns_store *s)
+{
+	evlist l = { 0 };
+	CHECK_INT(ns_store_foreach(s, collect, &l), 0);
+	return l;
+}
+
+static uint64_t counter(ns_store *s, const char *name)
+{
+	ns_counter *c;
+	size_t n;
+	uint64_t v = 0;
+	ns_store_counters(s, &c, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c[i].name, name) == 0)
+			v = c[i].value;
+	free(c);
+	return v;
+}
+
+static uint64_t vv_seq(ns_store *s, const uint8_t *origin, int *quarantined)
+{
+	ns_vv_entry *v;
+	size_t n;
+	uint64_t seq = 0;
+	ns_store_vector(s, &v, &n);
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(v[i].origin, origin, 32) == 0) {
+			seq = v[i].seq;
+			if (quarantined)
+				*quarantined = v[i].quarantined;
+		}
+	free(v);
+	return seq;
+}
+
+static const char *const course[] = {
+	"{\"type\":\"person.created\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-01T09:00:00Z\","
+	"\"surname\":\"SMITH\",\"forenames\":\"JOHN\",\"dob\":\"1990-05-17\",\"gender\":\"M\"}",
+	"{\"type\":\"prisoner.received\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-01T15:00:00Z\","
+	"\"prison\":\"MDI\",\"reason\":\"NEW_ADMISSION\"}",
+	"{\"type\":\"prisoner.adjustment.recorded\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-02T10:00:00Z\","
+	"\"adjustment_type\":\"REMAND\",\"days\":30}",
+};
+
+static void test_create_open_errors(void)
+{
+	char dir[256];
+	ns_store *s = mkstore("MDI", NS_ROLE_PRISON, dir), *t = NULL;
+	ns_diag d;
+
+	CHECK(s != NULL);
+	CHECK_STR(ns_store_identity(s)->site, "MDI");
+	CHECK_INT(ns_store_create(dir, "MDI", NS_ROLE_PRISON, &d), NS_EEXIST);
+	CHECK_INT(ns_store_create("/tmp/ns-never-x", "XYZ", NS_ROLE_PRISON, &d), NS_EVALID);
+	CHECK_INT(ns_store_create("/tmp/ns-never-x", "MDI", NS_ROLE_NONE, &d), NS_EVALID);
+	CHECK_INT(ns_store_open("/tmp/ns-no-such-store", 0, &t, &d), NS_ENOTFOUND);
+	CHECK(t == NULL);
+	ns_store_close(s);
+
+	/* A key that does not belong to the store is refused. */
+	char other[256], key[300], okey[300];
+	ns_store *o = mkstore("LEI", NS_ROLE_PRISON, other);
+	ns_store_close(o);
+	snprintf(key, sizeof(key), "%s/site.key", dir);
+	snprintf(okey, sizeof(okey), "%s/site.key", other);
+	CHECK_INT(rename(okey, key), 0);
+	CHECK_INT(ns_store_open(dir, 0, &t, &d), NS_EKEY);
+	unlink(key);
+	CHECK_INT(ns_store_open(dir, 0, &t, &d), NS_EKEY);
+}
+
+static void test_append_and_view(void)
+{
+	ns_store *s = mkstore("MDI", NS_ROLE_PRISON, NULL);
+	ns_diag d;
+	char *view;
+	size_t len;
+
+	CHECK_INT(append(s, course, 3, &d), 0);
+	CHECK_INT(vv_seq(s, ns_store_identity(s)->pk, NULL), 3);
+	CHECK_INT(ns_store_view(s, "A1234BC", &view, &len, NULL), 0);
+	CHECK(strstr(view, "\"status\":\"ACTIVE IN\"") != NULL);
+	CHECK(strstr(view, "\"prison\":\"MDI\"") != NULL);
+	free(view);
+	CHECK_INT(ns_store_view(s, "Z9999ZZ", &view, &len, NULL), NS_ENOTFOUND);
+	CHECK_INT(counter(s, "appended"), 3);
+	ns_verify_report r;
+	CHECK_INT(ns_store_verify(s, &r), 0);
+	CHECK_INT(r.events, 3);
+	CHECK_INT(r.views, 1);
+	ns_store_close(s);
+}
+
+static void test_append_rejects_write_nothing(void)
+{
+	ns_store *s = mkstore("MDI", NS_ROLE_PRISON, NULL);
+	ns_diag d;
+	const char *bad_prison[] = {
+		course[0],
+		"{\"type\":\"prisoner.received\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-01T15:00:00Z\","
+		"\"prison\":\"XYZ\",\"reason\":\"NEW_ADMISSION\"}",
+	};
+	const char *bad_role[] = {
+		"{\"type\":\"manager.com.allocated\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-01T15:00:00Z\","
+		"\"region\":\"N07\",\"staff\":\"N07P123\"}",
+	};
+	const char *bad_noms[] = {
+		"{\"type\":\"prisoner.received\",\"offender\":\"A12345C\",\"occurred_at\":\"2024-01-01T15:00:00Z\","
+		"\"prison\":\"MDI\",\"reason\":\"NEW_ADMISSION\"}",
+	};
+
+	ns_diag_clear(&d);
+	CHECK_INT(append(s, bad_prison, 2, &d), NS_EVALID);
+	CHECK_STR(d.field, "prison");
+	CHECK_INT(append(s, bad_role, 1, &d), NS_EROLE);
+	CHECK_INT(append(s, bad_noms, 1, &d), NS_EVALID);
+	CHECK_STR(d.field, "offender");
+	CHECK_INT(vv_seq(s, ns_store_identity(s)->pk, NULL), 0);
+	evlist l = all_events(s);
+	CHECK_INT(l.n, 0);
+	evlist_free(&l);
+	ns_store_close(s);
+}
+
+static void test_ingest_dup_gap_drain(void)
+{
+	ns_store *a = mkstore("MDI", NS_ROLE_PRISON, NULL), *b = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_diag d;
+	int res[3];
+
+	CHECK_INT(append(a, course, 3, &d), 0);
+	evlist l = all_events(a);
+	CHECK_INT(l.n, 3);
+	/* Deliver 3 then 2: both held. Then 1 drains everything. */
+	ns_event *late[2] = { l.ev[2], l.ev[1] };
+	CHECK_INT(ns_store_ingest(b, late, 2, 0, res), 0);
+	CHECK_INT(res[0], NS_INGEST_HELD);
+	CHECK_INT(res[1], NS_INGEST_HELD);
+	CHECK_INT(vv_seq(b, l.ev[0]->origin, NULL), 0);
+	CHECK_INT(ns_store_ingest(b, late, 1, 0, res), 0);
+	CHECK_INT(res[0], NS_INGEST_DUPLICATE);
+	CHECK_INT(ns_store_ingest(b, l.ev, 1, 0, res), 0);
+	CHECK_INT(res[0], NS_INGEST_APPLIED);
+	CHECK_INT(vv_seq(b, l.ev[0]->origin, NULL), 3);
+	CHECK_INT(ns_store_ingest(b, l.ev, 3, 0, res), 0);
+	CHECK_INT(res[0], NS_INGEST_DUPLICATE);
+	CHECK_INT(res[2], NS_INGEST_DUPLICATE);
+	uint8_t da[32], db[32];
+	ns_store_digest(a, NULL, da);
+	ns_store_digest(b, NULL, db);
+	CHECK(memcmp(da, db, 32) == 0);
+	ns_verify_report r;
+	CHECK_INT(ns_store_verify(b, &r), 0);
+	evlist_free(&l);
+	ns_store_close(a);
+	ns_store_close(b);
+}
+
+static void test_ingest_rejections(void)
+{
+	ns_store *b = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_identity court, rogue;
+	ns_event *ev = NULL, *forged = NULL;
+	ns_input in;
+	ns_diag d;
+	int res[2];
+
+	/* A court signing a prison reception: decodes, verifies, but the role rule refuses it. */
+	ns_identity_generate(&court, "SHEFCC", NS_ROLE_COURT);
+	CHECK_INT(ns_input_parse(course[1], strlen(course[1]), &in, &d), 0);
+	CHECK_INT(ns_event_build(&court, 1, NULL, in.occurred_at, in.occurred_at, in.offender, in.payload, &ev), 0);
+	CHECK_INT(ns_store_ingest(b, &ev, 1, 0, res), 0);
+	CHECK_INT(res[0], NS_EROLE);
+	ns_event_free(ev);
+
+	/* A forged signature: another key's signature over the header. */
+	ns_identity_generate(&rogue, "MDI", NS_ROLE_PRISON);
+	ns_identity_generate(&court, "MDI", NS_ROLE_PRISON);
+	CHECK_INT(ns_event_build(&court, 1, NULL, in.occurred_at, in.occurred_at, in.offender, in.payload, &ev), 0);
+	uint8_t *copy = malloc(ev->raw_len);
+	memcpy(copy, ev->raw, ev->raw_len);
+	crypto_sign_detached(copy + (ev->signature - ev->raw), NULL, ev->header, ev->header_len, rogue.sk);
+	CHECK_INT(ns_event_decode(copy, ev->raw_len, &forged, NULL), 0);
+	CHECK_INT(ns_store_ingest(b, &forged, 1, 0, res), 0);
+	CHECK_INT(res[0], NS_ESIG);
+	free(copy);
+	ns_event_free(forged);
+	ns_event_free(ev);
+	ns_input_clear(&in);
+
+	CHECK_INT(counter(b, "rejected.role"), 1);
+	CHECK_INT(counter(b, "rejected.signature"), 1);
+	evlist l = all_events(b);
+	CHECK_INT(l.n, 0);
+	evlist_free(&l);
+	ns_store_close(b);
+}
+
+static void test_equivocation(void)
+{
+	ns_store *b = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_identity mdi;
+	ns_input in1, in2;
+	ns_event *e1, *e1b, *e2, *e3, *e4;
+	ns_diag d;
+	int res[4], q = 0;
+
+	ns_identity_generate(&mdi, "MDI", NS_ROLE_PRISON);
+	ns_input_parse(course[0], strlen(course[0]), &in1, &d);
+	ns_input_parse(course[1], strlen(course[1]), &in2, &d);
+	ns_event_build(&mdi, 1, NULL, in1.occurred_at, 1, in1.offender, in1.payload, &e1);
+	ns_event_build(&mdi, 1, NULL, in2.occurred_at, 1, in2.offender, in2.payload, &e1b);
+	ns_event_build(&mdi, 2, e1->id, in2.occurred_at, 2, in2.offender, in2.payload, &e2);
+	ns_event_build(&mdi, 3, e2->id, in2.occurred_at, 3, in2.offender, in2.payload, &e3);
+	ns_event_build(&mdi, 4, e3->id, in2.occurred_at, 4, in2.offender, in2.payload, &e4);
+
+	ns_event *batch[2] = { e1, e2 };
+	CHECK_INT(ns_store_ingest(b, batch, 2, 0, res), 0);
+	CHECK_INT(res[0], NS_INGEST_APPLIED);
+	CHECK_INT(res[1], NS_INGEST_APPLIED);
+	/* Same (origin, seq), different content. */
+	CHECK_INT(ns_store_ingest(b, &e1b, 1, 0, res), 0);
+	CHECK_INT(res[0], NS_EEQUIV);
+	CHECK_INT(vv_seq(b, mdi.pk, &q), 2);
+	CHECK_INT(q, 1);
+	CHECK_INT(ns_store_ingest(b, &e3, 1, 0, res), 0);
+	CHECK_INT(res[0], NS_EQUARANTINED);
+	ns_proof *p;
+	size_t np;
+	CHECK_INT(ns_store_proofs(b, &p, &np), 0);
+	CHECK_INT(np, 1);
+	if (np == 1) {
+		CHECK(memcmp(p[0].origin, mdi.pk, 32) == 0);
+		/* The proof convinces a fresh store too. */
+		ns_store *c = mkstore("LEI", NS_ROLE_PRISON, NULL);
+		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].b, p[0].blen), 0);
+		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].b, p[0].blen), NS_EEXIST);
+		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].a, p[0].alen), NS_EEXIST);
+		CHECK_INT(ns_store_ingest(c, &e1, 1, 0, res), 0);
+		CHECK_INT(res[0], NS_EQUARANTINED);
+		ns_store_close(c);
+		/* Two identical events prove nothing. */
+		ns_store *c2 = mkstore("BXI", NS_ROLE_PRISON, NULL);
+		CHECK_INT(ns_store_add_proof(c2, p[0].a, p[0].alen, p[0].a, p[0].alen), NS_EINVAL);
+		ns_store_close(c2);
+	}
+	ns_proofs_free(p, np);
+	CHECK_INT(counter(b, "equivocations"), 1);
+
+	/* A fork through prev: seq 4 held, then a different seq 3 chain. */
+	ns_store *f = mkstore("WWI", NS_ROLE_PRISON, NULL);
+	ns_event *e3x;
+	ns_event_build(&mdi, 3, e1->id, in2.occurred_at, 9, in2.offender, in2.payload, &e3x);
+	ns_event *fb[3] = { e1, e2, e3x };
+	CHECK_INT(ns_store_ingest(f, fb, 3, 0, res), 0);
+	CHECK_INT(res[2], NS_EEQUIV);
+	CHECK_INT(vv_seq(f, mdi.pk, &q), 2);
+	CHECK_INT(q, 1);
+	ns_store_close(f);
+
+	ns_event_free(e1);
+	ns_event_free(e1b);
+	ns_event_free(e2);
+	ns_event_free(e3);
+	ns_event_free(e3x);
+	ns_event_free(e4);
+	ns_input_clear(&in1);
+	ns_input_clear(&in2);
+	ns_store_close(b);
+}
+
+static void test_linking(void)
+{
+	ns_store *p = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_diag d;
+	const char *lines[] = {
+		"{\"type\":\"manager.com.allocated\",\"offender\":\"X123456\",\"occurred_at\":\"2024-06-01T09:00:00Z\","
+		"\"region\":\"N07\",\"staff\":\"N07P001\"}",
+		"{\"type\":\"person.identifier.added\",\"offender\":\"X123456\",\"occurred_at\":\"2024-06-02T09:00:00Z\","
+		"\"identifier_type\":\"NOMS\",\"value\":\"A1234BC\"}",
+	};
+	char *v1, *v2, canon[NS_REF_MAX];
+	size_t l;
+
+	CHECK_INT(append(p, lines, 1, &d), 0);
+	CHECK_INT(ns_store_view(p, "X123456", &v1, &l, canon), 0);
+	CHECK_STR(canon, "X123456");
+	free(v1);
+	CHECK_INT(append(p, lines + 1, 1, &d), 0);
+	CHECK_INT(ns_store_view(p, "X123456", &v1, &l, canon), 0);
+	CHECK_STR(canon, "A1234BC");
+	CHECK_INT(ns_store_view(p, "A1234BC", &v2, &l, NULL), 0);
+	CHECK_STR(v1, v2);
+	CHECK(strstr(v1, "\"crn\":\"X123456\"") != NULL);
+	CHECK(strstr(v1, "\"noms\":\"A1234BC\"") != NULL);
+	free(v1);
+	free(v2);
+	uint64_t persons, events;
+	ns_store_stats(p, &persons, &events);
+	CHECK_INT(persons, 1);
+	CHECK_INT(events, 2);
+	ns_verify_report r;
+	CHECK_INT(ns_store_verify(p, &r), 0);
+	ns_store_close(p);
+}
+
+/* Flip one byte of @needle's first occurrence in a file. */
+static int flip_in_file(const char *path, const char *needle)
+{
+	int fd = open(path, O_RDWR);
+	struct stat st;
+	fstat(fd, &st);
+	char *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *hit = memmem(m, (size_t)st.st_size, needle, strlen(needle));
+	if (hit)
+		hit[1] ^= 0x01;
+	msync(m, (size_t)st.st_size, MS_SYNC);
+	munmap(m, (size_t)st.st_size);
+	close(fd);
+	return hit != NULL;
+}
+
+static void test_verify_detects_tampering(void)
+{
+	char dir[256], path[300];
+	ns_store *s = mkstore("MDI", NS_ROLE_PRISON, dir);
+	ns_verify_report r;
+	ns_diag d;
+
+	CHECK_INT(append(s, course, 3, &d), 0);
+	ns_store_close(s);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	/* "SMITH" appears in the signed payload and in the view: flip the first. */
+	CHECK(flip_in_file(path, "SMITH"));
+	CHECK_INT(ns_store_open(dir, 0, &s, &d), 0);
+	CHECK_INT(ns_store_verify(s, &r), NS_ECORRUPT);
+	CHECK(r.bad > 0);
+	CHECK(r.first[0] != '\0');
+	ns_store_close(s);
+
+	/* A tampered view alone is caught by re-folding. */
+	s = mkstore("LEI", NS_ROLE_PRISON, dir);
+	CHECK_INT(append(s, course, 2, &d), 0);
+	ns_store_close(s);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	CHECK(flip_in_file(path, "\"status\":\"ACTIVE IN\""));
+	CHECK_INT(ns_store_open(dir, 0, &s, &d), 0);
+	CHECK_INT(ns_store_verify(s, &r), NS_ECORRUPT);
+	CHECK(strstr(r.first, "view") != NULL);
+	ns_store_close(s);
+}
+
+static void test_convergence_any_order(void)
+{
+	ns_store *mdi = mkstore("MDI", NS_ROLE_PRISON, NULL), *n07 = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_store *x = mkstore("HUB1", NS_ROLE_HUB, NULL), *y = mkstore("HUB2", NS_ROLE_HUB, NULL);
+	ns_diag d;
+	const char *prob[] = {
+		"{\"type\":\"person.identifier.added\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-03T09:00:00Z\","
+		"\"identifier_type\":\"NOMS\",\"value\":\"A1234BC\"}",
+		"{\"type\":\"manager.com.allocated\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-04T09:00:00Z\","
+		"\"region\":\"N07\",\"staff\":\"N07P001\"}",
+		"{\"type\":\"prisoner.released\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-05T09:00:00Z\","
+		"\"prison\":\"MDI\",\"reason\":\"RELEASED\"}",
+	};
+	int res[16];
+
+	CHECK_INT(append(mdi, course, 3, &d), 0);
+	CHECK_INT(append(n07, prob, 2, &d), 0);
+	CHECK_INT(append(n07, prob + 2, 1, &d), NS_EROLE); /* probation cannot release */
+	evlist a = all_events(mdi), b = all_events(n07);
+	/* x gets mdi then n07; y gets n07 reversed then mdi reversed. */
+	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res), 0);
+	CHECK_INT(ns_store_ingest(x, b.ev, b.n, 0, res), 0);
+	for (size_t i = b.n; i-- > 0;)
+		CHECK_INT(ns_store_ingest(y, &b.ev[i], 1, 0, res), 0);
+	for (size_t i = a.n; i-- > 0;)
+		CHECK_INT(ns_store_ingest(y, &a.ev[i], 1, 0, res), 0);
+	uint8_t dx[32], dy[32];
+	CHECK_INT(ns_store_digest(x, NULL, dx), 0);
+	CHECK_INT(ns_store_digest(y, NULL, dy), 0);
+	CHECK(memcmp(dx, dy, 32) == 0);
+	CHECK_INT(ns_store_digest(x, "X654321", dx), 0);
+	CHECK_INT(ns_store_digest(y, "A1234BC", dy), 0);
+	CHECK(memcmp(dx, dy, 32) == 0);
+	evlist_free(&a);
+	evlist_free(&b);
+	ns_store_close(mdi);
+	ns_store_close(n07);
+	ns_store_close(x);
+	ns_store_close(y);
+}
+
+static void test_bundles(void)
+{
+	char path[300];
+	ns_store *a = mkstore("MDI", NS_ROLE_PRISON, NULL), *b = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_import_report r;
+	ns_diag d;
+	FILE *f;
+
+	CHECK_INT(append(a, course, 3, &d), 0);
+	snprintf(path, sizeof(path), "%s/a.bundle", tmproot);
+	f = fopen(path, "wb");
+	uint64_t count;
+	CHECK_INT(ns_bundle_export(a, NULL, 0, f, &count), 0);
+	fclose(f);
+	CHECK_INT(count, 3);
+	CHECK_INT(ns_bundle_import(b, path, &r, &d), 0);
+	CHECK_INT(r.applied, 3);
+	CHECK_INT(ns_bundle_import(b, path, &r, &d), 0);
+	CHECK_INT(r.duplicates, 3);
+	CHECK_INT(r.applied, 0);
+
+	/* Export since b's vector: nothing new. */
+	ns_vv_entry *v;
+	size_t nv;
+	ns_store_vector(b, &v, &nv);
+	f = fopen(path, "wb");
+	CHECK_INT(ns_bundle_export(a, v, nv, f, &count), 0);
+	fclose(f);
+	CHECK_INT(count, 0);
+	free(v);
+
+	/* Corrupt and truncated bundles change nothing. */
+	f = fopen(path, "wb");
+	ns_bundle_export(a, NULL, 0, f, &count);
+	fclose(f);
+	ns_store *c = mkstore("LEI", NS_ROLE_PRISON, NULL);
+	struct stat st;
+	stat(path, &st);
+	CHECK(truncate(path, st.st_size - 5) == 0);
+	CHECK_INT(ns_bundle_import(c, path, &r, &d), NS_EBUNDLE);
+	f = fopen(path, "wb");
+	ns_bundle_export(a, NULL, 0, f, &count);
+	fclose(f);
+	CHECK(flip_in_file(path, "SMITH"));
+	ns_diag_clear(&d);
+	CHECK_INT(ns_bundle_import(c, path, &r, &d), NS_EBUNDLE);
+	CHECK(d.msg[0] != '\0');
+	f = fopen(path, "wb");
+	fputs("not a bundle at all", f);
+	fclose(f);
+	CHECK_INT(ns_bundle_import(c, path, &r, &d), NS_EBUNDLE);
+	CHECK_INT(ns_bundle_import(c, "/tmp/ns-no-such-bundle", &r, &d), NS_EIO);
+	evlist l = all_events(c);
+	CHECK_INT(l.n, 0);
+	evlist_free(&l);
+	ns_store_close(c);
+	ns_store_close(a);
+	ns_store_close(b);
+}
+
+static void test_erase(void)
+{
+	ns_store *s = mkstore("MDI", NS_ROLE_PRISON, NULL);
+	ns_diag d;
+	ns_verify_report r;
+
+	CHECK_INT(append(s, course, 3, &d), 0);
+	evlist l = all_events(s);
+	CHECK_INT(ns_store_erase(s, l.ev[0]->id), 0);
+	CHECK_INT(ns_store_verify(s, &r), 0);
+	evlist after = all_events(s);
+	CHECK(after.n == 3 && after.ev[0]->payload == NULL);
+	char *view;
+	size_t len;
+	CHECK_INT(ns_store_view(s, "A1234BC", &view, &len, NULL), 0);
+	CHECK(strstr(view, "SMITH") == NULL);
+	free(view);
+	evlist_free(&l);
+	evlist_free(&after);
+	ns_store_close(s);
+}
+
+static void test_vector_json(void)
+{
+	ns_vv_entry e[2], *back;
+	size_t n;
+	ns_diag d;
+
+	memset(e, 0, sizeof(e));
+	memset(e[0].origin, 0xab, 32);
+	e[0].seq = 42;
+	strcpy(e[0].site, "MDI");
+	e[0].role = NS_ROLE_PRISON;
+	memset(e[1].origin, 0x01, 32);
+	e[1].seq = 7;
+	json_t *j = ns_vector_to_json(e, 2);
+	CHECK_INT(ns_vector_from_json(j, &back, &n, &d), 0);
+	CHECK_INT(n, 2);
+	for (size_t i = 0; i < n; i++)
+		CHECK(back[i].seq == (back[i].origin[0] == 0xab ? 42u : 7u));
+	free(back);
+	json_decref(j);
+	j = json_pack("{s:{s:i}}", "nothex", "seq", 1);
+	CHECK_INT(ns_vector_from_json(j, &back, &n, &d), NS_EVALID);
+	json_decref(j);
+	j = json_array();
+	CHECK_INT(ns_vector_from_json(j, &back, &n, &d), NS_EVALID);
+	json_decref(j);
+}
+
+int main(void)
+{
+	if (mkdtemp(tmproot) == NULL)
+		return 1;
+	ns_crypto_init();
+	RUN(test_create_open_errors);
+	RUN(test_append_and_view);
+	RUN(test_append_rejects_write_nothing);
+	RUN(test_ingest_dup_gap_drain);
+	RUN(test_ingest_rejections);
+	RUN(test_equivocation);
+	RUN(test_linking);
+	RUN(test_verify_detects_tampering);
+	RUN(test_convergence_any_order);
+	RUN(test_bundles);
+	RUN(test_erase);
+	RUN(test_vector_json);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmproot);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmproot);
+	return TEST_SUMMARY();
+}
