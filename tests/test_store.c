@@ -4,6 +4,7 @@
  * forbidden events), identity linking, verify against on-disk tampering,
  * convergence of stores fed in different orders, bundles, erasure.
  */
+#define _GNU_SOURCE /* memmem */
 #include "test.h"
 
 #include <nomsync/bundle.h>
@@ -315,7 +316,6 @@ static void test_equivocation(void)
 		ns_store *c = mkstore("LEI", NS_ROLE_PRISON, NULL);
 		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].b, p[0].blen), 0);
 		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].b, p[0].blen), NS_EEXIST);
-		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].a, p[0].alen), NS_EEXIST);
 		CHECK_INT(ns_store_ingest(c, &e1, 1, 0, res), 0);
 		CHECK_INT(res[0], NS_EQUARANTINED);
 		ns_store_close(c);

@@ -25,6 +25,9 @@
 extern "C" {
 #endif
 
+/** Longest line of JSON text ns_input_parse accepts (64 KiB). */
+#define NS_JSON_LINE_MAX (64 * 1024)
+
 /** A parsed event request, before it is signed. Free with ns_input_clear. */
 typedef struct ns_input {
 	uint32_t type;
@@ -35,17 +38,28 @@ typedef struct ns_input {
 
 /**
  * @brief Parse one JSON event object (already parsed by jansson).
- * @return 0 or NS_EVALID with the field and problem in @p d
+ * @p in is overwritten (clear a previous result first) and left zeroed on
+ * failure. Payload values are converted, not validated: see
+ * ns_validate_event.
+ * @return 0, NS_ENOMEM, or NS_EVALID with the field and problem in @p d
  */
 int ns_input_from_json(const json_t *obj, ns_input *in, ns_diag *d);
 
-/** @brief Parse one line of JSON text. NS_EVALID names "json" for a syntax error. */
+/**
+ * @brief Parse one line of JSON text (at most NS_JSON_LINE_MAX bytes).
+ * NS_EVALID names "json" for a syntax error, a line that is too long, or
+ * text that is not an object; duplicate keys are a syntax error.
+ */
 int ns_input_parse(const char *text, size_t len, ns_input *in, ns_diag *d);
 
 /** @brief Free what an ns_input owns; leaves it zeroed. */
 void ns_input_clear(ns_input *in);
 
-/** @brief Payload fields as a JSON object (new reference), keys as in the schema; defaults omitted. */
+/**
+ * @brief Payload fields as a JSON object (new reference), keys as in the
+ * schema; defaults omitted. An empty object for NULL or a payload with no
+ * body; NULL on allocation failure.
+ */
 json_t *ns_payload_to_json(const Nomsync__Payload *p);
 
 /**

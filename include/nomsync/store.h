@@ -115,7 +115,11 @@ void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
  * predecessor, are an equivocation: both are kept as a proof, the origin is
  * quarantined and further events from it are refused.
  *
- * @param[out] results n outcomes (enum ns_ingest_result or negative NS_E*)
+ * With NS_INGEST_VERIFIED the caller has checked signatures; an entry of
+ * @p results that is non-zero on input (e.g. NS_ESIG from the caller's
+ * check, or NS_EDECODE) is counted as that rejection and skipped.
+ *
+ * @param[in,out] results n outcomes (enum ns_ingest_result or negative NS_E*)
  * @return 0 if the batch was processed (individual rejections are in
  *         @p results), or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM, in which case
  *         nothing was written
@@ -172,6 +176,20 @@ int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *
  */
 int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince, ns_event_cb cb,
 			   void *arg);
+
+/**
+ * @brief Events of one origin from seq @p from, in order, at most @p max
+ * events or about @p max_bytes bytes (at least one event if any).
+ * @return 0 or a store error; the callback's non-zero return stops and is returned
+ */
+int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			size_t max_bytes, ns_event_cb cb, void *arg);
+
+/** @brief Add @p n to the counter @p name (e.g. "rejected.decode"). */
+int ns_store_count(ns_store *s, const char *name, uint64_t n);
+
+/** @brief Counter name under which a rejection code is counted ("rejected.signature", ...). */
+const char *ns_reject_name(int code);
 
 /** @brief Raw bytes of event (origin, seq). @param[out] out malloc'd. */
 int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, uint8_t **out,

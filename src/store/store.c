@@ -187,8 +187,7 @@ static int ns__counter_add(MDB_txn *txn, ns_store *s, const char *name, uint64_t
 	return ns__mdb(mdb_put(txn, s->counters, &k, &v, 0));
 }
 
-/* Counter name for a rejection code. */
-static const char *ns__reject_name(int code)
+const char *ns_reject_name(int code)
 {
 	switch (code) {
 	case NS_ESIG:
@@ -205,6 +204,10 @@ static const char *ns__reject_name(int code)
 		return "rejected.unknown_origin";
 	case NS_ECHAIN:
 		return "rejected.chain";
+	case NS_EDECODE:
+	case NS_EHASH:
+	case NS_EVERSION:
+		return "rejected.malformed";
 	default:
 		return "rejected.other";
 	}
@@ -977,7 +980,8 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
 	if (s->flags & NS_STORE_RDONLY)
 		return NS_EINVAL;
 	for (size_t i = 0; i < n; i++)
-		results[i] = ns__precheck(s, evs[i], flags);
+		if (!(flags & NS_INGEST_VERIFIED) || results[i] == 0)
+			results[i] = evs[i] ? ns__precheck(s, evs[i], flags) : NS_EDECODE;
 	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -991,7 +995,7 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
 			dups++;
 		else if (results[i] == NS_INGEST_HELD)
 			held++;
-		else if (results[i] < 0 && (rc = ns__counter_add(txn, s, ns__reject_name(results[i]), 1)) != 0)
+		else if (results[i] < 0 && (rc = ns__counter_add(txn, s, ns_reject_name(results[i]), 1)) != 0)
 			goto abort;
 	}
 	if ((rc = ns__counter_add(txn, s, "ingested", applied)) != 0 ||
@@ -1286,6 +1290,53 @@ out:
 		mdb_cursor_close(vc);
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			size_t max_bytes, ns_event_cb cb, void *arg)
+{
+	uint8_t lk[NS__LOGKEY];
+	MDB_val k = { NS__LOGKEY, lk }, v;
+	MDB_txn *txn;
+	MDB_cursor *c;
+	size_t n = 0, bytes = 0;
+	int rc, g;
+
+	ns__logkey(lk, origin, from);
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->log, &c))) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	     g == 0 && n < max && (n == 0 || bytes + v.mv_size <= max_bytes) && k.mv_size == NS__LOGKEY &&
+	     memcmp(k.mv_data, origin, NS_KEY_BYTES) == 0;
+	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if ((rc = ns__emit(&v, cb, arg)) != 0)
+			break;
+		n++;
+		bytes += v.mv_size;
+	}
+	if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int ns_store_count(ns_store *s, const char *name, uint64_t n)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+		return rc;
+	if ((rc = ns__counter_add(txn, s, name, n)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return ns__mdb(mdb_txn_commit(txn));
 }
 
 int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, uint8_t **out,

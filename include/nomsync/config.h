@@ -1,0 +1,69 @@
+/*
+ * nomsyncd configuration file (INI).
+ *
+ *   [node]
+ *   dir = /var/lib/nomsync          # the store (nomsync --dir ... init first)
+ *   listen = tcp://127.0.0.1:7401   # ZeroMQ endpoint peers connect to
+ *   roster = /etc/nomsync/roster    # sites and keys admitted
+ *   log_level = info                # debug, info, warn, error
+ *   anti_entropy = 5                # seconds between vector exchanges
+ *   heartbeat = 1                   # seconds between pings
+ *   peer_timeout = 10               # seconds of silence before a peer is down
+ *   batch = 256                     # events per Events message
+ *   window = 8                      # Events messages in flight per peer
+ *
+ *   [http]
+ *   listen = 127.0.0.1:8401         # HTTP/JSON API (empty: off)
+ *   token = secret                  # bearer token required by the API
+ *
+ *   [peers]
+ *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
+ *
+ * Relative paths are taken from the config file's directory. Unknown
+ * sections or keys, bad values and missing required keys are errors that
+ * name the line.
+ */
+#ifndef NOMSYNC_CONFIG_H
+#define NOMSYNC_CONFIG_H
+
+#include <limits.h>
+#include <nomsync/event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NS_MAX_PEERS 64
+
+enum ns_log_level { NS_LOG_DEBUG = 0, NS_LOG_INFO = 1, NS_LOG_WARN = 2, NS_LOG_ERROR = 3 };
+
+typedef struct ns_peer_conf {
+	char site[NS_SITE_MAX];
+	char endpoint[256];
+} ns_peer_conf;
+
+typedef struct ns_config {
+	char dir[PATH_MAX];
+	char listen[256];
+	char roster[PATH_MAX];
+	int log_level;
+	double anti_entropy; /**< seconds */
+	double heartbeat;    /**< seconds */
+	double peer_timeout; /**< seconds */
+	unsigned batch;
+	unsigned window;
+	char http_listen[128]; /**< "" if off */
+	char http_token[128];
+	ns_peer_conf peers[NS_MAX_PEERS];
+	size_t npeers;
+} ns_config;
+
+/** @brief Parse config text; @p base is the directory for relative paths. */
+int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c, ns_diag *d);
+/** @brief Read and parse a config file. @return 0 or NS_ECONFIG (diag names line and key). */
+int ns_config_load(const char *path, ns_config *c, ns_diag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NOMSYNC_CONFIG_H */

@@ -1,0 +1,66 @@
+/*
+ * The roster: which sites exist, their role, region and Ed25519 key.
+ *
+ * A roster file is plain text, one site a line, '#' starts a comment:
+ *
+ *   # site   role       region  ed25519 public key (64 hex)
+ *   MDI      prison     N55     3b6a27bc...
+ *   N55      probation  N55     9f2c...
+ *   HUBNE    hub        -       0d1e...
+ *
+ * The daemon admits a ZeroMQ peer only if its CURVE key is the curve25519
+ * form of a roster key (libsodium's ed25519-to-curve25519 conversion), and
+ * ingests an event only if its origin key is in the roster with the same
+ * site code and role as the event claims.
+ */
+#ifndef NOMSYNC_ROSTER_H
+#define NOMSYNC_ROSTER_H
+
+#include <nomsync/event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ns_roster_entry {
+	char site[NS_SITE_MAX];
+	ns_role role;
+	char region[8];                 /**< probation region code, "" if none */
+	uint8_t pk[NS_KEY_BYTES];       /**< Ed25519 */
+	uint8_t curve_pk[NS_KEY_BYTES]; /**< curve25519 form, for CURVE */
+} ns_roster_entry;
+
+typedef struct ns_roster {
+	ns_roster_entry *e; /**< owned */
+	size_t n;
+} ns_roster;
+
+/**
+ * @brief Parse roster text. Every line is checked: site code valid for its
+ * role, key well formed and a valid curve point, no site or key twice.
+ * @return 0 or NS_ECONFIG with the line and problem in @p d
+ */
+int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d);
+/** @brief Read and parse a roster file. */
+int ns_roster_load(const char *path, ns_roster *r, ns_diag *d);
+/** @brief Free a roster's entries. */
+void ns_roster_free(ns_roster *r);
+
+const ns_roster_entry *ns_roster_by_key(const ns_roster *r, const uint8_t pk[NS_KEY_BYTES]);
+const ns_roster_entry *ns_roster_by_curve(const ns_roster *r, const uint8_t curve_pk[NS_KEY_BYTES]);
+const ns_roster_entry *ns_roster_by_site(const ns_roster *r, const char *site);
+
+/**
+ * @brief Trust policy for ns_store_set_trust (arg is an ns_roster *):
+ * NS_EUNKNOWN if the origin key is not in the roster, NS_EROLE if the event's
+ * site or role differ from the roster's.
+ */
+int ns_roster_trust(void *roster, const ns_event *ev);
+
+/** @brief Curve25519 key pair derived from an Ed25519 identity (for CURVE). */
+int ns_curve_keys(const ns_identity *id, uint8_t pk[NS_KEY_BYTES], uint8_t sk[NS_KEY_BYTES]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NOMSYNC_ROSTER_H */

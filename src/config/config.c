@@ -1,0 +1,206 @@
+/*
+ * INI parser for nomsyncd's configuration.
+ */
+#include <nomsync/config.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int set_path(char *out, size_t cap, const char *base, const char *v)
+{
+	int n = (v[0] == '/' || base == NULL || base[0] == '\0') ? snprintf(out, cap, "%s", v)
+								  : snprintf(out, cap, "%s/%s", base, v);
+	return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static int endpoint_ok(const char *v)
+{
+	return (strncmp(v, "tcp://", 6) == 0 && strchr(v + 6, ':') != NULL) || strncmp(v, "ipc://", 6) == 0;
+}
+
+static int number(const char *v, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || end == v || *end != '\0' || x < lo || x > hi)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c, ns_diag *d)
+{
+	char section[32] = "";
+	size_t pos = 0, lineno = 0;
+	double x;
+
+	memset(c, 0, sizeof(*c));
+	c->log_level = NS_LOG_INFO;
+	c->anti_entropy = 5;
+	c->heartbeat = 1;
+	c->peer_timeout = 10;
+	c->batch = 256;
+	c->window = 8;
+	while (pos < len) {
+		char buf[1024], *line, *eq, *k, *v;
+		size_t l = 0;
+
+		lineno++;
+		while (pos < len && text[pos] != '\n') {
+			if (l < sizeof(buf) - 1)
+				buf[l++] = text[pos];
+			pos++;
+		}
+		pos++;
+		buf[l] = '\0';
+		if ((line = strchr(buf, '#')) != NULL)
+			*line = '\0';
+		if ((line = strchr(buf, ';')) != NULL && line == trim(buf))
+			*line = '\0';
+		line = trim(buf);
+		if (*line == '\0')
+			continue;
+		if (*line == '[') {
+			char *close = strchr(line, ']');
+			if (close == NULL || close[1] != '\0')
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: malformed section header", lineno);
+			*close = '\0';
+			snprintf(section, sizeof(section), "%s", trim(line + 1));
+			if (strcmp(section, "node") != 0 && strcmp(section, "peers") != 0 &&
+			    strcmp(section, "http") != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown section [%s]", lineno,
+						   section);
+			continue;
+		}
+		if ((eq = strchr(line, '=')) == NULL)
+			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: expected 'key = value'", lineno);
+		*eq = '\0';
+		k = trim(line);
+		v = trim(eq + 1);
+		if (section[0] == '\0')
+			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: '%s' is outside any section", lineno, k);
+		if (strcmp(section, "peers") == 0) {
+			if (c->npeers == NS_MAX_PEERS)
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: more than %d peers", lineno,
+						   NS_MAX_PEERS);
+			if (strlen(k) == 0 || strlen(k) >= NS_SITE_MAX)
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: bad peer site code", lineno);
+			if (!endpoint_ok(v) || strlen(v) >= sizeof(c->peers[0].endpoint))
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: peer %s: endpoint must be tcp://HOST:PORT or ipc://PATH",
+						   lineno, k);
+			for (size_t i = 0; i < c->npeers; i++)
+				if (strcmp(c->peers[i].site, k) == 0)
+					return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: peer %s listed twice",
+							   lineno, k);
+			snprintf(c->peers[c->npeers].site, NS_SITE_MAX, "%s", k);
+			snprintf(c->peers[c->npeers].endpoint, sizeof(c->peers[0].endpoint), "%s", v);
+			c->npeers++;
+			continue;
+		}
+		if (strcmp(section, "http") == 0) {
+			if (strcmp(k, "listen") == 0 && strlen(v) < sizeof(c->http_listen))
+				snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
+			else if (strcmp(k, "token") == 0 && strlen(v) < sizeof(c->http_token))
+				snprintf(c->http_token, sizeof(c->http_token), "%s", v);
+			else
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown or too long key '%s' in [http]",
+						   lineno, k);
+			continue;
+		}
+		if (strcmp(k, "dir") == 0) {
+			if (set_path(c->dir, sizeof(c->dir), base, v) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: dir is too long", lineno);
+		} else if (strcmp(k, "roster") == 0) {
+			if (set_path(c->roster, sizeof(c->roster), base, v) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: roster path is too long", lineno);
+		} else if (strcmp(k, "listen") == 0) {
+			if (!endpoint_ok(v) || strlen(v) >= sizeof(c->listen))
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: listen must be tcp://HOST:PORT or ipc://PATH", lineno);
+			snprintf(c->listen, sizeof(c->listen), "%s", v);
+		} else if (strcmp(k, "log_level") == 0) {
+			static const char *const lv[] = { "debug", "info", "warn", "error" };
+			int found = -1;
+			for (int i = 0; i < 4; i++)
+				if (strcmp(v, lv[i]) == 0)
+					found = i;
+			if (found < 0)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: log_level must be debug, info, warn or error", lineno);
+			c->log_level = found;
+		} else if (strcmp(k, "anti_entropy") == 0 || strcmp(k, "heartbeat") == 0 ||
+			   strcmp(k, "peer_timeout") == 0) {
+			if (number(v, 0.01, 86400, &x) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: %s must be a number of seconds (0.01 to 86400)", lineno, k);
+			*(k[0] == 'a' ? &c->anti_entropy : k[0] == 'h' ? &c->heartbeat : &c->peer_timeout) = x;
+		} else if (strcmp(k, "batch") == 0 || strcmp(k, "window") == 0) {
+			if (number(v, 1, k[0] == 'b' ? 4096 : 1024, &x) != 0 || x != (unsigned)x)
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be a whole number (1 to %d)",
+						   lineno, k, k[0] == 'b' ? 4096 : 1024);
+			*(k[0] == 'b' ? &c->batch : &c->window) = (unsigned)x;
+		} else {
+			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown key '%s' in [node]", lineno, k);
+		}
+	}
+	if (c->dir[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[node] dir is required");
+	if (c->listen[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[node] listen is required");
+	if (c->roster[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[node] roster is required");
+	if (c->http_listen[0] && c->http_token[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[http] token is required when [http] listen is set");
+	return 0;
+}
+
+int ns_config_load(const char *path, ns_config *c, ns_diag *d)
+{
+	char base[PATH_MAX], *buf, *slash;
+	FILE *f = fopen(path, "re");
+	long len;
+	int rc;
+
+	if (f == NULL)
+		return ns_diag_set(d, NS_ECONFIG, "config", "cannot open %s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return ns_diag_set(d, NS_ECONFIG, "config", "cannot read %s", path);
+	}
+	if ((buf = malloc((size_t)len + 1)) == NULL) {
+		fclose(f);
+		return NS_ENOMEM;
+	}
+	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		fclose(f);
+		free(buf);
+		return ns_diag_set(d, NS_ECONFIG, "config", "cannot read %s", path);
+	}
+	fclose(f);
+	snprintf(base, sizeof(base), "%s", path);
+	slash = strrchr(base, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(base, sizeof(base), ".");
+	rc = ns_config_parse(buf, (size_t)len, base, c, d);
+	free(buf);
+	return rc;
+}

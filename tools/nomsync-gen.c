@@ -1,0 +1,288 @@
+/*
+ * nomsync-gen: realistic demo and benchmark data.
+ *
+ * Writes one JSON-lines file per emitting site, each line an event for
+ * `nomsync append`, describing a life course per offender: court remand,
+ * reception, conviction, sentence, remand credit, offender managers,
+ * programme, transfer, release on licence at the computed CRD, and for some
+ * a recall and return to custody. Identifiers are well formed (NOMS, CRN,
+ * PNC with its mod-23 check letter), prisons come from establishments.csv.
+ *
+ *   nomsync-gen --outdir DIR [--offenders N] [--seed S] [--court CODE]
+ *               [--prisons MDI,LEI] [--probation N55] [--conflicts]
+ *
+ * With --conflicts the first offender is also received at a second prison
+ * with no release in between, which the fold flags.
+ */
+#include <nomsync/date.h>
+#include <nomsync/event.h>
+
+#include <jansson.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_PRISONS 16
+
+static const char *surnames[] = { "SMITH",   "JONES",  "TAYLOR", "BROWN",  "WILLIAMS", "WILSON",
+				  "JOHNSON", "DAVIES", "ROBINSON", "WRIGHT", "THOMPSON", "EVANS",
+				  "WALKER",  "WHITE",  "ROBERTS", "GREEN",  "HALL",     "WOOD",
+				  "JACKSON", "CLARKE", "PATEL",  "KHAN",   "LEWIS",    "HUGHES" };
+static const char *forenames[] = { "JOHN",  "DAVID",  "MICHAEL", "JAMES",  "ROBERT", "PAUL",
+				   "MARK",  "ANDREW", "DANIEL",  "THOMAS", "LEE",    "RYAN",
+				   "CRAIG", "DEAN",   "LIAM",    "SARAH",  "EMMA",   "LISA" };
+static const char *offences[][2] = {
+	{ "TH68001", "Theft from the person of another" },
+	{ "TH68010", "Burglary dwelling - with intent to steal" },
+	{ "OF61016", "Assault occasioning actual bodily harm" },
+	{ "MD71230", "Possess with intent to supply a controlled drug of Class A - crack cocaine" },
+	{ "RT88001", "Dangerous driving" },
+	{ "CD71014", "Robbery" },
+};
+static const char *programmes[] = { "TSP", "KAIZEN", "BBR", "RESOLVE", "HORIZON" };
+static const char *alerts[][2] = { { "H", "HA" }, { "X", "XSA" }, { "R", "RSP" }, { "S", "SR" } };
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	/* splitmix64: small, fast and reproducible for a given seed. */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return n ? (uint32_t)(z % n) : 0;
+}
+
+typedef struct site_file {
+	char code[NS_SITE_MAX];
+	FILE *f;
+	unsigned long long lines;
+} site_file;
+
+static site_file files[MAX_PRISONS + 2];
+static size_t nfiles;
+
+static FILE *open_site(const char *dir, const char *code)
+{
+	char path[4096];
+	for (size_t i = 0; i < nfiles; i++)
+		if (strcmp(files[i].code, code) == 0)
+			return files[i].f;
+	snprintf(path, sizeof(path), "%s/%s.jsonl", dir, code);
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "nomsync-gen: cannot write %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	snprintf(files[nfiles].code, NS_SITE_MAX, "%s", code);
+	files[nfiles++].f = f;
+	return f;
+}
+
+static const char *outdir;
+
+/* Emit one event line for @site. Takes ownership of @payload. */
+static void emit(const char *site, const char *type, const char *offender, int32_t day, int hour,
+		 json_t *payload)
+{
+	char t[21];
+	json_object_set_new(payload, "type", json_string(type));
+	json_object_set_new(payload, "offender", json_string(offender));
+	ns_time_format(t, (int64_t)day * 86400 + hour * 3600 + (int64_t)rnd(3600));
+	json_object_set_new(payload, "occurred_at", json_string(t));
+	char *line = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	FILE *f = open_site(outdir, site);
+	if (line == NULL || fprintf(f, "%s\n", line) < 0) {
+		fprintf(stderr, "nomsync-gen: write failed\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < nfiles; i++)
+		if (files[i].f == f)
+			files[i].lines++;
+	free(line);
+	json_decref(payload);
+}
+
+static void date_str(char out[11], int32_t day)
+{
+	ns_date_format(out, day);
+}
+
+/* A PNC id in long form with its check letter. */
+static void make_pnc(char out[16], int year, uint32_t serial)
+{
+	static const char table[] = "ZABCDEFGHJKLMNPQRTUVWXY";
+	unsigned long long v = (unsigned long long)(year % 100) * 10000000ull + serial;
+	snprintf(out, 16, "%04d/%07u%c", year, serial, table[v % 23]);
+}
+
+static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_MAX], size_t nprisons,
+			const char *region, const char *pdu, int conflicts)
+{
+	char noms[8], crn[8], pnc[16], d1[11], d2[11];
+	const char *p1 = prisons[idx % nprisons], *p2 = prisons[(idx + 1) % nprisons];
+	int32_t base = ns_date_from_civil(2024, 1, 1) + (int32_t)(idx % 600);
+	int32_t remand_day = base, sentence_day = base + 40 + (int32_t)rnd(20);
+	int years = 1 + (int)rnd(5), months = (int)rnd(12);
+	int remand_days = sentence_day - remand_day;
+	const char *sname = surnames[rnd(sizeof(surnames) / sizeof(*surnames))];
+	const char *fname = forenames[rnd(sizeof(forenames) / sizeof(*forenames))];
+	int o = (int)rnd(sizeof(offences) / sizeof(*offences));
+
+	snprintf(noms, sizeof(noms), "%c%04u%c%c", 'A' + (idx / 67600) % 26, idx % 10000,
+		 'A' + (idx / 10000) % 26, 'A' + (idx / 260000 + idx) % 26);
+	snprintf(crn, sizeof(crn), "X%06u", (idx * 7919u) % 1000000u);
+	make_pnc(pnc, 1995 + (int)rnd(28), 10000 + idx);
+
+	/* Court: remand in custody. */
+	date_str(d1, remand_day);
+	emit(court, "court.remanded", noms, remand_day, 10,
+	     json_pack("{s:s,s:s,s:b}", "court", court, "remand_date", d1, "custodial", 1));
+	/* Prison: person created and received. */
+	date_str(d1, ns_date_from_civil(1970 + (int)rnd(35), 1 + (int)rnd(12), 1 + (int)rnd(28)));
+	emit(p1, "person.created", noms, remand_day, 15,
+	     json_pack("{s:s,s:s,s:s,s:s,s:s}", "surname", sname, "forenames", fname, "dob", d1, "gender",
+		       "M", "pnc", pnc));
+	emit(p1, "prisoner.received", noms, remand_day, 16,
+	     json_pack("{s:s,s:s,s:s}", "prison", p1, "reason", "NEW_ADMISSION", "movement_reason_code", "N"));
+	if (conflicts && idx == 0)
+		emit(p2, "prisoner.received", noms, remand_day + 3, 11,
+		     json_pack("{s:s,s:s}", "prison", p2, "reason", "NEW_ADMISSION"));
+	emit(p1, "alert.raised", noms, remand_day + 1, 9,
+	     json_pack("{s:s,s:s,s:s}", "alert_type", alerts[idx % 4][0], "alert_code", alerts[idx % 4][1],
+		       "from_date", (date_str(d1, remand_day + 1), d1)));
+	/* Court: conviction and sentence. */
+	date_str(d1, sentence_day - 14);
+	date_str(d2, remand_day - 20 - (int32_t)rnd(60));
+	emit(court, "court.convicted", noms, sentence_day - 14, 12,
+	     json_pack("{s:[{s:s,s:s,s:s}],s:s,s:s}", "offences", "code", offences[o][0], "description",
+		       offences[o][1], "offence_date", d2, "verdict_date", d1, "court", court));
+	date_str(d1, sentence_day);
+	emit(court, "sentence.imposed", noms, sentence_day, 14,
+	     json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:s}", "sentence_id", "S1", "sentence_date", d1,
+		       "sentence_type", idx % 7 == 3 ? "SDS_PLUS" : "SDS", "term_years", years,
+		       "term_months", months, "court", court, "offence_date", d2));
+	emit(p1, "prisoner.adjustment.recorded", noms, sentence_day + 1, 9,
+	     json_pack("{s:s,s:i}", "adjustment_type", "REMAND", "days", remand_days));
+	emit(p1, "manager.pom.allocated", noms, sentence_day + 5, 10,
+	     json_pack("{s:s,s:s,s:s}", "prison", p1, "staff", "POM0001", "name", "A. OFFICER"));
+	/* Probation: the case, linked to the NOMS number, and the COM. */
+	date_str(d1, ns_date_from_civil(1970, 1, 1));
+	emit(region, "person.identifier.added", crn, sentence_day + 10, 9,
+	     json_pack("{s:s,s:s}", "identifier_type", "NOMS", "value", noms));
+	emit(region, "manager.com.allocated", crn, sentence_day + 12, 11,
+	     json_pack("{s:s,s:s,s:s,s:s,s:s}", "region", region, "pdu", pdu, "team", "T01", "staff",
+		       "COM0001", "name", "B. MANAGER"));
+	/* Programme, transfer, completion. */
+	date_str(d1, sentence_day + 30);
+	emit(p1, "programme.referred", noms, sentence_day + 30, 10,
+	     json_pack("{s:s,s:s,s:s}", "programme", programmes[idx % 5], "setting", "custody",
+		       "referral_date", d1));
+	int32_t crd = sentence_day + (ns_date_add(sentence_day, years, months, 0) - sentence_day + 1) / 2 - 1 -
+		      remand_days;
+	int32_t sled = ns_date_add(sentence_day, years, months, 0) - 1 - remand_days;
+	if (idx % 7 == 3)
+		crd = sentence_day + (2 * (ns_date_add(sentence_day, years, months, 0) - sentence_day) + 2) / 3 - 1 -
+		      remand_days;
+	int32_t transfer = sentence_day + 60;
+	if (nprisons > 1 && transfer < crd - 30) {
+		emit(p1, "prisoner.transferred", noms, transfer, 8,
+		     json_pack("{s:s,s:s,s:s}", "from_prison", p1, "to_prison", p2, "reason", "SEC"));
+		emit(p2, "manager.pom.allocated", noms, transfer + 3, 10,
+		     json_pack("{s:s,s:s,s:s}", "prison", p2, "staff", "POM0002", "name", "C. OFFICER"));
+	} else {
+		p2 = p1;
+	}
+	date_str(d1, transfer + 20 > crd ? crd - 1 : transfer + 20);
+	emit(p2, "programme.completed", noms, transfer + 20 > crd ? crd - 1 : transfer + 20, 15,
+	     json_pack("{s:s,s:s,s:s,s:s}", "programme", programmes[idx % 5], "setting", "custody", "outcome",
+		       "COMPLETED", "completion_date", d1));
+	/* Release on licence at CRD. */
+	emit(p2, "prisoner.released", noms, crd, 9,
+	     json_pack("{s:s,s:s,s:s,s:s}", "prison", p2, "reason", "RELEASED", "release_type", "CRD",
+		       "movement_reason_code", "CR"));
+	date_str(d1, crd);
+	date_str(d2, sled);
+	emit(region, "licence.activated", crn, crd, 12,
+	     json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "licence_id", "L1", "licence_type", "AP", "start_date", d1,
+		       "expiry_date", d2, "conditions", "RESIDE_AT_APPROVED_ADDRESS", "NO_CONTACT_VICTIM"));
+	if (idx % 3 == 1) {
+		date_str(d1, crd + 60);
+		emit(region, "recall.issued", crn, crd + 60, 10,
+		     json_pack("{s:s,s:s,s:s,s:[s]}", "recall_id", "R1", "recall_type", "FTR_28",
+			       "revocation_date", d1, "sentence_ids", "S1"));
+		date_str(d1, crd + 63);
+		emit(p2, "recall.returned_to_custody", noms, crd + 63, 18,
+		     json_pack("{s:s,s:s,s:i,s:s}", "prison", p2, "return_date", d1, "ual_days", 3, "recall_id",
+			       "R1"));
+	}
+}
+
+int main(int argc, char **argv)
+{
+	unsigned offenders = 20;
+	unsigned long long seed = 1;
+	const char *court = "SHEFMC", *prison_list = "MDI,LEI", *region = "N55", *pdu = NULL;
+	char prisons[MAX_PRISONS][NS_SITE_MAX];
+	size_t nprisons = 0;
+	int conflicts = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--outdir") == 0 && i + 1 < argc)
+			outdir = argv[++i];
+		else if (strcmp(argv[i], "--offenders") == 0 && i + 1 < argc)
+			offenders = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+			seed = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--court") == 0 && i + 1 < argc)
+			court = argv[++i];
+		else if (strcmp(argv[i], "--prisons") == 0 && i + 1 < argc)
+			prison_list = argv[++i];
+		else if (strcmp(argv[i], "--probation") == 0 && i + 1 < argc)
+			region = argv[++i];
+		else if (strcmp(argv[i], "--pdu") == 0 && i + 1 < argc)
+			pdu = argv[++i];
+		else if (strcmp(argv[i], "--conflicts") == 0)
+			conflicts = 1;
+		else {
+			fprintf(stderr, "usage: nomsync-gen --outdir DIR [--offenders N] [--seed S] [--court CODE]\n"
+					"                   [--prisons MDI,LEI] [--probation N55] [--pdu N55DNR] [--conflicts]\n");
+			return 2;
+		}
+	}
+	if (outdir == NULL) {
+		fprintf(stderr, "nomsync-gen: --outdir DIR is required\n");
+		return 2;
+	}
+	if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "nomsync-gen: cannot create %s: %s\n", outdir, strerror(errno));
+		return 1;
+	}
+	for (const char *p = prison_list; *p && nprisons < MAX_PRISONS;) {
+		size_t l = strcspn(p, ",");
+		if (l == 0 || l >= NS_SITE_MAX) {
+			fprintf(stderr, "nomsync-gen: bad prison list '%s'\n", prison_list);
+			return 2;
+		}
+		memcpy(prisons[nprisons], p, l);
+		prisons[nprisons++][l] = '\0';
+		p += l + (p[l] == ',');
+	}
+	if (pdu == NULL)
+		pdu = strcmp(region, "N07") == 0 ? "LDNBBG" : strcmp(region, "N55") == 0 ? "N55DNR" : "";
+	rng_state = seed;
+	for (unsigned i = 0; i < offenders; i++)
+		life_course(i, court, prisons, nprisons, region, pdu, conflicts);
+	for (size_t i = 0; i < nfiles; i++) {
+		if (fclose(files[i].f) != 0) {
+			fprintf(stderr, "nomsync-gen: write failed for %s\n", files[i].code);
+			return 1;
+		}
+		printf("%s %llu\n", files[i].code, files[i].lines);
+	}
+	return 0;
+}
