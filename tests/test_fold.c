@@ -29,6 +29,7 @@ static struct site MDI, LEI, N07, CRT, HUB;
 static ns_event *pool[4096];
 static size_t npool;
 
+/* Free every event built so far. */
 static void pool_free(void)
 {
 	for (size_t i = 0; i < npool; i++)
@@ -36,6 +37,7 @@ static void pool_free(void)
 	npool = 0;
 }
 
+/* Keep an event for pool_free(). */
 static void pool_add(ns_event *ev)
 {
 	if (npool < sizeof(pool) / sizeof(pool[0]))
@@ -99,6 +101,7 @@ static ns_event *emit(struct site *s, int64_t t, const char *off, const Nomsync_
  * One builder per event type.
  */
 
+/* person.created */
 static ns_event *e_person(struct site *s, int64_t t, const char *off, const char *surname,
 			  const char *forenames, const char *dob, const char *gender, const char *pnc,
 			  const char *cro)
@@ -113,6 +116,7 @@ static ns_event *e_person(struct site *s, int64_t t, const char *off, const char
 	BODY(PERSON_CREATED, person_created);
 }
 
+/* person.identifier.added */
 static ns_event *e_ident(struct site *s, int64_t t, const char *off, const char *type,
 			 const char *value)
 {
@@ -122,6 +126,7 @@ static ns_event *e_ident(struct site *s, int64_t t, const char *off, const char 
 	BODY(PERSON_IDENTIFIER_ADDED, person_identifier_added);
 }
 
+/* court.remanded */
 static ns_event *e_remand(struct site *s, int64_t t, const char *off, const char *date, int custodial)
 {
 	Nomsync__CourtRemanded m = NOMSYNC__COURT_REMANDED__INIT;
@@ -131,6 +136,7 @@ static ns_event *e_remand(struct site *s, int64_t t, const char *off, const char
 	BODY(COURT_REMANDED, court_remanded);
 }
 
+/* court.convicted with one offence */
 static ns_event *e_convict(struct site *s, int64_t t, const char *off, const char *verdict,
 			   const char *code, const char *desc, const char *offence_date)
 {
@@ -146,6 +152,7 @@ static ns_event *e_convict(struct site *s, int64_t t, const char *off, const cha
 	BODY(COURT_CONVICTED, court_convicted);
 }
 
+/* sentence.imposed */
 static ns_event *e_sentence(struct site *s, int64_t t, const char *off, const char *id,
 			    const char *type, const char *date, unsigned y, unsigned mo, unsigned d,
 			    const char *offence_date)
@@ -162,6 +169,7 @@ static ns_event *e_sentence(struct site *s, int64_t t, const char *off, const ch
 	BODY(SENTENCE_IMPOSED, sentence_imposed);
 }
 
+/* prisoner.received */
 static ns_event *e_received(struct site *s, int64_t t, const char *off, const char *prison,
 			    const char *reason)
 {
@@ -171,6 +179,7 @@ static ns_event *e_received(struct site *s, int64_t t, const char *off, const ch
 	BODY(PRISONER_RECEIVED, prisoner_received);
 }
 
+/* prisoner.released */
 static ns_event *e_released(struct site *s, int64_t t, const char *off, const char *prison,
 			    const char *reason)
 {
@@ -181,6 +190,7 @@ static ns_event *e_released(struct site *s, int64_t t, const char *off, const ch
 	BODY(PRISONER_RELEASED, prisoner_released);
 }
 
+/* prisoner.transferred */
 static ns_event *e_transfer(struct site *s, int64_t t, const char *off, const char *from,
 			    const char *to)
 {
@@ -190,6 +200,7 @@ static ns_event *e_transfer(struct site *s, int64_t t, const char *off, const ch
 	BODY(PRISONER_TRANSFERRED, prisoner_transferred);
 }
 
+/* prisoner.adjustment.recorded */
 static ns_event *e_adjust(struct site *s, int64_t t, const char *off, const char *type, int days)
 {
 	Nomsync__PrisonerAdjustmentRecorded m = NOMSYNC__PRISONER_ADJUSTMENT_RECORDED__INIT;
@@ -198,6 +209,7 @@ static ns_event *e_adjust(struct site *s, int64_t t, const char *off, const char
 	BODY(PRISONER_ADJUSTMENT_RECORDED, prisoner_adjustment_recorded);
 }
 
+/* alert.raised */
 static ns_event *e_alert(struct site *s, int64_t t, const char *off, const char *type,
 			 const char *code, const char *from)
 {
@@ -208,6 +220,7 @@ static ns_event *e_alert(struct site *s, int64_t t, const char *off, const char 
 	BODY(ALERT_RAISED, alert_raised);
 }
 
+/* alert.closed */
 static ns_event *e_alert_closed(struct site *s, int64_t t, const char *off, const char *code,
 				const char *to)
 {
@@ -217,6 +230,7 @@ static ns_event *e_alert_closed(struct site *s, int64_t t, const char *off, cons
 	BODY(ALERT_CLOSED, alert_closed);
 }
 
+/* manager.pom.allocated */
 static ns_event *e_pom(struct site *s, int64_t t, const char *off, const char *prison,
 		       const char *staff, const char *name)
 {
@@ -227,6 +241,7 @@ static ns_event *e_pom(struct site *s, int64_t t, const char *off, const char *p
 	BODY(MANAGER_POM_ALLOCATED, manager_pom_allocated);
 }
 
+/* manager.com.allocated */
 static ns_event *e_com(struct site *s, int64_t t, const char *off, const char *region,
 		       const char *staff)
 {
@@ -239,6 +254,7 @@ static ns_event *e_com(struct site *s, int64_t t, const char *off, const char *r
 	BODY(MANAGER_COM_ALLOCATED, manager_com_allocated);
 }
 
+/* manager.handover.changed */
 static ns_event *e_handover(struct site *s, int64_t t, const char *off, const char *date,
 			    const char *responsible)
 {
@@ -248,6 +264,7 @@ static ns_event *e_handover(struct site *s, int64_t t, const char *off, const ch
 	BODY(MANAGER_HANDOVER_CHANGED, manager_handover_changed);
 }
 
+/* licence.activated with two conditions */
 static ns_event *e_licence(struct site *s, int64_t t, const char *off, const char *id,
 			   const char *start, const char *expiry)
 {
@@ -262,6 +279,7 @@ static ns_event *e_licence(struct site *s, int64_t t, const char *off, const cha
 	BODY(LICENCE_ACTIVATED, licence_activated);
 }
 
+/* licence.ended */
 static ns_event *e_licence_ended(struct site *s, int64_t t, const char *off, const char *id)
 {
 	Nomsync__LicenceEnded m = NOMSYNC__LICENCE_ENDED__INIT;
@@ -271,6 +289,7 @@ static ns_event *e_licence_ended(struct site *s, int64_t t, const char *off, con
 	BODY(LICENCE_ENDED, licence_ended);
 }
 
+/* recall.issued */
 static ns_event *e_recall(struct site *s, int64_t t, const char *off, const char *id,
 			  const char *type)
 {
@@ -281,6 +300,7 @@ static ns_event *e_recall(struct site *s, int64_t t, const char *off, const char
 	BODY(RECALL_ISSUED, recall_issued);
 }
 
+/* recall.returned_to_custody */
 static ns_event *e_returned(struct site *s, int64_t t, const char *off, const char *prison,
 			    const char *date, int ual)
 {
@@ -291,6 +311,7 @@ static ns_event *e_returned(struct site *s, int64_t t, const char *off, const ch
 	BODY(RECALL_RETURNED_TO_CUSTODY, recall_returned_to_custody);
 }
 
+/* programme.referred */
 static ns_event *e_referred(struct site *s, int64_t t, const char *off, const char *prog,
 			    const char *setting, const char *date)
 {
@@ -301,6 +322,7 @@ static ns_event *e_referred(struct site *s, int64_t t, const char *off, const ch
 	BODY(PROGRAMME_REFERRED, programme_referred);
 }
 
+/* programme.completed */
 static ns_event *e_completed(struct site *s, int64_t t, const char *off, const char *prog,
 			     const char *outcome, const char *date)
 {
@@ -311,6 +333,7 @@ static ns_event *e_completed(struct site *s, int64_t t, const char *off, const c
 	BODY(PROGRAMME_COMPLETED, programme_completed);
 }
 
+/* supervision.terminated */
 static ns_event *e_terminated(struct site *s, int64_t t, const char *off)
 {
 	Nomsync__SupervisionTerminated m = NOMSYNC__SUPERVISION_TERMINATED__INIT;
@@ -319,6 +342,7 @@ static ns_event *e_terminated(struct site *s, int64_t t, const char *off)
 	BODY(SUPERVISION_TERMINATED, supervision_terminated);
 }
 
+/* person.deceased */
 static ns_event *e_deceased(struct site *s, int64_t t, const char *off, const char *date)
 {
 	Nomsync__PersonDeceased m = NOMSYNC__PERSON_DECEASED__INIT;
@@ -326,6 +350,7 @@ static ns_event *e_deceased(struct site *s, int64_t t, const char *off, const ch
 	BODY(PERSON_DECEASED, person_deceased);
 }
 
+/* event.corrected naming a target by hex id */
 static ns_event *e_correct_hex(struct site *s, int64_t t, const char *off, const char *hex)
 {
 	Nomsync__EventCorrected m = NOMSYNC__EVENT_CORRECTED__INIT;
@@ -334,6 +359,7 @@ static ns_event *e_correct_hex(struct site *s, int64_t t, const char *off, const
 	BODY(EVENT_CORRECTED, event_corrected);
 }
 
+/* event.corrected withdrawing @p target */
 static ns_event *e_correct(struct site *s, int64_t t, const char *off, const ns_event *target)
 {
 	char hex[2 * NS_ID_BYTES + 1];
@@ -342,6 +368,7 @@ static ns_event *e_correct(struct site *s, int64_t t, const char *off, const ns_
 	return e_correct_hex(s, t, off, hex);
 }
 
+/* court.appearance.recorded */
 static ns_event *e_appearance(struct site *s, int64_t t, const char *off, const char *date,
 			      const char *outcome, const char *next)
 {
@@ -354,6 +381,7 @@ static ns_event *e_appearance(struct site *s, int64_t t, const char *off, const 
 	BODY(COURT_APPEARANCE_RECORDED, court_appearance_recorded);
 }
 
+/* sentence.quashed */
 static ns_event *e_quash(struct site *s, int64_t t, const char *off, const char *id)
 {
 	Nomsync__SentenceQuashed m = NOMSYNC__SENTENCE_QUASHED__INIT;
@@ -362,6 +390,7 @@ static ns_event *e_quash(struct site *s, int64_t t, const char *off, const char 
 	BODY(SENTENCE_QUASHED, sentence_quashed);
 }
 
+/* registration.added */
 static ns_event *e_reg_added(struct site *s, int64_t t, const char *off, const char *type,
 			     const char *date)
 {
@@ -371,6 +400,7 @@ static ns_event *e_reg_added(struct site *s, int64_t t, const char *off, const c
 	BODY(REGISTRATION_ADDED, registration_added);
 }
 
+/* registration.removed */
 static ns_event *e_reg_removed(struct site *s, int64_t t, const char *off, const char *type)
 {
 	Nomsync__RegistrationRemoved m = NOMSYNC__REGISTRATION_REMOVED__INIT;
@@ -1364,12 +1394,80 @@ static void test_erased(void)
 }
 
 /*
+ * Allocation failures: a jansson allocator that fails the k-th request.
+ */
+
+static long alloc_budget = -1; /* allocations left before failing; -1 = no limit */
+
+/* malloc that fails once the budget is used up. */
+static void *failing_malloc(size_t n)
+{
+	if (alloc_budget == 0)
+		return NULL;
+	if (alloc_budget > 0)
+		alloc_budget--;
+	return malloc(n);
+}
+
+/* Every failure point gives NS_ENOMEM, no output and (under ASan) no leak. */
+static void test_out_of_memory(void)
+{
+	ns_event *e[16];
+	ns_fold_summary sum;
+	char *base, *text;
+	size_t n = 0;
+	long k;
+	int rc;
+
+	e[n++] = e_person(&MDI, T("2024-01-02T10:00:00Z"), NOMS, "Smith", "John", "1990-05-17", "M",
+			  "12/394773H", NULL);
+	e[n++] = e_ident(&N07, T("2024-01-02T11:00:00Z"), CRN, "NOMS", "B2222CC");
+	e[n++] = e_received(&MDI, T("2024-01-03T10:00:00Z"), NOMS, "MDI", "NEW_ADMISSION");
+	e[n++] = e_received(&LEI, T("2024-01-03T11:00:00Z"), NOMS, "LEI", "NEW_ADMISSION");
+	e[n++] = e_convict(&CRT, T("2024-01-04T10:00:00Z"), NOMS, "2024-01-04", "TH68001", "Theft",
+			   "2023-12-01");
+	e[n++] = e_sentence(&CRT, T("2024-01-05T10:00:00Z"), NOMS, "S1", "SDS", "2024-01-05", 2, 0, 0,
+			    NULL);
+	e[n++] = e_adjust(&MDI, T("2024-01-06T10:00:00Z"), NOMS, "REMAND", 30);
+	e[n++] = e_alert(&MDI, T("2024-01-07T10:00:00Z"), NOMS, "H", "HA", "2024-01-07");
+	e[n++] = e_referred(&MDI, T("2024-01-08T10:00:00Z"), NOMS, "TSP", "custody", "2024-01-08");
+	e[n++] = e_reg_added(&N07, T("2024-01-09T10:00:00Z"), CRN, "RHRH", "2024-01-09");
+	e[n++] = e_com(&N07, T("2024-01-10T10:00:00Z"), CRN, "N07", "COM01");
+	e[n++] = e_licence(&N07, T("2024-01-11T10:00:00Z"), CRN, "L1", "2024-06-01", "2025-12-31");
+	e[n++] = e_appearance(&CRT, T("2024-01-12T10:00:00Z"), NOMS, "2024-01-12", "ADJOURNED", NULL);
+	e[n++] = e_correct(&LEI, T("2024-01-13T10:00:00Z"), NOMS, e[2]);
+	e[n++] = e_correct(&MDI, T("2024-01-13T11:00:00Z"), NOMS, e[7]);
+	base = fold_text(e, n);
+	if (base == NULL)
+		return;
+	for (k = 0; k < 100000; k++) {
+		text = NULL;
+		json_set_alloc_funcs(failing_malloc, free);
+		alloc_budget = k;
+		rc = ns_fold(e, n, &text, NULL, &sum);
+		alloc_budget = -1;
+		json_set_alloc_funcs(malloc, free);
+		if (rc == 0) {
+			CHECK_STR(text, base);
+			free(text);
+			break;
+		}
+		CHECK_INT(rc, NS_ENOMEM);
+		CHECK(text == NULL);
+	}
+	CHECK(k > 100); /* the failure points were really walked through */
+	free(base);
+	pool_free();
+}
+
+/*
  * Property test: random life courses folded in random orders.
  */
 
 /* xorshift64*: a fixed-seed PRNG so that failures reproduce. */
 static uint64_t rng_state;
 
+/* Next pseudo-random number. */
 static uint64_t rnd(void)
 {
 	rng_state ^= rng_state >> 12;
@@ -1378,6 +1476,7 @@ static uint64_t rnd(void)
 	return rng_state * 2685821657736338717ULL;
 }
 
+/* A pseudo-random number below @p n. */
 static unsigned pick(unsigned n)
 {
 	return (unsigned)(rnd() % n);
@@ -1412,6 +1511,11 @@ static ns_event *random_event(struct site *s, int64_t t, ns_event **made, size_t
 
 	if (nmade > 0 && pick(25) == 0)
 		return e_correct(s, t, s == &N07 ? CRN : NOMS, made[pick((unsigned)nmade)]);
+	if (s == &HUB) {
+		if (nmade > 0 && pick(2))
+			return e_correct(s, t, NOMS, made[pick((unsigned)nmade)]);
+		return e_ident(s, t, NOMS, pick(2) ? "CRN" : "PNC", pick(2) ? CRN : "2012/0394773H");
+	}
 	if (s == &MDI || s == &LEI) {
 		const char *own = s->id.site;
 		switch (pick(11)) {
@@ -1547,6 +1651,7 @@ static void test_order_independence(void)
 	CHECK(checked_conflicts > 0);
 }
 
+/* Run every test; exit status 1 if any failed. */
 int main(void)
 {
 	if (ns_crypto_init() != 0)
@@ -1568,6 +1673,7 @@ int main(void)
 	RUN(test_lists);
 	RUN(test_corrections);
 	RUN(test_erased);
+	RUN(test_out_of_memory);
 	RUN(test_order_independence);
 	pool_free();
 	return TEST_SUMMARY();

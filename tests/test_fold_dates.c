@@ -252,6 +252,7 @@ static void test_extremes(void)
 	CHECK_INT(r.tused, D("2025-01-01"));
 }
 
+/* Run every test; exit status 1 if any failed. */
 int main(void)
 {
 	RUN(test_worked_example);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define APPEND_BATCH 4096
@@ -538,6 +539,46 @@ static int cmd_import(ns_store *s, int argc, char **argv)
 	return 0;
 }
 
+/* The running daemon writes its peers' state to DIR/nomsyncd.status.json every second. */
+static void print_daemon_status(const char *dir)
+{
+	char path[4200];
+	json_t *st, *p;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/nomsyncd.status.json", dir);
+	if ((st = json_load_file(path, 0, NULL)) == NULL) {
+		printf("daemon: no status file (nomsyncd not running here)\n");
+		return;
+	}
+	json_int_t written = json_integer_value(json_object_get(st, "written_at_ms"));
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long age = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - written;
+	printf("daemon: pid %lld, listening on %s, status written %.1f s ago%s\n",
+	       (long long)json_integer_value(json_object_get(st, "pid")),
+	       json_string_value(json_object_get(st, "listen")) ? json_string_value(json_object_get(st, "listen")) : "?",
+	       age / 1000.0, age > 5000 ? " (stale: daemon stopped?)" : "");
+	printf("peers:\n");
+	json_array_foreach(json_object_get(st, "peers"), i, p)
+	{
+		long long last = (long long)json_integer_value(json_object_get(p, "last_contact_ms_ago"));
+		printf("  %-8s %-8s %-9s last contact %s%.1f s ago, behind %lld events (%.1f s), sent %lld, "
+		       "received %lld, rejected %lld\n",
+		       js(p, "site"), js(p, "direction"), js(p, "state"), last < 0 ? "never " : "",
+		       last < 0 ? 0.0 : last / 1000.0,
+		       (long long)json_integer_value(json_object_get(p, "behind_events")),
+		       json_real_value(json_object_get(p, "behind_seconds")),
+		       (long long)json_integer_value(json_object_get(p, "sent_events")),
+		       (long long)json_integer_value(json_object_get(p, "received_events")),
+		       (long long)json_integer_value(json_object_get(p, "rejected_events")));
+	}
+	printf("connections refused (not in roster): %lld, frames rejected: %lld\n",
+	       (long long)json_integer_value(json_object_get(st, "connections_refused")),
+	       (long long)json_integer_value(json_object_get(st, "frames_rejected")));
+	json_decref(st);
+}
+
 static int cmd_status(ns_store *s, int argc, char **argv)
 {
 	const ns_identity *id = ns_store_identity(s);
@@ -561,6 +602,12 @@ static int cmd_status(ns_store *s, int argc, char **argv)
 		json_object_set_new(j, "events", json_integer((json_int_t)events));
 		json_object_set_new(j, "vector", ns_vector_to_json(v, nv));
 		json_object_set_new(j, "counters", cj);
+		{
+			char path[4200];
+			snprintf(path, sizeof(path), "%s/nomsyncd.status.json", ns_store_dir(s));
+			json_t *d = json_load_file(path, 0, NULL);
+			json_object_set_new(j, "daemon", d ? d : json_null());
+		}
 		rc = print_json(j);
 		json_decref(j);
 	} else {
@@ -578,6 +625,7 @@ static int cmd_status(ns_store *s, int argc, char **argv)
 		printf("counters:\n");
 		for (size_t i = 0; i < nc; i++)
 			printf("  %-28s %llu\n", c[i].name, (unsigned long long)c[i].value);
+		print_daemon_status(ns_store_dir(s));
 	}
 	free(v);
 	free(c);

@@ -37,7 +37,7 @@ static int number(const char *v, double lo, double hi, double *out)
 	char *end;
 	errno = 0;
 	double x = strtod(v, &end);
-	if (errno || end == v || *end != '\0' || x < lo || x > hi)
+	if (errno || end == v || *end != '\0' || !(x >= lo && x <= hi)) /* NaN fails too */
 		return -1;
 	*out = x;
 	return 0;

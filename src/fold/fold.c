@@ -318,7 +318,7 @@ static void ns__push(struct ns__fold *c, json_t *arr, json_t *v)
 		c->rc = NS_ENOMEM;
 }
 
-/* A new JSON object or array; NULL (remembered) on failure. */
+/* A new JSON object; NULL (remembered) on failure. */
 static json_t *ns__obj(struct ns__fold *c)
 {
 	json_t *o = json_object();
@@ -328,6 +328,7 @@ static json_t *ns__obj(struct ns__fold *c)
 	return o;
 }
 
+/* A new JSON array; NULL (remembered) on failure. */
 static json_t *ns__arr(struct ns__fold *c)
 {
 	json_t *a = json_array();
@@ -629,6 +630,7 @@ static void ns__deceased(struct ns__fold *c, const Nomsync__PersonDeceased *p)
  * Custody.
  */
 
+/* Is a custody state one of the ACTIVE ones (under prison care). */
 static int ns__active(int custody)
 {
 	return custody == NS__IN || custody == NS__OUT || custody == NS__TRN;
@@ -1246,6 +1248,7 @@ struct ns__idx {
 	int i;
 };
 
+/* Order (id, index) pairs by id bytes. */
 static int ns__cmp_ids(const void *a, const void *b)
 {
 	return memcmp(((const struct ns__idx *)a)->id, ((const struct ns__idx *)b)->id, NS_ID_BYTES);
@@ -1365,16 +1368,19 @@ static int ns__corrections(struct ns__fold *c)
  * Rendering.
  */
 
+/* Order alerts by code. */
 static int ns__cmp_alerts(const void *a, const void *b)
 {
 	return strcmp(((const struct ns__alert *)a)->code, ((const struct ns__alert *)b)->code);
 }
 
+/* Order programmes by code. */
 static int ns__cmp_programmes(const void *a, const void *b)
 {
 	return strcmp(((const struct ns__programme *)a)->code, ((const struct ns__programme *)b)->code);
 }
 
+/* Order registrations by register type. */
 static int ns__cmp_registrations(const void *a, const void *b)
 {
 	return strcmp(((const struct ns__registration *)a)->type,
@@ -1640,6 +1646,34 @@ static json_t *ns__render(struct ns__fold *c)
 	return v;
 }
 
+/*
+ * Canonical text of the view in a plain malloc'd buffer. json_dumps uses
+ * jansson's allocator, which a program may have replaced; the caller of
+ * ns_fold frees with free().
+ */
+static char *ns__dump(struct ns__fold *c, const json_t *view)
+{
+	json_malloc_t jmalloc;
+	json_free_t jfree;
+	char *text, *out;
+	size_t len;
+
+	text = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL) {
+		c->rc = NS_ENOMEM;
+		return NULL;
+	}
+	len = strlen(text);
+	out = malloc(len + 1);
+	if (out == NULL)
+		c->rc = NS_ENOMEM;
+	else
+		memcpy(out, text, len + 1);
+	json_get_alloc_funcs(&jmalloc, &jfree);
+	jfree(text);
+	return out;
+}
+
 /* Copy @p s into a fixed buffer, upper-cased if asked, truncating. */
 static void ns__copy(char *dst, size_t size, const char *s, int upper)
 {
@@ -1722,8 +1756,10 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 		ns__fold_free(&c);
 		return NS_ENOMEM;
 	}
-	memcpy((void *)sorted, evs, n * sizeof(*sorted));
-	qsort((void *)sorted, n, sizeof(*sorted), ns__cmp_events);
+	if (n > 0) {
+		memcpy((void *)sorted, evs, n * sizeof(*sorted));
+		qsort((void *)sorted, n, sizeof(*sorted), ns__cmp_events);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (m > 0 && memcmp(c.f[m - 1].ev->id, sorted[i]->id, NS_ID_BYTES) == 0)
 			continue;
@@ -1742,18 +1778,16 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 	}
 	for (size_t i = 0; i < c.n && c.rc == 0; i++) {
 		c.cur = (int)i;
-		if (c.f[i].voided)
-			continue;
-		if (c.f[i].ev->payload == NULL) {
+		if (c.f[i].ev->payload == NULL) /* erased, withdrawn or not */
 			ns__push(&c, c.erased, ns__jstr(&c, c.f[i].hex));
+		if (c.f[i].voided || c.f[i].ev->payload == NULL)
 			continue;
-		}
 		ns__apply(&c);
 	}
 	if (c.rc == 0)
 		view = ns__render(&c);
-	if (c.rc == 0 && (out = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		c.rc = NS_ENOMEM;
+	if (c.rc == 0)
+		out = ns__dump(&c, view);
 	json_decref(view);
 	if (c.rc == 0 && sum != NULL)
 		ns__summary(&c, sum);

@@ -28,7 +28,9 @@ int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d)
 	if (ns_crypto_init() != 0)
 		return NS_EINVAL;
 	while (pos < len) {
-		char line[512], site[64], role[32], region[32], key[160], extra[8];
+		/* Fields as long as the line, so that a long word is never split
+		 * across two fields by a %Ns width and then miscounted. */
+		char line[512], site[512], role[512], region[512], key[512], extra[512];
 		size_t l = 0;
 		ns_roster_entry e;
 		int n;
@@ -44,7 +46,7 @@ int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d)
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
-		n = sscanf(line, "%63s %31s %31s %159s %7s", site, role, region, key, extra);
+		n = sscanf(line, "%511s %511s %511s %511s %511s", site, role, region, key, extra);
 		if (n <= 0)
 			continue;
 		if (n != 4) {

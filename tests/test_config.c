@@ -1,0 +1,423 @@
+/*
+ * Unit tests for nomsyncd's configuration parser.
+ */
+#include "test.h"
+
+#include <nomsync/config.h>
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The smallest valid [node] section, for tests that add one thing to it. */
+#define NODE_MIN "[node]\ndir = /var/lib/nomsync\nlisten = tcp://127.0.0.1:7401\nroster = /etc/nomsync/roster\n"
+
+static int parse(const char *text, const char *base, ns_config *c, ns_diag *d)
+{
+	memset(d, 0, sizeof(*d));
+	return ns_config_parse(text, strlen(text), base, c, d);
+}
+
+/* Parse must fail with NS_ECONFIG; the message contains "line N:" (if N > 0) and @p what. */
+static void expect_error(const char *text, size_t line, const char *what, int src_line)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+	char want[32] = "";
+	int rc = parse(text, "/etc/nomsync", c, &d);
+
+	if (line > 0)
+		snprintf(want, sizeof(want), "line %zu:", line);
+	if (rc != NS_ECONFIG || strstr(d.msg, want) == NULL || strstr(d.msg, what) == NULL) {
+		fprintf(stderr, "%s:%d: config error: rc %d, msg \"%s\"; want NS_ECONFIG, \"%s\", \"%s\"\n",
+			__FILE__, src_line, rc, d.msg, want, what);
+		ns_test_failed_checks++;
+	}
+	if (line == 0 && strstr(d.msg, "line ") != NULL) {
+		fprintf(stderr, "%s:%d: unexpected line number in \"%s\"\n", __FILE__, src_line, d.msg);
+		ns_test_failed_checks++;
+	}
+	CHECK_STR(d.field, "config");
+	free(c);
+}
+#define EXPECT_ERROR(text, line, what) expect_error(text, line, what, __LINE__)
+
+static void test_full(void)
+{
+	static const char text[] =
+		"# nomsyncd configuration\n"
+		"; an ini-style comment\n"
+		"\n"
+		"[node]\n"
+		"dir = /var/lib/nomsync          # the store\n"
+		"listen = tcp://127.0.0.1:7401\n"
+		"roster = /etc/nomsync/roster\n"
+		"log_level = debug\n"
+		"anti_entropy = 2.5\n"
+		"heartbeat = 0.25\n"
+		"peer_timeout = 30\n"
+		"batch = 512\n"
+		"window = 16\n"
+		"\n"
+		"[http]\n"
+		"listen = 127.0.0.1:8401\n"
+		"token = s3cret-token\n"
+		"\n"
+		"[peers]\n"
+		"HUBNE = tcp://hub.example:7400\n"
+		"MDI=ipc:///run/nomsync/mdi.sock\n"
+		"  N07   =   tcp://10.0.0.7:7401   \n";
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+
+	CHECK_INT(parse(text, "/etc/nomsync", c, &d), 0);
+	CHECK_STR(d.msg, "");
+	CHECK_STR(c->dir, "/var/lib/nomsync");
+	CHECK_STR(c->listen, "tcp://127.0.0.1:7401");
+	CHECK_STR(c->roster, "/etc/nomsync/roster");
+	CHECK_INT(c->log_level, NS_LOG_DEBUG);
+	CHECK(c->anti_entropy == 2.5);
+	CHECK(c->heartbeat == 0.25);
+	CHECK(c->peer_timeout == 30);
+	CHECK_INT(c->batch, 512);
+	CHECK_INT(c->window, 16);
+	CHECK_STR(c->http_listen, "127.0.0.1:8401");
+	CHECK_STR(c->http_token, "s3cret-token");
+	CHECK_INT(c->npeers, 3);
+	CHECK_STR(c->peers[0].site, "HUBNE");
+	CHECK_STR(c->peers[0].endpoint, "tcp://hub.example:7400");
+	CHECK_STR(c->peers[1].site, "MDI");
+	CHECK_STR(c->peers[1].endpoint, "ipc:///run/nomsync/mdi.sock");
+	CHECK_STR(c->peers[2].site, "N07");
+	CHECK_STR(c->peers[2].endpoint, "tcp://10.0.0.7:7401");
+
+	/* Each log level by name. */
+	static const char *const levels[] = { "debug", "info", "warn", "error" };
+	for (int i = 0; i < 4; i++) {
+		char t[512];
+		snprintf(t, sizeof(t), NODE_MIN "log_level = %s\n", levels[i]);
+		CHECK_INT(parse(t, NULL, c, &d), 0);
+		CHECK_INT(c->log_level, i);
+	}
+	/* Bounds are inclusive. */
+	CHECK_INT(parse(NODE_MIN "anti_entropy = 0.01\nheartbeat = 86400\nbatch = 1\nwindow = 1024\n", NULL, c, &d), 0);
+	CHECK(c->anti_entropy == 0.01);
+	CHECK(c->heartbeat == 86400);
+	CHECK_INT(c->batch, 1);
+	CHECK_INT(c->window, 1024);
+	CHECK_INT(parse(NODE_MIN "batch = 4096\nwindow = 8.0\n", NULL, c, &d), 0);
+	CHECK_INT(c->batch, 4096);
+	CHECK_INT(c->window, 8);
+	/* Sections may repeat and come in any order. */
+	CHECK_INT(parse("[peers]\nA = tcp://a:1\n[node]\ndir = /d\n[peers]\nB = tcp://b:2\n"
+			"[ node ]\nlisten = ipc:///x\nroster = /r\n",
+			NULL, c, &d),
+		  0);
+	CHECK_INT(c->npeers, 2);
+	CHECK_STR(c->listen, "ipc:///x");
+	free(c);
+}
+
+static void test_defaults(void)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+
+	memset(c, 0x5a, sizeof(*c));
+	CHECK_INT(parse(NODE_MIN, "/etc/nomsync", c, &d), 0);
+	CHECK_INT(c->log_level, NS_LOG_INFO);
+	CHECK(c->anti_entropy == 5);
+	CHECK(c->heartbeat == 1);
+	CHECK(c->peer_timeout == 10);
+	CHECK_INT(c->batch, 256);
+	CHECK_INT(c->window, 8);
+	CHECK_STR(c->http_listen, "");
+	CHECK_STR(c->http_token, "");
+	CHECK_INT(c->npeers, 0);
+
+	/* A token without a listen address is allowed; the API stays off. */
+	CHECK_INT(parse(NODE_MIN "[http]\ntoken = t\n", NULL, c, &d), 0);
+	CHECK_STR(c->http_listen, "");
+	CHECK_STR(c->http_token, "t");
+	/* An empty [http] listen is "off" too. */
+	CHECK_INT(parse(NODE_MIN "[http]\nlisten =\n", NULL, c, &d), 0);
+	CHECK_STR(c->http_listen, "");
+	/* Empty sections. */
+	CHECK_INT(parse(NODE_MIN "[http]\n[peers]\n", NULL, c, &d), 0);
+	CHECK_INT(c->npeers, 0);
+	/* No trailing newline, CRLF line endings. */
+	CHECK_INT(parse("[node]\r\ndir = /d\r\nlisten = tcp://h:1\r\nroster = /r", NULL, c, &d), 0);
+	CHECK_STR(c->dir, "/d");
+	CHECK_STR(c->listen, "tcp://h:1");
+	CHECK_STR(c->roster, "/r");
+	free(c);
+}
+
+static void test_paths(void)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+	const char *rel = "[node]\ndir = data\nlisten = tcp://127.0.0.1:7401\nroster = conf/roster\n";
+
+	CHECK_INT(parse(rel, "/etc/nomsync", c, &d), 0);
+	CHECK_STR(c->dir, "/etc/nomsync/data");
+	CHECK_STR(c->roster, "/etc/nomsync/conf/roster");
+	/* Absolute paths are kept. */
+	CHECK_INT(parse(NODE_MIN, "/elsewhere", c, &d), 0);
+	CHECK_STR(c->dir, "/var/lib/nomsync");
+	CHECK_STR(c->roster, "/etc/nomsync/roster");
+	/* Mixed. */
+	CHECK_INT(parse("[node]\ndir = /abs/data\nlisten = ipc:///s\nroster = roster\n", "base", c, &d), 0);
+	CHECK_STR(c->dir, "/abs/data");
+	CHECK_STR(c->roster, "base/roster");
+	/* No base (NULL or ""): relative paths stay as written. */
+	CHECK_INT(parse(rel, NULL, c, &d), 0);
+	CHECK_STR(c->dir, "data");
+	CHECK_STR(c->roster, "conf/roster");
+	CHECK_INT(parse(rel, "", c, &d), 0);
+	CHECK_STR(c->dir, "data");
+
+	/* Too long for PATH_MAX once joined. */
+	{
+		size_t n = PATH_MAX + 16;
+		char *t = malloc(n + 128), *base = malloc(PATH_MAX);
+		memset(base, 'b', PATH_MAX - 10);
+		base[0] = '/';
+		base[PATH_MAX - 10] = '\0';
+		snprintf(t, n + 128, "[node]\nlisten = tcp://h:1\nroster = /r\ndir = 0123456789abcdef\n");
+		CHECK_INT(parse(t, base, c, &d), NS_ECONFIG);
+		CHECK(strstr(d.msg, "line 4:") != NULL && strstr(d.msg, "dir is too long") != NULL);
+		snprintf(t, n + 128, "[node]\nlisten = tcp://h:1\ndir = /d\nroster = 0123456789abcdef\n");
+		CHECK_INT(parse(t, base, c, &d), NS_ECONFIG);
+		CHECK(strstr(d.msg, "line 4:") != NULL && strstr(d.msg, "roster path is too long") != NULL);
+		free(t);
+		free(base);
+	}
+	free(c);
+}
+
+static void test_comments(void)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+	static const char text[] = "# top\n"
+				   "   # indented hash\n"
+				   "; semicolon\n"
+				   "\t;  indented semicolon\n"
+				   "[node] # after a header\n"
+				   "dir = /d#no space before the hash\n"
+				   "listen = tcp://h:1\n"
+				   "log_level = info ; not a comment: ';' only leads a line\n"
+				   "roster = /r\n";
+
+	/* '; ...' after a value is part of the value, which makes log_level bad. */
+	CHECK_INT(parse(text, NULL, c, &d), NS_ECONFIG);
+	CHECK(strstr(d.msg, "line 8:") != NULL && strstr(d.msg, "log_level") != NULL);
+
+	static const char ok[] = "# top\n"
+				 "   # indented hash\n"
+				 "; semicolon\n"
+				 "\t;  indented semicolon\n"
+				 "[node] # after a header\n"
+				 "dir = /d#no space before the hash\n"
+				 "listen = tcp://h:1 # trailing\n"
+				 "roster = /r;x\n"
+				 ";dir = /ignored\n"
+				 "#dir = /ignored\n";
+	CHECK_INT(parse(ok, NULL, c, &d), 0);
+	CHECK_STR(c->dir, "/d");
+	CHECK_STR(c->listen, "tcp://h:1");
+	CHECK_STR(c->roster, "/r;x");
+	free(c);
+}
+
+static void test_errors(void)
+{
+	/* Sections. */
+	EXPECT_ERROR("# c\n[nodes]\n", 2, "unknown section [nodes]");
+	EXPECT_ERROR("[Node]\n", 1, "unknown section [Node]");
+	EXPECT_ERROR(NODE_MIN "[]\n", 5, "unknown section []");
+	EXPECT_ERROR("\n[node\ndir = /d\n", 2, "malformed section header");
+	EXPECT_ERROR("[node]x\n", 1, "malformed section header");
+	EXPECT_ERROR("[node]]\n", 1, "malformed section header");
+	EXPECT_ERROR(NODE_MIN "[http] [peers]\n", 5, "malformed section header");
+
+	/* Key outside a section; line without '='. */
+	EXPECT_ERROR("# c\n\ndir = /d\n[node]\n", 3, "'dir' is outside any section");
+	EXPECT_ERROR("[node]\ndir /d\n", 2, "expected 'key = value'");
+	EXPECT_ERROR("just words\n", 1, "expected 'key = value'");
+
+	/* Unknown keys. */
+	EXPECT_ERROR(NODE_MIN "colour = blue\n", 5, "unknown key 'colour' in [node]");
+	EXPECT_ERROR(NODE_MIN "Dir = /x\n", 5, "unknown key 'Dir'");
+	EXPECT_ERROR(NODE_MIN "[http]\nport = 8401\n", 6, "'port' in [http]");
+	EXPECT_ERROR(NODE_MIN "[http]\ndir = /x\n", 6, "'dir' in [http]");
+
+	/* Bad endpoints: [node] listen. */
+	EXPECT_ERROR("[node]\nlisten = 127.0.0.1:7401\n", 2, "listen must be tcp://HOST:PORT or ipc://PATH");
+	EXPECT_ERROR("[node]\nlisten = tcp://127.0.0.1\n", 2, "listen must be");
+	EXPECT_ERROR("[node]\nlisten = http://h:1\n", 2, "listen must be");
+	EXPECT_ERROR("[node]\nlisten =\n", 2, "listen must be");
+	/* ... and a peer. */
+	EXPECT_ERROR(NODE_MIN "[peers]\nHUBNE = hub:7400\n", 6, "peer HUBNE: endpoint must be");
+	EXPECT_ERROR(NODE_MIN "[peers]\nA = tcp://a:1\nHUBNE = tcp://hub\n", 7, "peer HUBNE: endpoint must be");
+	EXPECT_ERROR(NODE_MIN "[peers]\nHUBNE =\n", 6, "peer HUBNE: endpoint must be");
+	EXPECT_ERROR(NODE_MIN "[peers]\n= tcp://a:1\n", 6, "bad peer site code");
+	EXPECT_ERROR(NODE_MIN "[peers]\nABCDEFGHIJKLMNOP = tcp://a:1\n", 6, "bad peer site code");
+
+	/* Duplicate peer. */
+	EXPECT_ERROR(NODE_MIN "[peers]\nHUBNE = tcp://a:1\nMDI = tcp://b:2\nHUBNE = tcp://c:3\n", 8,
+		     "peer HUBNE listed twice");
+
+	/* log_level. */
+	EXPECT_ERROR(NODE_MIN "log_level = verbose\n", 5, "log_level must be debug, info, warn or error");
+	EXPECT_ERROR(NODE_MIN "log_level = INFO\n", 5, "log_level must be");
+	EXPECT_ERROR(NODE_MIN "log_level =\n", 5, "log_level must be");
+
+	/* Seconds: non-numeric and out of range, for each key. */
+	static const char *const secs[] = { "anti_entropy", "heartbeat", "peer_timeout" };
+	static const char *const bad_secs[] = { "abc", "5s", "", "0", "0.009", "-1", "86400.5", "1e9", "inf", "nan", "-nan" };
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < sizeof(bad_secs) / sizeof(bad_secs[0]); j++) {
+			char t[512], what[96];
+			snprintf(t, sizeof(t), NODE_MIN "%s = %s\n", secs[i], bad_secs[j]);
+			snprintf(what, sizeof(what), "%s must be a number of seconds (0.01 to 86400)", secs[i]);
+			EXPECT_ERROR(t, 5, what);
+		}
+
+	/* batch and window: whole numbers within range. */
+	static const char *const bad_whole[] = { "abc", "", "0", "-1", "1.5", "2.0001", "nan", "inf", "4e3x" };
+	for (size_t j = 0; j < sizeof(bad_whole) / sizeof(bad_whole[0]); j++) {
+		char t[512];
+		snprintf(t, sizeof(t), NODE_MIN "batch = %s\n", bad_whole[j]);
+		EXPECT_ERROR(t, 5, "batch must be a whole number (1 to 4096)");
+		snprintf(t, sizeof(t), NODE_MIN "window = %s\n", bad_whole[j]);
+		EXPECT_ERROR(t, 5, "window must be a whole number (1 to 1024)");
+	}
+	EXPECT_ERROR(NODE_MIN "batch = 4097\n", 5, "batch must be a whole number");
+	EXPECT_ERROR(NODE_MIN "window = 1025\n", 5, "window must be a whole number");
+
+	/* Missing required keys: no line to name, but the key is named. */
+	EXPECT_ERROR("[node]\nlisten = tcp://h:1\nroster = /r\n", 0, "[node] dir is required");
+	EXPECT_ERROR("[node]\ndir = /d\nroster = /r\n", 0, "[node] listen is required");
+	EXPECT_ERROR("[node]\ndir = /d\nlisten = tcp://h:1\n", 0, "[node] roster is required");
+	EXPECT_ERROR("", 0, "[node] dir is required");
+	EXPECT_ERROR("# only a comment\n", 0, "[node] dir is required");
+	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\n", 0,
+		     "[http] token is required when [http] listen is set");
+	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0, "[http] token is required");
+
+	/* Values too long for their fields. */
+	{
+		char t[1024], v[300];
+		memset(v, 'x', sizeof(v) - 1);
+		v[sizeof(v) - 1] = '\0';
+		snprintf(t, sizeof(t), NODE_MIN "[http]\ntoken = %.200s\n", v);
+		EXPECT_ERROR(t, 6, "'token' in [http]");
+		snprintf(t, sizeof(t), "[node]\nlisten = tcp://h:%s\n", v);
+		EXPECT_ERROR(t, 2, "listen must be");
+		snprintf(t, sizeof(t), NODE_MIN "[peers]\nA = tcp://h:%s\n", v);
+		EXPECT_ERROR(t, 6, "peer A: endpoint must be");
+	}
+
+	/* More than NS_MAX_PEERS peers. */
+	{
+		size_t cap = 64 + (NS_MAX_PEERS + 1) * 32;
+		char *t = malloc(cap + sizeof(NODE_MIN));
+		size_t n = (size_t)snprintf(t, cap, NODE_MIN "[peers]\n");
+		for (int i = 0; i <= NS_MAX_PEERS; i++)
+			n += (size_t)snprintf(t + n, cap - n, "P%d = tcp://h:%d\n", i, 7000 + i);
+		char what[64];
+		snprintf(what, sizeof(what), "more than %d peers", NS_MAX_PEERS);
+		EXPECT_ERROR(t, 5 + 1 + NS_MAX_PEERS, what);
+		/* Exactly NS_MAX_PEERS is fine. */
+		*strrchr(t, 'P') = '\0';
+		ns_config *c = malloc(sizeof(*c));
+		ns_diag d;
+		CHECK_INT(parse(t, NULL, c, &d), 0);
+		CHECK_INT(c->npeers, NS_MAX_PEERS);
+		free(c);
+		free(t);
+	}
+
+	/* The first error wins, and a NULL diag is allowed. */
+	EXPECT_ERROR("[bogus]\n[node\n", 1, "unknown section");
+	{
+		ns_config *c = malloc(sizeof(*c));
+		CHECK_INT(ns_config_parse("[x]\n", 4, NULL, c, NULL), NS_ECONFIG);
+		free(c);
+	}
+}
+
+static void test_load(void)
+{
+	char dir[] = "/tmp/ns_test_config_XXXXXX", path[PATH_MAX], want[PATH_MAX + 32];
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/nomsyncd.conf", dir);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f == NULL) {
+		free(c);
+		return;
+	}
+	fputs("[node]\ndir = store\nlisten = tcp://127.0.0.1:7401\nroster = /etc/nomsync/roster\n"
+	      "[peers]\nHUBNE = tcp://127.0.0.1:7400\n",
+	      f);
+	fclose(f);
+
+	memset(&d, 0, sizeof(d));
+	CHECK_INT(ns_config_load(path, c, &d), 0);
+	snprintf(want, sizeof(want), "%s/store", dir);
+	CHECK_STR(c->dir, want);
+	CHECK_STR(c->roster, "/etc/nomsync/roster");
+	CHECK_INT(c->npeers, 1);
+
+	/* Errors from a file name the line. */
+	f = fopen(path, "w");
+	fputs("[node]\ndir = store\nlisten = tcp://127.0.0.1:7401\nroster = r\nbatch = lots\n", f);
+	fclose(f);
+	memset(&d, 0, sizeof(d));
+	CHECK_INT(ns_config_load(path, c, &d), NS_ECONFIG);
+	CHECK(strstr(d.msg, "line 5:") != NULL);
+
+	/* A path without a slash is relative to the working directory. */
+	{
+		char cwd[PATH_MAX];
+		CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+		f = fopen(path, "w");
+		fputs("[node]\ndir = store\nlisten = tcp://127.0.0.1:7401\nroster = r\n", f);
+		fclose(f);
+		CHECK_INT(chdir(dir), 0);
+		CHECK_INT(ns_config_load("nomsyncd.conf", c, &d), 0);
+		CHECK_STR(c->dir, "./store");
+		CHECK_STR(c->roster, "./r");
+		CHECK_INT(chdir(cwd), 0);
+	}
+	unlink(path);
+
+	/* Missing file. */
+	memset(&d, 0, sizeof(d));
+	CHECK_INT(ns_config_load(path, c, &d), NS_ECONFIG);
+	CHECK(strstr(d.msg, path) != NULL);
+	CHECK_STR(d.field, "config");
+	CHECK_INT(ns_config_load("/nonexistent/nomsyncd.conf", c, NULL), NS_ECONFIG);
+	/* A directory is not a config file. */
+	CHECK_INT(ns_config_load(dir, c, &d), NS_ECONFIG);
+	rmdir(dir);
+	free(c);
+}
+
+int main(void)
+{
+	RUN(test_full);
+	RUN(test_defaults);
+	RUN(test_paths);
+	RUN(test_comments);
+	RUN(test_errors);
+	RUN(test_load);
+	return TEST_SUMMARY();
+}
