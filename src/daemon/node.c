@@ -164,6 +164,14 @@ static int vec_set(ns_vv_entry **v, size_t *n, const uint8_t *origin, uint64_t s
 	return 0;
 }
 
+static int vec_quarantined(const ns_vv_entry *v, size_t n, const uint8_t *origin)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(v[i].origin, origin, NS_KEY_BYTES) == 0)
+			return v[i].quarantined;
+	return 0;
+}
+
 static uint64_t behind(ns_node *n, peer *p)
 {
 	uint64_t b = 0;
@@ -394,9 +402,18 @@ static int refresh_vector(ns_node *n)
 	if (ns_store_vector(n->store, &v, &nv) != 0)
 		return 0;
 	int changed = nv != n->nvv || (nv && memcmp(v, n->vv, nv * sizeof(*v)) != 0);
+	int newly_quarantined = 0;
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].quarantined && !vec_quarantined(n->vv, n->nvv, v[i].origin))
+			newly_quarantined = 1;
 	free(n->vv);
 	n->vv = v;
 	n->nvv = nv;
+	if (newly_quarantined && n->started) {
+		/* Learnt outside the protocol (e.g. a bundle import): tell everyone. */
+		ns_log(NS_LOG_WARN, "an origin was quarantined for equivocation; relaying the proof");
+		send_proofs(n, NULL);
+	}
 	return changed;
 }
 
@@ -498,10 +515,8 @@ static void commit_done(uv_work_t *w, int status)
 	free(j->res);
 	free(j);
 	n->committing = 0;
-	if (proofs) {
-		ns_log(NS_LOG_WARN, "equivocation detected: origin quarantined; relaying proof to all peers");
-		send_proofs(n, NULL);
-	}
+	if (proofs) /* refresh_vector above saw the quarantine and relayed the proof */
+		ns_log(NS_LOG_WARN, "equivocation detected in %d events from peers", proofs);
 	pump_all(n);
 	try_commit(n);
 	drain_all(n);

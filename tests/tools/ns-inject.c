@@ -1,0 +1,215 @@
+/*
+ * ns-inject: a misbehaving peer for tests. It connects to a node over
+ * ZeroMQ CURVE with a roster member's key (or any key) and sends what an
+ * honest node never would.
+ *
+ *   ns-inject --dir STORE --roster FILE --to ENDPOINT --server SITE MODE [--wait MS]
+ *
+ * MODE:
+ *   --bundle FILE [--forge]   send the bundle's events, with --forge after
+ *                             flipping one bit of each signature
+ *   --forbidden TYPE JSON     sign an event of a type the store's role may not
+ *                             emit (seq 1, fresh store) and send it
+ *   --garbage                 send frames that are not protocol messages
+ *   --oversize                send a frame over the 16 MiB limit
+ *
+ * Prints "acks N" (how many Ack messages came back) and exits 0.
+ */
+#include <nomsync/json.h>
+#include <nomsync/roster.h>
+
+#include "replication.pb-c.h"
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *sock;
+
+static void send_message(const Nomsync__Message *m)
+{
+	size_t len = nomsync__message__get_packed_size(m);
+	uint8_t *buf = malloc(len);
+	nomsync__message__pack(m, buf);
+	if (zmq_send(sock, buf, len, 0) < 0)
+		fprintf(stderr, "ns-inject: send: %s\n", zmq_strerror(zmq_errno()));
+	free(buf);
+}
+
+static void send_events(uint8_t **evs, size_t *lens, size_t n)
+{
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Events e = NOMSYNC__EVENTS__INIT;
+	ProtobufCBinaryData *items = calloc(n, sizeof(*items));
+	for (size_t i = 0; i < n; i++) {
+		items[i].data = evs[i];
+		items[i].len = lens[i];
+	}
+	e.events = items;
+	e.n_events = n;
+	e.batch = 1;
+	m.body_case = NOMSYNC__MESSAGE__BODY_EVENTS;
+	m.events = &e;
+	send_message(&m);
+	free(items);
+}
+
+static uint64_t varint(const uint8_t *p, size_t len, size_t *pos)
+{
+	uint64_t v = 0;
+	for (int s = 0; s < 64 && *pos < len; s += 7) {
+		uint8_t b = p[(*pos)++];
+		v |= (uint64_t)(b & 0x7f) << s;
+		if (!(b & 0x80))
+			break;
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL, *rosterf = NULL, *to = NULL, *server = NULL, *bundle = NULL;
+	const char *ftype = NULL, *fjson = NULL;
+	int forge = 0, garbage = 0, oversize = 0, wait_ms = 1500;
+	ns_identity id;
+	ns_roster roster;
+	ns_diag d;
+	char path[4096];
+	uint8_t cpk[32], csk[32];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strcmp(argv[i], "--roster") && i + 1 < argc)
+			rosterf = argv[++i];
+		else if (!strcmp(argv[i], "--to") && i + 1 < argc)
+			to = argv[++i];
+		else if (!strcmp(argv[i], "--server") && i + 1 < argc)
+			server = argv[++i];
+		else if (!strcmp(argv[i], "--bundle") && i + 1 < argc)
+			bundle = argv[++i];
+		else if (!strcmp(argv[i], "--forbidden") && i + 2 < argc) {
+			ftype = argv[++i];
+			fjson = argv[++i];
+		} else if (!strcmp(argv[i], "--forge"))
+			forge = 1;
+		else if (!strcmp(argv[i], "--garbage"))
+			garbage = 1;
+		else if (!strcmp(argv[i], "--oversize"))
+			oversize = 1;
+		else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
+			wait_ms = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "ns-inject: bad argument %s\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!dir || !rosterf || !to || !server)
+		return 2;
+	ns_crypto_init();
+	snprintf(path, sizeof(path), "%s/site.key", dir);
+	if (ns_identity_load(&id, path, &d) != 0 || ns_roster_load(rosterf, &roster, &d) != 0) {
+		fprintf(stderr, "ns-inject: %s\n", d.msg);
+		return 1;
+	}
+	const ns_roster_entry *srv = ns_roster_by_site(&roster, server);
+	if (srv == NULL)
+		return 1;
+	ns_curve_keys(&id, cpk, csk);
+	void *ctx = zmq_ctx_new();
+	sock = zmq_socket(ctx, ZMQ_DEALER);
+	int linger = 2000, tmo = 200;
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
+	zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, srv->curve_pk, 32);
+	zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, cpk, 32);
+	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, csk, 32);
+	if (zmq_connect(sock, to) != 0)
+		return 1;
+
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Hello h = NOMSYNC__HELLO__INIT;
+	h.version = 1;
+	h.site = id.site;
+	h.window = 4;
+	randombytes_buf(&h.session, sizeof(h.session));
+	m.body_case = NOMSYNC__MESSAGE__BODY_HELLO;
+	m.hello = &h;
+	send_message(&m);
+
+	if (bundle) {
+		FILE *f = fopen(bundle, "rb");
+		static uint8_t buf[64 << 20];
+		size_t len = f ? fread(buf, 1, sizeof(buf), f) : 0, pos = 10, n = 0;
+		uint8_t *evs[4096];
+		size_t lens[4096];
+		if (f)
+			fclose(f);
+		while (pos < len && buf[pos] == 'E' && n < 4096) {
+			pos++;
+			size_t l = (size_t)varint(buf, len, &pos);
+			evs[n] = buf + pos;
+			lens[n] = l;
+			if (forge) {
+				/* The signature follows the header field: flip a bit in it. */
+				size_t p2 = 1;
+				size_t hl = (size_t)varint(evs[n], l, &p2);
+				evs[n][p2 + hl + 2 + 10] ^= 0x04;
+			}
+			n++;
+			pos += l;
+		}
+		send_events(evs, lens, n);
+		printf("sent %zu events%s\n", n, forge ? " with forged signatures" : "");
+	}
+	if (ftype) {
+		ns_input in;
+		ns_event *ev;
+		char line[4096];
+		snprintf(line, sizeof(line), "{\"type\":\"%s\",%s", ftype, fjson + 1);
+		if (ns_input_parse(line, strlen(line), &in, &d) != 0) {
+			fprintf(stderr, "ns-inject: %s: %s\n", d.field, d.msg);
+			return 1;
+		}
+		if (ns_event_build(&id, 1, NULL, in.occurred_at, in.occurred_at, in.offender, in.payload, &ev) != 0)
+			return 1;
+		send_events(&ev->raw, &ev->raw_len, 1);
+		printf("sent a %s signed by %s (%s)\n", ftype, id.site, ns_role_name(id.role));
+		ns_event_free(ev);
+		ns_input_clear(&in);
+	}
+	if (garbage) {
+		zmq_send(sock, "\xff\xff\xff\xff garbage", 13, 0);
+		zmq_send(sock, "\x12\x05\x0a\x03", 4, 0); /* truncated Events */
+		zmq_send(sock, "", 0, 0);
+		zmq_send(sock, "multi", 5, ZMQ_SNDMORE);
+		zmq_send(sock, "part", 4, 0);
+		printf("sent garbage frames\n");
+	}
+	if (oversize) {
+		size_t big = 20u << 20;
+		uint8_t *b = calloc(1, big);
+		zmq_send(sock, b, big, 0);
+		free(b);
+		printf("sent a %zu byte frame\n", big);
+	}
+	int acks = 0;
+	for (int waited = 0; waited < wait_ms; waited += tmo) {
+		uint8_t rb[1 << 16];
+		int r = zmq_recv(sock, rb, sizeof(rb), 0);
+		if (r < 0 || r > (int)sizeof(rb))
+			continue;
+		Nomsync__Message *rm = nomsync__message__unpack(NULL, (size_t)r, rb);
+		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_ACK)
+			acks++;
+		nomsync__message__free_unpacked(rm, NULL);
+	}
+	printf("acks %d\n", acks);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	ns_roster_free(&roster);
+	return 0;
+}
