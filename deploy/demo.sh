@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The local demo: five sites (a court, two prisons, a probation area and a
-# regional hub) each append their own part of realistic offender life
-# courses, synchronise through the hub with signed bundles, and converge on
-# byte-identical views. One offender's view is printed from two sites.
+# The local demo: five nomsyncd nodes on 127.0.0.1 (a court, two prisons, a
+# probation area and a regional hub). Each site signs and appends its own
+# part of realistic offender life courses while the daemons replicate over
+# ZeroMQ with CURVE; LEI and the court talk only to the hub, which relays.
+# When every node holds the same events, each prints the same digest, and
+# one offender's view is shown from a prison and from probation.
 #
-#   bash deploy/demo.sh            (installs Debian packages and builds if needed)
+#   bash deploy/demo.sh       (installs Debian packages and builds if needed)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,46 +16,65 @@ cmake --build build -j"$(nproc)" >/dev/null
 NS=build/nomsync
 demo=${NS_DEMO_DIR:-$(mktemp -d /tmp/nomsync-demo.XXXXXX)}
 echo "demo directory: $demo"
+pids=()
+trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
 
-sites="SHEFMC:court MDI:prison LEI:prison N55:probation HUBNE:hub"
-for s in $sites; do
-  code=${s%%:*}
-  $NS --dir "$demo/$code" init --site "$code" --role "${s##*:}"
-  echo "  $(printf '%-7s' "$code") $($NS --dir "$demo/$code" id)"
+declare -A port=([HUBNE]=7400 [SHEFMC]=7401 [MDI]=7411 [LEI]=7412 [N55]=7421)
+declare -A role=([HUBNE]=hub [SHEFMC]=court [MDI]=prison [LEI]=prison [N55]=probation)
+declare -A peers=([HUBNE]="" [SHEFMC]="HUBNE" [MDI]="HUBNE N55" [LEI]="HUBNE" [N55]="HUBNE")
+off=$(( (RANDOM % 200) * 50 ))   # keep clear of other demos on this machine
+sites="HUBNE SHEFMC MDI LEI N55"
+
+echo "== keys and roster"
+: >"$demo/roster"
+for c in $sites; do
+  $NS --dir "$demo/$c" init --site "$c" --role "${role[$c]}"
+  region=-; [ "${role[$c]}" = probation ] && region=$c
+  echo "$c ${role[$c]} $region $($NS --dir "$demo/$c" id | cut -d' ' -f3)" >>"$demo/roster"
+done
+column -t "$demo/roster" | sed 's/^/  /'
+
+echo "== starting five nomsyncd nodes"
+for c in $sites; do
+  {
+    echo "[node]"; echo "dir = $demo/$c"; echo "listen = tcp://127.0.0.1:$((port[$c] + off))"
+    echo "roster = $demo/roster"; echo "log_level = info"; echo "anti_entropy = 2"
+    echo "[peers]"
+    for p in ${peers[$c]}; do echo "$p = tcp://127.0.0.1:$((port[$p] + off))"; done
+  } >"$demo/$c.conf"
+  build/nomsyncd --config "$demo/$c.conf" >"$demo/$c.log" 2>&1 &
+  pids+=($!)
+  echo "  $c (${role[$c]}) on port $((port[$c] + off)), peers: ${peers[$c]:-(sites dial in)}"
 done
 
-echo "== generating life courses for 200 offenders (court, prisons, probation)"
-build/nomsync-gen --outdir "$demo/events" --offenders 200 --seed 2026 --court SHEFMC \
-  --prisons MDI,LEI --probation N55 --conflicts | sed 's/^/  events for /'
-for code in SHEFMC MDI LEI N55; do
-  n=$($NS --dir "$demo/$code" append "$demo/events/$code.jsonl" | wc -l)
-  echo "  $code signed and appended $n events"
+echo "== each site signs and appends its events (300 offenders' life courses)"
+build/nomsync-gen --outdir "$demo/events" --offenders 300 --seed 2026 --court SHEFMC \
+  --prisons MDI,LEI --probation N55 --conflicts >/dev/null
+for c in SHEFMC MDI LEI N55; do
+  n=$($NS --dir "$demo/$c" append "$demo/events/$c.jsonl" | wc -l)
+  echo "  $c appended $n events"
 done
+total=$(cat "$demo"/events/*.jsonl | wc -l)
 
-echo "== synchronising through the hub (signed bundles; every event verified on import)"
-for code in SHEFMC MDI LEI N55; do
-  $NS --dir "$demo/$code" export >"$demo/$code.bundle" 2>/dev/null
-  echo "  hub <- $code: $($NS --dir "$demo/HUBNE" import "$demo/$code.bundle")"
+echo "== waiting for convergence ($total events)"
+start=$SECONDS
+while :; do
+  digests=$(for c in $sites; do $NS --dir "$demo/$c" digest; done | sort -u | wc -l)
+  counts=$(for c in $sites; do $NS --dir "$demo/$c" status --json | jq .events; done | sort -u)
+  [ "$digests" = 1 ] && [ "$counts" = "$total" ] && break
+  if [ $((SECONDS - start)) -gt 120 ]; then echo "  did not converge"; exit 1; fi
+  sleep 0.5
 done
-$NS --dir "$demo/HUBNE" export >"$demo/HUBNE.bundle" 2>/dev/null
-for code in SHEFMC MDI LEI N55; do
-  echo "  $code <- hub: $($NS --dir "$demo/$code" import "$demo/HUBNE.bundle")"
-done
+for c in $sites; do echo "  $(printf '%-7s' $c) $($NS --dir "$demo/$c" digest)"; done
+echo "  all five nodes hold byte-identical views (converged in $((SECONDS - start)) s)"
 
-echo "== convergence: digest of every view at every site"
-for s in $sites; do
-  code=${s%%:*}
-  echo "  $(printf '%-7s' "$code") $($NS --dir "$demo/$code" digest)"
-done
-n=$(for s in $sites; do $NS --dir "$demo/${s%%:*}" digest; done | sort -u | wc -l)
-[ "$n" -eq 1 ] && echo "  all five sites hold byte-identical views" || { echo "  DIVERGED"; exit 1; }
-
-echo "== offender A0001AB as the probation area N55 sees it (found by CRN)"
+echo "== offender A0001AB as the prison LEI sees it (LEI talks only to the hub)"
+$NS --dir "$demo/LEI" show A0001AB
 crn=$($NS --dir "$demo/N55" show A0001AB --json | jq -r .crn)
+echo "== the same person found by CRN $crn at the probation area N55"
 $NS --dir "$demo/N55" show "$crn"
-echo "== offender A0001AB as the prison MDI sees it"
-$NS --dir "$demo/MDI" show A0001AB
-echo "== offender A0000AA: received at two prisons, flagged for a person to resolve"
-$NS --dir "$demo/LEI" show A0000AA | grep -E "^(NOMS|Status|CONFLICT)"
-echo "== verify at the hub"
-$NS --dir "$demo/HUBNE" verify
+echo "== A0000AA was received at two prisons with no release between: flagged, not resolved"
+$NS --dir "$demo/N55" show A0000AA | grep -E "^(NOMS|Status|CONFLICT)"
+echo "== the hub's view of its peers"
+sleep 1.2
+$NS --dir "$demo/HUBNE" status | sed -n '/^daemon/,$p'

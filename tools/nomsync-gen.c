@@ -130,7 +130,8 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 	int years = 1 + (int)rnd(5), months = (int)rnd(12);
 	int remand_days = sentence_day - remand_day;
 	const char *sname = surnames[rnd(sizeof(surnames) / sizeof(*surnames))];
-	const char *fname = forenames[rnd(sizeof(forenames) / sizeof(*forenames))];
+	uint32_t fi = rnd(sizeof(forenames) / sizeof(*forenames));
+	const char *fname = forenames[fi], *gender = fi >= 15 ? "F" : "M"; /* the last three are women's names */
 	int o = (int)rnd(sizeof(offences) / sizeof(*offences));
 
 	snprintf(noms, sizeof(noms), "%c%04u%c%c", 'A' + (idx / 67600) % 26, idx % 10000,
@@ -146,7 +147,7 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 	date_str(d1, ns_date_from_civil(1970 + (int)rnd(35), 1 + (int)rnd(12), 1 + (int)rnd(28)));
 	emit(p1, "person.created", noms, remand_day, 15,
 	     json_pack("{s:s,s:s,s:s,s:s,s:s}", "surname", sname, "forenames", fname, "dob", d1, "gender",
-		       "M", "pnc", pnc));
+		       gender, "pnc", pnc));
 	emit(p1, "prisoner.received", noms, remand_day, 16,
 	     json_pack("{s:s,s:s,s:s}", "prison", p1, "reason", "NEW_ADMISSION", "movement_reason_code", "N"));
 	if (conflicts && idx == 0)
