@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git
       libzmq3-dev liblmdb-dev lmdb-utils libprotobuf-c-dev protobuf-c-compiler
       libuv1-dev libsodium-dev libjansson-dev libhttp-parser-dev
-      clang libclang-rt-14-dev iproute2 procps psmisc curl jq)
+      clang libclang-rt-14-dev iproute2 procps psmisc curl jq python3
+      chromium chromium-driver)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

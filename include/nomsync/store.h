@@ -240,6 +240,25 @@ int ns_store_add_proof(ns_store *s, const uint8_t *a, size_t alen, const uint8_t
 /** @brief Erase the payload of event @p id (data protection); the chain still verifies. */
 int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES]);
 
+/** Callback for ns_store_summaries: @p key is the person's canonical ref. */
+typedef int (*ns_summary_cb)(void *arg, const char *key, const ns_fold_summary *sum);
+/** @brief Every person's summary, in canonical-ref order. */
+int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg);
+
+/** Fold latency histogram buckets (upper bounds in seconds), cumulative counts. */
+#define NS_FOLD_BUCKETS 10
+extern const double ns_fold_bucket_bounds[NS_FOLD_BUCKETS];
+typedef struct ns_fold_stats {
+	uint64_t count;                   /**< folds since the store was opened */
+	double sum;                       /**< total seconds */
+	uint64_t buckets[NS_FOLD_BUCKETS]; /**< folds taking <= bound (cumulative) */
+} ns_fold_stats;
+/** @brief Fold latencies measured by this process (thread-safe read). */
+void ns_store_fold_stats(ns_store *s, ns_fold_stats *out);
+
+/** @brief Bytes the LMDB environment uses (last page number x page size). */
+int ns_store_size(ns_store *s, uint64_t *bytes);
+
 /** @brief Number of persons (views) and events held. */
 int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events);
 

@@ -14,6 +14,7 @@
  */
 #include "daemon/node.h"
 #include "daemon/log.h"
+#include "http/http.h"
 
 #include <nomsync/roster.h>
 #include <nomsync/store.h>
@@ -113,6 +114,7 @@ struct ns_node {
 	uint64_t last_ae, last_hb, last_status, started;
 	int stopping;
 	uint64_t frames_rejected, events_rejected, zap_refused;
+	ns_http *http;
 };
 
 static uint64_t now_ms(ns_node *n)
@@ -918,9 +920,10 @@ static void on_dealer(uv_poll_t *h, int status, int events)
  * Status file, timers, signals.
  */
 
-static void write_status(ns_node *n)
+/* The node's live state: peers, lag, queue, refusals. */
+static json_t *status_json(void *arg)
 {
-	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+	ns_node *n = arg;
 	json_t *j = json_object(), *peers = json_array(), *vv = ns_vector_to_json(n->vv, n->nvv);
 	uint64_t t = now_ms(n), wall = wall_ms();
 
@@ -949,6 +952,14 @@ static void write_status(ns_node *n)
 	json_object_set_new(j, "ingest_queue_batches", json_integer((json_int_t)n->qlen));
 	json_object_set_new(j, "frames_rejected", json_integer((json_int_t)n->frames_rejected));
 	json_object_set_new(j, "connections_refused", json_integer((json_int_t)n->zap_refused));
+	return j;
+}
+
+static void write_status(ns_node *n)
+{
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+	json_t *j = status_json(n);
+
 	snprintf(path, sizeof(path), "%s/nomsyncd.status.json", n->cfg.dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
@@ -1139,6 +1150,12 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	n->sigterm.data = n->sigint.data = n;
 	uv_signal_start(&n->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&n->sigint, on_signal, SIGINT);
+	if (cfg->http_listen[0]) {
+		rc = ns_http_start(&n->http, loop, n->store, cfg->http_listen, cfg->http_token, status_json, n, d);
+		if (rc != 0)
+			goto fail;
+		ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);
+	}
 	n->started = now_ms(n);
 	ns_log(NS_LOG_INFO, "node %s (%s) listening on %s with %zu peers, %zu roster sites", id->site,
 	       ns_role_name(id->role), cfg->listen, cfg->npeers, n->roster.n);
@@ -1162,6 +1179,7 @@ void ns_node_stop(ns_node *n)
 	uv_close((uv_handle_t *)&n->sigint, NULL);
 	uv_close((uv_handle_t *)&n->router_poll, NULL);
 	uv_close((uv_handle_t *)&n->zap_poll, NULL);
+	ns_http_stop(n->http);
 	for (size_t i = 0; i < n->npeers; i++)
 		if (n->peers[i]->polling) {
 			uv_close((uv_handle_t *)&n->peers[i]->poll, NULL);
@@ -1195,6 +1213,7 @@ void ns_node_free(ns_node *n)
 		zmq_close(n->zap);
 	if (n->zctx)
 		zmq_ctx_term(n->zctx);
+	ns_http_free(n->http);
 	ns_store_close(n->store);
 	ns_roster_free(&n->roster);
 	free(n->vv);

@@ -35,7 +35,36 @@ struct ns_store {
 	unsigned flags;
 	ns_trust_fn trust;
 	void *trust_arg;
+	/* Fold latency, updated by whichever thread commits; read with atomics. */
+	uint64_t fold_count, fold_nanos, fold_buckets[NS_FOLD_BUCKETS];
 };
+
+const double ns_fold_bucket_bounds[NS_FOLD_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+							 0.005,  0.01,    0.025,  0.1,   1.0 };
+
+static uint64_t ns__nanos(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void ns__fold_record(ns_store *s, uint64_t nanos)
+{
+	__atomic_add_fetch(&s->fold_count, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->fold_nanos, nanos, __ATOMIC_RELAXED);
+	for (int i = 0; i < NS_FOLD_BUCKETS; i++)
+		if ((double)nanos / 1e9 <= ns_fold_bucket_bounds[i])
+			__atomic_add_fetch(&s->fold_buckets[i], 1, __ATOMIC_RELAXED);
+}
+
+void ns_store_fold_stats(ns_store *s, ns_fold_stats *out)
+{
+	out->count = __atomic_load_n(&s->fold_count, __ATOMIC_RELAXED);
+	out->sum = (double)__atomic_load_n(&s->fold_nanos, __ATOMIC_RELAXED) / 1e9;
+	for (int i = 0; i < NS_FOLD_BUCKETS; i++)
+		out->buckets[i] = __atomic_load_n(&s->fold_buckets[i], __ATOMIC_RELAXED);
+}
 
 /* A set of offender refs touched by a batch, to re-fold once each. */
 typedef struct ns__refset {
@@ -600,8 +629,10 @@ static int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 		if ((rc = ns__refset_add(&done, canon)) != 0)
 			break;
 		memset(&sum, 0, sizeof(sum));
+		uint64_t t0 = ns__nanos();
 		if ((rc = ns__fold_component(txn, s, &comp, &json, &len, &sum)) != 0)
 			break;
+		ns__fold_record(s, ns__nanos() - t0);
 		MDB_val k = { strlen(canon), (void *)canon }, v = { len, json };
 		rc = ns__mdb(mdb_put(txn, s->views, &k, &v, 0));
 		free(json);
@@ -1711,6 +1742,51 @@ abort:
 	free(erased);
 	free(touched.ref);
 	return rc;
+}
+
+int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, g;
+
+	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+		return rc;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->summary, &c))) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char key[NS_REF_MAX];
+		ns_fold_summary sum;
+		if (k.mv_size >= NS_REF_MAX || v.mv_size != sizeof(sum)) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		memcpy(&sum, v.mv_data, sizeof(sum));
+		if ((rc = cb(arg, key, &sum)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (rc == 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	return rc;
+}
+
+int ns_store_size(ns_store *s, uint64_t *bytes)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int rc;
+
+	if ((rc = ns__mdb(mdb_env_info(s->env, &info))) != 0 || (rc = ns__mdb(mdb_env_stat(s->env, &st))) != 0)
+		return rc;
+	*bytes = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+	return 0;
 }
 
 int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events)

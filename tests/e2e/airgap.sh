@@ -80,8 +80,11 @@ expect_eq "$(import_counts "$WORK/imp5.out")" "1 1 0 0 0" "WDI applies the fresh
 expect_eq "$(seqs WDI)" "$(seqs HUBNE)" "WDI's vector equals the hub's"
 d=$($NS --dir "$WORK/HUBNE" digest)
 for c in MDI N55 WDI; do expect_eq "$($NS --dir "$WORK/$c" digest)" "$d" "$c's digest equals the hub's"; done
-expect_eq "$($NS --dir "$WORK/WDI" show A0003AD --json)" "$($NS --dir "$WORK/N55" show A0003AD --json)" \
-  "WDI's view of A0003AD is byte-identical to N55's"
+vW=$($NS --dir "$WORK/WDI" show A0003AD --json) || vW=
+vN=$($NS --dir "$WORK/N55" show A0003AD --json) || vN=
+expect_eq "$(jq -r '[.alerts[].alert_code] | index("XSA") != null' <<<"${vW:-null}" 2>/dev/null)" "true" \
+  "WDI's view of A0003AD shows MDI's new alert"
+expect_eq "$vW" "$vN" "WDI's view of A0003AD is byte-identical to N55's"
 for c in WDI HUBNE; do
   $NS --dir "$WORK/$c" verify >/dev/null && ok "$c verifies after the bundle exchange" || bad "$c verify"
 done

@@ -1,0 +1,1107 @@
+/*
+ * HTTP/JSON API and web page for nomsyncd (see http.h).
+ *
+ * One connection handles one request at a time: when a request completes
+ * the parser is paused, bytes that arrive meanwhile (pipelining) are kept
+ * (up to 64 KiB) and parsed after the response is written. Reads of the
+ * store happen on the loop thread (LMDB readers never block); appends go to
+ * the thread pool.
+ */
+#include "http/http.h"
+
+#include <nomsync/json.h>
+#include <nomsync/validate.h>
+
+#include <http_parser.h>
+#include <sodium.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "web_assets.inc"
+
+#define MAX_HEADER_BYTES (16 * 1024)
+#define MAX_BODY (1024 * 1024)
+#define MAX_STASH (64 * 1024)
+#define REQUEST_TIMEOUT_MS 10000
+#define MAX_CONNS 512
+#define MAX_PAGE 500
+
+typedef struct conn conn;
+
+struct ns_http {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	ns_store *store;
+	char token[128];
+	ns_http_status_fn status;
+	void *status_arg;
+	conn *conns;
+	size_t nconns;
+	int stopping;
+	uint64_t requests[6]; /* by status class 1xx..5xx, index 0 unused */
+	uint64_t rejected_conns;
+};
+
+struct conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	ns_http *h;
+	conn *next, *prev;
+	http_parser parser;
+	char url[4096];
+	size_t url_len;
+	char hname[64], hval[1024];
+	size_t hname_len, hval_len;
+	int in_value;
+	char auth[256], cookie[1024], ctype[128];
+	size_t header_bytes;
+	char *body;
+	size_t body_len;
+	int complete, busy, closing, in_request, error;
+	char *stash;
+	size_t stash_len;
+	int keep_alive;
+	int handles; /* open uv handles (tcp, timer) */
+};
+
+/*
+ * Responses.
+ */
+
+static const char *reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 303: return "See Other";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 422: return "Unprocessable Entity";
+	case 431: return "Request Header Fields Too Large";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+static void conn_close(conn *c);
+static void conn_continue(conn *c);
+static void on_timeout(uv_timer_t *t);
+
+typedef struct wreq {
+	uv_write_t req;
+	conn *c;
+	char *buf;
+	int close_after;
+} wreq;
+
+static void on_written(uv_write_t *w, int status)
+{
+	wreq *r = (wreq *)w;
+	conn *c = r->c;
+	free(r->buf);
+	free(r);
+	c->busy = 0;
+	if (status < 0 || c->closing || !c->keep_alive) {
+		conn_close(c);
+		return;
+	}
+	conn_continue(c);
+}
+
+/* Send a complete response; @extra is more header lines, each ending "\r\n". */
+static void respond(conn *c, int code, const char *type, const char *body, size_t len, const char *extra)
+{
+	char head[1024];
+	wreq *r;
+	int n;
+
+	c->h->requests[code / 100 < 6 ? code / 100 : 5]++;
+	if (code >= 400 && code != 401 && code != 404 && code != 422)
+		c->keep_alive = 0;
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n"
+		     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+		     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n%s\r\n",
+		     code, reason(code), type, len, c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || n < 0 || (size_t)n >= sizeof(head) || (r->buf = malloc((size_t)n + len)) == NULL) {
+		free(r);
+		conn_close(c);
+		return;
+	}
+	memcpy(r->buf, head, (size_t)n);
+	if (len)
+		memcpy(r->buf + n, body, len);
+	r->c = c;
+	uv_buf_t b = uv_buf_init(r->buf, (unsigned)((size_t)n + len));
+	c->busy = 1;
+	if (uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+		free(r->buf);
+		free(r);
+		c->busy = 0;
+		conn_close(c);
+	}
+}
+
+static void respond_json(conn *c, int code, json_t *j)
+{
+	char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (txt == NULL) {
+		respond(c, 500, "application/json", "{\"error\":\"internal\"}", 20, NULL);
+		return;
+	}
+	respond(c, code, "application/json", txt, strlen(txt), NULL);
+	free(txt);
+}
+
+static void respond_error(conn *c, int code, const char *error, const char *message)
+{
+	respond_json(c, code, json_pack("{s:s,s:s}", "error", error, "message", message));
+}
+
+/*
+ * Request helpers.
+ */
+
+/* Query parameter @name from @query (URL-decoded into @out); 1 if present. */
+static int query_param(const char *query, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	const char *p = query;
+
+	while (p && *p) {
+		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+		if ((size_t)(end - p) > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+			size_t o = 0;
+			for (const char *q = p + nl + 1; q < end && o + 1 < cap; q++) {
+				if (*q == '%' && end - q >= 3) {
+					char hex[3] = { q[1], q[2], 0 };
+					char *e;
+					long v = strtol(hex, &e, 16);
+					if (*e == '\0' && e == hex + 2) {
+						out[o++] = (char)v;
+						q += 2;
+						continue;
+					}
+				}
+				out[o++] = *q == '+' ? ' ' : *q;
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+static int authorised(conn *c)
+{
+	const char *tok = NULL;
+	size_t tl = strlen(c->h->token);
+
+	if (strncasecmp(c->auth, "Bearer ", 7) == 0)
+		tok = c->auth + 7;
+	else {
+		const char *k = strstr(c->cookie, "nomsync_token=");
+		static char buf[256];
+		if (k) {
+			size_t n = strcspn(k + 14, "; ");
+			if (n < sizeof(buf)) {
+				memcpy(buf, k + 14, n);
+				buf[n] = '\0';
+				tok = buf;
+			}
+		}
+	}
+	return tok && strlen(tok) == tl && tl > 0 && sodium_memcmp(tok, c->h->token, tl) == 0;
+}
+
+static const struct ns_asset *asset(const char *path)
+{
+	for (const struct ns_asset *a = ns_assets; a->path; a++)
+		if (strcmp(a->path, path) == 0)
+			return a;
+	return NULL;
+}
+
+static void serve_asset(conn *c, const char *path, int code)
+{
+	const struct ns_asset *a = asset(path);
+	if (a == NULL) {
+		respond_error(c, 404, "not_found", "no such page");
+		return;
+	}
+	respond(c, code, a->type, (const char *)a->data, a->len, NULL);
+}
+
+/*
+ * API handlers.
+ */
+
+static void get_view(conn *c, const char *ref)
+{
+	char *view;
+	size_t len;
+	int rc = ns_store_view(c->h->store, ref, &view, &len, NULL);
+
+	if (rc == NS_ENOTFOUND) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "no person with NOMS number or CRN '%.20s'", ref);
+		respond_error(c, 404, "not_found", msg);
+		return;
+	}
+	if (rc != 0) {
+		respond_error(c, 500, "store", ns_strerror(rc));
+		return;
+	}
+	respond(c, 200, "application/json", view, len, NULL);
+	free(view);
+}
+
+typedef struct timeline {
+	json_t *events, *prov;
+} timeline;
+
+static int timeline_cb(void *arg, const ns_event *ev)
+{
+	timeline *t = arg;
+	json_t *j = ns_event_to_json(ev), *sets = json_array();
+	char id[2 * NS_ID_BYTES + 1];
+	const char *field;
+	json_t *pv;
+
+	if (j == NULL || sets == NULL) {
+		json_decref(j);
+		json_decref(sets);
+		return NS_ENOMEM;
+	}
+	ns_hex(id, ev->id, NS_ID_BYTES);
+	json_object_foreach(t->prov, field, pv)
+	{
+		const char *e = json_string_value(json_object_get(pv, "event"));
+		if (e && strcmp(e, id) == 0)
+			json_array_append_new(sets, json_string(field));
+	}
+	json_object_set_new(j, "signature", json_string(ns_event_verify(ev) == 0 ? "valid" : "invalid"));
+	json_object_set_new(j, "sets", sets);
+	json_array_append_new(t->events, j);
+	return 0;
+}
+
+static void get_timeline(conn *c, const char *ref)
+{
+	char *view, canon[NS_REF_MAX];
+	size_t len;
+	timeline t;
+	int rc = ns_store_view(c->h->store, ref, &view, &len, canon);
+
+	if (rc == NS_ENOTFOUND) {
+		respond_error(c, 404, "not_found", "no such person");
+		return;
+	}
+	if (rc != 0) {
+		respond_error(c, 500, "store", ns_strerror(rc));
+		return;
+	}
+	json_t *v = json_loadb(view, len, 0, NULL);
+	free(view);
+	t.prov = json_object_get(v, "provenance");
+	t.events = json_array();
+	rc = ns_store_foreach_person(c->h->store, ref, timeline_cb, &t);
+	if (rc != 0) {
+		json_decref(v);
+		json_decref(t.events);
+		respond_error(c, 500, "store", ns_strerror(rc));
+		return;
+	}
+	respond_json(c, 200, json_pack("{s:s,s:o}", "offender", canon, "events", t.events));
+	json_decref(v);
+}
+
+typedef struct caseload {
+	char prison[NS_SITE_MAX], region[NS_SITE_MAX], q[64];
+	size_t offset, limit, total;
+	json_t *keys;
+} caseload;
+
+static int caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
+{
+	caseload *cl = arg;
+	if (cl->prison[0] && strcmp(cl->prison, s->prison) != 0)
+		return 0;
+	if (cl->region[0] && strcmp(cl->region, s->region) != 0)
+		return 0;
+	if (cl->q[0] && strncasecmp(s->surname, cl->q, strlen(cl->q)) != 0)
+		return 0;
+	if (cl->total >= cl->offset && json_array_size(cl->keys) < cl->limit)
+		json_array_append_new(cl->keys, json_string(key));
+	cl->total++;
+	return 0;
+}
+
+static void get_caseload(conn *c, const char *query)
+{
+	caseload cl;
+	char num[32];
+	json_t *items;
+	size_t i;
+	json_t *k;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.limit = 50;
+	query_param(query, "prison", cl.prison, sizeof(cl.prison));
+	query_param(query, "region", cl.region, sizeof(cl.region));
+	query_param(query, "q", cl.q, sizeof(cl.q));
+	if (query_param(query, "offset", num, sizeof(num)))
+		cl.offset = (size_t)strtoul(num, NULL, 10);
+	if (query_param(query, "limit", num, sizeof(num)))
+		cl.limit = (size_t)strtoul(num, NULL, 10);
+	if (cl.limit == 0 || cl.limit > MAX_PAGE) {
+		respond_error(c, 400, "bad_request", "limit must be 1 to 500");
+		return;
+	}
+	if (!cl.prison[0] && !cl.region[0] && !cl.q[0]) {
+		respond_error(c, 400, "bad_request", "give prison=, region= or q=");
+		return;
+	}
+	cl.keys = json_array();
+	int rc = ns_store_summaries(c->h->store, caseload_cb, &cl);
+	if (rc != 0) {
+		json_decref(cl.keys);
+		respond_error(c, 500, "store", ns_strerror(rc));
+		return;
+	}
+	items = json_array();
+	json_array_foreach(cl.keys, i, k)
+	{
+		char *view;
+		size_t len;
+		if (ns_store_view(c->h->store, json_string_value(k), &view, &len, NULL) != 0)
+			continue;
+		json_t *v = json_loadb(view, len, 0, NULL);
+		free(view);
+		if (v == NULL)
+			continue;
+		json_t *com = json_object_get(json_object_get(v, "managers"), "com");
+		json_array_append_new(
+			items, json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}", "noms", json_object_get(v, "noms"), "crn",
+					 json_object_get(v, "crn"), "name", json_object_get(v, "name"), "status",
+					 json_object_get(v, "status"), "prison", json_object_get(v, "prison"),
+					 "region", com ? json_object_get(com, "region") : json_null(), "legal_status",
+					 json_object_get(v, "legal_status"), "conflicts",
+					 (json_int_t)json_array_size(json_object_get(v, "conflicts"))));
+		json_decref(v);
+	}
+	json_decref(cl.keys);
+	respond_json(c, 200, json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)cl.total, "offset",
+				       (json_int_t)cl.offset, "limit", (json_int_t)cl.limit, "items", items));
+}
+
+typedef struct append_job {
+	uv_work_t work;
+	conn *c;
+	ns_input *in;
+	size_t n, bad;
+	uint8_t (*ids)[NS_ID_BYTES];
+	ns_diag d;
+	int rc;
+} append_job;
+
+static void append_work(uv_work_t *w)
+{
+	append_job *j = w->data;
+	j->rc = ns_store_append(j->c->h->store, j->in, j->n, j->ids, &j->bad, &j->d);
+}
+
+static void append_done(uv_work_t *w, int status)
+{
+	append_job *j = w->data;
+	conn *c = j->c;
+	(void)status;
+	c->busy = 0;
+	if (c->closing) {
+		conn_close(c);
+	} else if (j->rc == NS_EVALID || j->rc == NS_EROLE || j->rc == NS_EQUARANTINED) {
+		respond_json(c, 422, json_pack("{s:s,s:I,s:s,s:s}", "error", "validation", "index", (json_int_t)j->bad,
+					       "field", j->d.field, "message", j->d.msg));
+	} else if (j->rc != 0) {
+		respond_error(c, j->rc == NS_EMAPFULL ? 503 : 500, "store", ns_strerror(j->rc));
+	} else {
+		json_t *ids = json_array();
+		for (size_t i = 0; i < j->n; i++) {
+			char hex[2 * NS_ID_BYTES + 1];
+			ns_hex(hex, j->ids[i], NS_ID_BYTES);
+			json_array_append_new(ids, json_string(hex));
+		}
+		respond_json(c, 201, json_pack("{s:o}", "ids", ids));
+	}
+	for (size_t i = 0; i < j->n; i++)
+		ns_input_clear(&j->in[i]);
+	free(j->in);
+	free(j->ids);
+	free(j);
+}
+
+static void post_events(conn *c)
+{
+	json_error_t je;
+	json_t *body = json_loadb(c->body ? c->body : "", c->body_len, JSON_REJECT_DUPLICATES, &je);
+	append_job *j;
+	size_t n;
+
+	if (body == NULL) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "line %d column %d: %s", je.line, je.column, je.text);
+		respond_error(c, 400, "bad_json", msg);
+		return;
+	}
+	n = json_is_array(body) ? json_array_size(body) : 1;
+	if (!json_is_array(body) && !json_is_object(body)) {
+		json_decref(body);
+		respond_error(c, 400, "bad_json", "expected an event object or an array of them");
+		return;
+	}
+	if (n == 0 || n > 10000) {
+		json_decref(body);
+		respond_error(c, 400, "bad_request", "send 1 to 10000 events");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (j == NULL || (j->in = calloc(n, sizeof(*j->in))) == NULL || (j->ids = calloc(n, NS_ID_BYTES)) == NULL) {
+		if (j)
+			free(j->in);
+		free(j);
+		json_decref(body);
+		respond_error(c, 503, "memory", "out of memory");
+		return;
+	}
+	j->c = c;
+	j->n = n;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_is_array(body) ? json_array_get(body, i) : body;
+		int rc = ns_input_from_json(o, &j->in[i], &j->d);
+		if (rc != 0) {
+			respond_json(c, 422, json_pack("{s:s,s:I,s:s,s:s}", "error", "validation", "index", (json_int_t)i,
+						       "field", j->d.field, "message", j->d.msg));
+			for (size_t k = 0; k < i; k++)
+				ns_input_clear(&j->in[k]);
+			free(j->in);
+			free(j->ids);
+			free(j);
+			json_decref(body);
+			return;
+		}
+	}
+	json_decref(body);
+	j->work.data = j;
+	c->busy = 1;
+	if (uv_queue_work(c->h->loop, &j->work, append_work, append_done) != 0) {
+		c->busy = 0;
+		j->rc = NS_EAGAIN;
+		append_done(&j->work, 0);
+	}
+}
+
+static int conflicts_cb(void *arg, const char *key, const ns_fold_summary *s)
+{
+	(void)key;
+	*(uint64_t *)arg += (uint64_t)s->conflicts;
+	return 0;
+}
+
+static json_t *status_json(ns_http *h)
+{
+	const ns_identity *id = ns_store_identity(h->store);
+	ns_vv_entry *v = NULL;
+	ns_counter *cn = NULL;
+	size_t nv = 0, nc = 0;
+	uint64_t persons = 0, events = 0, conflicts = 0;
+	json_t *j, *counters = json_object(), *daemon;
+
+	ns_store_vector(h->store, &v, &nv);
+	ns_store_counters(h->store, &cn, &nc);
+	ns_store_stats(h->store, &persons, &events);
+	ns_store_summaries(h->store, conflicts_cb, &conflicts);
+	for (size_t i = 0; i < nc; i++)
+		json_object_set_new(counters, cn[i].name, json_integer((json_int_t)cn[i].value));
+	daemon = h->status ? h->status(h->status_arg) : NULL;
+	j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "site", id->site, "role", ns_role_name(id->role), "events",
+		      (json_int_t)events, "persons", (json_int_t)persons, "conflicts_open", (json_int_t)conflicts,
+		      "vector", ns_vector_to_json(v, nv), "counters", counters);
+	if (daemon) {
+		json_object_set(j, "peers", json_object_get(daemon, "peers"));
+		json_object_set(j, "daemon", daemon);
+		json_decref(daemon);
+	} else {
+		json_object_set_new(j, "peers", json_array());
+	}
+	free(v);
+	free(cn);
+	return j;
+}
+
+/* Prometheus text exposition format, version 0.0.4. */
+static void get_metrics(conn *c)
+{
+	ns_http *h = c->h;
+	json_t *st = status_json(h), *x;
+	const char *k;
+	size_t i;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ns_fold_stats fs;
+	uint64_t size = 0;
+
+	if (f == NULL) {
+		json_decref(st);
+		respond_error(c, 500, "memory", "out of memory");
+		return;
+	}
+	fprintf(f, "# HELP nomsync_events_total Events by outcome at this node.\n# TYPE nomsync_events_total counter\n");
+	json_object_foreach(json_object_get(st, "counters"), k, x)
+		if (strncmp(k, "rejected.", 9) != 0)
+			fprintf(f, "nomsync_events_total{outcome=\"%s\"} %lld\n", k, (long long)json_integer_value(x));
+	fprintf(f, "# HELP nomsync_events_rejected_total Events refused, by reason.\n# TYPE nomsync_events_rejected_total counter\n");
+	json_object_foreach(json_object_get(st, "counters"), k, x)
+		if (strncmp(k, "rejected.", 9) == 0)
+			fprintf(f, "nomsync_events_rejected_total{reason=\"%s\"} %lld\n", k + 9,
+				(long long)json_integer_value(x));
+	fprintf(f, "# HELP nomsync_events_stored Events held in the log.\n# TYPE nomsync_events_stored gauge\n"
+		   "nomsync_events_stored %lld\n",
+		(long long)json_integer_value(json_object_get(st, "events")));
+	fprintf(f, "# HELP nomsync_persons Persons with a folded view.\n# TYPE nomsync_persons gauge\nnomsync_persons %lld\n",
+		(long long)json_integer_value(json_object_get(st, "persons")));
+	fprintf(f, "# HELP nomsync_conflicts_open Conflicts flagged in views, awaiting a person.\n"
+		   "# TYPE nomsync_conflicts_open gauge\nnomsync_conflicts_open %lld\n",
+		(long long)json_integer_value(json_object_get(st, "conflicts_open")));
+	fprintf(f, "# HELP nomsync_peer_up 1 if the peer is connected.\n# TYPE nomsync_peer_up gauge\n");
+	json_array_foreach(json_object_get(st, "peers"), i, x)
+		fprintf(f, "nomsync_peer_up{peer=\"%s\",direction=\"%s\"} %d\n", json_string_value(json_object_get(x, "site")),
+			json_string_value(json_object_get(x, "direction")),
+			strcmp(json_string_value(json_object_get(x, "state")), "down") != 0);
+	fprintf(f, "# HELP nomsync_replication_lag_events Events this node holds that the peer lacks.\n"
+		   "# TYPE nomsync_replication_lag_events gauge\n");
+	json_array_foreach(json_object_get(st, "peers"), i, x)
+		fprintf(f, "nomsync_replication_lag_events{peer=\"%s\",direction=\"%s\"} %lld\n",
+			json_string_value(json_object_get(x, "site")), json_string_value(json_object_get(x, "direction")),
+			(long long)json_integer_value(json_object_get(x, "behind_events")));
+	fprintf(f, "# HELP nomsync_replication_lag_seconds How long the peer has lacked events.\n"
+		   "# TYPE nomsync_replication_lag_seconds gauge\n");
+	json_array_foreach(json_object_get(st, "peers"), i, x)
+		fprintf(f, "nomsync_replication_lag_seconds{peer=\"%s\",direction=\"%s\"} %.3f\n",
+			json_string_value(json_object_get(x, "site")), json_string_value(json_object_get(x, "direction")),
+			json_real_value(json_object_get(x, "behind_seconds")));
+	ns_store_fold_stats(h->store, &fs);
+	fprintf(f, "# HELP nomsync_fold_seconds Time to re-fold one person.\n# TYPE nomsync_fold_seconds histogram\n");
+	for (int b = 0; b < NS_FOLD_BUCKETS; b++)
+		fprintf(f, "nomsync_fold_seconds_bucket{le=\"%g\"} %llu\n", ns_fold_bucket_bounds[b],
+			(unsigned long long)fs.buckets[b]);
+	fprintf(f, "nomsync_fold_seconds_bucket{le=\"+Inf\"} %llu\nnomsync_fold_seconds_sum %.6f\nnomsync_fold_seconds_count %llu\n",
+		(unsigned long long)fs.count, fs.sum, (unsigned long long)fs.count);
+	ns_store_size(h->store, &size);
+	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
+		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);
+	fprintf(f, "# HELP nomsync_http_responses_total HTTP responses by status class.\n# TYPE nomsync_http_responses_total counter\n");
+	for (int cl = 2; cl <= 5; cl++)
+		fprintf(f, "nomsync_http_responses_total{class=\"%dxx\"} %llu\n", cl, (unsigned long long)h->requests[cl]);
+	fclose(f);
+	json_decref(st);
+	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len, NULL);
+	free(buf);
+}
+
+static void login(conn *c)
+{
+	char tok[256], body[300];
+	size_t n = c->body_len < sizeof(body) - 1 ? c->body_len : sizeof(body) - 1;
+	char cookie[400];
+
+	memcpy(body, c->body ? c->body : "", n);
+	body[n] = '\0';
+	if (!query_param(body, "token", tok, sizeof(tok)) || strlen(tok) != strlen(c->h->token) ||
+	    sodium_memcmp(tok, c->h->token, strlen(tok)) != 0) {
+		serve_asset(c, "/login.html", 401);
+		return;
+	}
+	snprintf(cookie, sizeof(cookie),
+		 "Location: /\r\nSet-Cookie: nomsync_token=%s; HttpOnly; SameSite=Strict; Path=/\r\n", c->h->token);
+	respond(c, 303, "text/plain", "", 0, cookie);
+}
+
+static const char *error_name(int code)
+{
+	return code == 413 ? "too_large" : code == 431 ? "headers_too_large" : code == 414 ? "uri_too_long"
+	       : code == 408 ? "timeout" : code == 503 ? "unavailable" : "bad_request";
+}
+
+static void dispatch(conn *c)
+{
+	struct http_parser_url u;
+	char path[2048], query[2048] = "";
+	int method = c->parser.method;
+
+	if (c->error) {
+		respond_error(c, c->error, error_name(c->error), reason(c->error));
+		return;
+	}
+	http_parser_url_init(&u);
+	if (http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)) ||
+	    u.field_data[UF_PATH].len >= sizeof(path)) {
+		respond_error(c, 400, "bad_request", "malformed request target");
+		return;
+	}
+	memcpy(path, c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+	path[u.field_data[UF_PATH].len] = '\0';
+	if ((u.field_set & (1 << UF_QUERY)) && u.field_data[UF_QUERY].len < sizeof(query)) {
+		memcpy(query, c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+		query[u.field_data[UF_QUERY].len] = '\0';
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		if (method != HTTP_GET && method != HTTP_HEAD)
+			respond_error(c, 405, "method_not_allowed", "use GET");
+		else
+			respond_json(c, 200, json_pack("{s:s}", "status", "ok"));
+		return;
+	}
+	if (strcmp(path, "/login") == 0 && method == HTTP_POST) {
+		login(c);
+		return;
+	}
+	if (!authorised(c)) {
+		if (method == HTTP_GET && (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+					   strcmp(path, "/login.html") == 0 || strcmp(path, "/style.css") == 0))
+			serve_asset(c, strcmp(path, "/style.css") == 0 ? "/style.css" : "/login.html",
+				    strcmp(path, "/style.css") == 0 ? 200 : 401);
+		else
+			respond_error(c, 401, "unauthorized", "a bearer token is required");
+		return;
+	}
+	if (strcmp(path, "/logout") == 0) {
+		respond(c, 303, "text/plain", "", 0,
+			"Location: /\r\nSet-Cookie: nomsync_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
+		return;
+	}
+	if (strcmp(path, "/v1/events") == 0) {
+		if (method != HTTP_POST)
+			respond_error(c, 405, "method_not_allowed", "use POST");
+		else
+			post_events(c);
+		return;
+	}
+	if (method != HTTP_GET) {
+		respond_error(c, 405, "method_not_allowed", "use GET");
+		return;
+	}
+	if (strcmp(path, "/") == 0)
+		serve_asset(c, "/index.html", 200);
+	else if (strcmp(path, "/v1/status") == 0)
+		respond_json(c, 200, status_json(c->h));
+	else if (strcmp(path, "/metrics") == 0)
+		get_metrics(c);
+	else if (strcmp(path, "/v1/offenders") == 0)
+		get_caseload(c, query);
+	else if (strncmp(path, "/v1/offenders/", 14) == 0) {
+		char ref[64];
+		const char *rest = path + 14, *slash = strchr(rest, '/');
+		size_t rl = slash ? (size_t)(slash - rest) : strlen(rest);
+		if (rl == 0 || rl >= sizeof(ref)) {
+			respond_error(c, 404, "not_found", "no such person");
+			return;
+		}
+		memcpy(ref, rest, rl);
+		ref[rl] = '\0';
+		if (slash == NULL)
+			get_view(c, ref);
+		else if (strcmp(slash, "/events") == 0)
+			get_timeline(c, ref);
+		else
+			respond_error(c, 404, "not_found", "no such resource");
+	} else if (asset(path))
+		serve_asset(c, path, 200);
+	else
+		respond_error(c, 404, "not_found", "no such resource");
+}
+
+/*
+ * Parser callbacks.
+ */
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void finish_header(conn *c)
+{
+	if (c->hname_len == 0)
+		return;
+	c->hname[c->hname_len] = '\0';
+	c->hval[c->hval_len] = '\0';
+	if (strcasecmp(c->hname, "authorization") == 0)
+		copy_str(c->auth, sizeof(c->auth), c->hval);
+	else if (strcasecmp(c->hname, "cookie") == 0)
+		copy_str(c->cookie, sizeof(c->cookie), c->hval);
+	else if (strcasecmp(c->hname, "content-type") == 0)
+		copy_str(c->ctype, sizeof(c->ctype), c->hval);
+	c->hname_len = c->hval_len = 0;
+	c->in_value = 0;
+}
+
+static int on_begin(http_parser *p)
+{
+	conn *c = p->data;
+	c->in_request = 1;
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	conn *c = p->data;
+	if (c->url_len + len >= sizeof(c->url)) {
+		c->error = 414;
+		return 1;
+	}
+	memcpy(c->url + c->url_len, at, len);
+	c->url_len += len;
+	return 0;
+}
+
+static int header_budget(conn *c, size_t len)
+{
+	c->header_bytes += len;
+	if (c->header_bytes > MAX_HEADER_BYTES) {
+		c->error = 431;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_hfield(http_parser *p, const char *at, size_t len)
+{
+	conn *c = p->data;
+	if (header_budget(c, len))
+		return 1;
+	if (c->in_value)
+		finish_header(c);
+	size_t take = len < sizeof(c->hname) - 1 - c->hname_len ? len : sizeof(c->hname) - 1 - c->hname_len;
+	memcpy(c->hname + c->hname_len, at, take);
+	c->hname_len += take;
+	return 0;
+}
+
+static int on_hvalue(http_parser *p, const char *at, size_t len)
+{
+	conn *c = p->data;
+	if (header_budget(c, len))
+		return 1;
+	c->in_value = 1;
+	size_t take = len < sizeof(c->hval) - 1 - c->hval_len ? len : sizeof(c->hval) - 1 - c->hval_len;
+	memcpy(c->hval + c->hval_len, at, take);
+	c->hval_len += take;
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	conn *c = p->data;
+	finish_header(c);
+	if (p->content_length != ULLONG_MAX && p->content_length > MAX_BODY) {
+		c->error = 413;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	conn *c = p->data;
+	if (c->body_len + len > MAX_BODY) {
+		c->error = 413;
+		return 1;
+	}
+	char *b = realloc(c->body, c->body_len + len + 1);
+	if (b == NULL) {
+		c->error = 503;
+		return 1;
+	}
+	c->body = b;
+	memcpy(c->body + c->body_len, at, len);
+	c->body_len += len;
+	c->body[c->body_len] = '\0';
+	return 0;
+}
+
+static int on_complete(http_parser *p)
+{
+	conn *c = p->data;
+	c->complete = 1;
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings settings = {
+	.on_message_begin = on_begin,
+	.on_url = on_url,
+	.on_header_field = on_hfield,
+	.on_header_value = on_hvalue,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_complete,
+};
+
+static void reset_request(conn *c)
+{
+	c->url_len = 0;
+	c->hname_len = c->hval_len = 0;
+	c->in_value = 0;
+	c->auth[0] = c->cookie[0] = c->ctype[0] = '\0';
+	c->header_bytes = 0;
+	free(c->body);
+	c->body = NULL;
+	c->body_len = 0;
+	c->complete = 0;
+	c->in_request = 0;
+	c->error = 0;
+}
+
+/* Feed bytes to the parser; dispatch a completed request. */
+static void feed(conn *c, const char *data, size_t len)
+{
+	size_t n;
+
+	if (c->busy || c->complete) {
+		/* Pipelined bytes while a response is pending: keep them, bounded. */
+		if (c->stash_len + len > MAX_STASH) {
+			conn_close(c);
+			return;
+		}
+		char *s = realloc(c->stash, c->stash_len + len);
+		if (s == NULL) {
+			conn_close(c);
+			return;
+		}
+		memcpy(s + c->stash_len, data, len);
+		c->stash = s;
+		c->stash_len += len;
+		return;
+	}
+	n = http_parser_execute(&c->parser, &settings, data, len);
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+	if (e == HPE_PAUSED && c->complete) {
+		if (n < len) {
+			char *s = malloc(len - n);
+			if (s == NULL) {
+				conn_close(c);
+				return;
+			}
+			memcpy(s, data + n, len - n);
+			free(c->stash);
+			c->stash = s;
+			c->stash_len = len - n;
+		}
+		c->keep_alive = http_should_keep_alive(&c->parser);
+		uv_timer_stop(&c->timer);
+		dispatch(c);
+		return;
+	}
+	if (e != HPE_OK) {
+		c->keep_alive = 0;
+		if (c->error == 0)
+			c->error = 400;
+		c->complete = 1;
+		uv_timer_stop(&c->timer);
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%s", c->error == 400 ? http_errno_description(e) : reason(c->error));
+		respond_error(c, c->error, error_name(c->error), msg);
+	}
+}
+
+/* After a response: parse what was pipelined, or wait for more. */
+static void conn_continue(conn *c)
+{
+	char *stash = c->stash;
+	size_t len = c->stash_len;
+
+	reset_request(c);
+	http_parser_pause(&c->parser, 0);
+	c->stash = NULL;
+	c->stash_len = 0;
+	uv_timer_start(&c->timer, on_timeout, REQUEST_TIMEOUT_MS, 0);
+	if (len)
+		feed(c, stash, len);
+	free(stash);
+}
+
+static void on_handle_closed(uv_handle_t *hd)
+{
+	conn *c = hd->data;
+	if (--c->handles > 0)
+		return;
+	free(c->body);
+	free(c->stash);
+	free(c);
+}
+
+/* Close a connection; while a write or append is pending, close when it completes. */
+static void conn_close(conn *c)
+{
+	if (c->closing == 2)
+		return;
+	if (c->busy) {
+		c->closing = 1;
+		return;
+	}
+	c->closing = 2;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->h->nconns--;
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	conn *c = t->data;
+	if (c->busy)
+		return;
+	if (c->in_request && !c->complete) {
+		c->keep_alive = 0;
+		c->complete = 1;
+		respond_error(c, 408, "timeout", "the request did not arrive in time");
+	} else {
+		conn_close(c);
+	}
+}
+
+static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+	(void)hd;
+	buf->base = malloc(suggested);
+	buf->len = buf->base ? suggested : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	conn *c = s->data;
+	if (nread < 0) {
+		c->keep_alive = 0;
+		conn_close(c);
+	} else if (nread > 0 && c->closing == 0) {
+		feed(c, buf->base, (size_t)nread);
+	}
+	free(buf->base);
+}
+
+static void on_connection(uv_stream_t *srv, int status)
+{
+	ns_http *h = srv->data;
+	conn *c;
+
+	if (status < 0 || h->stopping)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return;
+	c->h = h;
+	uv_tcp_init(h->loop, &c->tcp);
+	uv_timer_init(h->loop, &c->timer);
+	c->handles = 2;
+	c->tcp.data = c->timer.data = c;
+	if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0 || h->nconns >= MAX_CONNS) {
+		h->rejected_conns++;
+		c->closing = 2;
+		uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+		return;
+	}
+	c->next = h->conns;
+	if (h->conns)
+		h->conns->prev = c;
+	h->conns = c;
+	h->nconns++;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	uv_tcp_nodelay(&c->tcp, 1);
+	uv_timer_start(&c->timer, on_timeout, REQUEST_TIMEOUT_MS, 0);
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *listen, const char *token,
+		  ns_http_status_fn status, void *arg, ns_diag *d)
+{
+	char host[128];
+	const char *colon = strrchr(listen, ':');
+	struct sockaddr_in addr;
+	ns_http *h;
+	int port;
+
+	*out = NULL;
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) || (port = atoi(colon + 1)) <= 0 || port > 65535)
+		return ns_diag_set(d, NS_ECONFIG, "http", "[http] listen must be HOST:PORT, not '%s'", listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	if (uv_ip4_addr(host, port, &addr) != 0)
+		return ns_diag_set(d, NS_ECONFIG, "http", "[http] listen: '%s' is not an IPv4 address", host);
+	if (strlen(token) < 16)
+		return ns_diag_set(d, NS_ECONFIG, "http", "[http] token must be at least 16 characters");
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NS_ENOMEM;
+	h->loop = loop;
+	h->store = store;
+	h->status = status;
+	h->status_arg = arg;
+	snprintf(h->token, sizeof(h->token), "%s", token);
+	uv_tcp_init(loop, &h->listener);
+	h->listener.data = h;
+	int rc = uv_tcp_bind(&h->listener, (const struct sockaddr *)&addr, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&h->listener, 128, on_connection);
+	if (rc != 0) {
+		ns_diag_set(d, NS_ECONFIG, "http", "cannot listen on %s: %s", listen, uv_strerror(rc));
+		uv_close((uv_handle_t *)&h->listener, NULL);
+		h->stopping = 1;
+		*out = h; /* freed by the caller after the loop closes the handle */
+		return NS_ECONFIG;
+	}
+	*out = h;
+	return 0;
+}
+
+void ns_http_stop(ns_http *h)
+{
+	if (h == NULL || h->stopping)
+		return;
+	h->stopping = 1;
+	uv_close((uv_handle_t *)&h->listener, NULL);
+	for (conn *c = h->conns, *next; c; c = next) {
+		next = c->next;
+		c->keep_alive = 0;
+		conn_close(c);
+	}
+}
+
+void ns_http_free(ns_http *h)
+{
+	free(h);
+}
