@@ -210,7 +210,10 @@ static int append_flush(struct append_ctx *c)
 	rc = ns_store_append(c->s, c->batch, c->n, ids, &bad, &d);
 	if (rc != 0) {
 		char what[64];
-		snprintf(what, sizeof(what), "line %zu", c->lines[bad]);
+		if (rc == NS_EVALID || rc == NS_EROLE)
+			snprintf(what, sizeof(what), "line %zu", c->lines[bad]);
+		else
+			snprintf(what, sizeof(what), "append");
 		fail(what, rc, &d);
 		fprintf(stderr, "nomsync: %llu events appended before this batch; none from it\n",
 			(unsigned long long)c->total);

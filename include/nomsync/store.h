@@ -259,6 +259,12 @@ void ns_store_fold_stats(ns_store *s, ns_fold_stats *out);
 /** @brief Bytes the LMDB environment uses (last page number x page size). */
 int ns_store_size(ns_store *s, uint64_t *bytes);
 
+/**
+ * @brief Text of the last write failure in this store (e.g. "the disk holding
+ * DIR is full"), "" if none. Valid until the next write call.
+ */
+const char *ns_store_last_error(ns_store *s);
+
 /** @brief Number of persons (views) and events held. */
 int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events);
 

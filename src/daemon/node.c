@@ -467,8 +467,8 @@ static void commit_done(uv_work_t *w, int status)
 
 	(void)status;
 	if (j->rc != 0)
-		ns_log(NS_LOG_ERROR, "ingest of %zu events failed, nothing written: %s (will retry)", j->n,
-		       ns_strerror(j->rc));
+		ns_log(NS_LOG_ERROR, "ingest of %zu events failed, nothing written: %s: %s (will retry)", j->n,
+		       ns_strerror(j->rc), ns_store_last_error(n->store));
 	refresh_vector(n);
 	for (size_t bi = 0; bi < j->nbatches; bi++) {
 		batch *b = n->qhead;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,8 @@ struct ns_store {
 	unsigned flags;
 	ns_trust_fn trust;
 	void *trust_arg;
+	size_t map_max;
+	ns_diag last_error;
 	/* Fold latency, updated by whichever thread commits; read with atomics. */
 	uint64_t fold_count, fold_nanos, fold_buckets[NS_FOLD_BUCKETS];
 };
@@ -72,8 +75,13 @@ typedef struct ns__refset {
 	size_t n, cap;
 } ns__refset;
 
+/* The last LMDB code seen by this thread, to tell a full map from a full disk. */
+static __thread int ns__last_mdb;
+
 static int ns__mdb(int rc)
 {
+	if (rc != 0)
+		ns__last_mdb = rc;
 	switch (rc) {
 	case MDB_SUCCESS:
 		return 0;
@@ -82,6 +90,8 @@ static int ns__mdb(int rc)
 	case MDB_MAP_FULL:
 	case MDB_TXN_FULL:
 	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
 		return NS_EMAPFULL;
 	case ENOMEM:
 		return NS_ENOMEM;
@@ -243,6 +253,47 @@ const char *ns_reject_name(int code)
 }
 
 /*
+ * Transactions. Another process may have grown the map: LMDB then answers
+ * MDB_MAP_RESIZED and we adopt the new size (mdb_env_set_mapsize(0)).
+ */
+static int ns__txn(ns_store *s, unsigned flags, MDB_txn **txn)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(s->env, 0) == 0)
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	return rc;
+}
+
+/*
+ * After MDB_MAP_FULL, double the map (up to map_max) so the caller can
+ * retry. Only between transactions of this process, which is where it is
+ * called.
+ */
+static int ns__grow(ns_store *s)
+{
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) != 0 || info.me_mapsize >= s->map_max)
+		return 0;
+	size_t want = info.me_mapsize * 2 > s->map_max ? s->map_max : info.me_mapsize * 2;
+	return mdb_env_set_mapsize(s->env, want) == 0;
+}
+
+/* A failed commit: EIO from a full disk is reported as such. */
+static int ns__commit_error(ns_store *s, int mrc, ns_diag *d)
+{
+	struct statvfs fs;
+	int rc = ns__mdb(mrc);
+
+	if ((mrc == EIO || rc == NS_EMAPFULL) && statvfs(s->dir, &fs) == 0 &&
+	    (uint64_t)fs.f_bavail * fs.f_frsize < ((uint64_t)4 << 20)) {
+		return ns_diag_set(d, NS_EMAPFULL, "store",
+				   "nothing was written: the disk holding %s is full (%llu KiB free)", s->dir,
+				   (unsigned long long)fs.f_bavail * fs.f_frsize / 1024);
+	}
+	return ns_diag_set(d, rc, "store", "nothing was written: %s (%s)", ns_strerror(rc), mdb_strerror(mrc));
+}
+
+/*
  * Opening and creating.
  */
 
@@ -260,13 +311,27 @@ static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 		return ns__mdb(rc);
 	mdb_env_set_maxdbs(s->env, 16);
 	mdb_env_set_maxreaders(s->env, 256);
-	if ((rc = mdb_env_set_mapsize(s->env, NS_STORE_MAPSIZE)) != 0 ||
+	/*
+	 * NOMSYNC_MAP_SIZE sets the initial map (bytes); the map doubles on
+	 * MDB_MAP_FULL up to NOMSYNC_MAP_MAX (default NS_STORE_MAPSIZE). The map
+	 * is sparse: only what is used takes disk space.
+	 */
+	size_t map = NS_STORE_MAPSIZE;
+	const char *env = getenv("NOMSYNC_MAP_SIZE");
+	s->map_max = NS_STORE_MAPSIZE;
+	if (env && strtoull(env, NULL, 10) >= (1u << 20))
+		map = (size_t)strtoull(env, NULL, 10);
+	if ((env = getenv("NOMSYNC_MAP_MAX")) && strtoull(env, NULL, 10) >= map)
+		s->map_max = (size_t)strtoull(env, NULL, 10);
+	if (map > s->map_max)
+		s->map_max = map;
+	if ((rc = mdb_env_set_mapsize(s->env, map)) != 0 ||
 	    (rc = mdb_env_open(s->env, dir, eflags, 0600)) != 0) {
 		mdb_env_close(s->env);
 		s->env = NULL;
 		return rc == ENOENT ? NS_ENOTFOUND : ns__mdb(rc);
 	}
-	rc = mdb_txn_begin(s->env, NULL, flags & NS_STORE_RDONLY ? MDB_RDONLY : 0, &txn);
+	rc = ns__txn(s, flags & NS_STORE_RDONLY ? MDB_RDONLY : 0, &txn);
 	if (rc != 0)
 		return ns__mdb(rc);
 	unsigned cf = flags & NS_STORE_RDONLY ? 0 : MDB_CREATE;
@@ -393,7 +458,7 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 		ns_diag_set(d, rc, "dir", "cannot open the store in %s: %s", dir, ns_strerror(rc));
 		goto fail;
 	}
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		goto fail;
 	if ((rc = ns__meta_get(txn, s, "format", fmt, sizeof(fmt))) != 0 ||
 	    (rc = ns__meta_get(txn, s, "site", site, sizeof(site))) != 0 ||
@@ -813,8 +878,8 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 	}
 }
 
-int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS_ID_BYTES],
-		    size_t *bad, ns_diag *d)
+static int ns__append_once(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS_ID_BYTES],
+			   size_t *bad, ns_diag *d)
 {
 	ns__refset touched = { 0 };
 	ns_vv_entry vv;
@@ -838,7 +903,7 @@ int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS
 			return rc;
 		}
 	}
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
 	if ((rc = ns__vv_get(txn, s, s->id.pk, &vv, NULL)) != 0)
 		goto abort;
@@ -894,17 +959,33 @@ int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS
 	if ((rc = ns__vv_put(txn, s, &vv)) != 0 || (rc = ns__counter_add(txn, s, "appended", n)) != 0 ||
 	    (rc = ns__refold(txn, s, &touched)) != 0)
 		goto abort;
-	rc = ns__mdb(mdb_txn_commit(txn));
-	free(touched.ref);
-	if (rc != 0)
-		ns_diag_set(d, rc, "store", "commit failed: %s", ns_strerror(rc));
+	{
+		int mrc = mdb_txn_commit(txn);
+		free(touched.ref);
+		if (mrc != 0)
+			rc = ns__commit_error(s, mrc, d);
+	}
 	return rc;
 abort:
 	mdb_txn_abort(txn);
 	free(touched.ref);
-	if (rc == NS_EMAPFULL && d && d->msg[0] == '\0')
-		ns_diag_set(d, rc, "store", "the store is full: nothing was written");
+	if (rc == NS_EMAPFULL)
+		ns_diag_set(d, rc, "store", "nothing was written: the store's map or the disk is full");
 	return rc;
+}
+
+int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS_ID_BYTES],
+		    size_t *bad, ns_diag *d)
+{
+	for (int attempt = 0;; attempt++) {
+		ns__last_mdb = 0;
+		int rc = ns__append_once(s, in, n, ids, bad, d);
+		if (rc == NS_EMAPFULL && ns__last_mdb == MDB_MAP_FULL && attempt < 16 && ns__grow(s)) {
+			ns_diag_clear(d);
+			continue;
+		}
+		return rc;
+	}
 }
 
 /* Checks that need no store access: signature, trust, role and content. */
@@ -1001,7 +1082,7 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 	return NS_INGEST_HELD;
 }
 
-int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results)
+static int ns__ingest_once(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results)
 {
 	ns__refset touched = { 0 };
 	uint64_t applied = 0, dups = 0, held = 0;
@@ -1013,8 +1094,11 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
 	for (size_t i = 0; i < n; i++)
 		if (!(flags & NS_INGEST_VERIFIED) || results[i] == 0)
 			results[i] = evs[i] ? ns__precheck(s, evs[i], flags) : NS_EDECODE;
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
-		return rc;
+	ns_diag_clear(&s->last_error);
+	if ((rc = ns__txn(s, 0, &txn)) != 0) {
+		ns_diag_set(&s->last_error, ns__mdb(rc), "store", "cannot begin a write: %s", mdb_strerror(rc));
+		return ns__mdb(rc);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (results[i] == 0) {
 			rc = ns__ingest_one(txn, s, evs[i], &touched, &applied);
@@ -1034,12 +1118,36 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
 	    (rc = ns__counter_add(txn, s, "held", held)) != 0 ||
 	    (rc = ns__refold(txn, s, &touched)) != 0)
 		goto abort;
-	rc = ns__mdb(mdb_txn_commit(txn));
+	rc = mdb_txn_commit(txn);
 	free(touched.ref);
-	return rc;
+	return rc ? ns__commit_error(s, rc, &s->last_error) : 0;
 abort:
 	mdb_txn_abort(txn);
 	free(touched.ref);
+	return rc;
+}
+
+int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results)
+{
+	int *saved = NULL, rc;
+
+	if (flags & NS_INGEST_VERIFIED) {
+		/* A retry must start from the caller's pre-check results. */
+		if ((saved = malloc((n ? n : 1) * sizeof(*saved))) == NULL)
+			return NS_ENOMEM;
+		memcpy(saved, results, n * sizeof(*saved));
+	}
+	for (int attempt = 0;; attempt++) {
+		ns__last_mdb = 0;
+		rc = ns__ingest_once(s, evs, n, flags, results);
+		if (rc == NS_EMAPFULL && ns__last_mdb == MDB_MAP_FULL && attempt < 16 && ns__grow(s)) {
+			if (saved)
+				memcpy(results, saved, n * sizeof(*saved));
+			continue;
+		}
+		break;
+	}
+	free(saved);
 	return rc;
 }
 
@@ -1058,7 +1166,7 @@ int ns_store_vector(ns_store *s, ns_vv_entry **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_cursor_open(txn, s->vv, &c))) != 0) {
 		mdb_txn_abort(txn);
@@ -1172,7 +1280,7 @@ int ns_store_view(ns_store *s, const char *ref, char **json, size_t *len, char c
 	int rc;
 
 	*json = NULL;
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__resolve(txn, s, ref, canon)) == 0) {
 		k.mv_size = strlen(canon);
@@ -1204,7 +1312,7 @@ int ns_store_digest(ns_store *s, const char *ref, uint8_t out[NS_ID_BYTES])
 	MDB_val k, v;
 	int rc, g;
 
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	crypto_generichash_init(&st, NULL, 0, NS_ID_BYTES);
 	if (ref != NULL) {
@@ -1259,7 +1367,7 @@ int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__component(txn, s, ref, &rs)) == 0 &&
 	    (rc = ns__component_keys(txn, s, &rs, &keys, &n)) == 0 && n == 0)
@@ -1283,7 +1391,7 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
 	MDB_val k, v;
 	int rc, g;
 
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_cursor_open(txn, s->vv, &vc))) != 0 ||
 	    (rc = ns__mdb(mdb_cursor_open(txn, s->log, &lc))) != 0)
@@ -1334,7 +1442,7 @@ int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_
 	int rc, g;
 
 	ns__logkey(lk, origin, from);
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_cursor_open(txn, s->log, &c))) != 0) {
 		mdb_txn_abort(txn);
@@ -1361,7 +1469,7 @@ int ns_store_count(ns_store *s, const char *name, uint64_t n)
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
 	if ((rc = ns__counter_add(txn, s, name, n)) != 0) {
 		mdb_txn_abort(txn);
@@ -1380,7 +1488,7 @@ int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, 
 
 	*out = NULL;
 	ns__logkey(lk, origin, seq);
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_get(txn, s->log, &k, &v))) == 0) {
 		if ((*out = malloc(v.mv_size)) == NULL) {
@@ -1539,7 +1647,7 @@ int ns_store_verify(ns_store *s, ns_verify_report *r)
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__verify_log(txn, s, r)) == 0 && (rc = ns__verify_vector(txn, s, r)) == 0)
 		rc = ns__verify_views(txn, s, r);
@@ -1560,7 +1668,7 @@ int ns_store_counters(ns_store *s, ns_counter **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_cursor_open(txn, s->counters, &c))) != 0) {
 		mdb_txn_abort(txn);
@@ -1609,7 +1717,7 @@ int ns_store_proofs(ns_store *s, ns_proof **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_cursor_open(txn, s->equiv, &c))) != 0) {
 		mdb_txn_abort(txn);
@@ -1679,7 +1787,7 @@ int ns_store_add_proof(ns_store *s, const uint8_t *a, size_t alen, const uint8_t
 		rc = NS_EINVAL;
 		goto out;
 	}
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		goto out;
 	if ((rc = ns__vv_get(txn, s, ea->origin, &vv, &found)) != 0) {
 		mdb_txn_abort(txn);
@@ -1715,7 +1823,7 @@ int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES])
 	ns_event *ev = NULL;
 	int rc;
 
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, 0, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_get(txn, s->ids, &k, &v))) != 0 || v.mv_size != NS__LOGKEY)
 		goto abort;
@@ -1744,6 +1852,11 @@ abort:
 	return rc;
 }
 
+const char *ns_store_last_error(ns_store *s)
+{
+	return s->last_error.msg;
+}
+
 int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg)
 {
 	MDB_txn *txn;
@@ -1751,7 +1864,7 @@ int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg)
 	MDB_val k, v;
 	int rc, g;
 
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_cursor_open(txn, s->summary, &c))) != 0) {
 		mdb_txn_abort(txn);
@@ -1795,7 +1908,7 @@ int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events)
 	MDB_stat st;
 	int rc;
 
-	if ((rc = ns__mdb(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__mdb(mdb_stat(txn, s->views, &st))) == 0) {
 		*persons = st.ms_entries;

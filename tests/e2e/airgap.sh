@@ -91,6 +91,6 @@ done
 for c in HUBNE MDI N55; do
   if stop $c; then ok "$c exits 0 on SIGTERM"; else bad "$c exit status on SIGTERM"; fi
 done
-if grep -H " ERROR " "$WORK"/*.log >"$WORK/errors"; then bad "daemon logs have errors: $(head -c 600 "$WORK/errors")"; else ok "no ERROR lines in the daemon logs"; fi
+if grep -HE " ERROR |Sanitizer|runtime error" "$WORK"/*.log >"$WORK/errors"; then bad "daemon logs have errors: $(head -c 600 "$WORK/errors")"; else ok "no ERROR or sanitizer lines in the daemon logs"; fi
 [ "$fail" -eq 0 ] || tail -n 25 "$WORK"/*.log
 finish

@@ -194,6 +194,6 @@ else
 fi
 scenario stop $first 43
 
-if grep -H " ERROR " "$WORK"/*.log >"$WORK/errors"; then bad "daemon logs have errors: $(head -c 600 "$WORK/errors")"; else ok "no ERROR lines in the daemon logs"; fi
+if grep -HE " ERROR |Sanitizer|runtime error" "$WORK"/*.log >"$WORK/errors"; then bad "daemon logs have errors: $(head -c 600 "$WORK/errors")"; else ok "no ERROR or sanitizer lines in the daemon logs"; fi
 [ "$fail" -eq 0 ] || tail -n 30 "$WORK"/*.log
 finish

@@ -1,0 +1,1326 @@
+/*
+ * nomsync caseworker view: a single-page app over the node's JSON API
+ * (served by nomsyncd from the same origin; no framework, no build step,
+ * no external resources).
+ *
+ * Routes (location.hash):
+ *   #/                          home
+ *   #/search?q=SMITH[&offset=N] surname search (a NOMS number or CRN opens the record)
+ *   #/caseload?prison=MDI       people held at a prison
+ *   #/caseload?region=N55       people supervised in a probation region
+ *   #/offender/A1234BC          one person's record (NOMS number or CRN)
+ *   #/status                    this node's replication status
+ *
+ * Every value from the API is inserted with textContent or setAttribute,
+ * never as HTML. A 401 from the API sends the browser to / where the server
+ * shows the sign-in page.
+ */
+(function () {
+  'use strict';
+
+  var NOMS_RE = /^[A-Z][0-9]{4}[A-Z]{2}$/;
+  var CRN_RE = /^[A-Z][0-9]{6}$/;
+  var PAGE_SIZE = 50;
+  var STATUS_REFRESH_MS = 5000;
+
+  /* Reference data compiled from src/validate/data/*.csv, for display names only. */
+  var PRISONS = {
+    "ACI": "Altcourse (HMP & YOI)", "AGI": "Askham Grange (HMP & YOI)", "ASI": "Ashfield (HMP)",
+    "AYI": "Aylesbury (HMYOI)", "BAI": "Belmarsh (HMP & YOI)", "BCI": "Buckley Hall (HMP)",
+    "BFI": "Bedford (HMP & YOI)", "BLI": "Bristol (HMP & YOI)", "BMI": "Birmingham (HMP)",
+    "BNI": "Bullingdon (HMP & YOI)", "BRI": "Bure (HMP)", "BSI": "Brinsford (HMP & YOI)",
+    "BWI": "Berwyn (HMP & YOI)", "BXI": "Brixton (HMP)", "BZI": "Bronzefield (HMP & YOI)",
+    "CDI": "Chelmsford (HMP & YOI)", "CFI": "Cardiff (HMP & YOI)", "CKI": "Cookham Wood (HMYOI)",
+    "CLI": "Coldingley (HMP)", "CWI": "Channings Wood (HMP)", "DAI": "Dartmoor (HMP)",
+    "DGI": "Dovegate (HMP)", "DHI": "Drake Hall (HMP & YOI)", "DMI": "Durham (HMP & YOI)",
+    "DNI": "Doncaster (HMP & YOI)", "DTI": "Deerbolt (HMP & YOI)", "DWI": "Downview (HMP & YOI)",
+    "EEI": "Erlestoke (HMP & YOI)", "EHI": "Standford Hill (HMP & YOI)",
+    "ESI": "East Sutton Park (HMP & YOI)", "EWI": "Eastwood Park (HMP & YOI)",
+    "EXI": "Exeter (HMP & YOI)", "EYI": "Elmley (HMP & YOI)", "FBI": "Forest Bank (HMP & YOI)",
+    "FDI": "Ford (HMP)", "FHI": "Foston Hall (HMP & YOI)", "FKI": "Frankland (HMP)",
+    "FMI": "Feltham (HMP)", "FNI": "Full Sutton (HMP)", "FSI": "Featherstone (HMP)",
+    "FWI": "Five Wells (HMP)", "FYI": "Feltham (HMYOI)", "GHI": "Garth (HMP)",
+    "GMI": "Guys Marsh (HMP)", "GNI": "Grendon (HMP)", "GTI": "Gartree (HMP)",
+    "HBI": "Hollesley Bay (HMP & YOI)", "HCI": "Huntercombe (HMP)", "HDI": "Hatfield (HMP & YOI)",
+    "HEI": "Hewell (HMP)", "HHI": "Holme House (HMP & YOI)", "HII": "Hindley (HMP & YOI)",
+    "HLI": "Hull (HMP & YOI)", "HMI": "Humber (HMP)", "HOI": "High Down (HMP & YOI)",
+    "HPI": "Highpoint (HMP)", "HVI": "Haverigg (HMP)", "ISI": "Isis (HMP & YOI)",
+    "IWI": "Isle Of Wight (HMP & YOI)", "KMI": "Kirkham (HMP)",
+    "KVI": "Kirklevington Grange (HMP & YOI)", "LCI": "Leicester (HMP)", "LEI": "Leeds (HMP)",
+    "LFI": "Lancaster Farms (HMP)", "LGI": "Lowdham Grange (HMP)", "LHI": "Lindholme (HMP)",
+    "LII": "Lincoln (HMP & YOI)", "LLI": "Long Lartin (HMP)", "LNI": "Low Newton (HMP & YOI)",
+    "LPI": "Liverpool (HMP)", "LTI": "Littlehey (HMP)", "LWI": "Lewes (HMP & YOI)",
+    "LYI": "Leyhill (HMP)", "MDI": "Moorland (HMP & YOI)", "MHI": "Morton Hall (HMP)",
+    "MRI": "Manchester (HMP & YOI)", "MSI": "Maidstone (HMP)", "MTI": "The Mount (HMP)",
+    "NHI": "New Hall (HMP & YOI)", "NLI": "Northumberland (HMP)", "NMI": "Nottingham (HMP & YOI)",
+    "NSI": "North Sea Camp (HMP)", "NWI": "Norwich (HMP & YOI)", "ONI": "Onley (HMP)",
+    "OWI": "Oakwood (HMP)", "PBI": "Peterborough (HMP & YOI)", "PDI": "Portland (HMP & YOI)",
+    "PFI": "Peterborough Female (HMP & YOI)", "PNI": "Preston (HMP & YOI)",
+    "PRI": "Parc (HMP & YOI)", "PVI": "Pentonville (HMP & YOI)", "PYI": "Parc (HMYOI)",
+    "RCI": "Rochester (HMP & YOI)", "RHI": "Rye Hill (HMP)", "RNI": "Ranby (HMP)",
+    "RSI": "Risley (HMP)", "SDI": "Send (HMP)", "SFI": "Stafford (HMP)",
+    "SHI": "Stoke Heath (HMP & YOI)", "SKI": "Stocken (HMP)", "SLI": "Swaleside (HMP)",
+    "SNI": "Swinfen Hall (HMP & YOI)", "SPI": "Spring Hill (HMP)", "STC3": "Oakhill (STC)",
+    "STI": "Styal (HMP & YOI)", "SUI": "Sudbury (HMP & YOI)", "SWI": "Swansea (HMP & YOI)",
+    "TCI": "Thorn Cross (HMP & YOI)", "TSI": "Thameside (HMP & YOI)", "UKI": "Usk (HMP)",
+    "UPI": "Prescoed (HMP & YOI)", "VEI": "The Verne (HMP)", "WCI": "Winchester (HMP & YOI)",
+    "WDI": "Wakefield (HMP)", "WEI": "Wealstun (HMP)", "WHI": "Woodhill (HMP)",
+    "WII": "Warren Hill (HMP & YOI)", "WLI": "Wayland (HMP)", "WMI": "Wymott (HMP & YOI)",
+    "WNI": "Werrington (HMYOI)", "WRI": "Whitemoor (HMP)", "WSI": "Wormwood Scrubs (HMP & YOI)",
+    "WTI": "Whatton (HMP)", "WWI": "Wandsworth (HMP & YOI)", "WYI": "Wetherby (HMYOI)"
+  };
+  var REGIONS = {
+    "N03": "Wales", "N07": "London", "N50": "Greater Manchester", "N51": "North West",
+    "N52": "West Midlands", "N53": "East Midlands", "N54": "North East",
+    "N55": "Yorkshire & The Humber", "N56": "East of England", "N57": "Kent, Surrey & Sussex",
+    "N58": "South West", "N59": "South Central"
+  };
+
+  var EVENT_LABELS = {
+    'person.created': 'Person created',
+    'person.identifier.added': 'Identifier added',
+    'court.remanded': 'Remanded by court',
+    'court.convicted': 'Convicted',
+    'court.appearance.recorded': 'Court appearance',
+    'sentence.imposed': 'Sentence imposed',
+    'sentence.quashed': 'Sentence quashed',
+    'prisoner.received': 'Received into prison',
+    'prisoner.released': 'Released from prison',
+    'prisoner.transferred': 'Transferred',
+    'prisoner.adjustment.recorded': 'Sentence adjustment',
+    'alert.raised': 'Alert raised',
+    'alert.closed': 'Alert closed',
+    'manager.pom.allocated': 'POM allocated',
+    'manager.com.allocated': 'COM allocated',
+    'manager.handover.changed': 'Handover changed',
+    'licence.activated': 'Licence activated',
+    'licence.ended': 'Licence ended',
+    'recall.issued': 'Recall issued',
+    'recall.returned_to_custody': 'Returned to custody on recall',
+    'programme.referred': 'Programme referral',
+    'programme.completed': 'Programme completed',
+    'supervision.terminated': 'Supervision terminated',
+    'person.deceased': 'Death recorded',
+    'event.corrected': 'Correction',
+    'registration.added': 'Registration added',
+    'registration.removed': 'Registration removed'
+  };
+
+  var MOVEMENT_TYPES = { ADM: 'Admission', TRN: 'Transfer', REL: 'Release', CRT: 'Court', TAP: 'Temporary absence' };
+
+  var FIELD_LABELS = {
+    name: 'name', dob: 'date of birth', gender: 'gender', noms: 'NOMS', crn: 'CRN', pnc: 'PNC', cro: 'CRO',
+    status: 'status', prison: 'prison', legal_status: 'legal status', sentences: 'sentences', dates: 'release dates',
+    recall: 'recall', licence: 'licence', pom: 'POM', com: 'COM', alerts: 'alerts', programmes: 'programmes',
+    deceased: 'deceased'
+  };
+
+  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+  /* ---- DOM helpers: text only ----------------------------------------- */
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  function append(el, child) {
+    if (child === null || child === undefined || child === false) {
+      return;
+    }
+    if (Array.isArray(child)) {
+      child.forEach(function (c) { append(el, c); });
+    } else if (child instanceof Node) {
+      el.appendChild(child);
+    } else {
+      el.appendChild(document.createTextNode(String(child)));
+    }
+  }
+
+  /*
+   * h('tag', {attr: value, class: 'x', onclick: fn}, child...): a new element.
+   * Children that are not nodes become text nodes; attributes are set with
+   * setAttribute. Nothing is ever parsed as HTML.
+   */
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === null || v === undefined || v === false) {
+          return;
+        }
+        if (k === 'class') {
+          el.className = v;
+        } else if (k.slice(0, 2) === 'on' && typeof v === 'function') {
+          el.addEventListener(k.slice(2), v);
+        } else {
+          el.setAttribute(k, v === true ? '' : String(v));
+        }
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) {
+      append(el, arguments[i]);
+    }
+    return el;
+  }
+
+  function clear(el) {
+    while (el.firstChild) {
+      el.removeChild(el.firstChild);
+    }
+    return el;
+  }
+
+  function tag(text, colour, attrs) {
+    var a = attrs || {};
+    a['class'] = 'tag' + (colour ? ' tag--' + colour : '') + (a['class'] ? ' ' + a['class'] : '');
+    return h('span', a, text);
+  }
+
+  function dash(v) {
+    return v === null || v === undefined || v === '' ? '\u2013' : v;
+  }
+
+  /* ---- formatting ------------------------------------------------------ */
+
+  /* "2025-01-29" -> "29 Jan 2025"; anything else unchanged. */
+  function fmtDate(iso) {
+    if (typeof iso !== 'string') {
+      return null;
+    }
+    var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+    if (!m) {
+      return iso;
+    }
+    return String(Number(m[3])) + ' ' + MONTHS[Number(m[2]) - 1] + ' ' + m[1];
+  }
+
+  /* "2024-01-02T09:48:41Z" -> "2 Jan 2024 09:48 UTC". */
+  function fmtTime(iso) {
+    if (typeof iso !== 'string') {
+      return null;
+    }
+    var m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?/.exec(iso);
+    return m ? fmtDate(m[1]) + ' ' + m[2] + ' UTC' : iso;
+  }
+
+  /* A <time> element with the ISO value in datetime, or a dash. */
+  function dateEl(iso, attrs) {
+    var a = attrs || {};
+    if (!iso) {
+      a['class'] = 'empty-value';
+      a['data-value'] = '';
+      return h('span', a, '\u2013');
+    }
+    a.datetime = iso;
+    a['data-value'] = iso;
+    return h('time', a, fmtDate(iso));
+  }
+
+  function ageOn(dob) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(dob || '');
+    if (!m) {
+      return null;
+    }
+    var now = new Date();
+    var age = now.getUTCFullYear() - Number(m[1]);
+    var md = (now.getUTCMonth() + 1) * 100 + now.getUTCDate();
+    if (md < Number(m[2]) * 100 + Number(m[3])) {
+      age--;
+    }
+    return age;
+  }
+
+  function prisonName(code) {
+    if (!code) {
+      return null;
+    }
+    return Object.prototype.hasOwnProperty.call(PRISONS, code) ? code + ' \u2013 ' + PRISONS[code] : code;
+  }
+
+  function regionName(code) {
+    if (!code) {
+      return null;
+    }
+    return Object.prototype.hasOwnProperty.call(REGIONS, code) ? code + ' \u2013 ' + REGIONS[code] : code;
+  }
+
+  function personName(name) {
+    if (!name) {
+      return 'Name not recorded';
+    }
+    var s = name.surname || '';
+    var f = name.forenames || '';
+    return s && f ? s + ', ' + f : s || f || 'Name not recorded';
+  }
+
+  function eventLabel(type) {
+    return Object.prototype.hasOwnProperty.call(EVENT_LABELS, type) ? EVENT_LABELS[type] : type;
+  }
+
+  function shortId(id) {
+    return typeof id === 'string' ? id.slice(0, 12) : '';
+  }
+
+  function statusColour(status) {
+    if (!status) {
+      return 'grey';
+    }
+    if (status.indexOf('ACTIVE IN') === 0) {
+      return 'green';
+    }
+    if (status.indexOf('ACTIVE') === 0) {
+      return 'yellow';
+    }
+    return 'grey';
+  }
+
+  function term(t) {
+    if (!t) {
+      return null;
+    }
+    var parts = [];
+    if (t.years) { parts.push(t.years + (t.years === 1 ? ' year' : ' years')); }
+    if (t.months) { parts.push(t.months + (t.months === 1 ? ' month' : ' months')); }
+    if (t.days) { parts.push(t.days + (t.days === 1 ? ' day' : ' days')); }
+    return parts.length ? parts.join(' ') : null;
+  }
+
+  function scalarText(v) {
+    if (v === null || v === undefined) {
+      return '\u2013';
+    }
+    if (typeof v === 'object') {
+      return JSON.stringify(v);
+    }
+    return String(v);
+  }
+
+  /* ---- API ------------------------------------------------------------- */
+
+  function ApiError(status, body, message) {
+    this.name = 'ApiError';
+    this.status = status;
+    this.body = body;
+    this.message = message;
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+  ApiError.prototype.constructor = ApiError;
+
+  var signingOut = false;
+
+  /* GET (or send) JSON; resolves with the parsed body, rejects with ApiError. */
+  function api(path, options) {
+    var opts = options || {};
+    var init = {
+      method: opts.method || 'GET',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json' }
+    };
+    if (opts.body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(opts.body);
+    }
+    return fetch(path, init).then(function (res) {
+      if (res.status === 401) {
+        /* Session gone (token changed or cookie cleared): the server shows the sign-in page at /. */
+        if (!signingOut) {
+          signingOut = true;
+          window.location.replace('/');
+        }
+        throw new ApiError(401, null, 'Your session has ended. Sign in again.');
+      }
+      return res.text().then(function (text) {
+        var body = null;
+        if (text) {
+          try {
+            body = JSON.parse(text);
+          } catch (e) {
+            body = null;
+          }
+        }
+        if (!res.ok) {
+          var msg = body && (body.message || body.error) ? String(body.message || body.error) : res.statusText;
+          throw new ApiError(res.status, body, 'The server answered ' + res.status + ': ' + (msg || 'error') + ' (' + path + ')');
+        }
+        if (body === null) {
+          throw new ApiError(res.status, null, 'The server sent an answer that is not JSON (' + path + ')');
+        }
+        return body;
+      });
+    }, function (err) {
+      if (err instanceof ApiError) {
+        throw err;
+      }
+      throw new ApiError(0, null, 'Cannot reach this node (' + path + '): ' + (err && err.message ? err.message : err));
+    });
+  }
+
+  /* ---- page state ----------------------------------------------------------- */
+
+  var generation = 0;     /* bumped on every route; stale answers are ignored */
+  var statusTimer = null;
+  var nodeStatus = null;  /* last /v1/status, for the header badge and caseload list */
+
+  function showError(message) {
+    $('error-message').textContent = message;
+    $('error').hidden = false;
+    $('error').focus();
+  }
+
+  function clearError() {
+    $('error').hidden = true;
+    $('error-message').textContent = '';
+  }
+
+  function reportError(err, gen) {
+    if (gen !== undefined && gen !== generation) {
+      return;
+    }
+    if (err && err.status === 401) {
+      return;
+    }
+    showError(err && err.message ? err.message : String(err));
+  }
+
+  function setLoading(on) {
+    $('loading').hidden = !on;
+  }
+
+  function showView(name) {
+    var views = document.querySelectorAll('.view');
+    for (var i = 0; i < views.length; i++) {
+      views[i].hidden = views[i].id !== 'view-' + name;
+    }
+    var links = document.querySelectorAll('.header__nav a[data-route]');
+    for (var j = 0; j < links.length; j++) {
+      var on = links[j].getAttribute('data-route') === name ||
+        (name === 'home' && links[j].getAttribute('data-route') === 'search');
+      links[j].classList.toggle('active', on);
+      if (on) {
+        links[j].setAttribute('aria-current', 'page');
+      } else {
+        links[j].removeAttribute('aria-current');
+      }
+    }
+  }
+
+  function setTitle(text) {
+    document.title = text + ' - Offender records - nomsync';
+  }
+
+  /* ---- router ----------------------------------------------------------------- */
+
+  function parseHash() {
+    var raw = window.location.hash.replace(/^#/, '');
+    var qi = raw.indexOf('?');
+    var path = qi >= 0 ? raw.slice(0, qi) : raw;
+    var params = new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '');
+    var parts = path.split('/').filter(function (p) { return p !== ''; }).map(function (p) {
+      try {
+        return decodeURIComponent(p);
+      } catch (e) {
+        return p;
+      }
+    });
+    return { name: parts[0] || 'home', parts: parts, params: params };
+  }
+
+  function navigate(hash) {
+    if (window.location.hash === hash) {
+      route();
+    } else {
+      window.location.hash = hash;
+    }
+  }
+
+  function route() {
+    generation++;
+    if (statusTimer) {
+      clearTimeout(statusTimer);
+      statusTimer = null;
+    }
+    clearError();
+    setLoading(false);
+    var r = parseHash();
+    var gen = generation;
+    if (r.name !== 'search' && r.name !== 'offender') {
+      $('search-input').value = '';
+    }
+    switch (r.name) {
+      case 'home':
+        showView('home');
+        setTitle('Search');
+        break;
+      case 'search':
+        showView('search');
+        $('search-input').value = r.params.get('q') || '';
+        renderSearch(r.params, gen);
+        break;
+      case 'caseload':
+        showView('caseload');
+        renderCaseload(r.params, gen);
+        break;
+      case 'offender':
+        showView('offender');
+        if (r.parts[1]) {
+          renderOffender(r.parts[1].toUpperCase(), gen);
+        } else {
+          clear($('offender'));
+          showError('No NOMS number or CRN in the address.');
+        }
+        break;
+      case 'status':
+        showView('status');
+        renderStatus(gen, true);
+        break;
+      default:
+        showView('home');
+        showError('There is no page at #' + r.parts.join('/') + '.');
+    }
+  }
+
+  /* ---- search ------------------------------------------------------------------ */
+
+  function onSearch(ev) {
+    ev.preventDefault();
+    var q = $('search-input').value.trim().toUpperCase();
+    if (!q) {
+      showError('Enter a NOMS number (e.g. A1234BC), a CRN (e.g. X123456) or the start of a surname.');
+      $('search-input').focus();
+      return;
+    }
+    if (NOMS_RE.test(q) || CRN_RE.test(q)) {
+      navigate('#/offender/' + encodeURIComponent(q));
+    } else {
+      navigate('#/search?q=' + encodeURIComponent(q));
+    }
+  }
+
+  function offsetParam(params) {
+    var o = parseInt(params.get('offset') || '0', 10);
+    return isNaN(o) || o < 0 ? 0 : o;
+  }
+
+  function renderSearch(params, gen) {
+    var q = (params.get('q') || '').trim();
+    var offset = offsetParam(params);
+    var results = clear($('results'));
+    clear($('search-pager'));
+    $('search-count').textContent = '';
+    setTitle('Search: ' + q);
+    if (!q) {
+      results.appendChild(h('p', { 'class': 'empty' }, 'Enter a surname to search.'));
+      return;
+    }
+    setLoading(true);
+    api('/v1/offenders?q=' + encodeURIComponent(q) + '&offset=' + offset + '&limit=' + PAGE_SIZE).then(function (page) {
+      if (gen !== generation) {
+        return;
+      }
+      setLoading(false);
+      $('search-count').textContent = countText(page, 'surname beginning ' + q);
+      results.appendChild(personTable(page.items || []));
+      pager($('search-pager'), page, function (o) {
+        return '#/search?q=' + encodeURIComponent(q) + '&offset=' + o;
+      });
+    }).catch(function (err) {
+      setLoading(false);
+      reportError(err, gen);
+    });
+  }
+
+  function countText(page, what) {
+    var total = typeof page.total === 'number' ? page.total : (page.items || []).length;
+    var n = (page.items || []).length;
+    if (total === 0) {
+      return 'No records found for ' + what + '.';
+    }
+    var from = (page.offset || 0) + 1;
+    var to = (page.offset || 0) + n;
+    return total + (total === 1 ? ' record' : ' records') + ' for ' + what +
+      (total > n ? ' (showing ' + from + '\u2013' + to + ')' : '');
+  }
+
+  function pager(el, page, hashFor) {
+    clear(el);
+    var offset = page.offset || 0;
+    var limit = page.limit || PAGE_SIZE;
+    var total = page.total || 0;
+    if (total <= limit && offset === 0) {
+      return;
+    }
+    if (offset > 0) {
+      el.appendChild(h('a', { href: hashFor(Math.max(0, offset - limit)), 'class': 'link', id: el.id + '-prev' }, '\u2190 Previous'));
+    }
+    el.appendChild(h('span', { 'class': 'caption' },
+      'Page ' + (Math.floor(offset / limit) + 1) + ' of ' + Math.max(1, Math.ceil(total / limit))));
+    if (offset + limit < total) {
+      el.appendChild(h('a', { href: hashFor(offset + limit), 'class': 'link', id: el.id + '-next' }, 'Next \u2192'));
+    }
+  }
+
+  /* The result list shared by search and caseloads. */
+  function personTable(items) {
+    if (!items.length) {
+      return h('p', { 'class': 'empty' }, 'No matching records.');
+    }
+    var body = h('tbody');
+    items.forEach(function (it) {
+      var ref = it.noms || it.crn || '';
+      var conflicts = Number(it.conflicts || 0);
+      body.appendChild(h('tr', {
+        'class': 'result' + (conflicts ? ' result--conflict' : ''),
+        'data-noms': it.noms || '',
+        'data-crn': it.crn || '',
+        'data-testid': 'result'
+      },
+        h('td', null, h('a', { href: '#/offender/' + encodeURIComponent(ref), 'class': 'link result-link' }, personName(it.name))),
+        h('td', { 'class': 'mono result-noms' }, dash(it.noms)),
+        h('td', { 'class': 'mono result-crn' }, dash(it.crn)),
+        h('td', null, it.status ? tag(it.status, statusColour(it.status)) : '\u2013'),
+        h('td', { title: PRISONS[it.prison] || null }, dash(it.prison)),
+        h('td', { title: REGIONS[it.region] || null }, dash(it.region)),
+        h('td', null, dash(it.legal_status)),
+        h('td', { 'class': 'num' }, conflicts ? tag(conflicts + (conflicts === 1 ? ' conflict' : ' conflicts'), 'red') : '0')
+      ));
+    });
+    return h('div', { 'class': 'table-wrap' }, h('table', { 'class': 'table results-table' },
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, 'Name'),
+        h('th', { scope: 'col' }, 'NOMS number'),
+        h('th', { scope: 'col' }, 'CRN'),
+        h('th', { scope: 'col' }, 'Status'),
+        h('th', { scope: 'col' }, 'Prison'),
+        h('th', { scope: 'col' }, 'Region'),
+        h('th', { scope: 'col' }, 'Legal status'),
+        h('th', { scope: 'col', 'class': 'num' }, 'Conflicts'))),
+      body));
+  }
+
+  /* ---- caseloads -------------------------------------------------------------- */
+
+  /* Fill the prison / region select: this network's sites first, then every code. */
+  function fillCaseloadSelect(selected) {
+    var sel = clear($('caseload-select'));
+    sel.appendChild(h('option', { value: '' }, 'Choose a prison or probation region'));
+    var seen = {};
+    if (nodeStatus && nodeStatus.vector) {
+      var local = h('optgroup', { label: 'Sites in this network' });
+      var sites = Object.keys(nodeStatus.vector).map(function (k) { return nodeStatus.vector[k]; });
+      sites.sort(function (a, b) { return String(a.site).localeCompare(String(b.site)); });
+      sites.forEach(function (o) {
+        var value = o.role === 'prison' ? 'prison:' + o.site : o.role === 'probation' ? 'region:' + o.site : null;
+        if (!value || seen[value]) {
+          return;
+        }
+        seen[value] = true;
+        local.appendChild(h('option', { value: value },
+          (o.role === 'prison' ? 'Prison ' + prisonName(o.site) : 'Probation region ' + regionName(o.site))));
+      });
+      if (local.childNodes.length) {
+        sel.appendChild(local);
+      }
+    }
+    var prisons = h('optgroup', { label: 'All prisons' });
+    Object.keys(PRISONS).sort(function (a, b) { return PRISONS[a].localeCompare(PRISONS[b]); }).forEach(function (c) {
+      prisons.appendChild(h('option', { value: 'prison:' + c }, PRISONS[c] + ' (' + c + ')'));
+    });
+    var regions = h('optgroup', { label: 'Probation regions' });
+    Object.keys(REGIONS).forEach(function (c) {
+      regions.appendChild(h('option', { value: 'region:' + c }, REGIONS[c] + ' (' + c + ')'));
+    });
+    sel.appendChild(prisons);
+    sel.appendChild(regions);
+    if (selected) {
+      sel.value = selected;
+      if (sel.value !== selected) {
+        /* A code not in the lists (e.g. a new establishment): still selectable. */
+        var parts = selected.split(':');
+        sel.appendChild(h('option', { value: selected }, parts[1]));
+        sel.value = selected;
+      }
+    }
+  }
+
+  function onCaseload(ev) {
+    ev.preventDefault();
+    var v = $('caseload-select').value;
+    if (!v) {
+      showError('Choose a prison or a probation region.');
+      return;
+    }
+    var parts = v.split(':');
+    navigate('#/caseload?' + parts[0] + '=' + encodeURIComponent(parts[1]));
+  }
+
+  function renderCaseload(params, gen) {
+    var prison = (params.get('prison') || '').toUpperCase();
+    var region = (params.get('region') || '').toUpperCase();
+    var offset = offsetParam(params);
+    var results = clear($('caseload-results'));
+    clear($('caseload-pager'));
+    $('caseload-count').textContent = '';
+    var key = prison ? 'prison' : region ? 'region' : '';
+    var code = prison || region;
+    fillCaseloadSelect(key ? key + ':' + code : '');
+    if (!key) {
+      $('caseload-title').textContent = 'Caseloads';
+      setTitle('Caseloads');
+      results.appendChild(h('p', { 'class': 'empty' }, 'Choose a prison or probation region to list its caseload.'));
+      return;
+    }
+    var title = key === 'prison' ? 'Prison caseload: ' + prisonName(code) : 'Probation caseload: ' + regionName(code);
+    $('caseload-title').textContent = title;
+    setTitle(title);
+    setLoading(true);
+    api('/v1/offenders?' + key + '=' + encodeURIComponent(code) + '&offset=' + offset + '&limit=' + PAGE_SIZE).then(function (page) {
+      if (gen !== generation) {
+        return;
+      }
+      setLoading(false);
+      $('caseload-count').textContent = countText(page, key === 'prison' ? 'prison ' + code : 'region ' + code);
+      results.appendChild(personTable(page.items || []));
+      pager($('caseload-pager'), page, function (o) {
+        return '#/caseload?' + key + '=' + encodeURIComponent(code) + '&offset=' + o;
+      });
+    }).catch(function (err) {
+      setLoading(false);
+      reportError(err, gen);
+    });
+  }
+
+  /* ---- offender record ------------------------------------------------------ */
+
+  function summaryList(rows, attrs) {
+    var dl = h('dl', attrs || { 'class': 'summary-list' });
+    if (!dl.className) {
+      dl.className = 'summary-list';
+    }
+    rows.forEach(function (r) {
+      if (!r) {
+        return;
+      }
+      var value = r[1];
+      if (value === null || value === undefined || value === '') {
+        value = '\u2013';
+      }
+      dl.appendChild(h('dt', null, r[0]));
+      dl.appendChild(h('dd', r[2] || null, value));
+    });
+    return dl;
+  }
+
+  function sourceLine(view, field) {
+    var p = view.provenance && view.provenance[field];
+    if (!p) {
+      return null;
+    }
+    return h('span', { 'class': 'source', title: 'event ' + (p.event || '') },
+      'Source: ' + (p.site || '?') + ', ' + eventLabel(p.type) + ', ' + (fmtTime(p.occurred_at) || ''));
+  }
+
+  function card(id, title, view, provField, body, wide) {
+    return h('section', { 'class': 'card' + (wide ? ' card--wide' : ''), id: id, 'aria-labelledby': id + '-title' },
+      h('div', { 'class': 'card__header' },
+        h('h2', { 'class': 'heading-m', id: id + '-title' }, title),
+        provField ? sourceLine(view, provField) : null),
+      body);
+  }
+
+  /* A table; a heading given as [text, 'num'] is right-aligned like its column. */
+  function table(cls, headings, rows) {
+    return h('div', { 'class': 'table-wrap' }, h('table', { 'class': 'table ' + (cls || '') },
+      h('thead', null, h('tr', null, headings.map(function (t) {
+        return Array.isArray(t) ? h('th', { scope: 'col', 'class': t[1] }, t[0]) : h('th', { scope: 'col' }, t);
+      }))),
+      h('tbody', null, rows)));
+  }
+
+  function emptyNote(text) {
+    return h('p', { 'class': 'empty' }, text);
+  }
+
+  function renderOffender(ref, gen) {
+    var root = clear($('offender'));
+    setTitle(ref);
+    setLoading(true);
+    var base = '/v1/offenders/' + encodeURIComponent(ref);
+    var events = api(base + '/events').catch(function (err) { return err; });
+    api(base).then(function (view) {
+      return events.then(function (ev) {
+        if (gen !== generation) {
+          return;
+        }
+        setLoading(false);
+        buildOffender(root, view, ev instanceof ApiError || ev instanceof Error ? null : ev, ev instanceof Error ? ev : null);
+        setTitle(personName(view.name) + ' (' + (view.noms || view.crn || ref) + ')');
+      });
+    }).catch(function (err) {
+      setLoading(false);
+      if (gen !== generation) {
+        return;
+      }
+      if (err && err.status === 404) {
+        root.appendChild(h('h1', { 'class': 'heading-l', id: 'offender-not-found' }, 'No record found'));
+        root.appendChild(h('p', null, 'This node holds no record for ' + ref + '. Check the NOMS number or CRN; a record created elsewhere may not have reached this node yet.'));
+      }
+      reportError(err, gen);
+    });
+  }
+
+  function buildOffender(root, v, evResp, evError) {
+    var conflicts = Array.isArray(v.conflicts) ? v.conflicts : [];
+    var events = evResp && Array.isArray(evResp.events) ? evResp.events : [];
+    var byId = {};
+    events.forEach(function (e) { byId[e.id] = e; });
+    var conflictRules = {};   /* event id -> [rule] */
+    conflicts.forEach(function (c) {
+      (c.events || []).forEach(function (id) {
+        (conflictRules[id] = conflictRules[id] || []).push(c.rule);
+      });
+    });
+    var timelineRows = {};    /* event id -> <tr> */
+
+    root.appendChild(h('p', { 'class': 'caption' }, h('a', { href: '#/', 'class': 'link', id: 'back-link', onclick: function (e) {
+      if (window.history.length > 1) {
+        e.preventDefault();
+        window.history.back();
+      }
+    } }, '\u2190 Back')));
+    root.appendChild(banner(v, conflicts));
+    if (conflicts.length) {
+      root.appendChild(conflictPanel(conflicts, byId, timelineRows));
+    }
+    root.appendChild(datesStrip(v));
+
+    var grid = h('div', { 'class': 'card-grid' });
+    grid.appendChild(identityCard(v));
+    grid.appendChild(custodyCard(v));
+    grid.appendChild(managersCard(v));
+    grid.appendChild(licenceCard(v));
+    grid.appendChild(alertsCard(v));
+    grid.appendChild(programmesCard(v));
+    grid.appendChild(sentencesCard(v));
+    grid.appendChild(offencesCard(v));
+    grid.appendChild(registrationsCard(v));
+    grid.appendChild(courtCard(v));
+    grid.appendChild(movementsCard(v, conflictRules));
+    grid.appendChild(timelineCard(v, events, evError, conflictRules, timelineRows));
+    root.appendChild(grid);
+  }
+
+  function banner(v, conflicts) {
+    var name = v.name || {};
+    var initials = ((name.forenames || '').charAt(0) + (name.surname || '').charAt(0)) || '?';
+    var age = ageOn(v.dob);
+    var tags = h('div', { 'class': 'banner__tags' });
+    if (v.legal_status) {
+      tags.appendChild(tag(v.legal_status, 'blue', { id: 'offender-legal-status-tag' }));
+    }
+    if (v.recall) {
+      tags.appendChild(tag('Recalled' + (v.recall_type ? ' (' + v.recall_type + ')' : ''), 'orange'));
+    }
+    if (v.deceased) {
+      tags.appendChild(tag('Deceased ' + fmtDate(v.deceased), 'red'));
+    }
+    if (v.managers && v.managers.responsible) {
+      tags.appendChild(tag('Responsible: ' + v.managers.responsible, 'purple'));
+    }
+    var activeAlerts = (v.alerts || []).filter(function (a) { return a.active; }).length;
+    if (activeAlerts) {
+      tags.appendChild(tag(activeAlerts + (activeAlerts === 1 ? ' active alert' : ' active alerts'), 'yellow'));
+    }
+    if (conflicts.length) {
+      tags.appendChild(tag(conflicts.length + (conflicts.length === 1 ? ' conflict to review' : ' conflicts to review'), 'red', { id: 'offender-conflict-tag' }));
+    }
+    var prisonText = v.prison ? prisonName(v.prison) : 'Not in custody' + (v.last_prison ? ' (last: ' + v.last_prison + ')' : '');
+    return h('div', { 'class': 'banner' + (conflicts.length ? ' banner--conflict' : ''), id: 'offender-banner', 'data-testid': 'offender-banner' },
+      h('div', { 'class': 'banner__photo', 'aria-hidden': 'true' }, initials.toUpperCase()),
+      h('div', { 'class': 'banner__main' },
+        h('h1', { 'class': 'banner__name', id: 'offender-name', 'data-surname': name.surname || '', 'data-forenames': name.forenames || '' },
+          personName(v.name)),
+        h('dl', { 'class': 'banner__facts' },
+          fact('NOMS number', 'offender-noms', dash(v.noms), v.noms, true),
+          fact('CRN', 'offender-crn', dash(v.crn), v.crn, true),
+          fact('Date of birth', 'offender-dob', v.dob ? fmtDate(v.dob) + (age !== null ? ' (' + age + ')' : '') : '\u2013', v.dob),
+          fact('Status', 'offender-status', v.status || 'Never in custody', v.status),
+          fact('Prison', 'offender-prison', prisonText, v.prison)),
+        tags));
+  }
+
+  function fact(label, id, text, raw, mono) {
+    return h('div', { 'class': 'banner__fact' },
+      h('dt', null, label),
+      h('dd', { id: id, 'data-value': raw === null || raw === undefined ? '' : raw, 'class': mono ? 'mono' : null }, text));
+  }
+
+  function conflictPanel(conflicts, byId, timelineRows) {
+    var panel = h('section', { id: 'conflicts', 'class': 'conflicts', role: 'region', 'aria-labelledby': 'conflicts-title', 'data-testid': 'conflicts' },
+      h('h2', { 'class': 'conflicts__title', id: 'conflicts-title' },
+        conflicts.length === 1 ? 'This record has a conflict that needs review' : 'This record has ' + conflicts.length + ' conflicts that need review'),
+      h('p', null, 'Sites have reported facts that contradict each other. The record shows the later event, but nothing has been resolved: check the events below with the sites that recorded them, and correct the wrong one.'));
+    conflicts.forEach(function (c) {
+      var list = h('ul', { 'class': 'conflict__events' });
+      (c.events || []).forEach(function (id) {
+        var e = byId[id];
+        list.appendChild(h('li', { 'data-event-id': id },
+          e ? h('strong', null, eventLabel(e.type)) : h('strong', null, 'Event'),
+          e ? ' recorded by ' + e.site + ' (' + e.role + ', seq ' + e.seq + '), occurred ' + fmtTime(e.occurred_at) + ' ' : ' ',
+          h('code', { title: id }, shortId(id)),
+          ' ',
+          h('button', { type: 'button', 'class': 'button button--secondary button--small', onclick: function () {
+            var row = timelineRows[id];
+            if (row) {
+              row.scrollIntoView({ block: 'center' });
+              row.classList.add('event--flash');
+              row.focus({ preventScroll: true });
+              setTimeout(function () { row.classList.remove('event--flash'); }, 2500);
+            }
+          } }, 'Show in timeline')));
+      });
+      panel.appendChild(h('div', { 'class': 'conflict', 'data-rule': c.rule || '', 'data-testid': 'conflict' },
+        h('p', { 'class': 'conflict__rule' }, c.rule || 'CONFLICT'),
+        h('p', { 'class': 'conflict__description' }, c.description || ''),
+        list));
+    });
+    return panel;
+  }
+
+  function datesStrip(v) {
+    var d = v.dates || {};
+    var boxes = [
+      ['release', 'Release date', d.release_date, d.release_date_type],
+      ['crd', 'Conditional release date', d.crd, 'CRD'],
+      ['sled', 'Sentence and licence expiry', d.sled, 'SLED'],
+      ['ard', 'Automatic release date', d.ard, 'ARD'],
+      ['sed', 'Sentence expiry date', d.sed, 'SED'],
+      ['tused', 'Top-up supervision expiry', d.tused, 'TUSED']
+    ];
+    var strip = h('section', { 'class': 'dates-strip', id: 'dates', 'aria-label': 'Release dates', 'data-testid': 'dates' });
+    boxes.forEach(function (b) {
+      strip.appendChild(h('div', { 'class': 'date-box' + (b[0] === 'release' ? ' date-box--primary' : '') },
+        h('span', { 'class': 'date-box__label' },
+          b[0] === 'release' ? h('span', { 'class': 'date-box__abbr' }, 'Release' + (b[3] ? ' (' + b[3] + ')' : '')) : h('abbr', { 'class': 'date-box__abbr', title: b[1] }, b[3]),
+          b[0] === 'release' ? null : ' ' + b[1]),
+        h('span', { 'class': 'date-box__value' }, dateEl(b[2], { id: 'date-' + b[0] }))));
+    });
+    return strip;
+  }
+
+  function identityCard(v) {
+    var name = v.name || {};
+    var others = (v.identifiers || []).map(function (i) {
+      return h('li', null, h('span', { 'class': 'mono' }, i.type + ' ' + i.value), h('span', { 'class': 'caption' }, ' added by ' + i.site));
+    });
+    return card('identity', 'Personal details', v, 'name', summaryList([
+      ['Surname', name.surname, { id: 'identity-surname' }],
+      ['Forenames', name.forenames, { id: 'identity-forenames' }],
+      ['Date of birth', dateEl(v.dob, { id: 'identity-dob' })],
+      ['Gender', v.gender, { id: 'identity-gender' }],
+      ['NOMS number', v.noms, { id: 'identity-noms', 'class': 'mono' }],
+      ['CRN', v.crn, { id: 'identity-crn', 'class': 'mono' }],
+      ['PNC', v.pnc, { id: 'offender-pnc', 'class': 'mono' }],
+      ['CRO', v.cro, { id: 'offender-cro', 'class': 'mono' }],
+      v.deceased ? ['Date of death', dateEl(v.deceased, { id: 'identity-deceased' })] : null,
+      ['Identifiers recorded', others.length ? h('ul', { 'class': 'plain-list' }, others) : null]
+    ]));
+  }
+
+  function custodyCard(v) {
+    var lm = v.last_movement;
+    var lmText = lm ? (MOVEMENT_TYPES[lm.type] || lm.type) + ' \u2013 ' + (lm.reason || '') + ', ' + (fmtDate(lm.date) || '') +
+      (lm.prison ? ' (' + lm.prison + ')' : '') : null;
+    return card('custody', 'Custody and legal status', v, 'status', summaryList([
+      ['Status', v.status || 'Never in custody', { id: 'custody-status' }],
+      ['In or out', v.in_out],
+      ['Current prison', v.prison ? prisonName(v.prison) : 'Not in custody', { id: 'custody-prison' }],
+      ['Last prison', prisonName(v.last_prison)],
+      ['Reception date', dateEl(v.reception_date)],
+      ['Last movement', lmText],
+      ['Legal status', v.legal_status, { id: 'offender-legal-status' }],
+      ['Recall', v.recall ? 'Yes' + (v.recall_type ? ' (' + v.recall_type + ')' : '') : 'No'],
+      ['Verdict date', dateEl(v.verdict_date)],
+      ['Probation status', v.probation_status]
+    ]));
+  }
+
+  function managersCard(v) {
+    var m = v.managers || {};
+    var pom = m.pom;
+    var com = m.com;
+    return card('managers', 'Offender management', v, 'com', h('div', null, summaryList([
+      ['Responsible', m.responsible === 'POM' ? 'Prison offender manager (POM)' :
+        m.responsible === 'COM' ? 'Community offender manager (COM)' : m.responsible, { id: 'responsible', 'data-value': m.responsible || '' }],
+      ['POM', pom ? [h('strong', null, pom.name || pom.staff), h('br'), 'Staff ' + dash(pom.staff) + ', ' + dash(prisonName(pom.prison))] : 'Not allocated',
+        { id: 'pom', 'data-staff': pom ? pom.staff || '' : '', 'data-name': pom ? pom.name || '' : '' }],
+      ['COM', com ? [h('strong', null, com.name || com.staff), h('br'),
+        'Staff ' + dash(com.staff) + ', team ' + dash(com.team) + ', PDU ' + dash(com.pdu) + ', ' + dash(regionName(com.region))] : 'Not allocated',
+        { id: 'com', 'data-staff': com ? com.staff || '' : '', 'data-name': com ? com.name || '' : '' }],
+      ['Handover date', dateEl(m.handover_date)]
+    ])));
+  }
+
+  function licenceCard(v) {
+    var l = v.licence;
+    if (!l) {
+      return card('licence', 'Licence', v, 'licence', emptyNote('No licence recorded.'));
+    }
+    var conds = (l.conditions || []).map(function (c) { return h('li', null, c); });
+    return card('licence', 'Licence', v, 'licence', summaryList([
+      ['Status', tag(l.status || 'UNKNOWN', l.status === 'ACTIVE' ? 'green' : l.status === 'REVOKED' ? 'red' : 'grey', { id: 'licence-status' })],
+      ['Type', l.licence_type],
+      ['Licence', l.licence_id],
+      ['Start date', dateEl(l.start_date)],
+      ['Expiry date', dateEl(l.expiry_date)],
+      ['Conditions', conds.length ? h('ul', { 'class': 'plain-list' }, conds) : 'None recorded']
+    ]));
+  }
+
+  function sentencesCard(v) {
+    var rows = (v.sentences || []).map(function (s) {
+      return h('tr', { 'class': 'sentence', 'data-sentence-id': s.sentence_id || '' },
+        h('td', { 'class': 'mono' }, dash(s.sentence_id)),
+        h('td', null, dash(s.sentence_type)),
+        h('td', null, dash(term(s.term)), s.length_days ? h('div', { 'class': 'caption' }, s.length_days + ' days') : null),
+        h('td', null, dateEl(s.sentence_date)),
+        h('td', null, dash(s.court)),
+        h('td', null, dateEl(s.crd)),
+        h('td', null, dateEl(s.sled)),
+        h('td', null, dateEl(s.ard)),
+        h('td', null, dateEl(s.sed)),
+        h('td', null, dateEl(s.tused)),
+        h('td', null, s.status ? tag(s.status, s.status === 'ACTIVE' ? 'green' : 'grey') : '\u2013'));
+    });
+    var a = v.adjustments || {};
+    var adj = summaryList([
+      ['Remand', (a.remand || 0) + ' days'],
+      ['Tagged bail', (a.tagged_bail || 0) + ' days'],
+      ['Unlawfully at large', (a.unlawfully_at_large || 0) + ' days'],
+      ['Additional days awarded', (a.additional_days_awarded || 0) + ' days'],
+      ['Restored days (RADA)', (a.restoration_of_additional_days_awarded || 0) + ' days']
+    ], { id: 'adjustments', 'class': 'summary-list' });
+    return card('sentences', 'Sentences and release dates', v, 'sentences', h('div', null,
+      rows.length ? table('sentences-table', ['Sentence', 'Type', 'Term', 'Date', 'Court', 'CRD', 'SLED', 'ARD', 'SED', 'TUSED', 'Status'], rows) :
+        emptyNote('No sentence recorded.'),
+      h('h3', { 'class': 'heading-s' }, 'Adjustments'),
+      adj), true);
+  }
+
+  function offencesCard(v) {
+    var rows = (v.offences || []).map(function (o) {
+      return h('tr', null, h('td', { 'class': 'mono' }, dash(o.code)), h('td', null, dash(o.description)), h('td', null, dateEl(o.offence_date)));
+    });
+    return card('offences', 'Offences', v, null, rows.length ? table('', ['Code', 'Offence', 'Date'], rows) : emptyNote('No offences recorded.'));
+  }
+
+  function alertsCard(v) {
+    var rows = (v.alerts || []).map(function (a) {
+      return h('tr', { 'class': 'alert' + (a.active ? ' alert--active' : '') },
+        h('td', { 'class': 'mono' }, dash(a.alert_type) + '/' + dash(a.alert_code)),
+        h('td', null, dateEl(a.from_date)),
+        h('td', null, dateEl(a.to_date)),
+        h('td', null, a.active ? tag('Active', 'yellow') : tag('Closed', 'grey')));
+    });
+    return card('alerts', 'Alerts', v, 'alerts', rows.length ? table('', ['Alert', 'From', 'To', ''], rows) : emptyNote('No alerts.'));
+  }
+
+  function programmesCard(v) {
+    var rows = (v.programmes || []).map(function (p) {
+      return h('tr', { 'class': 'programme' },
+        h('td', null, h('strong', null, dash(p.programme))),
+        h('td', null, dash(p.setting)),
+        h('td', null, p.status ? tag(p.status, p.status === 'COMPLETED' ? 'green' : 'blue') : '\u2013'),
+        h('td', null, dateEl(p.referral_date)),
+        h('td', null, dateEl(p.completion_date)));
+    });
+    return card('programmes', 'Programmes', v, 'programmes', rows.length ? table('', ['Programme', 'Setting', 'Status', 'Referred', 'Completed'], rows) :
+      emptyNote('No programmes.'));
+  }
+
+  function registrationsCard(v) {
+    var rows = (v.registrations || []).map(function (r) {
+      return h('tr', null, h('td', null, dash(r.register_type)), h('td', null, dateEl(r.registration_date)),
+        h('td', null, r.active ? tag('Active', 'yellow') : tag('Removed', 'grey')));
+    });
+    return card('registrations', 'Registrations', v, null, rows.length ? table('', ['Register', 'Date', ''], rows) : emptyNote('No registrations.'));
+  }
+
+  function courtCard(v) {
+    var rows = (v.court_appearances || []).map(function (c) {
+      return h('tr', null, h('td', null, dateEl(c.appearance_date)), h('td', null, dash(c.court)), h('td', null, dash(c.outcome)),
+        h('td', null, dateEl(c.next_hearing_date)), h('td', { 'class': 'mono' }, dash(c.case_ref)));
+    });
+    return card('court-appearances', 'Court appearances', v, null, rows.length ?
+      table('', ['Date', 'Court', 'Outcome', 'Next hearing', 'Case'], rows) : emptyNote('No court appearances recorded.'));
+  }
+
+  function movementsCard(v, conflictRules) {
+    var rows = (v.movements || []).map(function (m) {
+      var rules = conflictRules[m.event] || [];
+      return h('tr', { 'class': 'movement' + (rules.length ? ' event--conflict' : ''), 'data-event-id': m.event || '' },
+        h('td', null, dateEl(m.date)),
+        h('td', null, MOVEMENT_TYPES[m.type] ? MOVEMENT_TYPES[m.type] + ' (' + m.type + ')' : dash(m.type)),
+        h('td', null, dash(m.from)),
+        h('td', null, dash(m.to)),
+        h('td', null, dash(m.reason), rules.length ? [' ', tag('conflict', 'red', { title: rules.join(', ') })] : null));
+    });
+    return h('section', { 'class': 'card card--wide timeline', id: 'movements', 'aria-labelledby': 'movements-title' },
+      h('div', { 'class': 'card__header' }, h('h2', { 'class': 'heading-m', id: 'movements-title' }, 'Movements'), sourceLine(v, 'prison')),
+      rows.length ? table('', ['Date', 'Movement', 'From', 'To', 'Reason'], rows) : emptyNote('No movements recorded.'));
+  }
+
+  function payloadList(p) {
+    if (p === null || p === undefined) {
+      return h('span', { 'class': 'empty' }, 'Payload erased');
+    }
+    var keys = Object.keys(p);
+    if (!keys.length) {
+      return h('span', { 'class': 'empty' }, 'No details');
+    }
+    var dl = h('dl', { 'class': 'payload' });
+    keys.forEach(function (k) {
+      dl.appendChild(h('dt', null, k));
+      dl.appendChild(h('dd', null, scalarText(p[k])));
+    });
+    return dl;
+  }
+
+  function timelineCard(v, events, evError, conflictRules, timelineRows) {
+    var section = h('section', { 'class': 'card card--wide timeline', id: 'timeline', 'aria-labelledby': 'timeline-title', 'data-testid': 'timeline' },
+      h('div', { 'class': 'card__header' },
+        h('h2', { 'class': 'heading-m', id: 'timeline-title' }, 'Event timeline'),
+        h('span', { 'class': 'source' }, (events.length || v.event_count || 0) + ' signed events, in the order they are applied')));
+    if (evError) {
+      section.appendChild(h('p', { 'class': 'error-inline', role: 'alert' }, 'The timeline could not be loaded: ' + evError.message));
+      return section;
+    }
+    if (!events.length) {
+      section.appendChild(emptyNote('No events.'));
+      return section;
+    }
+    var corrected = {};
+    (v.corrected || []).forEach(function (id) { corrected[id] = true; });
+    var rows = events.map(function (e, i) {
+      var rules = conflictRules[e.id] || [];
+      var sig = e.signature === 'valid' ? tag('Valid', 'green', { 'class': 'event__signature' }) :
+        tag(e.signature ? String(e.signature) : 'unknown', 'red', { 'class': 'event__signature' });
+      var sets = (e.sets || []).map(function (f) { return tag(FIELD_LABELS[f] || f, 'grey', { 'data-field': f }); });
+      var row = h('tr', {
+        'class': 'event' + (rules.length ? ' event--conflict' : '') + (corrected[e.id] ? ' event--withdrawn' : ''),
+        'data-event-id': e.id || '',
+        'data-type': e.type || '',
+        'data-signature': e.signature || '',
+        'data-testid': 'event',
+        tabindex: '-1'
+      },
+        h('td', { 'class': 'num caption' }, String(i + 1)),
+        h('td', null, h('time', { datetime: e.occurred_at || '' }, fmtTime(e.occurred_at) || '\u2013'),
+          h('div', { 'class': 'caption' }, 'recorded ' + (fmtTime(e.recorded_at) || '\u2013'))),
+        h('td', null,
+          h('div', { 'class': 'event__type' }, eventLabel(e.type)),
+          h('div', { 'class': 'mono caption' }, e.type),
+          h('div', { 'class': 'event__id mono', title: e.id || '' }, shortId(e.id)),
+          rules.length ? rules.map(function (r) { return tag(r, 'red', { 'class': 'event__conflict' }); }) : null,
+          corrected[e.id] ? tag('Withdrawn by correction', 'grey') : null),
+        h('td', null, h('strong', { 'class': 'event__site' }, dash(e.site)), h('div', { 'class': 'caption' }, dash(e.role) + ', seq ' + dash(e.seq))),
+        h('td', null, sig),
+        h('td', { 'class': 'event__sets' }, sets.length ? sets : h('span', { 'class': 'caption' }, '\u2013')),
+        h('td', null, h('details', null, h('summary', null, 'Details'), payloadList(e.payload))));
+      timelineRows[e.id] = row;
+      return row;
+    });
+    section.appendChild(table('timeline-table', [['#', 'num'], 'Occurred', 'Event', 'Site', 'Signature', 'Fields set', ''], rows));
+    return section;
+  }
+
+  /* ---- node status ------------------------------------------------------------- */
+
+  var STATE_COLOURS = { live: 'green', syncing: 'blue', handshake: 'yellow', down: 'red' };
+
+  function stat(label, value, id, warn) {
+    return h('div', { 'class': 'stat' + (warn ? ' stat--warn' : '') },
+      h('span', { 'class': 'stat__label' }, label),
+      h('span', { 'class': 'stat__value', id: id }, String(value)));
+  }
+
+  function ago(ms) {
+    if (ms === null || ms === undefined || ms < 0) {
+      return 'never';
+    }
+    if (ms < 1000) {
+      return ms + ' ms ago';
+    }
+    if (ms < 120000) {
+      return (ms / 1000).toFixed(1) + ' s ago';
+    }
+    if (ms < 7200000) {
+      return Math.round(ms / 60000) + ' min ago';
+    }
+    return (ms / 3600000).toFixed(1) + ' h ago';
+  }
+
+  function num(v) {
+    return typeof v === 'number' ? v : v ? Number(v) || 0 : 0;
+  }
+
+  function renderStatus(gen, first) {
+    if (first) {
+      setLoading(true);
+    }
+    api('/v1/status').then(function (st) {
+      if (gen !== generation) {
+        return;
+      }
+      setLoading(false);
+      nodeStatus = st;
+      updateBadge(st);
+      buildStatus(clear($('status')), st);
+      statusTimer = setTimeout(function () {
+        if (gen === generation) {
+          renderStatus(gen, false);
+        }
+      }, STATUS_REFRESH_MS);
+    }).catch(function (err) {
+      setLoading(false);
+      reportError(err, gen);
+    });
+  }
+
+  function buildStatus(root, st) {
+    var peers = Array.isArray(st.peers) ? st.peers : [];
+    var counters = st.counters || {};
+    var rejectedTotal = 0;
+    Object.keys(counters).forEach(function (k) {
+      if (k.indexOf('rejected') === 0) {
+        rejectedTotal += num(counters[k]);
+      }
+    });
+    var live = peers.filter(function (p) { return p.state === 'live'; }).length;
+    var vector = st.vector || {};
+    var origins = Object.keys(vector);
+    var quarantined = origins.filter(function (k) { return vector[k] && vector[k].quarantined; }).length;
+    setTitle('Node status ' + (st.site || ''));
+
+    root.appendChild(h('h1', { 'class': 'heading-l', id: 'node-title' }, 'Node status: ',
+      h('span', { id: 'node-site' }, dash(st.site)), ' ', h('span', { 'class': 'secondary', id: 'node-role' }, st.role ? '(' + st.role + ')' : '')));
+    root.appendChild(h('p', { 'class': 'refreshed' }, 'Updated ' + new Date().toLocaleTimeString('en-GB') + '; refreshes every ' + STATUS_REFRESH_MS / 1000 + ' seconds.'));
+    root.appendChild(h('div', { 'class': 'stat-grid' },
+      stat('Events held', num(st.events), 'node-events'),
+      stat('People', num(st.persons), 'node-persons'),
+      stat('Open conflicts', num(st.conflicts_open), 'node-conflicts', num(st.conflicts_open) > 0),
+      stat('Peers live', live + ' of ' + peers.length, 'node-peers-live', live < peers.length),
+      stat('Events refused', rejectedTotal, 'node-rejected', rejectedTotal > 0),
+      stat('Quarantined origins', quarantined, 'node-quarantined', quarantined > 0)));
+
+    /* Peers. */
+    var peerRows = peers.map(function (p) {
+      var behind = num(p.behind_events);
+      var bad = p.state === 'down' || num(p.rejected_events) > 0;
+      return h('tr', {
+        'class': 'peer' + (bad ? ' row--bad' : behind > 0 ? ' row--warn' : ''),
+        'data-site': p.site || '',
+        'data-state': p.state || '',
+        'data-testid': 'peer'
+      },
+        h('td', null, h('strong', { 'class': 'peer-site' }, dash(p.site))),
+        h('td', null, dash(p.direction)),
+        h('td', { 'class': 'mono' }, dash(p.endpoint)),
+        h('td', null, tag(p.state || 'unknown', STATE_COLOURS[p.state] || 'grey', { 'class': 'peer-state' })),
+        h('td', null, ago(p.last_contact_ms_ago)),
+        h('td', { 'class': 'num peer-behind-events' }, String(behind)),
+        h('td', { 'class': 'num' }, num(p.behind_seconds).toFixed(1) + ' s'),
+        h('td', { 'class': 'num' }, String(num(p.sent_events))),
+        h('td', { 'class': 'num' }, String(num(p.received_events))),
+        h('td', { 'class': 'num peer-rejected' }, String(num(p.rejected_events))));
+    });
+    root.appendChild(h('section', { 'class': 'card card--wide status-card', id: 'peers', 'aria-labelledby': 'peers-title', 'data-testid': 'peers' },
+      h('div', { 'class': 'card__header' }, h('h2', { 'class': 'heading-m', id: 'peers-title' }, 'Peers')),
+      peerRows.length ? table('', ['Site', 'Direction', 'Endpoint', 'State', 'Last contact', ['Behind (events)', 'num'],
+        ['Behind (time)', 'num'], ['Sent', 'num'], ['Received', 'num'], ['Refused', 'num']], peerRows) :
+        emptyNote('No peers connected. Sites dial in to a hub; check [peers] in the configuration.')));
+
+    /* Version vector: per origin, what this node holds. */
+    origins.sort(function (a, b) { return String(vector[a].site).localeCompare(String(vector[b].site)); });
+    var vecRows = origins.map(function (k) {
+      var o = vector[k] || {};
+      return h('tr', { 'class': 'origin' + (o.quarantined ? ' row--bad' : num(o.held) > 0 ? ' row--warn' : ''), 'data-origin': k, 'data-site': o.site || '' },
+        h('td', null, h('strong', null, dash(o.site))),
+        h('td', null, dash(o.role)),
+        h('td', { 'class': 'num origin-seq' }, String(num(o.seq))),
+        h('td', { 'class': 'num' }, String(num(o.held))),
+        h('td', null, o.quarantined ? tag('Quarantined', 'red') : tag('Trusted', 'green')),
+        h('td', { 'class': 'mono', title: o.head || '' }, shortId(o.head)),
+        h('td', { 'class': 'mono', title: k }, shortId(k)));
+    });
+    root.appendChild(h('section', { 'class': 'card card--wide status-card', id: 'vector', 'aria-labelledby': 'vector-title' },
+      h('div', { 'class': 'card__header' }, h('h2', { 'class': 'heading-m', id: 'vector-title' }, 'Events held by origin (version vector)')),
+      vecRows.length ? table('', ['Origin site', 'Role', ['Highest sequence', 'num'], ['Held (waiting)', 'num'], 'Trust', 'Head event', 'Origin key'], vecRows) :
+        emptyNote('No events held yet.')));
+
+    /* Counters: rejections by reason first. */
+    var names = Object.keys(counters).sort(function (a, b) {
+      var ra = a.indexOf('rejected') === 0 ? 0 : 1;
+      var rb = b.indexOf('rejected') === 0 ? 0 : 1;
+      return ra - rb || a.localeCompare(b);
+    });
+    /* Transport refusals come from the daemon (top level, or under "daemon"). */
+    var daemon = st.daemon && typeof st.daemon === 'object' ? st.daemon : {};
+    var transport = {};
+    ['connections_refused', 'frames_rejected'].forEach(function (k) {
+      if (st[k] !== undefined) {
+        transport[k] = st[k];
+      } else if (daemon[k] !== undefined) {
+        transport[k] = daemon[k];
+      }
+    });
+    var extra = Object.keys(transport);
+    var counterRows = names.map(function (k) {
+      var bad = k.indexOf('rejected') === 0 && num(counters[k]) > 0;
+      return h('tr', { 'class': 'counter' + (bad ? ' row--bad' : ''), 'data-counter': k },
+        h('td', { 'class': 'mono' }, k), h('td', { 'class': 'num' }, String(num(counters[k]))));
+    }).concat(extra.map(function (k) {
+      return h('tr', { 'class': 'counter' + (num(transport[k]) > 0 ? ' row--warn' : ''), 'data-counter': k },
+        h('td', { 'class': 'mono' }, k), h('td', { 'class': 'num' }, String(num(transport[k]))));
+    }));
+    root.appendChild(h('section', { 'class': 'card card--wide status-card', id: 'counters', 'aria-labelledby': 'counters-title' },
+      h('div', { 'class': 'card__header' }, h('h2', { 'class': 'heading-m', id: 'counters-title' }, 'Counters')),
+      h('p', { 'class': 'hint' }, 'rejected.signature: forged or damaged; rejected.role: a site sent an event type its role may not emit; ' +
+        'rejected.equivocation / rejected.quarantined: an origin signed two different histories and is quarantined; ' +
+        'rejected.invalid: payload rules; rejected.unknown_origin: not in the roster.'),
+      counterRows.length ? table('', ['Counter', ['Value', 'num']], counterRows) : emptyNote('No counters.')));
+  }
+
+  function updateBadge(st) {
+    if (!st || !st.site) {
+      return;
+    }
+    $('node-badge-site').textContent = st.site;
+    $('node-badge-role').textContent = st.role || '';
+    $('node-badge').hidden = false;
+  }
+
+  /* ---- start ------------------------------------------------------------------- */
+
+  function start() {
+    $('search-form').addEventListener('submit', onSearch);
+    $('caseload-form').addEventListener('submit', onCaseload);
+    window.addEventListener('hashchange', route);
+    api('/v1/status').then(function (st) {
+      nodeStatus = st;
+      updateBadge(st);
+      if (parseHash().name === 'caseload') {
+        var sel = $('caseload-select');
+        fillCaseloadSelect(sel.value);
+      }
+    }).catch(function () { /* shown when a page needs it */ });
+    route();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+}());

@@ -1,0 +1,181 @@
+/*
+ * Fuzz target: a bundle file (nomsync export / import).
+ *
+ *   ns_bundle_check on the bytes, then ns_bundle_import of the same bytes
+ *   written to a scratch file, into a scratch store opened once.
+ *
+ * A mutated bundle almost always fails its trailer digest, so the harness
+ * also "re-seals" the input: it keeps the magic and every complete E/P
+ * record before the first trailer or framing error, appends a fresh trailer
+ * (count, digest, exporter signature by a harness key) and checks and
+ * imports that too, so the per-event and per-proof checks and the ingest
+ * of bundles see fuzzed records.
+ *
+ * Invariants: check and import agree; a refused bundle (NS_EBUNDLE) leaves
+ * the store exactly as it was (digest, vector, counts); an accepted one
+ * accounts for every event (applied + duplicate + held + rejected = events);
+ * ns_store_verify passes every 256 inputs. The store is recreated every
+ * 1000 inputs.
+ */
+#include "fuzz_common.h"
+
+#include <sodium.h>
+
+static ns_store *store;
+static char store_path[4200], file_path[4300];
+static ns_identity exporter;
+static unsigned long runs;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (ns_crypto_init() != 0 || ns_identity_generate(&exporter, "EXPFZ", NS_ROLE_HUB) != 0)
+		abort();
+	store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
+	snprintf(file_path, sizeof(file_path), "%s/input.bundle", ns_fuzz_scratch());
+	return 0;
+}
+
+static int r_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+	uint64_t r = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (*pos >= len)
+			return -1;
+		uint8_t b = p[(*pos)++];
+		r |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int r_blob(const uint8_t *p, size_t len, size_t *pos)
+{
+	uint64_t n;
+	if (r_varint(p, len, pos, &n) != 0 || n > len - *pos)
+		return -1;
+	*pos += (size_t)n;
+	return 0;
+}
+
+/* The input's complete E/P records under a fresh, valid trailer; NULL if no magic. */
+static uint8_t *reseal(const uint8_t *data, size_t size, size_t *out_len)
+{
+	size_t mlen = strlen(NS_BUNDLE_MAGIC), pos, end;
+	uint64_t events = 0;
+	uint8_t digest[NS_ID_BYTES], sig[NS_SIG_BYTES], *out, *tb;
+	Nomsync__BundleTrailer t = NOMSYNC__BUNDLE_TRAILER__INIT;
+	size_t tlen, o;
+
+	if (size < mlen || memcmp(data, NS_BUNDLE_MAGIC, mlen) != 0)
+		return NULL;
+	pos = end = mlen;
+	while (pos < size) {
+		uint8_t kind = data[pos++];
+		if ((kind != 'E' && kind != 'P') || r_blob(data, size, &pos) != 0 ||
+		    (kind == 'P' && r_blob(data, size, &pos) != 0))
+			break;
+		end = pos;
+		events += kind == 'E';
+	}
+	crypto_generichash(digest, NS_ID_BYTES, data, end, NULL, 0);
+	crypto_sign_detached(sig, NULL, digest, NS_ID_BYTES, exporter.sk);
+	t.count = events;
+	t.digest.data = digest;
+	t.digest.len = NS_ID_BYTES;
+	t.exporter.data = exporter.pk;
+	t.exporter.len = NS_KEY_BYTES;
+	t.signature.data = sig;
+	t.signature.len = NS_SIG_BYTES;
+	t.site = exporter.site;
+	tlen = nomsync__bundle_trailer__get_packed_size(&t);
+	out = malloc(end + 1 + 10 + tlen);
+	tb = malloc(tlen ? tlen : 1);
+	if (out == NULL || tb == NULL)
+		abort();
+	nomsync__bundle_trailer__pack(&t, tb);
+	memcpy(out, data, end);
+	o = end;
+	out[o++] = 'T';
+	for (uint64_t v = tlen; ; v >>= 7) {
+		out[o++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+		if (v < 0x80)
+			break;
+	}
+	memcpy(out + o, tb, tlen);
+	free(tb);
+	*out_len = o + tlen;
+	return out;
+}
+
+static void one_bundle(const uint8_t *data, size_t size)
+{
+	ns_import_report rc_report, ri;
+	ns_fuzz_snap before, after;
+	ns_diag d;
+	int crc, irc;
+	FILE *f;
+
+	ns_diag_clear(&d);
+	crc = ns_bundle_check(data, size, &rc_report, &d);
+	if (crc != 0 && crc != NS_EBUNDLE)
+		ns_fuzz_die("ns_bundle_check returned %s", ns_err_name(crc));
+	if (crc != 0 && d.msg[0] == '\0')
+		ns_fuzz_die("ns_bundle_check refused a bundle without saying why");
+
+	f = fopen(file_path, "wb");
+	if (f == NULL || (size && fwrite(data, 1, size, f) != size) || fclose(f) != 0)
+		abort();
+	ns_fuzz_snap_take(store, &before);
+	ns_diag_clear(&d);
+	irc = ns_bundle_import(store, file_path, &ri, &d);
+	ns_fuzz_snap_take(store, &after);
+	if (irc == NS_EBUNDLE) {
+		if (crc == 0 && size > 0)
+			ns_fuzz_die("import refuses (%s) a bundle that ns_bundle_check accepts", d.msg);
+		if (!ns_fuzz_snap_equal(&before, &after))
+			ns_fuzz_die("a refused bundle changed the store (%s)", d.msg);
+	} else if (irc != 0) {
+		ns_fuzz_die("ns_bundle_import failed: %s %s", ns_strerror(irc), d.msg);
+	} else {
+		if (crc != 0)
+			ns_fuzz_die("import accepts a bundle that ns_bundle_check refuses");
+		if (ri.events != rc_report.events ||
+		    ri.applied + ri.duplicates + ri.held + ri.rejected != ri.events)
+			ns_fuzz_die("import report does not add up: %llu events, %llu applied, %llu dup, %llu held, "
+				    "%llu rejected",
+				    (unsigned long long)ri.events, (unsigned long long)ri.applied,
+				    (unsigned long long)ri.duplicates, (unsigned long long)ri.held,
+				    (unsigned long long)ri.rejected);
+		if (after.events < before.events)
+			ns_fuzz_die("an import lost events");
+	}
+	ns_fuzz_snap_free(&before);
+	ns_fuzz_snap_free(&after);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t *sealed;
+	size_t slen;
+
+	if (store == NULL)
+		LLVMFuzzerInitialize(NULL, NULL);
+	one_bundle(data, size);
+	if ((sealed = reseal(data, size, &slen)) != NULL) {
+		one_bundle(sealed, slen);
+		free(sealed);
+	}
+	if (++runs % 1000 == 0) {
+		ns_fuzz_verify(store, "before recreating the bundle store");
+		ns_fuzz_store_drop(store, store_path);
+		store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
+	} else if (runs % 256 == 0) {
+		ns_fuzz_verify(store, "after importing fuzzed bundles");
+	}
+	return 0;
+}

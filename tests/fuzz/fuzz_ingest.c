@@ -1,0 +1,295 @@
+/*
+ * Fuzz target: ingest and fold of *validly signed* events with fuzzed content.
+ *
+ * fuzz_event and fuzz_message stop at the signature check for almost every
+ * mutated input, so the store's ingest rules (trust, role, payload
+ * validation, chaining, held events, equivocation) and the fold would only
+ * ever see the seed events. This harness is structure-aware: the input is a
+ * nomsync.Events message (or a single nomsync.Event). For each event it keeps
+ * the fuzzed header fields (version, seq, prev, times, offender, type, site,
+ * role) and payload, then re-signs the header as one of three origins whose
+ * keys are fresh for each input:
+ *
+ *   origin  = key[first byte of the fuzzed origin % 3]
+ *   payload_hash = BLAKE2b(payload)        (so the hash check passes)
+ *   prev    = fuzzed prev if its first byte is odd (forks, equivocation),
+ *             else the id of this input's event seq-1 of that origin (chains)
+ *   event.corrected targets are pointed at an earlier event of the input
+ *
+ * and ingests the batch with ns_store_ingest (signatures re-checked by the
+ * store, as for a peer's batch). Invariants:
+ *   - an applied event's person has a view, and its stored events convert
+ *     to JSON and verify;
+ *   - ns_store_verify passes every 32 inputs;
+ *   - every 256 inputs, the store is exported (ns_bundle_export), the bundle
+ *     passes ns_bundle_check, and importing it into a fresh store gives the
+ *     same digest and event count (convergence); then both are dropped.
+ */
+#include "fuzz_common.h"
+
+#include <nomsync/json.h>
+#include <nomsync/validate.h>
+
+#include <sodium.h>
+
+#define NKEYS 3
+#define MAX_EVENTS 64
+
+static ns_store *store;
+static char store_path[4200];
+static unsigned long runs;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (ns_crypto_init() != 0)
+		abort();
+	store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
+	return 0;
+}
+
+static int count_cb(void *arg, const ns_event *ev)
+{
+	(void)ev;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* Export -> check -> import into a fresh store: same views. */
+static void roundtrip_and_reset(void)
+{
+	char *buf = NULL, path[4300], fresh_path[4200];
+	size_t len = 0;
+	uint64_t n = 0, na = 0, nb = 0;
+	uint8_t da[NS_ID_BYTES], db[NS_ID_BYTES];
+	ns_import_report r;
+	ns_diag d;
+	int rc;
+
+	ns_fuzz_verify(store, "before export");
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		abort();
+	rc = ns_bundle_export(store, NULL, 0, f, &n);
+	fclose(f);
+	if (rc != 0)
+		ns_fuzz_die("ns_bundle_export failed: %s", ns_strerror(rc));
+	ns_diag_clear(&d);
+	if ((rc = ns_bundle_check((const uint8_t *)buf, len, &r, &d)) != 0)
+		ns_fuzz_die("a bundle just exported fails ns_bundle_check: %s", d.msg);
+	snprintf(path, sizeof(path), "%s/export.bundle", ns_fuzz_scratch());
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+		abort();
+	free(buf);
+	ns_store *fresh = ns_fuzz_store("HUBRT", NS_ROLE_HUB, fresh_path, sizeof(fresh_path));
+	if ((rc = ns_bundle_import(fresh, path, &r, &d)) != 0)
+		ns_fuzz_die("importing an exported bundle failed: %s %s", ns_strerror(rc), d.msg);
+	ns_store_foreach(store, count_cb, &na);
+	ns_store_foreach(fresh, count_cb, &nb);
+	if (ns_store_digest(store, NULL, da) != 0 || ns_store_digest(fresh, NULL, db) != 0)
+		abort();
+	if (na != nb || memcmp(da, db, NS_ID_BYTES) != 0)
+		ns_fuzz_die("export/import does not converge: %llu events -> %llu, digests %s",
+			    (unsigned long long)na, (unsigned long long)nb,
+			    memcmp(da, db, NS_ID_BYTES) ? "differ" : "equal");
+	ns_fuzz_verify(fresh, "after importing an export");
+	unlink(path);
+	ns_fuzz_store_drop(fresh, fresh_path);
+	ns_fuzz_store_drop(store, store_path);
+	store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
+}
+
+typedef struct signed_ev {
+	int key;
+	uint64_t seq;
+	uint8_t id[NS_ID_BYTES];
+} signed_ev;
+
+typedef struct keyset {
+	uint8_t pk[NKEYS][NS_KEY_BYTES], sk[NKEYS][NS_SECRET_BYTES];
+} keyset;
+
+/* Re-sign one fuzzed event; NULL if it does not even parse as an Event. */
+static uint8_t *resign(const keyset *ks, const uint8_t *raw, size_t rlen, signed_ev *done, size_t ndone,
+		       size_t *out_len, signed_ev *me)
+{
+	static const uint8_t zero[NS_ID_BYTES];
+	Nomsync__Event *e = nomsync__event__unpack(NULL, rlen, raw);
+	Nomsync__EventHeader *h;
+	Nomsync__Payload *pl = NULL;
+	uint8_t ph[NS_ID_BYTES], prev[NS_ID_BYTES], sig[NS_SIG_BYTES], *hdr, *pbytes = NULL, *out;
+	size_t hlen, plen = 0;
+	int k;
+
+	if (e == NULL)
+		return NULL;
+	h = nomsync__event_header__unpack(NULL, e->header.len, e->header.data);
+	if (h == NULL) {
+		nomsync__event__free_unpacked(e, NULL);
+		return NULL;
+	}
+	k = (h->origin.len ? h->origin.data[0] : 0) % NKEYS;
+	/* The fields replaced below are owned by h: put them back before freeing it. */
+	uint8_t *save_origin = h->origin.data, *save_prev = h->prev.data, *save_ph = h->payload_hash.data;
+	size_t save_olen = h->origin.len, save_plen = h->prev.len, save_phlen = h->payload_hash.len;
+
+	/* Payload: point a correction at an earlier event of this input. */
+	plen = e->payload.len;
+	pbytes = e->payload.data;
+	if (plen && ndone && (pl = nomsync__payload__unpack(NULL, plen, pbytes)) != NULL &&
+	    pl->body_case == NOMSYNC__PAYLOAD__BODY_EVENT_CORRECTED && pl->event_corrected &&
+	    pl->event_corrected->target_event_id && pl->event_corrected->target_event_id[0]) {
+		char hex[2 * NS_ID_BYTES + 1], *saved = pl->event_corrected->target_event_id;
+		ns_hex(hex, done[(unsigned char)saved[0] % ndone].id, NS_ID_BYTES);
+		pl->event_corrected->target_event_id = hex;
+		plen = nomsync__payload__get_packed_size(pl);
+		pbytes = malloc(plen ? plen : 1);
+		if (pbytes == NULL)
+			abort();
+		nomsync__payload__pack(pl, pbytes);
+		pl->event_corrected->target_event_id = saved;
+	}
+	if (pl)
+		nomsync__payload__free_unpacked(pl, NULL);
+
+	if (plen) {
+		ns_hash(ph, pbytes, plen);
+		h->payload_hash.data = ph;
+		h->payload_hash.len = NS_ID_BYTES;
+	}
+	if (h->prev.len == NS_ID_BYTES && (h->prev.data[0] & 1)) {
+		memcpy(prev, h->prev.data, NS_ID_BYTES);
+	} else {
+		memcpy(prev, zero, NS_ID_BYTES);
+		for (size_t i = 0; i < ndone; i++)
+			if (done[i].key == k && h->seq > 1 && done[i].seq == h->seq - 1)
+				memcpy(prev, done[i].id, NS_ID_BYTES);
+		if (h->seq > 1 && memcmp(prev, zero, NS_ID_BYTES) == 0 && h->prev.len == NS_ID_BYTES)
+			memcpy(prev, h->prev.data, NS_ID_BYTES);
+	}
+	h->origin.data = (uint8_t *)ks->pk[k];
+	h->origin.len = NS_KEY_BYTES;
+	h->prev.data = prev;
+	h->prev.len = NS_ID_BYTES;
+	hlen = nomsync__event_header__get_packed_size(h);
+	hdr = malloc(hlen ? hlen : 1);
+	if (hdr == NULL)
+		abort();
+	nomsync__event_header__pack(h, hdr);
+	crypto_sign_detached(sig, NULL, hdr, hlen, ks->sk[k]);
+	me->key = k;
+	me->seq = h->seq;
+	ns_hash(me->id, hdr, hlen);
+	/* Restore what free_unpacked owns before freeing. */
+	h->origin.data = save_origin;
+	h->origin.len = save_olen;
+	h->prev.data = save_prev;
+	h->prev.len = save_plen;
+	h->payload_hash.data = save_ph;
+	h->payload_hash.len = save_phlen;
+	nomsync__event_header__free_unpacked(h, NULL);
+
+	Nomsync__Event ne = NOMSYNC__EVENT__INIT;
+	ne.header.data = hdr;
+	ne.header.len = hlen;
+	ne.signature.data = sig;
+	ne.signature.len = NS_SIG_BYTES;
+	ne.payload.data = pbytes;
+	ne.payload.len = plen;
+	*out_len = nomsync__event__get_packed_size(&ne);
+	out = malloc(*out_len ? *out_len : 1);
+	if (out == NULL)
+		abort();
+	nomsync__event__pack(&ne, out);
+	free(hdr);
+	if (pbytes != e->payload.data)
+		free(pbytes);
+	nomsync__event__free_unpacked(e, NULL);
+	return out;
+}
+
+static int person_cb(void *arg, const ns_event *ev)
+{
+	json_t *j = ns_event_to_json(ev);
+	(void)arg;
+	if (j == NULL)
+		ns_fuzz_die("ns_event_to_json failed on a stored event");
+	json_decref(j);
+	if (ns_event_verify(ev) != 0)
+		ns_fuzz_die("a stored event does not verify");
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	Nomsync__Events *batch = nomsync__events__unpack(NULL, size, data);
+	const uint8_t *one[MAX_EVENTS];
+	size_t lens[MAX_EVENTS], n = 0, nsigned = 0;
+	ns_event *evs[MAX_EVENTS];
+	int res[MAX_EVENTS];
+	signed_ev done[MAX_EVENTS];
+	keyset ks;
+	int rc;
+
+	if (store == NULL)
+		LLVMFuzzerInitialize(NULL, NULL);
+	if (batch != NULL && batch->n_events > 0) {
+		for (size_t i = 0; i < batch->n_events && n < MAX_EVENTS; i++) {
+			one[n] = batch->events[i].data;
+			lens[n++] = batch->events[i].len;
+		}
+	} else {
+		one[0] = data;
+		lens[0] = size;
+		n = 1;
+	}
+	/* Fresh origins for every input, derived from a counter (reproducible per run). */
+	for (int k = 0; k < NKEYS; k++) {
+		uint8_t seed[32];
+		uint64_t c[2] = { runs, (uint64_t)k };
+		crypto_generichash(seed, sizeof(seed), (const uint8_t *)c, sizeof(c), NULL, 0);
+		crypto_sign_seed_keypair(ks.pk[k], ks.sk[k], seed);
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0;
+		signed_ev me;
+		uint8_t *raw = resign(&ks, one[i], lens[i], done, nsigned, &len, &me);
+		evs[i] = NULL;
+		res[i] = 0;
+		if (raw == NULL)
+			continue;
+		if (ns_event_decode(raw, len, &evs[i], NULL) == 0)
+			done[nsigned++] = me;
+		free(raw);
+	}
+	rc = ns_store_ingest(store, evs, n, 0, res);
+	if (rc != 0)
+		ns_fuzz_die("ns_store_ingest failed as a whole: %s", ns_strerror(rc));
+	for (size_t i = 0; i < n; i++) {
+		if (res[i] > NS_INGEST_PROOF || (res[i] < 0 && res[i] <= NS__ERRMIN))
+			ns_fuzz_die("ns_store_ingest gave unknown outcome %d", res[i]);
+		if (evs[i] == NULL && res[i] != NS_EDECODE)
+			ns_fuzz_die("a missing event got outcome %d, not NS_EDECODE", res[i]);
+		if (res[i] == NS_INGEST_APPLIED) {
+			char *view = NULL;
+			size_t vlen;
+			if (ns_store_view(store, evs[i]->offender, &view, &vlen, NULL) != 0)
+				ns_fuzz_die("applied an event for %s but the person has no view", evs[i]->offender);
+			free(view);
+			if ((rc = ns_store_foreach_person(store, evs[i]->offender, person_cb, NULL)) != 0)
+				ns_fuzz_die("ns_store_foreach_person(%s) failed: %s", evs[i]->offender, ns_strerror(rc));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		ns_event_free(evs[i]);
+	if (batch)
+		nomsync__events__free_unpacked(batch, NULL);
+	runs++;
+	if (runs % 256 == 0)
+		roundtrip_and_reset();
+	else if (runs % 32 == 0)
+		ns_fuzz_verify(store, "after ingesting re-signed fuzzed events");
+	return 0;
+}

@@ -1,0 +1,107 @@
+/*
+ * Fuzz target: one replication frame (nomsync.Message) as a peer sends it.
+ *
+ * Rather than re-implementing what nomsyncd does with a frame, this harness
+ * compiles src/daemon/node.c into itself and calls its own frame handler,
+ * handle(), on a node whose ZeroMQ sockets are absent (sends fail quietly,
+ * as they do to a peer that went away). So every body kind gets exactly the
+ * daemon's treatment:
+ *
+ *   nomsync__message__unpack -> Hello (version, vector, session, credit)
+ *   | Events (limit 4096, ns_event_decode each, signatures on the libuv
+ *     thread pool, ns_store_ingest with NS_INGEST_VERIFIED and the roster
+ *     trust policy, Ack/Pull) | Ack | Pull | Proof (ns_store_add_proof) | Ping
+ *
+ * The node's libuv loop is run to completion after each frame, so verify and
+ * commit work finish before the next input. The node is one long-lived
+ * connection from peer HUBNE (state carries over between inputs, as it does
+ * on a real connection); node and store are recreated every 2000 inputs. The
+ * roster is tests/fuzz/data/roster (the sites whose events are in the seed
+ * corpus), so seed events pass the trust policy.
+ *
+ * Coupling with node.c (update here if they change): struct ns_node fields
+ * loop, cfg, store, roster, session; peer_new(), handle(), ns_node_free().
+ */
+#include "../../src/daemon/node.c"
+
+#include "fuzz_common.h"
+
+static uv_loop_t loop;
+static ns_node *node;
+static peer *from;
+static char store_path[4200];
+static unsigned long runs;
+
+static void node_make(void)
+{
+	ns_diag d;
+
+	node = calloc(1, sizeof(*node));
+	if (node == NULL)
+		abort();
+	node->loop = &loop;
+	static const char conf[] = "[node]\ndir=/x\nlisten=tcp://127.0.0.1:1\nroster=/x\n";
+	if (ns_config_parse(conf, strlen(conf), NULL, &node->cfg, &d) != 0)
+		ns_fuzz_die("default config does not parse: %s", d.msg);
+	node->session = 42;
+	node->store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
+	snprintf(node->cfg.dir, sizeof(node->cfg.dir), "%s", store_path);
+	if (ns_roster_load(NS_FUZZ_DATA "/roster", &node->roster, &d) == 0)
+		ns_store_set_trust(node->store, ns_roster_trust, &node->roster);
+	refresh_vector(node);
+	from = peer_new(node, "HUBNE", 1);
+	if (from == NULL)
+		abort();
+	snprintf(from->endpoint, sizeof(from->endpoint), "tcp://127.0.0.1:2");
+}
+
+static void node_drop(void)
+{
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (node->qhead != NULL || node->committing || node->verifying)
+		ns_fuzz_die("node still has %zu queued batches after its loop ran dry", node->qlen);
+	ns_fuzz_verify(node->store, "before dropping the node's store");
+	ns_node_free(node); /* closes the store */
+	ns_fuzz_rmrf(store_path);
+	node = NULL;
+	from = NULL;
+}
+
+static void on_exit_drop(void)
+{
+	if (node)
+		node_drop();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (ns_crypto_init() != 0 || uv_loop_init(&loop) != 0)
+		abort();
+	ns_log_level = getenv("NS_FUZZ_LOG") ? NS_LOG_DEBUG : NS_LOG_ERROR + 1;
+	node_make();
+	atexit(on_exit_drop);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (node == NULL)
+		LLVMFuzzerInitialize(NULL, NULL);
+	/* ZeroMQ never delivers more than ZMQ_MAXMSGSIZE (16 MiB); libFuzzer never gets near it. */
+	handle(from, data, size);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	if (node->qhead != NULL || node->qlen != 0 || node->committing || node->verifying)
+		ns_fuzz_die("frame left work behind: %zu queued batches, committing %d, verifying %zu", node->qlen,
+			    node->committing, node->verifying);
+	if (from->queued != 0)
+		ns_fuzz_die("peer still counts %zu queued batches", from->queued);
+	if (from->credit > node->cfg.window)
+		ns_fuzz_die("credit %u exceeds the window %u", from->credit, node->cfg.window);
+	if (++runs % 2000 == 0) {
+		node_drop();
+		node_make();
+	}
+	return 0;
+}
