@@ -3,15 +3,17 @@
  *
  *   nomsync-bench limits   [--seconds S] [--tmp DIR]
  *   nomsync-bench append   --gen FILE.jsonl --dir DIR --events N [--batch B]
+ *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
  *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE
  *   nomsync-bench fold     --gen GENDIR [--persons P]
  *   nomsync-bench refold   --dir DIR [--persons P] [--events E]
  *   nomsync-bench catchup  --nomsyncd BIN --config CONF --dir DIR --events N
- *                          [--timeout S] [--log FILE] [--pidfile FILE]
+ *                          [--timeout S] [--log FILE] [--pidfile FILE] [--peer-pid PID]
  *   nomsync-bench live     --src DIR --dst DIR --refs FILE [--samples S] [--gap-ms G]
  *   nomsync-bench refs     --dir DIR [--max M]
  *   nomsync-bench http     --addr HOST:PORT --token T --refs FILE [--rate R]
  *                          [--seconds S] [--conns C] [--warmup S]
+ *   nomsync-bench wait     --http HOST:PORT [--timeout S]
  *   nomsync-bench startup  --nomsyncd BIN --config CONF --http HOST:PORT [--runs R] [--log FILE]
  *
  * Every command prints its figures on stdout as "name value" lines (values
@@ -229,6 +231,17 @@ static ns_store *open_store(const char *dir, unsigned flags)
 	return s;
 }
 
+static int parse_input(const char *json, ns_input *in)
+{
+	ns_diag d;
+	int rc;
+	memset(in, 0, sizeof(*in));
+	ns_diag_clear(&d);
+	if ((rc = ns_input_parse(json, strlen(json), in, &d)) != 0)
+		die("bad benchmark event %s: %s: %s", json, d.field, d.msg);
+	return rc;
+}
+
 /* Lines of a file of refs (one per line). */
 static char **read_refs(const char *path, size_t *n)
 {
@@ -259,6 +272,26 @@ static long proc_kib(pid_t pid, const char *field)
 		}
 	fclose(f);
 	return v;
+}
+
+/* CPU seconds (user + system) used so far by process @pid; -1 if unknown. */
+static double proc_cpu(pid_t pid)
+{
+	char path[64], buf[2048];
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static pid_t spawn(const char *bin, const char *config, const char *log)
@@ -750,6 +783,79 @@ static int cmd_prep(int argc, char **argv)
 }
 
 /*
+ * alerts: N alert.raised events whose signed encoding is about BYTES long
+ * (the comment pads them), as JSON lines for prep: the fixed-size workload
+ * of the comparison with Hypercore.
+ */
+
+static void alert_json(char *buf, size_t cap, unsigned k, size_t pad)
+{
+	char noms[8], t[21], date[11];
+	int32_t day = ns_date_from_civil(2020, 1, 1) + (int32_t)(k / 5 % 2000);
+	unsigned p = k / 5;
+
+	snprintf(noms, sizeof(noms), "%c%04u%c%c", 'B' + (p / 10000) % 20, p % 10000, 'C' + (p / 200000) % 20, 'D');
+	ns_time_format(t, (int64_t)day * 86400 + 9 * 3600 + k % 3600);
+	ns_date_format(date, day);
+	int l = snprintf(buf, cap,
+			 "{\"type\":\"alert.raised\",\"offender\":\"%s\",\"occurred_at\":\"%s\",\"alert_type\":\"X\","
+			 "\"alert_code\":\"XSA\",\"from_date\":\"%s\",\"comment\":\"",
+			 noms, t, date);
+	for (size_t i = 0; i < pad && (size_t)l + 3 < cap; i++)
+		buf[l++] = (char)('a' + (k + i) % 26);
+	snprintf(buf + l, cap - (size_t)l, "\"}");
+}
+
+static size_t alert_size(const ns_identity *id, unsigned k, size_t pad)
+{
+	char json[4096];
+	uint8_t prev[NS_ID_BYTES] = { 0 };
+	ns_input in;
+	ns_event *ev;
+	size_t n;
+
+	alert_json(json, sizeof(json), k, pad);
+	parse_input(json, &in);
+	if (ns_event_build(id, k + 1, prev, in.occurred_at, (int64_t)time(NULL), in.offender, in.payload, &ev) != 0)
+		die("cannot build an alert");
+	n = ev->raw_len;
+	ns_event_free(ev);
+	ns_input_clear(&in);
+	return n;
+}
+
+static int cmd_alerts(int argc, char **argv)
+{
+	const char *path = need(argc, argv, "--out");
+	unsigned n = (unsigned)optd(argc, argv, "--events", 100000);
+	size_t bytes = (size_t)optd(argc, argv, "--bytes", 400), pad = 0;
+	ns_identity id;
+	char json[4096];
+	FILE *f;
+
+	if (ns_crypto_init() != 0 || ns_identity_generate(&id, "MDI", NS_ROLE_PRISON) != 0)
+		die("libsodium");
+	for (int i = 0; i < 4; i++) {
+		size_t have = alert_size(&id, n / 2, pad);
+		if (have == bytes)
+			break;
+		pad = have < bytes ? pad + (bytes - have) : (pad > have - bytes ? pad - (have - bytes) : 0);
+	}
+	if ((f = fopen(path, "w")) == NULL)
+		die("cannot write %s", path);
+	for (unsigned k = 0; k < n; k++) {
+		alert_json(json, sizeof(json), k, pad);
+		fprintf(f, "%s\n", json);
+	}
+	if (fclose(f) != 0)
+		die("cannot write %s", path);
+	out("alerts.events", n);
+	out("alerts.event_bytes", (double)alert_size(&id, n / 2, pad));
+	ns_identity_wipe(&id);
+	return 0;
+}
+
+/*
  * fold: full re-fold of P offenders, in process, on one thread.
  */
 
@@ -905,17 +1011,6 @@ static int cmd_fold(int argc, char **argv)
  * refold: a late event for an offender with 500 events.
  */
 
-static int parse_input(const char *json, ns_input *in)
-{
-	ns_diag d;
-	int rc;
-	memset(in, 0, sizeof(*in));
-	ns_diag_clear(&d);
-	if ((rc = ns_input_parse(json, strlen(json), in, &d)) != 0)
-		die("bad benchmark event %s: %s: %s", json, d.field, d.msg);
-	return rc;
-}
-
 /* Event @k of the long history of @noms (prison MDI), as JSON. */
 static void long_history_event(char *buf, size_t cap, const char *noms, int k, int32_t base)
 {
@@ -998,6 +1093,13 @@ static int collect_cb(void *arg, const ns_event *ev)
 	return 0;
 }
 
+static int count_cb(void *arg, const ns_event *ev)
+{
+	(void)ev;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
 /* A late event (alert raised mid-history) from @lei for @noms, chained after @prev. */
 static ns_event *late_event(const ns_identity *lei, uint64_t seq, uint8_t prev[NS_ID_BYTES], const char *noms,
 			    int32_t day)
@@ -1035,7 +1137,7 @@ static int cmd_refold(int argc, char **argv)
 	uint8_t prev[NS_ID_BYTES] = { 0 };
 	uint64_t seq = 0;
 	double *ing = xcalloc(persons, sizeof(double)), *fold = xcalloc(persons, sizeof(double));
-	double *loadfold = xcalloc(persons, sizeof(double)), *dur = xcalloc(persons, sizeof(double));
+	double *load = xcalloc(persons, sizeof(double)), *dur = xcalloc(persons, sizeof(double));
 	ns_input *in = xcalloc((size_t)events, sizeof(*in));
 	ns_store *s;
 	ns_diag d;
@@ -1077,23 +1179,25 @@ static int cmd_refold(int argc, char **argv)
 			die("late event not applied: %s / %d", ns_strerror(rc), res);
 		ns_event_free(ev);
 	}
-	/* (a) ns_fold alone over the offender's 500 decoded events; (c) store load + decode + fold. */
+	/* (a) ns_fold alone over the offender's 500 decoded events; (c) reading and decoding them from the store. */
 	for (unsigned p = 0; p < persons; p++) {
 		char noms[8], *json;
-		size_t len;
+		size_t len, seen = 0;
 		collect_ctx c = { 0 };
 		refold_noms(noms, p);
 		double a = now_s();
+		if (ns_store_foreach_person(s, noms, count_cb, &seen) != 0)
+			die("foreach_person failed");
+		load[p] = (now_s() - a) * 1e3;
 		if (ns_store_foreach_person(s, noms, collect_cb, &c) != 0)
 			die("foreach_person failed");
 		double b = now_s();
 		if (ns_fold(c.evs, c.n, &json, &len, NULL) != 0)
 			die("ns_fold failed");
 		double e = now_s();
-		if ((int)c.n != events)
+		if ((int)c.n != events || seen != c.n)
 			die("offender %s has %zu events, expected %d", noms, c.n, events);
 		fold[p] = (e - b) * 1e3;
-		loadfold[p] = (e - a) * 1e3;
 		free(json);
 		for (size_t i = 0; i < c.n; i++)
 			ns_event_free(c.evs[i]);
@@ -1118,7 +1222,7 @@ static int cmd_refold(int argc, char **argv)
 	ns_identity_wipe(&lei);
 	qsort(ing, persons, sizeof(double), cmp_double);
 	qsort(fold, persons, sizeof(double), cmp_double);
-	qsort(loadfold, persons, sizeof(double), cmp_double);
+	qsort(load, persons, sizeof(double), cmp_double);
 	qsort(dur, persons, sizeof(double), cmp_double);
 	out("refold.samples", persons);
 	out("refold.events", events);
@@ -1126,8 +1230,8 @@ static int cmd_refold(int argc, char **argv)
 	out("refold.ingest_p99_ms", pct(ing, persons, 0.99));
 	out("refold.fold_p50_ms", pct(fold, persons, 0.5));
 	out("refold.fold_p99_ms", pct(fold, persons, 0.99));
-	out("refold.loadfold_p50_ms", pct(loadfold, persons, 0.5));
-	out("refold.loadfold_p99_ms", pct(loadfold, persons, 0.99));
+	out("refold.load_p50_ms", pct(load, persons, 0.5));
+	out("refold.load_p99_ms", pct(load, persons, 0.99));
 	out("refold.durable_p50_ms", pct(dur, persons, 0.5));
 	out("refold.durable_p99_ms", pct(dur, persons, 0.99));
 	free(in);
@@ -1204,6 +1308,9 @@ static int cmd_catchup(int argc, char **argv)
 	pid_t pid;
 	int status;
 
+	pid_t peer = (pid_t)optd(argc, argv, "--peer-pid", 0);
+	double peer_cpu0 = peer ? proc_cpu(peer) : -1, cpu = 0, peer_cpu = 0;
+
 	if (want == 0)
 		die("catchup: --events N is required");
 	s = open_store(dir, NS_STORE_RDONLY);
@@ -1237,6 +1344,9 @@ static int cmd_catchup(int argc, char **argv)
 			    (unsigned long long)want);
 		}
 	}
+	cpu = proc_cpu(pid);
+	if (peer)
+		peer_cpu = proc_cpu(peer) - peer_cpu0;
 	hwm = proc_kib(pid, "VmHWM");
 	rss = proc_kib(pid, "VmRSS");
 	anon = proc_kib(pid, "RssAnon");
@@ -1261,6 +1371,9 @@ static int cmd_catchup(int argc, char **argv)
 	out("catchup.rss_anon_kib", (double)anon);
 	out("catchup.rss_file_kib", (double)file);
 	out("catchup.rss_anon_max_kib", (double)max_anon);
+	out("catchup.cpu_seconds", cpu);
+	if (peer)
+		out("catchup.sender_cpu_seconds", peer_cpu);
 	out("catchup.pid", (double)pid);
 	return 0;
 }
@@ -1648,6 +1761,24 @@ static int cmd_startup(int argc, char **argv)
 	return 0;
 }
 
+/* wait: until an HTTP /healthz answers 200. */
+static int cmd_wait(int argc, char **argv)
+{
+	const char *addr = need(argc, argv, "--http");
+	double timeout = optd(argc, argv, "--timeout", 60), t0 = now_s();
+	struct sockaddr_in sa;
+
+	if (parse_addr(addr, &sa) != 0)
+		die("bad address %s", addr);
+	while (!healthz(&sa)) {
+		if (now_s() - t0 > timeout)
+			die("nothing answered /healthz on %s within %.0f s", addr, timeout);
+		sleep_s(0.005);
+	}
+	out("wait.seconds", now_s() - t0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -1656,13 +1787,13 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "limits", cmd_limits },   { "append", cmd_append }, { "prep", cmd_prep }, { "fold", cmd_fold },
 		{ "refold", cmd_refold },   { "catchup", cmd_catchup }, { "live", cmd_live }, { "refs", cmd_refs },
-		{ "http", cmd_http },       { "startup", cmd_startup },
+		{ "http", cmd_http },       { "startup", cmd_startup }, { "alerts", cmd_alerts }, { "wait", cmd_wait },
 	};
 	if (argc >= 2)
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 			if (strcmp(argv[1], cmds[i].name) == 0)
 				return cmds[i].fn(argc, argv);
-	fprintf(stderr, "usage: nomsync-bench limits|append|prep|fold|refold|catchup|live|refs|http|startup [options]\n"
+	fprintf(stderr, "usage: nomsync-bench limits|append|alerts|prep|fold|refold|catchup|live|refs|http|wait|startup [options]\n"
 			"       (see bench/run.sh and docs/PERFORMANCE.md)\n");
 	return 2;
 }

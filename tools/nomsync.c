@@ -13,11 +13,15 @@
  *   nomsync --dir DIR import FILE
  *   nomsync --dir DIR status [--json]
  *   nomsync --dir DIR erase EVENT_ID
+ *   nomsync --dir DIR roster-sign FILE       (an authority store signs a roster file)
+ *   nomsync --dir DIR hold | release         (appends held after a restore)
+ *   nomsync --dir DIR rekey                  (rotate this site's key)
  *
  * Errors go to stderr with exit status 1 (2 for usage errors).
  */
 #include <nomsync/bundle.h>
 #include <nomsync/json.h>
+#include <nomsync/roster.h>
 #include <nomsync/store.h>
 #include <nomsync/validate.h>
 
@@ -46,7 +50,13 @@ static const char *usage_text =
 	"  export [--since VECTOR.json]     write a signed bundle to stdout\n"
 	"  import FILE                      verify and apply a bundle\n"
 	"  status [--json]                  vector, counts and rejections\n"
-	"  erase EVENT_ID                   erase an event's payload (data protection)\n";
+	"  erase EVENT_ID                   erase an event's payload (data protection)\n"
+	"  roster-sign FILE                 sign a roster file (an authority store only)\n"
+	"  hold | release                   hold appends after restoring a backup / release by hand\n"
+	"  rekey                            rotate this site's signing key\n"
+	"\n"
+	"init --role also accepts 'authority': the offline roster authority, whose\n"
+	"store signs roster files and appends roster.* changes.\n";
 
 static int usage(void)
 {
@@ -139,7 +149,7 @@ static int cmd_init(const char *dir, int argc, char **argv)
 		return usage();
 	ns_diag_clear(&d);
 	if (ns_role_parse(role) == NS_ROLE_NONE) {
-		fprintf(stderr, "nomsync: init: role: '%s' is not prison, probation, court or hub\n", role);
+		fprintf(stderr, "nomsync: init: role: '%s' is not prison, probation, court, hub or authority\n", role);
 		return 1;
 	}
 	if ((rc = ns_store_create(dir, site, ns_role_parse(role), &d)) != 0)
@@ -635,6 +645,73 @@ static int cmd_status(ns_store *s, int argc, char **argv)
 	return rc;
 }
 
+static int cmd_roster_sign(ns_store *s, int argc, char **argv)
+{
+	const ns_identity *id = ns_store_identity(s);
+	char *text, *out, tmp[4200];
+	size_t len, olen;
+	FILE *f;
+
+	if (argc != 2)
+		return usage();
+	if (id->role != NS_ROLE_AUTHORITY) {
+		fprintf(stderr, "nomsync: roster-sign: this store is a %s, not the roster authority\n", ns_role_name(id->role));
+		return 1;
+	}
+	if (read_all(argv[1], &text, &len) != 0)
+		return 1;
+	ns_roster r;
+	ns_diag d;
+	ns_diag_clear(&d);
+	if (ns_roster_parse(text, len, &r, &d) != 0) {
+		free(text);
+		return fail("roster-sign", NS_ECONFIG, &d);
+	}
+	ns_roster_free(&r);
+	int rc = ns_roster_sign(text, len, id, &out, &olen);
+	free(text);
+	if (rc != 0)
+		return fail("roster-sign", rc, NULL);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", argv[1]);
+	if ((f = fopen(tmp, "w")) == NULL || fwrite(out, 1, olen, f) != olen || fclose(f) != 0 || rename(tmp, argv[1]) != 0) {
+		free(out);
+		fprintf(stderr, "nomsync: roster-sign: cannot write %s\n", argv[1]);
+		return 1;
+	}
+	free(out);
+	char pk[2 * NS_KEY_BYTES + 1];
+	ns_hex(pk, id->pk, NS_KEY_BYTES);
+	printf("signed %s with authority key %s\n", argv[1], pk);
+	return 0;
+}
+
+static int cmd_hold(ns_store *s, int hold)
+{
+	int rc = ns_store_hold(s, hold);
+	if (rc != 0)
+		return fail(hold ? "hold" : "release", rc, NULL);
+	puts(hold ? "appends held until nomsyncd has caught up this site's own events from its peers"
+		  : "appends released");
+	return 0;
+}
+
+static int cmd_rekey(ns_store *s)
+{
+	char old[2 * NS_KEY_BYTES + 1], pk[2 * NS_KEY_BYTES + 1];
+	ns_diag d;
+	int rc;
+
+	ns_hex(old, ns_store_identity(s)->pk, NS_KEY_BYTES);
+	ns_diag_clear(&d);
+	if ((rc = ns_store_rekey(s, &d)) != 0)
+		return fail("rekey", rc, &d);
+	ns_hex(pk, ns_store_identity(s)->pk, NS_KEY_BYTES);
+	printf("old %s\nnew %s\n", old, pk);
+	fprintf(stderr, "nomsync: the roster authority must now publish roster.key.rotated for %s; restart nomsyncd\n",
+		ns_store_identity(s)->site);
+	return 0;
+}
+
 static int cmd_erase(ns_store *s, int argc, char **argv)
 {
 	uint8_t id[NS_ID_BYTES];
@@ -683,8 +760,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "init") == 0)
 		return cmd_init(dir, argc, argv);
 
-	static const char *const known[] = { "id",     "append", "show",   "log",    "verify", "vector",
-					     "digest", "export", "import", "status", "erase" };
+	static const char *const known[] = { "id",     "append", "show",   "log",    "verify",      "vector",
+					     "digest", "export", "import", "status", "erase",       "roster-sign",
+					     "hold",   "release", "rekey" };
 	int ok = 0;
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 		ok |= strcmp(cmd, known[k]) == 0;
@@ -714,6 +792,12 @@ int main(int argc, char **argv)
 		rc = cmd_import(s, argc, argv);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(s, argc, argv);
+	else if (strcmp(cmd, "roster-sign") == 0)
+		rc = cmd_roster_sign(s, argc, argv);
+	else if (strcmp(cmd, "hold") == 0 || strcmp(cmd, "release") == 0)
+		rc = argc == 1 ? cmd_hold(s, cmd[0] == 'h') : usage();
+	else if (strcmp(cmd, "rekey") == 0)
+		rc = argc == 1 ? cmd_rekey(s) : usage();
 	else
 		rc = cmd_erase(s, argc, argv);
 	ns_store_close(s);

@@ -8,7 +8,7 @@
 // net.createServer on 127.0.0.1 and the two replicate(...) streams are piped
 // together. The clock runs from connect until the reader holds all N
 // entries; Hypercore verifies every block against the signed Merkle tree as
-// it arrives. Prints one JSON object on stdout.
+// it arrives. Prints "name value" lines on stdout (as nomsync-bench does).
 import Hypercore from 'hypercore'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -55,17 +55,19 @@ async function main () {
   const b = await writer.get(N - 1)
   const ok = reader.contiguousLength === N && a !== null && Buffer.compare(a, b) === 0
 
-  console.log(JSON.stringify({
-    peer: 'hypercore',
-    version: JSON.parse(fs.readFileSync(new URL('./node_modules/hypercore/package.json', import.meta.url))).version,
-    entries: N,
-    entry_bytes: SIZE,
-    seconds,
-    entries_per_s: N / seconds,
-    writer_append_per_s: N / appendSeconds,
-    rss_mib: process.memoryUsage().rss / 1048576,
-    complete: ok
-  }))
+  // "name value" lines, like nomsync-bench.
+  const version = JSON.parse(fs.readFileSync(new URL('./node_modules/hypercore/package.json', import.meta.url))).version
+  const figures = {
+    'hypercore.entries': N,
+    'hypercore.entry_bytes': SIZE,
+    'hypercore.seconds': seconds,
+    'hypercore.rate': N / seconds,
+    'hypercore.writer_append_rate': N / appendSeconds,
+    'hypercore.rss_mib': process.memoryUsage().rss / 1048576,
+    'hypercore.complete': ok ? 1 : 0
+  }
+  for (const [k, v] of Object.entries(figures)) console.log(`${k} ${v.toFixed(4)}`)
+  console.error(`  .. hypercore ${version}: ${N} entries of ${SIZE} bytes replicated over loopback TCP in ${seconds.toFixed(2)} s`)
 
   for (const s of sockets) s.destroy()
   server.close()

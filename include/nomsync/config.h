@@ -11,6 +11,9 @@
  *   peer_timeout = 10               # seconds of silence before a peer is down
  *   batch = 256                     # events per Events message
  *   window = 8                      # Events messages in flight per peer
+ *   authority = <64 hex>            # roster authority key: the roster must be
+ *                                   # signed by it, and roster changes signed
+ *                                   # by it are applied (optional)
  *
  *   [http]
  *   listen = 127.0.0.1:8401         # HTTP/JSON API (empty: off)
@@ -52,6 +55,8 @@ typedef struct ns_config {
 	double peer_timeout; /**< seconds */
 	unsigned batch;
 	unsigned window;
+	int has_authority;
+	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */
 	char http_token[128];
 	ns_peer_conf peers[NS_MAX_PEERS];

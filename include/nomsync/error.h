@@ -45,8 +45,9 @@ enum ns_error {
 	NS_ECONFIG = -21,     /**< configuration error */
 	NS_EPROTO = -22,      /**< replication protocol violation */
 	NS_EAGAIN = -23,      /**< resource temporarily unavailable */
-	NS_ELOCKED = -24,     /**< store is locked by another process */
-	NS__ERRMIN = -25
+	NS_ELOCKED = -24,     /**< store is locked or appends are held */
+	NS_EREVOKED = -25,    /**< the signing key was revoked */
+	NS__ERRMIN = -26
 };
 
 /**

@@ -38,10 +38,14 @@ typedef enum ns_role {
 	NS_ROLE_PRISON = 1,
 	NS_ROLE_PROBATION = 2,
 	NS_ROLE_COURT = 3,
-	NS_ROLE_HUB = 4
+	NS_ROLE_HUB = 4,
+	NS_ROLE_AUTHORITY = 5 /**< the roster authority: signs roster changes only */
 } ns_role;
 
-/** @brief "prison", "probation", "court", "hub"; NULL for NS_ROLE_NONE. */
+/** Offender reference carried by roster events, which are about no person. */
+#define NS_ROSTER_REF "ROSTER"
+
+/** @brief "prison", "probation", "court", "hub", "authority"; NULL for NS_ROLE_NONE. */
 const char *ns_role_name(ns_role role);
 /** @brief Parse a role name. @return the role, or NS_ROLE_NONE. */
 ns_role ns_role_parse(const char *name);

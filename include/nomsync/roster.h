@@ -28,12 +28,45 @@ typedef struct ns_roster_entry {
 	char region[8];                 /**< probation region code, "" if none */
 	uint8_t pk[NS_KEY_BYTES];       /**< Ed25519 */
 	uint8_t curve_pk[NS_KEY_BYTES]; /**< curve25519 form, for CURVE */
+	uint64_t revoked_from;          /**< 0, or events with seq >= this are refused */
 } ns_roster_entry;
 
 typedef struct ns_roster {
 	ns_roster_entry *e; /**< owned */
 	size_t n;
+	int has_authority;                  /**< roster changes accepted from @p authority */
+	uint8_t authority[NS_KEY_BYTES];
 } ns_roster;
+
+/** The line a signed roster file carries: "# nomsync-roster-signature HEX". */
+#define NS_ROSTER_SIG_PREFIX "# nomsync-roster-signature "
+
+/**
+ * @brief Check a roster file's signature by the authority key: Ed25519 over
+ * the file's bytes without the signature line.
+ * @return 0, or NS_ECONFIG (unsigned, malformed or wrong signature)
+ */
+int ns_roster_check_signature(const char *text, size_t len, const uint8_t authority[NS_KEY_BYTES], ns_diag *d);
+
+/**
+ * @brief Sign roster text with the authority identity: the text without any
+ * old signature line, then a new signature line. @param[out] out malloc'd.
+ */
+int ns_roster_sign(const char *text, size_t len, const ns_identity *authority, char **out, size_t *out_len);
+
+/**
+ * @brief Load a roster file, checking its signature when @p authority is
+ * non-NULL (and remembering the authority for roster changes).
+ */
+int ns_roster_load_signed(const char *path, const uint8_t *authority, ns_roster *r, ns_diag *d);
+
+/**
+ * @brief Apply a roster change signed by the authority (roster.site.added,
+ * roster.key.rotated, roster.key.revoked). The caller has verified the
+ * event; events from any other origin are refused with NS_EUNKNOWN.
+ * @return 0, NS_EUNKNOWN, NS_EVALID (e.g. rotating a key that is not listed)
+ */
+int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d);
 
 /**
  * @brief Parse roster text. Every line is checked: site code valid for its
@@ -53,7 +86,9 @@ const ns_roster_entry *ns_roster_by_site(const ns_roster *r, const char *site);
 /**
  * @brief Trust policy for ns_store_set_trust (arg is an ns_roster *):
  * NS_EUNKNOWN if the origin key is not in the roster, NS_EROLE if the event's
- * site or role differ from the roster's.
+ * site or role differ from the roster's, NS_EREVOKED if the key was revoked
+ * from a seq at or below the event's. Roster changes are accepted only from
+ * the authority key.
  */
 int ns_roster_trust(void *roster, const ns_event *ev);
 

@@ -265,6 +265,26 @@ int ns_store_size(ns_store *s, uint64_t *bytes);
  */
 const char *ns_store_last_error(ns_store *s);
 
+/**
+ * @brief Hold appends (after restoring a backup): until released, this site
+ * may not sign new events, because its backup may lack events it signed
+ * after the backup was taken, and signing again from an older head would be
+ * an equivocation. nomsyncd releases the hold once every configured peer has
+ * reported a vector and none holds more of this site's own events than the
+ * store does (it pulls them back first).
+ */
+int ns_store_hold(ns_store *s, int hold);
+/** @brief 1 if appends are held. */
+int ns_store_held(ns_store *s);
+
+/**
+ * @brief Replace this site's key (rotation): a new Ed25519 key signs from now
+ * on; the old key's events stay valid. The old key file is kept as
+ * site.key.old-<first 16 hex of the old key>. The roster authority must list
+ * the new key (roster.key.rotated) for peers to accept it.
+ */
+int ns_store_rekey(ns_store *s, ns_diag *d);
+
 /** @brief Number of persons (views) and events held. */
 int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events);
 

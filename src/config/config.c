@@ -150,6 +150,11 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				return ns_diag_set(d, NS_ECONFIG, "config",
 						   "line %zu: %s must be a number of seconds (0.01 to 86400)", lineno, k);
 			*(k[0] == 'a' ? &c->anti_entropy : k[0] == 'h' ? &c->heartbeat : &c->peer_timeout) = x;
+		} else if (strcmp(k, "authority") == 0) {
+			if (ns_unhex(c->authority, NS_KEY_BYTES, v) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: authority must be an Ed25519 public key in 64 hex digits", lineno);
+			c->has_authority = 1;
 		} else if (strcmp(k, "batch") == 0 || strcmp(k, "window") == 0) {
 			if (number(v, 1, k[0] == 'b' ? 4096 : 1024, &x) != 0 || x != (unsigned)x)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be a whole number (1 to %d)",

@@ -36,7 +36,8 @@ static const struct {
 	{ NS_ECONFIG, "NS_ECONFIG", "configuration error" },
 	{ NS_EPROTO, "NS_EPROTO", "replication protocol violation" },
 	{ NS_EAGAIN, "NS_EAGAIN", "resource temporarily unavailable" },
-	{ NS_ELOCKED, "NS_ELOCKED", "store is in use by another process" },
+	{ NS_ELOCKED, "NS_ELOCKED", "store is locked, or appends are held until the site catches up" },
+	{ NS_EREVOKED, "NS_EREVOKED", "the signing key was revoked by the roster authority" },
 };
 
 const char *ns_strerror(int code)

@@ -26,6 +26,7 @@
 #include <zmq.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,7 @@ struct peer {
 	uint64_t batch_no;
 	uint64_t sent_events, recv_events, rejected, sent_batches;
 	uint64_t in_sync_at;      /* last time they lacked nothing we hold */
+	uint64_t dialled_at;      /* last zmq_connect, outbound only */
 	size_t queued;
 };
 
@@ -115,7 +117,56 @@ struct ns_node {
 	int stopping;
 	uint64_t frames_rejected, events_rejected, zap_refused;
 	ns_http *http;
+	pthread_mutex_t roster_lock; /* the worker's trust checks vs roster rebuilds */
+	uint64_t authority_seq;      /* roster changes applied so far */
+	int held;                    /* appends held after a restore */
+	uint64_t last_hold_check;
 };
+
+/* Trust policy run by the store on the commit thread. */
+static int node_trust(void *arg, const ns_event *ev)
+{
+	ns_node *n = arg;
+	pthread_mutex_lock(&n->roster_lock);
+	int rc = ns_roster_trust(&n->roster, ev);
+	pthread_mutex_unlock(&n->roster_lock);
+	return rc;
+}
+
+typedef struct apply_ctx {
+	ns_roster *r;
+	uint64_t last;
+} apply_ctx;
+
+static int apply_cb(void *arg, const ns_event *ev)
+{
+	apply_ctx *a = arg;
+	ns_diag d;
+	if (ns_roster_apply(a->r, ev, &d) != 0)
+		ns_log(NS_LOG_WARN, "roster change seq %llu not applied: %s: %s", (unsigned long long)ev->seq, d.field, d.msg);
+	a->last = ev->seq;
+	return 0;
+}
+
+/*
+ * The roster in force: the (signed) roster file, then every roster change
+ * signed by the authority that this store holds, in seq order.
+ */
+static int build_roster(ns_node *n, ns_roster *out, uint64_t *applied, ns_diag *d)
+{
+	int rc = ns_roster_load_signed(n->cfg.roster, n->cfg.has_authority ? n->cfg.authority : NULL, out, d);
+	apply_ctx a = { out, 0 };
+
+	if (rc != 0 || !n->cfg.has_authority)
+		return rc;
+	rc = ns_store_read_range(n->store, n->cfg.authority, 1, SIZE_MAX, SIZE_MAX, apply_cb, &a);
+	if (rc != 0) {
+		ns_roster_free(out);
+		return ns_diag_set(d, rc, "roster", "cannot read roster changes: %s", ns_strerror(rc));
+	}
+	*applied = a.last;
+	return 0;
+}
 
 static uint64_t now_ms(ns_node *n)
 {
@@ -411,6 +462,24 @@ static int refresh_vector(ns_node *n)
 	free(n->vv);
 	n->vv = v;
 	n->nvv = nv;
+	if (n->cfg.has_authority && n->started &&
+	    vec_get(n->vv, n->nvv, n->cfg.authority) != n->authority_seq) {
+		ns_roster fresh;
+		uint64_t applied = 0;
+		ns_diag d;
+		if (build_roster(n, &fresh, &applied, &d) == 0) {
+			pthread_mutex_lock(&n->roster_lock);
+			ns_roster old = n->roster;
+			n->roster = fresh;
+			n->authority_seq = applied;
+			pthread_mutex_unlock(&n->roster_lock);
+			ns_roster_free(&old);
+			ns_log(NS_LOG_INFO, "roster updated by the authority (change %llu): %zu keys",
+			       (unsigned long long)applied, n->roster.n);
+		} else {
+			ns_log(NS_LOG_ERROR, "cannot rebuild the roster: %s", d.msg);
+		}
+	}
 	if (newly_quarantined && n->started) {
 		/* Learnt outside the protocol (e.g. a bundle import): tell everyone. */
 		ns_log(NS_LOG_WARN, "an origin was quarantined for equivocation; relaying the proof");
@@ -967,6 +1036,42 @@ static void write_status(ns_node *n)
 	json_decref(j);
 }
 
+/*
+ * A restored store may lack events this site signed after the backup. Once
+ * every configured peer (or, for a node with none, every connected peer, at
+ * least one) has told us its vector and none holds more of our own events
+ * than we do, nothing is missing and appends may resume.
+ */
+static void check_hold(ns_node *n)
+{
+	const uint8_t *me = ns_store_identity(n->store)->pk;
+	uint64_t mine = vec_get(n->vv, n->nvv, me), heard = 0;
+	int outbound = 0;
+
+	for (size_t i = 0; i < n->npeers; i++)
+		outbound |= n->peers[i]->outbound;
+	for (size_t i = 0; i < n->npeers; i++) {
+		peer *p = n->peers[i];
+		if (outbound && p->outbound && !p->hello_seen)
+			return;
+		if (p->hello_seen) {
+			heard++;
+			if (vec_get(p->told, p->ntold, me) > mine)
+				return;
+		}
+	}
+	for (size_t i = 0; i < n->nvv; i++)
+		if (memcmp(n->vv[i].origin, me, NS_KEY_BYTES) == 0 && n->vv[i].held)
+			return;
+	if (heard == 0)
+		return;
+	if (ns_store_hold(n->store, 0) == 0) {
+		n->held = 0;
+		ns_log(NS_LOG_INFO, "caught up with this site's own events (seq %llu) from %llu peers: appends released",
+		       (unsigned long long)mine, (unsigned long long)heard);
+	}
+}
+
 static void on_tick(uv_timer_t *h)
 {
 	ns_node *n = h->data;
@@ -997,6 +1102,19 @@ static void on_tick(uv_timer_t *h)
 		}
 		if (p->outbound && !p->hello_seen && t - p->last_hello_tx > 250)
 			send_hello(p);
+		if (p->outbound && !p->hello_seen && t - p->dialled_at > 5000) {
+			/*
+			 * No handshake for 5 s: dial again. After a refused
+			 * handshake (e.g. our new key not yet in the peer's
+			 * roster) libzmq may not retry on its own.
+			 */
+			p->dialled_at = t;
+			zmq_disconnect(p->sock, p->endpoint);
+			if (zmq_connect(p->sock, p->endpoint) != 0)
+				ns_log(NS_LOG_WARN, "cannot re-dial %s at %s: %s", p->site, p->endpoint, zmq_strerror(errno));
+			else
+				ns_log(NS_LOG_INFO, "no handshake with %s yet; dialling %s again", p->site, p->endpoint);
+		}
 	}
 	if (t - n->last_ae >= (uint64_t)(n->cfg.anti_entropy * 1000)) {
 		n->last_ae = t;
@@ -1013,6 +1131,10 @@ static void on_tick(uv_timer_t *h)
 	if (t - n->last_status >= 1000) {
 		n->last_status = t;
 		write_status(n);
+	}
+	if (n->held && t - n->last_hold_check >= 500) {
+		n->last_hold_check = t;
+		check_hold(n);
 	}
 	pump_all(n);
 	try_commit(n);
@@ -1067,9 +1189,10 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	n->cfg = *cfg;
 	ns_log_level = cfg->log_level;
 	randombytes_buf(&n->session, sizeof(n->session));
-	if ((rc = ns_roster_load(cfg->roster, &n->roster, d)) != 0)
-		goto fail;
+	pthread_mutex_init(&n->roster_lock, NULL);
 	if ((rc = ns_store_open(cfg->dir, 0, &n->store, d)) != 0)
+		goto fail;
+	if ((rc = build_roster(n, &n->roster, &n->authority_seq, d)) != 0)
 		goto fail;
 	id = ns_store_identity(n->store);
 	const ns_roster_entry *me = ns_roster_by_key(&n->roster, id->pk);
@@ -1079,7 +1202,9 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 				 ns_role_name(id->role), cfg->roster);
 		goto fail;
 	}
-	ns_store_set_trust(n->store, ns_roster_trust, &n->roster);
+	ns_store_set_trust(n->store, node_trust, n);
+	if ((n->held = ns_store_held(n->store)))
+		ns_log(NS_LOG_WARN, "appends are held (restored store): catching up this site's own events first");
 	if ((rc = ns_curve_keys(id, n->curve_pk, n->curve_sk)) != 0)
 		goto fail;
 	if ((n->zctx = zmq_ctx_new()) == NULL) {
@@ -1157,6 +1282,8 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 		ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);
 	}
 	n->started = now_ms(n);
+	for (size_t i = 0; i < n->npeers; i++)
+		n->peers[i]->dialled_at = n->started;
 	ns_log(NS_LOG_INFO, "node %s (%s) listening on %s with %zu peers, %zu roster sites", id->site,
 	       ns_role_name(id->role), cfg->listen, cfg->npeers, n->roster.n);
 	for (size_t i = 0; i < n->npeers; i++)
@@ -1218,5 +1345,6 @@ void ns_node_free(ns_node *n)
 	ns_roster_free(&n->roster);
 	free(n->vv);
 	sodium_memzero(n->curve_sk, sizeof(n->curve_sk));
+	pthread_mutex_destroy(&n->roster_lock);
 	free(n);
 }

@@ -48,6 +48,9 @@ static const char *const ns__type_names[] = {
 	[NOMSYNC__EVENT_TYPE__REGISTRATION_REMOVED] = "registration.removed",
 	[NOMSYNC__EVENT_TYPE__MANAGER_HANDOVER_CHANGED] = "manager.handover.changed",
 	[NOMSYNC__EVENT_TYPE__LICENCE_ENDED] = "licence.ended",
+	[NOMSYNC__EVENT_TYPE__ROSTER_SITE_ADDED] = "roster.site.added",
+	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_ROTATED] = "roster.key.rotated",
+	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_REVOKED] = "roster.key.revoked",
 };
 
 #define NS__NTYPES (sizeof(ns__type_names) / sizeof(ns__type_names[0]))
@@ -72,16 +75,16 @@ uint32_t ns_type_max(void)
 	return (uint32_t)NS__NTYPES - 1;
 }
 
-static const char *const ns__role_names[] = { NULL, "prison", "probation", "court", "hub" };
+static const char *const ns__role_names[] = { NULL, "prison", "probation", "court", "hub", "authority" };
 
 const char *ns_role_name(ns_role role)
 {
-	return (unsigned)role < 5 ? ns__role_names[role] : NULL;
+	return (unsigned)role < 6 ? ns__role_names[role] : NULL;
 }
 
 ns_role ns_role_parse(const char *name)
 {
-	for (int i = 1; name && i < 5; i++)
+	for (int i = 1; name && i < 6; i++)
 		if (strcmp(ns__role_names[i], name) == 0)
 			return (ns_role)i;
 	return NS_ROLE_NONE;

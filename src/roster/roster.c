@@ -127,6 +127,184 @@ int ns_roster_load(const char *path, ns_roster *r, ns_diag *d)
 	return rc;
 }
 
+/* The signature line's span in @text, if any. */
+static const char *sig_line(const char *text, size_t len, size_t *line_len)
+{
+	size_t pl = strlen(NS_ROSTER_SIG_PREFIX);
+	for (size_t pos = 0; pos < len;) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (text + pos)) + 1 : len - pos;
+		if (l >= pl && memcmp(text + pos, NS_ROSTER_SIG_PREFIX, pl) == 0) {
+			*line_len = l;
+			return text + pos;
+		}
+		pos += l;
+	}
+	return NULL;
+}
+
+/* Hash of the roster text without its signature line. */
+static void roster_digest(const char *text, size_t len, uint8_t out[32])
+{
+	crypto_generichash_state st;
+	size_t ll = 0;
+	const char *sl = sig_line(text, len, &ll);
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	if (sl) {
+		crypto_generichash_update(&st, (const uint8_t *)text, (size_t)(sl - text));
+		crypto_generichash_update(&st, (const uint8_t *)sl + ll, len - (size_t)(sl - text) - ll);
+	} else {
+		crypto_generichash_update(&st, (const uint8_t *)text, len);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
+int ns_roster_check_signature(const char *text, size_t len, const uint8_t authority[NS_KEY_BYTES], ns_diag *d)
+{
+	uint8_t digest[32], sig[64];
+	char hex[129];
+	size_t ll = 0;
+	const char *sl = sig_line(text, len, &ll);
+	size_t pl = strlen(NS_ROSTER_SIG_PREFIX);
+
+	if (sl == NULL)
+		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster is not signed by the roster authority");
+	if (ll < pl + 128) 
+		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster's signature line is malformed");
+	memcpy(hex, sl + pl, 128);
+	hex[128] = '\0';
+	if (ns_unhex(sig, 64, hex) != 0)
+		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster's signature line is malformed");
+	roster_digest(text, len, digest);
+	if (crypto_sign_verify_detached(sig, digest, sizeof(digest), authority) != 0)
+		return ns_diag_set(d, NS_ECONFIG, "roster",
+				   "the roster's signature does not verify with the authority key: it was altered or signed by another key");
+	return 0;
+}
+
+int ns_roster_sign(const char *text, size_t len, const ns_identity *authority, char **out, size_t *out_len)
+{
+	uint8_t digest[32], sig[64];
+	char hex[129];
+	size_t ll = 0, n = 0;
+	const char *sl = sig_line(text, len, &ll);
+	size_t keep = sl ? len - ll : len;
+	char *buf = malloc(keep + strlen(NS_ROSTER_SIG_PREFIX) + 130 + 1);
+
+	if (buf == NULL)
+		return NS_ENOMEM;
+	if (sl) {
+		memcpy(buf, text, (size_t)(sl - text));
+		n = (size_t)(sl - text);
+		memcpy(buf + n, sl + ll, len - (size_t)(sl - text) - ll);
+		n += len - (size_t)(sl - text) - ll;
+	} else {
+		memcpy(buf, text, len);
+		n = len;
+	}
+	if (n > 0 && buf[n - 1] != '\n')
+		buf[n++] = '\n';
+	roster_digest(buf, n, digest);
+	crypto_sign_detached(sig, NULL, digest, sizeof(digest), authority->sk);
+	ns_hex(hex, sig, 64);
+	n += (size_t)sprintf(buf + n, "%s%s\n", NS_ROSTER_SIG_PREFIX, hex);
+	*out = buf;
+	*out_len = n;
+	return 0;
+}
+
+int ns_roster_load_signed(const char *path, const uint8_t *authority, ns_roster *r, ns_diag *d)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long len;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (f == NULL)
+		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot open %s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 || len > (1 << 24)) {
+		fclose(f);
+		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot read %s", path);
+	}
+	if ((buf = malloc((size_t)len + 1)) == NULL) {
+		fclose(f);
+		return NS_ENOMEM;
+	}
+	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		free(buf);
+		fclose(f);
+		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot read %s", path);
+	}
+	fclose(f);
+	rc = authority ? ns_roster_check_signature(buf, (size_t)len, authority, d) : 0;
+	if (rc == 0)
+		rc = ns_roster_parse(buf, (size_t)len, r, d);
+	free(buf);
+	if (rc == 0 && authority) {
+		r->has_authority = 1;
+		memcpy(r->authority, authority, NS_KEY_BYTES);
+	}
+	return rc;
+}
+
+static int add_entry(ns_roster *r, const ns_roster_entry *e)
+{
+	void *p = realloc(r->e, (r->n + 1) * sizeof(*r->e));
+	if (p == NULL)
+		return NS_ENOMEM;
+	r->e = p;
+	r->e[r->n++] = *e;
+	return 0;
+}
+
+int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
+{
+	const Nomsync__Payload *p = ev->payload;
+	ns_roster_entry e, *old;
+	uint8_t key[NS_KEY_BYTES];
+
+	if (!r->has_authority || memcmp(ev->origin, r->authority, NS_KEY_BYTES) != 0)
+		return ns_diag_set(d, NS_EUNKNOWN, "origin", "roster changes are accepted only from the authority key");
+	if (p == NULL)
+		return 0; /* erased: nothing to apply */
+	memset(&e, 0, sizeof(e));
+	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_SITE_ADDED) {
+		const Nomsync__RosterSiteAdded *x = p->roster_site_added;
+		if (ns_unhex(e.pk, NS_KEY_BYTES, x->key) != 0 || crypto_sign_ed25519_pk_to_curve25519(e.curve_pk, e.pk) != 0)
+			return ns_diag_set(d, NS_EVALID, "key", "bad key");
+		if (ns_roster_by_key(r, e.pk))
+			return 0; /* already listed: idempotent */
+		snprintf(e.site, sizeof(e.site), "%s", x->site);
+		snprintf(e.region, sizeof(e.region), "%s", x->region ? x->region : "");
+		e.role = ns_role_parse(x->role);
+		return add_entry(r, &e);
+	}
+	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_ROTATED) {
+		const Nomsync__RosterKeyRotated *x = p->roster_key_rotated;
+		if (ns_unhex(key, NS_KEY_BYTES, x->old_key) != 0 || (old = (ns_roster_entry *)ns_roster_by_key(r, key)) == NULL ||
+		    strcmp(old->site, x->site) != 0)
+			return ns_diag_set(d, NS_EVALID, "old_key", "%s's old key is not in the roster", x->site);
+		e = *old;
+		e.revoked_from = 0;
+		if (ns_unhex(e.pk, NS_KEY_BYTES, x->new_key) != 0 || crypto_sign_ed25519_pk_to_curve25519(e.curve_pk, e.pk) != 0)
+			return ns_diag_set(d, NS_EVALID, "new_key", "bad key");
+		if (ns_roster_by_key(r, e.pk))
+			return 0;
+		return add_entry(r, &e); /* the old key stays valid for what it signed; revoke it separately */
+	}
+	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_REVOKED) {
+		const Nomsync__RosterKeyRevoked *x = p->roster_key_revoked;
+		if (ns_unhex(key, NS_KEY_BYTES, x->key) != 0 || (old = (ns_roster_entry *)ns_roster_by_key(r, key)) == NULL)
+			return ns_diag_set(d, NS_EVALID, "key", "the revoked key is not in the roster");
+		if (old->revoked_from == 0 || x->from_seq < old->revoked_from)
+			old->revoked_from = x->from_seq;
+		return 0;
+	}
+	return ns_diag_set(d, NS_EVALID, "type", "not a roster change");
+}
+
 const ns_roster_entry *ns_roster_by_key(const ns_roster *r, const uint8_t pk[NS_KEY_BYTES])
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -135,28 +313,39 @@ const ns_roster_entry *ns_roster_by_key(const ns_roster *r, const uint8_t pk[NS_
 	return NULL;
 }
 
+/* Connections are admitted only for keys that are not revoked. */
 const ns_roster_entry *ns_roster_by_curve(const ns_roster *r, const uint8_t curve_pk[NS_KEY_BYTES])
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (memcmp(r->e[i].curve_pk, curve_pk, NS_KEY_BYTES) == 0)
-			return &r->e[i];
+			return r->e[i].revoked_from ? NULL : &r->e[i];
 	return NULL;
 }
 
+/* A site's current key: the last one listed that is not revoked. */
 const ns_roster_entry *ns_roster_by_site(const ns_roster *r, const char *site)
 {
+	const ns_roster_entry *best = NULL, *any = NULL;
 	for (size_t i = 0; i < r->n; i++)
-		if (strcmp(r->e[i].site, site) == 0)
-			return &r->e[i];
-	return NULL;
+		if (strcmp(r->e[i].site, site) == 0) {
+			any = &r->e[i];
+			if (r->e[i].revoked_from == 0)
+				best = &r->e[i];
+		}
+	return best ? best : any;
 }
 
 int ns_roster_trust(void *arg, const ns_event *ev)
 {
-	const ns_roster_entry *e = ns_roster_by_key(arg, ev->origin);
+	const ns_roster *r = arg;
+	const ns_roster_entry *e;
 
-	if (e == NULL)
+	if (r->has_authority && memcmp(ev->origin, r->authority, NS_KEY_BYTES) == 0)
+		return ev->role == NS_ROLE_AUTHORITY ? 0 : NS_EROLE;
+	if ((e = ns_roster_by_key(r, ev->origin)) == NULL)
 		return NS_EUNKNOWN;
+	if (e->revoked_from && ev->seq >= e->revoked_from)
+		return NS_EREVOKED;
 	if (e->role != ev->role || strcmp(e->site, ev->site) != 0)
 		return NS_EROLE;
 	return 0;

@@ -243,6 +243,8 @@ const char *ns_reject_name(int code)
 		return "rejected.unknown_origin";
 	case NS_ECHAIN:
 		return "rejected.chain";
+	case NS_EREVOKED:
+		return "rejected.revoked";
 	case NS_EDECODE:
 	case NS_EHASH:
 	case NS_EVERSION:
@@ -766,6 +768,8 @@ static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *
 	v.mv_data = lk;
 	if ((rc = mdb_put(txn, s->ids, &k, &v, 0)) != 0)
 		return ns__mdb(rc);
+	if (strcmp(ev->offender, NS_ROSTER_REF) == 0)
+		return 0; /* roster changes concern no person: log and id index only */
 	ns__sortkey(sk, ev);
 	k.mv_size = strlen(ev->offender);
 	k.mv_data = (void *)ev->offender;
@@ -905,6 +909,15 @@ static int ns__append_once(ns_store *s, const ns_input *in, size_t n, uint8_t (*
 	}
 	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
+	{
+		char hold[4] = "";
+		if (ns__meta_get(txn, s, "hold", hold, sizeof(hold)) == 0 && strcmp(hold, "1") == 0) {
+			rc = ns_diag_set(d, NS_ELOCKED, "store",
+					 "appends are held after a restore until nomsyncd has caught up this site's own "
+					 "events from its peers (see docs/OPERATIONS.md)");
+			goto abort;
+		}
+	}
 	if ((rc = ns__vv_get(txn, s, s->id.pk, &vv, NULL)) != 0)
 		goto abort;
 	if (vv.quarantined) {
@@ -1850,6 +1863,70 @@ abort:
 	free(erased);
 	free(touched.ref);
 	return rc;
+}
+
+int ns_store_hold(ns_store *s, int hold)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
+		return rc;
+	if ((rc = ns__meta_put(txn, s, "hold", hold ? "1" : "0")) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return ns__mdb(mdb_txn_commit(txn));
+}
+
+int ns_store_held(ns_store *s)
+{
+	MDB_txn *txn;
+	char hold[4] = "";
+
+	if (ns__txn(s, MDB_RDONLY, &txn) != 0)
+		return 0;
+	ns__meta_get(txn, s, "hold", hold, sizeof(hold));
+	mdb_txn_abort(txn);
+	return strcmp(hold, "1") == 0;
+}
+
+int ns_store_rekey(ns_store *s, ns_diag *d)
+{
+	char path[PATH_MAX + 16], old[PATH_MAX + 64], pkhex[2 * NS_KEY_BYTES + 1], oldhex[17];
+	ns_identity id;
+	MDB_txn *txn = NULL;
+	int rc;
+
+	if ((rc = ns_identity_generate(&id, s->id.site, s->id.role)) != 0)
+		return rc;
+	ns__keypath(path, sizeof(path), s->dir);
+	ns_hex(oldhex, s->id.pk, 8);
+	snprintf(old, sizeof(old), "%s.old-%s", path, oldhex);
+	if (link(path, old) != 0 && errno != EEXIST) {
+		ns_identity_wipe(&id);
+		return ns_diag_set(d, NS_EIO, "key", "cannot keep the old key as %s: %s", old, strerror(errno));
+	}
+	ns_hex(pkhex, id.pk, NS_KEY_BYTES);
+	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0 || (rc = ns__meta_put(txn, s, "pk", pkhex)) != 0) {
+		if (rc != 0 && txn)
+			mdb_txn_abort(txn);
+		ns_identity_wipe(&id);
+		return rc;
+	}
+	/* Key file first: a crash between the two leaves a key the store refuses, never a lost key. */
+	if ((rc = ns_identity_save(&id, path)) != 0) {
+		mdb_txn_abort(txn);
+		ns_identity_wipe(&id);
+		return ns_diag_set(d, rc, "key", "cannot write %s", path);
+	}
+	if ((rc = ns__mdb(mdb_txn_commit(txn))) != 0) {
+		ns_identity_wipe(&id);
+		return rc;
+	}
+	ns_identity_wipe(&s->id);
+	s->id = id;
+	return 0;
 }
 
 const char *ns_store_last_error(ns_store *s)

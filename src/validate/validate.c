@@ -16,6 +16,8 @@
  * by finding the input invalid.
  */
 #include <nomsync/validate.h>
+
+#include <sodium.h>
 #include <nomsync/date.h>
 
 #include <stdio.h>
@@ -283,9 +285,11 @@ int ns_validate_site(ns_role role, const char *site, ns_diag *d)
 					   "'%s' is not a court code (2-8 capitals and digits)", s);
 		return 0;
 	case NS_ROLE_HUB:
+	case NS_ROLE_AUTHORITY:
 		if (!ns__code_chars(s, 2, 15, "-_"))
 			return ns_diag_set(d, NS_EVALID, "site",
-					   "'%s' is not a hub code (2-15 capitals, digits, '-' or '_')", s);
+					   "'%s' is not a %s code (2-15 capitals, digits, '-' or '_')", s,
+					   role == NS_ROLE_HUB ? "hub" : "authority");
 		return 0;
 	default:
 		return ns_diag_set(d, NS_EVALID, "role", "unknown site role %d", (int)role);
@@ -300,6 +304,7 @@ int ns_validate_site(ns_role role, const char *site, ns_diag *d)
 #define NS__B (1u << NS_ROLE_PROBATION)
 #define NS__C (1u << NS_ROLE_COURT)
 #define NS__H (1u << NS_ROLE_HUB)
+#define NS__A (1u << NS_ROLE_AUTHORITY)
 
 /* Bit (1 << role) is set in ns__emitters[type] when role may emit type. */
 static const unsigned ns__emitters[] = {
@@ -330,12 +335,15 @@ static const unsigned ns__emitters[] = {
 	[NOMSYNC__EVENT_TYPE__REGISTRATION_REMOVED] = NS__B,
 	[NOMSYNC__EVENT_TYPE__MANAGER_HANDOVER_CHANGED] = NS__P | NS__B,
 	[NOMSYNC__EVENT_TYPE__LICENCE_ENDED] = NS__B,
+	[NOMSYNC__EVENT_TYPE__ROSTER_SITE_ADDED] = NS__A,
+	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_ROTATED] = NS__A,
+	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_REVOKED] = NS__A,
 };
 
 /* 1 if a site of role may sign events of type. */
 int ns_role_may_emit(ns_role role, uint32_t type)
 {
-	if (role <= NS_ROLE_NONE || role > NS_ROLE_HUB || type >= NS__COUNT(ns__emitters))
+	if (role <= NS_ROLE_NONE || role > NS_ROLE_AUTHORITY || type >= NS__COUNT(ns__emitters))
 		return 0;
 	return (ns__emitters[type] >> role) & 1u;
 }
@@ -843,6 +851,8 @@ static int ns__licence_ended(const Nomsync__LicenceEnded *m, const char *w, ns_d
 }
 
 /* Dispatch to the rule function of the payload's type. */
+static int ns__roster_change(const Nomsync__Payload *p, ns_diag *d);
+
 static int ns__payload(ns_role role, uint32_t type, const Nomsync__Payload *p, ns_diag *d)
 {
 	const char *w = ns_type_name(type);
@@ -902,9 +912,54 @@ static int ns__payload(ns_role role, uint32_t type, const Nomsync__Payload *p, n
 		return ns__handover(p->manager_handover_changed, w, d);
 	case NOMSYNC__PAYLOAD__BODY_LICENCE_ENDED:
 		return ns__licence_ended(p->licence_ended, w, d);
+	case NOMSYNC__PAYLOAD__BODY_ROSTER_SITE_ADDED:
+	case NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_ROTATED:
+	case NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_REVOKED:
+		return ns__roster_change(p, d);
 	default:
 		return ns_diag_set(d, NS_EVALID, "type", "no rules for payload case %d", (int)p->body_case);
 	}
+}
+
+/* A 64-hex Ed25519 public key that converts to a curve point. */
+static int ns__key_field(const char *v, const char *field, ns_diag *d)
+{
+	uint8_t k[NS_KEY_BYTES], c[NS_KEY_BYTES];
+	if (ns_unhex(k, NS_KEY_BYTES, v) != 0 || crypto_sign_ed25519_pk_to_curve25519(c, k) != 0)
+		return ns_diag_set(d, NS_EVALID, field, "must be an Ed25519 public key in 64 hex digits");
+	return 0;
+}
+
+/* Roster changes: a site valid for its role, well-formed keys. */
+static int ns__roster_change(const Nomsync__Payload *p, ns_diag *d)
+{
+	int rc;
+	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_SITE_ADDED) {
+		const Nomsync__RosterSiteAdded *x = p->roster_site_added;
+		ns_role r = ns_role_parse(x->role);
+		if (r == NS_ROLE_NONE || r == NS_ROLE_AUTHORITY)
+			return ns_diag_set(d, NS_EVALID, "role", "must be prison, probation, court or hub");
+		if ((rc = ns_validate_site(r, x->site, d)) != 0)
+			return rc;
+		if (!ns__empty(x->region) && !ns_is_region(x->region))
+			return ns_diag_set(d, NS_EVALID, "region", "'%.20s' is not a probation region code", x->region);
+		return ns__key_field(x->key, "key", d);
+	}
+	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_ROTATED) {
+		const Nomsync__RosterKeyRotated *x = p->roster_key_rotated;
+		if ((rc = ns__required(x->site, "site", "roster.key.rotated", d)) != 0 ||
+		    (rc = ns__key_field(x->old_key, "old_key", d)) != 0 || (rc = ns__key_field(x->new_key, "new_key", d)) != 0)
+			return rc;
+		if (strcmp(x->old_key, x->new_key) == 0)
+			return ns_diag_set(d, NS_EVALID, "new_key", "must differ from old_key");
+		return 0;
+	}
+	const Nomsync__RosterKeyRevoked *x = p->roster_key_revoked;
+	if ((rc = ns__required(x->site, "site", "roster.key.revoked", d)) != 0 || (rc = ns__key_field(x->key, "key", d)) != 0)
+		return rc;
+	if (x->from_seq == 0)
+		return ns_diag_set(d, NS_EVALID, "from_seq", "must be 1 or more (1 revokes every event of the key)");
+	return 0;
 }
 
 /* 1 if the oneof member selected by body_case is set (found by reflection). */
@@ -927,7 +982,11 @@ int ns_validate_event(ns_role role, const char *offender, uint32_t type, const N
 	const char *tname = ns_type_name(type);
 	const char *rname = ns_role_name(role);
 
-	if (!ns_is_noms(offender) && !ns_is_crn(offender))
+	int roster = type == NOMSYNC__EVENT_TYPE__ROSTER_SITE_ADDED || type == NOMSYNC__EVENT_TYPE__ROSTER_KEY_ROTATED ||
+		     type == NOMSYNC__EVENT_TYPE__ROSTER_KEY_REVOKED;
+	if (roster && (offender == NULL || strcmp(offender, NS_ROSTER_REF) != 0))
+		return ns_diag_set(d, NS_EVALID, "offender", "roster changes carry the offender \"%s\"", NS_ROSTER_REF);
+	if (!roster && !ns_is_noms(offender) && !ns_is_crn(offender))
 		return ns_diag_set(d, NS_EVALID, "offender",
 				   "'%.20s' is not a NOMS number ([A-Z][0-9]{4}[A-Z]{2}) or a CRN ([A-Z][0-9]{6})",
 				   offender ? offender : "");

@@ -46,6 +46,13 @@ flip_byte() {
 }
 
 finish() {
+  if [ "$fail" -gt 0 ]; then
+    for log in "$WORK"/*.log; do
+      [ -f "$log" ] || continue
+      echo "---- last lines of $(basename "$log")"
+      grep -v " DEBUG " "$log" | tail -n 15
+    done
+  fi
   echo "$pass passed, $fail failed"
   [ "$fail" -eq 0 ]
 }

@@ -16,6 +16,7 @@ mknode() {
 
 # roster: every node made so far (plus extra lines from $EXTRA_ROSTER).
 write_roster() {
+  local code
   : >"$WORK/roster"
   for code in "${!PORT[@]}"; do
     local key region=-
@@ -28,7 +29,7 @@ write_roster() {
 
 # config CODE PEER...: write CODE's config; peers by code.
 config() {
-  local code=$1; shift
+  local code=$1 p; shift
   {
     echo "[node]"
     echo "dir = $WORK/$code"
@@ -38,6 +39,7 @@ config() {
     echo "anti_entropy = 1"
     echo "heartbeat = 0.5"
     echo "peer_timeout = 3"
+    [ -z "${AUTHORITY:-}" ] || echo "authority = $AUTHORITY"
     echo "[peers]"
     for p in "$@"; do echo "$p = tcp://127.0.0.1:${PORT[$p]}"; done
   } >"$WORK/$code.conf"
@@ -72,7 +74,7 @@ stop_all() {
   done
   wait 2>/dev/null || true
 }
-trap 'stop_all; rm -rf "$WORK"' EXIT
+trap 'stop_all; [ -n "${NS_KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 # wait_converged SECONDS CODE...: all stores hold the same vector and digest.
 wait_converged() {

@@ -18,7 +18,7 @@
 #include <nomsync/store.h>
 
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,20 +51,28 @@ static NS_FUZZ_UNUSED __attribute__((noreturn, format(printf, 1, 2))) void ns_fu
 
 static char ns_fuzz_root[4096];
 
-static int ns_fuzz_rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-/* Remove a directory tree (scratch stores only). */
+/* Remove a directory tree (scratch stores only; no symlinks are followed). */
 static NS_FUZZ_UNUSED void ns_fuzz_rmrf(const char *path)
 {
-	if (path && path[0])
-		nftw(path, ns_fuzz_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	struct stat st;
+	DIR *dir;
+	struct dirent *e;
+
+	if (path == NULL || path[0] == '\0' || lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode) && (dir = opendir(path)) != NULL) {
+		while ((e = readdir(dir)) != NULL) {
+			char sub[4600];
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			ns_fuzz_rmrf(sub);
+		}
+		closedir(dir);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
 }
 
 static void ns_fuzz_cleanup(void)

@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# nomsync benchmark: measures the machine's limits, then the project, in one
+# run, and prints every figure with its ratio to the limit and its target.
+#
+#   bench/run.sh [--quick] [--build DIR] [--events N] [--out FILE.md] [--keep]
+#                [--no-hypercore]
+#
+#   --quick         CI mode (< 2 minutes): smaller sizes, no Hypercore; exits
+#                   non-zero if catch-up ingest < 0.3 x the all-core verify limit
+#   --build DIR     CMake build directory (default: build-bench, else build)
+#   --events N      events for the catch-up figure (default 1,000,000; quick 50,000)
+#   --out FILE.md   also write the table as Markdown
+#   --keep          keep the work directory (stores, logs) for inspection
+#   --no-hypercore  skip the Hypercore comparison
+#
+# Needs: the built nomsync, nomsyncd, nomsync-gen and bench/nomsync-bench;
+# for the comparison, node and bench/hypercore/node_modules (npm install).
+# Uses /tmp (or $TMPDIR), ports in 30000-39999, ~3.5 GB of disk in the full run.
+# See docs/PERFORMANCE.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUICK=0 BUILD= EVENTS= OUT= KEEP=0 HYPERCORE=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) QUICK=1 ;;
+	--build) BUILD=$2; shift ;;
+	--events) EVENTS=$2; shift ;;
+	--out) OUT=$2; shift ;;
+	--keep) KEEP=1 ;;
+	--no-hypercore) HYPERCORE=0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+if [ -z "$BUILD" ]; then
+	for b in "$ROOT/build-bench" "$ROOT/build"; do
+		[ -x "$b/bench/nomsync-bench" ] && { BUILD=$b; break; }
+	done
+fi
+[ -n "$BUILD" ] || { echo "run.sh: no build with bench/nomsync-bench found; build first (see docs/PERFORMANCE.md)" >&2; exit 2; }
+BUILD=$(cd "$BUILD" && pwd)
+NS=$BUILD/nomsync NSD=$BUILD/nomsyncd GEN=$BUILD/nomsync-gen NB=$BUILD/bench/nomsync-bench
+for b in "$NS" "$NSD" "$GEN" "$NB"; do
+	[ -x "$b" ] || { echo "run.sh: $b is missing; build first" >&2; exit 2; }
+done
+
+if [ $QUICK = 1 ]; then
+	MODE=quick LIMIT_S=1 APPEND_N=20000 FOLD_P=10000 REFOLD_P=50 CATCHUP_N=${EVENTS:-50000}
+	LIVE_N=50 HTTP_S=3 STARTUP_RUNS=3 CMP_N=0 HYPERCORE=0
+else
+	MODE=full LIMIT_S=2 APPEND_N=100000 FOLD_P=100000 REFOLD_P=200 CATCHUP_N=${EVENTS:-1000000}
+	LIVE_N=200 HTTP_S=10 STARTUP_RUNS=5 CMP_N=100000
+fi
+HTTP_RATE=1000
+TOKEN=nomsync-bench-token-$RANDOM$RANDOM
+BASE=$((30000 + (RANDOM % 990) * 10))   # ports BASE .. BASE+9
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nsb.XXXXXX")
+PIDS=()
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ $KEEP = 1 ]; then echo "work directory kept: $WORK" >&2; else rm -rf "$WORK"; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+T_START=$SECONDS
+declare -A R=()
+say() { printf '== %s\n' "$*" >&2; }
+calc() { awk "BEGIN { printf \"%.4f\", $* }"; }
+# run NAME CMD...: CMD's "name value" lines land in R; its stderr passes through.
+run() {
+	local name=$1; shift
+	if ! "$@" >"$WORK/out.$name"; then
+		echo "run.sh: step '$name' failed: $*" >&2
+		exit 1
+	fi
+	local k v
+	while read -r k v; do R[$k]=$v; done <"$WORK/out.$name"
+}
+offenders_for() { echo $(( $1 * 6 / 100 + 200 )); }   # ~16.7 events per offender from nomsync-gen
+stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# config NAME DIR ZMQPORT HTTPPORT [PEER=ENDPOINT...]
+config() {
+	local name=$1 dir=$2 zp=$3 hp=$4; shift 4
+	{
+		echo "[node]"
+		echo "dir = $dir"
+		echo "listen = tcp://127.0.0.1:$zp"
+		echo "roster = $WORK/roster"
+		echo "log_level = info"
+		echo "[http]"
+		echo "listen = 127.0.0.1:$hp"
+		echo "token = $TOKEN"
+		echo "[peers]"
+		for p in "$@"; do echo "${p%%=*} = ${p#*=}"; done
+	} >"$WORK/$name.conf"
+}
+
+# pair TAG EVENTS GENDIR: source node A (MDI, prep'd from GENDIR) and empty node B (hub BENCHB).
+pair() {
+	local tag=$1 n=$2 gen=$3
+	rm -rf "$WORK/A" "$WORK/B"
+	"$NS" --dir "$WORK/A" init --site MDI --role prison >/dev/null
+	"$NS" --dir "$WORK/B" init --site BENCHB --role hub >/dev/null
+	run "prep-$tag" "$NB" prep --gen "$gen" --dir "$WORK/A" --events "$n" --roster "$WORK/roster"
+	echo "BENCHB hub - $("$NS" --dir "$WORK/B" id | cut -d' ' -f3)" >>"$WORK/roster"
+	config A "$WORK/A" $((BASE + 0)) $((BASE + 2))
+	config B "$WORK/B" $((BASE + 1)) $((BASE + 3)) "MDI=tcp://127.0.0.1:$((BASE + 0))"
+	"$NSD" --config "$WORK/A.conf" >>"$WORK/A.$tag.log" 2>&1 &
+	A_PID=$!
+	PIDS+=("$A_PID")
+	run "waitA-$tag" "$NB" wait --http "127.0.0.1:$((BASE + 2))" --timeout 120
+}
+
+echo "nomsync benchmark ($MODE) on $(nproc) cores, $(uname -sr); build $BUILD" >&2
+
+# ---- 1. limits --------------------------------------------------------------
+say "limits of this machine"
+run limits "$NB" limits --seconds "$LIMIT_S" --tmp "$WORK"
+
+# ---- 2. local append ----------------------------------------------------------
+say "local append: $APPEND_N signed durable events"
+"$GEN" --outdir "$WORK/gen-append" --offenders $((APPEND_N / 5 + 200)) --prisons MDI,LEI >/dev/null
+run append "$NB" append --gen "$WORK/gen-append/MDI.jsonl" --dir "$WORK/append-api" --events "$APPEND_N" --batch 1000
+head -n "$APPEND_N" "$WORK/gen-append/MDI.jsonl" >"$WORK/append.jsonl"
+"$NS" --dir "$WORK/append-cli" init --site MDI --role prison >/dev/null
+t0=$(date +%s.%N)
+"$NS" --dir "$WORK/append-cli" append "$WORK/append.jsonl" >/dev/null
+t1=$(date +%s.%N)
+R[cli.seconds]=$(calc "$t1 - $t0")
+R[cli.rate]=$(calc "$APPEND_N / ($t1 - $t0)")
+echo "  .. nomsync append: $APPEND_N events in ${R[cli.seconds]} s" >&2
+rm -rf "$WORK/gen-append" "$WORK/append-api" "$WORK/append-cli" "$WORK/append.jsonl"
+
+# ---- 3. fold ---------------------------------------------------------------------
+say "fold: full re-fold of $FOLD_P offenders; late event for a 500-event offender"
+"$GEN" --outdir "$WORK/gen-fold" --offenders "$FOLD_P" >/dev/null
+run fold "$NB" fold --gen "$WORK/gen-fold" --persons "$FOLD_P"
+rm -rf "$WORK/gen-fold"
+run refold "$NB" refold --dir "$WORK/refold" --persons "$REFOLD_P" --events 500
+rm -rf "$WORK/refold"
+
+# ---- 4. catch-up, live replication, HTTP, start-up ---------------------------------
+say "catch-up: an empty nomsyncd pulls $CATCHUP_N events over ZeroMQ + CURVE"
+"$GEN" --outdir "$WORK/gen-catchup" --offenders "$(offenders_for "$CATCHUP_N")" >/dev/null
+pair catchup "$CATCHUP_N" "$WORK/gen-catchup"
+rm -rf "$WORK/gen-catchup"
+run catchup "$NB" catchup --nomsyncd "$NSD" --config "$WORK/B.conf" --dir "$WORK/B" \
+	--events "${R[prep.events]}" --timeout 900 --log "$WORK/B.catchup.log" --pidfile "$WORK/B.pid"
+B_PID=$(cat "$WORK/B.pid")
+PIDS+=("$B_PID")
+R[catchup.mean_bytes]=${R[prep.event_bytes_mean]}
+R[catchup.rejected]=$(grep -c "rejected" "$WORK/B.catchup.log" || true)
+
+say "live replication: append on A, until B's view shows it"
+"$NB" refs --dir "$WORK/A" --max 100000 >"$WORK/refs"
+run live "$NB" live --src "$WORK/A" --dst "$WORK/B" --refs "$WORK/refs" --samples "$LIVE_N" --gap-ms 20
+
+say "HTTP view lookups on B at $HTTP_RATE req/s"
+run http "$NB" http --addr "127.0.0.1:$((BASE + 3))" --token "$TOKEN" --refs "$WORK/refs" \
+	--rate "$HTTP_RATE" --seconds "$HTTP_S" --conns 4 --warmup 1
+
+# Convergence check: the same views on both nodes.
+sleep 0.5
+if [ "$("$NS" --dir "$WORK/A" digest)" = "$("$NS" --dir "$WORK/B" digest)" ]; then R[converged]=1; else R[converged]=0; fi
+stop_pid "$B_PID"
+stop_pid "$A_PID"
+
+say "start-up of a node holding ${R[catchup.events]%.*} events"
+run startup "$NB" startup --nomsyncd "$NSD" --config "$WORK/B.conf" --http "127.0.0.1:$((BASE + 3))" \
+	--runs "$STARTUP_RUNS" --log "$WORK/B.startup.log"
+R[store.bytes]=$(du -sb "$WORK/B" | cut -f1)
+rm -rf "$WORK/A" "$WORK/B"
+
+# ---- 5. peer comparison ------------------------------------------------------------
+HC_NOTE=
+if [ "$CMP_N" -gt 0 ]; then
+	say "replication of $CMP_N events of 400 bytes: nomsync"
+	mkdir -p "$WORK/gen-cmp"
+	run alerts "$NB" alerts --out "$WORK/gen-cmp/MDI.jsonl" --events "$CMP_N" --bytes 400
+	pair cmp "$CMP_N" "$WORK/gen-cmp"
+	rm -rf "$WORK/gen-cmp"
+	# The catch-up figures of the comparison go under cmp.*; keep the main ones.
+	"$NB" catchup --nomsyncd "$NSD" --config "$WORK/B.conf" --dir "$WORK/B" --events "$CMP_N" \
+		--timeout 600 --log "$WORK/B.cmp.log" --pidfile "$WORK/B.pid" >"$WORK/out.cmp" || exit 1
+	PIDS+=("$(cat "$WORK/B.pid")")
+	while read -r k v; do R[cmp.${k#catchup.}]=$v; done <"$WORK/out.cmp"
+	stop_pid "$(cat "$WORK/B.pid")"
+	stop_pid "$A_PID"
+	rm -rf "$WORK/A" "$WORK/B"
+	if [ $HYPERCORE = 1 ]; then
+		say "replication of $CMP_N entries of 400 bytes: Hypercore"
+		HC=$ROOT/bench/hypercore
+		if command -v node >/dev/null && [ ! -d "$HC/node_modules/hypercore" ] && command -v npm >/dev/null; then
+			(cd "$HC" && npm install --no-audit --no-fund >"$WORK/npm.log" 2>&1) || true
+		fi
+		if command -v node >/dev/null && [ -d "$HC/node_modules/hypercore" ]; then
+			if TMPDIR=$WORK node "$HC/replicate.mjs" "$CMP_N" 400 >"$WORK/out.hypercore"; then
+				while read -r k v; do R[$k]=$v; done <"$WORK/out.hypercore"
+			else
+				HC_NOTE="Hypercore run failed; comparison skipped"
+			fi
+		else
+			HC_NOTE="node or npm unavailable (bench/hypercore not installed); comparison skipped"
+		fi
+	else
+		HC_NOTE="comparison skipped (--no-hypercore)"
+	fi
+else
+	HC_NOTE="comparison skipped in --quick mode"
+fi
+[ -z "$HC_NOTE" ] || echo "  .. $HC_NOTE" >&2
+
+# ---- 6. the table -----------------------------------------------------------------------
+ROWS=()
+: >"$WORK/misses"
+# row FIGURE VALUE LIMIT RATIO TARGET RESULT
+row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }
+fmt() { awk "BEGIN { v = $1; if (v >= 100) printf \"%'.0f\", v; else if (v >= 10) printf \"%.1f\", v; else printf \"%.2f\", v }"; }
+judge() { # judge NAME CONDITION(awk) -> pass/FAIL
+	if awk "BEGIN { exit !($2) }"; then echo pass; else echo "$1" >>"$WORK/misses"; echo FAIL; fi
+}
+V1=${R[limit.verify_1core]} VA=${R[limit.verify_allcores]} SG=${R[limit.sign_1core]} FS=${R[limit.lmdb_sync_commits]}
+NCAT=${R[catchup.events]%.*}
+row "Ed25519 verify, 1 core (limit)" "$(fmt "$V1") /s" "" "" "" ""
+row "Ed25519 verify, ${R[limit.threads]%.*} threads (limit)" "$(fmt "$VA") /s" "" "" "" ""
+row "Ed25519 sign, 1 core (limit)" "$(fmt "$SG") /s" "" "" "" ""
+row "LMDB synced commits, 1 put/txn (limit)" "$(fmt "$FS") /s" "" "" "" ""
+row "Local append, ns_store_append, 1000/txn" "$(fmt "${R[append.rate]}") ev/s" "sign 1 core" "$(calc "${R[append.rate]} / $SG")" ">= 20,000 ev/s" \
+	"$(judge "local append (C API)" "${R[append.rate]} >= 20000")"
+row "Local append, nomsync append FILE" "$(fmt "${R[cli.rate]}") ev/s" "sign 1 core" "$(calc "${R[cli.rate]} / $SG")" ">= 20,000 ev/s" \
+	"$(judge "local append (CLI)" "${R[cli.rate]} >= 20000")"
+row "Catch-up ingest, $NCAT events (mean ${R[prep.event_bytes_mean]%.*} B)" "$(fmt "${R[catchup.rate]}") ev/s" "verify all cores" \
+	"$(calc "${R[catchup.rate]} / $VA")" ">= 0.7 x limit" "$(judge "catch-up ingest rate" "${R[catchup.rate]} >= 0.7 * $VA")"
+if [ "$NCAT" -ge 1000000 ]; then
+	T1M=$(judge "1M catch-up time" "${R[catchup.seconds]} <= 60")
+	M1M=$(judge "catch-up peak RSS" "${R[catchup.vmhwm_kib]} <= 262144")
+else
+	T1M="n/a (N < 1M)"
+	M1M=$(judge "catch-up peak RSS" "${R[catchup.vmhwm_kib]} <= 262144")
+fi
+row "Catch-up total time, $NCAT events" "$(fmt "${R[catchup.seconds]}") s" "N / verify all cores" \
+	"$(calc "${R[catchup.seconds]} / ($NCAT / $VA)")" "<= 60 s for 1M" "$T1M"
+row "Catch-up receiver peak RSS (VmHWM)" "$(fmt "$(calc "${R[catchup.vmhwm_kib]} / 1024")") MiB" "" "" "<= 256 MiB" "$M1M"
+row "  of which anonymous (RssAnon at end / max)" "$(fmt "$(calc "${R[catchup.rss_anon_kib]} / 1024")") / $(fmt "$(calc "${R[catchup.rss_anon_max_kib]} / 1024")") MiB" "" "" "" ""
+FLOOR=$(calc "2000 / $FS")
+row "Live replication A->B view, p50" "$(fmt "${R[live.p50_ms]}") ms" "2 fsyncs = $(fmt "$FLOOR") ms" "$(calc "${R[live.p50_ms]} / $FLOOR")" "" ""
+row "Live replication A->B view, p99" "$(fmt "${R[live.p99_ms]}") ms" "2 fsyncs" "$(calc "${R[live.p99_ms]} / $FLOOR")" "<= 50 ms" \
+	"$(judge "live replication p99" "${R[live.p99_ms]} <= 50")"
+row "Full re-fold, ${R[fold.persons]%.*} offenders (${R[fold.events]%.*} events), 1 thread" "$(fmt "${R[fold.seconds]}") s" "" "" "" ""
+row "  folds per second / per offender p99" "$(fmt "${R[fold.persons_per_s]}") /s / $(fmt "${R[fold.person_p99_us]}") us" "" "" "" ""
+row "Late event, 500-event offender: ingest + re-fold p50" "$(fmt "${R[refold.ingest_p50_ms]}") ms" "" "" "" ""
+row "Late event, 500-event offender: ingest + re-fold p99" "$(fmt "${R[refold.ingest_p99_ms]}") ms" "" "" "<= 1 ms" \
+	"$(judge "re-fold of a 500-event offender p99" "${R[refold.ingest_p99_ms]} <= 1")"
+row "  of which ns_fold alone p50 / p99" "$(fmt "${R[refold.fold_p50_ms]}") / $(fmt "${R[refold.fold_p99_ms]}") ms" "" "" "" ""
+row "  of which loading 500 events p50 / p99" "$(fmt "${R[refold.load_p50_ms]}") / $(fmt "${R[refold.load_p99_ms]}") ms" "" "" "" ""
+row "  durable (fsync) p50 / p99" "$(fmt "${R[refold.durable_p50_ms]}") / $(fmt "${R[refold.durable_p99_ms]}") ms" "" "" "" ""
+row "HTTP view lookup at $(fmt "${R[http.rate]}") req/s, p50" "$(fmt "${R[http.p50_ms]}") ms" "" "" "" ""
+row "HTTP view lookup at $(fmt "${R[http.rate]}") req/s, p99" "$(fmt "${R[http.p99_ms]}") ms" "" "" "<= 2 ms" \
+	"$(judge "HTTP lookup p99" "${R[http.p99_ms]} <= 2 && ${R[http.errors]} == 0")"
+row "Start-up with $NCAT events, median (max)" "$(fmt "${R[startup.median_s]}") s ($(fmt "${R[startup.max_s]}"))" "" "" "<= 1 s" \
+	"$(judge "start-up" "${R[startup.median_s]} <= 1")"
+if [ -n "${R[cmp.rate]:-}" ]; then
+	row "nomsync replication, $CMP_N x 400 B" "$(fmt "${R[cmp.rate]}") ev/s" "verify all cores" "$(calc "${R[cmp.rate]} / $VA")" "" ""
+fi
+if [ -n "${R[hypercore.rate]:-}" ]; then
+	row "Hypercore 11.37.1 replication, $CMP_N x 400 B" "$(fmt "${R[hypercore.rate]}") ent/s" "" "" "" ""
+	row "nomsync / Hypercore" "$(calc "${R[cmp.rate]} / ${R[hypercore.rate]}") x" "" "" ">= 3 x" \
+		"$(judge "replication vs Hypercore" "${R[cmp.rate]} >= 3 * ${R[hypercore.rate]}")"
+else
+	row "nomsync / Hypercore" "skipped" "" "" ">= 3 x" "${HC_NOTE:-skipped}"
+fi
+
+ELAPSED=$((SECONDS - T_START))
+{
+	echo "| figure | value | limit (this run) | ratio | target | result |"
+	echo "|---|---:|---|---:|---|---|"
+	for r in "${ROWS[@]}"; do echo "| ${r//|/ | } |"; done
+} >"$WORK/table.md"
+echo
+echo "nomsync benchmark, $MODE mode, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${ELAPSED} s"
+for r in "${ROWS[@]}"; do
+	IFS='|' read -r f v l q t res <<<"$r"
+	printf '%-58s %20s  %-20s %8s  %-16s %s\n' "$f" "$v" "$l" "$q" "$t" "$res"
+done
+echo
+echo "views converged on both nodes: $([ "${R[converged]}" = 1 ] && echo yes || echo NO); events rejected during catch-up: ${R[catchup.rejected]}"
+echo "HTTP: ${R[http.requests]%.*} requests, ${R[http.errors]%.*} errors, p99.9 ${R[http.p999_ms]} ms, max ${R[http.max_ms]} ms"
+echo "store on disk after catch-up: $(calc "${R[store.bytes]} / 1048576") MiB for ${NCAT} events"
+[ -z "$HC_NOTE" ] || echo "$HC_NOTE"
+if [ -s "$WORK/misses" ]; then
+	echo "targets missed: $(wc -l <"$WORK/misses"): $(paste -sd, "$WORK/misses" | sed 's/,/, /g')"
+else
+	echo "all targets met"
+fi
+if [ -n "$OUT" ]; then
+	{
+		echo "nomsync benchmark, $MODE mode, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, ${ELAPSED} s"
+		echo
+		cat "$WORK/table.md"
+		echo
+		echo "All figures (name value):"
+		echo
+		echo '```'
+		for k in $(printf '%s\n' "${!R[@]}" | sort); do echo "$k ${R[$k]}"; done
+		echo '```'
+	} >"$OUT"
+fi
+
+[ "${R[converged]}" = 1 ] || { echo "run.sh: the two nodes did not converge" >&2; exit 1; }
+if [ $QUICK = 1 ]; then
+	if ! awk "BEGIN { exit !(${R[catchup.rate]} >= 0.3 * $VA) }"; then
+		echo "run.sh: catch-up ingest ${R[catchup.rate]} ev/s is below 0.3 x the all-core verify limit ($VA/s)" >&2
+		exit 1
+	fi
+fi
+exit 0
