@@ -9,7 +9,8 @@
 #    crash-* regression inputs included, once through its target (one process
 #    per file, so every failing file is named).
 # 3. Fuzzing: runs each target for FUZZ_TIME seconds (default 30) with
-#    -timeout=10 -rss_limit_mb=2048 on a copy of its corpus (without crash-*
+#    -timeout=10 -rss_limit_mb=2048 (and tests/fuzz/dict/<name>.dict if there
+#    is one) on a copy of its corpus (without crash-*
 #    files, which would stop it at once; new inputs never land in the repo).
 #    Crashing inputs are kept in $FUZZ_OUT/artifacts (printed at the end).
 #
@@ -66,7 +67,9 @@ run_one() {
   rm -rf "$OUT/corpus/$t"
   mkdir -p "$OUT/corpus/$t"
   find "$ROOT/tests/fuzz/corpus/$t" -maxdepth 1 -type f ! -name 'crash-*' -exec cp {} "$OUT/corpus/$t/" \;
-  "$BIN/fuzz_$t" "${FLAGS[@]}" -max_total_time="$TIME" -print_final_stats=1 \
+  local dict=()
+  [ -f "$ROOT/tests/fuzz/dict/$t.dict" ] && dict=(-dict="$ROOT/tests/fuzz/dict/$t.dict")
+  "$BIN/fuzz_$t" "${FLAGS[@]}" "${dict[@]}" -max_total_time="$TIME" -print_final_stats=1 \
     -artifact_prefix="$OUT/artifacts/$t-" "$OUT/corpus/$t" >"$OUT/logs/fuzz-$t.log" 2>&1 || rc=$?
   echo $rc >"$OUT/logs/fuzz-$t.rc"
 }

@@ -13,7 +13,7 @@
  *   nomsync-bench refs     --dir DIR [--max M]
  *   nomsync-bench http     --addr HOST:PORT --token T --refs FILE [--rate R]
  *                          [--seconds S] [--conns C] [--warmup S]
- *   nomsync-bench wait     --http HOST:PORT [--timeout S]
+ *   nomsync-bench wait     --http HOST:PORT [--timeout S] [--pid PID]
  *   nomsync-bench startup  --nomsyncd BIN --config CONF --http HOST:PORT [--runs R] [--log FILE]
  *
  * Every command prints its figures on stdout as "name value" lines (values
@@ -1766,11 +1766,14 @@ static int cmd_wait(int argc, char **argv)
 {
 	const char *addr = need(argc, argv, "--http");
 	double timeout = optd(argc, argv, "--timeout", 60), t0 = now_s();
+	pid_t pid = (pid_t)optd(argc, argv, "--pid", 0);
 	struct sockaddr_in sa;
 
 	if (parse_addr(addr, &sa) != 0)
 		die("bad address %s", addr);
 	while (!healthz(&sa)) {
+		if (pid > 0 && kill(pid, 0) != 0)
+			die("process %d exited before answering /healthz on %s", (int)pid, addr);
 		if (now_s() - t0 > timeout)
 			die("nothing answered /healthz on %s within %.0f s", addr, timeout);
 		sleep_s(0.005);

@@ -55,7 +55,14 @@ else
 fi
 HTTP_RATE=1000
 TOKEN=nomsync-bench-token-$RANDOM$RANDOM
-BASE=$((30000 + (RANDOM % 990) * 10))   # ports BASE .. BASE+9
+# Ports BASE .. BASE+9, chosen where nothing answers yet.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	BASE=$((30000 + (RANDOM % 990) * 10))
+	busy=0
+	for i in 0 1 2 3 4 5 6 7 8 9; do port_busy $((BASE + i)) && busy=1; done
+	[ $busy = 0 ] && break
+done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nsb.XXXXXX")
 PIDS=()
@@ -73,15 +80,21 @@ T_START=$SECONDS
 declare -A R=()
 say() { printf '== %s\n' "$*" >&2; }
 calc() { awk "BEGIN { printf \"%.4f\", $* }"; }
-# run NAME CMD...: CMD's "name value" lines land in R; its stderr passes through.
+# run NAME CMD...: CMD's "name value" lines land in R (names prefixed with $PFX
+# if set); its stderr passes through.
 run() {
 	local name=$1; shift
 	if ! "$@" >"$WORK/out.$name"; then
 		echo "run.sh: step '$name' failed: $*" >&2
+		for l in "$WORK"/*.log; do
+			[ -f "$l" ] || continue
+			echo "---- last lines of $(basename "$l")" >&2
+			tail -n 15 "$l" >&2
+		done
 		exit 1
 	fi
 	local k v
-	while read -r k v; do R[$k]=$v; done <"$WORK/out.$name"
+	while read -r k v; do R[${PFX:-}$k]=$v; done <"$WORK/out.$name"
 }
 offenders_for() { echo $(( $1 * 6 / 100 + 200 )); }   # ~16.7 events per offender from nomsync-gen
 stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
@@ -109,14 +122,14 @@ pair() {
 	rm -rf "$WORK/A" "$WORK/B"
 	"$NS" --dir "$WORK/A" init --site MDI --role prison >/dev/null
 	"$NS" --dir "$WORK/B" init --site BENCHB --role hub >/dev/null
-	run "prep-$tag" "$NB" prep --gen "$gen" --dir "$WORK/A" --events "$n" --roster "$WORK/roster"
+	PFX=$tag. run "prep-$tag" "$NB" prep --gen "$gen" --dir "$WORK/A" --events "$n" --roster "$WORK/roster"
 	echo "BENCHB hub - $("$NS" --dir "$WORK/B" id | cut -d' ' -f3)" >>"$WORK/roster"
 	config A "$WORK/A" $((BASE + 0)) $((BASE + 2))
 	config B "$WORK/B" $((BASE + 1)) $((BASE + 3)) "MDI=tcp://127.0.0.1:$((BASE + 0))"
 	"$NSD" --config "$WORK/A.conf" >>"$WORK/A.$tag.log" 2>&1 &
 	A_PID=$!
 	PIDS+=("$A_PID")
-	run "waitA-$tag" "$NB" wait --http "127.0.0.1:$((BASE + 2))" --timeout 120
+	PFX=$tag. run "waitA-$tag" "$NB" wait --http "127.0.0.1:$((BASE + 2))" --timeout 120 --pid "$A_PID"
 }
 
 echo "nomsync benchmark ($MODE) on $(nproc) cores, $(uname -sr); build $BUILD" >&2
@@ -153,10 +166,11 @@ say "catch-up: an empty nomsyncd pulls $CATCHUP_N events over ZeroMQ + CURVE"
 pair catchup "$CATCHUP_N" "$WORK/gen-catchup"
 rm -rf "$WORK/gen-catchup"
 run catchup "$NB" catchup --nomsyncd "$NSD" --config "$WORK/B.conf" --dir "$WORK/B" \
-	--events "${R[prep.events]}" --timeout 900 --log "$WORK/B.catchup.log" --pidfile "$WORK/B.pid"
+	--events "${R[catchup.prep.events]}" --timeout 900 --log "$WORK/B.catchup.log" --pidfile "$WORK/B.pid" \
+	--peer-pid "$A_PID"
 B_PID=$(cat "$WORK/B.pid")
 PIDS+=("$B_PID")
-R[catchup.mean_bytes]=${R[prep.event_bytes_mean]}
+R[catchup.mean_bytes]=${R[catchup.prep.event_bytes_mean]}
 R[catchup.rejected]=$(grep -c "rejected" "$WORK/B.catchup.log" || true)
 
 say "live replication: append on A, until B's view shows it"
@@ -189,7 +203,7 @@ if [ "$CMP_N" -gt 0 ]; then
 	rm -rf "$WORK/gen-cmp"
 	# The catch-up figures of the comparison go under cmp.*; keep the main ones.
 	"$NB" catchup --nomsyncd "$NSD" --config "$WORK/B.conf" --dir "$WORK/B" --events "$CMP_N" \
-		--timeout 600 --log "$WORK/B.cmp.log" --pidfile "$WORK/B.pid" >"$WORK/out.cmp" || exit 1
+		--timeout 600 --log "$WORK/B.cmp.log" --pidfile "$WORK/B.pid" --peer-pid "$A_PID" >"$WORK/out.cmp" || exit 1
 	PIDS+=("$(cat "$WORK/B.pid")")
 	while read -r k v; do R[cmp.${k#catchup.}]=$v; done <"$WORK/out.cmp"
 	stop_pid "$(cat "$WORK/B.pid")"
@@ -237,7 +251,7 @@ row "Local append, ns_store_append, 1000/txn" "$(fmt "${R[append.rate]}") ev/s" 
 	"$(judge "local append (C API)" "${R[append.rate]} >= 20000")"
 row "Local append, nomsync append FILE" "$(fmt "${R[cli.rate]}") ev/s" "sign 1 core" "$(calc "${R[cli.rate]} / $SG")" ">= 20,000 ev/s" \
 	"$(judge "local append (CLI)" "${R[cli.rate]} >= 20000")"
-row "Catch-up ingest, $NCAT events (mean ${R[prep.event_bytes_mean]%.*} B)" "$(fmt "${R[catchup.rate]}") ev/s" "verify all cores" \
+row "Catch-up ingest, $NCAT events (mean ${R[catchup.mean_bytes]%.*} B)" "$(fmt "${R[catchup.rate]}") ev/s" "verify all cores" \
 	"$(calc "${R[catchup.rate]} / $VA")" ">= 0.7 x limit" "$(judge "catch-up ingest rate" "${R[catchup.rate]} >= 0.7 * $VA")"
 if [ "$NCAT" -ge 1000000 ]; then
 	T1M=$(judge "1M catch-up time" "${R[catchup.seconds]} <= 60")
@@ -248,6 +262,7 @@ else
 fi
 row "Catch-up total time, $NCAT events" "$(fmt "${R[catchup.seconds]}") s" "N / verify all cores" \
 	"$(calc "${R[catchup.seconds]} / ($NCAT / $VA)")" "<= 60 s for 1M" "$T1M"
+row "  CPU: receiver cores busy / sender core-s" "$(fmt "$(calc "${R[catchup.cpu_seconds]} / ${R[catchup.seconds]}")") / $(fmt "${R[catchup.sender_cpu_seconds]}")" "" "" "" ""
 row "Catch-up receiver peak RSS (VmHWM)" "$(fmt "$(calc "${R[catchup.vmhwm_kib]} / 1024")") MiB" "" "" "<= 256 MiB" "$M1M"
 row "  of which anonymous (RssAnon at end / max)" "$(fmt "$(calc "${R[catchup.rss_anon_kib]} / 1024")") / $(fmt "$(calc "${R[catchup.rss_anon_max_kib]} / 1024")") MiB" "" "" "" ""
 FLOOR=$(calc "2000 / $FS")

@@ -82,6 +82,7 @@ static const char *reason(int code)
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
 	case 408: return "Request Timeout";
 	case 413: return "Payload Too Large";
 	case 414: return "URI Too Long";
@@ -125,7 +126,7 @@ static void respond(conn *c, int code, const char *type, const char *body, size_
 	int n;
 
 	c->h->requests[code / 100 < 6 ? code / 100 : 5]++;
-	if (code >= 400 && code != 401 && code != 404 && code != 422)
+	if (code >= 400 && code != 401 && code != 404 && code != 409 && code != 422)
 		c->keep_alive = 0;
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n"
@@ -431,6 +432,8 @@ static void append_done(uv_work_t *w, int status)
 	c->busy = 0;
 	if (c->closing) {
 		conn_close(c);
+	} else if (j->rc == NS_ELOCKED) {
+		respond_json(c, 409, json_pack("{s:s,s:s}", "error", "held", "message", j->d.msg));
 	} else if (j->rc == NS_EVALID || j->rc == NS_EROLE || j->rc == NS_EQUARANTINED) {
 		respond_json(c, 422, json_pack("{s:s,s:I,s:s,s:s}", "error", "validation", "index", (json_int_t)j->bad,
 					       "field", j->d.field, "message", j->d.msg));

@@ -4,7 +4,7 @@ set -euo pipefail
 NS_BIN=${NS_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 NS=${NS_BIN}/nomsync
 GEN=${NS_BIN}/nomsync-gen
-WORK=$(mktemp -d /tmp/nomsync-e2e.XXXXXX)
+WORK=$(mktemp -d "${NS_TMP_PREFIX:-/tmp/nomsync-e2e}.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 pass=0
 fail=0

@@ -262,4 +262,5 @@ expect_eq "$(req GET /healthz)" 200 "still healthy after the bad requests"
 kill -0 "${PID[HUBNE]}" && ok "the hub is still running" || bad "the hub died"
 
 if stop HUBNE; then ok "HUBNE exits 0 on SIGTERM with the API open"; else bad "HUBNE exit status on SIGTERM"; fi
+for c in MDI LEI N55 SHEFMC; do stop $c || bad "$c exit status on SIGTERM"; done
 finish

@@ -17,7 +17,9 @@
  *   event.corrected targets are pointed at an earlier event of the input
  *
  * and ingests the batch with ns_store_ingest (signatures re-checked by the
- * store, as for a peer's batch). Invariants:
+ * store, as for a peer's batch). Origin 0 also acts as the roster authority:
+ * its applied roster.* events are applied to a copy of tests/fuzz/data/roster
+ * with ns_roster_apply. Invariants:
  *   - an applied event's person has a view, and its stored events convert
  *     to JSON and verify;
  *   - ns_store_verify passes every 32 inputs;
@@ -28,6 +30,7 @@
 #include "fuzz_common.h"
 
 #include <nomsync/json.h>
+#include <nomsync/roster.h>
 #include <nomsync/validate.h>
 
 #include "replication.pb-c.h"
@@ -40,6 +43,11 @@
 static ns_store *store;
 static char store_path[4200];
 static unsigned long runs;
+static ns_roster base_roster; /* tests/fuzz/data/roster, if readable */
+
+typedef struct keyset {
+	uint8_t pk[NKEYS][NS_KEY_BYTES], sk[NKEYS][NS_SECRET_BYTES];
+} keyset;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -48,7 +56,50 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (ns_crypto_init() != 0)
 		abort();
 	store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
+	if (ns_roster_load(NS_FUZZ_DATA "/roster", &base_roster, NULL) != 0)
+		memset(&base_roster, 0, sizeof(base_roster));
 	return 0;
+}
+
+/*
+ * Roster changes: the applied events of origin 0 are taken as the roster
+ * authority's and applied, as nomsyncd does, to a copy of the base roster.
+ * Afterwards every listed key and site must still be found, and the trust
+ * policy must give a known answer for every event of the input.
+ */
+static void apply_roster_changes(const keyset *ks, ns_event **evs, const int *res, size_t n)
+{
+	ns_roster r;
+	ns_diag d;
+
+	memset(&r, 0, sizeof(r));
+	if (base_roster.n) {
+		r.e = malloc(base_roster.n * sizeof(*r.e));
+		if (r.e == NULL)
+			abort();
+		memcpy(r.e, base_roster.e, base_roster.n * sizeof(*r.e));
+		r.n = base_roster.n;
+	}
+	r.has_authority = 1;
+	memcpy(r.authority, ks->pk[0], NS_KEY_BYTES);
+	for (size_t i = 0; i < n; i++)
+		if (evs[i] && res[i] == NS_INGEST_APPLIED && memcmp(evs[i]->origin, ks->pk[0], NS_KEY_BYTES) == 0) {
+			int rc = ns_roster_apply(&r, evs[i], &d);
+			if (rc != 0 && rc != NS_EVALID && rc != NS_EUNKNOWN && rc != NS_ENOMEM)
+				ns_fuzz_die("ns_roster_apply returned %s", ns_err_name(rc));
+		}
+	for (size_t j = 0; j < r.n; j++) {
+		const ns_roster_entry *k = ns_roster_by_key(&r, r.e[j].pk), *s = ns_roster_by_site(&r, r.e[j].site);
+		if (k == NULL || memcmp(k->pk, r.e[j].pk, NS_KEY_BYTES) != 0 || s == NULL || strcmp(s->site, r.e[j].site) != 0)
+			ns_fuzz_die("after roster changes, entry %zu (%s) is not found by key or site", j, r.e[j].site);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (evs[i]) {
+			int rc = ns_roster_trust(&r, evs[i]);
+			if (rc != 0 && rc != NS_EUNKNOWN && rc != NS_EROLE && rc != NS_EREVOKED)
+				ns_fuzz_die("ns_roster_trust returned %s", ns_err_name(rc));
+		}
+	ns_roster_free(&r);
 }
 
 static int count_cb(void *arg, const ns_event *ev)
@@ -136,9 +187,6 @@ typedef struct signed_ev {
 	uint8_t id[NS_ID_BYTES];
 } signed_ev;
 
-typedef struct keyset {
-	uint8_t pk[NKEYS][NS_KEY_BYTES], sk[NKEYS][NS_SECRET_BYTES];
-} keyset;
 
 /* Re-sign one fuzzed event; NULL if it does not even parse as an Event. */
 static uint8_t *resign(const keyset *ks, const uint8_t *raw, size_t rlen, signed_ev *done, size_t ndone,
@@ -301,7 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ns_fuzz_die("ns_store_ingest gave unknown outcome %d", res[i]);
 		if (evs[i] == NULL && res[i] != NS_EDECODE)
 			ns_fuzz_die("a missing event got outcome %d, not NS_EDECODE", res[i]);
-		if (res[i] == NS_INGEST_APPLIED) {
+		if (res[i] == NS_INGEST_APPLIED && strcmp(evs[i]->offender, NS_ROSTER_REF) != 0) {
 			char *view = NULL;
 			size_t vlen;
 			if (ns_store_view(store, evs[i]->offender, &view, &vlen, NULL) != 0)
@@ -311,6 +359,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				ns_fuzz_die("ns_store_foreach_person(%s) failed: %s", evs[i]->offender, ns_strerror(rc));
 		}
 	}
+	apply_roster_changes(&ks, evs, res, n);
 	for (size_t i = 0; i < n; i++)
 		ns_event_free(evs[i]);
 	if (batch)

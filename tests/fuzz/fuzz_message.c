@@ -19,8 +19,15 @@
  * roster is tests/fuzz/data/roster (the sites whose events are in the seed
  * corpus), so seed events pass the trust policy.
  *
+ * The roster is tests/fuzz/data/roster, signed by the authority key in
+ * tests/fuzz/data/authority, as nomsyncd loads it (build_roster): roster
+ * changes signed by the authority in a frame are applied as the daemon does.
+ *
  * Coupling with node.c (update here if they change): struct ns_node fields
- * loop, cfg, store, roster, session; peer_new(), handle(), ns_node_free().
+ * loop, cfg, store, roster, roster_lock, authority_seq, session, started,
+ * qhead, qlen, committing, verifying; peer fields endpoint, queued, credit;
+ * peer_new(), handle(), build_roster(), node_trust(), refresh_vector(),
+ * ns_node_free().
  */
 #include "../../src/daemon/node.c"
 
@@ -44,11 +51,24 @@ static void node_make(void)
 	if (ns_config_parse(conf, strlen(conf), NULL, &node->cfg, &d) != 0)
 		ns_fuzz_die("default config does not parse: %s", d.msg);
 	node->session = 42;
+	pthread_mutex_init(&node->roster_lock, NULL);
 	node->store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
 	snprintf(node->cfg.dir, sizeof(node->cfg.dir), "%s", store_path);
-	if (ns_roster_load(NS_FUZZ_DATA "/roster", &node->roster, &d) == 0)
-		ns_store_set_trust(node->store, ns_roster_trust, &node->roster);
+	snprintf(node->cfg.roster, sizeof(node->cfg.roster), "%s", NS_FUZZ_DATA "/roster");
+	/* The signed roster and its authority, so roster changes in frames are applied. */
+	size_t alen = 0;
+	char *hex = ns_fuzz_slurp(NS_FUZZ_DATA "/authority", &alen);
+	if (hex != NULL) {
+		hex[strcspn(hex, " \r\n")] = '\0';
+		node->cfg.has_authority = ns_unhex(node->cfg.authority, NS_KEY_BYTES, hex) == 0;
+		free(hex);
+	}
+	if (build_roster(node, &node->roster, &node->authority_seq, &d) == 0)
+		ns_store_set_trust(node->store, node_trust, node);
+	else
+		fprintf(stderr, "fuzz_message: no roster (%s): every event is taken as trusted\n", d.msg);
 	refresh_vector(node);
+	node->started = 1; /* as after ns_node_start: roster rebuilds and proof relays are live */
 	from = peer_new(node, "HUBNE", 1);
 	if (from == NULL)
 		abort();

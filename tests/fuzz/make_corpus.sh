@@ -106,6 +106,25 @@ mkdir -p "$HERE/data"
   done
 } >"$HERE/data/roster"
 
+# The roster authority: roster changes (a site added, a key rotated and revoked).
+$NS --dir "$W/AUTH" init --site AUTHORITY --role authority
+$NS --dir "$W/WDI" init --site WDI --role prison
+wdikey=$($NS --dir "$W/WDI" id | cut -d' ' -f3)
+mdikey=$($NS --dir "$W/MDI" id | cut -d' ' -f3)
+cp -r "$W/MDI" "$W/MDIOLD"
+$NS --dir "$W/MDI" rekey >/dev/null 2>&1
+newkey=$($NS --dir "$W/MDI" id | cut -d' ' -f3)
+cat >"$W/gen/AUTH.jsonl" <<J
+{"type":"roster.site.added","offender":"ROSTER","occurred_at":"2026-03-01T09:00:00Z","site":"WDI","role":"prison","key":"$wdikey"}
+{"type":"roster.key.rotated","offender":"ROSTER","occurred_at":"2026-03-02T09:00:00Z","site":"MDI","old_key":"$mdikey","new_key":"$newkey"}
+{"type":"roster.key.revoked","offender":"ROSTER","occurred_at":"2026-03-02T09:01:00Z","site":"MDI","key":"$mdikey","from_seq":40,"reason":"rotated"}
+J
+$NS --dir "$W/AUTH" append "$W/gen/AUTH.jsonl" >/dev/null
+$NS --dir "$W/AUTH" export >"$W/AUTH.bundle" 2>/dev/null
+
+$NS --dir "$W/AUTH" roster-sign "$HERE/data/roster" >/dev/null
+$NS --dir "$W/AUTH" id | cut -d' ' -f3 >"$HERE/data/authority"
+
 for t in event message ingest bundle json config roster http; do
   mkdir -p "$HERE/corpus/$t"
   find "$HERE/corpus/$t" -type f ! -name 'crash-*' -delete
@@ -182,6 +201,7 @@ def events_body(evs, batch=1):
 
 sites = ['SHEFMC', 'MDI', 'LEI', 'N55', 'HUBNE']
 hub_ev, hub_proofs = bundle_records(f'{W}/HUBNE.bundle')
+auth_ev, _ = bundle_records(f'{W}/AUTH.bundle')
 n55_ev, n55_proofs = bundle_records(f'{W}/N55.proof.bundle')
 copy_ev, _ = bundle_records(f'{W}/MDICOPY.bundle')
 by_origin = {}
@@ -210,6 +230,9 @@ for e in erased[:1]:
     h = header(e)
     put('event', f'erased-{h[10].decode()}-seq{h[3]}', e)
 put('event', 'equivocating-MDI', copy_ev[-1])
+for e in auth_ev:
+    h = header(e)
+    put('event', f'AUTHORITY-type{h[8]:02d}-seq{h[3]}', e)
 
 # --- message: every body kind.
 mdi = [e for h, e in by_origin['MDI']]
@@ -226,6 +249,7 @@ put('message', 'events-gap', msg(2, events_body(mdi[20:22], 4)))
 put('message', 'events-mixed', msg(2, events_body([n55[0], mdi[0], n55[1], mdi[1]], 5)))
 put('message', 'events-empty', msg(2, fld(2, 0, 6)))
 put('message', 'events-equivocating', msg(2, events_body([copy_ev[-1]], 7)))
+put('message', 'events-roster-changes', msg(2, events_body(auth_ev, 8)))
 put('message', 'ack', msg(3, fld(1, 0, 3) + fld(2, 0, 1)))
 put('message', 'pull', msg(4, fld(1, 2, header(mdi[0])[2]) + fld(2, 0, 2)))
 for i, (a, b) in enumerate(n55_proofs):
@@ -241,12 +265,13 @@ put('ingest', 'court', events_body([e for h, e in by_origin['SHEFMC']]))
 put('ingest', 'hub-corrections', events_body([e for h, e in by_origin['HUBNE']]))
 put('ingest', 'fork', events_body([mdi[-1], copy_ev[-1]]))
 put('ingest', 'erased', events_body(erased[:1]))
+put('ingest', 'roster-changes', events_body(auth_ev))
 for i, (h, e) in enumerate(by_origin['MDI'][:6]):
     put('ingest', f'single-{i}', e)
 
 # --- bundle: real bundles.
 import shutil
-for name in ['SHEFMC', 'LEI', 'N55', 'MDI.delta', 'PROOF', 'MDICOPY', 'EMPTY', 'HUBNE', 'MDI']:
+for name in ['SHEFMC', 'LEI', 'N55', 'MDI.delta', 'PROOF', 'MDICOPY', 'EMPTY', 'HUBNE', 'MDI', 'AUTH']:
     data = open(f'{W}/{name}.bundle', 'rb').read()
     if len(data) < 64 * 1024:
         put('bundle', name, data)
@@ -265,6 +290,8 @@ put('json', 'vector', open(f'{W}/hubne.vv', 'rb').read())
 # --- config: the examples, the e2e form, every key.
 for p in glob.glob(f'{SRC}/deploy/examples/*.conf'):
     shutil.copy(p, os.path.join(OUT, 'config', os.path.basename(p)))
+put('config', 'authority', b'[node]\ndir = /tmp/w/MDI\nlisten = tcp://127.0.0.1:20001\nroster = /tmp/w/roster\nauthority = '
+    + open(os.path.join(OUT, '..', 'data', 'authority'), 'rb').read().strip() + b'\n[peers]\nHUBNE = tcp://127.0.0.1:20000\n')
 put('config', 'e2e', b'[node]\ndir = /tmp/w/MDI\nlisten = tcp://127.0.0.1:20001\nroster = /tmp/w/roster\n'
     b'log_level = info\nanti_entropy = 1\nheartbeat = 0.5\npeer_timeout = 3\n[peers]\nHUBNE = tcp://127.0.0.1:20000\n')
 put('config', 'all-keys', b'; comment\n[node]\ndir = MDI # relative\nlisten = ipc:///run/nomsync/mdi\nroster = ../roster\n'
@@ -275,6 +302,7 @@ put('config', 'all-keys', b'; comment\n[node]\ndir = MDI # relative\nlisten = ip
 # --- roster: the real one, the example (placeholders), variants.
 roster = open(os.path.join(OUT, '..', 'data', 'roster'), 'rb').read()
 put('roster', 'sites', roster)
+put('roster', 'unsigned', b''.join(l + b'\n' for l in roster.splitlines() if not l.startswith(b'# nomsync-roster-signature')))
 shutil.copy(f'{SRC}/deploy/examples/roster.example', os.path.join(OUT, 'roster', 'example'))
 put('roster', 'comments', b'# header\n\n' + b'\n'.join(l + b'   # trailing' for l in roster.splitlines()[1:]) + b'\n\t\n')
 

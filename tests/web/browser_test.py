@@ -306,7 +306,7 @@ def run(args, r):
     try:
         d.start(args.chromium)
         steps(d, base, args, r, view, events, conflict_view, status, surname, shot)
-    except Fatal as e:
+    except (Fatal, WebDriverError) as e:
         r.bad('browser run', str(e))
         try:
             if d.session:
@@ -337,8 +337,9 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot):
     # 2. A wrong token is refused (the login page comes back).
     d.type(d.wait('#token-input'), 'not-the-token')
     d.click(d.wait('#login-button'))
+    d.wait_until(lambda: d.current_url().rstrip('/').endswith('/login') and
+                 d.script('return document.readyState;') == 'complete', 'the answer to a wrong token')
     d.wait('#login-form')
-    time.sleep(0.3)
     r.check(d.find('#search-input') is None and d.find('#login-form') is not None, 'wrong token: still on the login page')
 
     # 3. Sign in with the right token.
