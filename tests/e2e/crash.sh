@@ -91,6 +91,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for ((w = 0; w < 100; w++)); do [ -s "$WORK/MDI.cli.pid" ] && break; sleep 0.01; done
     read -r pid n <"$WORK/MDI.cli.pid" || pid=
     if [ -n "$pid" ] && grep -q nomsync "/proc/$pid/cmdline" 2>/dev/null; then
+      sleep "0.0$((RANDOM % 4))"   # anywhere in its life: start-up, parsing, signing, commit
       kill -KILL "$pid" 2>/dev/null || true
       killed_batch=$n
       kills_cli=$((kills_cli + 1))
