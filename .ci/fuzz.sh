@@ -17,7 +17,9 @@
 # Exits 1 if any regression input or any fuzzing run crashes, hangs, leaks or
 # breaks a harness invariant. Environment: FUZZ_TIME, FUZZ_TARGETS,
 # FUZZ_JOBS (parallel fuzzers, default nproc), FUZZ_BUILD (default
-# build-fuzz), FUZZ_OUT (default a new /tmp directory), FUZZ_SKIP_BUILD=1.
+# build-fuzz), FUZZ_OUT (default a new /tmp directory), FUZZ_SKIP_BUILD=1,
+# NS_FUZZ_SKIP_KNOWN=all (while reported bugs are open, fuzz past their
+# invariants to look for others; see tests/fuzz/fuzz_common.h).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

@@ -274,6 +274,26 @@ static long proc_kib(pid_t pid, const char *field)
 	return v;
 }
 
+/* A field of /proc/PID/io ("write_bytes", "wchar", ...); -1 if unreadable. */
+static double proc_io(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	double v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			v = strtod(line + fl + 1, NULL);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 /* CPU seconds (user + system) used so far by process @pid; -1 if unknown. */
 static double proc_cpu(pid_t pid)
 {
@@ -1345,6 +1365,7 @@ static int cmd_catchup(int argc, char **argv)
 		}
 	}
 	cpu = proc_cpu(pid);
+	double wbytes = proc_io(pid, "write_bytes"), wchar = proc_io(pid, "wchar");
 	if (peer)
 		peer_cpu = proc_cpu(peer) - peer_cpu0;
 	hwm = proc_kib(pid, "VmHWM");
@@ -1372,6 +1393,8 @@ static int cmd_catchup(int argc, char **argv)
 	out("catchup.rss_file_kib", (double)file);
 	out("catchup.rss_anon_max_kib", (double)max_anon);
 	out("catchup.cpu_seconds", cpu);
+	out("catchup.write_mib", wchar / 1048576.0);
+	out("catchup.disk_write_mib", wbytes / 1048576.0);
 	if (peer)
 		out("catchup.sender_cpu_seconds", peer_cpu);
 	out("catchup.pid", (double)pid);

@@ -263,6 +263,7 @@ fi
 row "Catch-up total time, $NCAT events" "$(fmt "${R[catchup.seconds]}") s" "N / verify all cores" \
 	"$(calc "${R[catchup.seconds]} / ($NCAT / $VA)")" "<= 60 s for 1M" "$T1M"
 row "  CPU: receiver cores busy / sender core-s" "$(fmt "$(calc "${R[catchup.cpu_seconds]} / ${R[catchup.seconds]}")") / $(fmt "${R[catchup.sender_cpu_seconds]}")" "" "" "" ""
+row "  written by the receiver (write calls / to disk)" "$(fmt "${R[catchup.write_mib]}") / $(fmt "${R[catchup.disk_write_mib]}") MiB" "" "" "" ""
 row "Catch-up receiver peak RSS (VmHWM)" "$(fmt "$(calc "${R[catchup.vmhwm_kib]} / 1024")") MiB" "" "" "<= 256 MiB" "$M1M"
 row "  of which anonymous (RssAnon at end / max)" "$(fmt "$(calc "${R[catchup.rss_anon_kib]} / 1024")") / $(fmt "$(calc "${R[catchup.rss_anon_max_kib]} / 1024")") MiB" "" "" "" ""
 FLOOR=$(calc "2000 / $FS")

@@ -122,6 +122,12 @@ static const char *const examples[] = {
 	"'handover_date':'2026-05-15','responsible':'COM'}",
 	"{'type':'licence.ended','offender':'X123456','occurred_at':'2027-06-01T10:00:00Z',"
 	"'licence_id':'L42','end_date':'2027-06-01','reason':'Licence expired'}",
+	"{'type':'roster.site.added','offender':'ROSTER','occurred_at':'2026-03-01T09:00:00Z',"
+	"'site':'WDI','role':'prison','key':'d7f59c519493dccbc72e2702fa5d21fc3942d5d62122d47d096cb25b8dfdc579'}",
+	"{'type':'roster.key.rotated','offender':'ROSTER','occurred_at':'2026-03-02T09:00:00Z',"
+	"'site':'MDI','old_key':'d7f59c519493dccbc72e2702fa5d21fc3942d5d62122d47d096cb25b8dfdc579','new_key':'79deb98023a309ebb4c75eef66caa46d507e5b9a939bbd793f98783316b2d966'}",
+	"{'type':'roster.key.revoked','offender':'ROSTER','occurred_at':'2026-03-03T09:00:00Z',"
+	"'site':'MDI','key':'d7f59c519493dccbc72e2702fa5d21fc3942d5d62122d47d096cb25b8dfdc579','from_seq':42,'reason':'rotated'}",
 };
 
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))

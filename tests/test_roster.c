@@ -372,6 +372,115 @@ static void test_curve_keys(void)
 	ns_identity_wipe(&broken);
 }
 
+/* Build an authority event with a roster payload (seq @seq of @auth). */
+static ns_event *roster_event(const ns_identity *auth, uint64_t seq, const uint8_t *prev, Nomsync__Payload *p)
+{
+	ns_event *ev = NULL;
+	CHECK_INT(ns_event_build(auth, seq, prev, 1767603600, 1767603600, NS_ROSTER_REF, p, &ev), 0);
+	return ev;
+}
+
+static void test_signed_roster_and_changes(void)
+{
+	ns_identity auth, rogue, wdi, mdi2;
+	char *signed_text;
+	size_t slen;
+	ns_roster r;
+	ns_diag d;
+	const char *text = fmt("MDI prison - %s\nHUBNE hub - %s\n", mdi_hex, hub_hex);
+
+	ns_identity_generate(&auth, "AUTHORITY", NS_ROLE_AUTHORITY);
+	ns_identity_generate(&rogue, "AUTHORITY", NS_ROLE_AUTHORITY);
+	CHECK_INT(ns_roster_check_signature(text, strlen(text), auth.pk, &d), NS_ECONFIG);
+	CHECK(strstr(d.msg, "not signed") != NULL);
+	CHECK_INT(ns_roster_sign(text, strlen(text), &auth, &signed_text, &slen), 0);
+	CHECK_INT(ns_roster_check_signature(signed_text, slen, auth.pk, &d), 0);
+	CHECK_INT(ns_roster_check_signature(signed_text, slen, rogue.pk, &d), NS_ECONFIG);
+	/* Re-signing replaces the old signature line. */
+	char *again;
+	size_t alen;
+	CHECK_INT(ns_roster_sign(signed_text, slen, &auth, &again, &alen), 0);
+	CHECK_INT(alen, slen);
+	free(again);
+	signed_text[0] = 'W'; /* MDI -> WDI: altered after signing */
+	CHECK_INT(ns_roster_check_signature(signed_text, slen, auth.pk, &d), NS_ECONFIG);
+	CHECK(strstr(d.msg, "does not verify") != NULL);
+	signed_text[0] = 'M';
+	CHECK_INT(ns_roster_parse(signed_text, slen, &r, &d), 0);
+	CHECK_INT(r.n, 2);
+	r.has_authority = 1;
+	memcpy(r.authority, auth.pk, 32);
+
+	/* Add a site. */
+	Nomsync__Payload p = NOMSYNC__PAYLOAD__INIT;
+	Nomsync__RosterSiteAdded add = NOMSYNC__ROSTER_SITE_ADDED__INIT;
+	char wdi_hex[65], mdi2_hex[65];
+	ns_identity_generate(&wdi, "WDI", NS_ROLE_PRISON);
+	ns_hex(wdi_hex, wdi.pk, 32);
+	add.site = "WDI";
+	add.role = "prison";
+	add.key = wdi_hex;
+	p.body_case = NOMSYNC__PAYLOAD__BODY_ROSTER_SITE_ADDED;
+	p.roster_site_added = &add;
+	ns_event *e1 = roster_event(&auth, 1, NULL, &p), *forged = roster_event(&rogue, 1, NULL, &p);
+	CHECK_INT(ns_roster_apply(&r, forged, &d), NS_EUNKNOWN);
+	CHECK_INT(ns_roster_trust(&r, forged), NS_EUNKNOWN);
+	CHECK_INT(ns_roster_trust(&r, e1), 0);
+	CHECK_INT(ns_roster_apply(&r, e1, &d), 0);
+	CHECK_INT(ns_roster_apply(&r, e1, &d), 0); /* idempotent */
+	CHECK_INT(r.n, 3);
+	CHECK(ns_roster_by_site(&r, "WDI") != NULL);
+	ns_event *w = make(&wdi);
+	CHECK_INT(ns_roster_trust(&r, w), 0);
+
+	/* Rotate MDI's key, then revoke the old one from seq 2. */
+	Nomsync__RosterKeyRotated rot = NOMSYNC__ROSTER_KEY_ROTATED__INIT;
+	ns_identity_generate(&mdi2, "MDI", NS_ROLE_PRISON);
+	ns_hex(mdi2_hex, mdi2.pk, 32);
+	rot.site = "MDI";
+	rot.old_key = mdi_hex;
+	rot.new_key = mdi2_hex;
+	p.body_case = NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_ROTATED;
+	p.roster_key_rotated = &rot;
+	ns_event *e2 = roster_event(&auth, 2, e1->id, &p);
+	CHECK_INT(ns_roster_apply(&r, e2, &d), 0);
+	CHECK(memcmp(ns_roster_by_site(&r, "MDI")->pk, mdi2.pk, 32) == 0);
+	Nomsync__RosterKeyRevoked rev = NOMSYNC__ROSTER_KEY_REVOKED__INIT;
+	rev.site = "MDI";
+	rev.key = mdi_hex;
+	rev.from_seq = 2;
+	p.body_case = NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_REVOKED;
+	p.roster_key_revoked = &rev;
+	ns_event *e3 = roster_event(&auth, 3, e2->id, &p);
+	CHECK_INT(ns_roster_apply(&r, e3, &d), 0);
+	ns_event *old1 = make(&mdi); /* seq 1: before the revocation point */
+	CHECK_INT(ns_roster_trust(&r, old1), 0);
+	Nomsync__Payload *rp = received("MDI");
+	ns_event *old2 = NULL;
+	ns_event_build(&mdi, 2, old1->id, 1767603600, 1767603600, "A1234BC", rp, &old2);
+	nomsync__payload__free_unpacked(rp, NULL);
+	CHECK_INT(ns_roster_trust(&r, old2), NS_EREVOKED);
+	ns_event *new1 = make(&mdi2);
+	CHECK_INT(ns_roster_trust(&r, new1), 0);
+	uint8_t cpk[32], csk[32];
+	ns_curve_keys(&mdi, cpk, csk);
+	CHECK(ns_roster_by_curve(&r, cpk) == NULL); /* a revoked key may not connect */
+	ns_curve_keys(&mdi2, cpk, csk);
+	CHECK(ns_roster_by_curve(&r, cpk) != NULL);
+	/* Rotating a key that is not listed is refused. */
+	rot.old_key = wdi_hex;
+	rot.site = "LEI";
+	p.body_case = NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_ROTATED;
+	p.roster_key_rotated = &rot;
+	ns_event *e4 = roster_event(&auth, 4, e3->id, &p);
+	CHECK_INT(ns_roster_apply(&r, e4, &d), NS_EVALID);
+	for (ns_event **e = (ns_event *[]){ e1, e2, e3, e4, forged, w, old1, old2, new1 }; *e != new1; e++)
+		ns_event_free(*e);
+	ns_event_free(new1);
+	ns_roster_free(&r);
+	free(signed_text);
+}
+
 int main(void)
 {
 	ns_identity *ids[] = { &mdi, &lei, &n07, &hub, &court };
@@ -394,6 +503,7 @@ int main(void)
 	RUN(test_errors);
 	RUN(test_load);
 	RUN(test_curve_keys);
+	RUN(test_signed_roster_and_changes);
 
 	for (size_t i = 0; i < 5; i++)
 		ns_identity_wipe(ids[i]);

@@ -47,8 +47,20 @@ struct fx {
 	Nomsync__RegistrationRemoved rgr;
 	Nomsync__ManagerHandoverChanged mh;
 	Nomsync__LicenceEnded le;
+	Nomsync__RosterSiteAdded rsa;
+	Nomsync__RosterKeyRotated rkr;
+	Nomsync__RosterKeyRevoked rkv;
 	Nomsync__Payload p;
 };
+
+#define KEY1 "d7f59c519493dccbc72e2702fa5d21fc3942d5d62122d47d096cb25b8dfdc579"
+#define KEY2 "79deb98023a309ebb4c75eef66caa46d507e5b9a939bbd793f98783316b2d966"
+
+/* Offender carried by events of @type: roster changes concern no person. */
+static const char *offender_for(uint32_t type, const char *person)
+{
+	return type >= NOMSYNC__EVENT_TYPE__ROSTER_SITE_ADDED ? NS_ROSTER_REF : person;
+}
 
 #define EVID "9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a"
 
@@ -56,6 +68,18 @@ struct fx {
 static void fx_init(struct fx *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->rsa = (Nomsync__RosterSiteAdded)NOMSYNC__ROSTER_SITE_ADDED__INIT;
+	f->rsa.site = "WDI";
+	f->rsa.role = "prison";
+	f->rsa.key = KEY1;
+	f->rkr = (Nomsync__RosterKeyRotated)NOMSYNC__ROSTER_KEY_ROTATED__INIT;
+	f->rkr.site = "MDI";
+	f->rkr.old_key = KEY1;
+	f->rkr.new_key = KEY2;
+	f->rkv = (Nomsync__RosterKeyRevoked)NOMSYNC__ROSTER_KEY_REVOKED__INIT;
+	f->rkv.site = "MDI";
+	f->rkv.key = KEY1;
+	f->rkv.from_seq = 42;
 	f->pc = (Nomsync__PersonCreated)NOMSYNC__PERSON_CREATED__INIT;
 	f->pc.surname = "SMITH";
 	f->pc.forenames = "JOHN PAUL";
@@ -247,6 +271,9 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 25: p->registration_removed = &f->rgr; break;
 	case 26: p->manager_handover_changed = &f->mh; break;
 	case 27: p->licence_ended = &f->le; break;
+	case 28: p->roster_site_added = &f->rsa; break;
+	case 29: p->roster_key_rotated = &f->rkr; break;
+	case 30: p->roster_key_revoked = &f->rkv; break;
 	default: p->body_case = NOMSYNC__PAYLOAD__BODY__NOT_SET; break;
 	}
 	return p;
@@ -284,6 +311,9 @@ static const struct {
 	{ "registration.removed", " probation " },
 	{ "manager.handover.changed", " prison probation " },
 	{ "licence.ended", " probation " },
+	{ "roster.site.added", " authority " },
+	{ "roster.key.rotated", " authority " },
+	{ "roster.key.revoked", " authority " },
 };
 
 #define NEMITTERS (sizeof(emitters) / sizeof(emitters[0]))
@@ -305,7 +335,7 @@ static int expected_may(ns_role role, uint32_t type)
 /* A role allowed to emit @p type (the first one in the table). */
 static ns_role a_role_for(uint32_t type)
 {
-	for (int r = NS_ROLE_PRISON; r <= NS_ROLE_HUB; r++)
+	for (int r = NS_ROLE_PRISON; r <= NS_ROLE_AUTHORITY; r++)
 		if (expected_may((ns_role)r, type) == 1)
 			return (ns_role)r;
 	return NS_ROLE_NONE;
@@ -315,7 +345,7 @@ static ns_role a_role_for(uint32_t type)
 static int check(struct fx *f, uint32_t type, ns_diag *d)
 {
 	ns_diag_clear(d);
-	return ns_validate_event(a_role_for(type), "A1234BC", type, pay(f, type), d);
+	return ns_validate_event(a_role_for(type), offender_for(type, "A1234BC"), type, pay(f, type), d);
 }
 
 /* Expect the fixture's @p type to fail validation on field @p name. */
@@ -537,14 +567,14 @@ static void test_roles(void)
 	for (uint32_t t = 1; t <= ns_type_max(); t++) {
 		CHECK(ns_type_name(t) != NULL);
 		CHECK(expected_may(NS_ROLE_PRISON, t) >= 0);
-		for (int r = NS_ROLE_PRISON; r <= NS_ROLE_HUB; r++) {
+		for (int r = NS_ROLE_PRISON; r <= NS_ROLE_AUTHORITY; r++) {
 			int may = expected_may((ns_role)r, t);
 			int rc;
 
 			CHECK_INT(ns_role_may_emit((ns_role)r, t), may);
 			fx_init(&f);
 			ns_diag_clear(&d);
-			rc = ns_validate_event((ns_role)r, "A1234BC", t, pay(&f, t), &d);
+			rc = ns_validate_event((ns_role)r, offender_for(t, "A1234BC"), t, pay(&f, t), &d);
 			if (may) {
 				if (rc != 0)
 					fprintf(stderr, "  %s by %s: %s: %s\n", ns_type_name(t),
@@ -558,17 +588,56 @@ static void test_roles(void)
 				CHECK_STR(d.msg, msg);
 			}
 			/* The role rule holds for erased payloads too. */
-			rc = ns_validate_event((ns_role)r, "X123456", t, NULL, &d);
+			rc = ns_validate_event((ns_role)r, offender_for(t, "X123456"), t, NULL, &d);
 			CHECK_INT(rc, may ? 0 : NS_EROLE);
 		}
 		CHECK(!ns_role_may_emit(NS_ROLE_NONE, t));
-		CHECK(!ns_role_may_emit((ns_role)5, t));
+		CHECK(!ns_role_may_emit((ns_role)6, t));
 	}
 	CHECK(!ns_role_may_emit(NS_ROLE_PRISON, 0));
 	CHECK(!ns_role_may_emit(NS_ROLE_PRISON, ns_type_max() + 1));
 	CHECK_INT(ns_validate_event(NS_ROLE_PROBATION, "A1234BC", T(PRISONER_RECEIVED), NULL, &d),
 		  NS_EROLE);
 	CHECK_STR(d.msg, "a probation site may not emit prisoner.received");
+}
+
+/* Roster changes: only the authority, only with offender ROSTER, keys checked. */
+static void test_roster_changes(void)
+{
+	struct fx f;
+	ns_diag d;
+
+	fx_init(&f);
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "ROSTER", T(ROSTER_SITE_ADDED), pay(&f, T(ROSTER_SITE_ADDED)), &d), 0);
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "A1234BC", T(ROSTER_SITE_ADDED), pay(&f, T(ROSTER_SITE_ADDED)), &d),
+		  NS_EVALID);
+	CHECK_STR(d.field, "offender");
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "ROSTER", T(PRISONER_RECEIVED), NULL, &d), NS_EVALID);
+	f.rsa.key = "00";
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "ROSTER", T(ROSTER_SITE_ADDED), pay(&f, T(ROSTER_SITE_ADDED)), &d),
+		  NS_EVALID);
+	CHECK_STR(d.field, "key");
+	fx_init(&f);
+	f.rsa.site = "XYZ";
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "ROSTER", T(ROSTER_SITE_ADDED), pay(&f, T(ROSTER_SITE_ADDED)), &d),
+		  NS_EVALID);
+	CHECK_STR(d.field, "site");
+	fx_init(&f);
+	f.rsa.role = "authority";
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "ROSTER", T(ROSTER_SITE_ADDED), pay(&f, T(ROSTER_SITE_ADDED)), &d),
+		  NS_EVALID);
+	CHECK_STR(d.field, "role");
+	fx_init(&f);
+	f.rkr.new_key = KEY1;
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "ROSTER", T(ROSTER_KEY_ROTATED), pay(&f, T(ROSTER_KEY_ROTATED)), &d),
+		  NS_EVALID);
+	CHECK_STR(d.field, "new_key");
+	fx_init(&f);
+	f.rkv.from_seq = 0;
+	CHECK_INT(ns_validate_event(NS_ROLE_AUTHORITY, "ROSTER", T(ROSTER_KEY_REVOKED), pay(&f, T(ROSTER_KEY_REVOKED)), &d),
+		  NS_EVALID);
+	CHECK_STR(d.field, "from_seq");
+	CHECK_INT(ns_validate_site(NS_ROLE_AUTHORITY, "AUTHORITY", &d), 0);
 }
 
 /* Offender, unknown type, and payload/type agreement. */
@@ -1084,6 +1153,7 @@ int main(void)
 	RUN(test_refdata);
 	RUN(test_site);
 	RUN(test_roles);
+	RUN(test_roster_changes);
 	RUN(test_envelope);
 	RUN(test_person);
 	RUN(test_identifier);

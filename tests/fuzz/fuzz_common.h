@@ -49,7 +49,20 @@ static NS_FUZZ_UNUSED __attribute__((noreturn, format(printf, 1, 2))) void ns_fu
 	abort();
 }
 
-static char ns_fuzz_root[4096];
+/*
+ * Known, reported bugs (docs/RELIABILITY.md) each have a crash-* regression
+ * input. While one is open, its invariant stops every fuzzing run at once;
+ * NS_FUZZ_SKIP_KNOWN=name,name (or "all") skips those invariants so that the
+ * fuzzer can look for other bugs. Off by default: CI stays red until fixed.
+ * Names: http-500, roster-resign, bundle-record-order.
+ */
+static NS_FUZZ_UNUSED int ns_fuzz_known(const char *name)
+{
+	const char *v = getenv("NS_FUZZ_SKIP_KNOWN");
+	return v && (strcmp(v, "all") == 0 || strstr(v, name) != NULL);
+}
+
+static char ns_fuzz_root[512];
 
 /* Remove a directory tree (scratch stores only; no symlinks are followed). */
 static NS_FUZZ_UNUSED void ns_fuzz_rmrf(const char *path)
@@ -107,7 +120,7 @@ static NS_FUZZ_UNUSED const char *ns_fuzz_scratch(void)
 static NS_FUZZ_UNUSED ns_store *ns_fuzz_store(const char *site, ns_role role, char *path_out, size_t cap)
 {
 	static unsigned serial;
-	char path[4200];
+	char path[1024];
 	ns_store *s = NULL;
 	ns_diag d;
 	int rc;

@@ -19,7 +19,7 @@
 
 static ns_store *store;
 static unsigned long runs;
-static char store_path[4200];
+static char store_path[1024];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

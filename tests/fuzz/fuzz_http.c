@@ -38,7 +38,7 @@
 static uv_loop_t loop;
 static ns_http *http;
 static ns_store *store;
-static char store_path[4200];
+static char store_path[1024];
 static int port;
 
 static const char *const preload[] = {
@@ -171,7 +171,7 @@ static void scan(client *c, const char *buf, size_t n)
 	wl += n;
 	for (size_t i = 0; i + sizeof(pat) - 1 <= wl; i++)
 		if ((i == 0 ? c->got == 0 && c->taillen == 0 : win[i - 1] == '\n') &&
-		    memcmp(win + i, pat, sizeof(pat) - 1) == 0) {
+		    memcmp(win + i, pat, sizeof(pat) - 1) == 0 && !ns_fuzz_known("http-500")) {
 			size_t show = wl - i < 200 ? wl - i : 200;
 			ns_fuzz_die("the server answered 500: %.*s", (int)show, win + i);
 		}

@@ -41,7 +41,7 @@
 #define MAX_EVENTS 64
 
 static ns_store *store;
-static char store_path[4200];
+static char store_path[1024];
 static unsigned long runs;
 static ns_roster base_roster; /* tests/fuzz/data/roster, if readable */
 
@@ -112,7 +112,7 @@ static int count_cb(void *arg, const ns_event *ev)
 /* Export -> check -> import into a fresh store: same views. */
 static void roundtrip_and_reset(void)
 {
-	char *buf = NULL, path[4300], fresh_path[4200];
+	char *buf = NULL, path[1100], fresh_path[1024];
 	size_t len = 0;
 	uint64_t n = 0, na = 0, nb = 0;
 	uint8_t da[NS_ID_BYTES], db[NS_ID_BYTES];
@@ -144,11 +144,11 @@ static void roundtrip_and_reset(void)
 	if (ns_store_digest(store, NULL, da) != 0 || ns_store_digest(fresh, NULL, db) != 0)
 		abort();
 	/*
-	 * Known bug (docs/RELIABILITY.md, tests/fuzz/corpus/bundle/crash-*):
-	 * ns_bundle_import records a bundle's proofs before the events still
-	 * buffered, so a quarantined origin's events are refused. Until that is
-	 * decided and fixed, compare quarantined stores origin by origin, leaving
-	 * the quarantined origins (and so the digest) out.
+	 * Known bug "bundle-record-order" (docs/RELIABILITY.md, regression input
+	 * tests/fuzz/corpus/bundle/crash-import-*): ns_bundle_import records a
+	 * bundle's proofs before the events still buffered, so a quarantined
+	 * origin's events are refused. With NS_FUZZ_SKIP_KNOWN naming it,
+	 * quarantined origins (and so the digest) are left out of the comparison.
 	 */
 	ns_vv_entry *va = NULL, *vb = NULL;
 	size_t nva = 0, nvb = 0;
@@ -161,13 +161,13 @@ static void roundtrip_and_reset(void)
 		for (size_t j = 0; j < nvb; j++)
 			if (memcmp(va[i].origin, vb[j].origin, NS_KEY_BYTES) == 0)
 				other = vb[j].seq;
-		if (!va[i].quarantined && va[i].seq != other)
+		if ((!va[i].quarantined || !ns_fuzz_known("bundle-record-order")) && va[i].seq != other)
 			ns_fuzz_die("export/import does not converge: origin %s holds seq %llu, after import %llu",
 				    va[i].site, (unsigned long long)va[i].seq, (unsigned long long)other);
 	}
 	free(va);
 	free(vb);
-	if (!quarantine && (na != nb || memcmp(da, db, NS_ID_BYTES) != 0))
+	if ((!quarantine || !ns_fuzz_known("bundle-record-order")) && (na != nb || memcmp(da, db, NS_ID_BYTES) != 0))
 		ns_fuzz_die("export/import does not converge: %llu events -> %llu, digests %s; import report: "
 			    "%llu events, %llu applied, %llu duplicate, %llu held, %llu rejected, %llu proofs",
 			    (unsigned long long)na, (unsigned long long)nb,

@@ -29,7 +29,7 @@ static const struct {
 #define NSITES (sizeof(sites) / sizeof(sites[0]))
 
 static ns_store *stores[NSITES];
-static char paths[NSITES][4200];
+static char paths[NSITES][1024];
 static unsigned long runs;
 
 static void stores_make(void)

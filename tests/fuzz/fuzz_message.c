@@ -36,7 +36,7 @@
 static uv_loop_t loop;
 static ns_node *node;
 static peer *from;
-static char store_path[4200];
+static char store_path[1024];
 static unsigned long runs;
 
 static void node_make(void)
