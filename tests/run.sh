@@ -20,4 +20,4 @@ cmake --build build-asan -j"$jobs"
 echo "== tests (ASan + UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure -j"$jobs" -LE nosan)
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE 'nosan|bench')
