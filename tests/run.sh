@@ -12,7 +12,9 @@ echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 echo "== tests (RelWithDebInfo)"
-(cd build && ctest --output-on-failure -j"$jobs")
+(cd build && ctest --output-on-failure -j"$jobs" -LE bench)
+echo "== benchmark, quick mode, alone on the machine (RelWithDebInfo)"
+(cd build && ctest --output-on-failure -L bench)
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNS_SANITIZE=ON >/dev/null
