@@ -1,7 +1,7 @@
 /*
  * nomsync-bench: the measuring programs behind bench/run.sh.
  *
- *   nomsync-bench limits   [--seconds S] [--tmp DIR]
+ *   nomsync-bench limits   [--seconds S] [--tmp DIR] [--only verify]
  *   nomsync-bench append   --gen FILE.jsonl --dir DIR --events N [--batch B]
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
  *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE
@@ -14,6 +14,7 @@
  *   nomsync-bench http     --addr HOST:PORT --token T --refs FILE [--rate R]
  *                          [--seconds S] [--conns C] [--warmup S]
  *   nomsync-bench wait     --http HOST:PORT [--timeout S] [--pid PID]
+ *   nomsync-bench get      --http HOST:PORT --path /metrics --token T
  *   nomsync-bench startup  --nomsyncd BIN --config CONF --http HOST:PORT [--runs R] [--log FILE]
  *
  * Every command prints its figures on stdout as "name value" lines (values
@@ -460,6 +461,10 @@ static int cmd_limits(int argc, char **argv)
 	const char *tmp = opt(argc, argv, "--tmp", "/tmp");
 	unsigned n = ncpu();
 
+	if (strcmp(opt(argc, argv, "--only", ""), "verify") == 0) {
+		out("limit.verify_allcores", crypto_rate(n, secs, 0));
+		return 0;
+	}
 	note("limits: Ed25519 sign and verify of 400-byte messages, LMDB synced commits (%.1f s each)", secs);
 	out("limit.sign_1core", crypto_rate(1, secs, 1));
 	out("limit.verify_1core", crypto_rate(1, secs, 0));
@@ -1784,6 +1789,42 @@ static int cmd_startup(int argc, char **argv)
 	return 0;
 }
 
+/* get: the body of one authorised GET (e.g. /metrics), on stdout. */
+static int cmd_get(int argc, char **argv)
+{
+	const char *addr = need(argc, argv, "--http"), *path = need(argc, argv, "--path");
+	const char *token = need(argc, argv, "--token");
+	struct sockaddr_in sa;
+	char req[1024];
+	hconn c = { 0 };
+	int code = 0, close_after = 0;
+	size_t total = 0;
+
+	if (parse_addr(addr, &sa) != 0)
+		die("bad address %s", addr);
+	if ((c.fd = hconnect(&sa)) < 0)
+		die("cannot connect to %s", addr);
+	int l = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", path, addr,
+			 token);
+	if (send(c.fd, req, (size_t)l, 0) != l)
+		die("send failed");
+	c.cap = 8 << 20;
+	c.buf = xcalloc(c.cap + 1, 1);
+	while (!hcomplete(&c, &code, &total, &close_after)) {
+		ssize_t r = recv(c.fd, c.buf + c.got, c.cap - c.got, 0);
+		if (r <= 0)
+			die("connection closed before the response was complete");
+		c.got += (size_t)r;
+	}
+	close(c.fd);
+	if (code != 200)
+		die("GET %s: HTTP %d", path, code);
+	char *body = strstr(c.buf, "\r\n\r\n") + 4;
+	fwrite(body, 1, total - (size_t)(body - c.buf), stdout);
+	free(c.buf);
+	return 0;
+}
+
 /* wait: until an HTTP /healthz answers 200. */
 static int cmd_wait(int argc, char **argv)
 {
@@ -1813,13 +1854,13 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "limits", cmd_limits },   { "append", cmd_append }, { "prep", cmd_prep }, { "fold", cmd_fold },
 		{ "refold", cmd_refold },   { "catchup", cmd_catchup }, { "live", cmd_live }, { "refs", cmd_refs },
-		{ "http", cmd_http },       { "startup", cmd_startup }, { "alerts", cmd_alerts }, { "wait", cmd_wait },
+		{ "http", cmd_http },       { "startup", cmd_startup }, { "alerts", cmd_alerts }, { "wait", cmd_wait }, { "get", cmd_get },
 	};
 	if (argc >= 2)
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 			if (strcmp(argv[1], cmds[i].name) == 0)
 				return cmds[i].fn(argc, argv);
-	fprintf(stderr, "usage: nomsync-bench limits|append|alerts|prep|fold|refold|catchup|live|refs|http|wait|startup [options]\n"
+	fprintf(stderr, "usage: nomsync-bench limits|append|alerts|prep|fold|refold|catchup|live|refs|http|wait|get|startup [options]\n"
 			"       (see bench/run.sh and docs/PERFORMANCE.md)\n");
 	return 2;
 }

@@ -130,7 +130,7 @@ static void test_defaults(void)
 	CHECK(c->heartbeat == 1);
 	CHECK(c->peer_timeout == 10);
 	CHECK_INT(c->batch, 256);
-	CHECK_INT(c->window, 8);
+	CHECK_INT(c->window, 32);
 	CHECK_STR(c->http_listen, "");
 	CHECK_STR(c->http_token, "");
 	CHECK_INT(c->npeers, 0);

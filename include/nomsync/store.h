@@ -285,6 +285,14 @@ int ns_store_held(ns_store *s);
  */
 int ns_store_rekey(ns_store *s, ns_diag *d);
 
+/**
+ * @brief Drop this process's resident pages of the LMDB map (madvise
+ * MADV_DONTNEED). The map is read-only and shared, so pages fault back in
+ * from the page cache unchanged; this only keeps the node's resident set
+ * from growing to the size of the store during a large catch-up.
+ */
+void ns_store_trim(ns_store *s);
+
 /** @brief Number of persons (views) and events held. */
 int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events);
 

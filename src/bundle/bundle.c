@@ -267,6 +267,9 @@ static int ns__import_record(void *arg, char kind, const uint8_t *a, size_t alen
 	int rc;
 
 	if (kind == 'P') {
+		/* Records apply in file order: the events before a proof go first. */
+		if ((rc = ns__flush(im)) != 0)
+			return rc;
 		rc = ns_store_add_proof(im->s, a, alen, b, blen);
 		if (rc == 0)
 			im->r->proofs++;

@@ -55,7 +55,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->heartbeat = 1;
 	c->peer_timeout = 10;
 	c->batch = 256;
-	c->window = 8;
+	c->window = 32;
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
 		size_t l = 0;

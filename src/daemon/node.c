@@ -39,7 +39,8 @@
 #define NS_BATCH_BYTES (4 * 1024 * 1024)
 #define NS_QUEUE_MAX_BATCHES 64    /* received batches held in memory, all peers */
 #define NS_COMMIT_MAX_EVENTS 8192  /* events merged into one ingest transaction */
-#define NS_TICK_MS 50
+#define NS_MAX_ORIGINS 4096 /* origins in one Hello: far above any roster */
+#define NS_TICK_MS 10 /* also how soon an append by another process is pushed */
 
 typedef struct peer peer;
 
@@ -586,6 +587,7 @@ static void commit_done(uv_work_t *w, int status)
 	free(j->res);
 	free(j);
 	n->committing = 0;
+	ns_store_trim(n->store);
 	if (proofs) /* refresh_vector above saw the quarantine and relayed the proof */
 		ns_log(NS_LOG_WARN, "equivocation detected in %d events from peers", proofs);
 	pump_all(n);
@@ -600,8 +602,14 @@ static void try_commit(ns_node *n)
 
 	if (n->committing || n->qhead == NULL || !n->qhead->verified)
 		return;
-	for (batch *b = n->qhead; b && b->verified && (nb == 0 || total + b->n <= NS_COMMIT_MAX_EVENTS);
-	     b = b->next) {
+	/*
+	 * Merge at most half of what may be in flight, so that the other half
+	 * is being verified on the pool while this commit runs.
+	 */
+	size_t cap = (size_t)n->cfg.window * n->cfg.batch / 2;
+	if (cap > NS_COMMIT_MAX_EVENTS)
+		cap = NS_COMMIT_MAX_EVENTS;
+	for (batch *b = n->qhead; b && b->verified && (nb == 0 || total + b->n <= cap); b = b->next) {
 		total += b->n;
 		nb++;
 	}
@@ -703,6 +711,13 @@ static void on_hello(peer *p, const Nomsync__Hello *h)
 
 	if (h->version != NS_PROTO_VERSION) {
 		ns_log(NS_LOG_WARN, "peer %s speaks protocol version %u; ignoring", p->site, h->version);
+		return;
+	}
+	if (h->n_vector > NS_MAX_ORIGINS) {
+		/* A vector can only be as long as the origins a roster admits. */
+		n->frames_rejected++;
+		ns_log(NS_LOG_WARN, "peer %s sent a Hello with %zu origins (limit %d); dropped", p->site, h->n_vector,
+		       NS_MAX_ORIGINS);
 		return;
 	}
 	free(p->told);
@@ -988,6 +1003,14 @@ static void on_dealer(uv_poll_t *h, int status, int events)
 /*
  * Status file, timers, signals.
  */
+
+/* An append through the API: push it to the peers now, not at the next tick. */
+static void on_local_append(void *arg)
+{
+	ns_node *n = arg;
+	if (!n->stopping && refresh_vector(n))
+		pump_all(n);
+}
 
 /* The node's live state: peers, lag, queue, refusals. */
 static json_t *status_json(void *arg)
@@ -1276,7 +1299,8 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	uv_signal_start(&n->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&n->sigint, on_signal, SIGINT);
 	if (cfg->http_listen[0]) {
-		rc = ns_http_start(&n->http, loop, n->store, cfg->http_listen, cfg->http_token, status_json, n, d);
+		rc = ns_http_start(&n->http, loop, n->store, cfg->http_listen, cfg->http_token, status_json, n,
+				   on_local_append, d);
 		if (rc != 0)
 			goto fail;
 		ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);

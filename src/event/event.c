@@ -143,8 +143,17 @@ int ns_unhex(uint8_t *out, size_t len, const char *hex)
 	return 0;
 }
 
+/* Instants an event may carry: 1900-01-01 to 2199-12-31 (UTC). */
+#define NS__TIME_MIN ((int64_t)-2208988800)
+#define NS__TIME_MAX ((int64_t)7258118399)
+
 void ns_time_format(char out[21], int64_t t)
 {
+	/* Clamp so that the day arithmetic below cannot overflow. */
+	if (t < NS__TIME_MIN)
+		t = NS__TIME_MIN;
+	if (t > NS__TIME_MAX)
+		t = NS__TIME_MAX;
 	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 	int64_t secs = t - days * 86400;
 	int y, m, d;
@@ -214,6 +223,8 @@ int ns_time_parse(const char *s, int64_t *t)
 	if (*p != '\0')
 		return NS_EINVAL;
 	*t = (int64_t)days * 86400 + hh * 3600 + mm * 60 + ss - off;
+	if (*t < NS__TIME_MIN || *t > NS__TIME_MAX)
+		return NS_EINVAL;
 	return 0;
 }
 
@@ -450,6 +461,11 @@ int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d)
 	}
 	if (ns_type_name(h->type) == NULL) {
 		rc = ns_diag_set(d, NS_EDECODE, "type", "unknown event type %u", h->type);
+		goto fail;
+	}
+	if (h->occurred_at < NS__TIME_MIN || h->occurred_at > NS__TIME_MAX || h->recorded_at < NS__TIME_MIN ||
+	    h->recorded_at > NS__TIME_MAX) {
+		rc = ns_diag_set(d, NS_EDECODE, "occurred_at", "event times must lie in 1900-2199");
 		goto fail;
 	}
 	if (!ns__ref_ok(h->offender)) {

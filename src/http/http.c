@@ -39,6 +39,7 @@ struct ns_http {
 	char token[128];
 	ns_http_status_fn status;
 	void *status_arg;
+	void (*appended)(void *arg);
 	conn *conns;
 	size_t nconns;
 	int stopping;
@@ -140,6 +141,8 @@ static void respond(conn *c, int code, const char *type, const char *body, size_
 		return;
 	}
 	memcpy(r->buf, head, (size_t)n);
+	if (c->parser.method == HTTP_HEAD)
+		len = 0; /* HEAD: the headers say how long the body would be, and no body follows */
 	if (len)
 		memcpy(r->buf + n, body, len);
 	r->c = c;
@@ -165,9 +168,24 @@ static void respond_json(conn *c, int code, json_t *j)
 	free(txt);
 }
 
+/*
+ * A JSON string of text that may echo client bytes (a path, a field name,
+ * a message cut mid-character): anything outside printable ASCII becomes
+ * '?', so the response is always valid JSON.
+ */
+static json_t *safe_string(const char *text)
+{
+	char buf[512];
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p && n < sizeof(buf) - 1; p++)
+		buf[n++] = (*p >= 0x20 && *p < 0x7f) ? (char)*p : '?';
+	buf[n] = '\0';
+	return json_string(buf);
+}
+
 static void respond_error(conn *c, int code, const char *error, const char *message)
 {
-	respond_json(c, code, json_pack("{s:s,s:s}", "error", error, "message", message));
+	respond_json(c, code, json_pack("{s:s,s:o}", "error", error, "message", safe_string(message)));
 }
 
 /*
@@ -433,10 +451,10 @@ static void append_done(uv_work_t *w, int status)
 	if (c->closing) {
 		conn_close(c);
 	} else if (j->rc == NS_ELOCKED) {
-		respond_json(c, 409, json_pack("{s:s,s:s}", "error", "held", "message", j->d.msg));
+		respond_json(c, 409, json_pack("{s:s,s:o}", "error", "held", "message", safe_string(j->d.msg)));
 	} else if (j->rc == NS_EVALID || j->rc == NS_EROLE || j->rc == NS_EQUARANTINED) {
-		respond_json(c, 422, json_pack("{s:s,s:I,s:s,s:s}", "error", "validation", "index", (json_int_t)j->bad,
-					       "field", j->d.field, "message", j->d.msg));
+		respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)j->bad,
+					       "field", safe_string(j->d.field), "message", safe_string(j->d.msg)));
 	} else if (j->rc != 0) {
 		respond_error(c, j->rc == NS_EMAPFULL ? 503 : 500, "store", ns_strerror(j->rc));
 	} else {
@@ -447,6 +465,8 @@ static void append_done(uv_work_t *w, int status)
 			json_array_append_new(ids, json_string(hex));
 		}
 		respond_json(c, 201, json_pack("{s:o}", "ids", ids));
+		if (c->h->appended)
+			c->h->appended(c->h->status_arg);
 	}
 	for (size_t i = 0; i < j->n; i++)
 		ns_input_clear(&j->in[i]);
@@ -494,8 +514,8 @@ static void post_events(conn *c)
 		json_t *o = json_is_array(body) ? json_array_get(body, i) : body;
 		int rc = ns_input_from_json(o, &j->in[i], &j->d);
 		if (rc != 0) {
-			respond_json(c, 422, json_pack("{s:s,s:I,s:s,s:s}", "error", "validation", "index", (json_int_t)i,
-						       "field", j->d.field, "message", j->d.msg));
+			respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)i,
+						       "field", safe_string(j->d.field), "message", safe_string(j->d.msg)));
 			for (size_t k = 0; k < i; k++)
 				ns_input_clear(&j->in[k]);
 			free(j->in);
@@ -1050,7 +1070,7 @@ static void on_connection(uv_stream_t *srv, int status)
 }
 
 int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *listen, const char *token,
-		  ns_http_status_fn status, void *arg, ns_diag *d)
+		  ns_http_status_fn status, void *arg, void (*appended)(void *arg), ns_diag *d)
 {
 	char host[128];
 	const char *colon = strrchr(listen, ':');
@@ -1074,6 +1094,7 @@ int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *l
 	h->store = store;
 	h->status = status;
 	h->status_arg = arg;
+	h->appended = appended;
 	snprintf(h->token, sizeof(h->token), "%s", token);
 	uv_tcp_init(loop, &h->listener);
 	h->listener.data = h;

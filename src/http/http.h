@@ -19,9 +19,13 @@ typedef struct ns_http ns_http;
 /** Supplies the daemon's live status (peers, lag) as a new JSON object. */
 typedef json_t *(*ns_http_status_fn)(void *arg);
 
-/** @brief Listen on "HOST:PORT". @return 0 or NS_ECONFIG/NS_EIO with @p d filled. */
+/**
+ * @brief Listen on "HOST:PORT". @p appended (may be NULL) is called on the
+ * loop thread after each durable append through POST /v1/events.
+ */
+/* Listen on "HOST:PORT". @return 0 or NS_ECONFIG/NS_EIO with @p d filled. */
 int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *listen, const char *token,
-		  ns_http_status_fn status, void *arg, ns_diag *d);
+		  ns_http_status_fn status, void *arg, void (*appended)(void *arg), ns_diag *d);
 /** @brief Stop listening and close every connection (handles close asynchronously). */
 void ns_http_stop(ns_http *h);
 /** @brief Free after the loop has finished. NULL is allowed. */

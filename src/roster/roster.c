@@ -164,10 +164,12 @@ int ns_roster_check_signature(const char *text, size_t len, const uint8_t author
 {
 	uint8_t digest[32], sig[64];
 	char hex[129];
-	size_t ll = 0;
+	size_t ll = 0, l2 = 0;
 	const char *sl = sig_line(text, len, &ll);
 	size_t pl = strlen(NS_ROSTER_SIG_PREFIX);
 
+	if (sl && sig_line(sl + ll, len - (size_t)(sl + ll - text), &l2) != NULL)
+		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster has more than one signature line");
 	if (sl == NULL)
 		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster is not signed by the roster authority");
 	if (ll < pl + 128) 
@@ -187,21 +189,21 @@ int ns_roster_sign(const char *text, size_t len, const ns_identity *authority, c
 {
 	uint8_t digest[32], sig[64];
 	char hex[129];
-	size_t ll = 0, n = 0;
-	const char *sl = sig_line(text, len, &ll);
-	size_t keep = sl ? len - ll : len;
-	char *buf = malloc(keep + strlen(NS_ROSTER_SIG_PREFIX) + 130 + 1);
+	size_t n = 0, pos = 0;
+	char *buf = malloc(len + strlen(NS_ROSTER_SIG_PREFIX) + 130 + 2);
 
 	if (buf == NULL)
 		return NS_ENOMEM;
-	if (sl) {
-		memcpy(buf, text, (size_t)(sl - text));
-		n = (size_t)(sl - text);
-		memcpy(buf + n, sl + ll, len - (size_t)(sl - text) - ll);
-		n += len - (size_t)(sl - text) - ll;
-	} else {
-		memcpy(buf, text, len);
-		n = len;
+	/* Copy every line but old signature lines (all of them). */
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (text + pos)) + 1 : len - pos;
+		if (!(l >= strlen(NS_ROSTER_SIG_PREFIX) &&
+		      memcmp(text + pos, NS_ROSTER_SIG_PREFIX, strlen(NS_ROSTER_SIG_PREFIX)) == 0)) {
+			memcpy(buf + n, text + pos, l);
+			n += l;
+		}
+		pos += l;
 	}
 	if (n > 0 && buf[n - 1] != '\n')
 		buf[n++] = '\n';

@@ -14,10 +14,12 @@
 #include <sodium.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -38,6 +40,15 @@ struct ns_store {
 	void *trust_arg;
 	size_t map_max;
 	ns_diag last_error;
+	/*
+	 * The data.mdb mapping, found in /proc/self/maps for ns_store_trim.
+	 * LMDB remaps only inside mdb_env_set_mapsize, which this file calls
+	 * under map_lock and after which the address is looked up again.
+	 */
+	pthread_mutex_t map_lock;
+	void *map_addr;
+	size_t map_len;
+	int map_looked;
 	/* Fold latency, updated by whichever thread commits; read with atomics. */
 	uint64_t fold_count, fold_nanos, fold_buckets[NS_FOLD_BUCKETS];
 };
@@ -261,8 +272,15 @@ const char *ns_reject_name(int code)
 static int ns__txn(ns_store *s, unsigned flags, MDB_txn **txn)
 {
 	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
-	if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(s->env, 0) == 0)
-		rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		pthread_mutex_lock(&s->map_lock);
+		int ok = mdb_env_set_mapsize(s->env, 0) == 0;
+		s->map_looked = 0;
+		s->map_addr = NULL;
+		pthread_mutex_unlock(&s->map_lock);
+		if (ok)
+			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
 	return rc;
 }
 
@@ -277,7 +295,12 @@ static int ns__grow(ns_store *s)
 	if (mdb_env_info(s->env, &info) != 0 || info.me_mapsize >= s->map_max)
 		return 0;
 	size_t want = info.me_mapsize * 2 > s->map_max ? s->map_max : info.me_mapsize * 2;
-	return mdb_env_set_mapsize(s->env, want) == 0;
+	pthread_mutex_lock(&s->map_lock);
+	int ok = mdb_env_set_mapsize(s->env, want) == 0;
+	s->map_looked = 0;
+	s->map_addr = NULL;
+	pthread_mutex_unlock(&s->map_lock);
+	return ok;
 }
 
 /* A failed commit: EIO from a full disk is reported as such. */
@@ -456,6 +479,7 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 		return NS_ENOMEM;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->flags = flags;
+	pthread_mutex_init(&s->map_lock, NULL);
 	if ((rc = ns__open_env(s, dir, flags)) != 0) {
 		ns_diag_set(d, rc, "dir", "cannot open the store in %s: %s", dir, ns_strerror(rc));
 		goto fail;
@@ -502,6 +526,7 @@ void ns_store_close(ns_store *s)
 	if (s->env)
 		mdb_env_close(s->env);
 	ns_identity_wipe(&s->id);
+	pthread_mutex_destroy(&s->map_lock);
 	free(s);
 }
 
@@ -1927,6 +1952,43 @@ int ns_store_rekey(ns_store *s, ns_diag *d)
 	ns_identity_wipe(&s->id);
 	s->id = id;
 	return 0;
+}
+
+/*
+ * LMDB has no call for its map's address (me_mapaddr is only the
+ * MDB_FIXEDMAP hint), so find the mapping of DIR/data.mdb in /proc/self/maps.
+ */
+static void ns__find_map(ns_store *s)
+{
+	char path[PATH_MAX + 16], real[PATH_MAX], line[PATH_MAX + 128];
+	FILE *f;
+
+	s->map_looked = 1;
+	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+	if (realpath(path, real) == NULL || (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char *name = strchr(line, '/');
+		if (name == NULL || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		if (strcmp(name, real) == 0 && (s->map_addr == NULL || (size_t)(hi - lo) > s->map_len)) {
+			s->map_addr = (void *)lo;
+			s->map_len = (size_t)(hi - lo);
+		}
+	}
+	fclose(f);
+}
+
+void ns_store_trim(ns_store *s)
+{
+	pthread_mutex_lock(&s->map_lock);
+	if (!s->map_looked)
+		ns__find_map(s);
+	if (s->map_addr)
+		madvise(s->map_addr, s->map_len, MADV_DONTNEED);
+	pthread_mutex_unlock(&s->map_lock);
 }
 
 const char *ns_store_last_error(ns_store *s)

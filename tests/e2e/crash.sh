@@ -2,7 +2,7 @@
 # Crash consistency: kill -9 at random moments under heavy append and ingest.
 #
 # Three daemons: prison MDI and probation N55 dial hub HUBNE. Two load loops
-# run all the time: at MDI, `nomsync append` of 25-event batches (each event
+# run all the time: at MDI, `nomsync append` of 50-event batches (each event
 # tagged with its batch in the alert comment; the ids the CLI prints, which
 # it prints only once the commit is durable, are the acknowledged set); at
 # N55, the same, so N55's events replicate into HUBNE and MDI (ingest load).
@@ -22,7 +22,7 @@ source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/net.bash"
 ROUNDS=${CRASH_ROUNDS:-30}
 [ -z "${CRASH_SEED:-}" ] || RANDOM=$CRASH_SEED
-BATCH=25
+BATCH=50
 t0=$SECONDS
 
 mknode MDI prison; mknode N55 probation; mknode HUBNE hub
@@ -42,7 +42,7 @@ batch() {
   done
 }
 
-# load CODE: append batches at CODE until $WORK/stop exists. Each CLI's pid is
+# load CODE PAUSE: append batches at CODE, PAUSE seconds apart, until $WORK/stop exists. Each CLI's pid is
 # in $WORK/CODE.cli.pid while it runs; its exit status goes to ack/CODE.N.rc.
 load() {
   local code=$1 n=0 rc pid
@@ -56,13 +56,13 @@ load() {
     wait $pid || rc=$?
     rm -f "$WORK/$code.cli.pid"
     echo $rc >"$WORK/ack/$code.$n.rc"
-    sleep 0.0$((RANDOM % 5))
+    sleep "$2"
   done
 }
 # (bash's "Killed" job notices go to load.err, not the test output)
-load MDI 2>>"$WORK/load.err" &
+load MDI 0.05 2>>"$WORK/load.err" &
 LOAD_MDI=$!
-load N55 2>>"$WORK/load.err" &
+load N55 0.1 2>>"$WORK/load.err" &
 LOAD_N55=$!
 
 # acked CODE: ids printed by completed appends at CODE (whole 64-hex lines only).
@@ -79,7 +79,7 @@ check_acked() {
 # A killed CLI batch: how many of its events are stored (0 or BATCH; else partial).
 batch_stored() { grep -c -F $'\t'"$1.$2-" "$WORK/log.MDI" || true; }
 
-kills_mdi=0 kills_hub=0 kills_cli=0 cli_none=0 cli_all=0 cli_partial=0 verify_ok=0 verify_bad=0 missing_total=0
+kills_mdi=0 kills_hub=0 kills_cli=0 cli_done=0 cli_none=0 cli_all=0 cli_partial=0 verify_ok=0 verify_bad=0 missing_total=0
 for ((round = 1; round <= ROUNDS; round++)); do
   sleep "$(printf '0.%03d' $((RANDOM % 451 + 50)))"
   victim=$((RANDOM % 3))
@@ -88,10 +88,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
   1) kill9 HUBNE; node=HUBNE what="HUBNE daemon"; kills_hub=$((kills_hub + 1)) ;;
   2)
     node=MDI what="MDI append CLI"
-    for ((w = 0; w < 100; w++)); do [ -s "$WORK/MDI.cli.pid" ] && break; sleep 0.01; done
+    for ((w = 0; w < 500; w++)); do [ -s "$WORK/MDI.cli.pid" ] && break; sleep 0.002; done
     read -r pid n <"$WORK/MDI.cli.pid" || pid=
     if [ -n "$pid" ] && grep -q nomsync "/proc/$pid/cmdline" 2>/dev/null; then
-      sleep "0.0$((RANDOM % 4))"   # anywhere in its life: start-up, parsing, signing, commit
+      sleep "0.00$((RANDOM % 10))"   # 0-9 ms in: start-up, parsing, signing or commit
       kill -KILL "$pid" 2>/dev/null || true
       killed_batch=$n
       kills_cli=$((kills_cli + 1))
@@ -111,10 +111,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
   missing_total=$((missing_total + missing))
   [ "$missing" -eq 0 ] || bad "round $round: $missing acknowledged MDI events missing after killing the $what"
   if [ $victim = 2 ] && [ -n "$killed_batch" ]; then
-    for ((w = 0; w < 200; w++)); do [ -e "$WORK/ack/MDI.$killed_batch.rc" ] && break; sleep 0.01; done
+    for ((w = 0; w < 200; w++)); do [ -s "$WORK/ack/MDI.$killed_batch.rc" ] && break; sleep 0.01; done
     check_acked MDI MDI >/dev/null
     k=$(batch_stored MDI "$killed_batch")
-    if [ "$k" -eq 0 ]; then cli_none=$((cli_none + 1))
+    if [ "$(cat "$WORK/ack/MDI.$killed_batch.rc" 2>/dev/null)" != 137 ]; then
+      kills_cli=$((kills_cli - 1)) cli_done=$((cli_done + 1)) what="MDI append CLI (it finished first)"
+      [ "$k" -eq $BATCH ] || bad "round $round: completed batch MDI.$killed_batch has $k of $BATCH events"
+    elif [ "$k" -eq 0 ]; then cli_none=$((cli_none + 1))
     elif [ "$k" -eq $BATCH ]; then cli_all=$((cli_all + 1))
     else cli_partial=$((cli_partial + 1)); bad "round $round: killed batch MDI.$killed_batch is partial: $k of $BATCH events stored"; fi
   fi
@@ -155,6 +158,6 @@ fi
 
 events=$($NS --dir "$WORK/HUBNE" status --json | jq .events)
 echo "crash: $ROUNDS rounds in $((SECONDS - t0)) s; kills: MDI daemon $kills_mdi, HUBNE daemon $kills_hub," \
-  "append CLI $kills_cli (batch stored whole $cli_all, not at all $cli_none, partially $cli_partial);" \
+  "append CLI $kills_cli (batch stored whole $cli_all, not at all $cli_none, partially $cli_partial; $cli_done finished before the signal);" \
   "verify passed $verify_ok/$ROUNDS; acknowledged ids missing $missing_total; $events events converged"
 finish

@@ -124,7 +124,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		port = free_port();
 		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 		ns_diag_clear(&d);
-		int rc = ns_http_start(&http, &loop, store, listen, TOKEN, status_cb, NULL, &d);
+		int rc = ns_http_start(&http, &loop, store, listen, TOKEN, status_cb, NULL, NULL, &d);
 		if (rc == 0)
 			break;
 		if (http) { /* the listener is closing: let the loop finish it */

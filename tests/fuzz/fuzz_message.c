@@ -15,13 +15,13 @@
  * The node's libuv loop is run to completion after each frame, so verify and
  * commit work finish before the next input. The node is one long-lived
  * connection from peer HUBNE (state carries over between inputs, as it does
- * on a real connection); node and store are recreated every 2000 inputs. The
- * roster is tests/fuzz/data/roster (the sites whose events are in the seed
- * corpus), so seed events pass the trust policy.
+ * on a real connection); node and store are recreated every 2000 inputs.
  *
- * The roster is tests/fuzz/data/roster, signed by the authority key in
- * tests/fuzz/data/authority, as nomsyncd loads it (build_roster): roster
- * changes signed by the authority in a frame are applied as the daemon does.
+ * The roster is tests/fuzz/data/roster (the sites whose events are in the
+ * seed corpus, so seed events pass the trust policy), signed by the
+ * authority key in tests/fuzz/data/authority and loaded as nomsyncd loads it
+ * (build_roster): roster changes signed by the authority in a frame are
+ * applied as the daemon does.
  *
  * Coupling with node.c (update here if they change): struct ns_node fields
  * loop, cfg, store, roster, roster_lock, authority_seq, session, started,

@@ -1,7 +1,7 @@
 /*
  * Plain driver for the fuzz harnesses: runs LLVMFuzzerTestOneInput once on
  * every file named on the command line, or in a directory named there
- * (sorted, subdirectories not entered). Linked with one fuzz_<name>.c it is
+ * (sorted, crash-* files last, subdirectories not entered). Linked with one fuzz_<name>.c it is
  * fuzz_replay_<name>, the corpus regression test of the normal build
  * (ctest fuzz.replay.<name>, see replay.cmake): the checked-in seeds and
  * every crash-* regression input must run without a crash, a sanitizer
@@ -73,13 +73,19 @@ static int run_path(const char *path)
 		fprintf(stderr, "replay: cannot list %s\n", path);
 		return 1;
 	}
-	for (int i = 0; i < n; i++) {
-		char full[4096];
-		snprintf(full, sizeof(full), "%s/%s", path, list[i]->d_name);
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
-			rc |= run_file(full);
+	/* Seeds first, then the crash-* regression inputs, so that an open bug
+	 * (which aborts) does not hide a failure on a seed sorted after it. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			char full[4096];
+			if ((strncmp(list[i]->d_name, "crash-", 6) == 0) != pass)
+				continue;
+			snprintf(full, sizeof(full), "%s/%s", path, list[i]->d_name);
+			if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+				rc |= run_file(full);
+		}
+	for (int i = 0; i < n; i++)
 		free(list[i]);
-	}
 	free(list);
 	return rc;
 }
