@@ -31,7 +31,7 @@ config HUBNE; config MDI HUBNE; config N55 HUBNE
 for c in HUBNE MDI N55; do start $c; done
 mkdir -p "$WORK/ack" "$WORK/batches"
 # On any exit: stop the load loops before net.bash's cleanup waits for children.
-trap 'touch "$WORK/stop" 2>/dev/null; kill ${LOAD_MDI:-} ${LOAD_N55:-} 2>/dev/null; stop_all; [ -n "${NS_KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'rc=$?; set +e; touch "$WORK/stop" 2>/dev/null; kill ${LOAD_MDI:-} ${LOAD_N55:-} 2>/dev/null; stop_all; [ -n "${NS_KEEP:-}" ] || rm -rf "$WORK"; exit $rc' EXIT
 
 # batch TAG N: N alert.raised lines for 300 prisoners, comment TAG-i.
 batch() {

@@ -31,7 +31,7 @@ if ! mount -t tmpfs -o size=6m tmpfs "$WORK/disk" 2>"$WORK/mounterr"; then
   finish
   exit $?
 fi
-trap 'stop_all; umount "$WORK/disk" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'rc=$?; set +e; stop_all; umount "$WORK/disk" 2>/dev/null; rm -rf "$WORK"; exit $rc' EXIT
 $NS --dir "$WORK/disk/MDI" init --site MDI --role prison
 dd if=/dev/zero of="$WORK/disk/filler" bs=1M count=4 status=none
 i=0

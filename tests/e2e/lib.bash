@@ -5,7 +5,7 @@ NS_BIN=${NS_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 NS=${NS_BIN}/nomsync
 GEN=${NS_BIN}/nomsync-gen
 WORK=$(mktemp -d "${NS_TMP_PREFIX:-/tmp/nomsync-e2e}.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap 'rc=$?; rm -rf "$WORK" || true; exit $rc' EXIT
 pass=0
 fail=0
 

@@ -74,7 +74,7 @@ stop_all() {
   done
   wait 2>/dev/null || true
 }
-trap 'stop_all; [ -n "${NS_KEEP:-}" ] || rm -rf "$WORK"' EXIT
+trap 'rc=$?; set +e; stop_all; [ -n "${NS_KEEP:-}" ] || rm -rf "$WORK"; exit $rc' EXIT
 
 # wait_converged SECONDS CODE...: all stores hold the same vector and digest.
 wait_converged() {
