@@ -29,7 +29,7 @@ netns_cleanup() {
   for n in "${netns_made[@]}"; do ip netns del "$n" 2>/dev/null || true; done
   netns_made=()
 }
-trap 'stop_all; netns_cleanup; rm -rf "$WORK"' EXIT
+trap 'rc=$?; set +e; stop_all; netns_cleanup; rm -rf "$WORK"; exit $rc' EXIT
 
 # Data: one generation split into 8 parts per site (files are grouped by
 # offender, so parts are independent), plus two big batches for the
