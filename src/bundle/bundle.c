@@ -7,6 +7,8 @@
  */
 #include <nomsync/bundle.h>
 
+#include "core/util.h"
+
 #include <sodium.h>
 
 #include <errno.h>
@@ -109,27 +111,12 @@ int ns_bundle_export(ns_store *s, const ns_vv_entry *since, size_t nsince, FILE 
 	return w.err;
 }
 
-static int ns__r_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
-{
-	uint64_t r = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (*pos >= len)
-			return -1;
-		uint8_t b = p[(*pos)++];
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* Read one length-prefixed blob at *pos. */
 static int ns__r_blob(const uint8_t *p, size_t len, size_t *pos, const uint8_t **blob, size_t *blen)
 {
 	uint64_t n;
-	if (ns__r_varint(p, len, pos, &n) != 0 || n > len - *pos)
+	if (ns__varint_read(p, len, pos, &n) != 0 || n > len - *pos)
 		return -1;
 	*blob = p + *pos;
 	*blen = (size_t)n;

@@ -3,6 +3,8 @@
  */
 #include <nomsync/config.h>
 
+#include "core/util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -178,34 +180,19 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 int ns_config_load(const char *path, ns_config *c, ns_diag *d)
 {
 	char base[PATH_MAX], *buf, *slash;
-	FILE *f = fopen(path, "re");
-	long len;
+	size_t len;
 	int rc;
 
-	if (f == NULL)
-		return ns_diag_set(d, NS_ECONFIG, "config", "cannot open %s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || len > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return ns_diag_set(d, NS_ECONFIG, "config", "cannot read %s", path);
-	}
-	if ((buf = malloc((size_t)len + 1)) == NULL) {
-		fclose(f);
-		return NS_ENOMEM;
-	}
-	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		fclose(f);
-		free(buf);
-		return ns_diag_set(d, NS_ECONFIG, "config", "cannot read %s", path);
-	}
-	fclose(f);
+	if ((rc = ns__read_file(path, (size_t)1 << 20, &buf, &len)) != 0)
+		return ns_diag_set(d, NS_ECONFIG, "config", "cannot read %s: %s", path,
+				   rc == NS_EINVAL ? "larger than 1 MiB" : strerror(errno));
 	snprintf(base, sizeof(base), "%s", path);
 	slash = strrchr(base, '/');
 	if (slash)
 		*slash = '\0';
 	else
 		snprintf(base, sizeof(base), ".");
-	rc = ns_config_parse(buf, (size_t)len, base, c, d);
+	rc = ns_config_parse(buf, len, base, c, d);
 	free(buf);
 	return rc;
 }

@@ -9,6 +9,8 @@
 #include <nomsync/event.h>
 #include <nomsync/date.h>
 
+#include "core/util.h"
+
 #include <sodium.h>
 
 #include <errno.h>
@@ -321,21 +323,6 @@ void ns_identity_wipe(ns_identity *id)
  * Outer framing: Event { bytes header = 1; bytes signature = 2; bytes payload = 3; }
  */
 
-static int ns__varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
-{
-	uint64_t r = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (*pos >= len)
-			return -1;
-		uint8_t b = p[(*pos)++];
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 static size_t ns__put_varint(uint8_t *p, uint64_t v)
 {
@@ -359,7 +346,7 @@ static int ns__parse_frame(const uint8_t *buf, size_t len, struct ns__frame *fr,
 	memset(fr, 0, sizeof(*fr));
 	while (pos < len) {
 		uint64_t key, n;
-		if (ns__varint(buf, len, &pos, &key) != 0)
+		if (ns__varint_read(buf, len, &pos, &key) != 0)
 			return ns_diag_set(d, NS_EDECODE, "event", "truncated field tag at byte %zu", pos);
 		unsigned field = (unsigned)(key >> 3);
 		if ((key & 7) != 2 || field < 1 || field > 3)
@@ -367,7 +354,7 @@ static int ns__parse_frame(const uint8_t *buf, size_t len, struct ns__frame *fr,
 					   (unsigned)(key & 7));
 		if (fr->f[field] != NULL)
 			return ns_diag_set(d, NS_EDECODE, "event", "field %u repeated", field);
-		if (ns__varint(buf, len, &pos, &n) != 0 || n > len - pos)
+		if (ns__varint_read(buf, len, &pos, &n) != 0 || n > len - pos)
 			return ns_diag_set(d, NS_EDECODE, "event", "field %u truncated", field);
 		fr->f[field] = buf + pos;
 		fr->flen[field] = (size_t)n;

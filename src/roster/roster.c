@@ -4,6 +4,8 @@
 #include <nomsync/roster.h>
 #include <nomsync/validate.h>
 
+#include "core/util.h"
+
 #include <sodium.h>
 
 #include <errno.h>
@@ -98,33 +100,7 @@ int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d)
 
 int ns_roster_load(const char *path, ns_roster *r, ns_diag *d)
 {
-	FILE *f = fopen(path, "re");
-	char *buf;
-	long len;
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	if (f == NULL)
-		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot open %s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    len > (1 << 24)) {
-		fclose(f);
-		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot read %s", path);
-	}
-	buf = malloc((size_t)len + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return NS_ENOMEM;
-	}
-	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		fclose(f);
-		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot read %s", path);
-	}
-	fclose(f);
-	rc = ns_roster_parse(buf, (size_t)len, r, d);
-	free(buf);
-	return rc;
+	return ns_roster_load_signed(path, NULL, r, d);
 }
 
 /* The signature line's span in @text, if any. */
@@ -218,31 +194,17 @@ int ns_roster_sign(const char *text, size_t len, const ns_identity *authority, c
 
 int ns_roster_load_signed(const char *path, const uint8_t *authority, ns_roster *r, ns_diag *d)
 {
-	FILE *f = fopen(path, "re");
 	char *buf;
-	long len;
+	size_t len;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	if (f == NULL)
-		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot open %s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 || len > (1 << 24)) {
-		fclose(f);
-		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot read %s", path);
-	}
-	if ((buf = malloc((size_t)len + 1)) == NULL) {
-		fclose(f);
-		return NS_ENOMEM;
-	}
-	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		fclose(f);
-		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot read %s", path);
-	}
-	fclose(f);
-	rc = authority ? ns_roster_check_signature(buf, (size_t)len, authority, d) : 0;
+	if ((rc = ns__read_file(path, (size_t)1 << 24, &buf, &len)) != 0)
+		return ns_diag_set(d, NS_ECONFIG, "roster", "cannot read %s: %s", path,
+				   rc == NS_EINVAL ? "larger than 16 MiB" : strerror(errno));
+	rc = authority ? ns_roster_check_signature(buf, len, authority, d) : 0;
 	if (rc == 0)
-		rc = ns_roster_parse(buf, (size_t)len, r, d);
+		rc = ns_roster_parse(buf, len, r, d);
 	free(buf);
 	if (rc == 0 && authority) {
 		r->has_authority = 1;
