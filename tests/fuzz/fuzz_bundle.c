@@ -19,6 +19,7 @@
  * ns_store_verify passes every 256 inputs. The store is recreated every
  * 1000 inputs.
  */
+#include "core/util.h"
 #include "fuzz_common.h"
 
 #include <sodium.h>
@@ -39,26 +40,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int r_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
-{
-	uint64_t r = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (*pos >= len)
-			return -1;
-		uint8_t b = p[(*pos)++];
-		r |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 static int r_blob(const uint8_t *p, size_t len, size_t *pos)
 {
 	uint64_t n;
-	if (r_varint(p, len, pos, &n) != 0 || n > len - *pos)
+	if (ns__varint_read(p, len, pos, &n) != 0 || n > len - *pos)
 		return -1;
 	*pos += (size_t)n;
 	return 0;
@@ -148,7 +134,7 @@ static void check_record_order(const uint8_t *data, size_t size)
 		uint8_t kind = data[pos++];
 		size_t at, alen, bat, blen;
 		uint64_t n;
-		if (r_varint(data, size, &pos, &n) != 0)
+		if (ns__varint_read(data, size, &pos, &n) != 0)
 			abort();
 		at = pos;
 		alen = (size_t)n;
@@ -157,7 +143,7 @@ static void check_record_order(const uint8_t *data, size_t size)
 			ingest_one_cb(b, data + at, alen);
 			continue;
 		}
-		if (r_varint(data, size, &pos, &n) != 0)
+		if (ns__varint_read(data, size, &pos, &n) != 0)
 			abort();
 		bat = pos;
 		blen = (size_t)n;
