@@ -1193,50 +1193,81 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
  * Queries.
  */
 
-int ns_store_vector(ns_store *s, ns_vv_entry **out, size_t *n)
+/*
+ * Visit every record of @dbi in one read transaction. @fn's non-zero return
+ * stops the walk and is returned; a cursor error is returned as NS_E*.
+ */
+typedef int (*ns__scan_fn)(void *arg, const MDB_val *k, const MDB_val *v);
+
+static int ns__scan(ns_store *s, MDB_dbi dbi, ns__scan_fn fn, void *arg)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
-	ns_vv_entry *arr = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
+	int rc, g;
 
-	*out = NULL;
-	*n = 0;
 	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->vv, &c))) != 0) {
+	if ((rc = ns__mdb(mdb_cursor_open(txn, dbi, &c))) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != NS_KEY_BYTES) {
-			rc = NS_ECORRUPT;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if ((rc = fn(arg, &k, &v)) != 0)
 			break;
-		}
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 8;
-			void *p = realloc(arr, cap * sizeof(*arr));
-			if (p == NULL) {
-				rc = NS_ENOMEM;
-				break;
-			}
-			arr = p;
-		}
-		if ((rc = ns__vv_decode(&arr[cnt], k.mv_data, &v)) != 0)
-			break;
-		cnt++;
-	}
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
-	if (rc != 0) {
-		free(arr);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
+	if (rc == 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	return rc;
+}
+
+/* Room for one more element in a growing array. */
+static int ns__reserve(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, ncap * elem);
+	if (p == NULL)
+		return NS_ENOMEM;
+	*arr = p;
+	*cap = ncap;
 	return 0;
+}
+
+typedef struct ns__vec_acc {
+	ns_vv_entry *arr;
+	size_t n, cap;
+} ns__vec_acc;
+
+static int ns__vector_cb(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	ns__vec_acc *a = arg;
+	int rc;
+
+	if (k->mv_size != NS_KEY_BYTES)
+		return NS_ECORRUPT;
+	if ((rc = ns__reserve((void **)&a->arr, &a->cap, a->n, sizeof(*a->arr))) != 0 ||
+	    (rc = ns__vv_decode(&a->arr[a->n], k->mv_data, v)) != 0)
+		return rc;
+	a->n++;
+	return 0;
+}
+
+int ns_store_vector(ns_store *s, ns_vv_entry **out, size_t *n)
+{
+	ns__vec_acc a = { 0 };
+	int rc = ns__scan(s, s->vv, ns__vector_cb, &a);
+
+	if (rc != 0) {
+		free(a.arr);
+		a.arr = NULL;
+		a.n = 0;
+	}
+	*out = a.arr;
+	*n = a.n;
+	return rc;
 }
 
 json_t *ns_vector_to_json(const ns_vv_entry *e, size_t n)
@@ -1695,48 +1726,39 @@ int ns_store_verify(ns_store *s, ns_verify_report *r)
 	return r->bad ? NS_ECORRUPT : 0;
 }
 
+typedef struct ns__counter_acc {
+	ns_counter *arr;
+	size_t n, cap;
+} ns__counter_acc;
+
+static int ns__counter_cb(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	ns__counter_acc *a = arg;
+	int rc = ns__reserve((void **)&a->arr, &a->cap, a->n, sizeof(*a->arr));
+
+	if (rc != 0)
+		return rc;
+	ns_counter *c = &a->arr[a->n++];
+	size_t l = k->mv_size < sizeof(c->name) - 1 ? k->mv_size : sizeof(c->name) - 1;
+	memcpy(c->name, k->mv_data, l);
+	c->name[l] = '\0';
+	c->value = v->mv_size == 8 ? ns__get_be64(v->mv_data) : 0;
+	return 0;
+}
+
 int ns_store_counters(ns_store *s, ns_counter **out, size_t *n)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
-	ns_counter *arr = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc, g;
+	ns__counter_acc a = { 0 };
+	int rc = ns__scan(s, s->counters, ns__counter_cb, &a);
 
-	*out = NULL;
-	*n = 0;
-	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
-		return rc;
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->counters, &c))) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			void *p = realloc(arr, cap * sizeof(*arr));
-			if (p == NULL) {
-				rc = NS_ENOMEM;
-				break;
-			}
-			arr = p;
-		}
-		size_t l = k.mv_size < sizeof(arr[cnt].name) - 1 ? k.mv_size : sizeof(arr[cnt].name) - 1;
-		memcpy(arr[cnt].name, k.mv_data, l);
-		arr[cnt].name[l] = '\0';
-		arr[cnt].value = v.mv_size == 8 ? ns__get_be64(v.mv_data) : 0;
-		cnt++;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
 	if (rc != 0) {
-		free(arr);
-		return rc;
+		free(a.arr);
+		a.arr = NULL;
+		a.n = 0;
 	}
-	*out = arr;
-	*n = cnt;
-	return 0;
+	*out = a.arr;
+	*n = a.n;
+	return rc;
 }
 
 static uint32_t ns__get_be32(const uint8_t *p)
@@ -1744,61 +1766,53 @@ static uint32_t ns__get_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+typedef struct ns__proof_acc {
+	ns_proof *arr;
+	size_t n, cap;
+} ns__proof_acc;
+
+static int ns__proof_cb(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	ns__proof_acc *a = arg;
+	const uint8_t *b = v->mv_data;
+	uint32_t al, bl;
+	int rc;
+
+	if (v->mv_size < 8 || (al = ns__get_be32(b)) > v->mv_size - 8 ||
+	    (bl = ns__get_be32(b + 4 + al)) != v->mv_size - 8 - al || k->mv_size != NS_KEY_BYTES)
+		return NS_ECORRUPT;
+	if ((rc = ns__reserve((void **)&a->arr, &a->cap, a->n, sizeof(*a->arr))) != 0)
+		return rc;
+	ns_proof *p = &a->arr[a->n];
+	memcpy(p->origin, k->mv_data, NS_KEY_BYTES);
+	p->a = malloc(al);
+	p->b = malloc(bl);
+	if (p->a == NULL || p->b == NULL) {
+		free(p->a);
+		free(p->b);
+		return NS_ENOMEM;
+	}
+	memcpy(p->a, b + 4, al);
+	memcpy(p->b, b + 8 + al, bl);
+	p->alen = al;
+	p->blen = bl;
+	a->n++;
+	return 0;
+}
+
 int ns_store_proofs(ns_store *s, ns_proof **out, size_t *n)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
-	ns_proof *arr = NULL;
-	size_t cnt = 0;
-	int rc, g;
+	ns__proof_acc a = { 0 };
+	int rc = ns__scan(s, s->equiv, ns__proof_cb, &a);
 
-	*out = NULL;
-	*n = 0;
-	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
-		return rc;
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->equiv, &c))) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		const uint8_t *b = v.mv_data;
-		uint32_t al, bl;
-		void *p = realloc(arr, (cnt + 1) * sizeof(*arr));
-		if (p == NULL) {
-			rc = NS_ENOMEM;
-			break;
-		}
-		arr = p;
-		if (v.mv_size < 8 || (al = ns__get_be32(b)) > v.mv_size - 8 ||
-		    (bl = ns__get_be32(b + 4 + al)) != v.mv_size - 8 - al || k.mv_size != NS_KEY_BYTES) {
-			rc = NS_ECORRUPT;
-			break;
-		}
-		memcpy(arr[cnt].origin, k.mv_data, NS_KEY_BYTES);
-		arr[cnt].a = malloc(al);
-		arr[cnt].b = malloc(bl);
-		if (arr[cnt].a == NULL || arr[cnt].b == NULL) {
-			free(arr[cnt].a);
-			free(arr[cnt].b);
-			rc = NS_ENOMEM;
-			break;
-		}
-		memcpy(arr[cnt].a, b + 4, al);
-		memcpy(arr[cnt].b, b + 8 + al, bl);
-		arr[cnt].alen = al;
-		arr[cnt].blen = bl;
-		cnt++;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
 	if (rc != 0) {
-		ns_proofs_free(arr, cnt);
-		return rc;
+		ns_proofs_free(a.arr, a.n);
+		a.arr = NULL;
+		a.n = 0;
 	}
-	*out = arr;
-	*n = cnt;
-	return 0;
+	*out = a.arr;
+	*n = a.n;
+	return rc;
 }
 
 void ns_proofs_free(ns_proof *p, size_t n)
@@ -1996,37 +2010,29 @@ const char *ns_store_last_error(ns_store *s)
 	return s->last_error.msg;
 }
 
+typedef struct ns__summary_ctx {
+	ns_summary_cb cb;
+	void *arg;
+} ns__summary_ctx;
+
+static int ns__summary_cb(void *arg, const MDB_val *k, const MDB_val *v)
+{
+	ns__summary_ctx *x = arg;
+	char key[NS_REF_MAX];
+	ns_fold_summary sum;
+
+	if (k->mv_size >= NS_REF_MAX || v->mv_size != sizeof(sum))
+		return NS_ECORRUPT;
+	memcpy(key, k->mv_data, k->mv_size);
+	key[k->mv_size] = '\0';
+	memcpy(&sum, v->mv_data, sizeof(sum));
+	return x->cb(x->arg, key, &sum);
+}
+
 int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc, g;
-
-	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
-		return rc;
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->summary, &c))) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		char key[NS_REF_MAX];
-		ns_fold_summary sum;
-		if (k.mv_size >= NS_REF_MAX || v.mv_size != sizeof(sum)) {
-			rc = NS_ECORRUPT;
-			break;
-		}
-		memcpy(key, k.mv_data, k.mv_size);
-		key[k.mv_size] = '\0';
-		memcpy(&sum, v.mv_data, sizeof(sum));
-		if ((rc = cb(arg, key, &sum)) != 0)
-			break;
-	}
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	if (rc == 0 && g != MDB_NOTFOUND)
-		rc = ns__mdb(g);
-	return rc;
+	ns__summary_ctx x = { cb, arg };
+	return ns__scan(s, s->summary, ns__summary_cb, &x);
 }
 
 int ns_store_size(ns_store *s, uint64_t *bytes)
