@@ -15,7 +15,7 @@
 #
 # Needs: the built nomsync, nomsyncd, nomsync-gen and bench/nomsync-bench;
 # for the comparison, node and bench/hypercore/node_modules (npm install).
-# Uses /tmp (or $TMPDIR), ports in 30000-39999, ~3.5 GB of disk in the full run.
+# Uses /tmp (or $TMPDIR), ten free ports below the ephemeral range, ~3.5 GB of disk in the full run.
 # See docs/PERFORMANCE.md.
 set -euo pipefail
 
@@ -55,14 +55,10 @@ else
 fi
 HTTP_RATE=1000
 TOKEN=nomsync-bench-token-$RANDOM$RANDOM
-# Ports BASE .. BASE+9, chosen where nothing answers yet.
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	BASE=$((30000 + (RANDOM % 990) * 10))
-	busy=0
-	for i in 0 1 2 3 4 5 6 7 8 9; do port_busy $((BASE + i)) && busy=1; done
-	[ $busy = 0 ] && break
-done
+# Ports BASE .. BASE+9, free and below the ephemeral range (deploy/ports.bash).
+source "$ROOT/deploy/ports.bash"
+ns_reserve_ports 10
+BASE=$NS_PORT_BASE
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nsb.XXXXXX")
 PIDS=()

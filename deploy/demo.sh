@@ -22,7 +22,9 @@ trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 
 declare -A port=([HUBNE]=7400 [SHEFMC]=7401 [MDI]=7411 [LEI]=7412 [N55]=7421)
 declare -A role=([HUBNE]=hub [SHEFMC]=court [MDI]=prison [LEI]=prison [N55]=probation)
 declare -A peers=([HUBNE]="" [SHEFMC]="HUBNE" [MDI]="HUBNE N55" [LEI]="HUBNE" [N55]="HUBNE")
-off=$(( (RANDOM % 200) * 50 ))   # keep clear of other demos on this machine
+source deploy/ports.bash
+ns_reserve_ports 30   # a free block: keep clear of other demos and tests
+off=$((NS_PORT_BASE - 7400))
 sites="HUBNE SHEFMC MDI LEI N55"
 
 echo "== keys and roster"

@@ -1,7 +1,9 @@
 # Helpers for multi-node tests: real nomsyncd daemons on 127.0.0.1.
 # Sourced after lib.bash.
 NSD=${NS_BIN}/nomsyncd
-BASE_PORT=$((20000 + (RANDOM % 400) * 50))
+source "$(dirname "${BASH_SOURCE[0]}")/../../deploy/ports.bash"
+ns_reserve_ports 50   # nodes use BASE_PORT + 0..49
+BASE_PORT=$NS_PORT_BASE
 declare -A PORT=() ROLE=() PID=()
 NODES=0
 
