@@ -123,6 +123,22 @@ typedef struct ns_event {
  */
 int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d);
 
+/** ns_event_decode_flags: skip the payload-hash check (see below). */
+#define NS_DECODE_TRUSTED 0x1
+
+/**
+ * @brief ns_event_decode with options.
+ *
+ * With #NS_DECODE_TRUSTED the BLAKE2b hash of the payload is not
+ * recomputed and compared with payload_hash. Only for re-reading bytes that
+ * passed a full decode before they were stored (the store's re-folds); all
+ * other checks still apply, and ns_store_verify checks the hash anyway.
+ *
+ * @param[in] flags 0 or #NS_DECODE_TRUSTED
+ * @return as ns_event_decode; NS_EINVAL for an unknown flag
+ */
+int ns_event_decode_flags(const uint8_t *buf, size_t len, unsigned flags, ns_event **out, ns_diag *d);
+
 /**
  * @brief Check the Ed25519 signature of a decoded event.
  * Thread-safe; touches only @p ev.

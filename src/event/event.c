@@ -10,6 +10,7 @@
 #include <nomsync/date.h>
 
 #include "core/util.h"
+#include "event/decode.h"
 
 #include <sodium.h>
 
@@ -402,13 +403,39 @@ void ns_event_free(ns_event *ev)
 
 int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d)
 {
+	return ns_event_decode_flags(buf, len, 0, out, d);
+}
+
+/* protobuf-c allocator over an arena: nothing is freed one by one. */
+static void *ns__pb_alloc(void *arena, size_t size)
+{
+	return ns__arena_alloc(arena, size);
+}
+
+static void ns__pb_free(void *arena, void *p)
+{
+	(void)arena;
+	(void)p;
+}
+
+/*
+ * Decode @p buf. With @p arena the event, its header and payload come from
+ * the arena and raw points into @p buf (no copy); otherwise everything is
+ * malloc'd and raw is a copy.
+ */
+static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena *arena, ns_event **out,
+		      ns_diag *d)
+{
 	static const uint8_t zero[NS_ID_BYTES];
+	ProtobufCAllocator pba = { ns__pb_alloc, ns__pb_free, arena }, *pb = arena ? &pba : NULL;
 	struct ns__frame fr;
 	Nomsync__EventHeader *h = NULL;
 	ns_event *ev;
 	int rc;
 
 	*out = NULL;
+	if (flags & ~(unsigned)NS_DECODE_TRUSTED)
+		return ns_diag_set(d, NS_EINVAL, "flags", "unknown decode flags 0x%x", flags);
 	if (buf == NULL || len == 0)
 		return ns_diag_set(d, NS_EDECODE, "event", "empty event");
 	if (len > NS_EVENT_MAX_BYTES)
@@ -416,18 +443,25 @@ int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d)
 				   len, NS_EVENT_MAX_BYTES);
 	if ((rc = ns__parse_frame(buf, len, &fr, d)) != 0)
 		return rc;
-	ev = calloc(1, sizeof(*ev));
-	if (ev == NULL || (ev->raw = malloc(len)) == NULL) {
-		free(ev);
-		return NS_ENOMEM;
+	if (arena != NULL) {
+		if ((ev = ns__arena_alloc(arena, sizeof(*ev))) == NULL)
+			return NS_ENOMEM;
+		memset(ev, 0, sizeof(*ev));
+		ev->raw = (uint8_t *)buf;
+	} else {
+		ev = calloc(1, sizeof(*ev));
+		if (ev == NULL || (ev->raw = malloc(len)) == NULL) {
+			free(ev);
+			return NS_ENOMEM;
+		}
+		memcpy(ev->raw, buf, len);
 	}
-	memcpy(ev->raw, buf, len);
 	ev->raw_len = len;
 	ev->header = ev->raw + (fr.f[1] - buf);
 	ev->header_len = fr.flen[1];
 	ev->signature = ev->raw + (fr.f[2] - buf);
 
-	h = nomsync__event_header__unpack(NULL, ev->header_len, ev->header);
+	h = nomsync__event_header__unpack(pb, ev->header_len, ev->header);
 	if (h == NULL) {
 		rc = ns_diag_set(d, NS_EDECODE, "header", "header is not a valid EventHeader encoding");
 		goto fail;
@@ -470,20 +504,23 @@ int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d)
 	ev->occurred_at = h->occurred_at;
 	ev->recorded_at = h->recorded_at;
 	ev->type = h->type;
-	snprintf(ev->offender, sizeof(ev->offender), "%s", h->offender);
-	snprintf(ev->site, sizeof(ev->site), "%s", h->site);
-	nomsync__event_header__free_unpacked(h, NULL);
+	memcpy(ev->offender, h->offender, strlen(h->offender) + 1); /* lengths checked above */
+	memcpy(ev->site, h->site, strlen(h->site) + 1);
+	nomsync__event_header__free_unpacked(h, pb);
 	h = NULL;
 	ns_hash(ev->id, ev->header, ev->header_len);
 
 	if (fr.f[3] != NULL && fr.flen[3] > 0) {
 		uint8_t ph[NS_ID_BYTES];
-		ns_hash(ph, fr.f[3], fr.flen[3]);
-		if (memcmp(ph, ev->payload_hash, NS_ID_BYTES) != 0) {
-			rc = ns_diag_set(d, NS_EHASH, "payload", "payload does not match its signed hash");
-			goto fail;
+
+		if (!(flags & NS_DECODE_TRUSTED)) {
+			ns_hash(ph, fr.f[3], fr.flen[3]);
+			if (memcmp(ph, ev->payload_hash, NS_ID_BYTES) != 0) {
+				rc = ns_diag_set(d, NS_EHASH, "payload", "payload does not match its signed hash");
+				goto fail;
+			}
 		}
-		ev->payload = nomsync__payload__unpack(NULL, fr.flen[3], ev->raw + (fr.f[3] - buf));
+		ev->payload = nomsync__payload__unpack(pb, fr.flen[3], ev->raw + (fr.f[3] - buf));
 		if (ev->payload == NULL) {
 			rc = ns_diag_set(d, NS_EDECODE, "payload", "payload is not a valid encoding");
 			goto fail;
@@ -498,9 +535,20 @@ int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d)
 	return 0;
 fail:
 	if (h)
-		nomsync__event_header__free_unpacked(h, NULL);
-	ns_event_free(ev);
+		nomsync__event_header__free_unpacked(h, pb);
+	if (arena == NULL)
+		ns_event_free(ev);
 	return rc;
+}
+
+int ns_event_decode_flags(const uint8_t *buf, size_t len, unsigned flags, ns_event **out, ns_diag *d)
+{
+	return ns__decode(buf, len, flags, NULL, out, d);
+}
+
+int ns__event_decode_in(ns__arena *arena, const uint8_t *buf, size_t len, unsigned flags, ns_event **out)
+{
+	return ns__decode(buf, len, flags, arena, out, NULL);
 }
 
 int ns_event_verify(const ns_event *ev)

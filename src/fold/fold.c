@@ -95,6 +95,19 @@ struct ns__registration {
 	int active;
 };
 
+/* A movement in or out of a prison; strings point into the events. */
+struct ns__move {
+	const char *type, *reason, *from, *to, *at;
+	int32_t date;
+	int ev;
+};
+
+/* A view field and the event (fold index) that last set it. */
+struct ns__provrec {
+	const char *field;
+	int ev;
+};
+
 /* The fold state. */
 struct ns__fold {
 	int rc; /* first failure (NS_ENOMEM), sticky */
@@ -113,7 +126,8 @@ struct ns__fold {
 	const char *prison, *last_prison;
 	int cust_ev; /* event that produced the current custody state, -1 */
 	int32_t reception;
-	json_t *movements, *last_movement;
+	struct ns__move *moves; /* in fold order; rendered once */
+	size_t nmoves, capmoves;
 
 	const char *legal;
 	int32_t deceased;
@@ -146,7 +160,10 @@ struct ns__fold {
 	struct ns__registration *regs;
 	size_t nregs, capregs;
 
-	json_t *appearances, *conflicts, *prov, *corrected, *erased;
+	struct ns__provrec *prov; /* which event last set each view field */
+	size_t nprov, capprov;
+
+	json_t *appearances, *conflicts, *corrected, *erased;
 };
 
 /*
@@ -359,19 +376,45 @@ static void *ns__grow(struct ns__fold *c, void *arr, size_t *cap, size_t n, size
 	return p;
 }
 
-/* Record that the event being applied set @p field of the view. */
+/*
+ * Record that the event being applied set @p field of the view. Only the
+ * field and the event index are kept; later events overwrite them, and the
+ * JSON is built once at render (ns__render_prov) for the fields that remain.
+ */
 static void ns__prov(struct ns__fold *c, const char *field)
 {
-	const ns_event *ev = c->f[c->cur].ev;
-	char when[21];
-	json_t *o = ns__obj(c);
+	struct ns__provrec *p;
 
-	ns_time_format(when, ev->occurred_at);
-	ns__set(c, o, "event", ns__jstr(c, c->f[c->cur].hex));
-	ns__set(c, o, "site", ns__jstr(c, ev->site));
-	ns__set(c, o, "type", ns__jstr(c, ns_type_name(ev->type)));
-	ns__set(c, o, "occurred_at", ns__jstr(c, when));
-	ns__set(c, c->prov, field, o);
+	for (size_t i = 0; i < c->nprov; i++)
+		if (strcmp(c->prov[i].field, field) == 0) {
+			c->prov[i].ev = c->cur;
+			return;
+		}
+	if ((p = ns__grow(c, c->prov, &c->capprov, c->nprov, sizeof(*p))) == NULL)
+		return;
+	c->prov = p;
+	c->prov[c->nprov].field = field;
+	c->prov[c->nprov++].ev = c->cur;
+}
+
+/* The provenance object: field -> {event, site, type, occurred_at}. */
+static json_t *ns__render_prov(struct ns__fold *c)
+{
+	json_t *prov = ns__obj(c);
+	char when[21];
+
+	for (size_t i = 0; i < c->nprov; i++) {
+		const struct ns__fev *f = &c->f[c->prov[i].ev];
+		json_t *o = ns__obj(c);
+
+		ns_time_format(when, f->ev->occurred_at);
+		ns__set(c, o, "event", ns__jstr(c, f->hex));
+		ns__set(c, o, "site", ns__jstr(c, f->ev->site));
+		ns__set(c, o, "type", ns__jstr(c, ns_type_name(f->ev->type)));
+		ns__set(c, o, "occurred_at", ns__jstr(c, when));
+		ns__set(c, prov, c->prov[i].field, o);
+	}
+	return prov;
 }
 
 /*
@@ -665,21 +708,49 @@ static void ns__custody(struct ns__fold *c, int state, const char *prison)
 static void ns__movement(struct ns__fold *c, const char *type, const char *reason, int32_t date,
 			 const char *from, const char *to, const char *at)
 {
-	json_t *m = ns__obj(c), *last = ns__obj(c);
+	struct ns__move *m;
 
-	ns__set(c, m, "type", ns__jstr(c, type));
-	ns__set(c, m, "reason", ns__jstr(c, reason));
-	ns__set(c, m, "date", ns__jdate(c, date));
-	ns__set(c, m, "from", ns__jstr(c, from));
-	ns__set(c, m, "to", ns__jstr(c, to));
-	ns__set(c, m, "event", ns__jstr(c, c->f[c->cur].hex));
-	ns__push(c, c->movements, m);
-	ns__set(c, last, "type", ns__jstr(c, type));
-	ns__set(c, last, "reason", ns__jstr(c, reason));
-	ns__set(c, last, "date", ns__jdate(c, date));
-	ns__set(c, last, "prison", ns__jstr(c, at));
-	json_decref(c->last_movement);
-	c->last_movement = last;
+	if ((m = ns__grow(c, c->moves, &c->capmoves, c->nmoves, sizeof(*m))) == NULL)
+		return;
+	c->moves = m;
+	m += c->nmoves++;
+	m->type = type;
+	m->reason = reason;
+	m->date = date;
+	m->from = from;
+	m->to = to;
+	m->at = at;
+	m->ev = c->cur;
+}
+
+/* The movements array and last_movement (null if none) of the view. */
+static void ns__render_movements(struct ns__fold *c, json_t *v)
+{
+	json_t *arr = ns__arr(c), *last = json_null();
+
+	for (size_t i = 0; i < c->nmoves; i++) {
+		const struct ns__move *mv = &c->moves[i];
+		json_t *m = ns__obj(c);
+
+		ns__set(c, m, "type", ns__jstr(c, mv->type));
+		ns__set(c, m, "reason", ns__jstr(c, mv->reason));
+		ns__set(c, m, "date", ns__jdate(c, mv->date));
+		ns__set(c, m, "from", ns__jstr(c, mv->from));
+		ns__set(c, m, "to", ns__jstr(c, mv->to));
+		ns__set(c, m, "event", ns__jstr(c, c->f[mv->ev].hex));
+		ns__push(c, arr, m);
+	}
+	if (c->nmoves > 0) {
+		const struct ns__move *mv = &c->moves[c->nmoves - 1];
+
+		last = ns__obj(c);
+		ns__set(c, last, "type", ns__jstr(c, mv->type));
+		ns__set(c, last, "reason", ns__jstr(c, mv->reason));
+		ns__set(c, last, "date", ns__jdate(c, mv->date));
+		ns__set(c, last, "prison", ns__jstr(c, mv->at));
+	}
+	ns__set(c, v, "last_movement", last);
+	ns__set(c, v, "movements", arr);
 }
 
 /* prisoner.received. */
@@ -1612,10 +1683,7 @@ static json_t *ns__render(struct ns__fold *c)
 	ns__set(c, v, "prison", ns__jstr(c, ns__active(c->custody) ? c->prison : NULL));
 	ns__set(c, v, "last_prison", ns__jstr(c, c->last_prison));
 	ns__set(c, v, "reception_date", ns__jdate(c, c->reception));
-	ns__set(c, v, "last_movement", c->last_movement ? c->last_movement : json_null());
-	c->last_movement = NULL;
-	ns__set(c, v, "movements", c->movements);
-	c->movements = NULL;
+	ns__render_movements(c, v);
 
 	ns__set(c, v, "legal_status", ns__jstr(c, c->legal));
 	ns__set(c, v, "deceased", ns__jdate(c, c->deceased));
@@ -1638,10 +1706,10 @@ static json_t *ns__render(struct ns__fold *c)
 
 	ns__set(c, v, "court_appearances", c->appearances);
 	ns__set(c, v, "conflicts", json_incref(c->conflicts));
-	ns__set(c, v, "provenance", c->prov);
+	ns__set(c, v, "provenance", ns__render_prov(c));
 	ns__set(c, v, "corrected", c->corrected);
 	ns__set(c, v, "erased", c->erased);
-	c->appearances = c->prov = c->corrected = c->erased = NULL;
+	c->appearances = c->corrected = c->erased = NULL;
 	ns__set(c, v, "event_count", ns__jint(c, (json_int_t)c->n));
 	return v;
 }
@@ -1706,11 +1774,10 @@ static void ns__fold_free(struct ns__fold *c)
 	free(c->prog);
 	free(c->alerts);
 	free(c->regs);
-	json_decref(c->movements);
-	json_decref(c->last_movement);
+	free(c->moves);
 	json_decref(c->appearances);
 	json_decref(c->conflicts);
-	json_decref(c->prov);
+	free(c->prov);
 	json_decref(c->corrected);
 	json_decref(c->erased);
 }
@@ -1741,10 +1808,8 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 	memset(&c, 0, sizeof(c));
 	c.person_ev = c.cust_ev = c.death_ev = c.recall_ev = c.lic_ev = -1;
 	c.dob = c.reception = c.deceased = c.verdict = c.first_offence = c.handover_date = NS_DATE_NONE;
-	c.movements = ns__arr(&c);
 	c.appearances = ns__arr(&c);
 	c.conflicts = ns__arr(&c);
-	c.prov = ns__obj(&c);
 	c.corrected = ns__arr(&c);
 	c.erased = ns__arr(&c);
 

@@ -10,6 +10,8 @@
 #include <nomsync/store.h>
 #include <nomsync/validate.h>
 
+#include "event/decode.h"
+
 #include <lmdb.h>
 #include <sodium.h>
 
@@ -550,14 +552,24 @@ void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg)
  * Reading events.
  */
 
-static int ns__load(MDB_txn *txn, ns_store *s, const uint8_t logkey[NS__LOGKEY], ns_event **ev)
+/*
+ * Load the event stored under @p logkey. With @p arena it is decoded into
+ * the arena and points into the map (valid until @p txn ends); without, it
+ * is malloc'd (free with ns_event_free). Stored bytes passed a full decode
+ * on the way in, so the payload hash is not recomputed; verify re-checks it.
+ */
+static int ns__load(MDB_txn *txn, ns_store *s, const uint8_t logkey[NS__LOGKEY], ns__arena *arena,
+		    ns_event **ev)
 {
 	MDB_val k = { NS__LOGKEY, (void *)logkey }, v;
 	int rc = mdb_get(txn, s->log, &k, &v);
 
 	if (rc != 0)
 		return ns__mdb(rc);
-	rc = ns_event_decode(v.mv_data, v.mv_size, ev, NULL);
+	if (arena != NULL)
+		rc = ns__event_decode_in(arena, v.mv_data, v.mv_size, NS_DECODE_TRUSTED, ev);
+	else
+		rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, ev, NULL);
 	return rc == NS_ENOMEM ? rc : (rc ? NS_ECORRUPT : 0);
 }
 
@@ -670,10 +682,11 @@ static int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, u
 	return 0;
 }
 
-/* Load and fold one component. */
+/* Load and fold one component; its events live in one arena. */
 static int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json,
 			      size_t *len, ns_fold_summary *sum)
 {
+	ns__arena arena = NS__ARENA_INIT;
 	uint8_t *keys;
 	size_t n;
 	ns_event **evs;
@@ -681,18 +694,14 @@ static int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, c
 
 	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
 		return rc;
-	evs = calloc(n ? n : 1, sizeof(*evs));
-	if (evs == NULL) {
-		free(keys);
-		return NS_ENOMEM;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = ns__load(txn, s, keys + i * NS__SORTKEY + 8, &evs[i]);
+	evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs));
+	for (size_t i = 0; i < n && evs != NULL && rc == 0; i++)
+		rc = ns__load(txn, s, keys + i * NS__SORTKEY + 8, &arena, &evs[i]);
+	if (evs == NULL)
+		rc = NS_ENOMEM;
 	if (rc == 0)
 		rc = ns_fold(evs, n, json, len, sum);
-	for (size_t i = 0; i < n; i++)
-		ns_event_free(evs[i]);
-	free(evs);
+	ns__arena_free(&arena);
 	free(keys);
 	return rc;
 }
@@ -1880,7 +1889,7 @@ int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES])
 	if ((rc = ns__mdb(mdb_get(txn, s->ids, &k, &v))) != 0 || v.mv_size != NS__LOGKEY)
 		goto abort;
 	memcpy(lk, v.mv_data, NS__LOGKEY);
-	if ((rc = ns__load(txn, s, lk, &ev)) != 0 ||
+	if ((rc = ns__load(txn, s, lk, NULL, &ev)) != 0 ||
 	    (rc = ns_event_encode_erased(ev, &erased, &elen)) != 0)
 		goto abort;
 	k.mv_size = NS__LOGKEY;
