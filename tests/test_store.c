@@ -471,6 +471,117 @@ static void test_convergence_any_order(void)
 	ns_store_close(y);
 }
 
+/*
+ * NS_INGEST_DEFER_FOLD: events stored, folds pending; views read on the fly
+ * equal a normal ingest's; verify re-folds without comparing; a normal
+ * ingest of a pending person clears its mark; fold_pending finishes the rest
+ * and the stored views and digest equal the normally folded store's.
+ */
+static void test_deferred_folds(void)
+{
+	char dir[256];
+	ns_store *mdi = mkstore("MDI", NS_ROLE_PRISON, NULL), *n07 = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_store *x = mkstore("HUB1", NS_ROLE_HUB, NULL), *y = mkstore("HUB2", NS_ROLE_HUB, dir);
+	const char *prob[] = {
+		"{\"type\":\"person.identifier.added\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-03T09:00:00Z\","
+		"\"identifier_type\":\"NOMS\",\"value\":\"A1234BC\"}",
+		"{\"type\":\"manager.com.allocated\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-04T09:00:00Z\","
+		"\"region\":\"N07\",\"staff\":\"N07P001\"}",
+		"{\"type\":\"manager.com.allocated\",\"offender\":\"X111111\",\"occurred_at\":\"2024-01-04T09:00:00Z\","
+		"\"region\":\"N07\",\"staff\":\"N07P002\"}",
+	};
+	ns_verify_report r;
+	size_t left = 99;
+	ns_diag d;
+	int res[16];
+	char *vx, *vy, canon[NS_REF_MAX];
+	size_t lx, ly;
+	uint8_t dx[32], dy[32];
+
+	CHECK_INT(append(mdi, course, 3, &d), 0);
+	CHECK_INT(append(n07, prob, 3, &d), 0);
+	evlist a = all_events(mdi), b = all_events(n07);
+	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res), 0);
+	CHECK_INT(ns_store_ingest(x, b.ev, b.n, 0, res), 0);
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
+	CHECK_INT(ns_store_ingest(y, b.ev, b.n, NS_INGEST_DEFER_FOLD, res), 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK(left >= 2);
+	/* Read through any identifier while pending: a fresh fold, same bytes. */
+	CHECK_INT(ns_store_view(x, "X654321", &vx, &lx, NULL), 0);
+	CHECK_INT(ns_store_view(y, "X654321", &vy, &ly, canon), 0);
+	CHECK_STR(canon, "A1234BC");
+	CHECK_STR(vx, vy);
+	free(vy);
+	CHECK_INT(ns_store_view(y, "A1234BC", &vy, &ly, NULL), 0);
+	CHECK_STR(vx, vy);
+	free(vy);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	CHECK(r.pending > 0);
+	/* A normal ingest for a pending person folds it and clears its marks (A1234BC and X654321). */
+	const char *more[] = { "{\"type\":\"alert.raised\",\"offender\":\"A1234BC\",\"occurred_at\":"
+			       "\"2024-02-01T09:00:00Z\",\"alert_type\":\"H\",\"alert_code\":\"HA\","
+			       "\"from_date\":\"2024-02-01\"}" };
+	CHECK_INT(left, 3);
+	CHECK_INT(append(mdi, more, 1, &d), 0);
+	evlist c = all_events(mdi);
+	CHECK_INT(ns_store_ingest(x, c.ev, c.n, 0, res), 0);
+	CHECK_INT(ns_store_ingest(y, c.ev, c.n, 0, res), 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK_INT(left, 1);
+	size_t before = left;
+	/* Reopen (pending marks are durable), then fold in steps of one. */
+	ns_store_close(y);
+	CHECK_INT(ns_store_open(dir, 0, &y, &d), 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK_INT(left, before);
+	CHECK_INT(ns_store_fold_pending(y, 1, &left), 0);
+	CHECK_INT(left, 0);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	CHECK_INT(r.pending, 0);
+	CHECK_INT(ns_store_digest(x, NULL, dx), 0);
+	CHECK_INT(ns_store_digest(y, NULL, dy), 0);
+	CHECK(memcmp(dx, dy, 32) == 0);
+	free(vx);
+	CHECK_INT(ns_store_view(x, "X111111", &vx, &lx, NULL), 0);
+	CHECK_INT(ns_store_view(y, "X111111", &vy, &ly, NULL), 0);
+	CHECK_STR(vx, vy);
+	free(vx);
+	free(vy);
+	evlist_free(&a);
+	evlist_free(&b);
+	evlist_free(&c);
+	ns_store_close(mdi);
+	ns_store_close(n07);
+	ns_store_close(x);
+	ns_store_close(y);
+}
+
+/* Digest folds what is pending first: same digest as folding at once. */
+static void test_deferred_digest(void)
+{
+	ns_store *mdi = mkstore("MDI", NS_ROLE_PRISON, NULL);
+	ns_store *x = mkstore("HUB1", NS_ROLE_HUB, NULL), *y = mkstore("HUB2", NS_ROLE_HUB, NULL);
+	ns_diag d;
+	int res[16];
+	size_t left = 0;
+	uint8_t dx[32], dy[32];
+
+	CHECK_INT(append(mdi, course, 3, &d), 0);
+	evlist a = all_events(mdi);
+	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res), 0);
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
+	CHECK_INT(ns_store_digest(x, NULL, dx), 0);
+	CHECK_INT(ns_store_digest(y, NULL, dy), 0);
+	CHECK(memcmp(dx, dy, 32) == 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK_INT(left, 0);
+	evlist_free(&a);
+	ns_store_close(mdi);
+	ns_store_close(x);
+	ns_store_close(y);
+}
+
 static void test_bundles(void)
 {
 	char path[300];
@@ -595,6 +706,8 @@ int main(void)
 	RUN(test_linking);
 	RUN(test_verify_detects_tampering);
 	RUN(test_convergence_any_order);
+	RUN(test_deferred_folds);
+	RUN(test_deferred_digest);
 	RUN(test_bundles);
 	RUN(test_erase);
 	RUN(test_vector_json);

@@ -95,6 +95,18 @@ enum ns_ingest_result {
 
 /** Flags for ns_store_ingest. */
 #define NS_INGEST_VERIFIED 0x1 /**< signatures already checked by the caller */
+/**
+ * Store the events but do not re-fold the persons they touch: mark them
+ * pending instead, in the same transaction (a daemon catching up folds each
+ * person once at the end rather than once per batch). Reads stay correct:
+ * ns_store_view folds a pending person on the fly, ns_store_digest
+ * completes pending folds first on a writable store, and ns_store_verify
+ * re-folds a pending person but cannot compare its stored view.
+ * ns_store_summaries (caseload lists) shows a pending person as of its last
+ * fold until ns_store_fold_pending, which a daemon runs as soon as no
+ * batches are queued, has folded it.
+ */
+#define NS_INGEST_DEFER_FOLD 0x2
 
 /**
  * Optional trust policy consulted for every ingested event (the roster).
@@ -125,6 +137,16 @@ void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
  *         nothing was written
  */
 int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results);
+
+/**
+ * @brief Fold up to @p max persons marked pending by NS_INGEST_DEFER_FOLD,
+ * in one durable transaction, and store their views.
+ *
+ * @param[in] max persons to fold; 0 only counts
+ * @param[out] left optional: persons still pending afterwards
+ * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM (nothing written)
+ */
+int ns_store_fold_pending(ns_store *s, size_t max, size_t *left);
 
 /** One version vector entry. */
 typedef struct ns_vv_entry {
@@ -200,6 +222,7 @@ typedef struct ns_verify_report {
 	uint64_t events;      /**< events checked */
 	uint64_t views;       /**< views re-folded and compared */
 	uint64_t bad;         /**< problems found */
+	uint64_t pending;     /**< refs awaiting a deferred fold (their views are re-folded, not compared) */
 	char first[256];      /**< description of the first problem */
 } ns_verify_report;
 

@@ -39,6 +39,8 @@
 #define NS_BATCH_BYTES (4 * 1024 * 1024)
 #define NS_QUEUE_MAX_BATCHES 64    /* received batches held in memory, all peers */
 #define NS_COMMIT_MAX_EVENTS 8192  /* events merged into one ingest transaction */
+#define NS_DEFER_MIN_EVENTS 512    /* a commit this large is catch-up: defer its folds */
+#define NS_FOLD_STEP 96            /* persons per deferred-fold transaction (~15 ms) */
 #define NS_MAX_ORIGINS 4096 /* origins in one Hello: far above any roster */
 #define NS_TICK_MS 10 /* also how soon an append by another process is pushed */
 
@@ -65,6 +67,8 @@ typedef struct commit_job {
 	ns_event **evs;
 	int *res;
 	size_t n;
+	int fold;    /* a deferred-fold job: no events, folds NS_FOLD_STEP persons */
+	size_t left; /* fold job: persons still pending after it */
 	int rc;
 	uv_work_t work;
 } commit_job;
@@ -113,6 +117,7 @@ struct ns_node {
 	size_t qlen;
 	int committing;
 	size_t verifying;
+	size_t folds_pending; /* persons whose fold was deferred (0 = none known) */
 	uint64_t session;
 	uint64_t last_ae, last_hb, last_status, started;
 	int stopping;
@@ -522,10 +527,38 @@ static void verify_done(uv_work_t *w, int status)
 	try_commit(b->node);
 }
 
+/*
+ * Large commits (catch-up) defer their folds: a person's events arrive in
+ * several commits, one per origin, and folding after each would fold the
+ * person several times. The deferred folds run as fold jobs on the same
+ * commit path once no batch is queued.
+ */
 static void commit_work(uv_work_t *w)
 {
 	commit_job *j = w->data;
-	j->rc = ns_store_ingest(j->node->store, j->evs, j->n, NS_INGEST_VERIFIED, j->res);
+	unsigned flags = NS_INGEST_VERIFIED | (j->n >= NS_DEFER_MIN_EVENTS ? NS_INGEST_DEFER_FOLD : 0);
+
+	if (j->fold)
+		j->rc = ns_store_fold_pending(j->node->store, NS_FOLD_STEP, &j->left);
+	else
+		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res);
+}
+
+static void fold_done(commit_job *j)
+{
+	ns_node *n = j->node;
+
+	if (j->rc != 0) {
+		ns_log(NS_LOG_ERROR, "deferred folds failed, nothing written: %s: %s (will retry)",
+		       ns_strerror(j->rc), ns_store_last_error(n->store));
+	} else {
+		if (j->left == 0)
+			ns_log(NS_LOG_INFO, "deferred folds complete");
+		n->folds_pending = j->left;
+	}
+	free(j);
+	n->committing = 0;
+	ns_store_trim(n->store);
 }
 
 static void commit_done(uv_work_t *w, int status)
@@ -536,6 +569,13 @@ static void commit_done(uv_work_t *w, int status)
 	int proofs = 0;
 
 	(void)status;
+	if (j->fold) {
+		fold_done(j);
+		try_commit(n);
+		return;
+	}
+	if (j->rc == 0 && j->n >= NS_DEFER_MIN_EVENTS)
+		n->folds_pending = 1; /* at least; the fold jobs learn the count */
 	if (j->rc != 0)
 		ns_log(NS_LOG_ERROR, "ingest of %zu events failed, nothing written: %s: %s (will retry)", j->n,
 		       ns_strerror(j->rc), ns_store_last_error(n->store));
@@ -600,7 +640,23 @@ static void try_commit(ns_node *n)
 	commit_job *j;
 	size_t total = 0, nb = 0, k = 0;
 
-	if (n->committing || n->qhead == NULL || !n->qhead->verified)
+	if (n->committing)
+		return;
+	if (n->qhead == NULL && n->folds_pending > 0 && !n->stopping) {
+		/* Nothing queued: run deferred folds, a step at a time. */
+		if ((j = calloc(1, sizeof(*j))) == NULL)
+			return;
+		j->node = n;
+		j->fold = 1;
+		j->work.data = j;
+		n->committing = 1;
+		if (uv_queue_work(n->loop, &j->work, commit_work, commit_done) != 0) {
+			n->committing = 0;
+			free(j);
+		}
+		return;
+	}
+	if (n->qhead == NULL || !n->qhead->verified)
 		return;
 	/*
 	 * Merge at most half of what may be in flight, so that the other half
@@ -1215,6 +1271,9 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	pthread_mutex_init(&n->roster_lock, NULL);
 	if ((rc = ns_store_open(cfg->dir, 0, &n->store, d)) != 0)
 		goto fail;
+	/* Folds deferred before a stop or crash run once the loop starts. */
+	if (ns_store_fold_pending(n->store, 0, &n->folds_pending) == 0 && n->folds_pending > 0)
+		ns_log(NS_LOG_INFO, "%zu persons have deferred folds; folding them", n->folds_pending);
 	if ((rc = build_roster(n, &n->roster, &n->authority_seq, d)) != 0)
 		goto fail;
 	id = ns_store_identity(n->store);

@@ -632,6 +632,10 @@ static void get_metrics(conn *c)
 			(unsigned long long)fs.buckets[b]);
 	fprintf(f, "nomsync_fold_seconds_bucket{le=\"+Inf\"} %llu\nnomsync_fold_seconds_sum %.6f\nnomsync_fold_seconds_count %llu\n",
 		(unsigned long long)fs.count, fs.sum, (unsigned long long)fs.count);
+	size_t pending = 0;
+	ns_store_fold_pending(h->store, 0, &pending);
+	fprintf(f, "# HELP nomsync_folds_pending Identifiers whose fold was deferred during catch-up, not yet folded.\n"
+		   "# TYPE nomsync_folds_pending gauge\nnomsync_folds_pending %zu\n", pending);
 	ns_store_size(h->store, &size);
 	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
 		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);
