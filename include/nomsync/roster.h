@@ -17,6 +17,7 @@
 #define NOMSYNC_ROSTER_H
 
 #include <nomsync/event.h>
+#include <nomsync/store.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,6 +68,21 @@ int ns_roster_load_signed(const char *path, const uint8_t *authority, ns_roster 
  * @return 0, NS_EUNKNOWN, NS_EVALID (e.g. rotating a key that is not listed)
  */
 int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d);
+
+/** Called for a stored roster change that ns_roster_apply refused. */
+typedef void (*ns_roster_warn_fn)(void *arg, const ns_event *ev, const ns_diag *d);
+
+/**
+ * @brief The roster in force at a node: the roster file (signature checked
+ * when @p authority is non-NULL), then, with an authority, every roster
+ * change signed by it that @p store holds, applied in seq order. A change
+ * that cannot be applied is skipped and reported to @p warn (may be NULL).
+ *
+ * @param[out] applied optional: the authority seq read up to (0 if none)
+ * @return 0, or as ns_roster_load_signed, or a store error (in @p d)
+ */
+int ns_roster_load_store(const char *path, const uint8_t *authority, ns_store *store, ns_roster *out,
+			 uint64_t *applied, ns_roster_warn_fn warn, void *warn_arg, ns_diag *d);
 
 /**
  * @brief Parse roster text. Every line is checked: site code valid for its

@@ -139,19 +139,10 @@ static int node_trust(void *arg, const ns_event *ev)
 	return rc;
 }
 
-typedef struct apply_ctx {
-	ns_roster *r;
-	uint64_t last;
-} apply_ctx;
-
-static int apply_cb(void *arg, const ns_event *ev)
+static void roster_warn(void *arg, const ns_event *ev, const ns_diag *d)
 {
-	apply_ctx *a = arg;
-	ns_diag d;
-	if (ns_roster_apply(a->r, ev, &d) != 0)
-		ns_log(NS_LOG_WARN, "roster change seq %llu not applied: %s: %s", (unsigned long long)ev->seq, d.field, d.msg);
-	a->last = ev->seq;
-	return 0;
+	(void)arg;
+	ns_log(NS_LOG_WARN, "roster change seq %llu not applied: %s: %s", (unsigned long long)ev->seq, d->field, d->msg);
 }
 
 /*
@@ -160,18 +151,8 @@ static int apply_cb(void *arg, const ns_event *ev)
  */
 static int build_roster(ns_node *n, ns_roster *out, uint64_t *applied, ns_diag *d)
 {
-	int rc = ns_roster_load_signed(n->cfg.roster, n->cfg.has_authority ? n->cfg.authority : NULL, out, d);
-	apply_ctx a = { out, 0 };
-
-	if (rc != 0 || !n->cfg.has_authority)
-		return rc;
-	rc = ns_store_read_range(n->store, n->cfg.authority, 1, SIZE_MAX, SIZE_MAX, apply_cb, &a);
-	if (rc != 0) {
-		ns_roster_free(out);
-		return ns_diag_set(d, rc, "roster", "cannot read roster changes: %s", ns_strerror(rc));
-	}
-	*applied = a.last;
-	return 0;
+	return ns_roster_load_store(n->cfg.roster, n->cfg.has_authority ? n->cfg.authority : NULL, n->store, out,
+				    applied, roster_warn, NULL, d);
 }
 
 static uint64_t now_ms(ns_node *n)

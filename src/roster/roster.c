@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,45 @@ int ns_roster_load_signed(const char *path, const uint8_t *authority, ns_roster 
 		memcpy(r->authority, authority, NS_KEY_BYTES);
 	}
 	return rc;
+}
+
+typedef struct ns__apply_ctx {
+	ns_roster *r;
+	uint64_t last;
+	ns_roster_warn_fn warn;
+	void *arg;
+} ns__apply_ctx;
+
+static int ns__apply_cb(void *arg, const ns_event *ev)
+{
+	ns__apply_ctx *a = arg;
+	ns_diag d;
+
+	ns_diag_clear(&d);
+	if (ns_roster_apply(a->r, ev, &d) != 0 && a->warn)
+		a->warn(a->arg, ev, &d);
+	a->last = ev->seq;
+	return 0;
+}
+
+int ns_roster_load_store(const char *path, const uint8_t *authority, ns_store *store, ns_roster *out,
+			 uint64_t *applied, ns_roster_warn_fn warn, void *warn_arg, ns_diag *d)
+{
+	ns__apply_ctx a = { out, 0, warn, warn_arg };
+	int rc = ns_roster_load_signed(path, authority, out, d);
+
+	if (applied)
+		*applied = 0;
+	if (rc != 0 || authority == NULL)
+		return rc;
+	rc = ns_store_read_range(store, authority, 1, SIZE_MAX, SIZE_MAX, ns__apply_cb, &a);
+	if (rc != 0) {
+		ns_roster_free(out);
+		return ns_diag_set(d, rc, "roster", "cannot read roster changes: %s", ns_strerror(rc));
+	}
+	if (applied)
+		*applied = a.last;
+	return 0;
 }
 
 static int add_entry(ns_roster *r, const ns_roster_entry *e)

@@ -14,6 +14,7 @@ write_roster
 config HUBNE
 config MDI HUBNE N55
 config N55 HUBNE
+config WDI   # never started: its imports check events against the roster through it
 for c in HUBNE MDI N55; do start $c; done
 
 # vector as {site: seq}, for comparisons that read well in a failure message.
@@ -37,7 +38,7 @@ expect_eq "$(events_of HUBNE)" "$((nMDI + nN55))" "hub holds MDI's and N55's eve
 # Hub -> WDI: a full bundle.
 $NS --dir "$WORK/HUBNE" export >"$WORK/hub1.bundle" 2>"$WORK/export.err"
 expect_grep "exported $((nMDI + nN55)) events" "$WORK/export.err" "hub exports every event it holds"
-$NS --dir "$WORK/WDI" import "$WORK/hub1.bundle" >"$WORK/imp1.out"
+$NS --dir "$WORK/WDI" import "$WORK/hub1.bundle" --config "$WORK/WDI.conf" >"$WORK/imp1.out"
 expect_grep "imported bundle from HUBNE" "$WORK/imp1.out" "import names the exporting site"
 expect_eq "$(import_counts "$WORK/imp1.out")" "$((nMDI + nN55)) $((nMDI + nN55)) 0 0 0" "WDI applies every event of the hub bundle"
 expect_eq "$(events_of WDI)" "$total" "WDI holds all $total events after the import"
@@ -74,8 +75,27 @@ if wait_converged 30 HUBNE MDI N55; then ok "MDI's new event reaches the daemon 
 $NS --dir "$WORK/WDI" vector >"$WORK/wdi.vector.json"
 $NS --dir "$WORK/HUBNE" export --since "$WORK/wdi.vector.json" >"$WORK/hub2.bundle" 2>"$WORK/export3.err"
 expect_grep "exported 1 events" "$WORK/export3.err" "hub's --since bundle for WDI holds just the new event"
-$NS --dir "$WORK/WDI" import "$WORK/hub2.bundle" >"$WORK/imp5.out"
+$NS --dir "$WORK/WDI" import "$WORK/hub2.bundle" --config "$WORK/WDI.conf" >"$WORK/imp5.out"
 expect_eq "$(import_counts "$WORK/imp5.out")" "1 1 0 0 0" "WDI applies the fresh hub bundle"
+
+# A bundle from a site outside the roster: refused by an import with the
+# node's config, written nowhere; without the config only the roster check
+# is missing (and the CLI says so).
+$NS --dir "$WORK/ROGUE" init --site LEI --role prison >/dev/null
+echo '{"type":"alert.raised","offender":"A0003AD","occurred_at":"2026-02-02T10:00:00Z","alert_type":"X","alert_code":"XSA","from_date":"2026-02-02"}' |
+  $NS --dir "$WORK/ROGUE" append >/dev/null
+$NS --dir "$WORK/ROGUE" export >"$WORK/rogue.bundle" 2>/dev/null
+dW=$($NS --dir "$WORK/WDI" digest)
+$NS --dir "$WORK/WDI" import "$WORK/rogue.bundle" --config "$WORK/WDI.conf" >"$WORK/imp6.out"
+expect_eq "$(import_counts "$WORK/imp6.out")" "1 0 0 0 1" "WDI (with its config) refuses the event of a site outside the roster"
+expect_eq "$($NS --dir "$WORK/WDI" digest)" "$dW" "WDI's views are unchanged by the refused bundle"
+expect_eq "$($NS --dir "$WORK/WDI" status --json | jq -r '.counters["rejected.unknown_origin"] // 0')" "1" \
+  "the refusal is counted as rejected.unknown_origin"
+$NS --dir "$WORK/SCRATCH" init --site HUBX --role hub >/dev/null
+$NS --dir "$WORK/SCRATCH" import "$WORK/rogue.bundle" >"$WORK/imp7.out" 2>"$WORK/imp7.err"
+expect_eq "$(import_counts "$WORK/imp7.out")" "1 1 0 0 0" "without --config the same bundle passes every other check"
+expect_grep "not against a roster" "$WORK/imp7.err" "an import without --config says the roster was not checked"
+expect_fail 1 "import --config with a missing config file" $NS --dir "$WORK/WDI" import "$WORK/rogue.bundle" --config "$WORK/none.conf"
 
 expect_eq "$(seqs WDI)" "$(seqs HUBNE)" "WDI's vector equals the hub's"
 d=$($NS --dir "$WORK/HUBNE" digest)

@@ -47,6 +47,18 @@ ev A0001AB 4 | $NS --dir "$WORK/WDI" append >/dev/null
 if wait_converged 30 HUBNE MDI N55 WDI; then ok "the added site WDI replicates with everyone"; else bad "added site replicates"; fi
 expect_grep "roster updated by the authority" "$WORK/MDI.log" "MDI applied the roster change it received"
 
+# 1b. An air-gapped store imports, with its config (signed roster + authority),
+# one bundle holding both the roster change that adds WDI and WDI's events:
+# the import applies the change, then retries what the old roster refused.
+$NS --dir "$WORK/GAP" init --site LEI --role prison >/dev/null
+PORT[GAP]=$((BASE_PORT + 25)); config GAP
+$NS --dir "$WORK/WDI" export >"$WORK/wdi-all.bundle" 2>/dev/null
+nall=$($NS --dir "$WORK/WDI" status --json | jq -r .events)
+$NS --dir "$WORK/GAP" import "$WORK/wdi-all.bundle" --config "$WORK/GAP.conf" >"$WORK/gap.out"
+expect_grep ": $nall events, $nall applied, 0 duplicate, 0 held, 0 rejected" "$WORK/gap.out" \
+  "an import with the node's config applies a roster change and the added site's events from one bundle"
+expect_eq "$($NS --dir "$WORK/GAP" digest)" "$($NS --dir "$WORK/WDI" digest)" "the air-gapped store's views equal WDI's"
+
 # 2. Rotation: MDI takes a new key; the authority lists it.
 cp -r "$WORK/MDI" "$WORK/MDI-stolen" 2>/dev/null || true   # a copy of the old key, for step 3
 stop MDI
