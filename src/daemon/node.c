@@ -555,8 +555,8 @@ static void commit_done(uv_work_t *w, int status)
 		try_commit(n);
 		return;
 	}
-	if (j->rc == 0 && j->n >= NS_DEFER_MIN_EVENTS)
-		n->folds_pending = 1; /* at least; the fold jobs learn the count */
+	if (j->rc == 0 && j->n >= NS_DEFER_MIN_EVENTS && ns_store_fold_pending(n->store, 0, &n->folds_pending) != 0)
+		n->folds_pending = 1; /* some, at least; the fold jobs learn the count */
 	if (j->rc != 0)
 		ns_log(NS_LOG_ERROR, "ingest of %zu events failed, nothing written: %s: %s (will retry)", j->n,
 		       ns_strerror(j->rc), ns_store_last_error(n->store));
@@ -1081,6 +1081,9 @@ static json_t *status_json(void *arg)
 	json_object_set_new(j, "ingest_queue_batches", json_integer((json_int_t)n->qlen));
 	json_object_set_new(j, "frames_rejected", json_integer((json_int_t)n->frames_rejected));
 	json_object_set_new(j, "connections_refused", json_integer((json_int_t)n->zap_refused));
+	json_object_set_new(j, "appends_held", json_boolean(n->held));
+	json_object_set_new(j, "folds_pending", json_integer((json_int_t)n->folds_pending));
+	json_object_set_new(j, "roster_changes_applied", json_integer((json_int_t)n->authority_seq));
 	return j;
 }
 

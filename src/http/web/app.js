@@ -1268,7 +1268,7 @@
     /* Transport refusals come from the daemon (top level, or under "daemon"). */
     var daemon = st.daemon && typeof st.daemon === 'object' ? st.daemon : {};
     var transport = {};
-    ['connections_refused', 'frames_rejected'].forEach(function (k) {
+    ['connections_refused', 'frames_rejected', 'folds_pending', 'roster_changes_applied'].forEach(function (k) {
       if (st[k] !== undefined) {
         transport[k] = st[k];
       } else if (daemon[k] !== undefined) {
@@ -1284,11 +1284,18 @@
       return h('tr', { 'class': 'counter' + (num(transport[k]) > 0 ? ' row--warn' : ''), 'data-counter': k },
         h('td', { 'class': 'mono' }, k), h('td', { 'class': 'num' }, String(num(transport[k]))));
     }));
+    if (st.appends_held || daemon.appends_held) {
+      root.appendChild(h('section', { 'class': 'card card--wide status-card', id: 'held', 'data-testid': 'held' },
+        h('p', null, tag('Appends held', 'red'), ' This node was restored from a backup: it accepts no new events ' +
+          'until it has caught up its own events from its peers (docs/OPERATIONS.md, restore).')));
+    }
     root.appendChild(h('section', { 'class': 'card card--wide status-card', id: 'counters', 'aria-labelledby': 'counters-title' },
       h('div', { 'class': 'card__header' }, h('h2', { 'class': 'heading-m', id: 'counters-title' }, 'Counters')),
       h('p', { 'class': 'hint' }, 'rejected.signature: forged or damaged; rejected.role: a site sent an event type its role may not emit; ' +
         'rejected.equivocation / rejected.quarantined: an origin signed two different histories and is quarantined; ' +
-        'rejected.invalid: payload rules; rejected.unknown_origin: not in the roster.'),
+        'rejected.invalid: payload rules; rejected.unknown_origin: not in the roster; ' +
+        'folds_pending: records whose rebuild was deferred during a catch-up (read correctly meanwhile); ' +
+        'roster_changes_applied: changes signed by the roster authority.'),
       counterRows.length ? table('', ['Counter', ['Value', 'num']], counterRows) : emptyNote('No counters.')));
   }
 
