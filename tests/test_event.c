@@ -1,6 +1,7 @@
 /*
  * Unit tests for the event codec, signatures, identities, dates and times.
  */
+#include "fixtures.h"
 #include "test.h"
 
 #include <nomsync/date.h>
@@ -12,22 +13,9 @@
 
 static ns_identity mdi;
 
-static Nomsync__Payload *received(const char *prison)
-{
-	Nomsync__Payload *p = malloc(sizeof(*p));
-	Nomsync__PrisonerReceived *r = malloc(sizeof(*r));
-	nomsync__payload__init(p);
-	nomsync__prisoner_received__init(r);
-	r->prison = strdup(prison);
-	r->reason = strdup("NEW_ADMISSION");
-	p->body_case = NOMSYNC__PAYLOAD__BODY_PRISONER_RECEIVED;
-	p->prisoner_received = r;
-	return p;
-}
-
 static ns_event *make(uint64_t seq, const uint8_t *prev)
 {
-	Nomsync__Payload *p = received("MDI");
+	Nomsync__Payload *p = ns_test_received("MDI");
 	ns_event *ev = NULL;
 	CHECK_INT(ns_event_build(&mdi, seq, prev, 1767603600, 1767603700, "A1234BC", p, &ev), 0);
 	nomsync__payload__free_unpacked(p, NULL);
@@ -218,7 +206,7 @@ static void test_malformed_frames(void)
 static void test_signed_but_invalid_headers(void)
 {
 	Nomsync__EventHeader h = NOMSYNC__EVENT_HEADER__INIT;
-	Nomsync__Payload *p = received("MDI");
+	Nomsync__Payload *p = ns_test_received("MDI");
 	uint8_t zero[32] = { 0 }, hash[32], *buf, pb[512];
 	size_t len, pl = nomsync__payload__pack(p, pb);
 	ns_event *t = NULL;

@@ -2,6 +2,7 @@
  * Unit tests for the roster: parsing, lookups, the trust policy and the
  * curve25519 keys derived from identities.
  */
+#include "fixtures.h"
 #include "test.h"
 
 #include <nomsync/event.h>
@@ -16,23 +17,10 @@
 static ns_identity mdi, lei, n07, hub, court;
 static char mdi_hex[65], lei_hex[65], n07_hex[65], hub_hex[65], court_hex[65];
 
-static Nomsync__Payload *received(const char *prison)
-{
-	Nomsync__Payload *p = malloc(sizeof(*p));
-	Nomsync__PrisonerReceived *r = malloc(sizeof(*r));
-	nomsync__payload__init(p);
-	nomsync__prisoner_received__init(r);
-	r->prison = strdup(prison);
-	r->reason = strdup("NEW_ADMISSION");
-	p->body_case = NOMSYNC__PAYLOAD__BODY_PRISONER_RECEIVED;
-	p->prisoner_received = r;
-	return p;
-}
-
 /* A signed prisoner.received event from @p id. */
 static ns_event *make(const ns_identity *id)
 {
-	Nomsync__Payload *p = received(id->site);
+	Nomsync__Payload *p = ns_test_received(id->site);
 	ns_event *ev = NULL;
 	CHECK_INT(ns_event_build(id, 1, NULL, 1767603600, 1767603700, "A1234BC", p, &ev), 0);
 	nomsync__payload__free_unpacked(p, NULL);
@@ -455,7 +443,7 @@ static void test_signed_roster_and_changes(void)
 	CHECK_INT(ns_roster_apply(&r, e3, &d), 0);
 	ns_event *old1 = make(&mdi); /* seq 1: before the revocation point */
 	CHECK_INT(ns_roster_trust(&r, old1), 0);
-	Nomsync__Payload *rp = received("MDI");
+	Nomsync__Payload *rp = ns_test_received("MDI");
 	ns_event *old2 = NULL;
 	ns_event_build(&mdi, 2, old1->id, 1767603600, 1767603600, "A1234BC", rp, &old2);
 	nomsync__payload__free_unpacked(rp, NULL);

@@ -1363,34 +1363,68 @@ static int ns__scan(ns_store *s, MDB_dbi dbi, ns__scan_fn fn, void *arg)
 	return rc;
 }
 
-/* Room for one more element in a growing array. */
-static int ns__reserve(void **arr, size_t *cap, size_t n, size_t elem)
+/*
+ * An array built by a scan, one element per record: the callback asks
+ * ns__acc_slot for room, fills the slot and counts it with a->n++.
+ */
+typedef struct ns__acc {
+	void *arr;
+	size_t n, cap;
+} ns__acc;
+
+/*
+ * Room for the next element of @p a (elements of @p elem bytes; the array
+ * doubles from 16), or NULL with *rc = NS_ENOMEM.
+ */
+static void *ns__acc_slot(ns__acc *a, size_t elem, int *rc)
 {
-	if (n < *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *p = realloc(*arr, ncap * elem);
-	if (p == NULL)
-		return NS_ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
+	*rc = 0;
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 16;
+		void *p = realloc(a->arr, ncap * elem);
+		if (p == NULL) {
+			*rc = NS_ENOMEM;
+			return NULL;
+		}
+		a->arr = p;
+		a->cap = ncap;
+	}
+	return (char *)a->arr + a->n * elem;
 }
 
-typedef struct ns__vec_acc {
-	ns_vv_entry *arr;
-	size_t n, cap;
-} ns__vec_acc;
+/*
+ * Collect every record of @p dbi into a new array with @p fn. On failure
+ * @p drop (if not NULL) releases what the elements own, the array is freed
+ * and *out / *n are NULL / 0.
+ */
+static int ns__collect(ns_store *s, MDB_dbi dbi, ns__scan_fn fn, void (*drop)(void *arr, size_t n), void **out,
+		       size_t *n)
+{
+	ns__acc a = { 0 };
+	int rc = ns__scan(s, dbi, fn, &a);
+
+	if (rc != 0) {
+		if (drop)
+			drop(a.arr, a.n);
+		else
+			free(a.arr);
+		a.arr = NULL;
+		a.n = 0;
+	}
+	*out = a.arr;
+	*n = a.n;
+	return rc;
+}
 
 static int ns__vector_cb(void *arg, const MDB_val *k, const MDB_val *v)
 {
-	ns__vec_acc *a = arg;
+	ns__acc *a = arg;
+	ns_vv_entry *e;
 	int rc;
 
 	if (k->mv_size != NS_KEY_BYTES)
 		return NS_ECORRUPT;
-	if ((rc = ns__reserve((void **)&a->arr, &a->cap, a->n, sizeof(*a->arr))) != 0 ||
-	    (rc = ns__vv_decode(&a->arr[a->n], k->mv_data, v)) != 0)
+	if ((e = ns__acc_slot(a, sizeof(*e), &rc)) == NULL || (rc = ns__vv_decode(e, k->mv_data, v)) != 0)
 		return rc;
 	a->n++;
 	return 0;
@@ -1398,17 +1432,7 @@ static int ns__vector_cb(void *arg, const MDB_val *k, const MDB_val *v)
 
 int ns_store_vector(ns_store *s, ns_vv_entry **out, size_t *n)
 {
-	ns__vec_acc a = { 0 };
-	int rc = ns__scan(s, s->vv, ns__vector_cb, &a);
-
-	if (rc != 0) {
-		free(a.arr);
-		a.arr = NULL;
-		a.n = 0;
-	}
-	*out = a.arr;
-	*n = a.n;
-	return rc;
+	return ns__collect(s, s->vv, ns__vector_cb, NULL, (void **)out, n);
 }
 
 json_t *ns_vector_to_json(const ns_vv_entry *e, size_t n)
@@ -1891,19 +1915,15 @@ int ns_store_verify(ns_store *s, ns_verify_report *r)
 	return r->bad ? NS_ECORRUPT : 0;
 }
 
-typedef struct ns__counter_acc {
-	ns_counter *arr;
-	size_t n, cap;
-} ns__counter_acc;
-
 static int ns__counter_cb(void *arg, const MDB_val *k, const MDB_val *v)
 {
-	ns__counter_acc *a = arg;
-	int rc = ns__reserve((void **)&a->arr, &a->cap, a->n, sizeof(*a->arr));
+	ns__acc *a = arg;
+	int rc;
+	ns_counter *c = ns__acc_slot(a, sizeof(*c), &rc);
 
-	if (rc != 0)
+	if (c == NULL)
 		return rc;
-	ns_counter *c = &a->arr[a->n++];
+	a->n++;
 	size_t l = k->mv_size < sizeof(c->name) - 1 ? k->mv_size : sizeof(c->name) - 1;
 	memcpy(c->name, k->mv_data, l);
 	c->name[l] = '\0';
@@ -1913,17 +1933,7 @@ static int ns__counter_cb(void *arg, const MDB_val *k, const MDB_val *v)
 
 int ns_store_counters(ns_store *s, ns_counter **out, size_t *n)
 {
-	ns__counter_acc a = { 0 };
-	int rc = ns__scan(s, s->counters, ns__counter_cb, &a);
-
-	if (rc != 0) {
-		free(a.arr);
-		a.arr = NULL;
-		a.n = 0;
-	}
-	*out = a.arr;
-	*n = a.n;
-	return rc;
+	return ns__collect(s, s->counters, ns__counter_cb, NULL, (void **)out, n);
 }
 
 static uint32_t ns__get_be32(const uint8_t *p)
@@ -1931,24 +1941,19 @@ static uint32_t ns__get_be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-typedef struct ns__proof_acc {
-	ns_proof *arr;
-	size_t n, cap;
-} ns__proof_acc;
-
 static int ns__proof_cb(void *arg, const MDB_val *k, const MDB_val *v)
 {
-	ns__proof_acc *a = arg;
+	ns__acc *a = arg;
 	const uint8_t *b = v->mv_data;
 	uint32_t al, bl;
+	ns_proof *p;
 	int rc;
 
 	if (v->mv_size < 8 || (al = ns__get_be32(b)) > v->mv_size - 8 ||
 	    (bl = ns__get_be32(b + 4 + al)) != v->mv_size - 8 - al || k->mv_size != NS_KEY_BYTES)
 		return NS_ECORRUPT;
-	if ((rc = ns__reserve((void **)&a->arr, &a->cap, a->n, sizeof(*a->arr))) != 0)
+	if ((p = ns__acc_slot(a, sizeof(*p), &rc)) == NULL)
 		return rc;
-	ns_proof *p = &a->arr[a->n];
 	memcpy(p->origin, k->mv_data, NS_KEY_BYTES);
 	p->a = malloc(al);
 	p->b = malloc(bl);
@@ -1965,19 +1970,14 @@ static int ns__proof_cb(void *arg, const MDB_val *k, const MDB_val *v)
 	return 0;
 }
 
+static void ns__proofs_drop(void *arr, size_t n)
+{
+	ns_proofs_free(arr, n);
+}
+
 int ns_store_proofs(ns_store *s, ns_proof **out, size_t *n)
 {
-	ns__proof_acc a = { 0 };
-	int rc = ns__scan(s, s->equiv, ns__proof_cb, &a);
-
-	if (rc != 0) {
-		ns_proofs_free(a.arr, a.n);
-		a.arr = NULL;
-		a.n = 0;
-	}
-	*out = a.arr;
-	*n = a.n;
-	return rc;
+	return ns__collect(s, s->equiv, ns__proof_cb, ns__proofs_drop, (void **)out, n);
 }
 
 void ns_proofs_free(ns_proof *p, size_t n)
