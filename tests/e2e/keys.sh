@@ -20,7 +20,11 @@ expect_grep "^# nomsync-roster-signature [0-9a-f]\{128\}$" "$WORK/roster" "roste
 config HUBNE; config MDI HUBNE; config N55 HUBNE
 
 # A tampered roster is refused at start.
-sed 's/^N55 probation N55 \(.\)/N55 probation N55 0/' "$WORK/roster" >"$WORK/bad-roster"
+# Change one hex digit of N55's key (0<->1, anything else -> 0), so the file
+# always differs from the signed one whatever key N55 drew.
+sed -e 's/^N55 probation N55 0/N55 probation N55 1/;t' -e 's/^N55 probation N55 ./N55 probation N55 0/' \
+    "$WORK/roster" >"$WORK/bad-roster"
+cmp -s "$WORK/roster" "$WORK/bad-roster" && { echo "FAIL test setup: bad-roster equals the signed roster"; exit 1; }
 PORT[BAD]=$((BASE_PORT + 30))
 ROSTER="$WORK/bad-roster" config BAD HUBNE
 sed -i "s|^dir = .*|dir = $WORK/MDI|" "$WORK/BAD.conf"
