@@ -130,7 +130,7 @@ static void test_defaults(void)
 	CHECK(c->heartbeat == 1);
 	CHECK(c->peer_timeout == 10);
 	CHECK_INT(c->batch, 256);
-	CHECK_INT(c->window, 12); /* docs/PERFORMANCE.md: peak RSS of a 1M catch-up */
+	CHECK_INT(c->window, 32); /* docs/PERFORMANCE.md: commits stay at most 2048 events */
 	CHECK_STR(c->http_listen, "");
 	CHECK_STR(c->http_token, "");
 	CHECK_INT(c->npeers, 0);

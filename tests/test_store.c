@@ -172,6 +172,43 @@ static void test_append_and_view(void)
 	ns_store_close(s);
 }
 
+/*
+ * After a commit the store keeps the file's tail, where LMDB writes next,
+ * extended sparse and cached a page at a time (ns__warm_tail): the file is
+ * longer than the used pages, takes no disk space for them, and the store
+ * reopens and verifies as before.
+ */
+static void test_warm_tail(void)
+{
+	char dir[256], path[300];
+	ns_store *s = mkstore("MDI", NS_ROLE_PRISON, dir);
+	ns_diag d;
+	struct stat st;
+	uint64_t used;
+
+	CHECK_INT(append(s, course, 3, &d), 0);
+	CHECK_INT(ns_store_size(s, &used), 0);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK((uint64_t)st.st_size >= used + (16u << 20));
+	CHECK((uint64_t)st.st_blocks * 512 < used + (4u << 20));
+	ns_store_close(s);
+	CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &s, &d), 0);
+	CHECK_INT(append(s, course + 2, 1, &d), 0);
+	ns_verify_report r;
+	CHECK_INT(ns_store_verify(s, &r), 0);
+	CHECK_INT(r.events, 4);
+	ns_store_close(s);
+	/* A read-only open leaves the file alone. */
+	CHECK_INT(stat(path, &st), 0);
+	off_t size = st.st_size;
+	CHECK_INT(ns_store_open(dir, NS_STORE_RDONLY, &s, &d), 0);
+	CHECK_INT(ns_store_verify(s, &r), 0);
+	ns_store_close(s);
+	CHECK_INT(stat(path, &st), 0);
+	CHECK_INT((long long)st.st_size, (long long)size);
+}
+
 static void test_append_rejects_write_nothing(void)
 {
 	ns_store *s = mkstore("MDI", NS_ROLE_PRISON, NULL);
@@ -699,6 +736,7 @@ int main(void)
 	ns_crypto_init();
 	RUN(test_create_open_errors);
 	RUN(test_append_and_view);
+	RUN(test_warm_tail);
 	RUN(test_append_rejects_write_nothing);
 	RUN(test_ingest_dup_gap_drain);
 	RUN(test_ingest_rejections);

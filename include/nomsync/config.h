@@ -10,7 +10,7 @@
  *   heartbeat = 1                   # seconds between pings
  *   peer_timeout = 10               # seconds of silence before a peer is down
  *   batch = 256                     # events per Events message
- *   window = 12                     # Events messages in flight per peer
+ *   window = 32                     # Events messages in flight per peer
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)

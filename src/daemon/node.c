@@ -38,7 +38,7 @@
 #define NS_MAX_FRAME (16 * 1024 * 1024)
 #define NS_BATCH_BYTES (4 * 1024 * 1024)
 #define NS_QUEUE_MAX_BATCHES 64    /* received batches held in memory, all peers */
-#define NS_COMMIT_MAX_EVENTS 8192  /* events merged into one ingest transaction */
+#define NS_COMMIT_MAX_EVENTS 2048  /* events merged into one ingest transaction */
 #define NS_DEFER_MIN_EVENTS 512    /* a commit this large is catch-up: defer its folds */
 #define NS_FOLD_STEP 96            /* persons per deferred-fold transaction (~15 ms) */
 #define NS_MAX_ORIGINS 4096 /* origins in one Hello: far above any roster */
@@ -641,7 +641,10 @@ static void try_commit(ns_node *n)
 		return;
 	/*
 	 * Merge at most half of what may be in flight, so that the other half
-	 * is being verified on the pool while this commit runs.
+	 * is being verified on the pool while this commit runs, and at most
+	 * NS_COMMIT_MAX_EVENTS: the pages a commit touches stay mapped until
+	 * the trim after it, so the node's peak resident set follows the size
+	 * of one commit, not the window (docs/PERFORMANCE.md).
 	 */
 	size_t cap = (size_t)n->cfg.window * n->cfg.batch / 2;
 	if (cap > NS_COMMIT_MAX_EVENTS)
