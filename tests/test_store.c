@@ -508,6 +508,16 @@ static void test_convergence_any_order(void)
 	ns_store_close(y);
 }
 
+/* A probation area's events for the deferred-work tests: a CRN linked to A1234BC, and another person. */
+static const char *const prob[] = {
+	"{\"type\":\"person.identifier.added\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-03T09:00:00Z\","
+	"\"identifier_type\":\"NOMS\",\"value\":\"A1234BC\"}",
+	"{\"type\":\"manager.com.allocated\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-04T09:00:00Z\","
+	"\"region\":\"N07\",\"staff\":\"N07P001\"}",
+	"{\"type\":\"manager.com.allocated\",\"offender\":\"X111111\",\"occurred_at\":\"2024-01-04T09:00:00Z\","
+	"\"region\":\"N07\",\"staff\":\"N07P002\"}",
+};
+
 /*
  * NS_INGEST_DEFER_FOLD: events stored, folds pending; views read on the fly
  * equal a normal ingest's; verify re-folds without comparing; a normal
@@ -519,14 +529,6 @@ static void test_deferred_folds(void)
 	char dir[256];
 	ns_store *mdi = mkstore("MDI", NS_ROLE_PRISON, NULL), *n07 = mkstore("N07", NS_ROLE_PROBATION, NULL);
 	ns_store *x = mkstore("HUB1", NS_ROLE_HUB, NULL), *y = mkstore("HUB2", NS_ROLE_HUB, dir);
-	const char *prob[] = {
-		"{\"type\":\"person.identifier.added\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-03T09:00:00Z\","
-		"\"identifier_type\":\"NOMS\",\"value\":\"A1234BC\"}",
-		"{\"type\":\"manager.com.allocated\",\"offender\":\"X654321\",\"occurred_at\":\"2024-01-04T09:00:00Z\","
-		"\"region\":\"N07\",\"staff\":\"N07P001\"}",
-		"{\"type\":\"manager.com.allocated\",\"offender\":\"X111111\",\"occurred_at\":\"2024-01-04T09:00:00Z\","
-		"\"region\":\"N07\",\"staff\":\"N07P002\"}",
-	};
 	ns_verify_report r;
 	size_t left = 99;
 	ns_diag d;
@@ -591,6 +593,84 @@ static void test_deferred_folds(void)
 	ns_store_close(mdi);
 	ns_store_close(n07);
 	ns_store_close(x);
+	ns_store_close(y);
+}
+
+/*
+ * Deferred id index: a deferred ingest keeps ids out of the index; lookups
+ * by id (a hub's correction, erasure), duplicate detection and verify work
+ * meanwhile; passes in several steps survive a reopen, leave entries that
+ * arrive mid-pass for the next pass, and end with every id indexed.
+ */
+static int correct(ns_store *s, const uint8_t id[NS_ID_BYTES], ns_diag *d)
+{
+	char hex[2 * NS_ID_BYTES + 1], line[512];
+	const char *l = line;
+
+	ns_hex(hex, id, NS_ID_BYTES);
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"event.corrected\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-03-01T09:00:00Z\","
+		 "\"target_event_id\":\"%s\",\"reason\":\"entered in error\"}",
+		 hex);
+	return append(s, &l, 1, d);
+}
+
+static void test_deferred_ids(void)
+{
+	char dir[256];
+	ns_store *mdi = mkstore("MDI", NS_ROLE_PRISON, NULL), *n07 = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_store *y = mkstore("HUB2", NS_ROLE_HUB, dir);
+	ns_verify_report r;
+	size_t left = 99;
+	ns_diag d;
+	int res[16];
+	uint8_t unknown[NS_ID_BYTES] = { 1 };
+
+	CHECK_INT(append(mdi, course, 3, &d), 0);
+	CHECK_INT(append(n07, prob + 2, 1, &d), 0);
+	evlist a = all_events(mdi), b = all_events(n07);
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
+	CHECK_INT(ns_store_index_pending(y, 0, &left), 0);
+	CHECK_INT(left, 3);
+	/* The same events again: duplicates, not a fork. */
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
+	for (size_t i = 0; i < a.n; i++)
+		CHECK_INT(res[i], NS_INGEST_DUPLICATE);
+	CHECK_INT(ns_store_index_pending(y, 0, &left), 0);
+	CHECK_INT(left, 3);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	CHECK_INT(r.unindexed, 3);
+	/* Found by id while deferred; an unknown id is still refused. */
+	CHECK_INT(correct(y, a.ev[1]->id, &d), 0);
+	CHECK_INT(correct(y, unknown, &d), NS_EVALID);
+	CHECK_INT(ns_store_erase(y, a.ev[2]->id), 0);
+	CHECK_INT(ns_store_erase(y, unknown), NS_ENOTFOUND);
+	/* A pass of three steps (max 2: one entry per step), reopened mid-pass. */
+	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(left, 3);
+	ns_store_close(y);
+	CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &y, &d), 0);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	/* Entries arriving mid-pass wait for the next one. */
+	CHECK_INT(ns_store_ingest(y, b.ev, b.n, NS_INGEST_DEFER_FOLD, res), 0);
+	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(left, 4);
+	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(left, 1);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	CHECK_INT(r.unindexed, 1);
+	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(left, 0);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	CHECK_INT(r.unindexed, 0);
+	CHECK_INT(r.events, 5);
+	CHECK_INT(ns_store_erase(y, b.ev[0]->id), 0);
+	CHECK_INT(ns_store_fold_pending(y, SIZE_MAX, &left), 0);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	evlist_free(&a);
+	evlist_free(&b);
+	ns_store_close(mdi);
+	ns_store_close(n07);
 	ns_store_close(y);
 }
 
@@ -746,6 +826,7 @@ int main(void)
 	RUN(test_convergence_any_order);
 	RUN(test_deferred_folds);
 	RUN(test_deferred_digest);
+	RUN(test_deferred_ids);
 	RUN(test_bundles);
 	RUN(test_erase);
 	RUN(test_vector_json);

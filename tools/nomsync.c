@@ -451,6 +451,9 @@ static int cmd_verify(ns_store *s)
 	if (r.pending > 0)
 		printf("note: %llu identifiers await a deferred fold (their views re-folded, not compared)\n",
 		       (unsigned long long)r.pending);
+	if (r.unindexed > 0)
+		printf("note: %llu events await the deferred id index (checked where they are)\n",
+		       (unsigned long long)r.unindexed);
 	return 0;
 }
 

@@ -96,7 +96,8 @@ enum ns_ingest_result {
 /** Flags for ns_store_ingest. */
 #define NS_INGEST_VERIFIED 0x1 /**< signatures already checked by the caller */
 /**
- * Store the events but do not re-fold the persons they touch: mark them
+ * Store the events but do not re-fold the persons they touch, nor insert
+ * their ids into the id index (see ns_store_index_pending): mark them
  * pending instead, in the same transaction (a daemon catching up folds each
  * person once at the end rather than once per batch). Reads stay correct:
  * ns_store_view folds a pending person on the fly, ns_store_digest
@@ -147,6 +148,25 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
  * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM (nothing written)
  */
 int ns_store_fold_pending(ns_store *s, size_t max, size_t *left);
+
+/**
+ * @brief Move id index entries deferred by NS_INGEST_DEFER_FOLD into the
+ * id index: one step of a pass, in one durable transaction.
+ *
+ * A deferred commit appends each event's (id, log key) to a side table in
+ * arrival order instead of inserting it into the id index, whose random
+ * keys make every insert dirty a page of its own; until it is indexed, a
+ * lookup by id (corrections, erasure) scans that table. A pass covers the
+ * entries present when it starts, split by the ids' leading bytes into
+ * steps of about @p max / 2 entries, so each step writes only its own range
+ * of the index; the entries leave the side table when the pass completes.
+ *
+ * @param[in] max entries a step may hold in memory; 0 only counts
+ * @param[out] left optional: events still awaiting the index afterwards
+ * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM / NS_ECORRUPT (nothing
+ *         written)
+ */
+int ns_store_index_pending(ns_store *s, size_t max, size_t *left);
 
 /** One version vector entry. */
 typedef struct ns_vv_entry {
@@ -223,6 +243,7 @@ typedef struct ns_verify_report {
 	uint64_t views;       /**< views re-folded and compared */
 	uint64_t bad;         /**< problems found */
 	uint64_t pending;     /**< refs awaiting a deferred fold (their views are re-folded, not compared) */
+	uint64_t unindexed;   /**< events whose id index entry is deferred (checked where they are) */
 	char first[256];      /**< description of the first problem */
 } ns_verify_report;
 

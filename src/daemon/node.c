@@ -41,6 +41,7 @@
 #define NS_COMMIT_MAX_EVENTS 2048  /* events merged into one ingest transaction */
 #define NS_DEFER_MIN_EVENTS 512    /* a commit this large is catch-up: defer its folds */
 #define NS_FOLD_STEP 96            /* persons per deferred-fold transaction (~15 ms) */
+#define NS_INDEX_STEP 65536        /* deferred id index entries per step (~2.3 MB held) */
 #define NS_MAX_ORIGINS 4096 /* origins in one Hello: far above any roster */
 #define NS_TICK_MS 10 /* also how soon an append by another process is pushed */
 
@@ -59,6 +60,8 @@ typedef struct batch {
 	uv_work_t work;
 } batch;
 
+enum { JOB_INGEST, JOB_FOLD, JOB_INDEX };
+
 /* A commit job: consecutive verified batches ingested in one transaction. */
 typedef struct commit_job {
 	ns_node *node;
@@ -67,8 +70,8 @@ typedef struct commit_job {
 	ns_event **evs;
 	int *res;
 	size_t n;
-	int fold;    /* a deferred-fold job: no events, folds NS_FOLD_STEP persons */
-	size_t left; /* fold job: persons still pending after it */
+	int fold;    /* deferred work, no events: JOB_FOLD or JOB_INDEX */
+	size_t left; /* deferred work: persons (or ids) still pending after it */
 	int rc;
 	uv_work_t work;
 } commit_job;
@@ -118,6 +121,7 @@ struct ns_node {
 	int committing;
 	size_t verifying;
 	size_t folds_pending; /* persons whose fold was deferred (0 = none known) */
+	size_t ids_pending;   /* events whose id index entry was deferred */
 	uint64_t session;
 	uint64_t last_ae, last_hb, last_status, started;
 	int stopping;
@@ -519,8 +523,10 @@ static void commit_work(uv_work_t *w)
 	commit_job *j = w->data;
 	unsigned flags = NS_INGEST_VERIFIED | (j->n >= NS_DEFER_MIN_EVENTS ? NS_INGEST_DEFER_FOLD : 0);
 
-	if (j->fold)
+	if (j->fold == JOB_FOLD)
 		j->rc = ns_store_fold_pending(j->node->store, NS_FOLD_STEP, &j->left);
+	else if (j->fold == JOB_INDEX)
+		j->rc = ns_store_index_pending(j->node->store, NS_INDEX_STEP, &j->left);
 	else
 		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res);
 }
@@ -529,13 +535,15 @@ static void fold_done(commit_job *j)
 {
 	ns_node *n = j->node;
 
+	const char *what = j->fold == JOB_INDEX ? "id index" : "folds";
+
 	if (j->rc != 0) {
-		ns_log(NS_LOG_ERROR, "deferred folds failed, nothing written: %s: %s (will retry)",
+		ns_log(NS_LOG_ERROR, "deferred %s failed, nothing written: %s: %s (will retry)", what,
 		       ns_strerror(j->rc), ns_store_last_error(n->store));
 	} else {
 		if (j->left == 0)
-			ns_log(NS_LOG_INFO, "deferred folds complete");
-		n->folds_pending = j->left;
+			ns_log(NS_LOG_INFO, "deferred %s complete", what);
+		*(j->fold == JOB_INDEX ? &n->ids_pending : &n->folds_pending) = j->left;
 	}
 	free(j);
 	n->committing = 0;
@@ -555,8 +563,13 @@ static void commit_done(uv_work_t *w, int status)
 		try_commit(n);
 		return;
 	}
-	if (j->rc == 0 && j->n >= NS_DEFER_MIN_EVENTS && ns_store_fold_pending(n->store, 0, &n->folds_pending) != 0)
-		n->folds_pending = 1; /* some, at least; the fold jobs learn the count */
+	if (j->rc == 0 && j->n >= NS_DEFER_MIN_EVENTS) {
+		/* Some, at least, if counting fails: the jobs learn the counts. */
+		if (ns_store_fold_pending(n->store, 0, &n->folds_pending) != 0)
+			n->folds_pending = 1;
+		if (ns_store_index_pending(n->store, 0, &n->ids_pending) != 0)
+			n->ids_pending = 1;
+	}
 	if (j->rc != 0)
 		ns_log(NS_LOG_ERROR, "ingest of %zu events failed, nothing written: %s: %s (will retry)", j->n,
 		       ns_strerror(j->rc), ns_store_last_error(n->store));
@@ -623,12 +636,12 @@ static void try_commit(ns_node *n)
 
 	if (n->committing)
 		return;
-	if (n->qhead == NULL && n->folds_pending > 0 && !n->stopping) {
-		/* Nothing queued: run deferred folds, a step at a time. */
+	if (n->qhead == NULL && (n->ids_pending > 0 || n->folds_pending > 0) && !n->stopping) {
+		/* Nothing queued: run deferred work a step at a time, the id index first. */
 		if ((j = calloc(1, sizeof(*j))) == NULL)
 			return;
 		j->node = n;
-		j->fold = 1;
+		j->fold = n->ids_pending > 0 ? JOB_INDEX : JOB_FOLD;
 		j->work.data = j;
 		n->committing = 1;
 		if (uv_queue_work(n->loop, &j->work, commit_work, commit_done) != 0) {
@@ -1086,6 +1099,7 @@ static json_t *status_json(void *arg)
 	json_object_set_new(j, "connections_refused", json_integer((json_int_t)n->zap_refused));
 	json_object_set_new(j, "appends_held", json_boolean(n->held));
 	json_object_set_new(j, "folds_pending", json_integer((json_int_t)n->folds_pending));
+	json_object_set_new(j, "ids_pending", json_integer((json_int_t)n->ids_pending));
 	json_object_set_new(j, "roster_changes_applied", json_integer((json_int_t)n->authority_seq));
 	return j;
 }
@@ -1261,6 +1275,8 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	/* Folds deferred before a stop or crash run once the loop starts. */
 	if (ns_store_fold_pending(n->store, 0, &n->folds_pending) == 0 && n->folds_pending > 0)
 		ns_log(NS_LOG_INFO, "%zu persons have deferred folds; folding them", n->folds_pending);
+	if (ns_store_index_pending(n->store, 0, &n->ids_pending) == 0 && n->ids_pending > 0)
+		ns_log(NS_LOG_INFO, "%zu events await the id index; indexing them", n->ids_pending);
 	if ((rc = build_roster(n, &n->roster, &n->authority_seq, d)) != 0)
 		goto fail;
 	id = ns_store_identity(n->store);

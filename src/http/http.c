@@ -636,6 +636,10 @@ static void get_metrics(conn *c)
 	ns_store_fold_pending(h->store, 0, &pending);
 	fprintf(f, "# HELP nomsync_folds_pending Identifiers whose fold was deferred during catch-up, not yet folded.\n"
 		   "# TYPE nomsync_folds_pending gauge\nnomsync_folds_pending %zu\n", pending);
+	pending = 0;
+	ns_store_index_pending(h->store, 0, &pending);
+	fprintf(f, "# HELP nomsync_ids_pending Events stored during catch-up whose id index entry is deferred.\n"
+		   "# TYPE nomsync_ids_pending gauge\nnomsync_ids_pending %zu\n", pending);
 	ns_store_size(h->store, &size);
 	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
 		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);

@@ -37,7 +37,17 @@ struct ns_store {
 	MDB_env *env;
 	MDB_dbi log, ids, byref, links, alias, views, summary, vv, pending, equiv, counters, meta;
 	MDB_dbi dirty; /* refs whose fold is deferred (NS_INGEST_DEFER_FOLD) */
+	MDB_dbi newids; /* id index entries deferred by the same flag (ns__newid_put) */
 	int has_dirty; /* 0 for a read-only open of a store made before it existed */
+	int has_newids; /* likewise for newids */
+	/*
+	 * Set for the length of a write transaction that defers its id index
+	 * entries to newids (NS_INGEST_DEFER_FOLD), and the next newids key
+	 * (0: not looked up yet in this transaction). Only the writer, which
+	 * holds LMDB's write lock, touches them.
+	 */
+	int txn_defer_ids;
+	uint64_t newid_next;
 	ns_identity id;
 	char dir[PATH_MAX];
 	unsigned flags;
@@ -65,6 +75,7 @@ struct ns_store {
 };
 
 static void ns__warm_tail(ns_store *s);
+void ns_store_trim(ns_store *s);
 
 const double ns_fold_bucket_bounds[NS_FOLD_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 							 0.005,  0.01,    0.025,  0.1,   1.0 };
@@ -391,13 +402,16 @@ static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 		{ "counters", &s->counters, 0 },
 		{ "meta", &s->meta, 0 },
 		{ "dirty", &s->dirty, 0 },
+		{ "newids", &s->newids, 0 },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].f | cf, dbs[i].dbi);
-		if (rc == MDB_NOTFOUND && dbs[i].dbi == &s->dirty)
+		if (rc == MDB_NOTFOUND && (dbs[i].dbi == &s->dirty || dbs[i].dbi == &s->newids))
 			continue; /* read-only, older store: nothing pending */
 		if (dbs[i].dbi == &s->dirty)
 			s->has_dirty = rc == 0;
+		if (dbs[i].dbi == &s->newids)
+			s->has_newids = rc == 0;
 		if (rc != 0) {
 			mdb_txn_abort(txn);
 			return rc == MDB_NOTFOUND ? NS_ENOTFOUND : ns__mdb(rc);
@@ -768,6 +782,214 @@ static int ns__defer(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 	return rc;
 }
 
+/*
+ * The deferred id index. A commit with NS_INGEST_DEFER_FOLD writes each
+ * event's (id, log key) to newids, under a counter and so always appended
+ * at the end, instead of inserting it into ids, a B-tree keyed by a hash:
+ * in a large catch-up every such insert dirties a leaf page of its own, and
+ * ids was most of the bytes a catch-up wrote (docs/PERFORMANCE.md).
+ * ns_store_index_pending later moves the entries into ids sorted, one range
+ * of ids per transaction, so that each leaf is written about once per pass.
+ * Lookups by id (ns__id_find) fall back to a scan of newids meanwhile.
+ */
+#define NS__NEWID (NS_ID_BYTES + NS__LOGKEY) /* a newids value: id(32) log key(40) */
+
+static int ns__newid_put(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES], const uint8_t lk[NS__LOGKEY])
+{
+	uint8_t key[8], val[NS__NEWID];
+	MDB_val k = { 8, key }, v = { NS__NEWID, val };
+	int rc;
+
+	if (s->newid_next == 0) {
+		MDB_cursor *c;
+		if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+			return ns__mdb(rc);
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		mdb_cursor_close(c);
+		if (rc == 0 && k.mv_size != 8)
+			return NS_ECORRUPT;
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return ns__mdb(rc);
+		s->newid_next = rc == 0 ? ns__get_be64(k.mv_data) + 1 : 1;
+		k.mv_data = key;
+		k.mv_size = 8;
+		v.mv_data = val;
+		v.mv_size = NS__NEWID;
+	}
+	ns__put_be64(key, s->newid_next++);
+	memcpy(val, id, NS_ID_BYTES);
+	memcpy(val + NS_ID_BYTES, lk, NS__LOGKEY);
+	return ns__mdb(mdb_put(txn, s->newids, &k, &v, MDB_APPEND));
+}
+
+/* The log key of the event with this id: from ids, else from newids. */
+static int ns__id_find(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES], uint8_t lk[NS__LOGKEY])
+{
+	MDB_val k = { NS_ID_BYTES, (void *)id }, v;
+	MDB_cursor *c;
+	int rc = mdb_get(txn, s->ids, &k, &v);
+
+	if (rc == 0) {
+		if (v.mv_size != NS__LOGKEY)
+			return NS_ECORRUPT;
+		memcpy(lk, v.mv_data, NS__LOGKEY);
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return ns__mdb(rc);
+	if (!s->has_newids)
+		return NS_ENOTFOUND;
+	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+		return ns__mdb(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if (v.mv_size == NS__NEWID && memcmp(v.mv_data, id, NS_ID_BYTES) == 0) {
+			memcpy(lk, (const uint8_t *)v.mv_data + NS_ID_BYTES, NS__LOGKEY);
+			break;
+		}
+	mdb_cursor_close(c);
+	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? NS_ENOTFOUND : ns__mdb(rc);
+}
+
+static size_t ns__newids_count(MDB_txn *txn, ns_store *s)
+{
+	MDB_stat st;
+
+	if (!s->has_newids || mdb_stat(txn, s->newids, &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+static int ns__newid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, NS__NEWID);
+}
+
+/*
+ * One step of a pass that moves newids into ids. A pass covers the entries
+ * present when it began (keys up to `upto`), in `parts` partitions by the
+ * first two bytes of the id, sized so that a step holds about max / 2
+ * entries; its state is meta "newids.pass": upto(8) parts(4) next part(4).
+ * The pass's last step deletes the entries it covered.
+ */
+static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
+{
+	static const char passkey[] = "newids.pass";
+	MDB_val mk = { sizeof(passkey) - 1, (void *)passkey }, mv, k, v;
+	MDB_cursor *c = NULL;
+	uint8_t state[16], *buf = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t upto;
+	uint32_t parts, part;
+	int rc, g;
+
+	rc = mdb_get(txn, s->meta, &mk, &mv);
+	if (rc == 0 && mv.mv_size == sizeof(state)) {
+		memcpy(state, mv.mv_data, sizeof(state));
+		upto = ns__get_be64(state);
+		parts = (uint32_t)(ns__get_be64(state + 8) >> 32);
+		part = (uint32_t)ns__get_be64(state + 8);
+		if (parts == 0 || parts > 65536 || part >= parts)
+			return NS_ECORRUPT;
+	} else if (rc == MDB_NOTFOUND) {
+		size_t count = ns__newids_count(txn, s), half = max / 2 ? max / 2 : 1;
+		if (count == 0)
+			return 0;
+		if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+			return ns__mdb(rc);
+		g = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		mdb_cursor_close(c);
+		c = NULL;
+		if (g != 0 || k.mv_size != 8)
+			return g != 0 && g != MDB_NOTFOUND ? ns__mdb(g) : NS_ECORRUPT;
+		upto = ns__get_be64(k.mv_data);
+		parts = (uint32_t)((count + half - 1) / half > 65536 ? 65536 : (count + half - 1) / half);
+		part = 0;
+	} else {
+		return rc == 0 ? NS_ECORRUPT : ns__mdb(rc);
+	}
+	uint32_t lo = (uint32_t)((uint64_t)part * 65536 / parts), hi = (uint32_t)((uint64_t)(part + 1) * 65536 / parts);
+	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+		return ns__mdb(rc);
+	size_t scanned = 0;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size != NS__NEWID) {
+			rc = NS_ECORRUPT;
+			goto out;
+		}
+		/*
+		 * newids pages lie between the log pages written in the same
+		 * commits, and each fault maps its neighbours too (fault-around):
+		 * unmap as the scan goes, or one pass maps half the store.
+		 */
+		if (++scanned % 8192 == 0)
+			ns_store_trim(s);
+		if (ns__get_be64(k.mv_data) > upto)
+			break;
+		const uint8_t *e = v.mv_data;
+		uint32_t prefix = (uint32_t)e[0] << 8 | e[1];
+		if (prefix < lo || prefix >= hi)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			uint8_t *nb = realloc(buf, ncap * NS__NEWID);
+			if (nb == NULL) {
+				rc = NS_ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		memcpy(buf + n++ * NS__NEWID, e, NS__NEWID);
+	}
+	if (g != 0 && g != MDB_NOTFOUND) {
+		rc = ns__mdb(g);
+		goto out;
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (n > 1)
+		qsort(buf, n, NS__NEWID, ns__newid_cmp);
+	for (size_t i = 0; i < n; i++) {
+		MDB_val ik = { NS_ID_BYTES, buf + i * NS__NEWID }, iv = { NS__LOGKEY, buf + i * NS__NEWID + NS_ID_BYTES };
+		if ((rc = ns__mdb(mdb_put(txn, s->ids, &ik, &iv, 0))) != 0)
+			goto out;
+	}
+	if (++part < parts) {
+		ns__put_be64(state, upto);
+		ns__put_be64(state + 8, (uint64_t)parts << 32 | part);
+		mv.mv_size = sizeof(state);
+		mv.mv_data = state;
+		rc = ns__mdb(mdb_put(txn, s->meta, &mk, &mv, 0));
+		goto out;
+	}
+	/* The pass is complete: drop what it covered. */
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
+		goto out;
+	g = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (g == 0 && k.mv_size == 8 && ns__get_be64(k.mv_data) == upto) {
+		mdb_cursor_close(c);
+		c = NULL;
+		rc = ns__mdb(mdb_drop(txn, s->newids, 0)); /* nothing newer: empty it at once */
+	} else if (g == 0 || g == MDB_NOTFOUND) {
+		while ((g = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 && k.mv_size == 8 &&
+		       ns__get_be64(k.mv_data) <= upto)
+			if ((g = mdb_cursor_del(c, 0)) != 0)
+				break;
+		if (g != 0 && g != MDB_NOTFOUND)
+			rc = ns__mdb(g);
+	} else {
+		rc = ns__mdb(g);
+	}
+	if (rc == 0 && (g = mdb_del(txn, s->meta, &mk, NULL)) != 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	s->newid_next = 0;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	free(buf);
+	return rc;
+}
+
 /* Re-fold every person touched by a batch and store their views. */
 static int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 {
@@ -868,8 +1090,12 @@ static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *
 	k.mv_data = (void *)ev->id;
 	v.mv_size = NS__LOGKEY;
 	v.mv_data = lk;
-	if ((rc = mdb_put(txn, s->ids, &k, &v, 0)) != 0)
-		return ns__mdb(rc);
+	if (s->txn_defer_ids)
+		rc = ns__newid_put(txn, s, ev->id, lk);
+	else
+		rc = ns__mdb(mdb_put(txn, s->ids, &k, &v, 0));
+	if (rc != 0)
+		return rc;
 	if (strcmp(ev->offender, NS_ROSTER_REF) == 0)
 		return 0; /* roster changes concern no person: log and id index only */
 	ns__sortkey(sk, ev);
@@ -1035,16 +1261,20 @@ static int ns__append_once(ns_store *s, const ns_input *in, size_t n, uint8_t (*
 			const char *hex = in[i].payload->event_corrected
 						  ? in[i].payload->event_corrected->target_event_id
 						  : NULL;
-			uint8_t tid[NS_ID_BYTES];
-			MDB_val k = { NS_ID_BYTES, tid }, v;
-			if (ns_unhex(tid, NS_ID_BYTES, hex) != 0 || mdb_get(txn, s->ids, &k, &v) != 0) {
+			uint8_t tid[NS_ID_BYTES], tlk[NS__LOGKEY];
+			int found = ns_unhex(tid, NS_ID_BYTES, hex) == 0 ? ns__id_find(txn, s, tid, tlk) : NS_ENOTFOUND;
+			if (found == NS_ENOTFOUND) {
 				if (bad)
 					*bad = i;
 				rc = ns_diag_set(d, NS_EVALID, "target_event_id",
 						 "the event to correct is not held by this site");
 				goto abort;
 			}
-			if (s->id.role != NS_ROLE_HUB && memcmp(v.mv_data, s->id.pk, NS_KEY_BYTES) != 0) {
+			if (found != 0) {
+				rc = found;
+				goto abort;
+			}
+			if (s->id.role != NS_ROLE_HUB && memcmp(tlk, s->id.pk, NS_KEY_BYTES) != 0) {
 				if (bad)
 					*bad = i;
 				rc = ns_diag_set(d, NS_EROLE, "target_event_id",
@@ -1142,8 +1372,13 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 	ns__logkey(lk, ev->origin, ev->seq);
 	rc = mdb_get(txn, s->log, &k, &v);
 	if (rc == 0) {
-		MDB_val ik = { NS_ID_BYTES, (void *)ev->id }, iv;
-		if (mdb_get(txn, s->ids, &ik, &iv) == 0)
+		/* The same (origin, seq): the same event (its id, since a payload may have been erased), or a fork. */
+		ns_event *held;
+		if ((rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, &held, NULL)) != 0)
+			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+		int same = memcmp(held->id, ev->id, NS_ID_BYTES) == 0;
+		ns_event_free(held);
+		if (same)
 			return NS_INGEST_DUPLICATE;
 		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
 		return rc ? rc : NS_EEQUIV;
@@ -1216,6 +1451,8 @@ static int ns__ingest_once(ns_store *s, ns_event *const *evs, size_t n, unsigned
 		ns_diag_set(&s->last_error, ns__mdb(rc), "store", "cannot begin a write: %s", mdb_strerror(rc));
 		return ns__mdb(rc);
 	}
+	s->txn_defer_ids = (flags & NS_INGEST_DEFER_FOLD) != 0 && s->has_newids;
+	s->newid_next = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (results[i] == 0) {
 			rc = ns__ingest_one(txn, s, evs[i], &touched, &applied);
@@ -1235,6 +1472,7 @@ static int ns__ingest_once(ns_store *s, ns_event *const *evs, size_t n, unsigned
 	    (rc = ns__counter_add(txn, s, "held", held)) != 0 ||
 	    (rc = (flags & NS_INGEST_DEFER_FOLD) ? ns__defer(txn, s, &touched) : ns__refold(txn, s, &touched)) != 0)
 		goto abort;
+	s->txn_defer_ids = 0;
 	rc = mdb_txn_commit(txn);
 	free(touched.ref);
 	if (rc != 0)
@@ -1242,6 +1480,7 @@ static int ns__ingest_once(ns_store *s, ns_event *const *evs, size_t n, unsigned
 	ns__warm_tail(s);
 	return 0;
 abort:
+	s->txn_defer_ids = 0;
 	mdb_txn_abort(txn);
 	free(touched.ref);
 	return rc;
@@ -1312,6 +1551,46 @@ abort:
 	mdb_txn_abort(txn);
 	free(set.ref);
 	return rc;
+}
+
+int ns_store_index_pending(ns_store *s, size_t max, size_t *left)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (left)
+		*left = 0;
+	if (!s->has_newids)
+		return 0;
+	if (max == 0 || (s->flags & NS_STORE_RDONLY)) {
+		if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
+			return rc;
+		size_t n = ns__newids_count(txn, s);
+		mdb_txn_abort(txn);
+		if (left)
+			*left = n;
+		return max == 0 || n == 0 ? 0 : NS_EINVAL;
+	}
+	for (int attempt = 0;; attempt++) {
+		ns__last_mdb = 0;
+		if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
+			return rc;
+		if ((rc = ns__index_step(txn, s, max)) == 0) {
+			size_t n = ns__newids_count(txn, s);
+			if ((rc = mdb_txn_commit(txn)) != 0)
+				rc = ns__commit_error(s, rc, &s->last_error);
+			else {
+				ns__warm_tail(s);
+				if (left)
+					*left = n;
+			}
+		} else {
+			mdb_txn_abort(txn);
+		}
+		if (rc == NS_EMAPFULL && ns__last_mdb == MDB_MAP_FULL && attempt < 16 && ns__grow(s))
+			continue;
+		return rc;
+	}
 }
 
 int ns_store_fold_pending(ns_store *s, size_t max, size_t *left)
@@ -1797,16 +2076,60 @@ static void ns__report(ns_verify_report *r, const char *fmt, const char *a, uint
 }
 
 /* Check the log: every event decodes, verifies, sits under its own key and chains. */
+static int ns__id_cmp(const void *key, const void *entry)
+{
+	return memcmp(key, entry, NS_ID_BYTES);
+}
+
+/* The newids entries, sorted by id, for verify. */
+static int ns__newids_load(MDB_txn *txn, ns_store *s, uint8_t **out, size_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t cap = ns__newids_count(txn, s);
+	int g, rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (cap == 0)
+		return 0;
+	if ((*out = malloc(cap * NS__NEWID)) == NULL)
+		return NS_ENOMEM;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && *n < cap; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != NS__NEWID) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		memcpy(*out + (*n)++ * NS__NEWID, v.mv_data, NS__NEWID);
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	if (rc == 0)
+		qsort(*out, *n, NS__NEWID, ns__newid_cmp);
+	return rc;
+}
+
 static int ns__verify_log(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
-	uint8_t cur[NS_KEY_BYTES], prev_id[NS_ID_BYTES];
+	uint8_t cur[NS_KEY_BYTES], prev_id[NS_ID_BYTES], *newids;
 	uint64_t cur_seq = 0;
+	size_t nnew, matched = 0;
 	int have = 0, g, rc;
 
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->log, &c))) != 0)
+	if ((rc = ns__newids_load(txn, s, &newids, &nnew)) != 0) {
+		free(newids);
 		return rc;
+	}
+	r->unindexed = nnew;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->log, &c))) != 0) {
+		free(newids);
+		return rc;
+	}
 	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		char oh[2 * NS_KEY_BYTES + 1] = "?";
 		ns_event *ev;
@@ -1837,9 +2160,13 @@ static int ns__verify_log(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 		else if (memcmp(ev->prev, prev_id, NS_ID_BYTES) != 0)
 			ns__report(r, "origin %s seq %llu: prev hash does not match the previous event", oh, seq);
 		{
+			/* In ids, or deferred in newids (or both, mid-pass). */
 			MDB_val ik = { NS_ID_BYTES, ev->id }, iv;
-			if (mdb_get(txn, s->ids, &ik, &iv) != 0 || iv.mv_size != NS__LOGKEY ||
-			    memcmp(iv.mv_data, k.mv_data, NS__LOGKEY) != 0)
+			const uint8_t *e = nnew ? bsearch(ev->id, newids, nnew, NS__NEWID, ns__id_cmp) : NULL;
+			int deferred = e && memcmp(e + NS_ID_BYTES, k.mv_data, NS__LOGKEY) == 0;
+			matched += deferred;
+			if (!deferred && (mdb_get(txn, s->ids, &ik, &iv) != 0 || iv.mv_size != NS__LOGKEY ||
+					  memcmp(iv.mv_data, k.mv_data, NS__LOGKEY) != 0))
 				ns__report(r, "origin %s seq %llu: id index does not point at the event", oh, seq);
 		}
 		cur_seq = ev->seq;
@@ -1847,6 +2174,9 @@ static int ns__verify_log(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 		ns_event_free(ev);
 	}
 	mdb_cursor_close(c);
+	free(newids);
+	if (matched != nnew)
+		ns__report(r, "deferred id index%s: %llu of its entries point at no event", "", nnew - matched);
 	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
 }
 
@@ -2063,7 +2393,7 @@ int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES])
 {
 	ns__refset touched = { 0 };
 	MDB_txn *txn;
-	MDB_val k = { NS_ID_BYTES, (void *)id }, v, lv;
+	MDB_val k, lv;
 	uint8_t lk[NS__LOGKEY], *erased = NULL;
 	size_t elen;
 	ns_event *ev = NULL;
@@ -2071,9 +2401,8 @@ int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES])
 
 	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
-	if ((rc = ns__mdb(mdb_get(txn, s->ids, &k, &v))) != 0 || v.mv_size != NS__LOGKEY)
+	if ((rc = ns__id_find(txn, s, id, lk)) != 0)
 		goto abort;
-	memcpy(lk, v.mv_data, NS__LOGKEY);
 	if ((rc = ns__load(txn, s, lk, NULL, &ev)) != 0 ||
 	    (rc = ns_event_encode_erased(ev, &erased, &elen)) != 0)
 		goto abort;

@@ -24,7 +24,8 @@
  *     to JSON and verify;
  *   - ns_store_verify passes every 32 inputs;
  *   - every other input is ingested with NS_INGEST_DEFER_FOLD: a view read
- *     while pending equals the stored view after ns_store_fold_pending;
+ *     while pending equals the stored view after ns_store_fold_pending,
+ *     and the deferred id index completes (ns_store_index_pending);
  *   - every 256 inputs, the store is exported (ns_bundle_export), the bundle
  *     passes ns_bundle_check, and importing it into a fresh store gives the
  *     same digest and event count (convergence); then both are dropped.
@@ -374,6 +375,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t left = 1;
 		if ((rc = ns_store_fold_pending(store, SIZE_MAX, &left)) != 0 || left != 0)
 			ns_fuzz_die("deferred folds not completed: %s, %zu left", ns_strerror(rc), left);
+		/* The deferred id index, in small steps (several per pass). */
+		left = 1;
+		for (int step = 0; step < 100000 && left > 0; step++)
+			if ((rc = ns_store_index_pending(store, 4, &left)) != 0)
+				ns_fuzz_die("ns_store_index_pending failed: %s", ns_strerror(rc));
+		if (left != 0)
+			ns_fuzz_die("deferred id index not completed: %zu left", left);
 		if (first_view != NULL) {
 			char *after = NULL;
 			size_t alen;
