@@ -474,6 +474,7 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot):
     r.eq(d.text(d.find('#node-site')), status.get('site'), 'status page names this node')
     r.check(len(d.find_all('#vector .origin')) == len(status.get('vector') or {}), 'version vector listed')
     r.check(len(d.find_all('#counters [data-counter="folds_pending"]')) == 1, 'status page shows deferred folds pending')
+    r.check(len(d.find_all('#counters [data-counter="ids_pending"]')) == 1, 'status page shows deferred id index entries pending')
     r.check(len(d.find_all('#held')) == (1 if (status.get('daemon') or {}).get('appends_held') else 0),
             'the appends-held banner shows exactly when the API says appends are held')
     n = d.screenshot(shot('status.png'))

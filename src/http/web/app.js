@@ -1268,7 +1268,7 @@
     /* Transport refusals come from the daemon (top level, or under "daemon"). */
     var daemon = st.daemon && typeof st.daemon === 'object' ? st.daemon : {};
     var transport = {};
-    ['connections_refused', 'frames_rejected', 'folds_pending', 'roster_changes_applied'].forEach(function (k) {
+    ['connections_refused', 'frames_rejected', 'folds_pending', 'ids_pending', 'roster_changes_applied'].forEach(function (k) {
       if (st[k] !== undefined) {
         transport[k] = st[k];
       } else if (daemon[k] !== undefined) {
@@ -1295,6 +1295,7 @@
         'rejected.equivocation / rejected.quarantined: an origin signed two different histories and is quarantined; ' +
         'rejected.invalid: payload rules; rejected.unknown_origin: not in the roster; ' +
         'folds_pending: records whose rebuild was deferred during a catch-up (read correctly meanwhile); ' +
+        'ids_pending: events of a catch-up not yet in the id index (found by a slower scan meanwhile); ' +
         'roster_changes_applied: changes signed by the roster authority.'),
       counterRows.length ? table('', ['Counter', ['Value', 'num']], counterRows) : emptyNote('No counters.')));
   }
