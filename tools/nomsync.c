@@ -670,6 +670,11 @@ static void print_daemon_status(const char *dir)
 	printf("connections refused (not in roster): %lld, frames rejected: %lld\n",
 	       (long long)json_integer_value(json_object_get(st, "connections_refused")),
 	       (long long)json_integer_value(json_object_get(st, "frames_rejected")));
+	printf("deferred after a catch-up: %lld records to rebuild, %lld events to index\n",
+	       (long long)json_integer_value(json_object_get(st, "folds_pending")),
+	       (long long)json_integer_value(json_object_get(st, "ids_pending")));
+	if (json_is_true(json_object_get(st, "appends_held")))
+		printf("appends HELD: restored store, catching up this site's own events from its peers\n");
 	json_decref(st);
 }
 

@@ -122,6 +122,14 @@ expect_eq "$regress" "" "no origin's seq went backwards at LEI across the kill"
 d=$($NS --dir "$WORK/HUBNE" digest)
 for c in MDI N55 LEI; do expect_eq "$($NS --dir "$WORK/$c" digest)" "$d" "$c digest equals the hub's after the crash"; done
 $NS --dir "$WORK/LEI" verify >/dev/null && ok "LEI verifies after the crash and catch-up" || bad "LEI verify after crash recovery"
+# Deferred folds and id index entries of the catch-up are worked off (status file, every second).
+for _ in $(seq 1 60); do
+  $NS --dir "$WORK/LEI" status >"$WORK/status.out" 2>&1
+  grep -q "deferred after a catch-up: 0 records to rebuild, 0 events to index" "$WORK/status.out" && break
+  sleep 0.5
+done
+expect_grep "deferred after a catch-up: 0 records to rebuild, 0 events to index" "$WORK/status.out" \
+  "LEI's status shows the catch-up's deferred work done"
 for c in LEI MDI N55 HUBNE; do
   if stop $c; then ok "$c exits 0 on SIGTERM"; else bad "$c exit status on SIGTERM"; fi
 done
