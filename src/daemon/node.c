@@ -70,7 +70,7 @@ typedef struct commit_job {
 	ns_event **evs;
 	int *res;
 	size_t n;
-	int fold;    /* deferred work, no events: JOB_FOLD or JOB_INDEX */
+	int kind;    /* JOB_INGEST, or deferred work without events: JOB_FOLD, JOB_INDEX */
 	size_t left; /* deferred work: persons (or ids) still pending after it */
 	int rc;
 	uv_work_t work;
@@ -523,9 +523,9 @@ static void commit_work(uv_work_t *w)
 	commit_job *j = w->data;
 	unsigned flags = NS_INGEST_VERIFIED | (j->n >= NS_DEFER_MIN_EVENTS ? NS_INGEST_DEFER_FOLD : 0);
 
-	if (j->fold == JOB_FOLD)
+	if (j->kind == JOB_FOLD)
 		j->rc = ns_store_fold_pending(j->node->store, NS_FOLD_STEP, &j->left);
-	else if (j->fold == JOB_INDEX)
+	else if (j->kind == JOB_INDEX)
 		j->rc = ns_store_index_pending(j->node->store, NS_INDEX_STEP, &j->left);
 	else
 		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res);
@@ -535,7 +535,7 @@ static void fold_done(commit_job *j)
 {
 	ns_node *n = j->node;
 
-	const char *what = j->fold == JOB_INDEX ? "id index" : "folds";
+	const char *what = j->kind == JOB_INDEX ? "id index" : "folds";
 
 	if (j->rc != 0) {
 		ns_log(NS_LOG_ERROR, "deferred %s failed, nothing written: %s: %s (will retry)", what,
@@ -543,7 +543,7 @@ static void fold_done(commit_job *j)
 	} else {
 		if (j->left == 0)
 			ns_log(NS_LOG_INFO, "deferred %s complete", what);
-		*(j->fold == JOB_INDEX ? &n->ids_pending : &n->folds_pending) = j->left;
+		*(j->kind == JOB_INDEX ? &n->ids_pending : &n->folds_pending) = j->left;
 	}
 	free(j);
 	n->committing = 0;
@@ -558,7 +558,7 @@ static void commit_done(uv_work_t *w, int status)
 	int proofs = 0;
 
 	(void)status;
-	if (j->fold) {
+	if (j->kind != JOB_INGEST) {
 		fold_done(j);
 		try_commit(n);
 		return;
@@ -641,7 +641,7 @@ static void try_commit(ns_node *n)
 		if ((j = calloc(1, sizeof(*j))) == NULL)
 			return;
 		j->node = n;
-		j->fold = n->ids_pending > 0 ? JOB_INDEX : JOB_FOLD;
+		j->kind = n->ids_pending > 0 ? JOB_INDEX : JOB_FOLD;
 		j->work.data = j;
 		n->committing = 1;
 		if (uv_queue_work(n->loop, &j->work, commit_work, commit_done) != 0) {

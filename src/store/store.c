@@ -75,7 +75,6 @@ struct ns_store {
 };
 
 static void ns__warm_tail(ns_store *s);
-void ns_store_trim(ns_store *s);
 
 const double ns_fold_bucket_bounds[NS_FOLD_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 							 0.005,  0.01,    0.025,  0.1,   1.0 };
@@ -794,6 +793,28 @@ static int ns__defer(MDB_txn *txn, ns_store *s, const ns__refset *touched)
  */
 #define NS__NEWID (NS_ID_BYTES + NS__LOGKEY) /* a newids value: id(32) log key(40) */
 
+/* The last (highest) newids key, 0 if it is empty. */
+static int ns__newids_last(MDB_txn *txn, ns_store *s, uint64_t *last)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+		return ns__mdb(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	*last = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return ns__mdb(rc);
+	if (k.mv_size != 8)
+		return NS_ECORRUPT;
+	*last = ns__get_be64(k.mv_data);
+	return 0;
+}
+
 static int ns__newid_put(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES], const uint8_t lk[NS__LOGKEY])
 {
 	uint8_t key[8], val[NS__NEWID];
@@ -801,20 +822,10 @@ static int ns__newid_put(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES
 	int rc;
 
 	if (s->newid_next == 0) {
-		MDB_cursor *c;
-		if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
-			return ns__mdb(rc);
-		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-		mdb_cursor_close(c);
-		if (rc == 0 && k.mv_size != 8)
-			return NS_ECORRUPT;
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return ns__mdb(rc);
-		s->newid_next = rc == 0 ? ns__get_be64(k.mv_data) + 1 : 1;
-		k.mv_data = key;
-		k.mv_size = 8;
-		v.mv_data = val;
-		v.mv_size = NS__NEWID;
+		uint64_t last;
+		if ((rc = ns__newids_last(txn, s, &last)) != 0)
+			return rc;
+		s->newid_next = last + 1;
 	}
 	ns__put_be64(key, s->newid_next++);
 	memcpy(val, id, NS_ID_BYTES);
@@ -894,14 +905,10 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 		size_t count = ns__newids_count(txn, s), half = max / 2 ? max / 2 : 1;
 		if (count == 0)
 			return 0;
-		if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
-			return ns__mdb(rc);
-		g = mdb_cursor_get(c, &k, &v, MDB_LAST);
-		mdb_cursor_close(c);
-		c = NULL;
-		if (g != 0 || k.mv_size != 8)
-			return g != 0 && g != MDB_NOTFOUND ? ns__mdb(g) : NS_ECORRUPT;
-		upto = ns__get_be64(k.mv_data);
+		if ((rc = ns__newids_last(txn, s, &upto)) != 0)
+			return rc;
+		if (upto == 0)
+			return NS_ECORRUPT;
 		parts = (uint32_t)((count + half - 1) / half > 65536 ? 65536 : (count + half - 1) / half);
 		part = 0;
 	} else {
@@ -963,22 +970,20 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 		goto out;
 	}
 	/* The pass is complete: drop what it covered. */
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
+	uint64_t last;
+	if ((rc = ns__newids_last(txn, s, &last)) != 0)
 		goto out;
-	g = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	if (g == 0 && k.mv_size == 8 && ns__get_be64(k.mv_data) == upto) {
-		mdb_cursor_close(c);
-		c = NULL;
+	if (last == upto) {
 		rc = ns__mdb(mdb_drop(txn, s->newids, 0)); /* nothing newer: empty it at once */
-	} else if (g == 0 || g == MDB_NOTFOUND) {
+	} else {
+		if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
+			goto out;
 		while ((g = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 && k.mv_size == 8 &&
 		       ns__get_be64(k.mv_data) <= upto)
 			if ((g = mdb_cursor_del(c, 0)) != 0)
 				break;
 		if (g != 0 && g != MDB_NOTFOUND)
 			rc = ns__mdb(g);
-	} else {
-		rc = ns__mdb(g);
 	}
 	if (rc == 0 && (g = mdb_del(txn, s->meta, &mk, NULL)) != 0 && g != MDB_NOTFOUND)
 		rc = ns__mdb(g);
@@ -1372,12 +1377,19 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 	ns__logkey(lk, ev->origin, ev->seq);
 	rc = mdb_get(txn, s->log, &k, &v);
 	if (rc == 0) {
-		/* The same (origin, seq): the same event (its id, since a payload may have been erased), or a fork. */
-		ns_event *held;
-		if ((rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, &held, NULL)) != 0)
-			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
-		int same = memcmp(held->id, ev->id, NS_ID_BYTES) == 0;
-		ns_event_free(held);
+		/*
+		 * The same (origin, seq): the same event, or a fork. The same bytes
+		 * are the same event; otherwise compare ids (the hash of the
+		 * header), since either copy's payload may have been erased.
+		 */
+		int same = v.mv_size == ev->raw_len && memcmp(v.mv_data, ev->raw, ev->raw_len) == 0;
+		if (!same) {
+			ns_event *held;
+			if ((rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, &held, NULL)) != 0)
+				return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+			same = memcmp(held->id, ev->id, NS_ID_BYTES) == 0;
+			ns_event_free(held);
+		}
 		if (same)
 			return NS_INGEST_DUPLICATE;
 		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
@@ -1510,19 +1522,16 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
 	return rc;
 }
 
-/* One transaction of ns_store_fold_pending. */
-static int ns__fold_pending_once(ns_store *s, size_t max, size_t *left)
+/* One step of ns_store_fold_pending: fold up to max pending persons. */
+static int ns__fold_step(MDB_txn *txn, ns_store *s, size_t max)
 {
 	ns__refset set = { 0 };
-	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, v;
 	int rc, g;
 
-	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
-		return rc;
 	if ((rc = ns__mdb(mdb_cursor_open(txn, s->dirty, &c))) != 0)
-		goto abort;
+		return rc;
 	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && set.n < max && rc == 0;
 	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		char ref[NS_REF_MAX];
@@ -1538,34 +1547,33 @@ static int ns__fold_pending_once(ns_store *s, size_t max, size_t *left)
 	if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
 		rc = ns__mdb(g);
 	/* ns__refold clears the pending mark of every ref it folds. */
-	if (rc != 0 || (rc = ns__refold(txn, s, &set)) != 0)
-		goto abort;
-	*left = ns__dirty_count(txn, s);
-	free(set.ref);
-	rc = mdb_txn_commit(txn);
-	if (rc != 0)
-		return ns__commit_error(s, rc, &s->last_error);
-	ns__warm_tail(s);
-	return 0;
-abort:
-	mdb_txn_abort(txn);
+	if (rc == 0)
+		rc = ns__refold(txn, s, &set);
 	free(set.ref);
 	return rc;
 }
 
-int ns_store_index_pending(ns_store *s, size_t max, size_t *left)
+/*
+ * Deferred work of one kind (folds, the id index): with max 0 (or on a
+ * read-only store) count it; else run one step in one durable transaction,
+ * growing the map on MDB_MAP_FULL as ingest does. @p have is 0 when the
+ * store predates the kind's database: nothing is pending.
+ */
+static int ns__pending(ns_store *s, int have, size_t (*count)(MDB_txn *, ns_store *),
+		       int (*step)(MDB_txn *, ns_store *, size_t), size_t max, size_t *left)
 {
 	MDB_txn *txn;
+	size_t n = 0;
 	int rc;
 
 	if (left)
 		*left = 0;
-	if (!s->has_newids)
+	if (!have)
 		return 0;
 	if (max == 0 || (s->flags & NS_STORE_RDONLY)) {
 		if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 			return rc;
-		size_t n = ns__newids_count(txn, s);
+		n = count(txn, s);
 		mdb_txn_abort(txn);
 		if (left)
 			*left = n;
@@ -1575,53 +1583,33 @@ int ns_store_index_pending(ns_store *s, size_t max, size_t *left)
 		ns__last_mdb = 0;
 		if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 			return rc;
-		if ((rc = ns__index_step(txn, s, max)) == 0) {
-			size_t n = ns__newids_count(txn, s);
+		if ((rc = step(txn, s, max)) != 0) {
+			mdb_txn_abort(txn);
+		} else {
+			n = count(txn, s);
 			if ((rc = mdb_txn_commit(txn)) != 0)
 				rc = ns__commit_error(s, rc, &s->last_error);
-			else {
-				ns__warm_tail(s);
-				if (left)
-					*left = n;
-			}
-		} else {
-			mdb_txn_abort(txn);
 		}
-		if (rc == NS_EMAPFULL && ns__last_mdb == MDB_MAP_FULL && attempt < 16 && ns__grow(s))
-			continue;
-		return rc;
-	}
-}
-
-int ns_store_fold_pending(ns_store *s, size_t max, size_t *left)
-{
-	size_t n = 0;
-	int rc = 0;
-
-	if (left)
-		*left = 0;
-	if (!s->has_dirty)
-		return 0;
-	if (max == 0 || (s->flags & NS_STORE_RDONLY)) {
-		MDB_txn *txn;
-		if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
-			return rc;
-		n = ns__dirty_count(txn, s);
-		mdb_txn_abort(txn);
-		if (left)
-			*left = n;
-		return max == 0 || n == 0 ? 0 : NS_EINVAL;
-	}
-	for (int attempt = 0;; attempt++) {
-		ns__last_mdb = 0;
-		rc = ns__fold_pending_once(s, max, &n);
 		if (rc == NS_EMAPFULL && ns__last_mdb == MDB_MAP_FULL && attempt < 16 && ns__grow(s))
 			continue;
 		break;
 	}
-	if (rc == 0 && left)
-		*left = n;
+	if (rc == 0) {
+		ns__warm_tail(s);
+		if (left)
+			*left = n;
+	}
 	return rc;
+}
+
+int ns_store_index_pending(ns_store *s, size_t max, size_t *left)
+{
+	return ns__pending(s, s->has_newids, ns__newids_count, ns__index_step, max, left);
+}
+
+int ns_store_fold_pending(ns_store *s, size_t max, size_t *left)
+{
+	return ns__pending(s, s->has_dirty, ns__dirty_count, ns__fold_step, max, left);
 }
 
 /* Complete every deferred fold (before whole-store reads: digest, verify, summaries). */
