@@ -531,10 +531,9 @@ static void commit_work(uv_work_t *w)
 		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res);
 }
 
-static void fold_done(commit_job *j)
+static void deferred_done(commit_job *j)
 {
 	ns_node *n = j->node;
-
 	const char *what = j->kind == JOB_INDEX ? "id index" : "folds";
 
 	if (j->rc != 0) {
@@ -559,7 +558,7 @@ static void commit_done(uv_work_t *w, int status)
 
 	(void)status;
 	if (j->kind != JOB_INGEST) {
-		fold_done(j);
+		deferred_done(j);
 		try_commit(n);
 		return;
 	}
