@@ -288,6 +288,17 @@ static void test_errors(void)
 	EXPECT_ERROR(fmt("MDI prison - %s\n# again\nLEI prison - %s\n", mdi_hex, mdi_hex), 3,
 		     "site LEI or its key is listed twice");
 
+	/* Two keys that differ only in the sign bit: one transport key (fuzz_roster found it). */
+	memcpy(bad, mdi.pk, 32);
+	bad[31] ^= 0x80;
+	uint8_t c2[32];
+	CHECK_INT(crypto_sign_ed25519_pk_to_curve25519(c, bad), 0);
+	CHECK_INT(crypto_sign_ed25519_pk_to_curve25519(c2, mdi.pk), 0);
+	CHECK(memcmp(c, c2, 32) == 0);
+	ns_hex(bad_hex, bad, 32);
+	EXPECT_ERROR(fmt("MDI prison - %s\nLEI prison - %s\n", mdi_hex, bad_hex), 2,
+		     "LEI's key converts to the same transport key as MDI's");
+
 	/* A NULL diag is allowed. */
 	{
 		ns_roster r;
@@ -420,6 +431,19 @@ static void test_signed_roster_and_changes(void)
 	CHECK(ns_roster_by_site(&r, "WDI") != NULL);
 	ns_event *w = make(&wdi);
 	CHECK_INT(ns_roster_trust(&r, w), 0);
+	/* A site whose key is WDI's with the sign bit flipped: WDI's transport key, refused. */
+	char twin_hex[65];
+	uint8_t twin[32];
+	memcpy(twin, wdi.pk, 32);
+	twin[31] ^= 0x80;
+	ns_hex(twin_hex, twin, 32);
+	add.site = "LEI";
+	add.key = twin_hex;
+	ns_event *et = roster_event(&auth, 9, NULL, &p);
+	CHECK_INT(ns_roster_apply(&r, et, &d), NS_EVALID);
+	CHECK(strstr(d.msg, "transport key") != NULL);
+	CHECK_INT(r.n, 3);
+	ns_event_free(et);
 
 	/* Rotate MDI's key, then revoke the old one from seq 2. */
 	Nomsync__RosterKeyRotated rot = NOMSYNC__ROSTER_KEY_ROTATED__INIT;
@@ -462,6 +486,19 @@ static void test_signed_roster_and_changes(void)
 	p.roster_key_rotated = &rot;
 	ns_event *e4 = roster_event(&auth, 4, e3->id, &p);
 	CHECK_INT(ns_roster_apply(&r, e4, &d), NS_EVALID);
+	/* Rotating to a key that is a listed site's transport key is refused. */
+	rot.site = "WDI";
+	rot.old_key = wdi_hex;
+	memcpy(twin, hub.pk, 32);
+	twin[31] ^= 0x80;
+	ns_hex(twin_hex, twin, 32);
+	rot.new_key = twin_hex;
+	size_t before = r.n;
+	ns_event *e5 = roster_event(&auth, 5, e4->id, &p);
+	CHECK_INT(ns_roster_apply(&r, e5, &d), NS_EVALID);
+	CHECK(strstr(d.msg, "transport key") != NULL);
+	CHECK_INT(r.n, before);
+	ns_event_free(e5);
 	for (ns_event **e = (ns_event *[]){ e1, e2, e3, e4, forged, w, old1, old2, new1 }; *e != new1; e++)
 		ns_event_free(*e);
 	ns_event_free(new1);

@@ -23,6 +23,30 @@ void ns_roster_free(ns_roster *r)
 	}
 }
 
+static int add_entry(ns_roster *r, const ns_roster_entry *e)
+{
+	void *p = realloc(r->e, (r->n + 1) * sizeof(*r->e));
+	if (p == NULL)
+		return NS_ENOMEM;
+	r->e = p;
+	r->e[r->n++] = *e;
+	return 0;
+}
+
+/*
+ * Another entry whose key converts to the same CURVE (transport) key as
+ * @e's under a different Ed25519 key: two Ed25519 keys that differ only in
+ * the sign bit do, and ZAP could not tell those two sites apart.
+ */
+static const ns_roster_entry *same_transport_key(const ns_roster *r, const ns_roster_entry *e)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (memcmp(r->e[i].curve_pk, e->curve_pk, NS_KEY_BYTES) == 0 &&
+		    memcmp(r->e[i].pk, e->pk, NS_KEY_BYTES) != 0)
+			return &r->e[i];
+	return NULL;
+}
+
 int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d)
 {
 	size_t lineno = 0, pos = 0;
@@ -88,13 +112,19 @@ int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d)
 			return ns_diag_set(d, NS_ECONFIG, "roster", "line %zu: site %s or its key is listed twice",
 					   lineno, e.site);
 		}
-		void *p = realloc(r->e, (r->n + 1) * sizeof(*r->e));
-		if (p == NULL) {
+		const ns_roster_entry *twin = same_transport_key(r, &e);
+		if (twin != NULL) {
+			ns_diag_set(d, NS_ECONFIG, "roster",
+				    "line %zu: %s's key converts to the same transport key as %s's (keys differing "
+				    "only in the sign bit); list one of them",
+				    lineno, e.site, twin->site);
+			ns_roster_free(r);
+			return NS_ECONFIG;
+		}
+		if (add_entry(r, &e) != 0) {
 			ns_roster_free(r);
 			return NS_ENOMEM;
 		}
-		r->e = p;
-		r->e[r->n++] = e;
 	}
 	return 0;
 }
@@ -253,16 +283,6 @@ int ns_roster_load_store(const char *path, const uint8_t *authority, ns_store *s
 	return 0;
 }
 
-static int add_entry(ns_roster *r, const ns_roster_entry *e)
-{
-	void *p = realloc(r->e, (r->n + 1) * sizeof(*r->e));
-	if (p == NULL)
-		return NS_ENOMEM;
-	r->e = p;
-	r->e[r->n++] = *e;
-	return 0;
-}
-
 int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
 {
 	const Nomsync__Payload *p = ev->payload;
@@ -280,6 +300,8 @@ int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
 			return ns_diag_set(d, NS_EVALID, "key", "bad key");
 		if (ns_roster_by_key(r, e.pk))
 			return 0; /* already listed: idempotent */
+		if (same_transport_key(r, &e))
+			return ns_diag_set(d, NS_EVALID, "key", "converts to the transport key of a listed site");
 		snprintf(e.site, sizeof(e.site), "%s", x->site);
 		snprintf(e.region, sizeof(e.region), "%s", x->region ? x->region : "");
 		e.role = ns_role_parse(x->role);
@@ -296,6 +318,8 @@ int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
 			return ns_diag_set(d, NS_EVALID, "new_key", "bad key");
 		if (ns_roster_by_key(r, e.pk))
 			return 0;
+		if (same_transport_key(r, &e))
+			return ns_diag_set(d, NS_EVALID, "new_key", "converts to the transport key of a listed site");
 		return add_entry(r, &e); /* the old key stays valid for what it signed; revoke it separately */
 	}
 	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_REVOKED) {
