@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *trim(char *s)
+static char *ns__trim(char *s)
 {
 	char *e;
 	while (isspace((unsigned char)*s))
@@ -22,19 +22,19 @@ static char *trim(char *s)
 	return s;
 }
 
-static int set_path(char *out, size_t cap, const char *base, const char *v)
+static int ns__set_path(char *out, size_t cap, const char *base, const char *v)
 {
 	int n = (v[0] == '/' || base == NULL || base[0] == '\0') ? snprintf(out, cap, "%s", v)
 								  : snprintf(out, cap, "%s/%s", base, v);
 	return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-static int endpoint_ok(const char *v)
+static int ns__endpoint_ok(const char *v)
 {
 	return (strncmp(v, "tcp://", 6) == 0 && strchr(v + 6, ':') != NULL) || strncmp(v, "ipc://", 6) == 0;
 }
 
-static int number(const char *v, double lo, double hi, double *out)
+static int ns__number(const char *v, double lo, double hi, double *out)
 {
 	char *end;
 	errno = 0;
@@ -72,9 +72,9 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		buf[l] = '\0';
 		if ((line = strchr(buf, '#')) != NULL)
 			*line = '\0';
-		if ((line = strchr(buf, ';')) != NULL && line == trim(buf))
+		if ((line = strchr(buf, ';')) != NULL && line == ns__trim(buf))
 			*line = '\0';
-		line = trim(buf);
+		line = ns__trim(buf);
 		if (*line == '\0')
 			continue;
 		if (*line == '[') {
@@ -82,7 +82,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 			if (close == NULL || close[1] != '\0')
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: malformed section header", lineno);
 			*close = '\0';
-			snprintf(section, sizeof(section), "%s", trim(line + 1));
+			snprintf(section, sizeof(section), "%s", ns__trim(line + 1));
 			if (strcmp(section, "node") != 0 && strcmp(section, "peers") != 0 &&
 			    strcmp(section, "http") != 0)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown section [%s]", lineno,
@@ -92,8 +92,8 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		if ((eq = strchr(line, '=')) == NULL)
 			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: expected 'key = value'", lineno);
 		*eq = '\0';
-		k = trim(line);
-		v = trim(eq + 1);
+		k = ns__trim(line);
+		v = ns__trim(eq + 1);
 		if (section[0] == '\0')
 			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: '%s' is outside any section", lineno, k);
 		if (strcmp(section, "peers") == 0) {
@@ -102,7 +102,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 						   NS_MAX_PEERS);
 			if (strlen(k) == 0 || strlen(k) >= NS_SITE_MAX)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: bad peer site code", lineno);
-			if (!endpoint_ok(v) || strlen(v) >= sizeof(c->peers[0].endpoint))
+			if (!ns__endpoint_ok(v) || strlen(v) >= sizeof(c->peers[0].endpoint))
 				return ns_diag_set(d, NS_ECONFIG, "config",
 						   "line %zu: peer %s: endpoint must be tcp://HOST:PORT or ipc://PATH",
 						   lineno, k);
@@ -126,13 +126,13 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 			continue;
 		}
 		if (strcmp(k, "dir") == 0) {
-			if (set_path(c->dir, sizeof(c->dir), base, v) != 0)
+			if (ns__set_path(c->dir, sizeof(c->dir), base, v) != 0)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: dir is too long", lineno);
 		} else if (strcmp(k, "roster") == 0) {
-			if (set_path(c->roster, sizeof(c->roster), base, v) != 0)
+			if (ns__set_path(c->roster, sizeof(c->roster), base, v) != 0)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: roster path is too long", lineno);
 		} else if (strcmp(k, "listen") == 0) {
-			if (!endpoint_ok(v) || strlen(v) >= sizeof(c->listen))
+			if (!ns__endpoint_ok(v) || strlen(v) >= sizeof(c->listen))
 				return ns_diag_set(d, NS_ECONFIG, "config",
 						   "line %zu: listen must be tcp://HOST:PORT or ipc://PATH", lineno);
 			snprintf(c->listen, sizeof(c->listen), "%s", v);
@@ -148,7 +148,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 			c->log_level = found;
 		} else if (strcmp(k, "anti_entropy") == 0 || strcmp(k, "heartbeat") == 0 ||
 			   strcmp(k, "peer_timeout") == 0) {
-			if (number(v, 0.01, 86400, &x) != 0)
+			if (ns__number(v, 0.01, 86400, &x) != 0)
 				return ns_diag_set(d, NS_ECONFIG, "config",
 						   "line %zu: %s must be a number of seconds (0.01 to 86400)", lineno, k);
 			*(k[0] == 'a' ? &c->anti_entropy : k[0] == 'h' ? &c->heartbeat : &c->peer_timeout) = x;
@@ -158,7 +158,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 						   "line %zu: authority must be an Ed25519 public key in 64 hex digits", lineno);
 			c->has_authority = 1;
 		} else if (strcmp(k, "batch") == 0 || strcmp(k, "window") == 0) {
-			if (number(v, 1, k[0] == 'b' ? 4096 : 1024, &x) != 0 || x != (unsigned)x)
+			if (ns__number(v, 1, k[0] == 'b' ? 4096 : 1024, &x) != 0 || x != (unsigned)x)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be a whole number (1 to %d)",
 						   lineno, k, k[0] == 'b' ? 4096 : 1024);
 			*(k[0] == 'b' ? &c->batch : &c->window) = (unsigned)x;

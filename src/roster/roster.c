@@ -23,7 +23,7 @@ void ns_roster_free(ns_roster *r)
 	}
 }
 
-static int add_entry(ns_roster *r, const ns_roster_entry *e)
+static int ns__add_entry(ns_roster *r, const ns_roster_entry *e)
 {
 	void *p = realloc(r->e, (r->n + 1) * sizeof(*r->e));
 	if (p == NULL)
@@ -38,7 +38,7 @@ static int add_entry(ns_roster *r, const ns_roster_entry *e)
  * @e's under a different Ed25519 key: two Ed25519 keys that differ only in
  * the sign bit do, and ZAP could not tell those two sites apart.
  */
-static const ns_roster_entry *same_transport_key(const ns_roster *r, const ns_roster_entry *e)
+static const ns_roster_entry *ns__same_transport_key(const ns_roster *r, const ns_roster_entry *e)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (memcmp(r->e[i].curve_pk, e->curve_pk, NS_KEY_BYTES) == 0 &&
@@ -112,7 +112,7 @@ int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d)
 			return ns_diag_set(d, NS_ECONFIG, "roster", "line %zu: site %s or its key is listed twice",
 					   lineno, e.site);
 		}
-		const ns_roster_entry *twin = same_transport_key(r, &e);
+		const ns_roster_entry *twin = ns__same_transport_key(r, &e);
 		if (twin != NULL) {
 			ns_diag_set(d, NS_ECONFIG, "roster",
 				    "line %zu: %s's key converts to the same transport key as %s's (keys differing "
@@ -121,7 +121,7 @@ int ns_roster_parse(const char *text, size_t len, ns_roster *r, ns_diag *d)
 			ns_roster_free(r);
 			return NS_ECONFIG;
 		}
-		if (add_entry(r, &e) != 0) {
+		if (ns__add_entry(r, &e) != 0) {
 			ns_roster_free(r);
 			return NS_ENOMEM;
 		}
@@ -135,7 +135,7 @@ int ns_roster_load(const char *path, ns_roster *r, ns_diag *d)
 }
 
 /* The signature line's span in @text, if any. */
-static const char *sig_line(const char *text, size_t len, size_t *line_len)
+static const char *ns__sig_line(const char *text, size_t len, size_t *line_len)
 {
 	size_t pl = strlen(NS_ROSTER_SIG_PREFIX);
 	for (size_t pos = 0; pos < len;) {
@@ -151,11 +151,11 @@ static const char *sig_line(const char *text, size_t len, size_t *line_len)
 }
 
 /* Hash of the roster text without its signature line. */
-static void roster_digest(const char *text, size_t len, uint8_t out[32])
+static void ns__roster_digest(const char *text, size_t len, uint8_t out[32])
 {
 	crypto_generichash_state st;
 	size_t ll = 0;
-	const char *sl = sig_line(text, len, &ll);
+	const char *sl = ns__sig_line(text, len, &ll);
 
 	crypto_generichash_init(&st, NULL, 0, 32);
 	if (sl) {
@@ -172,10 +172,10 @@ int ns_roster_check_signature(const char *text, size_t len, const uint8_t author
 	uint8_t digest[32], sig[64];
 	char hex[129];
 	size_t ll = 0, l2 = 0;
-	const char *sl = sig_line(text, len, &ll);
+	const char *sl = ns__sig_line(text, len, &ll);
 	size_t pl = strlen(NS_ROSTER_SIG_PREFIX);
 
-	if (sl && sig_line(sl + ll, len - (size_t)(sl + ll - text), &l2) != NULL)
+	if (sl && ns__sig_line(sl + ll, len - (size_t)(sl + ll - text), &l2) != NULL)
 		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster has more than one signature line");
 	if (sl == NULL)
 		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster is not signed by the roster authority");
@@ -185,7 +185,7 @@ int ns_roster_check_signature(const char *text, size_t len, const uint8_t author
 	hex[128] = '\0';
 	if (ns_unhex(sig, 64, hex) != 0)
 		return ns_diag_set(d, NS_ECONFIG, "roster", "the roster's signature line is malformed");
-	roster_digest(text, len, digest);
+	ns__roster_digest(text, len, digest);
 	if (crypto_sign_verify_detached(sig, digest, sizeof(digest), authority) != 0)
 		return ns_diag_set(d, NS_ECONFIG, "roster",
 				   "the roster's signature does not verify with the authority key: it was altered or signed by another key");
@@ -214,7 +214,7 @@ int ns_roster_sign(const char *text, size_t len, const ns_identity *authority, c
 	}
 	if (n > 0 && buf[n - 1] != '\n')
 		buf[n++] = '\n';
-	roster_digest(buf, n, digest);
+	ns__roster_digest(buf, n, digest);
 	crypto_sign_detached(sig, NULL, digest, sizeof(digest), authority->sk);
 	ns_hex(hex, sig, 64);
 	n += (size_t)sprintf(buf + n, "%s%s\n", NS_ROSTER_SIG_PREFIX, hex);
@@ -300,12 +300,12 @@ int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
 			return ns_diag_set(d, NS_EVALID, "key", "bad key");
 		if (ns_roster_by_key(r, e.pk))
 			return 0; /* already listed: idempotent */
-		if (same_transport_key(r, &e))
+		if (ns__same_transport_key(r, &e))
 			return ns_diag_set(d, NS_EVALID, "key", "converts to the transport key of a listed site");
 		snprintf(e.site, sizeof(e.site), "%s", x->site);
 		snprintf(e.region, sizeof(e.region), "%s", x->region ? x->region : "");
 		e.role = ns_role_parse(x->role);
-		return add_entry(r, &e);
+		return ns__add_entry(r, &e);
 	}
 	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_ROTATED) {
 		const Nomsync__RosterKeyRotated *x = p->roster_key_rotated;
@@ -318,9 +318,9 @@ int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
 			return ns_diag_set(d, NS_EVALID, "new_key", "bad key");
 		if (ns_roster_by_key(r, e.pk))
 			return 0;
-		if (same_transport_key(r, &e))
+		if (ns__same_transport_key(r, &e))
 			return ns_diag_set(d, NS_EVALID, "new_key", "converts to the transport key of a listed site");
-		return add_entry(r, &e); /* the old key stays valid for what it signed; revoke it separately */
+		return ns__add_entry(r, &e); /* the old key stays valid for what it signed; revoke it separately */
 	}
 	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_REVOKED) {
 		const Nomsync__RosterKeyRevoked *x = p->roster_key_revoked;
