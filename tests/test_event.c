@@ -250,7 +250,13 @@ static void test_signed_but_invalid_headers(void)
 	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
 	CHECK_STR(d.field, "payload");
 	free(buf);
-	h.type = 999;
+	/* 0 and numbers from NS_TYPE_LIMIT are malformed (999 is only unknown: below). */
+	h.type = 0;
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "type");
+	free(buf);
+	h.type = NS_TYPE_LIMIT;
 	buf = frame(&h, p, &len);
 	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
 	CHECK_STR(d.field, "type");
@@ -276,6 +282,108 @@ static void test_signed_but_invalid_headers(void)
 	free(buf);
 	CHECK(t == NULL);
 	nomsync__payload__free_unpacked(p, NULL);
+}
+
+/* A signed header of type @p type, as a newer release would sign it, framed with @p p. */
+static uint8_t *frame_typed(uint32_t type, uint32_t version, uint64_t seq, const char *offender,
+			    const Nomsync__Payload *p, size_t *len)
+{
+	Nomsync__EventHeader h = NOMSYNC__EVENT_HEADER__INIT;
+	uint8_t zero[32] = { 0 }, hash[32], pb[512];
+	size_t pl = p ? nomsync__payload__pack(p, pb) : 0;
+
+	ns_hash(hash, pb, pl);
+	h.version = version;
+	h.origin.data = mdi.pk;
+	h.origin.len = 32;
+	h.seq = seq;
+	h.prev.data = zero;
+	h.prev.len = 32;
+	h.occurred_at = 1767603600;
+	h.recorded_at = 1767603700;
+	h.offender = (char *)offender;
+	h.type = type;
+	h.payload_hash.data = hash;
+	h.payload_hash.len = 32;
+	h.site = "MDI";
+	h.role = "prison";
+	return frame(&h, p, len);
+}
+
+static void test_unknown_type(void)
+{
+	Nomsync__Payload *p = ns_test_received("MDI");
+	uint8_t *buf, *er;
+	size_t len, elen;
+	ns_event *t = NULL, *e = NULL;
+	ns_diag d;
+
+	/* A newer release's type 999: header checked, payload hashed but kept as bytes. */
+	buf = frame_typed(999, 1, 1, "A1234BC", p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), 0);
+	CHECK(t != NULL);
+	if (t != NULL) {
+		CHECK_INT(t->type, 999);
+		CHECK_INT(t->type_known, 0);
+		CHECK(t->payload == NULL);
+		CHECK(t->payload_len > 0 && t->payload_bytes != NULL);
+		CHECK(t->payload_bytes >= t->raw && t->payload_bytes + t->payload_len <= t->raw + t->raw_len);
+		CHECK_STR(t->offender, "A1234BC");
+		CHECK_INT(ns_event_verify(t), 0);
+		/* Erased, it is still of an unknown type, and now without payload bytes. */
+		CHECK_INT(ns_event_encode_erased(t, &er, &elen), 0);
+		CHECK_INT(ns_event_decode(er, elen, &e, NULL), 0);
+		CHECK(e && e->type_known == 0 && e->payload == NULL && e->payload_len == 0);
+		CHECK(e && memcmp(e->id, t->id, 32) == 0 && ns_event_verify(e) == 0);
+		ns_event_free(e);
+		free(er);
+	}
+	ns_event_free(t);
+	t = NULL;
+
+	/* Its payload hash is still checked. */
+	buf[len - 1] ^= 0x20;
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EHASH);
+	CHECK_STR(d.field, "payload");
+	CHECK_INT(ns_event_decode_flags(buf, len, NS_DECODE_TRUSTED, &t, NULL), 0);
+	ns_event_free(t);
+	t = NULL;
+	free(buf);
+
+	/* The header rules still apply. */
+	buf = frame_typed(999, 2, 1, "A1234BC", p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EVERSION);
+	free(buf);
+	buf = frame_typed(999, 1, 0, "A1234BC", p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "seq");
+	free(buf);
+	buf = frame_typed(999, 1, 1, "a1234bc", p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "offender");
+	free(buf);
+	buf = frame_typed(NS_TYPE_LIMIT - 1, 1, 1, "A1234BC", NULL, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), 0);
+	CHECK(t && t->type_known == 0 && t->payload_len == 0);
+	ns_event_free(t);
+	t = NULL;
+	free(buf);
+	CHECK(t == NULL);
+	nomsync__payload__free_unpacked(p, NULL);
+}
+
+static void test_opaque(void)
+{
+	ns_event *ev = make(1, NULL), *t = NULL;
+
+	CHECK_INT(ev->type_known, 1);
+	CHECK(ev->payload != NULL && ev->payload_len > 0);
+	CHECK_INT(ns_event_decode_flags(ev->raw, ev->raw_len, NS_DECODE_OPAQUE, &t, NULL), 0);
+	CHECK(t && t->type_known == 0 && t->payload == NULL && t->payload_len == ev->payload_len);
+	CHECK(t && t->type == ev->type && memcmp(t->id, ev->id, 32) == 0);
+	ns_event_free(t);
+	CHECK_INT(ns_event_decode_flags(ev->raw, ev->raw_len, 0x80, &t, NULL), NS_EINVAL);
+	ns_event_free(ev);
 }
 
 static void test_identity_files(void)
@@ -360,6 +468,8 @@ int main(void)
 	RUN(test_forged_signature);
 	RUN(test_malformed_frames);
 	RUN(test_signed_but_invalid_headers);
+	RUN(test_unknown_type);
+	RUN(test_opaque);
 	RUN(test_identity_files);
 	RUN(test_dates_and_times);
 	RUN(test_type_names);

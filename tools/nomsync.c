@@ -403,11 +403,12 @@ static int log_event(void *arg, const ns_event *ev)
 		puts(txt);
 		free(txt);
 	} else {
-		char id[2 * NS_ID_BYTES + 1], t[21];
+		char id[2 * NS_ID_BYTES + 1], t[21], unknown[32];
 		ns_hex(id, ev->id, NS_ID_BYTES);
 		ns_time_format(t, ev->occurred_at);
+		snprintf(unknown, sizeof(unknown), "unknown type %u", ev->type);
 		printf("%s %-6s %6llu %-28s %-8s %s\n", t, ev->site, (unsigned long long)ev->seq,
-		       ns_type_name(ev->type), ev->offender, id);
+		       ev->type_known ? ns_type_name(ev->type) : unknown, ev->offender, id);
 	}
 	return ferror(stdout) ? NS_EIO : 0;
 }

@@ -76,13 +76,35 @@ int ns_identity_load(ns_identity *id, const char *path, ns_diag *d);
 /** @brief Zero the secret key. */
 void ns_identity_wipe(ns_identity *id);
 
+/**
+ * Event type numbers from 1 up to (not including) this limit are well
+ * formed: one this build does not know is an event of a newer release,
+ * stored and relayed but not folded (see ns_event.type_known). A type of 0
+ * or at or above the limit is malformed.
+ */
+#define NS_TYPE_LIMIT 65536
+
 /** Names of event types, indexed by Nomsync__EventType value. */
-/** @brief "prisoner.received" for NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED; NULL if unknown. */
+/**
+ * @brief "prisoner.received" for NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED;
+ * NULL if this build does not know the type, or if the environment variable
+ * NOMSYNC_CATALOGUE_HIDE lists it (see ns_type_hide_check).
+ */
 const char *ns_type_name(uint32_t type);
-/** @brief Parse "prisoner.received"; returns 0 if unknown. */
+/** @brief Parse "prisoner.received"; returns 0 if unknown (or hidden). */
 uint32_t ns_type_parse(const char *name);
 /** @brief Highest event type number known to this build. */
 uint32_t ns_type_max(void);
+
+/**
+ * @brief Check NOMSYNC_CATALOGUE_HIDE, a comma-separated list of type names
+ * this process treats as unknown (to rehearse a rolling upgrade: a node
+ * started with it behaves as a release without those types). The variable
+ * is read once per process.
+ * @return 0 (also when unset), or NS_EINVAL if it names a type this build
+ *         does not have, with the name in @p d
+ */
+int ns_type_hide_check(ns_diag *d);
 
 /**
  * A decoded event. Produced by ns_event_decode or ns_event_build and freed
@@ -95,7 +117,8 @@ typedef struct ns_event {
 	uint8_t prev[NS_ID_BYTES];
 	int64_t occurred_at;
 	int64_t recorded_at;
-	uint32_t type;                    /**< Nomsync__EventType */
+	uint32_t type;                    /**< Nomsync__EventType, or a newer release's type */
+	int type_known;                   /**< 0: type unknown to this build; payload not unpacked */
 	char offender[NS_REF_MAX];
 	char site[NS_SITE_MAX];
 	ns_role role;
@@ -103,7 +126,13 @@ typedef struct ns_event {
 	const uint8_t *header;            /**< signed bytes, inside raw */
 	size_t header_len;
 	const uint8_t *signature;         /**< NS_SIG_BYTES, inside raw */
-	Nomsync__Payload *payload;        /**< NULL if erased */
+	/**
+	 * The decoded payload: NULL if erased, and also when type_known is 0
+	 * (or decoded with #NS_DECODE_OPAQUE); tell those apart by payload_len.
+	 */
+	Nomsync__Payload *payload;
+	const uint8_t *payload_bytes;     /**< payload as signed, inside raw; NULL if erased */
+	size_t payload_len;               /**< 0 if erased */
 	uint8_t *raw;                     /**< the stored encoding (owned) */
 	size_t raw_len;
 } ns_event;
@@ -111,9 +140,13 @@ typedef struct ns_event {
 /**
  * @brief Decode and structurally check an encoded event.
  *
- * Checks the framing, sizes of keys and hashes, version, seq >= 1, a known
- * type, that a present payload hashes to payload_hash and decodes to the
- * oneof case named by type, and well-formed offender and site strings.
+ * Checks the framing, sizes of keys and hashes, version, seq >= 1, a type
+ * in 1 .. NS_TYPE_LIMIT - 1, that a present payload hashes to payload_hash,
+ * well-formed offender and site strings, and, for a type this build knows,
+ * that the payload decodes to the oneof case named by type. An event of a
+ * type this build does not know (a newer release's) decodes with
+ * type_known 0 and its payload left as bytes (payload_bytes), so that it
+ * can be stored and relayed although it cannot be folded.
  * Does NOT check the signature (see ns_event_verify).
  *
  * @param[in] buf the encoded nomsync.Event; copied
@@ -125,6 +158,12 @@ int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d);
 
 /** ns_event_decode_flags: skip the payload-hash check (see below). */
 #define NS_DECODE_TRUSTED 0x1
+/**
+ * ns_event_decode_flags: do not unpack the payload; the event comes back as
+ * one of an unknown type (type_known 0). For stored events whose payload
+ * this build cannot read (the store's "rejected" events).
+ */
+#define NS_DECODE_OPAQUE 0x2
 
 /**
  * @brief ns_event_decode with options.
@@ -134,7 +173,7 @@ int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d);
  * passed a full decode before they were stored (the store's re-folds); all
  * other checks still apply, and ns_store_verify checks the hash anyway.
  *
- * @param[in] flags 0 or #NS_DECODE_TRUSTED
+ * @param[in] flags 0, #NS_DECODE_TRUSTED and/or #NS_DECODE_OPAQUE
  * @return as ns_event_decode; NS_EINVAL for an unknown flag
  */
 int ns_event_decode_flags(const uint8_t *buf, size_t len, unsigned flags, ns_event **out, ns_diag *d);

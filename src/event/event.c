@@ -58,9 +58,51 @@ static const char *const ns__type_names[] = {
 
 #define NS__NTYPES (sizeof(ns__type_names) / sizeof(ns__type_names[0]))
 
+/*
+ * NOMSYNC_CATALOGUE_HIDE: types this process treats as unknown, read once.
+ * A name this build does not have is remembered (ns__hide_bad) for
+ * ns_type_hide_check to refuse; the names it does have are hidden anyway.
+ */
+static pthread_once_t ns__hide_once = PTHREAD_ONCE_INIT;
+static unsigned char ns__hidden[NS__NTYPES];
+static char ns__hide_bad[64];
+
+static void ns__hide_read(void)
+{
+	const char *env = getenv("NOMSYNC_CATALOGUE_HIDE");
+
+	while (env && *env) {
+		size_t len = strcspn(env, ",");
+		uint32_t t = 0;
+
+		for (uint32_t i = 1; i < NS__NTYPES && t == 0; i++)
+			if (ns__type_names[i] && strlen(ns__type_names[i]) == len &&
+			    strncmp(ns__type_names[i], env, len) == 0)
+				t = i;
+		if (t != 0)
+			ns__hidden[t] = 1;
+		else if (len > 0 && ns__hide_bad[0] == '\0')
+			snprintf(ns__hide_bad, sizeof(ns__hide_bad), "%.*s", (int)len, env);
+		env += len + (env[len] == ',');
+	}
+}
+
+int ns_type_hide_check(ns_diag *d)
+{
+	pthread_once(&ns__hide_once, ns__hide_read);
+	if (ns__hide_bad[0] != '\0')
+		return ns_diag_set(d, NS_EINVAL, "NOMSYNC_CATALOGUE_HIDE",
+				   "NOMSYNC_CATALOGUE_HIDE names '%s', which is not an event type of this release",
+				   ns__hide_bad);
+	return 0;
+}
+
 const char *ns_type_name(uint32_t type)
 {
-	return type < NS__NTYPES ? ns__type_names[type] : NULL;
+	if (type >= NS__NTYPES)
+		return NULL;
+	pthread_once(&ns__hide_once, ns__hide_read);
+	return ns__hidden[type] ? NULL : ns__type_names[type];
 }
 
 uint32_t ns_type_parse(const char *name)
@@ -69,7 +111,7 @@ uint32_t ns_type_parse(const char *name)
 		return 0;
 	for (uint32_t i = 1; i < NS__NTYPES; i++)
 		if (ns__type_names[i] && strcmp(ns__type_names[i], name) == 0)
-			return i;
+			return ns_type_name(i) ? i : 0;
 	return 0;
 }
 
@@ -434,7 +476,7 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 	int rc;
 
 	*out = NULL;
-	if (flags & ~(unsigned)NS_DECODE_TRUSTED)
+	if (flags & ~(unsigned)(NS_DECODE_TRUSTED | NS_DECODE_OPAQUE))
 		return ns_diag_set(d, NS_EINVAL, "flags", "unknown decode flags 0x%x", flags);
 	if (buf == NULL || len == 0)
 		return ns_diag_set(d, NS_EDECODE, "event", "empty event");
@@ -480,7 +522,7 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 		rc = ns_diag_set(d, NS_EDECODE, "seq", "seq must start at 1 with a zero prev hash");
 		goto fail;
 	}
-	if (ns_type_name(h->type) == NULL) {
+	if (h->type == 0 || h->type >= NS_TYPE_LIMIT) {
 		rc = ns_diag_set(d, NS_EDECODE, "type", "unknown event type %u", h->type);
 		goto fail;
 	}
@@ -504,6 +546,7 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 	ev->occurred_at = h->occurred_at;
 	ev->recorded_at = h->recorded_at;
 	ev->type = h->type;
+	ev->type_known = ns_type_name(h->type) != NULL && !(flags & NS_DECODE_OPAQUE);
 	memcpy(ev->offender, h->offender, strlen(h->offender) + 1); /* lengths checked above */
 	memcpy(ev->site, h->site, strlen(h->site) + 1);
 	nomsync__event_header__free_unpacked(h, pb);
@@ -520,7 +563,12 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 				goto fail;
 			}
 		}
-		ev->payload = nomsync__payload__unpack(pb, fr.flen[3], ev->raw + (fr.f[3] - buf));
+		ev->payload_bytes = ev->raw + (fr.f[3] - buf);
+		ev->payload_len = fr.flen[3];
+	}
+	/* A newer release's type (or NS_DECODE_OPAQUE): the payload stays bytes. */
+	if (ev->payload_len > 0 && ev->type_known) {
+		ev->payload = nomsync__payload__unpack(pb, ev->payload_len, ev->payload_bytes);
 		if (ev->payload == NULL) {
 			rc = ns_diag_set(d, NS_EDECODE, "payload", "payload is not a valid encoding");
 			goto fail;

@@ -1826,6 +1826,9 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 		qsort((void *)sorted, n, sizeof(*sorted), ns__cmp_events);
 	}
 	for (size_t i = 0; i < n; i++) {
+		/* A view is folded only from the event types this release knows. */
+		if (!sorted[i]->type_known)
+			continue;
 		if (m > 0 && memcmp(c.f[m - 1].ev->id, sorted[i]->id, NS_ID_BYTES) == 0)
 			continue;
 		memset(&c.f[m], 0, sizeof(c.f[m]));

@@ -258,6 +258,15 @@
     return Object.prototype.hasOwnProperty.call(EVENT_LABELS, type) ? EVENT_LABELS[type] : type;
   }
 
+  /* An event of a newer release's type has no name here, only its number. */
+  function unknownType(e) {
+    return e.type_known === false;
+  }
+
+  function eventTypeLabel(e) {
+    return unknownType(e) ? 'Unknown event type ' + String(e.type_number) : eventLabel(e.type);
+  }
+
   function shortId(id) {
     return typeof id === 'string' ? id.slice(0, 12) : '';
   }
@@ -866,7 +875,7 @@
       (c.events || []).forEach(function (id) {
         var e = byId[id];
         list.appendChild(h('li', { 'data-event-id': id },
-          e ? h('strong', null, eventLabel(e.type)) : h('strong', null, 'Event'),
+          e ? h('strong', null, eventTypeLabel(e)) : h('strong', null, 'Event'),
           e ? ' recorded by ' + e.site + ' (' + e.role + ', seq ' + e.seq + '), occurred ' + fmtTime(e.occurred_at) + ' ' : ' ',
           h('code', { title: id }, shortId(id)),
           ' ',
@@ -1110,7 +1119,7 @@
       var row = h('tr', {
         'class': 'event' + (rules.length ? ' event--conflict' : '') + (corrected[e.id] ? ' event--withdrawn' : ''),
         'data-event-id': e.id || '',
-        'data-type': e.type || '',
+        'data-type': unknownType(e) ? 'unknown' : e.type || '',
         'data-signature': e.signature || '',
         'data-testid': 'event',
         tabindex: '-1'
@@ -1119,15 +1128,16 @@
         h('td', null, h('time', { datetime: e.occurred_at || '' }, fmtTime(e.occurred_at) || '\u2013'),
           h('div', { 'class': 'caption' }, 'recorded ' + (fmtTime(e.recorded_at) || '\u2013'))),
         h('td', null,
-          h('div', { 'class': 'event__type' }, eventLabel(e.type)),
-          h('div', { 'class': 'mono caption' }, e.type),
+          h('div', { 'class': 'event__type' }, eventTypeLabel(e)),
+          h('div', { 'class': 'mono caption' }, unknownType(e) ? 'not known to this release' : e.type),
           h('div', { 'class': 'event__id mono', title: e.id || '' }, shortId(e.id)),
           rules.length ? rules.map(function (r) { return tag(r, 'red', { 'class': 'event__conflict' }); }) : null,
           corrected[e.id] ? tag('Withdrawn by correction', 'grey') : null),
         h('td', null, h('strong', { 'class': 'event__site' }, dash(e.site)), h('div', { 'class': 'caption' }, dash(e.role) + ', seq ' + dash(e.seq))),
         h('td', null, sig),
         h('td', { 'class': 'event__sets' }, sets.length ? sets : h('span', { 'class': 'caption' }, '\u2013')),
-        h('td', null, h('details', null, h('summary', null, 'Details'), payloadList(e.payload))));
+        h('td', null, h('details', null, h('summary', null, 'Details'),
+          unknownType(e) ? h('span', { 'class': 'empty' }, 'Not readable by this release') : payloadList(e.payload))));
       timelineRows[e.id] = row;
       return row;
     });
