@@ -324,7 +324,7 @@ static void test_unknown_type(void)
 	CHECK(t != NULL);
 	if (t != NULL) {
 		CHECK_INT(t->type, 999);
-		CHECK_INT(t->type_known, 0);
+		CHECK_INT(t->type_unknown, 1);
 		CHECK(t->payload == NULL);
 		CHECK(t->payload_len > 0 && t->payload_bytes != NULL);
 		CHECK(t->payload_bytes >= t->raw && t->payload_bytes + t->payload_len <= t->raw + t->raw_len);
@@ -333,7 +333,7 @@ static void test_unknown_type(void)
 		/* Erased, it is still of an unknown type, and now without payload bytes. */
 		CHECK_INT(ns_event_encode_erased(t, &er, &elen), 0);
 		CHECK_INT(ns_event_decode(er, elen, &e, NULL), 0);
-		CHECK(e && e->type_known == 0 && e->payload == NULL && e->payload_len == 0);
+		CHECK(e && e->type_unknown == 1 && e->payload == NULL && e->payload_len == 0);
 		CHECK(e && memcmp(e->id, t->id, 32) == 0 && ns_event_verify(e) == 0);
 		ns_event_free(e);
 		free(er);
@@ -364,7 +364,7 @@ static void test_unknown_type(void)
 	free(buf);
 	buf = frame_typed(NS_TYPE_LIMIT - 1, 1, 1, "A1234BC", NULL, &len);
 	CHECK_INT(ns_event_decode(buf, len, &t, &d), 0);
-	CHECK(t && t->type_known == 0 && t->payload_len == 0);
+	CHECK(t && t->type_unknown == 1 && t->payload_len == 0);
 	ns_event_free(t);
 	t = NULL;
 	free(buf);
@@ -376,10 +376,10 @@ static void test_opaque(void)
 {
 	ns_event *ev = make(1, NULL), *t = NULL;
 
-	CHECK_INT(ev->type_known, 1);
+	CHECK_INT(ev->type_unknown, 0);
 	CHECK(ev->payload != NULL && ev->payload_len > 0);
 	CHECK_INT(ns_event_decode_flags(ev->raw, ev->raw_len, NS_DECODE_OPAQUE, &t, NULL), 0);
-	CHECK(t && t->type_known == 0 && t->payload == NULL && t->payload_len == ev->payload_len);
+	CHECK(t && t->type_unknown == 1 && t->payload == NULL && t->payload_len == ev->payload_len);
 	CHECK(t && t->type == ev->type && memcmp(t->id, ev->id, 32) == 0);
 	ns_event_free(t);
 	CHECK_INT(ns_event_decode_flags(ev->raw, ev->raw_len, 0x80, &t, NULL), NS_EINVAL);

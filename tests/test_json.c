@@ -648,6 +648,22 @@ static void test_event_json_fixed(void)
 	CHECK_STR(json_string_value(json_object_get(j, "role")), "probation");
 	CHECK_STR(json_string_value(json_object_get(j, "site")), "N07");
 	CHECK(json_is_null(json_object_get(j, "payload")));
+	CHECK(json_object_get(j, "type_known") == NULL);
+	json_decref(j);
+
+	/* A newer release's type: no name, its number, and not an erasure. */
+	static const uint8_t bytes[] = { 0x0a, 0x00 };
+	ev.type = 41;
+	ev.type_unknown = 1;
+	ev.payload_bytes = bytes;
+	ev.payload_len = sizeof(bytes);
+	j = ns_event_to_json(&ev);
+	CHECK(j != NULL);
+	CHECK(json_is_null(json_object_get(j, "type")));
+	CHECK_INT(json_integer_value(json_object_get(j, "type_number")), 41);
+	CHECK(json_is_false(json_object_get(j, "type_known")));
+	CHECK(json_is_null(json_object_get(j, "payload")));
+	CHECK_STR(json_string_value(json_object_get(j, "site")), "N07");
 	json_decref(j);
 }
 

@@ -88,6 +88,13 @@ static int open_store(const char *dir, unsigned flags, ns_store **s)
 	}
 	if ((rc = ns_store_open(dir, flags, s, &d)) != 0)
 		return fail("open", rc, &d);
+	{
+		ns_upgrade_report r;
+		char line[256];
+		ns_store_upgrade_report(*s, &r);
+		if (ns_upgrade_describe(&r, line, sizeof(line)) > 0)
+			fprintf(stderr, "nomsync: %s\n", line);
+	}
 	return 0;
 }
 
@@ -408,7 +415,7 @@ static int log_event(void *arg, const ns_event *ev)
 		ns_time_format(t, ev->occurred_at);
 		snprintf(unknown, sizeof(unknown), "unknown type %u", ev->type);
 		printf("%s %-6s %6llu %-28s %-8s %s\n", t, ev->site, (unsigned long long)ev->seq,
-		       ev->type_known ? ns_type_name(ev->type) : unknown, ev->offender, id);
+		       ev->type_unknown ? unknown : ns_type_name(ev->type), ev->offender, id);
 	}
 	return ferror(stdout) ? NS_EIO : 0;
 }

@@ -79,7 +79,7 @@ void ns_identity_wipe(ns_identity *id);
 /**
  * Event type numbers from 1 up to (not including) this limit are well
  * formed: one this build does not know is an event of a newer release,
- * stored and relayed but not folded (see ns_event.type_known). A type of 0
+ * stored and relayed but not folded (see ns_event.type_unknown). A type of 0
  * or at or above the limit is malformed.
  */
 #define NS_TYPE_LIMIT 65536
@@ -118,7 +118,7 @@ typedef struct ns_event {
 	int64_t occurred_at;
 	int64_t recorded_at;
 	uint32_t type;                    /**< Nomsync__EventType, or a newer release's type */
-	int type_known;                   /**< 0: type unknown to this build; payload not unpacked */
+	int type_unknown;                 /**< 1: a type this build does not know; payload not unpacked */
 	char offender[NS_REF_MAX];
 	char site[NS_SITE_MAX];
 	ns_role role;
@@ -127,7 +127,7 @@ typedef struct ns_event {
 	size_t header_len;
 	const uint8_t *signature;         /**< NS_SIG_BYTES, inside raw */
 	/**
-	 * The decoded payload: NULL if erased, and also when type_known is 0
+	 * The decoded payload: NULL if erased, and also when type_unknown is 1
 	 * (or decoded with #NS_DECODE_OPAQUE); tell those apart by payload_len.
 	 */
 	Nomsync__Payload *payload;
@@ -145,7 +145,7 @@ typedef struct ns_event {
  * well-formed offender and site strings, and, for a type this build knows,
  * that the payload decodes to the oneof case named by type. An event of a
  * type this build does not know (a newer release's) decodes with
- * type_known 0 and its payload left as bytes (payload_bytes), so that it
+ * type_unknown 1 and its payload left as bytes (payload_bytes), so that it
  * can be stored and relayed although it cannot be folded.
  * Does NOT check the signature (see ns_event_verify).
  *
@@ -160,7 +160,7 @@ int ns_event_decode(const uint8_t *buf, size_t len, ns_event **out, ns_diag *d);
 #define NS_DECODE_TRUSTED 0x1
 /**
  * ns_event_decode_flags: do not unpack the payload; the event comes back as
- * one of an unknown type (type_known 0). For stored events whose payload
+ * one of an unknown type (type_unknown 1). For stored events whose payload
  * this build cannot read (the store's "rejected" events).
  */
 #define NS_DECODE_OPAQUE 0x2

@@ -21,6 +21,14 @@
 extern "C" {
 #endif
 
+/**
+ * Version of the fold's rules. Bump it in a release that changes what
+ * ns_fold makes of the same events: a store whose views were folded by
+ * another version marks every person for a re-fold at its first writable
+ * open (ns_store_open).
+ */
+#define NS_FOLD_VERSION 1
+
 /** A few view fields that the store indexes for caseload lists. */
 typedef struct ns_fold_summary {
 	char noms[NS_REF_MAX];    /**< "" if none */

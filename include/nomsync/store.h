@@ -17,7 +17,15 @@
  *   pending  origin(32) seq(8)              -> event held until its gap fills
  *   equiv    origin(32)                     -> equivocation proof (two events)
  *   counters name                           -> uint64 (rejections by reason)
- *   meta     name                           -> site, role, public key, format
+ *   meta     name                           -> site, role, public key, format,
+ *                                              fold_version
+ *   unknown  origin(32) seq(8)              -> type(4, big-endian): events of
+ *                                              types this build did not know
+ *                                              when stored (not folded)
+ *   rejected origin(32) seq(8)              -> NS_E* code (4, big-endian, signed):
+ *                                              events re-checked when their type
+ *                                              became known and found invalid
+ *                                              (kept in the log, never folded)
  *
  * The sort key is occurred_at(8, biased big-endian) origin(32) seq(8): the
  * fold's total order, so a person's events come out of byref already sorted.
@@ -339,6 +347,43 @@ void ns_store_trim(ns_store *s);
 
 /** @brief Number of persons (views) and events held. */
 int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events);
+
+/** Store format this release writes; it also opens format 1 (converted on a writable open). */
+#define NS_STORE_FORMAT 2
+
+/** What a writable ns_store_open did to bring the store up to this release. */
+typedef struct ns_upgrade_report {
+	int from_format;          /**< format converted from, 0 if none was needed */
+	int to_format;            /**< NS_STORE_FORMAT */
+	uint32_t from_fold;       /**< fold version the views were folded with */
+	uint64_t persons_marked;  /**< refs marked for a deferred re-fold */
+	uint64_t events_checked;  /**< stored events of types unknown when stored, known now, re-checked */
+	uint64_t events_rejected; /**< of those, events that break their type's rules (kept, never folded) */
+	uint64_t events_unknown;  /**< events of types this release still does not know */
+} ns_upgrade_report;
+
+/**
+ * @brief What the open of @p s did to upgrade the store (all zero but
+ * to_format and from_fold for a read-only open or a store that was current).
+ *
+ * A writable open, in one transaction: converts a format 1 store to format
+ * 2 (creating the "unknown" and "rejected" databases and meta
+ * "fold_version"); if meta fold_version differs from NS_FOLD_VERSION, marks
+ * every person for a deferred re-fold; and re-checks every event recorded
+ * in "unknown" whose type this release knows (role rule and payload rules):
+ * a valid one leaves "unknown" and its person is marked for a re-fold, an
+ * invalid one is recorded in "rejected" (counted as "rejected.upgrade") and
+ * never folded. Marked persons are re-folded as after NS_INGEST_DEFER_FOLD.
+ */
+void ns_store_upgrade_report(const ns_store *s, ns_upgrade_report *out);
+
+/**
+ * @brief One line describing what the open did, for logs, e.g. "store
+ * converted from format 1 to 2; re-checked 3 events of types new to this
+ * release: 1 rejected, 2 persons to re-fold".
+ * @return the length of the text, 0 (and "") if the open changed nothing
+ */
+size_t ns_upgrade_describe(const ns_upgrade_report *r, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -1271,6 +1271,13 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	pthread_mutex_init(&n->roster_lock, NULL);
 	if ((rc = ns_store_open(cfg->dir, 0, &n->store, d)) != 0)
 		goto fail;
+	{
+		ns_upgrade_report up;
+		char line[256];
+		ns_store_upgrade_report(n->store, &up);
+		if (ns_upgrade_describe(&up, line, sizeof(line)) > 0)
+			ns_log(NS_LOG_INFO, "%s", line);
+	}
 	/* Folds deferred before a stop or crash run once the loop starts. */
 	if (ns_store_fold_pending(n->store, 0, &n->folds_pending) == 0 && n->folds_pending > 0)
 		ns_log(NS_LOG_INFO, "%zu persons have deferred folds; folding them", n->folds_pending);

@@ -546,7 +546,7 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 	ev->occurred_at = h->occurred_at;
 	ev->recorded_at = h->recorded_at;
 	ev->type = h->type;
-	ev->type_known = ns_type_name(h->type) != NULL && !(flags & NS_DECODE_OPAQUE);
+	ev->type_unknown = ns_type_name(h->type) == NULL || (flags & NS_DECODE_OPAQUE);
 	memcpy(ev->offender, h->offender, strlen(h->offender) + 1); /* lengths checked above */
 	memcpy(ev->site, h->site, strlen(h->site) + 1);
 	nomsync__event_header__free_unpacked(h, pb);
@@ -567,7 +567,7 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 		ev->payload_len = fr.flen[3];
 	}
 	/* A newer release's type (or NS_DECODE_OPAQUE): the payload stays bytes. */
-	if (ev->payload_len > 0 && ev->type_known) {
+	if (ev->payload_len > 0 && !ev->type_unknown) {
 		ev->payload = nomsync__payload__unpack(pb, ev->payload_len, ev->payload_bytes);
 		if (ev->payload == NULL) {
 			rc = ns_diag_set(d, NS_EDECODE, "payload", "payload is not a valid encoding");

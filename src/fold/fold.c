@@ -1827,7 +1827,7 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* A view is folded only from the event types this release knows. */
-		if (!sorted[i]->type_known)
+		if (sorted[i]->type_unknown)
 			continue;
 		if (m > 0 && memcmp(c.f[m - 1].ev->id, sorted[i]->id, NS_ID_BYTES) == 0)
 			continue;

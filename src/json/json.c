@@ -681,7 +681,7 @@ json_t *ns_event_to_json(const ns_event *ev)
 	 * A type this release does not know (a newer release's): no name, its
 	 * number, and a null payload that is not an erasure.
 	 */
-	if (!ev->type_known &&
+	if (ev->type_unknown &&
 	    (json_object_set_new(obj, "type", json_null()) != 0 ||
 	     json_object_set_new(obj, "type_number", json_integer(ev->type)) != 0 ||
 	     json_object_set_new(obj, "type_known", json_false()) != 0)) {
