@@ -226,8 +226,10 @@ void *ns__grow(struct ns__fold *c, void *arr, size_t *cap, size_t n, size_t size
  */
 void *ns__keyed(struct ns__fold *c, void *arrp, size_t *n, size_t *cap, size_t size,
 		const void *init, const char *key);
-/* qsort comparison of such entries by key. */
-int ns__cmp_keyed(const void *a, const void *b);
+/* Renders one keyed-list entry into the JSON object @p o. */
+typedef void ns__entry_fn(struct ns__fold *c, json_t *o, const void *entry);
+/* A JSON array of a keyed list's @p n entries, sorted by key (in place) and rendered by @p fn. */
+json_t *ns__render_keyed(struct ns__fold *c, void *arr, size_t n, size_t size, ns__entry_fn *fn);
 
 /* Clamp a day count to NS__DAY_LIMIT either side of 1970 (dates.c). */
 int32_t ns__clamp_day(int64_t d);

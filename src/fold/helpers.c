@@ -232,7 +232,22 @@ void *ns__keyed(struct ns__fold *c, void *arrp, size_t *n, size_t *cap, size_t s
 	return e;
 }
 
-int ns__cmp_keyed(const void *a, const void *b)
+/* Order keyed-list entries by key. */
+static int ns__cmp_keyed(const void *a, const void *b)
 {
 	return strcmp(ns__key(a), ns__key(b));
+}
+
+json_t *ns__render_keyed(struct ns__fold *c, void *arr, size_t n, size_t size, ns__entry_fn *fn)
+{
+	json_t *out = ns__arr(c);
+
+	if (n > 1)
+		qsort(arr, n, size, ns__cmp_keyed);
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = ns__obj(c);
+		fn(c, o, (const char *)arr + i * size);
+		ns__push(c, out, o);
+	}
+	return out;
 }

@@ -14,26 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A NOMS number: [A-Z][0-9]{4}[A-Z]{2}. */
-static int ns__is_noms(const char *s)
+/* Does @p s have the shape @p shape: 'A' an upper-case letter, '9' a digit. */
+static int ns__shaped(const char *s, const char *shape)
 {
-	if (strlen(s) != 7 || s[0] < 'A' || s[0] > 'Z')
-		return 0;
-	for (int i = 1; i < 5; i++)
-		if (s[i] < '0' || s[i] > '9')
+	for (; *shape; s++, shape++)
+		if (*shape == 'A' ? *s < 'A' || *s > 'Z' : *s < '0' || *s > '9')
 			return 0;
-	return s[5] >= 'A' && s[5] <= 'Z' && s[6] >= 'A' && s[6] <= 'Z';
-}
-
-/* A CRN: [A-Z][0-9]{6}. */
-static int ns__is_crn(const char *s)
-{
-	if (strlen(s) != 7 || s[0] < 'A' || s[0] > 'Z')
-		return 0;
-	for (int i = 1; i < 7; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
+	return *s == '\0';
 }
 
 /*
@@ -143,9 +130,9 @@ void ns__ident_offender(struct ns__fold *c)
 {
 	const char *off = c->f[c->cur].ev->offender;
 
-	if (ns__is_noms(off))
+	if (ns__shaped(off, "A9999AA")) /* NOMS number */
 		ns__ident(c, "NOMS", off);
-	else if (ns__is_crn(off))
+	else if (ns__shaped(off, "A999999")) /* CRN */
 		ns__ident(c, "CRN", off);
 }
 

@@ -9,8 +9,6 @@
  */
 #include "fold_int.h"
 
-#include <stdlib.h>
-
 /* licence.activated: the current licence. */
 void ns__fold_licence_activated(struct ns__fold *c, const Nomsync__Payload *pl)
 {
@@ -135,9 +133,21 @@ void ns__fold_programme_completed(struct ns__fold *c, const Nomsync__Payload *pl
 	}
 }
 
+/* One entry of "programmes". */
+static void ns__render_programme(struct ns__fold *c, json_t *o, const void *entry)
+{
+	const struct ns__programme *p = entry;
+
+	ns__set(c, o, "programme", ns__jstr(c, p->code));
+	ns__set(c, o, "setting", ns__jstr(c, p->setting));
+	ns__set(c, o, "status", ns__jstr(c, p->status));
+	ns__set(c, o, "referral_date", ns__jdate(c, p->referred));
+	ns__set(c, o, "completion_date", ns__jdate(c, p->completed));
+}
+
 void ns__render_licence(struct ns__fold *c, json_t *v)
 {
-	json_t *lic = json_null(), *progs = ns__arr(c);
+	json_t *lic = json_null();
 
 	if (c->lic != NULL) {
 		json_t *conds = ns__arr(c);
@@ -155,16 +165,6 @@ void ns__render_licence(struct ns__fold *c, json_t *v)
 	ns__set(c, v, "probation_status", ns__jstr(c, c->probation));
 	ns__set(c, v, "recall", json_boolean(c->recall));
 	ns__set(c, v, "recall_type", ns__jstr(c, c->recall_type));
-	if (c->nprog > 1)
-		qsort(c->prog, c->nprog, sizeof(*c->prog), ns__cmp_keyed);
-	for (size_t i = 0; i < c->nprog; i++) {
-		json_t *o = ns__obj(c);
-		ns__set(c, o, "programme", ns__jstr(c, c->prog[i].code));
-		ns__set(c, o, "setting", ns__jstr(c, c->prog[i].setting));
-		ns__set(c, o, "status", ns__jstr(c, c->prog[i].status));
-		ns__set(c, o, "referral_date", ns__jdate(c, c->prog[i].referred));
-		ns__set(c, o, "completion_date", ns__jdate(c, c->prog[i].completed));
-		ns__push(c, progs, o);
-	}
-	ns__set(c, v, "programmes", progs);
+	ns__set(c, v, "programmes",
+		ns__render_keyed(c, c->prog, c->nprog, sizeof(*c->prog), ns__render_programme));
 }

@@ -10,8 +10,6 @@
  */
 #include "fold_int.h"
 
-#include <stdlib.h>
-
 /* manager.pom.allocated: the prison offender manager. */
 void ns__fold_manager_pom_allocated(struct ns__fold *c, const Nomsync__Payload *pl)
 {
@@ -100,10 +98,31 @@ void ns__fold_registration_removed(struct ns__fold *c, const Nomsync__Payload *p
 		rg->active = 0;
 }
 
+/* One entry of "alerts". */
+static void ns__render_alert(struct ns__fold *c, json_t *o, const void *entry)
+{
+	const struct ns__alert *a = entry;
+
+	ns__set(c, o, "alert_type", ns__jstr(c, a->type));
+	ns__set(c, o, "alert_code", ns__jstr(c, a->code));
+	ns__set(c, o, "from_date", ns__jdate(c, a->from));
+	ns__set(c, o, "to_date", ns__jdate(c, a->to));
+	ns__set(c, o, "active", json_boolean(a->active));
+}
+
+/* One entry of "registrations". */
+static void ns__render_registration(struct ns__fold *c, json_t *o, const void *entry)
+{
+	const struct ns__registration *r = entry;
+
+	ns__set(c, o, "register_type", ns__jstr(c, r->type));
+	ns__set(c, o, "registration_date", ns__jdate(c, r->date));
+	ns__set(c, o, "active", json_boolean(r->active));
+}
+
 void ns__render_management(struct ns__fold *c, json_t *v)
 {
 	json_t *m = ns__obj(c), *pom = json_null(), *com = json_null();
-	json_t *alerts = ns__arr(c), *regs = ns__arr(c);
 	const char *resp = c->handover;
 
 	if (c->pom != NULL) {
@@ -128,26 +147,8 @@ void ns__render_management(struct ns__fold *c, json_t *v)
 	ns__set(c, m, "handover_date", ns__jdate(c, c->handover_date));
 	ns__set(c, v, "managers", m);
 
-	if (c->nalerts > 1)
-		qsort(c->alerts, c->nalerts, sizeof(*c->alerts), ns__cmp_keyed);
-	for (size_t i = 0; i < c->nalerts; i++) {
-		json_t *o = ns__obj(c);
-		ns__set(c, o, "alert_type", ns__jstr(c, c->alerts[i].type));
-		ns__set(c, o, "alert_code", ns__jstr(c, c->alerts[i].code));
-		ns__set(c, o, "from_date", ns__jdate(c, c->alerts[i].from));
-		ns__set(c, o, "to_date", ns__jdate(c, c->alerts[i].to));
-		ns__set(c, o, "active", json_boolean(c->alerts[i].active));
-		ns__push(c, alerts, o);
-	}
-	ns__set(c, v, "alerts", alerts);
-	if (c->nregs > 1)
-		qsort(c->regs, c->nregs, sizeof(*c->regs), ns__cmp_keyed);
-	for (size_t i = 0; i < c->nregs; i++) {
-		json_t *o = ns__obj(c);
-		ns__set(c, o, "register_type", ns__jstr(c, c->regs[i].type));
-		ns__set(c, o, "registration_date", ns__jdate(c, c->regs[i].date));
-		ns__set(c, o, "active", json_boolean(c->regs[i].active));
-		ns__push(c, regs, o);
-	}
-	ns__set(c, v, "registrations", regs);
+	ns__set(c, v, "alerts",
+		ns__render_keyed(c, c->alerts, c->nalerts, sizeof(*c->alerts), ns__render_alert));
+	ns__set(c, v, "registrations", ns__render_keyed(c, c->regs, c->nregs, sizeof(*c->regs),
+							 ns__render_registration));
 }
