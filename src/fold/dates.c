@@ -12,15 +12,9 @@
  * Only the SDS family has an automatic calculation; other types are
  * NS_EINVAL and the caller shows no calculated dates for them.
  */
-#include <nomsync/date.h>
-#include <nomsync/fold.h>
+#include "fold_int.h"
 
 #include <string.h>
-
-#define NS__MAX_YEARS 1000   /* longest term accepted, per component */
-#define NS__MAX_MONTHS 12000
-#define NS__MAX_DAYS 400000
-#define NS__DATE_LIMIT 100000000 /* days either side of 1970 kept by any result */
 
 /* Release multiplier of a sentence type as num/den; -1 if it has none. */
 static int ns__multiplier(const char *type, int *num, int *den)
@@ -41,12 +35,12 @@ static int ns__multiplier(const char *type, int *num, int *den)
 }
 
 /* Clamp a day count into the range the calendar helpers handle. */
-static int32_t ns__clamp(int64_t d)
+int32_t ns__clamp_day(int64_t d)
 {
-	if (d > NS__DATE_LIMIT)
-		return NS__DATE_LIMIT;
-	if (d < -NS__DATE_LIMIT)
-		return -NS__DATE_LIMIT;
+	if (d > NS__DAY_LIMIT)
+		return NS__DAY_LIMIT;
+	if (d < -NS__DAY_LIMIT)
+		return -NS__DAY_LIMIT;
 	return (int32_t)d;
 }
 
@@ -65,8 +59,8 @@ int ns_release_dates_calc(const char *type, int32_t sentence_date, int years, in
 
 	if (out == NULL || type == NULL || ns__multiplier(type, &num, &den) != 0)
 		return NS_EINVAL;
-	if (sentence_date == NS_DATE_NONE || sentence_date > NS__DATE_LIMIT ||
-	    sentence_date < -NS__DATE_LIMIT || years < 0 || months < 0 || days < 0 ||
+	if (sentence_date == NS_DATE_NONE || sentence_date > NS__DAY_LIMIT ||
+	    sentence_date < -NS__DAY_LIMIT || years < 0 || months < 0 || days < 0 ||
 	    years > NS__MAX_YEARS || months > NS__MAX_MONTHS || days > NS__MAX_DAYS)
 		return NS_EINVAL;
 	if (adj == NULL)
@@ -94,16 +88,16 @@ int ns_release_dates_calc(const char *type, int32_t sentence_date, int years, in
 	ard_sed = len <= 1 ||
 		  (len < year_len && offence_date != NS_DATE_NONE && offence_date < ora);
 	if (ard_sed) {
-		out->ard = ns__clamp(rel);
-		out->sed = ns__clamp(exp);
+		out->ard = ns__clamp_day(rel);
+		out->sed = ns__clamp_day(exp);
 		return 0;
 	}
-	out->crd = ns__clamp(rel);
-	out->sled = ns__clamp(exp);
+	out->crd = ns__clamp_day(rel);
+	out->sled = ns__clamp_day(exp);
 
 	/* Top-up supervision: licence sentences of under two years. */
 	two_years = (int64_t)ns_date_add(sentence_date, 2, 0, 0) - sentence_date;
 	if (len < two_years)
-		out->tused = ns__clamp(ns_date_add(out->crd, 0, 12, 0));
+		out->tused = ns__clamp_day(ns_date_add(out->crd, 0, 12, 0));
 	return 0;
 }

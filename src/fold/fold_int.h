@@ -1,0 +1,275 @@
+/*
+ * Internal to the fold module (the .c files of src/fold): the fold state, the handler
+ * and render hook types, and the helpers that the area files share.
+ *
+ * fold.c drives the fold and says how to add an area. Each area file
+ * (identity.c, custody.c, sentence.c, management.c, licence.c) holds the
+ * handlers of its event types and the rendering of its part of the view.
+ */
+#ifndef NS__FOLD_INT_H
+#define NS__FOLD_INT_H
+
+#include <nomsync/date.h>
+#include <nomsync/fold.h>
+
+#include <jansson.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NS__HEXLEN (2 * NS_ID_BYTES + 1)
+#define NS__DAY_LIMIT 100000000 /* days either side of 1970 kept by any date or instant */
+#define NS__MAX_YEARS 1000      /* longest sentence term accepted, per component */
+#define NS__MAX_MONTHS 12000
+#define NS__MAX_DAYS 400000
+
+/* Custody states, as NOMIS shows them. */
+enum {
+	NS__NEVER = 0, /* never received into custody */
+	NS__IN,        /* ACTIVE IN */
+	NS__OUT,       /* ACTIVE OUT: at court or on temporary absence */
+	NS__TRN,       /* ACTIVE TRN: in transit between establishments */
+	NS__INACTIVE   /* INACTIVE OUT: released */
+};
+
+/* One distinct event, in fold order. */
+struct ns__fev {
+	const ns_event *ev;
+	char hex[NS__HEXLEN];
+	int target;   /* event.corrected with a known target: its index, else -1 */
+	int targeted; /* some correction names this event */
+	int state;    /* withdrawal worked out: 0 not yet, 1 in progress, 2 done */
+	int voided;
+};
+
+/* An identifier value and the first event that gave it. */
+struct ns__ident {
+	const char *type;
+	const char *raw;
+	char canon[16]; /* canonical PNC long form, "" if raw is used */
+	int ev;
+};
+
+struct ns__sentence {
+	const Nomsync__SentenceImposed *p;
+	int ev;
+	int quashed;
+	int32_t date;
+	int has_rd;
+	ns_release_dates rd;
+};
+
+/*
+ * Entries of the keyed lists (ns__keyed): the key is the first member.
+ */
+struct ns__alert {
+	const char *code;
+	const char *type;
+	int32_t from, to;
+	int active;
+};
+
+struct ns__programme {
+	const char *code;
+	const char *setting, *status;
+	int32_t referred, completed;
+};
+
+struct ns__registration {
+	const char *type;
+	int32_t date;
+	int active;
+};
+
+/* A movement in or out of a prison; strings point into the events. */
+struct ns__move {
+	const char *type, *reason, *from, *to, *at;
+	int32_t date;
+	int ev;
+};
+
+/* A view field and the event (fold index) that last set it. */
+struct ns__provrec {
+	const char *field;
+	int ev;
+};
+
+/*
+ * The fold state. Strings point into the events' payloads. Each group of
+ * fields belongs to the area file named above it; other areas may read
+ * them, and a few handlers set another area's fields where the event means
+ * it (a COM allocation makes probation current, custody ends a handover).
+ */
+struct ns__fold {
+	/* fold.c */
+	int rc; /* first failure (NS_ENOMEM), sticky */
+	struct ns__fev *f;
+	size_t n;
+	int cur;       /* index of the event being applied */
+	int32_t today; /* its occurred_at as a day number */
+	struct ns__provrec *prov; /* which event last set each view field */
+	size_t nprov, capprov;
+	json_t *conflicts, *corrected, *erased;
+
+	/* identity.c */
+	struct ns__ident *ids;
+	size_t nids, capids;
+	const char *surname, *forenames, *gender;
+	int32_t dob;
+	int person_ev; /* the person.created that set the details, -1 */
+	int32_t deceased;
+	int death_ev;
+
+	/* custody.c */
+	int custody;
+	const char *prison, *last_prison;
+	int cust_ev; /* event that produced the current custody state, -1 */
+	int32_t reception;
+	struct ns__move *moves; /* in fold order; rendered once */
+	size_t nmoves, capmoves;
+
+	/* sentence.c */
+	const char *legal;
+	const Nomsync__Offence **offences;
+	size_t noffences, capoffences;
+	int32_t verdict, first_offence;
+	struct ns__sentence *sent;
+	size_t nsent, capsent;
+	ns_adjustments adj;
+	json_t *appearances;
+
+	/* management.c */
+	const Nomsync__ManagerPomAllocated *pom;
+	const Nomsync__ManagerComAllocated *com;
+	const char *handover; /* responsible named by manager.handover.changed, NULL once lapsed */
+	int32_t handover_date;
+	struct ns__alert *alerts;
+	size_t nalerts, capalerts;
+	struct ns__registration *regs;
+	size_t nregs, capregs;
+
+	/* licence.c */
+	const Nomsync__LicenceActivated *lic;
+	const char *lic_status;
+	int lic_ev;
+	const char *probation;
+	int recall, recall_open, recall_ev;
+	const char *recall_type;
+	struct ns__programme *prog;
+	size_t nprog, capprog;
+};
+
+/*
+ * An event handler: applies the current event (c->cur, whose payload is
+ * @p pl) to the state. Named ns__fold_<type name with '.' as '_'>.
+ */
+typedef void ns__fold_fn(struct ns__fold *c, const Nomsync__Payload *pl);
+
+/* A render hook: sets an area's fields of the view object @p v. */
+typedef void ns__render_fn(struct ns__fold *c, json_t *v);
+
+/*
+ * Bookkeeping (fold.c).
+ */
+
+/* Record that the current event set view field @p field (a string literal). */
+void ns__prov(struct ns__fold *c, const char *field);
+
+/* Record a conflict: rule, description, and the events @p a and @p b (-1 for none). */
+void ns__conflict(struct ns__fold *c, const char *rule, int a, int b, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/*
+ * Helpers (helpers.c).
+ */
+
+/* A string that is set: non-NULL and not empty, else NULL. */
+const char *ns__nz(const char *s);
+/* Equal strings, NULL counting as empty. */
+int ns__eq(const char *a, const char *b);
+/* Case-insensitive ASCII comparison, NULL counting as empty. */
+int ns__eq_nocase(const char *a, const char *b);
+/* A "YYYY-MM-DD" day number; NS_DATE_NONE when empty or invalid. */
+int32_t ns__date(const char *s);
+/* The UTC day of an instant, clamped to NS__DAY_LIMIT. */
+int32_t ns__day(int64_t t);
+/* Add with saturation, for day totals fed by untrusted numbers. */
+int ns__sat_add(int a, int64_t b);
+/* Printable value for a description: "(none)" for an unset string. */
+const char *ns__show(const char *s);
+/* Printable date for a description into @p buf: "YYYY-MM-DD", or "(none)". */
+const char *ns__show_date(char buf[11], int32_t d);
+
+/*
+ * JSON builders. Each remembers a failure in c->rc; ns__set and ns__push
+ * steal the value and accept NULL (a failure already remembered).
+ */
+json_t *ns__jstr(struct ns__fold *c, const char *s); /* null if unset; bad UTF-8 -> '?' */
+json_t *ns__jdate(struct ns__fold *c, int32_t d);    /* "YYYY-MM-DD" or null */
+json_t *ns__jint(struct ns__fold *c, json_int_t i);
+json_t *ns__obj(struct ns__fold *c);
+json_t *ns__arr(struct ns__fold *c);
+void ns__set(struct ns__fold *c, json_t *obj, const char *key, json_t *v);
+void ns__push(struct ns__fold *c, json_t *arr, json_t *v);
+
+/*
+ * Make room for one more element in a growable array. Returns the array
+ * (possibly moved), or NULL with c->rc set; the old block stays valid then.
+ */
+void *ns__grow(struct ns__fold *c, void *arr, size_t *cap, size_t n, size_t size);
+
+/*
+ * The entry with key @p key (NULL as "") in a growable array of structs whose
+ * first member is the const char * key; if there is none, a copy of @p init
+ * with that key is appended. @p arrp is the address of the array pointer.
+ * NULL with c->rc set on failure.
+ */
+void *ns__keyed(struct ns__fold *c, void *arrp, size_t *n, size_t *cap, size_t size,
+		const void *init, const char *key);
+/* Renders one keyed-list entry into the JSON object @p o. */
+typedef void ns__entry_fn(struct ns__fold *c, json_t *o, const void *entry);
+/* A JSON array of a keyed list's @p n entries, sorted by key (in place) and rendered by @p fn. */
+json_t *ns__render_keyed(struct ns__fold *c, void *arr, size_t n, size_t size, ns__entry_fn *fn);
+
+/* Clamp a day count to NS__DAY_LIMIT either side of 1970 (dates.c). */
+int32_t ns__clamp_day(int64_t d);
+
+/*
+ * Shared between areas.
+ */
+
+/* identity.c: note the offender reference in the current event's header as an identifier. */
+void ns__ident_offender(struct ns__fold *c);
+/* identity.c: the kept value of an identifier type, NULL if none. */
+const char *ns__ident_get(const struct ns__fold *c, const char *type);
+
+/* custody.c: is a custody state one of the ACTIVE ones (under prison care). */
+int ns__active(int custody);
+/* custody.c: move to a custody state at @p prison. */
+void ns__custody(struct ns__fold *c, int state, const char *prison);
+/* custody.c: add a movement and make it the last movement. */
+void ns__movement(struct ns__fold *c, const char *type, const char *reason, int32_t date,
+		  const char *from, const char *to, const char *at);
+
+/* sentence.c: set the legal status; DEAD is final. */
+void ns__legal(struct ns__fold *c, const char *status);
+
+/*
+ * Event handlers, by area; the dispatch table in fold.c maps types to them.
+ */
+ns__fold_fn ns__fold_person_created, ns__fold_person_identifier_added, ns__fold_person_deceased;
+ns__fold_fn ns__fold_prisoner_received, ns__fold_prisoner_released, ns__fold_prisoner_transferred;
+ns__fold_fn ns__fold_court_remanded, ns__fold_court_convicted, ns__fold_court_appearance_recorded,
+	ns__fold_sentence_imposed, ns__fold_sentence_quashed, ns__fold_prisoner_adjustment_recorded;
+ns__fold_fn ns__fold_manager_pom_allocated, ns__fold_manager_com_allocated,
+	ns__fold_manager_handover_changed, ns__fold_alert_raised, ns__fold_alert_closed,
+	ns__fold_registration_added, ns__fold_registration_removed;
+ns__fold_fn ns__fold_licence_activated, ns__fold_licence_ended, ns__fold_recall_issued,
+	ns__fold_recall_returned_to_custody, ns__fold_supervision_terminated,
+	ns__fold_programme_referred, ns__fold_programme_completed;
+
+/* Render hooks, one per area; ns__renderers in fold.c lists them. */
+ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
+	ns__render_management, ns__render_licence;
+
+#endif /* NS__FOLD_INT_H */

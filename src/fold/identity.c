@@ -1,0 +1,228 @@
+/*
+ * The fold's identity area: who the person is.
+ *
+ * Handlers: person.created (name, date of birth, gender, PNC and CRO),
+ * person.identifier.added, person.deceased; and the offender reference in
+ * every event header, which is noted as a NOMS number or CRN.
+ * View fields: noms, crn, pnc, cro, identifiers, name, dob, gender, deceased.
+ *
+ * Each identifier type keeps its first value; a different later value is
+ * listed too, with an IDENTIFIER_MISMATCH conflict.
+ */
+#include "fold_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Does @p s have the shape @p shape: 'A' an upper-case letter, '9' a digit. */
+static int ns__shaped(const char *s, const char *shape)
+{
+	for (; *shape; s++, shape++)
+		if (*shape == 'A' ? *s < 'A' || *s > 'Z' : *s < '0' || *s > '9')
+			return 0;
+	return *s == '\0';
+}
+
+/*
+ * Canonical long form of a PNC id ("12/394773H" -> "2012/0394773H"; two-digit
+ * years 39-99 are 19xx). Returns -1 if @p s is not in either form.
+ */
+static int ns__pnc_canon(const char *s, char out[16])
+{
+	const char *slash = strchr(s, '/'), *p;
+	size_t ylen, k;
+	long serial = 0;
+	int year = 0;
+	char letter, tmp[48];
+
+	if (slash == NULL || ((ylen = (size_t)(slash - s)) != 2 && ylen != 4))
+		return -1;
+	for (k = 0; k < ylen; k++) {
+		if (s[k] < '0' || s[k] > '9')
+			return -1;
+		year = year * 10 + (s[k] - '0');
+	}
+	p = slash + 1;
+	for (k = 0; p[k] >= '0' && p[k] <= '9'; k++)
+		if (k < 7)
+			serial = serial * 10 + (p[k] - '0');
+	if (k < 1 || k > 7)
+		return -1;
+	letter = p[k];
+	if (letter >= 'a' && letter <= 'z')
+		letter = (char)(letter - 32);
+	if (letter < 'A' || letter > 'Z' || p[k + 1] != '\0')
+		return -1;
+	if (ylen == 2)
+		year += year >= 39 ? 1900 : 2000;
+	snprintf(tmp, sizeof(tmp), "%04d/%07ld%c", year, serial, letter);
+	memcpy(out, tmp, 14);
+	return 0;
+}
+
+/* The value an identifier entry stands for. */
+static const char *ns__ident_value(const struct ns__ident *id)
+{
+	return id->canon[0] ? id->canon : id->raw;
+}
+
+/* View field and provenance key of an identifier type, NULL for others. */
+static const char *ns__ident_field(const char *type)
+{
+	static const char *const types[] = { "NOMS", "CRN", "PNC", "CRO" };
+	static const char *const fields[] = { "noms", "crn", "pnc", "cro" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(type, types[i]) == 0)
+			return fields[i];
+	return NULL;
+}
+
+/*
+ * Note an identifier given by the current event. The first value of each
+ * type is kept; a different later value is listed too, with a conflict.
+ */
+static void ns__ident(struct ns__fold *c, const char *type, const char *value)
+{
+	struct ns__ident *ids, *id;
+	const char *v, *field;
+	char canon[16] = "";
+	long kept = -1;
+
+	if (ns__nz(type) == NULL || ns__nz(value) == NULL)
+		return;
+	v = strcmp(type, "PNC") == 0 && ns__pnc_canon(value, canon) == 0 ? canon : value;
+	for (size_t i = 0; i < c->nids; i++) {
+		if (strcmp(c->ids[i].type, type) != 0)
+			continue;
+		if (strcmp(ns__ident_value(&c->ids[i]), v) == 0)
+			return;
+		if (kept < 0)
+			kept = (long)i;
+	}
+	if ((ids = ns__grow(c, c->ids, &c->capids, c->nids, sizeof(*ids))) == NULL)
+		return;
+	c->ids = ids;
+	id = &ids[c->nids++];
+	id->type = type;
+	id->raw = value;
+	memcpy(id->canon, canon, sizeof(canon));
+	id->ev = c->cur;
+	if (kept >= 0) {
+		const struct ns__ident *k = &c->ids[kept];
+		ns__conflict(c, "IDENTIFIER_MISMATCH", k->ev, c->cur,
+			     "two different %s identifiers: %s (from %s) and %s (from %s); the first is kept",
+			     type, ns__ident_value(k), c->f[k->ev].ev->site, v, c->f[c->cur].ev->site);
+	} else if ((field = ns__ident_field(type)) != NULL) {
+		ns__prov(c, field);
+	}
+}
+
+const char *ns__ident_get(const struct ns__fold *c, const char *type)
+{
+	for (size_t i = 0; i < c->nids; i++)
+		if (strcmp(c->ids[i].type, type) == 0)
+			return ns__ident_value(&c->ids[i]);
+	return NULL;
+}
+
+void ns__ident_offender(struct ns__fold *c)
+{
+	const char *off = c->f[c->cur].ev->offender;
+
+	if (ns__shaped(off, "A9999AA")) /* NOMS number */
+		ns__ident(c, "NOMS", off);
+	else if (ns__shaped(off, "A999999")) /* CRN */
+		ns__ident(c, "CRN", off);
+}
+
+/* person.created: details, and the identifiers it carries. */
+void ns__fold_person_created(struct ns__fold *c, const Nomsync__Payload *pl)
+{
+	const Nomsync__PersonCreated *p = pl->person_created;
+	int32_t dob = ns__date(p->dob);
+
+	ns__ident(c, "PNC", p->pnc);
+	ns__ident(c, "CRO", p->cro);
+	if (c->person_ev >= 0) {
+		int surname_differs = ns__nz(p->surname) && ns__nz(c->surname) &&
+				      !ns__eq_nocase(p->surname, c->surname);
+		int dob_differs = dob != NS_DATE_NONE && c->dob != NS_DATE_NONE && dob != c->dob;
+		if (surname_differs || dob_differs) {
+			char a[11], b[11];
+			ns__conflict(c, "IDENTITY_DETAILS_MISMATCH", c->person_ev, c->cur,
+				     "person created twice with different details: %s born %s, then %s born %s",
+				     ns__show(c->surname), ns__show_date(a, c->dob), ns__show(p->surname),
+				     ns__show_date(b, dob));
+		}
+	}
+	c->person_ev = c->cur;
+	/* The later record is applied; fields it leaves empty keep their value. */
+	if (ns__nz(p->surname) || ns__nz(p->forenames)) {
+		if (ns__nz(p->surname))
+			c->surname = p->surname;
+		if (ns__nz(p->forenames))
+			c->forenames = p->forenames;
+		ns__prov(c, "name");
+	}
+	if (dob != NS_DATE_NONE) {
+		c->dob = dob;
+		ns__prov(c, "dob");
+	}
+	if (ns__nz(p->gender)) {
+		c->gender = p->gender;
+		ns__prov(c, "gender");
+	}
+}
+
+/* person.identifier.added. */
+void ns__fold_person_identifier_added(struct ns__fold *c, const Nomsync__Payload *pl)
+{
+	ns__ident(c, pl->person_identifier_added->identifier_type, pl->person_identifier_added->value);
+}
+
+/* person.deceased: the date, and legal status DEAD. */
+void ns__fold_person_deceased(struct ns__fold *c, const Nomsync__Payload *pl)
+{
+	int32_t d = ns__date(pl->person_deceased->date_of_death);
+
+	if (c->death_ev >= 0 && d != c->deceased) {
+		char a[11], b[11];
+		ns__conflict(c, "DECEASED_DATE_MISMATCH", c->death_ev, c->cur,
+			     "date of death recorded as %s and as %s", ns__show_date(a, c->deceased),
+			     ns__show_date(b, d));
+	}
+	if (c->death_ev < 0)
+		c->death_ev = c->cur;
+	c->deceased = d;
+	ns__prov(c, "deceased");
+	ns__legal(c, "DEAD");
+}
+
+void ns__render_identity(struct ns__fold *c, json_t *v)
+{
+	json_t *name = json_null(), *ids = ns__arr(c);
+
+	ns__set(c, v, "noms", ns__jstr(c, ns__ident_get(c, "NOMS")));
+	ns__set(c, v, "crn", ns__jstr(c, ns__ident_get(c, "CRN")));
+	ns__set(c, v, "pnc", ns__jstr(c, ns__ident_get(c, "PNC")));
+	ns__set(c, v, "cro", ns__jstr(c, ns__ident_get(c, "CRO")));
+	for (size_t i = 0; i < c->nids; i++) {
+		json_t *o = ns__obj(c);
+		ns__set(c, o, "type", ns__jstr(c, c->ids[i].type));
+		ns__set(c, o, "value", ns__jstr(c, ns__ident_value(&c->ids[i])));
+		ns__set(c, o, "event", ns__jstr(c, c->f[c->ids[i].ev].hex));
+		ns__set(c, o, "site", ns__jstr(c, c->f[c->ids[i].ev].ev->site));
+		ns__push(c, ids, o);
+	}
+	ns__set(c, v, "identifiers", ids);
+	if (c->surname != NULL || c->forenames != NULL) {
+		name = ns__obj(c);
+		ns__set(c, name, "surname", ns__jstr(c, c->surname));
+		ns__set(c, name, "forenames", ns__jstr(c, c->forenames));
+	}
+	ns__set(c, v, "name", name);
+	ns__set(c, v, "dob", ns__jdate(c, c->dob));
+	ns__set(c, v, "gender", ns__jstr(c, c->gender));
+	ns__set(c, v, "deceased", ns__jdate(c, c->deceased));
+}
