@@ -137,7 +137,8 @@ void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
  *         @p results), or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM, in which case
  *         nothing was written
  */
-int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results);
+int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results,
+		    ns_diag *d);
 
 /**
  * @brief Fold up to @p max persons marked pending by NS_INGEST_DEFER_FOLD,
@@ -147,7 +148,7 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
  * @param[out] left optional: persons still pending afterwards
  * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM (nothing written)
  */
-int ns_store_fold_pending(ns_store *s, size_t max, size_t *left);
+int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d);
 
 /**
  * @brief Move id index entries deferred by NS_INGEST_DEFER_FOLD into the
@@ -166,7 +167,7 @@ int ns_store_fold_pending(ns_store *s, size_t max, size_t *left);
  * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM / NS_ECORRUPT (nothing
  *         written)
  */
-int ns_store_index_pending(ns_store *s, size_t max, size_t *left);
+int ns_store_index_pending(ns_store *s, size_t max, size_t *left, ns_diag *d);
 
 /** One version vector entry. */
 typedef struct ns_vv_entry {
@@ -302,12 +303,6 @@ void ns_store_fold_stats(ns_store *s, ns_fold_stats *out);
 
 /** @brief Bytes the LMDB environment uses (last page number x page size). */
 int ns_store_size(ns_store *s, uint64_t *bytes);
-
-/**
- * @brief Text of the last write failure in this store (e.g. "the disk holding
- * DIR is full"), "" if none. Valid until the next write call.
- */
-const char *ns_store_last_error(ns_store *s);
 
 /**
  * @brief Hold appends (after restoring a backup): until released, this site
