@@ -425,6 +425,7 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	MDB_txn *txn;
 	int rc;
 
+	ns_diag_clear(d);
 	/* A retry must start from the caller's pre-check results. */
 	if (a->saved)
 		memcpy(results, a->saved, n * sizeof(*results));
@@ -433,7 +434,6 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	for (size_t i = 0; i < n; i++)
 		if (!(flags & NS_INGEST_VERIFIED) || results[i] == 0)
 			results[i] = evs[i] ? ns__precheck(s, evs[i], flags) : NS_EDECODE;
-	ns_diag_clear(d);
 	if ((rc = ns__txn(s, 0, &txn)) != 0) {
 		ns_diag_set(d, ns__mdb(rc), "store", "cannot begin a write: %s", mdb_strerror(rc));
 		return ns__mdb(rc);
