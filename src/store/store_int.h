@@ -3,8 +3,9 @@
  * btreeInt.h is by its B-tree files). Nothing outside src/store/ includes it.
  *
  *   env.c        environment open/create/close, transactions, map growth and
- *                the retry around it, meta, counters, version vector
- *                records, big-endian helpers, rejection counter names
+ *                the retry around it, the deferred-work driver, meta,
+ *                counters (ns_store_count), version vector records,
+ *                big-endian helpers, rejection counter names
  *   write.c      append and ingest: writing events, held events, equivocation
  *   person.c     persons: components, aliases, links, re-folds, deferred
  *                folds (the dirty set), fold latency statistics
