@@ -706,6 +706,23 @@ static void test_malformed_and_oversized(void)
 	resp_free(&r);
 	CHECK(closed_by_server(c));
 	client_close(c);
+	/*
+	 * A chunked body with no declared length is cut off at 1 MiB too: one
+	 * chunk of 1 MiB + 1 bytes (and nothing after it, so the server has read
+	 * every byte when it closes and the response is not lost to a reset).
+	 */
+	size_t over = 1024 * 1024 + 1;
+	char *chunk = malloc(over);
+	memset(chunk, ' ', over);
+	c = connect_client();
+	send_req(c, "POST", "/v1/events", "Bearer " TOKEN, "Transfer-Encoding: chunked\r\n", NULL);
+	send_raw(c, "100001\r\n", 8);
+	send_raw(c, chunk, over);
+	CHECK_INT(read_resp(c, &r, 0), 413);
+	CHECK_STR(jstr(&r, "error"), "too_large");
+	resp_free(&r);
+	client_close(c);
+	free(chunk);
 	/* Exactly 1 MiB is allowed through to the JSON parser (and is not JSON). */
 	size_t mb = 1024 * 1024;
 	char *body = malloc(mb + 1);
