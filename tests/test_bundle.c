@@ -180,6 +180,17 @@ static uint64_t vv_seq(ns_store *s, const uint8_t *origin, int *quarantined, uin
 	return seq;
 }
 
+/* What an import did: events in the bundle, newly applied, duplicates, held, rejected. */
+static void report_is(const ns_import_report *r, uint64_t events, uint64_t applied, uint64_t dups,
+		      uint64_t held, uint64_t rejected)
+{
+	CHECK_INT(r->events, events);
+	CHECK_INT(r->applied, applied);
+	CHECK_INT(r->duplicates, dups);
+	CHECK_INT(r->held, held);
+	CHECK_INT(r->rejected, rejected);
+}
+
 /*
  * A store that already holds events of its own and of another origin, so
  * that "unchanged" after a refused import means something.
@@ -214,11 +225,7 @@ static void test_export_import_converge(void)
 	CHECK_INT(count, 3);
 	memset(&r, 0xff, sizeof(r));
 	CHECK_INT(ns_bundle_import(b, path, &r, &d), 0);
-	CHECK_INT(r.events, 3);
-	CHECK_INT(r.applied, 3);
-	CHECK_INT(r.duplicates, 0);
-	CHECK_INT(r.held, 0);
-	CHECK_INT(r.rejected, 0);
+	report_is(&r, 3, 3, 0, 0, 0);
 	CHECK_INT(r.proofs, 0);
 	CHECK_STR(r.exporter, "MDI");
 
@@ -286,16 +293,13 @@ static void test_export_since(void)
 
 	/* A store with nothing of MDI holds both: their predecessors are not in the bundle. */
 	CHECK_INT(ns_bundle_import(fresh, path, &r, &d), 0);
-	CHECK_INT(r.events, 2);
-	CHECK_INT(r.held, 2);
-	CHECK_INT(r.applied, 0);
+	report_is(&r, 2, 0, 0, 2, 0);
 	CHECK_INT(vv_seq(fresh, ns_store_identity(a)->pk, NULL, &held), 0);
 	CHECK_INT(held, 2);
 
 	/* b applies both and converges with a. */
 	CHECK_INT(ns_bundle_import(b, path, &r, &d), 0);
-	CHECK_INT(r.applied, 2);
-	CHECK_INT(r.duplicates, 0);
+	report_is(&r, 2, 2, 0, 0, 0);
 	uint8_t da[NS_ID_BYTES], db[NS_ID_BYTES];
 	CHECK_INT(ns_store_digest(a, "A1234BC", da), 0);
 	CHECK_INT(ns_store_digest(b, "A1234BC", db), 0);
@@ -677,11 +681,7 @@ static void test_import_twice_idempotent(void)
 	CHECK_INT(r.applied, 5);
 	snapshot s1 = snap(c);
 	CHECK_INT(ns_bundle_import(c, keep, &r, &d), 0);
-	CHECK_INT(r.events, 5);
-	CHECK_INT(r.applied, 0);
-	CHECK_INT(r.duplicates, 5);
-	CHECK_INT(r.held, 0);
-	CHECK_INT(r.rejected, 0);
+	report_is(&r, 5, 0, 5, 0, 0);
 	snapshot s2 = snap(c);
 	CHECK(snap_equal(&s1, &s2));
 	snap_free(&s1);
