@@ -591,8 +591,8 @@ static void test_proofs_carried(void)
 	ns_event_build(&mdi, 1, NULL, in2.occurred_at, 1, in2.offender, in2.payload, &e1b);
 	ns_event_build(&mdi, 2, e1->id, in2.occurred_at, 2, in2.offender, in2.payload, &e2);
 	ns_event *batch[2] = { e1, e2 };
-	CHECK_INT(ns_store_ingest(b, batch, 2, 0, res), 0);
-	CHECK_INT(ns_store_ingest(b, &e1b, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, batch, 2, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(b, &e1b, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_EEQUIV);
 
 	uint64_t count;
@@ -619,7 +619,7 @@ static void test_proofs_carried(void)
 	/* Quarantined: MDI's events are refused at c now. */
 	ns_event *e3;
 	ns_event_build(&mdi, 3, e2->id, in2.occurred_at, 3, in2.offender, in2.payload, &e3);
-	CHECK_INT(ns_store_ingest(c, &e3, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(c, &e3, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_EQUARANTINED);
 	ns_event_free(e3);
 
