@@ -753,7 +753,7 @@ static int cmd_prep(int argc, char **argv)
 				bytes += f->rawlen[j];
 				res[i] = 0;
 			}
-			int rc = ns_store_ingest(s, evs, m, NS_INGEST_VERIFIED, res);
+			int rc = ns_store_ingest(s, evs, m, NS_INGEST_VERIFIED, res, NULL);
 			if (rc != 0)
 				die("ingest failed: %s", ns_strerror(rc));
 			for (size_t i = 0; i < m; i++) {
@@ -1198,7 +1198,7 @@ static int cmd_refold(int argc, char **argv)
 		refold_noms(noms, p);
 		ns_event *ev = late_event(&lei, ++seq, prev, noms, base + events / 2);
 		double a = now_s();
-		rc = ns_store_ingest(s, &ev, 1, NS_INGEST_VERIFIED, &res);
+		rc = ns_store_ingest(s, &ev, 1, NS_INGEST_VERIFIED, &res, NULL);
 		ing[p] = (now_s() - a) * 1e3;
 		if (rc != 0 || res != NS_INGEST_APPLIED)
 			die("late event not applied: %s / %d", ns_strerror(rc), res);
@@ -1237,7 +1237,7 @@ static int cmd_refold(int argc, char **argv)
 		refold_noms(noms, p);
 		ns_event *ev = late_event(&lei, ++seq, prev, noms, base + events / 3);
 		double a = now_s();
-		rc = ns_store_ingest(s, &ev, 1, NS_INGEST_VERIFIED, &res);
+		rc = ns_store_ingest(s, &ev, 1, NS_INGEST_VERIFIED, &res, NULL);
 		dur[p] = (now_s() - a) * 1e3;
 		if (rc != 0 || res != NS_INGEST_APPLIED)
 			die("late event not applied: %s / %d", ns_strerror(rc), res);
@@ -1372,7 +1372,7 @@ static int cmd_catchup(int argc, char **argv)
 	/* Then until every deferred fold has run: all views stored. */
 	double stored = t;
 	size_t left = 1;
-	while (ns_store_fold_pending(s, 0, &left) == 0 && left > 0) {
+	while (ns_store_fold_pending(s, 0, &left, NULL) == 0 && left > 0) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			die("nomsyncd exited while folding (status %d); see %s", status, log ? log : "its log");
 		if ((t = now_s()) - t0 > timeout)

@@ -251,16 +251,16 @@ static void test_ingest_dup_gap_drain(void)
 	CHECK_INT(l.n, 3);
 	/* Deliver 3 then 2: both held. Then 1 drains everything. */
 	ns_event *late[2] = { l.ev[2], l.ev[1] };
-	CHECK_INT(ns_store_ingest(b, late, 2, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, late, 2, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_INGEST_HELD);
 	CHECK_INT(res[1], NS_INGEST_HELD);
 	CHECK_INT(vv_seq(b, l.ev[0]->origin, NULL), 0);
-	CHECK_INT(ns_store_ingest(b, late, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, late, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_INGEST_DUPLICATE);
-	CHECK_INT(ns_store_ingest(b, l.ev, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, l.ev, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_INGEST_APPLIED);
 	CHECK_INT(vv_seq(b, l.ev[0]->origin, NULL), 3);
-	CHECK_INT(ns_store_ingest(b, l.ev, 3, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, l.ev, 3, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_INGEST_DUPLICATE);
 	CHECK_INT(res[2], NS_INGEST_DUPLICATE);
 	uint8_t da[32], db[32];
@@ -287,7 +287,7 @@ static void test_ingest_rejections(void)
 	ns_identity_generate(&court, "SHEFCC", NS_ROLE_COURT);
 	CHECK_INT(ns_input_parse(course[1], strlen(course[1]), &in, &d), 0);
 	CHECK_INT(ns_event_build(&court, 1, NULL, in.occurred_at, in.occurred_at, in.offender, in.payload, &ev), 0);
-	CHECK_INT(ns_store_ingest(b, &ev, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, &ev, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_EROLE);
 	ns_event_free(ev);
 
@@ -299,7 +299,7 @@ static void test_ingest_rejections(void)
 	memcpy(copy, ev->raw, ev->raw_len);
 	crypto_sign_detached(copy + (ev->signature - ev->raw), NULL, ev->header, ev->header_len, rogue.sk);
 	CHECK_INT(ns_event_decode(copy, ev->raw_len, &forged, NULL), 0);
-	CHECK_INT(ns_store_ingest(b, &forged, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, &forged, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_ESIG);
 	free(copy);
 	ns_event_free(forged);
@@ -333,15 +333,15 @@ static void test_equivocation(void)
 	ns_event_build(&mdi, 4, e3->id, in2.occurred_at, 4, in2.offender, in2.payload, &e4);
 
 	ns_event *batch[2] = { e1, e2 };
-	CHECK_INT(ns_store_ingest(b, batch, 2, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, batch, 2, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_INGEST_APPLIED);
 	CHECK_INT(res[1], NS_INGEST_APPLIED);
 	/* Same (origin, seq), different content. */
-	CHECK_INT(ns_store_ingest(b, &e1b, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, &e1b, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_EEQUIV);
 	CHECK_INT(vv_seq(b, mdi.pk, &q), 2);
 	CHECK_INT(q, 1);
-	CHECK_INT(ns_store_ingest(b, &e3, 1, 0, res), 0);
+	CHECK_INT(ns_store_ingest(b, &e3, 1, 0, res, NULL), 0);
 	CHECK_INT(res[0], NS_EQUARANTINED);
 	ns_proof *p;
 	size_t np;
@@ -353,7 +353,7 @@ static void test_equivocation(void)
 		ns_store *c = mkstore("LEI", NS_ROLE_PRISON, NULL);
 		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].b, p[0].blen), 0);
 		CHECK_INT(ns_store_add_proof(c, p[0].a, p[0].alen, p[0].b, p[0].blen), NS_EEXIST);
-		CHECK_INT(ns_store_ingest(c, &e1, 1, 0, res), 0);
+		CHECK_INT(ns_store_ingest(c, &e1, 1, 0, res, NULL), 0);
 		CHECK_INT(res[0], NS_EQUARANTINED);
 		ns_store_close(c);
 		/* Two identical events prove nothing. */
@@ -369,7 +369,7 @@ static void test_equivocation(void)
 	ns_event *e3x;
 	ns_event_build(&mdi, 3, e1->id, in2.occurred_at, 9, in2.offender, in2.payload, &e3x);
 	ns_event *fb[3] = { e1, e2, e3x };
-	CHECK_INT(ns_store_ingest(f, fb, 3, 0, res), 0);
+	CHECK_INT(ns_store_ingest(f, fb, 3, 0, res, NULL), 0);
 	CHECK_INT(res[2], NS_EEQUIV);
 	CHECK_INT(vv_seq(f, mdi.pk, &q), 2);
 	CHECK_INT(q, 1);
@@ -487,12 +487,12 @@ static void test_convergence_any_order(void)
 	CHECK_INT(append(n07, prob + 2, 1, &d), NS_EROLE); /* probation cannot release */
 	evlist a = all_events(mdi), b = all_events(n07);
 	/* x gets mdi then n07; y gets n07 reversed then mdi reversed. */
-	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res), 0);
-	CHECK_INT(ns_store_ingest(x, b.ev, b.n, 0, res), 0);
+	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(x, b.ev, b.n, 0, res, NULL), 0);
 	for (size_t i = b.n; i-- > 0;)
-		CHECK_INT(ns_store_ingest(y, &b.ev[i], 1, 0, res), 0);
+		CHECK_INT(ns_store_ingest(y, &b.ev[i], 1, 0, res, NULL), 0);
 	for (size_t i = a.n; i-- > 0;)
-		CHECK_INT(ns_store_ingest(y, &a.ev[i], 1, 0, res), 0);
+		CHECK_INT(ns_store_ingest(y, &a.ev[i], 1, 0, res, NULL), 0);
 	uint8_t dx[32], dy[32];
 	CHECK_INT(ns_store_digest(x, NULL, dx), 0);
 	CHECK_INT(ns_store_digest(y, NULL, dy), 0);
@@ -540,11 +540,11 @@ static void test_deferred_folds(void)
 	CHECK_INT(append(mdi, course, 3, &d), 0);
 	CHECK_INT(append(n07, prob, 3, &d), 0);
 	evlist a = all_events(mdi), b = all_events(n07);
-	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res), 0);
-	CHECK_INT(ns_store_ingest(x, b.ev, b.n, 0, res), 0);
-	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
-	CHECK_INT(ns_store_ingest(y, b.ev, b.n, NS_INGEST_DEFER_FOLD, res), 0);
-	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(x, b.ev, b.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(y, b.ev, b.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left, NULL), 0);
 	CHECK(left >= 2);
 	/* Read through any identifier while pending: a fresh fold, same bytes. */
 	CHECK_INT(ns_store_view(x, "X654321", &vx, &lx, NULL), 0);
@@ -564,17 +564,17 @@ static void test_deferred_folds(void)
 	CHECK_INT(left, 3);
 	CHECK_INT(append(mdi, more, 1, &d), 0);
 	evlist c = all_events(mdi);
-	CHECK_INT(ns_store_ingest(x, c.ev, c.n, 0, res), 0);
-	CHECK_INT(ns_store_ingest(y, c.ev, c.n, 0, res), 0);
-	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK_INT(ns_store_ingest(x, c.ev, c.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(y, c.ev, c.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left, NULL), 0);
 	CHECK_INT(left, 1);
 	size_t before = left;
 	/* Reopen (pending marks are durable), then fold in steps of one. */
 	ns_store_close(y);
 	CHECK_INT(ns_store_open(dir, 0, &y, &d), 0);
-	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left, NULL), 0);
 	CHECK_INT(left, before);
-	CHECK_INT(ns_store_fold_pending(y, 1, &left), 0);
+	CHECK_INT(ns_store_fold_pending(y, 1, &left, NULL), 0);
 	CHECK_INT(left, 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	CHECK_INT(r.pending, 0);
@@ -629,14 +629,14 @@ static void test_deferred_ids(void)
 	CHECK_INT(append(mdi, course, 3, &d), 0);
 	CHECK_INT(append(n07, prob + 2, 1, &d), 0);
 	evlist a = all_events(mdi), b = all_events(n07);
-	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
-	CHECK_INT(ns_store_index_pending(y, 0, &left), 0);
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
+	CHECK_INT(ns_store_index_pending(y, 0, &left, NULL), 0);
 	CHECK_INT(left, 3);
 	/* The same events again: duplicates, not a fork. */
-	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
 	for (size_t i = 0; i < a.n; i++)
 		CHECK_INT(res[i], NS_INGEST_DUPLICATE);
-	CHECK_INT(ns_store_index_pending(y, 0, &left), 0);
+	CHECK_INT(ns_store_index_pending(y, 0, &left, NULL), 0);
 	CHECK_INT(left, 3);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	CHECK_INT(r.unindexed, 3);
@@ -646,26 +646,26 @@ static void test_deferred_ids(void)
 	CHECK_INT(ns_store_erase(y, a.ev[2]->id), 0);
 	CHECK_INT(ns_store_erase(y, unknown), NS_ENOTFOUND);
 	/* A pass of three steps (max 2: one entry per step), reopened mid-pass. */
-	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(ns_store_index_pending(y, 2, &left, NULL), 0);
 	CHECK_INT(left, 3);
 	ns_store_close(y);
 	CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &y, &d), 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	/* Entries arriving mid-pass wait for the next one. */
-	CHECK_INT(ns_store_ingest(y, b.ev, b.n, NS_INGEST_DEFER_FOLD, res), 0);
-	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(ns_store_ingest(y, b.ev, b.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
+	CHECK_INT(ns_store_index_pending(y, 2, &left, NULL), 0);
 	CHECK_INT(left, 4);
-	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(ns_store_index_pending(y, 2, &left, NULL), 0);
 	CHECK_INT(left, 1);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	CHECK_INT(r.unindexed, 1);
-	CHECK_INT(ns_store_index_pending(y, 2, &left), 0);
+	CHECK_INT(ns_store_index_pending(y, 2, &left, NULL), 0);
 	CHECK_INT(left, 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	CHECK_INT(r.unindexed, 0);
 	CHECK_INT(r.events, 5);
 	CHECK_INT(ns_store_erase(y, b.ev[0]->id), 0);
-	CHECK_INT(ns_store_fold_pending(y, SIZE_MAX, &left), 0);
+	CHECK_INT(ns_store_fold_pending(y, SIZE_MAX, &left, NULL), 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	evlist_free(&a);
 	evlist_free(&b);
@@ -686,12 +686,12 @@ static void test_deferred_digest(void)
 
 	CHECK_INT(append(mdi, course, 3, &d), 0);
 	evlist a = all_events(mdi);
-	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res), 0);
-	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res), 0);
+	CHECK_INT(ns_store_ingest(x, a.ev, a.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
 	CHECK_INT(ns_store_digest(x, NULL, dx), 0);
 	CHECK_INT(ns_store_digest(y, NULL, dy), 0);
 	CHECK(memcmp(dx, dy, 32) == 0);
-	CHECK_INT(ns_store_fold_pending(y, 0, &left), 0);
+	CHECK_INT(ns_store_fold_pending(y, 0, &left, NULL), 0);
 	CHECK_INT(left, 0);
 	evlist_free(&a);
 	ns_store_close(mdi);

@@ -3,36 +3,84 @@
  *
  * Layout of DIR:
  *   DIR/data.mdb, DIR/lock.mdb   the LMDB environment
- *   DIR/site.key                 the site's Ed25519 secret key (mode 0600)
+ *   DIR/site.key                 the site's Ed25519 secret key (mode 0600);
+ *                                site.key.old-<16 hex> after ns_store_rekey
  *
- * Named databases inside the environment:
- *   log      origin(32) seq(8, big-endian)  -> event bytes as signed
- *   ids      event id(32)                   -> origin(32) seq(8)
+ * Named databases inside the environment (BE: big-endian):
+ *   log      origin(32) seq(8 BE)           -> event bytes as signed (a payload
+ *                                              erased by ns_store_erase is gone)
+ *   ids      event id(32)                   -> origin(32) seq(8 BE)
  *   byref    offender ref                   -> sort key (dupsort; see below)
- *   links    ref                            -> linked ref (dupsort; NOMS<->CRN)
- *   alias    ref                            -> canonical ref of its person
+ *   links    ref                            -> linked ref (dupsort; NOMS<->CRN, both
+ *                                              ways, from person.identifier.added)
+ *   alias    ref                            -> canonical ref of its person (every
+ *                                              ref of a folded person, itself included)
  *   views    canonical ref                  -> view JSON (canonical bytes)
- *   summary  canonical ref                  -> ns_fold_summary (for caseloads)
- *   vv       origin(32)                     -> version vector entry
- *   pending  origin(32) seq(8)              -> event held until its gap fills
- *   equiv    origin(32)                     -> equivocation proof (two events)
- *   counters name                           -> uint64 (rejections by reason)
- *   meta     name                           -> site, role, public key, format,
- *                                              fold_version
- *   unknown  origin(32) seq(8)              -> type(4, big-endian): events of
- *                                              types this build did not know
- *                                              when stored (not folded)
- *   rejected origin(32) seq(8)              -> NS_E* code (4, big-endian, signed):
- *                                              events re-checked when their type
- *                                              became known and found invalid
+ *   summary  canonical ref                  -> ns_fold_summary, as the struct's bytes
+ *                                              (for caseloads)
+ *   vv       origin(32)                     -> version vector entry: seq(8 BE) head(32)
+ *                                              site(16) role(1) quarantined(1) held(8 BE)
+ *                                              spare(1)
+ *   pending  origin(32) seq(8 BE)           -> event bytes, held until its gap fills
+ *   equiv    origin(32)                     -> equivocation proof: len(4 BE) event a,
+ *                                              len(4 BE) event b
+ *   counters name                           -> uint64 BE: appended, ingested,
+ *                                              duplicates, held, equivocations, erased,
+ *                                              rejected.<reason> (ns_reject_name), and
+ *                                              any name given to ns_store_count
+ *   meta     name                           -> format ("2"), fold_version (NS_FOLD_VERSION
+ *                                              of the views), site, role, pk (public key
+ *                                              hex), hold ("1" while appends are held),
+ *                                              newids.pass (progress of an id index pass)
+ *   dirty    offender ref                   -> 1 byte: the person's fold is deferred
+ *   newids   counter(8 BE, appended)        -> event id(32) origin(32) seq(8 BE) whose
+ *                                              ids entry is deferred
+ *   unknown  origin(32) seq(8 BE)           -> type(4 BE): events of a type this build
+ *                                              did not know when they were stored (not
+ *                                              folded; re-checked once a release knows it)
+ *   rejected origin(32) seq(8 BE)           -> NS_E* code (4 BE, two's complement): such
+ *                                              events found invalid by that re-check
  *                                              (kept in the log, never folded)
  *
- * The sort key is occurred_at(8, biased big-endian) origin(32) seq(8): the
- * fold's total order, so a person's events come out of byref already sorted.
+ * The sort key is occurred_at(8, BE, sign bit flipped) origin(32) seq(8 BE):
+ * the fold's total order, so a person's events come out of byref already
+ * sorted. A person is the set of refs joined by links; its canonical ref is
+ * its least NOMS number, else its least ref. Roster changes (offender
+ * NS_ROSTER_REF) are in log and ids only. dirty and newids are created by
+ * the first writable open of a store made before them; a read-only open of
+ * such a store sees nothing pending. unknown and rejected came with format
+ * 2 (see ns_store_upgrade_report).
  *
- * Every append or ingest call is one write transaction (group commit) that
- * also re-folds each person it touched; it is durable when the call returns.
- * The store is silent: it returns codes and fills ns_diag, never prints.
+ * Writes. Every append, ingest, fold or index step is one write transaction
+ * (group commit), durable when the call returns (unless NS_STORE_NOSYNC);
+ * if it fails nothing of it is written. If LMDB's map fills, the map is
+ * doubled (up to NOMSYNC_MAP_MAX) and the whole transaction run again. An
+ * append or ingest re-folds each person it touched before it commits, so
+ * views are never behind the log, except that an ingest with
+ * NS_INGEST_DEFER_FOLD marks the persons in dirty instead and defers its id
+ * index entries to newids (see that flag, ns_store_fold_pending and
+ * ns_store_index_pending).
+ *
+ * Threading. The environment is opened with MDB_NOTLS and no call leaves a
+ * transaction open, so any call may be made from any thread: read calls run
+ * concurrently with each other and with a write call (they see the last
+ * commit), and write calls, from threads or other processes, wait for
+ * LMDB's single writer lock. Not to be run concurrently with any other call
+ * on the same store: ns_store_close, ns_store_set_trust (set it before the
+ * first ingest) and ns_store_rekey (it replaces the identity that
+ * ns_store_identity returns and append signs with). Growing the map remaps
+ * it, which LMDB allows only while no other transaction of this process is
+ * open; the store grows it only when NOMSYNC_MAP_SIZE starts the map below
+ * NOMSYNC_MAP_MAX (by default the map starts at its maximum and never
+ * grows), so a process that sets it must not read from one thread while
+ * another writes. Another process growing the map is adopted at the next
+ * transaction.
+ *
+ * Buffers. Every buffer a call returns through an out parameter is malloc'd
+ * and the caller's to free (with free(), or the function named); pointers
+ * handed to callbacks are valid only during the callback. The store is
+ * silent: it returns 0 or a negative NS_E* code and fills the optional
+ * ns_diag (NULL allowed), never prints.
  */
 #ifndef NOMSYNC_STORE_H
 #define NOMSYNC_STORE_H
@@ -48,47 +96,70 @@ extern "C" {
 typedef struct ns_store ns_store;
 
 /** Flags for ns_store_open. */
-#define NS_STORE_RDONLY 0x1  /**< read-only transactions only */
+#define NS_STORE_RDONLY 0x1  /**< read-only: write calls fail (NS_EINVAL or NS_ESTORE) */
 #define NS_STORE_NOSYNC 0x2  /**< no fsync on commit (tests and benchmarks only) */
 
-/** Default LMDB map size (sparse; grows on demand up to this). */
+/**
+ * Default LMDB map size and limit (sparse: only what is used takes disk
+ * space). The environment NOMSYNC_MAP_SIZE (bytes, >= 1 MiB) sets a smaller
+ * initial map, which doubles on demand up to NOMSYNC_MAP_MAX (default this).
+ */
 #define NS_STORE_MAPSIZE ((size_t)16 << 30)
 
 /**
- * @brief Create a new store in @p dir (created if missing, must be empty of
- * a store) with a fresh key for site @p site of @p role.
- * @return 0, NS_EEXIST if a store is there, NS_EVALID for a bad site code
- *         (diag names the rule), NS_EIO or NS_ESTORE
+ * @brief Create a new store in @p dir (created, mode 0700, if missing; it
+ * must not hold a data.mdb) with a fresh key for site @p site of @p role,
+ * and close it again.
+ * @return 0, NS_EINVAL (NULL argument), NS_EEXIST if a store is there,
+ *         NS_EVALID for a bad role or site code (diag names the rule),
+ *         NS_EIO, NS_ENOTFOUND (the directory vanished) or NS_ESTORE
  */
 int ns_store_create(const char *dir, const char *site, ns_role role, ns_diag *d);
 
 /**
  * @brief Open an existing store.
- * @param[out] out the store, to close with ns_store_close
- * @return 0, NS_ENOTFOUND if @p dir holds no store, NS_EKEY, NS_ESTORE
+ *
+ * A writable open first brings the store up to this release, in one
+ * transaction (see ns_store_upgrade_report), and refuses to open if
+ * NOMSYNC_CATALOGUE_HIDE names an unknown type (ns_type_hide_check).
+ *
+ * @param[in] flags NS_STORE_RDONLY, NS_STORE_NOSYNC
+ * @param[out] out the store, to close with ns_store_close (NULL on failure)
+ * @return 0, NS_EINVAL, NS_ENOMEM, NS_ENOTFOUND if @p dir holds no store,
+ *         NS_ECORRUPT (metadata missing), NS_EVERSION (store format), NS_EKEY
+ *         (site.key unreadable or not this store's), NS_ESTORE, NS_EMAPFULL
+ *         (no room to upgrade the store)
  */
 int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d);
 
 /** @brief Close the store. NULL is allowed. */
 void ns_store_close(ns_store *s);
 
-/** @brief This site's identity (site code, role, keys). */
+/**
+ * @brief This site's identity (site code, role, keys): the store's own,
+ * valid until ns_store_close; ns_store_rekey replaces its contents.
+ */
 const ns_identity *ns_store_identity(const ns_store *s);
 
-/** @brief The store's directory. */
+/** @brief The store's directory, as given to ns_store_open; valid until ns_store_close. */
 const char *ns_store_dir(const ns_store *s);
 
 /**
  * @brief Validate, sign and append @p n events as this site, in one
- * durable transaction.
+ * durable transaction, re-folding the persons they touch.
  *
  * Every input is validated first (ns_validate_event, plus for
- * event.corrected that the target exists and was emitted by this site or
- * this site is a hub). If any input fails, nothing is written, @p bad is set
- * to its index and @p d names the field and rule.
+ * event.corrected that the target is held, in ids or still in newids, and
+ * was emitted by this site or this site is a hub). If any input fails,
+ * nothing is written, @p bad is set to its index and @p d names the field
+ * and rule.
  *
  * @param[out] ids optional, n event ids of the appended events
- * @return 0, NS_EVALID, NS_EROLE, NS_EQUARANTINED, NS_EMAPFULL, NS_ESTORE
+ * @param[out] bad optional, index of the input that failed (0 otherwise)
+ * @return 0, NS_EVALID, NS_EROLE, NS_ELOCKED (appends held, see
+ *         ns_store_hold), NS_EQUARANTINED (this site's key), NS_EINVAL
+ *         (read-only store), NS_EMAPFULL, NS_ENOMEM, NS_ESTORE; @p d says
+ *         why where it can
  */
 int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS_ID_BYTES],
 		    size_t *bad, ns_diag *d);
@@ -98,35 +169,46 @@ enum ns_ingest_result {
 	NS_INGEST_APPLIED = 0,   /**< new, chained, written and folded */
 	NS_INGEST_DUPLICATE = 1, /**< already held; nothing changed */
 	NS_INGEST_HELD = 2,      /**< predecessor missing; held until the gap fills */
-	NS_INGEST_PROOF = 3      /**< an equivocation proof, recorded */
+	NS_INGEST_PROOF = 3      /**< reserved, never given: an event that proves an
+				      equivocation is rejected as NS_EEQUIV (its proof is kept) */
 };
 
 /** Flags for ns_store_ingest. */
 #define NS_INGEST_VERIFIED 0x1 /**< signatures already checked by the caller */
 /**
  * Store the events but do not re-fold the persons they touch, nor insert
- * their ids into the id index (see ns_store_index_pending): mark them
- * pending instead, in the same transaction (a daemon catching up folds each
- * person once at the end rather than once per batch). Reads stay correct:
- * ns_store_view folds a pending person on the fly, ns_store_digest
- * completes pending folds first on a writable store, and ns_store_verify
- * re-folds a pending person but cannot compare its stored view.
- * ns_store_summaries (caseload lists) shows a pending person as of its last
- * fold until ns_store_fold_pending, which a daemon runs as soon as no
- * batches are queued, has folded it.
+ * their ids into the id index: in the same transaction, mark the persons'
+ * refs in dirty (ns_store_fold_pending folds them later) and append the id
+ * entries to newids (ns_store_index_pending indexes them later), so a
+ * daemon catching up folds each person once at the end rather than once per
+ * batch. Meanwhile:
+ * - ns_store_view folds a pending person on the fly (not stored);
+ * - ns_store_digest completes every pending fold first on a writable store
+ *   (a read-only store digests the stored views);
+ * - ns_store_verify re-folds a pending person but cannot compare its stored
+ *   view (counted in its report's pending), and checks deferred id entries
+ *   where they are (unindexed);
+ * - ns_store_summaries (caseload lists) and ns_store_stats show a pending
+ *   person as of its last fold: not at all if it has never been folded;
+ * - lookups by id (corrections, erasure) scan newids.
+ * A daemon runs the deferred work as soon as no batches are queued.
  */
 #define NS_INGEST_DEFER_FOLD 0x2
 
 /**
- * Optional trust policy consulted for every ingested event (the roster).
- * Return 0 to accept, or NS_EUNKNOWN / NS_EROLE to reject.
+ * Optional trust policy consulted for every ingested event (the roster),
+ * after its signature check and before any transaction, on the thread
+ * calling ns_store_ingest. Return 0 to accept, or a negative NS_E* code
+ * (NS_EUNKNOWN, NS_EROLE, NS_EREVOKED) to reject the event with it.
  */
 typedef int (*ns_trust_fn)(void *arg, const ns_event *ev);
+/** @brief Set (or with NULL clear) the trust policy; not while an ingest runs. */
 void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
 
 /**
  * @brief Ingest events from other sites (or this site's own, from a peer),
- * in one durable transaction.
+ * in one durable transaction that also re-folds the persons they touch
+ * (unless NS_INGEST_DEFER_FOLD).
  *
  * Each event is checked: signature (unless NS_INGEST_VERIFIED), trust
  * policy, role rule and payload validation. Duplicates are idempotent; an
@@ -136,26 +218,49 @@ void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
  * predecessor, are an equivocation: both are kept as a proof, the origin is
  * quarantined and further events from it are refused.
  *
+ * An event of a type this build does not know (ns_event.type_unknown, a
+ * newer release's) gets the same signature, trust and chain checks but not
+ * the role rule or payload validation, which this build cannot know: it is
+ * stored, indexed, relayed and exported like any other, recorded in the
+ * unknown database, and left out of views (so the origin's later events are
+ * not held behind it). A held event drained when its type has become known
+ * is checked then; one breaking its type's rules is stored but recorded in
+ * rejected (see ns_store_upgrade_report).
+ *
  * With NS_INGEST_VERIFIED the caller has checked signatures; an entry of
  * @p results that is non-zero on input (e.g. NS_ESIG from the caller's
  * check, or NS_EDECODE) is counted as that rejection and skipped.
  *
+ * Each rejection is counted under ns_reject_name(code); the batch also
+ * counts ingested, duplicates and held.
+ *
+ * @param[in] evs n decoded events; a NULL entry is rejected as NS_EDECODE
+ * @param[in] flags NS_INGEST_VERIFIED, NS_INGEST_DEFER_FOLD
  * @param[in,out] results n outcomes (enum ns_ingest_result or negative NS_E*)
+ * @param[out] d optional: cleared, then on failure the detail where known
+ *         (e.g. "nothing was written: the disk holding DIR is full (...)")
  * @return 0 if the batch was processed (individual rejections are in
- *         @p results), or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM, in which case
- *         nothing was written
+ *         @p results), or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM / NS_ECORRUPT,
+ *         in which case nothing was written; NS_EINVAL on a read-only store
  */
-int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results);
+int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results,
+		    ns_diag *d);
 
 /**
  * @brief Fold up to @p max persons marked pending by NS_INGEST_DEFER_FOLD,
- * in one durable transaction, and store their views.
+ * in one durable transaction, and store their views, summaries and
+ * aliases (a normal re-fold, which also clears the marks of every ref of
+ * each person folded).
  *
- * @param[in] max persons to fold; 0 only counts
- * @param[out] left optional: persons still pending afterwards
- * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM (nothing written)
+ * @param[in] max marked refs to take (each with its whole person); 0 only
+ *            counts (in a read transaction)
+ * @param[out] left optional: marked refs still pending afterwards (0 on failure)
+ * @param[out] d optional: cleared, then on failure the detail where known
+ * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM / NS_ECORRUPT (nothing
+ *         written); on a read-only store only counting works: NS_EINVAL if
+ *         @p max > 0 and anything is pending
  */
-int ns_store_fold_pending(ns_store *s, size_t max, size_t *left);
+int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d);
 
 /**
  * @brief Move id index entries deferred by NS_INGEST_DEFER_FOLD into the
@@ -169,12 +274,16 @@ int ns_store_fold_pending(ns_store *s, size_t max, size_t *left);
  * steps of about @p max / 2 entries, so each step writes only its own range
  * of the index; the entries leave the side table when the pass completes.
  *
+ * The pass's progress is kept in meta, so a restart resumes it.
+ *
  * @param[in] max entries a step may hold in memory; 0 only counts
  * @param[out] left optional: events still awaiting the index afterwards
+ *         (in newids; 0 on failure)
+ * @param[out] d optional: cleared, then on failure the detail where known
  * @return 0, or NS_EMAPFULL / NS_ESTORE / NS_ENOMEM / NS_ECORRUPT (nothing
- *         written)
+ *         written); on a read-only store as ns_store_fold_pending
  */
-int ns_store_index_pending(ns_store *s, size_t max, size_t *left);
+int ns_store_index_pending(ns_store *s, size_t max, size_t *left, ns_diag *d);
 
 /** One version vector entry. */
 typedef struct ns_vv_entry {
@@ -188,41 +297,60 @@ typedef struct ns_vv_entry {
 } ns_vv_entry;
 
 /**
- * @brief The version vector, sorted by origin key.
- * @param[out] out malloc'd array, caller frees
+ * @brief The version vector, sorted by origin key: every origin this store
+ * holds events, held events or a proof of.
+ * @param[out] out malloc'd array, caller frees (NULL on failure)
+ * @param[out] n entries
  */
 int ns_store_vector(ns_store *s, ns_vv_entry **out, size_t *n);
 
 /** @brief JSON form of a version vector (new reference): {"<origin hex>": {...}}. */
 json_t *ns_vector_to_json(const ns_vv_entry *v, size_t n);
-/** @brief Parse the JSON form. @return 0 or NS_EVALID. */
+/**
+ * @brief Parse the JSON form (origin and seq required, head optional; the
+ * other fields are not read). @param[out] out malloc'd, caller frees.
+ * @return 0, NS_EVALID or NS_ENOMEM.
+ */
 int ns_vector_from_json(const json_t *j, ns_vv_entry **out, size_t *n, ns_diag *d);
 
 /**
- * @brief The folded view of the person with NOMS number or CRN @p ref.
- * @param[out] json malloc'd NUL-terminated view, caller frees
+ * @brief The folded view of the person with NOMS number or CRN @p ref (any
+ * ref of the person). A person whose fold is deferred is folded on the fly
+ * from its events.
+ * @param[out] json malloc'd NUL-terminated view, caller frees (NULL on failure)
+ * @param[out] len optional, its length
  * @param[out] canonical optional, the person's canonical ref
- * @return 0 or NS_ENOTFOUND
+ * @return 0, NS_ENOTFOUND, or NS_ENOMEM / NS_ECORRUPT / NS_ESTORE
  */
 int ns_store_view(ns_store *s, const char *ref, char **json, size_t *len,
 		  char canonical[NS_REF_MAX]);
 
 /**
  * @brief Digest for convergence checks: BLAKE2b-256 over every view in key
- * order (ref == NULL), or over one person's view.
+ * order, each as canonical ref, 0, view, 0 (ref == NULL), or over one
+ * person's view alone. On a writable store every deferred fold is completed
+ * first (write transactions); a read-only store digests the stored views.
+ * @return 0, NS_ENOTFOUND (unknown @p ref) or a store error
  */
 int ns_store_digest(ns_store *s, const char *ref, uint8_t out[NS_ID_BYTES]);
 
-/** Callback for iterations; return non-zero to stop (that value is returned). */
+/**
+ * Callback for iterations: @p ev is decoded by the store and freed after
+ * the callback returns. Return non-zero to stop (that value is returned).
+ */
 typedef int (*ns_event_cb)(void *arg, const ns_event *ev);
 
 /** @brief Every stored event, by (origin, seq). */
 int ns_store_foreach(ns_store *s, ns_event_cb cb, void *arg);
-/** @brief One person's events (either id finds them all) in fold order. */
+/**
+ * @brief One person's events (any of its refs finds them all) in fold order.
+ * @return 0, NS_ENOTFOUND if none, a store error or the callback's value
+ */
 int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *arg);
 /**
- * @brief Events that a holder of version vector @p since lacks, by origin
- * then seq. @p since may be NULL (everything).
+ * @brief Events that a holder of version vector @p since lacks (seq above
+ * its entry for the origin), by origin then seq. @p since may be NULL
+ * (everything). Held events (pending) are not included.
  */
 int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince, ns_event_cb cb,
 			   void *arg);
@@ -235,13 +363,17 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
 int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
 			size_t max_bytes, ns_event_cb cb, void *arg);
 
-/** @brief Add @p n to the counter @p name (e.g. "rejected.decode"). */
+/** @brief Add @p n to the counter @p name (e.g. "rejected.frame"), in its own write transaction. */
 int ns_store_count(ns_store *s, const char *name, uint64_t n);
 
 /** @brief Counter name under which a rejection code is counted ("rejected.signature", ...). */
 const char *ns_reject_name(int code);
 
-/** @brief Raw bytes of event (origin, seq). @param[out] out malloc'd. */
+/**
+ * @brief Raw bytes of event (origin, seq) as stored.
+ * @param[out] out malloc'd, caller frees (NULL on failure)
+ * @return 0, NS_ENOTFOUND, NS_ENOMEM or NS_ESTORE
+ */
 int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, uint8_t **out,
 		 size_t *len);
 
@@ -256,10 +388,13 @@ typedef struct ns_verify_report {
 } ns_verify_report;
 
 /**
- * @brief Re-check everything: decode, payload hash, signature, key/header
- * agreement, gapless chain links, id index, version vector, and every view
- * against a fresh fold.
- * @return 0 if all is well, NS_ECORRUPT if anything failed (see report)
+ * @brief Re-check everything, in one read transaction: decode, payload
+ * hash, signature, key/header agreement, gapless chain links, id index
+ * (ids, or newids while deferred), version vector, and every stored view
+ * against a fresh fold (a person whose fold is deferred is re-folded, not
+ * compared).
+ * @return 0 if all is well, NS_ECORRUPT if anything failed (see report),
+ *         or a store error
  */
 int ns_store_verify(ns_store *s, ns_verify_report *r);
 
@@ -268,7 +403,7 @@ typedef struct ns_counter {
 	char name[48];
 	uint64_t value;
 } ns_counter;
-/** @brief All counters, sorted by name. @param[out] out malloc'd. */
+/** @brief All counters, sorted by name. @param[out] out malloc'd, caller frees. */
 int ns_store_counters(ns_store *s, ns_counter **out, size_t *n);
 
 /** An equivocation proof: two signed events of one origin that conflict. */
@@ -277,24 +412,37 @@ typedef struct ns_proof {
 	uint8_t *a, *b; /**< raw events (malloc'd) */
 	size_t alen, blen;
 } ns_proof;
-/** @brief All proofs held. Free with ns_proofs_free. */
+/** @brief All proofs held, by origin. @param[out] out free with ns_proofs_free. */
 int ns_store_proofs(ns_store *s, ns_proof **out, size_t *n);
+/** @brief Free an array of @p n proofs and their events. NULL is allowed. */
 void ns_proofs_free(ns_proof *p, size_t n);
 /**
  * @brief Record a proof received from elsewhere after checking it: both
  * events verify, same origin, and either the same seq with different ids or
  * b at seq+1 of a with a prev that is not a's id.
- * @return 0 (recorded, origin quarantined), NS_EEXIST if already known,
- *         NS_EINVAL if it proves nothing
+ * @return 0 (recorded, origin quarantined), NS_EEXIST if the origin is
+ *         already quarantined (nothing written), NS_EINVAL if it proves
+ *         nothing, or a store error
  */
 int ns_store_add_proof(ns_store *s, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
-/** @brief Erase the payload of event @p id (data protection); the chain still verifies. */
+/**
+ * @brief Erase the payload of event @p id (data protection) and re-fold its
+ * person, in one write transaction; the chain still verifies. Counted as
+ * "erased".
+ * @return 0, NS_ENOTFOUND if no event has that id, or a store error
+ */
 int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES]);
 
-/** Callback for ns_store_summaries: @p key is the person's canonical ref. */
+/**
+ * Callback for ns_store_summaries: @p key is the person's canonical ref;
+ * both are valid during the callback only. Non-zero stops and is returned.
+ */
 typedef int (*ns_summary_cb)(void *arg, const char *key, const ns_fold_summary *sum);
-/** @brief Every person's summary, in canonical-ref order. */
+/**
+ * @brief Every folded person's summary, in canonical-ref order (as of its
+ * last fold: see NS_INGEST_DEFER_FOLD).
+ */
 int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg);
 
 /** Fold latency histogram buckets (upper bounds in seconds), cumulative counts. */
@@ -305,17 +453,11 @@ typedef struct ns_fold_stats {
 	double sum;                       /**< total seconds */
 	uint64_t buckets[NS_FOLD_BUCKETS]; /**< folds taking <= bound (cumulative) */
 } ns_fold_stats;
-/** @brief Fold latencies measured by this process (thread-safe read). */
+/** @brief Fold latencies of this store handle since it was opened (thread-safe read). */
 void ns_store_fold_stats(ns_store *s, ns_fold_stats *out);
 
-/** @brief Bytes the LMDB environment uses (last page number x page size). */
+/** @brief Bytes the LMDB environment uses ((last page number + 1) x page size). */
 int ns_store_size(ns_store *s, uint64_t *bytes);
-
-/**
- * @brief Text of the last write failure in this store (e.g. "the disk holding
- * DIR is full"), "" if none. Valid until the next write call.
- */
-const char *ns_store_last_error(ns_store *s);
 
 /**
  * @brief Hold appends (after restoring a backup): until released, this site
@@ -323,17 +465,20 @@ const char *ns_store_last_error(ns_store *s);
  * after the backup was taken, and signing again from an older head would be
  * an equivocation. nomsyncd releases the hold once every configured peer has
  * reported a vector and none holds more of this site's own events than the
- * store does (it pulls them back first).
+ * store does (it pulls them back first). The hold is kept in meta ("hold"),
+ * so it survives a restart.
  */
 int ns_store_hold(ns_store *s, int hold);
-/** @brief 1 if appends are held. */
+/** @brief 1 if appends are held (0 if that cannot be read). */
 int ns_store_held(ns_store *s);
 
 /**
  * @brief Replace this site's key (rotation): a new Ed25519 key signs from now
  * on; the old key's events stay valid. The old key file is kept as
  * site.key.old-<first 16 hex of the old key>. The roster authority must list
- * the new key (roster.key.rotated) for peers to accept it.
+ * the new key (roster.key.rotated) for peers to accept it. Not while any
+ * other call on @p s runs (ns_store_identity's contents change).
+ * @return 0, NS_EIO (diag), a key or store error
  */
 int ns_store_rekey(ns_store *s, ns_diag *d);
 
@@ -341,11 +486,13 @@ int ns_store_rekey(ns_store *s, ns_diag *d);
  * @brief Drop this process's resident pages of the LMDB map (madvise
  * MADV_DONTNEED). The map is read-only and shared, so pages fault back in
  * from the page cache unchanged; this only keeps the node's resident set
- * from growing to the size of the store during a large catch-up.
+ * from growing to the size of the store during a large catch-up. Linux
+ * only (the mapping is found in /proc/self/maps); a no-op where it is not
+ * found. Thread-safe.
  */
 void ns_store_trim(ns_store *s);
 
-/** @brief Number of persons (views) and events held. */
+/** @brief Number of folded persons (views) and events held (log). */
 int ns_store_stats(ns_store *s, uint64_t *persons, uint64_t *events);
 
 /** Store format this release writes; it also opens format 1 (converted on a writable open). */

@@ -227,7 +227,7 @@ static int ns__flush(ns__importer *im)
 	int rc;
 
 	memset(im->results, 0, sizeof(im->results));
-	rc = im->n ? ns_store_ingest(im->s, im->batch, im->n, NS_INGEST_VERIFIED, im->results) : 0;
+	rc = im->n ? ns_store_ingest(im->s, im->batch, im->n, NS_INGEST_VERIFIED, im->results, NULL) : 0;
 
 	for (size_t i = 0; i < im->n; i++) {
 		if (rc == 0) {

@@ -73,6 +73,7 @@ typedef struct commit_job {
 	int kind;    /* JOB_INGEST, or deferred work without events: JOB_FOLD, JOB_INDEX */
 	size_t left; /* deferred work: persons (or ids) still pending after it */
 	int rc;
+	ns_diag diag; /* detail of a failure (rc != 0) */
 	uv_work_t work;
 } commit_job;
 
@@ -524,11 +525,11 @@ static void commit_work(uv_work_t *w)
 	unsigned flags = NS_INGEST_VERIFIED | (j->n >= NS_DEFER_MIN_EVENTS ? NS_INGEST_DEFER_FOLD : 0);
 
 	if (j->kind == JOB_FOLD)
-		j->rc = ns_store_fold_pending(j->node->store, NS_FOLD_STEP, &j->left);
+		j->rc = ns_store_fold_pending(j->node->store, NS_FOLD_STEP, &j->left, &j->diag);
 	else if (j->kind == JOB_INDEX)
-		j->rc = ns_store_index_pending(j->node->store, NS_INDEX_STEP, &j->left);
+		j->rc = ns_store_index_pending(j->node->store, NS_INDEX_STEP, &j->left, &j->diag);
 	else
-		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res);
+		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res, &j->diag);
 }
 
 static void deferred_done(commit_job *j)
@@ -538,7 +539,7 @@ static void deferred_done(commit_job *j)
 
 	if (j->rc != 0) {
 		ns_log(NS_LOG_ERROR, "deferred %s failed, nothing written: %s: %s (will retry)", what,
-		       ns_strerror(j->rc), ns_store_last_error(n->store));
+		       ns_strerror(j->rc), j->diag.msg);
 	} else {
 		if (j->left == 0)
 			ns_log(NS_LOG_INFO, "deferred %s complete", what);
@@ -564,14 +565,14 @@ static void commit_done(uv_work_t *w, int status)
 	}
 	if (j->rc == 0 && j->n >= NS_DEFER_MIN_EVENTS) {
 		/* Some, at least, if counting fails: the jobs learn the counts. */
-		if (ns_store_fold_pending(n->store, 0, &n->folds_pending) != 0)
+		if (ns_store_fold_pending(n->store, 0, &n->folds_pending, NULL) != 0)
 			n->folds_pending = 1;
-		if (ns_store_index_pending(n->store, 0, &n->ids_pending) != 0)
+		if (ns_store_index_pending(n->store, 0, &n->ids_pending, NULL) != 0)
 			n->ids_pending = 1;
 	}
 	if (j->rc != 0)
 		ns_log(NS_LOG_ERROR, "ingest of %zu events failed, nothing written: %s: %s (will retry)", j->n,
-		       ns_strerror(j->rc), ns_store_last_error(n->store));
+		       ns_strerror(j->rc), j->diag.msg);
 	refresh_vector(n);
 	for (size_t bi = 0; bi < j->nbatches; bi++) {
 		batch *b = n->qhead;
@@ -1279,9 +1280,9 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 			ns_log(NS_LOG_INFO, "%s", line);
 	}
 	/* Folds deferred before a stop or crash run once the loop starts. */
-	if (ns_store_fold_pending(n->store, 0, &n->folds_pending) == 0 && n->folds_pending > 0)
+	if (ns_store_fold_pending(n->store, 0, &n->folds_pending, NULL) == 0 && n->folds_pending > 0)
 		ns_log(NS_LOG_INFO, "%zu persons have deferred folds; folding them", n->folds_pending);
-	if (ns_store_index_pending(n->store, 0, &n->ids_pending) == 0 && n->ids_pending > 0)
+	if (ns_store_index_pending(n->store, 0, &n->ids_pending, NULL) == 0 && n->ids_pending > 0)
 		ns_log(NS_LOG_INFO, "%zu events await the id index; indexing them", n->ids_pending);
 	if ((rc = build_roster(n, &n->roster, &n->authority_seq, d)) != 0)
 		goto fail;

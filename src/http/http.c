@@ -633,11 +633,11 @@ static void get_metrics(conn *c)
 	fprintf(f, "nomsync_fold_seconds_bucket{le=\"+Inf\"} %llu\nnomsync_fold_seconds_sum %.6f\nnomsync_fold_seconds_count %llu\n",
 		(unsigned long long)fs.count, fs.sum, (unsigned long long)fs.count);
 	size_t pending = 0;
-	ns_store_fold_pending(h->store, 0, &pending);
+	ns_store_fold_pending(h->store, 0, &pending, NULL);
 	fprintf(f, "# HELP nomsync_folds_pending Identifiers whose fold was deferred during catch-up, not yet folded.\n"
 		   "# TYPE nomsync_folds_pending gauge\nnomsync_folds_pending %zu\n", pending);
 	pending = 0;
-	ns_store_index_pending(h->store, 0, &pending);
+	ns_store_index_pending(h->store, 0, &pending, NULL);
 	fprintf(f, "# HELP nomsync_ids_pending Events stored during catch-up whose id index entry is deferred.\n"
 		   "# TYPE nomsync_ids_pending gauge\nnomsync_ids_pending %zu\n", pending);
 	ns_store_size(h->store, &size);

@@ -106,7 +106,7 @@ static int ingest_one_cb(ns_store *s, const uint8_t *a, size_t alen)
 	int res = 0;
 	if (ns_event_decode(a, alen, &ev, NULL) != 0)
 		ns_fuzz_die("a checked bundle holds an event that does not decode");
-	if (ns_store_ingest(s, &ev, 1, 0, &res) != 0)
+	if (ns_store_ingest(s, &ev, 1, 0, &res, NULL) != 0)
 		ns_fuzz_die("reference ingest failed");
 	ns_event_free(ev);
 	return res;

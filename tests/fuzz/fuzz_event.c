@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (vrc == 0) {
 		int res = 0;
-		rc = ns_store_ingest(store, &ev, 1, 0, &res);
+		rc = ns_store_ingest(store, &ev, 1, 0, &res, NULL);
 		if (rc != 0)
 			ns_fuzz_die("ns_store_ingest failed as a whole: %s", ns_strerror(rc));
 		if (res > NS_INGEST_PROOF || (res < 0 && res <= NS__ERRMIN))

@@ -347,7 +347,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Every other input defers its folds, as a daemon catching up does. */
 	unsigned flags = (runs & 1) ? NS_INGEST_DEFER_FOLD : 0;
 	char *first_view = NULL, first_ref[NS_REF_MAX] = "";
-	rc = ns_store_ingest(store, evs, n, flags, res);
+	rc = ns_store_ingest(store, evs, n, flags, res, NULL);
 	if (rc != 0)
 		ns_fuzz_die("ns_store_ingest failed as a whole: %s", ns_strerror(rc));
 	for (size_t i = 0; i < n; i++) {
@@ -373,12 +373,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & NS_INGEST_DEFER_FOLD) {
 		/* A view read while its fold was deferred equals the stored one after it. */
 		size_t left = 1;
-		if ((rc = ns_store_fold_pending(store, SIZE_MAX, &left)) != 0 || left != 0)
+		if ((rc = ns_store_fold_pending(store, SIZE_MAX, &left, NULL)) != 0 || left != 0)
 			ns_fuzz_die("deferred folds not completed: %s, %zu left", ns_strerror(rc), left);
 		/* The deferred id index, in small steps (several per pass). */
 		left = 1;
 		for (int step = 0; step < 100000 && left > 0; step++)
-			if ((rc = ns_store_index_pending(store, 4, &left)) != 0)
+			if ((rc = ns_store_index_pending(store, 4, &left, NULL)) != 0)
 				ns_fuzz_die("ns_store_index_pending failed: %s", ns_strerror(rc));
 		if (left != 0)
 			ns_fuzz_die("deferred id index not completed: %zu left", left);

@@ -12,7 +12,11 @@ breach:
    of its own module or of modules it links (directly or through others) in
    CMakeLists.txt's ns_module() lines. Public headers map to modules by
    HEADER_MODULE; internal headers are "module/file.h".
-4. docs/ARCHITECTURE.md's dependency table (direct links, and the modules
+4. Every file path under src/, include/, tests/, tools/, bench/ or deploy/
+   that docs/*.md names exists, and every ns_/ns__/NS_ name they quote in
+   backticks is defined or used somewhere in the code (so the docs follow
+   renames and moves).
+5. docs/ARCHITECTURE.md's dependency table (direct links, and the modules
    whose headers each module's files include) (between the markers
    <!-- arch:deps --> and <!-- /arch:deps -->) lists exactly the module
    includes the code has. --print prints the table to paste there.
@@ -117,6 +121,24 @@ def main():
     if args.print:
         print(table)
         return 0
+
+    code = []
+    for top in ("src", "include", "tests", "tools", "bench"):
+        for path in files(root, top, (".c", ".h", ".def", ".cmake", ".sh", ".py", ".js")):
+            code.append(open(path, errors="replace").read())
+    code = "\n".join(code)
+    known = set(re.findall(r"\b(?:ns_|ns__|NS_|NS__)\w+", code))
+    for doc in sorted(os.listdir(os.path.join(root, "docs"))):
+        if not doc.endswith(".md"):
+            continue
+        text = open(os.path.join(root, "docs", doc)).read()
+        for ref in sorted(set(re.findall(r"`((?:src|include|tests|tools|bench|deploy)/[\w./-]*\w)`", text))):
+            # Names without an extension may be build outputs (bench/nomsync-bench).
+            if "*" not in ref and "." in os.path.basename(ref) and not os.path.exists(os.path.join(root, ref)):
+                errors.append(f"docs/{doc}: names {ref}, which does not exist")
+        for sym in sorted(set(re.findall(r"`((?:ns_|ns__|NS_|NS__)\w+)(?:\(\))?`", text))):
+            if sym not in known:
+                errors.append(f"docs/{doc}: names {sym}, which the code does not have")
 
     arch = open(os.path.join(root, "docs", "ARCHITECTURE.md")).read()
     m = re.search(r"<!-- arch:deps -->\n(.*?)\n<!-- /arch:deps -->", arch, re.S)

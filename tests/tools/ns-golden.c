@@ -125,7 +125,7 @@ static int ingest(ns_store *s, ns_event **evs, size_t n, unsigned flags)
 
 	if (res == NULL)
 		return die("ingest", NS_ENOMEM, NULL);
-	rc = ns_store_ingest(s, evs, n, flags, res);
+	rc = ns_store_ingest(s, evs, n, flags, res, NULL);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		if (res[i] < 0) {
 			fprintf(stderr, "ns-golden: event %zu of %s refused: %s\n", i, evs[i]->site,
@@ -204,9 +204,9 @@ int main(int argc, char **argv)
 		r = ingest(st[2], all, total, NS_INGEST_DEFER_FOLD);
 		free(all);
 		while (r == 0 && left > 0)
-			r = ns_store_index_pending(st[2], 4096, &left);
+			r = ns_store_index_pending(st[2], 4096, &left, NULL);
 		for (left = 1; r == 0 && left > 0;)
-			r = ns_store_fold_pending(st[2], 64, &left);
+			r = ns_store_fold_pending(st[2], 64, &left, NULL);
 		if (r != 0) {
 			die("deferred work", r, NULL);
 			goto out;

@@ -1,0 +1,255 @@
+/*
+ * The deferred id index. A commit with NS_INGEST_DEFER_FOLD writes each
+ * event's (id, log key) to newids, under a counter and so always appended
+ * at the end, instead of inserting it into ids, a B-tree keyed by a hash:
+ * in a large catch-up every such insert dirties a leaf page of its own, and
+ * ids was most of the bytes a catch-up wrote (docs/PERFORMANCE.md).
+ * ns_store_index_pending later moves the entries into ids sorted, one range
+ * of ids per transaction, so that each leaf is written about once per pass.
+ * Lookups by id (ns__id_find) fall back to a scan of newids meanwhile.
+ *
+ * This file holds that index: writing it, lookups by id, the passes of
+ * ns_store_index_pending, and loading it for ns_store_verify.
+ */
+#include "store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The last (highest) newids key, 0 if it is empty. */
+static int ns__newids_last(MDB_txn *txn, ns_store *s, uint64_t *last)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+		return ns__mdb(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	*last = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return ns__mdb(rc);
+	if (k.mv_size != 8)
+		return NS_ECORRUPT;
+	*last = ns__get_be64(k.mv_data);
+	return 0;
+}
+
+int ns__newid_put(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES], const uint8_t lk[NS__LOGKEY])
+{
+	uint8_t key[8], val[NS__NEWID];
+	MDB_val k = { 8, key }, v = { NS__NEWID, val };
+	int rc;
+
+	if (s->newid_next == 0) {
+		uint64_t last;
+		if ((rc = ns__newids_last(txn, s, &last)) != 0)
+			return rc;
+		s->newid_next = last + 1;
+	}
+	ns__put_be64(key, s->newid_next++);
+	memcpy(val, id, NS_ID_BYTES);
+	memcpy(val + NS_ID_BYTES, lk, NS__LOGKEY);
+	return ns__mdb(mdb_put(txn, s->newids, &k, &v, MDB_APPEND));
+}
+
+/* The log key of the event with this id: from ids, else from newids. */
+int ns__id_find(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES], uint8_t lk[NS__LOGKEY])
+{
+	MDB_val k = { NS_ID_BYTES, (void *)id }, v;
+	MDB_cursor *c;
+	int rc = mdb_get(txn, s->ids, &k, &v);
+
+	if (rc == 0) {
+		if (v.mv_size != NS__LOGKEY)
+			return NS_ECORRUPT;
+		memcpy(lk, v.mv_data, NS__LOGKEY);
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return ns__mdb(rc);
+	if (!s->has_newids)
+		return NS_ENOTFOUND;
+	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+		return ns__mdb(rc);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if (v.mv_size == NS__NEWID && memcmp(v.mv_data, id, NS_ID_BYTES) == 0) {
+			memcpy(lk, (const uint8_t *)v.mv_data + NS_ID_BYTES, NS__LOGKEY);
+			break;
+		}
+	mdb_cursor_close(c);
+	return rc == 0 ? 0 : rc == MDB_NOTFOUND ? NS_ENOTFOUND : ns__mdb(rc);
+}
+
+size_t ns__newids_count(MDB_txn *txn, ns_store *s)
+{
+	MDB_stat st;
+
+	if (!s->has_newids || mdb_stat(txn, s->newids, &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+static int ns__newid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, NS__NEWID);
+}
+
+/* The newids entries, sorted by id, for verify. */
+int ns__newids_load(MDB_txn *txn, ns_store *s, uint8_t **out, size_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t cap = ns__newids_count(txn, s);
+	int g, rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (cap == 0)
+		return 0;
+	if ((*out = malloc(cap * NS__NEWID)) == NULL)
+		return NS_ENOMEM;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && *n < cap; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != NS__NEWID) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		memcpy(*out + (*n)++ * NS__NEWID, v.mv_data, NS__NEWID);
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	if (rc == 0)
+		qsort(*out, *n, NS__NEWID, ns__newid_cmp);
+	return rc;
+}
+
+/*
+ * One step of a pass that moves newids into ids. A pass covers the entries
+ * present when it began (keys up to `upto`), in `parts` partitions by the
+ * first two bytes of the id, sized so that a step holds about max / 2
+ * entries; its state is meta "newids.pass": upto(8) parts(4) next part(4).
+ * The pass's last step deletes the entries it covered.
+ */
+static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
+{
+	static const char passkey[] = "newids.pass";
+	MDB_val mk = { sizeof(passkey) - 1, (void *)passkey }, mv, k, v;
+	MDB_cursor *c = NULL;
+	uint8_t state[16], *buf = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t upto;
+	uint32_t parts, part;
+	int rc, g;
+
+	rc = mdb_get(txn, s->meta, &mk, &mv);
+	if (rc == 0 && mv.mv_size == sizeof(state)) {
+		memcpy(state, mv.mv_data, sizeof(state));
+		upto = ns__get_be64(state);
+		parts = (uint32_t)(ns__get_be64(state + 8) >> 32);
+		part = (uint32_t)ns__get_be64(state + 8);
+		if (parts == 0 || parts > 65536 || part >= parts)
+			return NS_ECORRUPT;
+	} else if (rc == MDB_NOTFOUND) {
+		size_t count = ns__newids_count(txn, s), half = max / 2 ? max / 2 : 1;
+		if (count == 0)
+			return 0;
+		if ((rc = ns__newids_last(txn, s, &upto)) != 0)
+			return rc;
+		if (upto == 0)
+			return NS_ECORRUPT;
+		parts = (uint32_t)((count + half - 1) / half > 65536 ? 65536 : (count + half - 1) / half);
+		part = 0;
+	} else {
+		return rc == 0 ? NS_ECORRUPT : ns__mdb(rc);
+	}
+	uint32_t lo = (uint32_t)((uint64_t)part * 65536 / parts), hi = (uint32_t)((uint64_t)(part + 1) * 65536 / parts);
+	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
+		return ns__mdb(rc);
+	size_t scanned = 0;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size != NS__NEWID) {
+			rc = NS_ECORRUPT;
+			goto out;
+		}
+		/*
+		 * newids pages lie between the log pages written in the same
+		 * commits, and each fault maps its neighbours too (fault-around):
+		 * unmap as the scan goes, or one pass maps half the store.
+		 */
+		if (++scanned % 8192 == 0)
+			ns_store_trim(s);
+		if (ns__get_be64(k.mv_data) > upto)
+			break;
+		const uint8_t *e = v.mv_data;
+		uint32_t prefix = (uint32_t)e[0] << 8 | e[1];
+		if (prefix < lo || prefix >= hi)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			uint8_t *nb = realloc(buf, ncap * NS__NEWID);
+			if (nb == NULL) {
+				rc = NS_ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		memcpy(buf + n++ * NS__NEWID, e, NS__NEWID);
+	}
+	if (g != 0 && g != MDB_NOTFOUND) {
+		rc = ns__mdb(g);
+		goto out;
+	}
+	mdb_cursor_close(c);
+	c = NULL;
+	if (n > 1)
+		qsort(buf, n, NS__NEWID, ns__newid_cmp);
+	for (size_t i = 0; i < n; i++) {
+		MDB_val ik = { NS_ID_BYTES, buf + i * NS__NEWID }, iv = { NS__LOGKEY, buf + i * NS__NEWID + NS_ID_BYTES };
+		if ((rc = ns__mdb(mdb_put(txn, s->ids, &ik, &iv, 0))) != 0)
+			goto out;
+	}
+	if (++part < parts) {
+		ns__put_be64(state, upto);
+		ns__put_be64(state + 8, (uint64_t)parts << 32 | part);
+		mv.mv_size = sizeof(state);
+		mv.mv_data = state;
+		rc = ns__mdb(mdb_put(txn, s->meta, &mk, &mv, 0));
+		goto out;
+	}
+	/* The pass is complete: drop what it covered. */
+	uint64_t last;
+	if ((rc = ns__newids_last(txn, s, &last)) != 0)
+		goto out;
+	if (last == upto) {
+		rc = ns__mdb(mdb_drop(txn, s->newids, 0)); /* nothing newer: empty it at once */
+	} else {
+		if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
+			goto out;
+		while ((g = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0 && k.mv_size == 8 &&
+		       ns__get_be64(k.mv_data) <= upto)
+			if ((g = mdb_cursor_del(c, 0)) != 0)
+				break;
+		if (g != 0 && g != MDB_NOTFOUND)
+			rc = ns__mdb(g);
+	}
+	if (rc == 0 && (g = mdb_del(txn, s->meta, &mk, NULL)) != 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	s->newid_next = 0;
+out:
+	if (c)
+		mdb_cursor_close(c);
+	free(buf);
+	return rc;
+}
+
+int ns_store_index_pending(ns_store *s, size_t max, size_t *left, ns_diag *d)
+{
+	return ns__pending(s, s->has_newids, ns__newids_count, ns__index_step, max, left, d);
+}

@@ -1,0 +1,359 @@
+/*
+ * Persons. A person is a component of refs (NOMS numbers, CRNs) joined by
+ * the links database; its events are found through byref under each ref,
+ * folded in sort-key order, and the view and summary are stored under its
+ * canonical ref, which alias maps every ref to. Also here: the deferred
+ * folds of NS_INGEST_DEFER_FOLD (the dirty database, ns_store_fold_pending)
+ * and the fold latency statistics.
+ */
+#include "store_int.h"
+
+#include <nomsync/validate.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const double ns_fold_bucket_bounds[NS_FOLD_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+							 0.005,  0.01,    0.025,  0.1,   1.0 };
+
+static uint64_t ns__nanos(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void ns__fold_record(ns_store *s, uint64_t nanos)
+{
+	__atomic_add_fetch(&s->fold_count, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->fold_nanos, nanos, __ATOMIC_RELAXED);
+	for (int i = 0; i < NS_FOLD_BUCKETS; i++)
+		if ((double)nanos / 1e9 <= ns_fold_bucket_bounds[i])
+			__atomic_add_fetch(&s->fold_buckets[i], 1, __ATOMIC_RELAXED);
+}
+
+void ns_store_fold_stats(ns_store *s, ns_fold_stats *out)
+{
+	out->count = __atomic_load_n(&s->fold_count, __ATOMIC_RELAXED);
+	out->sum = (double)__atomic_load_n(&s->fold_nanos, __ATOMIC_RELAXED) / 1e9;
+	for (int i = 0; i < NS_FOLD_BUCKETS; i++)
+		out->buckets[i] = __atomic_load_n(&s->fold_buckets[i], __ATOMIC_RELAXED);
+}
+
+/*
+ * Load the event stored under @p logkey. With @p arena it is decoded into
+ * the arena and points into the map (valid until @p txn ends); without, it
+ * is malloc'd (free with ns_event_free). Stored bytes passed a full decode
+ * on the way in, so the payload hash is not recomputed; verify re-checks it.
+ */
+int ns__load(MDB_txn *txn, ns_store *s, const uint8_t logkey[NS__LOGKEY], ns__arena *arena,
+		    ns_event **ev)
+{
+	MDB_val k = { NS__LOGKEY, (void *)logkey }, v;
+	int rc = mdb_get(txn, s->log, &k, &v);
+
+	if (rc != 0)
+		return ns__mdb(rc);
+	if (arena != NULL)
+		rc = ns__event_decode_in(arena, v.mv_data, v.mv_size, NS_DECODE_TRUSTED, ev);
+	else
+		rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, ev, NULL);
+	return rc == NS_ENOMEM ? rc : (rc ? NS_ECORRUPT : 0);
+}
+
+/* Refs linked to @ref, transitively: the person's identifiers. */
+int ns__component(MDB_txn *txn, ns_store *s, const char *ref, ns__refset *rs)
+{
+	MDB_cursor *c;
+	int rc;
+
+	rs->n = 0;
+	if ((rc = ns__refset_add(rs, ref)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->links, &c)) != 0)
+		return ns__mdb(rc);
+	for (size_t i = 0; i < rs->n && rs->n < NS__MAX_COMPONENT; i++) {
+		MDB_val k = { strlen(rs->ref[i]), rs->ref[i] }, v;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+		while (rc == 0) {
+			char other[NS_REF_MAX];
+			if (v.mv_size < NS_REF_MAX) {
+				memcpy(other, v.mv_data, v.mv_size);
+				other[v.mv_size] = '\0';
+				if ((rc = ns__refset_add(rs, other)) != 0)
+					break;
+			}
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			mdb_cursor_close(c);
+			return rc < 0 ? rc : ns__mdb(rc);
+		}
+	}
+	mdb_cursor_close(c);
+	return 0;
+}
+
+/* Canonical ref of a component: the least NOMS number, else the least ref. */
+const char *ns__canonical(const ns__refset *rs)
+{
+	const char *best = NULL;
+	int best_noms = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		int noms = ns_is_noms(rs->ref[i]);
+		if (best == NULL || (noms && !best_noms) ||
+		    (noms == best_noms && strcmp(rs->ref[i], best) < 0)) {
+			best = rs->ref[i];
+			best_noms = noms;
+		}
+	}
+	return best;
+}
+
+static int ns__cmp_sortkey(const void *a, const void *b)
+{
+	return memcmp(a, b, NS__SORTKEY);
+}
+
+/* Sort keys of every event of a component, sorted and de-duplicated. */
+int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, uint8_t **keys,
+			      size_t *nkeys)
+{
+	MDB_cursor *c;
+	uint8_t *k = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*keys = NULL;
+	*nkeys = 0;
+	if ((rc = mdb_cursor_open(txn, s->byref, &c)) != 0)
+		return ns__mdb(rc);
+	for (size_t i = 0; i < rs->n; i++) {
+		MDB_val mk = { strlen(rs->ref[i]), (void *)rs->ref[i] }, v;
+		rc = mdb_cursor_get(c, &mk, &v, MDB_SET);
+		while (rc == 0) {
+			if (v.mv_size != NS__SORTKEY) {
+				rc = NS_ECORRUPT;
+				break;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				void *p = realloc(k, cap * NS__SORTKEY);
+				if (p == NULL) {
+					rc = NS_ENOMEM;
+					break;
+				}
+				k = p;
+			}
+			memcpy(k + n * NS__SORTKEY, v.mv_data, NS__SORTKEY);
+			n++;
+			rc = mdb_cursor_get(c, &mk, &v, MDB_NEXT_DUP);
+		}
+		if (rc != MDB_NOTFOUND) {
+			mdb_cursor_close(c);
+			free(k);
+			return rc < 0 ? rc : ns__mdb(rc);
+		}
+	}
+	mdb_cursor_close(c);
+	if (n > 1) {
+		size_t w = 1;
+		qsort(k, n, NS__SORTKEY, ns__cmp_sortkey);
+		for (size_t i = 1; i < n; i++)
+			if (memcmp(k + i * NS__SORTKEY, k + (w - 1) * NS__SORTKEY, NS__SORTKEY) != 0)
+				memmove(k + w++ * NS__SORTKEY, k + i * NS__SORTKEY, NS__SORTKEY);
+		n = w;
+	}
+	*keys = k;
+	*nkeys = n;
+	return 0;
+}
+
+/* Load and fold one component; its events live in one arena. */
+int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json,
+			      size_t *len, ns_fold_summary *sum)
+{
+	ns__arena arena = NS__ARENA_INIT;
+	uint8_t *keys;
+	size_t n;
+	ns_event **evs;
+	int rc;
+
+	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
+		return rc;
+	evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs));
+	for (size_t i = 0; i < n && evs != NULL && rc == 0; i++)
+		rc = ns__load(txn, s, keys + i * NS__SORTKEY + 8, &arena, &evs[i]);
+	if (evs == NULL)
+		rc = NS_ENOMEM;
+	if (rc == 0)
+		rc = ns_fold(evs, n, json, len, sum);
+	ns__arena_free(&arena);
+	free(keys);
+	return rc;
+}
+
+/* Persons whose fold is deferred; 0 if none (or on error). */
+size_t ns__dirty_count(MDB_txn *txn, ns_store *s)
+{
+	MDB_stat st;
+
+	if (!s->has_dirty || mdb_stat(txn, s->dirty, &st) != 0)
+		return 0;
+	return st.ms_entries;
+}
+
+/* Whether any ref of a component is pending a deferred fold. */
+int ns__dirty_any(MDB_txn *txn, ns_store *s, const ns__refset *comp)
+{
+	for (size_t i = 0; i < comp->n; i++) {
+		MDB_val k = { strlen(comp->ref[i]), comp->ref[i] }, v;
+		if (mdb_get(txn, s->dirty, &k, &v) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Mark touched refs pending instead of folding them (NS_INGEST_DEFER_FOLD). */
+int ns__defer(MDB_txn *txn, ns_store *s, const ns__refset *touched)
+{
+	static const char one = 1;
+	int rc = 0;
+
+	for (size_t i = 0; i < touched->n && rc == 0; i++) {
+		MDB_val k = { strlen(touched->ref[i]), touched->ref[i] }, v = { 1, (void *)&one };
+		rc = ns__mdb(mdb_put(txn, s->dirty, &k, &v, 0));
+	}
+	return rc;
+}
+
+/* Re-fold every person touched by a batch and store their views. */
+int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
+{
+	ns__refset comp = { 0 }, done = { 0 };
+	int rc = 0, dirty = ns__dirty_count(txn, s) > 0;
+
+	for (size_t t = 0; t < touched->n && rc == 0; t++) {
+		const char *canon;
+		char *json = NULL;
+		size_t len = 0;
+		ns_fold_summary sum;
+
+		if ((rc = ns__component(txn, s, touched->ref[t], &comp)) != 0)
+			break;
+		canon = ns__canonical(&comp);
+		int seen = 0;
+		for (size_t i = 0; i < done.n; i++)
+			if (strcmp(done.ref[i], canon) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		if ((rc = ns__refset_add(&done, canon)) != 0)
+			break;
+		memset(&sum, 0, sizeof(sum));
+		uint64_t t0 = ns__nanos();
+		if ((rc = ns__fold_component(txn, s, &comp, &json, &len, &sum)) != 0)
+			break;
+		ns__fold_record(s, ns__nanos() - t0);
+		MDB_val k = { strlen(canon), (void *)canon }, v = { len, json };
+		rc = ns__mdb(mdb_put(txn, s->views, &k, &v, 0));
+		free(json);
+		if (rc != 0)
+			break;
+		v.mv_size = sizeof(sum);
+		v.mv_data = &sum;
+		if ((rc = ns__mdb(mdb_put(txn, s->summary, &k, &v, 0))) != 0)
+			break;
+		/* Point every ref at the canonical one; drop views of merged persons. */
+		for (size_t i = 0; i < comp.n && rc == 0; i++) {
+			MDB_val ak = { strlen(comp.ref[i]), comp.ref[i] }, av;
+			int g;
+
+			if (dirty && (g = mdb_del(txn, s->dirty, &ak, NULL)) != 0 && g != MDB_NOTFOUND) {
+				rc = ns__mdb(g);
+				break;
+			}
+			g = mdb_get(txn, s->alias, &ak, &av);
+			if (g == 0 && av.mv_size == strlen(canon) && memcmp(av.mv_data, canon, av.mv_size) == 0)
+				continue;
+			if (g == 0) {
+				MDB_val old = { av.mv_size, av.mv_data };
+				char oldref[NS_REF_MAX];
+				if (old.mv_size < NS_REF_MAX) {
+					memcpy(oldref, old.mv_data, old.mv_size);
+					oldref[old.mv_size] = '\0';
+					if (strcmp(oldref, canon) != 0) {
+						MDB_val ok = { strlen(oldref), oldref };
+						int r1 = mdb_del(txn, s->views, &ok, NULL);
+						int r2 = mdb_del(txn, s->summary, &ok, NULL);
+						if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND)) {
+							rc = NS_ESTORE;
+							break;
+						}
+					}
+				}
+			} else if (g != MDB_NOTFOUND) {
+				rc = ns__mdb(g);
+				break;
+			}
+			MDB_val nv = { strlen(canon), (void *)canon };
+			rc = ns__mdb(mdb_put(txn, s->alias, &ak, &nv, 0));
+		}
+	}
+	free(comp.ref);
+	free(done.ref);
+	return rc;
+}
+
+/* One step of ns_store_fold_pending: fold up to max pending persons. */
+static int ns__fold_step(MDB_txn *txn, ns_store *s, size_t max)
+{
+	ns__refset set = { 0 };
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, g;
+
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->dirty, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && set.n < max && rc == 0;
+	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char ref[NS_REF_MAX];
+		if (k.mv_size == 0 || k.mv_size >= NS_REF_MAX) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		memcpy(ref, k.mv_data, k.mv_size);
+		ref[k.mv_size] = '\0';
+		rc = ns__refset_add(&set, ref);
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	/* ns__refold clears the pending mark of every ref it folds. */
+	if (rc == 0)
+		rc = ns__refold(txn, s, &set);
+	free(set.ref);
+	return rc;
+}
+
+int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d)
+{
+	return ns__pending(s, s->has_dirty, ns__dirty_count, ns__fold_step, max, left, d);
+}
+
+/* Complete every deferred fold (ns_store_digest does first, on a writable store). */
+int ns__settle(ns_store *s)
+{
+	size_t left = 0;
+	int rc;
+
+	if (!s->has_dirty || (s->flags & NS_STORE_RDONLY))
+		return 0;
+	do
+		rc = ns_store_fold_pending(s, 1024, &left, NULL);
+	while (rc == 0 && left > 0);
+	return rc;
+}

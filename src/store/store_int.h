@@ -1,0 +1,234 @@
+/*
+ * Internals of the store, shared by the files of src/store/ (as SQLite's
+ * btreeInt.h is by its B-tree files). Nothing outside src/store/ includes it.
+ *
+ *   env.c        environment open/create/close, transactions, map growth and
+ *                the retry around it, the deferred-work driver, meta,
+ *                counters (ns_store_count), version vector records,
+ *                big-endian helpers, rejection counter names
+ *   write.c      append and ingest: writing events, held events, equivocation
+ *   person.c     persons: components, aliases, links, re-folds, deferred
+ *                folds (the dirty set), fold latency statistics
+ *   idindex.c    the deferred id index (newids) and lookups by event id
+ *   query.c      read-only queries: views, digest, iteration, vector,
+ *                counters, summaries, sizes
+ *   verify.c     ns_store_verify
+ *   admin.c      equivocation proofs, erasure, append hold, key rotation
+ *   pagecache.c  Linux page cache and mapping: ns_store_trim, ns__warm_tail
+ *
+ * Conventions: every ns__ function returns 0 or a negative NS_E* code
+ * unless it says otherwise; functions taking a transaction neither begin,
+ * commit nor abort it; LMDB return codes are turned into NS_E* codes by
+ * ns__mdb at the point they are first seen.
+ */
+#ifndef NS_STORE_INT_H
+#define NS_STORE_INT_H
+
+#include <nomsync/store.h>
+
+#include "event/decode.h"
+
+#include <lmdb.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Record layouts (see include/nomsync/store.h for the databases). */
+#define NS__LOGKEY 40     /* log key: origin(32) seq(8, big-endian) */
+#define NS__SORTKEY 48    /* byref value: occurred(8, biased BE) origin(32) seq(8) */
+#define NS__VVREC 67      /* vv value: seq(8) head(32) site(16) role(1) quar(1) held(8) spare(1) */
+#define NS__NEWID (NS_ID_BYTES + NS__LOGKEY) /* newids value: id(32) log key(40) */
+#define NS__MAX_COMPONENT 256 /* refs followed through links when gathering a person */
+
+struct ns_store {
+	MDB_env *env;
+	MDB_dbi log, ids, byref, links, alias, views, summary, vv, pending, equiv, counters, meta;
+	MDB_dbi dirty; /* refs whose fold is deferred (NS_INGEST_DEFER_FOLD) */
+	MDB_dbi newids; /* id index entries deferred by the same flag (ns__newid_put) */
+	int has_dirty; /* 0 for a read-only open of a store made before it existed */
+	int has_newids; /* likewise for newids */
+	/*
+	 * Set for the length of a write transaction that defers its id index
+	 * entries to newids (NS_INGEST_DEFER_FOLD), and the next newids key
+	 * (0: not looked up yet in this transaction). Only the writer, which
+	 * holds LMDB's write lock, touches them.
+	 */
+	int txn_defer_ids;
+	uint64_t newid_next;
+	ns_identity id;
+	char dir[PATH_MAX];
+	unsigned flags;
+	ns_trust_fn trust;
+	void *trust_arg;
+	size_t map_max;
+	/*
+	 * The data.mdb mapping, found in /proc/self/maps for ns_store_trim.
+	 * LMDB remaps only inside mdb_env_set_mapsize, which the store calls
+	 * under map_lock (ns__txn, ns__grow) and after which the address is
+	 * looked up again.
+	 */
+	pthread_mutex_t map_lock;
+	void *map_addr;
+	size_t map_len;
+	int map_looked;
+	/*
+	 * ns__warm_tail: a read-only descriptor on data.mdb advised
+	 * POSIX_FADV_RANDOM, and how far the file is cached (under map_lock).
+	 */
+	int warm_fd;
+	uint64_t warm_end;
+	/* Fold latency, updated by whichever thread commits; read with atomics. */
+	uint64_t fold_count, fold_nanos, fold_buckets[NS_FOLD_BUCKETS];
+};
+
+/* A set of offender refs (touched by a batch, or one person's), each once. */
+typedef struct ns__refset {
+	char (*ref)[NS_REF_MAX];
+	size_t n, cap;
+} ns__refset;
+
+/*
+ * env.c
+ */
+
+/* An LMDB return code as an NS_E* code (MDB_MAP_FULL, ENOSPC... -> NS_EMAPFULL). */
+int ns__mdb(int rc);
+void ns__put_be64(uint8_t *p, uint64_t v);
+uint64_t ns__get_be64(const uint8_t *p);
+/* The log key of (origin, seq). */
+void ns__logkey(uint8_t k[NS__LOGKEY], const uint8_t *origin, uint64_t seq);
+/* Add @p ref to @p rs unless it is there; NS_ENOMEM. */
+int ns__refset_add(ns__refset *rs, const char *ref);
+
+/* Decode a vv record of @p origin; NS_ECORRUPT if it has the wrong size. */
+int ns__vv_decode(ns_vv_entry *e, const uint8_t *origin, const MDB_val *v);
+/* Read the vv entry of @p origin; a fresh zero entry (*found 0) if the origin is new. */
+int ns__vv_get(MDB_txn *txn, ns_store *s, const uint8_t *origin, ns_vv_entry *e, int *found);
+int ns__vv_put(MDB_txn *txn, ns_store *s, const ns_vv_entry *e);
+/* Add @p n to counter @p name (nothing if n is 0). */
+int ns__counter_add(MDB_txn *txn, ns_store *s, const char *name, uint64_t n);
+/* Meta value @p name as a string; NS_ENOTFOUND, or NS_ECORRUPT if it needs more than @p cap. */
+int ns__meta_get(MDB_txn *txn, ns_store *s, const char *name, char *out, size_t cap);
+int ns__meta_put(MDB_txn *txn, ns_store *s, const char *name, const char *val);
+/* The value under string key @p key in @p dbi, NUL-terminated (as ns__meta_get). */
+int ns__get_str(MDB_txn *txn, MDB_dbi dbi, const char *key, char *out, size_t cap);
+/* DIR/site.key */
+void ns__keypath(char *out, size_t cap, const char *dir);
+
+/*
+ * Begin a transaction (MDB_RDONLY or 0), adopting a map another process
+ * grew. Returns an LMDB code: wrap it in ns__mdb.
+ */
+int ns__txn(ns_store *s, unsigned flags, MDB_txn **txn);
+/* A failed commit as NS_E* with a message in @p d ("nothing was written: ..."). */
+int ns__commit_error(ns_store *s, int mrc, ns_diag *d);
+/*
+ * Run @p once (one whole write transaction, begun and ended by it) and, if
+ * it failed because the map is full, grow the map and run it again (at most
+ * 16 times, up to map_max). @p d is cleared before each retry. Returns what
+ * the last run returned.
+ */
+int ns__retry(ns_store *s, int (*once)(ns_store *s, void *arg), void *arg, ns_diag *d);
+/*
+ * Deferred work of one kind (ns_store_fold_pending, ns_store_index_pending):
+ * @p have is 0 when the store predates the kind's database; @p count counts
+ * what is pending; @p step does one step of at most @p max in a write
+ * transaction. See ns_store_fold_pending for the contract.
+ */
+int ns__pending(ns_store *s, int have, size_t (*count)(MDB_txn *, ns_store *),
+		int (*step)(MDB_txn *, ns_store *, size_t), size_t max, size_t *left, ns_diag *d);
+
+/*
+ * write.c
+ */
+
+/*
+ * Keep the proof that @p vv's origin equivocated (raw events @p a and @p b,
+ * unless a proof is held already), count it, and quarantine the origin.
+ */
+int ns__equivocate(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const uint8_t *a, size_t alen,
+		   const uint8_t *b, size_t blen);
+
+/*
+ * person.c
+ */
+
+/*
+ * Load the event stored under @p logkey. With @p arena it is decoded into
+ * the arena and points into the map (valid until @p txn ends); without, it
+ * is malloc'd (free with ns_event_free).
+ */
+int ns__load(MDB_txn *txn, ns_store *s, const uint8_t logkey[NS__LOGKEY], ns__arena *arena,
+	     ns_event **ev);
+/* Refs linked to @p ref, transitively (into @p rs, emptied first): the person's identifiers. */
+int ns__component(MDB_txn *txn, ns_store *s, const char *ref, ns__refset *rs);
+/* Canonical ref of a component: the least NOMS number, else the least ref. */
+const char *ns__canonical(const ns__refset *rs);
+/* Sort keys (NS__SORTKEY each, malloc'd) of every event of a component, sorted, unique. */
+int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, uint8_t **keys,
+		       size_t *nkeys);
+/* Fold a component's events: *json malloc'd; @p sum may be NULL. */
+int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json, size_t *len,
+		       ns_fold_summary *sum);
+/* Persons whose fold is deferred; 0 if none (or on error). */
+size_t ns__dirty_count(MDB_txn *txn, ns_store *s);
+/* 1 if any ref of @p comp awaits a deferred fold. */
+int ns__dirty_any(MDB_txn *txn, ns_store *s, const ns__refset *comp);
+/* Mark touched refs pending instead of folding them (NS_INGEST_DEFER_FOLD). */
+int ns__defer(MDB_txn *txn, ns_store *s, const ns__refset *touched);
+/* Re-fold every person touched, store views, summaries and aliases, clear their marks. */
+int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched);
+/* Complete every deferred fold on a writable store (before ns_store_digest). */
+int ns__settle(ns_store *s);
+
+/*
+ * idindex.c
+ */
+
+/* Defer the id index entry of (id, lk) to newids (s->txn_defer_ids set). */
+int ns__newid_put(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES],
+		  const uint8_t lk[NS__LOGKEY]);
+/* The log key of the event with this id: from ids, else from newids; NS_ENOTFOUND. */
+int ns__id_find(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES], uint8_t lk[NS__LOGKEY]);
+/* Entries in newids; 0 if none (or on error). */
+size_t ns__newids_count(MDB_txn *txn, ns_store *s);
+/* Every newids value (NS__NEWID bytes each, malloc'd even on failure), sorted by id. */
+int ns__newids_load(MDB_txn *txn, ns_store *s, uint8_t **out, size_t *n);
+
+/*
+ * query.c: whole-database scans into arrays.
+ */
+
+/* Called for each record; a non-zero return stops the scan and is returned. */
+typedef int (*ns__scan_fn)(void *arg, const MDB_val *k, const MDB_val *v);
+
+/*
+ * An array built by a scan, one element per record: the callback asks
+ * ns__acc_slot for room, fills the slot and counts it with a->n++.
+ */
+typedef struct ns__acc {
+	void *arr;
+	size_t n, cap;
+} ns__acc;
+
+/* Room for the next element of @p a (@p elem bytes each), or NULL with *rc = NS_ENOMEM. */
+void *ns__acc_slot(ns__acc *a, size_t elem, int *rc);
+/*
+ * Collect every record of @p dbi into a new array with @p fn (its arg is an
+ * ns__acc) in one read transaction. On failure @p drop (if not NULL)
+ * releases what the elements own, the array is freed and *out / *n are
+ * NULL / 0.
+ */
+int ns__collect(ns_store *s, MDB_dbi dbi, ns__scan_fn fn, void (*drop)(void *arr, size_t n),
+		void **out, size_t *n);
+
+/*
+ * pagecache.c
+ */
+
+/* After a commit: cache the file's tail one page per folio (see pagecache.c). */
+void ns__warm_tail(ns_store *s);
+
+#endif /* NS_STORE_INT_H */

@@ -1,0 +1,491 @@
+/*
+ * Writing events: ns_store_append signs and appends this site's own events,
+ * ns_store_ingest stores events from other sites. Both write each event to
+ * the log and its indexes (ns__write), hold an event whose predecessor is
+ * missing in pending until the gap fills (ns__drain), keep a proof and
+ * quarantine the origin on an equivocation (ns__equivocate), and re-fold
+ * (or, with NS_INGEST_DEFER_FOLD, mark) the persons touched, all in one
+ * write transaction retried after growing a full map (ns__retry).
+ */
+#include "store_int.h"
+
+#include <nomsync/validate.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The byref value of @p ev: its place in the fold's total order. */
+static void ns__sortkey(uint8_t k[NS__SORTKEY], const ns_event *ev)
+{
+	ns__put_be64(k, (uint64_t)ev->occurred_at ^ ((uint64_t)1 << 63));
+	ns__logkey(k + 8, ev->origin, ev->seq);
+}
+
+/* Write one chained event and its indexes; note the refs it touches. */
+static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched)
+{
+	uint8_t lk[NS__LOGKEY], sk[NS__SORTKEY];
+	MDB_val k, v;
+	int rc;
+
+	ns__logkey(lk, ev->origin, ev->seq);
+	k.mv_size = NS__LOGKEY;
+	k.mv_data = lk;
+	v.mv_size = ev->raw_len;
+	v.mv_data = ev->raw;
+	if ((rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE)) != 0)
+		return ns__mdb(rc);
+	k.mv_size = NS_ID_BYTES;
+	k.mv_data = (void *)ev->id;
+	v.mv_size = NS__LOGKEY;
+	v.mv_data = lk;
+	if (s->txn_defer_ids)
+		rc = ns__newid_put(txn, s, ev->id, lk);
+	else
+		rc = ns__mdb(mdb_put(txn, s->ids, &k, &v, 0));
+	if (rc != 0)
+		return rc;
+	if (strcmp(ev->offender, NS_ROSTER_REF) == 0)
+		return 0; /* roster changes concern no person: log and id index only */
+	ns__sortkey(sk, ev);
+	k.mv_size = strlen(ev->offender);
+	k.mv_data = (void *)ev->offender;
+	v.mv_size = NS__SORTKEY;
+	v.mv_data = sk;
+	if ((rc = mdb_put(txn, s->byref, &k, &v, 0)) != 0 && rc != MDB_KEYEXIST)
+		return ns__mdb(rc);
+	if ((rc = ns__refset_add(touched, ev->offender)) != 0)
+		return rc;
+	/* NOMS <-> CRN links make either id find the same person. */
+	if (ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && ev->payload &&
+	    ev->payload->person_identifier_added) {
+		const Nomsync__PersonIdentifierAdded *p = ev->payload->person_identifier_added;
+		if (p->value && (ns_is_noms(p->value) || ns_is_crn(p->value)) &&
+		    strcmp(p->value, ev->offender) != 0 && strlen(p->value) < NS_REF_MAX) {
+			MDB_val a = { strlen(ev->offender), (void *)ev->offender };
+			MDB_val b = { strlen(p->value), p->value };
+			if ((rc = mdb_put(txn, s->links, &a, &b, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+				return ns__mdb(rc);
+			if ((rc = mdb_put(txn, s->links, &b, &a, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+				return ns__mdb(rc);
+			if ((rc = ns__refset_add(touched, p->value)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* Keep a proof of equivocation by @origin and quarantine it. */
+int ns__equivocate(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const uint8_t *a, size_t alen,
+			  const uint8_t *b, size_t blen)
+{
+	MDB_val k = { NS_KEY_BYTES, vv->origin }, v;
+	uint8_t *buf;
+	int rc;
+
+	rc = mdb_get(txn, s->equiv, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		buf = malloc(8 + alen + blen);
+		if (buf == NULL)
+			return NS_ENOMEM;
+		buf[0] = (uint8_t)(alen >> 24);
+		buf[1] = (uint8_t)(alen >> 16);
+		buf[2] = (uint8_t)(alen >> 8);
+		buf[3] = (uint8_t)alen;
+		memcpy(buf + 4, a, alen);
+		buf[4 + alen] = (uint8_t)(blen >> 24);
+		buf[5 + alen] = (uint8_t)(blen >> 16);
+		buf[6 + alen] = (uint8_t)(blen >> 8);
+		buf[7 + alen] = (uint8_t)blen;
+		memcpy(buf + 8 + alen, b, blen);
+		v.mv_size = 8 + alen + blen;
+		v.mv_data = buf;
+		rc = mdb_put(txn, s->equiv, &k, &v, 0);
+		free(buf);
+		if (rc != 0)
+			return ns__mdb(rc);
+		if ((rc = ns__counter_add(txn, s, "equivocations", 1)) != 0)
+			return rc;
+	} else if (rc != 0) {
+		return ns__mdb(rc);
+	}
+	vv->quarantined = 1;
+	return ns__vv_put(txn, s, vv);
+}
+
+/*
+ * @p ev, the next seq of @p vv's origin, forks from the chain held (its prev
+ * is not the id of event vv->seq): keep that event and @p ev as the proof.
+ */
+static int ns__fork(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const ns_event *ev)
+{
+	uint8_t hk[NS__LOGKEY];
+	MDB_val k = { NS__LOGKEY, hk }, v;
+	int rc;
+
+	ns__logkey(hk, vv->origin, vv->seq);
+	if ((rc = mdb_get(txn, s->log, &k, &v)) != 0)
+		return ns__mdb(rc);
+	return ns__equivocate(txn, s, vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
+}
+
+/* Apply held successors of @vv's head while they chain. */
+static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *touched,
+		     uint64_t *applied)
+{
+	for (;;) {
+		uint8_t lk[NS__LOGKEY];
+		MDB_val k = { NS__LOGKEY, lk }, v;
+		ns_event *ev;
+		int rc;
+
+		ns__logkey(lk, vv->origin, vv->seq + 1);
+		rc = mdb_get(txn, s->pending, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return ns__mdb(rc);
+		if ((rc = ns_event_decode(v.mv_data, v.mv_size, &ev, NULL)) != 0)
+			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+		if (memcmp(ev->prev, vv->head, NS_ID_BYTES) != 0) {
+			/* The held event forks from what we hold: proof with our head. */
+			rc = ns__fork(txn, s, vv, ev);
+			ns_event_free(ev);
+			return rc;
+		}
+		rc = ns__write(txn, s, ev, touched);
+		if (rc == 0) {
+			vv->seq = ev->seq;
+			memcpy(vv->head, ev->id, NS_ID_BYTES);
+			if (vv->held)
+				vv->held--;
+			(*applied)++;
+			rc = ns__mdb(mdb_del(txn, s->pending, &k, NULL));
+		}
+		ns_event_free(ev);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+/* The arguments of ns_store_append, for ns__retry. */
+typedef struct ns__append_args {
+	const ns_input *in;
+	size_t n;
+	uint8_t (*ids)[NS_ID_BYTES];
+	size_t *bad;
+	ns_diag *d;
+} ns__append_args;
+
+static int ns__append_once(ns_store *s, void *arg)
+{
+	const ns__append_args *a = arg;
+	const ns_input *in = a->in;
+	size_t n = a->n, *bad = a->bad;
+	uint8_t (*ids)[NS_ID_BYTES] = a->ids;
+	ns_diag *d = a->d;
+	ns__refset touched = { 0 };
+	ns_vv_entry vv;
+	MDB_txn *txn;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (bad)
+		*bad = 0;
+	if (s->flags & NS_STORE_RDONLY)
+		return NS_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].payload == NULL) {
+			if (bad)
+				*bad = i;
+			return ns_diag_set(d, NS_EVALID, "payload", "event has no payload");
+		}
+		if ((rc = ns_validate_event(s->id.role, in[i].offender, in[i].type, in[i].payload, d)) != 0) {
+			if (bad)
+				*bad = i;
+			return rc;
+		}
+	}
+	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
+		return rc;
+	{
+		char hold[4] = "";
+		if (ns__meta_get(txn, s, "hold", hold, sizeof(hold)) == 0 && strcmp(hold, "1") == 0) {
+			rc = ns_diag_set(d, NS_ELOCKED, "store",
+					 "appends are held after a restore until nomsyncd has caught up this site's own "
+					 "events from its peers (see docs/OPERATIONS.md)");
+			goto abort;
+		}
+	}
+	if ((rc = ns__vv_get(txn, s, s->id.pk, &vv, NULL)) != 0)
+		goto abort;
+	if (vv.quarantined) {
+		rc = ns_diag_set(d, NS_EQUARANTINED, "origin",
+				 "this site's own key is quarantined after an equivocation");
+		goto abort;
+	}
+	snprintf(vv.site, sizeof(vv.site), "%s", s->id.site);
+	vv.role = s->id.role;
+	for (size_t i = 0; i < n; i++) {
+		ns_event *ev;
+		if (in[i].type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED) {
+			const char *hex = in[i].payload->event_corrected
+						  ? in[i].payload->event_corrected->target_event_id
+						  : NULL;
+			uint8_t tid[NS_ID_BYTES], tlk[NS__LOGKEY];
+			int found = ns_unhex(tid, NS_ID_BYTES, hex) == 0 ? ns__id_find(txn, s, tid, tlk) : NS_ENOTFOUND;
+			if (found == NS_ENOTFOUND) {
+				if (bad)
+					*bad = i;
+				rc = ns_diag_set(d, NS_EVALID, "target_event_id",
+						 "the event to correct is not held by this site");
+				goto abort;
+			}
+			if (found != 0) {
+				rc = found;
+				goto abort;
+			}
+			if (s->id.role != NS_ROLE_HUB && memcmp(tlk, s->id.pk, NS_KEY_BYTES) != 0) {
+				if (bad)
+					*bad = i;
+				rc = ns_diag_set(d, NS_EROLE, "target_event_id",
+						 "only the emitting site or a hub may correct an event");
+				goto abort;
+			}
+		}
+		rc = ns_event_build(&s->id, vv.seq + 1, vv.head, in[i].occurred_at, now, in[i].offender,
+				    in[i].payload, &ev);
+		if (rc != 0) {
+			if (bad)
+				*bad = i;
+			ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
+			goto abort;
+		}
+		rc = ns__write(txn, s, ev, &touched);
+		if (rc == 0) {
+			vv.seq = ev->seq;
+			memcpy(vv.head, ev->id, NS_ID_BYTES);
+			if (ids)
+				memcpy(ids[i], ev->id, NS_ID_BYTES);
+		}
+		ns_event_free(ev);
+		if (rc != 0)
+			goto abort;
+	}
+	if ((rc = ns__vv_put(txn, s, &vv)) != 0 || (rc = ns__counter_add(txn, s, "appended", n)) != 0 ||
+	    (rc = ns__refold(txn, s, &touched)) != 0)
+		goto abort;
+	{
+		int mrc = mdb_txn_commit(txn);
+		free(touched.ref);
+		if (mrc != 0)
+			rc = ns__commit_error(s, mrc, d);
+		else
+			ns__warm_tail(s);
+	}
+	return rc;
+abort:
+	mdb_txn_abort(txn);
+	free(touched.ref);
+	if (rc == NS_EMAPFULL)
+		ns_diag_set(d, rc, "store", "nothing was written: the store's map or the disk is full");
+	return rc;
+}
+
+int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS_ID_BYTES],
+		    size_t *bad, ns_diag *d)
+{
+	ns__append_args a = { in, n, ids, bad, d };
+	return ns__retry(s, ns__append_once, &a, d);
+}
+
+/* Checks that need no store access: signature, trust, role and content. */
+static int ns__precheck(ns_store *s, const ns_event *ev, unsigned flags)
+{
+	int rc;
+
+	if (!(flags & NS_INGEST_VERIFIED) && ns_event_verify(ev) != 0)
+		return NS_ESIG;
+	if (s->trust && (rc = s->trust(s->trust_arg, ev)) != 0)
+		return rc;
+	if (ns_validate_site(ev->role, ev->site, NULL) != 0)
+		return NS_EVALID;
+	if (!ns_role_may_emit(ev->role, ev->type))
+		return NS_EROLE;
+	rc = ns_validate_event(ev->role, ev->offender, ev->type, ev->payload, NULL);
+	return rc;
+}
+
+/* Ingest one pre-checked event inside the batch transaction. */
+static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched,
+			  uint64_t *applied)
+{
+	uint8_t lk[NS__LOGKEY];
+	MDB_val k = { NS__LOGKEY, lk }, v;
+	ns_vv_entry vv;
+	int found, rc;
+
+	if ((rc = ns__vv_get(txn, s, ev->origin, &vv, &found)) != 0)
+		return rc;
+	if (!found) {
+		snprintf(vv.site, sizeof(vv.site), "%s", ev->site);
+		vv.role = ev->role;
+	}
+	if (vv.quarantined)
+		return NS_EQUARANTINED;
+	ns__logkey(lk, ev->origin, ev->seq);
+	rc = mdb_get(txn, s->log, &k, &v);
+	if (rc == 0) {
+		/*
+		 * The same (origin, seq): the same event, or a fork. The same bytes
+		 * are the same event; otherwise compare ids (the hash of the
+		 * header), since either copy's payload may have been erased.
+		 */
+		int same = v.mv_size == ev->raw_len && memcmp(v.mv_data, ev->raw, ev->raw_len) == 0;
+		if (!same) {
+			ns_event *held;
+			if ((rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, &held, NULL)) != 0)
+				return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+			same = memcmp(held->id, ev->id, NS_ID_BYTES) == 0;
+			ns_event_free(held);
+		}
+		if (same)
+			return NS_INGEST_DUPLICATE;
+		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
+		return rc ? rc : NS_EEQUIV;
+	}
+	if (rc != MDB_NOTFOUND)
+		return ns__mdb(rc);
+	if (ev->seq == vv.seq + 1) {
+		if (memcmp(ev->prev, vv.head, NS_ID_BYTES) != 0) {
+			rc = ns__fork(txn, s, &vv, ev);
+			return rc ? rc : NS_EEQUIV;
+		}
+		if ((rc = ns__write(txn, s, ev, touched)) != 0)
+			return rc;
+		vv.seq = ev->seq;
+		memcpy(vv.head, ev->id, NS_ID_BYTES);
+		(*applied)++;
+		if ((rc = ns__drain(txn, s, &vv, touched, applied)) != 0)
+			return rc;
+		if (vv.quarantined)
+			return NS_INGEST_APPLIED; /* drain found a fork further on */
+		if ((rc = ns__vv_put(txn, s, &vv)) != 0)
+			return rc;
+		return NS_INGEST_APPLIED;
+	}
+	/* A gap: hold it, unless a different event already holds the slot. */
+	rc = mdb_get(txn, s->pending, &k, &v);
+	if (rc == 0) {
+		uint8_t id[NS_ID_BYTES];
+		ns_event *held;
+		if ((rc = ns_event_decode(v.mv_data, v.mv_size, &held, NULL)) != 0)
+			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+		memcpy(id, held->id, NS_ID_BYTES);
+		ns_event_free(held);
+		if (memcmp(id, ev->id, NS_ID_BYTES) == 0)
+			return NS_INGEST_DUPLICATE;
+		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
+		return rc ? rc : NS_EEQUIV;
+	}
+	if (rc != MDB_NOTFOUND)
+		return ns__mdb(rc);
+	v.mv_size = ev->raw_len;
+	v.mv_data = ev->raw;
+	if ((rc = mdb_put(txn, s->pending, &k, &v, 0)) != 0)
+		return ns__mdb(rc);
+	vv.held++;
+	if ((rc = ns__vv_put(txn, s, &vv)) != 0)
+		return rc;
+	return NS_INGEST_HELD;
+}
+
+/* The arguments of ns_store_ingest, for ns__retry. */
+typedef struct ns__ingest_args {
+	ns_event *const *evs;
+	size_t n;
+	unsigned flags;
+	int *results;
+	const int *saved; /* with NS_INGEST_VERIFIED: the caller's pre-check results */
+	ns_diag *d;
+} ns__ingest_args;
+
+static int ns__ingest_once(ns_store *s, void *arg)
+{
+	const ns__ingest_args *a = arg;
+	ns_event *const *evs = a->evs;
+	size_t n = a->n;
+	unsigned flags = a->flags;
+	int *results = a->results;
+	ns_diag *d = a->d;
+	ns__refset touched = { 0 };
+	uint64_t applied = 0, dups = 0, held = 0;
+	MDB_txn *txn;
+	int rc;
+
+	ns_diag_clear(d);
+	/* A retry must start from the caller's pre-check results. */
+	if (a->saved)
+		memcpy(results, a->saved, n * sizeof(*results));
+	if (s->flags & NS_STORE_RDONLY)
+		return NS_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!(flags & NS_INGEST_VERIFIED) || results[i] == 0)
+			results[i] = evs[i] ? ns__precheck(s, evs[i], flags) : NS_EDECODE;
+	if ((rc = ns__txn(s, 0, &txn)) != 0) {
+		ns_diag_set(d, ns__mdb(rc), "store", "cannot begin a write: %s", mdb_strerror(rc));
+		return ns__mdb(rc);
+	}
+	s->txn_defer_ids = (flags & NS_INGEST_DEFER_FOLD) != 0 && s->has_newids;
+	s->newid_next = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (results[i] == 0) {
+			rc = ns__ingest_one(txn, s, evs[i], &touched, &applied);
+			if (rc == NS_ENOMEM || rc == NS_EMAPFULL || rc == NS_ESTORE || rc == NS_ECORRUPT)
+				goto abort;
+			results[i] = rc;
+		}
+		if (results[i] == NS_INGEST_DUPLICATE)
+			dups++;
+		else if (results[i] == NS_INGEST_HELD)
+			held++;
+		else if (results[i] < 0 && (rc = ns__counter_add(txn, s, ns_reject_name(results[i]), 1)) != 0)
+			goto abort;
+	}
+	if ((rc = ns__counter_add(txn, s, "ingested", applied)) != 0 ||
+	    (rc = ns__counter_add(txn, s, "duplicates", dups)) != 0 ||
+	    (rc = ns__counter_add(txn, s, "held", held)) != 0 ||
+	    (rc = (flags & NS_INGEST_DEFER_FOLD) ? ns__defer(txn, s, &touched) : ns__refold(txn, s, &touched)) != 0)
+		goto abort;
+	s->txn_defer_ids = 0;
+	rc = mdb_txn_commit(txn);
+	free(touched.ref);
+	if (rc != 0)
+		return ns__commit_error(s, rc, d);
+	ns__warm_tail(s);
+	return 0;
+abort:
+	s->txn_defer_ids = 0;
+	mdb_txn_abort(txn);
+	free(touched.ref);
+	return rc;
+}
+
+int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results,
+		    ns_diag *d)
+{
+	ns__ingest_args a = { evs, n, flags, results, NULL, d };
+	int *saved = NULL, rc;
+
+	if (flags & NS_INGEST_VERIFIED) {
+		if ((saved = malloc((n ? n : 1) * sizeof(*saved))) == NULL)
+			return NS_ENOMEM;
+		memcpy(saved, results, n * sizeof(*saved));
+		a.saved = saved;
+	}
+	rc = ns__retry(s, ns__ingest_once, &a, d);
+	free(saved);
+	return rc;
+}
