@@ -91,7 +91,10 @@ static ns_event *sign_payload(const ns_identity *id, uint64_t *seq, uint8_t prev
 {
 	uint8_t buf[1024];
 	size_t n = nomsync__payload__pack(p, buf);
-	ns_event *ev = sign_raw(id, ++*seq, *seq == 1 ? NULL : prev, t, off, (uint32_t)p->body_case, buf, n);
+	ns_event *ev;
+
+	++*seq;
+	ev = sign_raw(id, *seq, *seq == 1 ? NULL : prev, t, off, (uint32_t)p->body_case, buf, n);
 
 	if (ev)
 		memcpy(prev, ev->id, NS_ID_BYTES);

@@ -510,8 +510,9 @@ typedef struct ns_upgrade_report {
 } ns_upgrade_report;
 
 /**
- * @brief What the open of @p s did to upgrade the store (all zero but
- * to_format and from_fold for a read-only open or a store that was current).
+ * @brief What the open of @p s did to upgrade the store: all zero but
+ * to_format for a read-only open; for a store that was current, also
+ * from_fold (NS_FOLD_VERSION) and events_unknown.
  *
  * A writable open, in one transaction: converts a format 1 store to format
  * 2 (creating the "unknown" and "rejected" databases and meta

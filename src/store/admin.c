@@ -11,11 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint32_t ns__get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int ns__proof_cb(void *arg, const MDB_val *k, const MDB_val *v)
 {
 	ns__acc *a = arg;

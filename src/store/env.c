@@ -59,6 +59,19 @@ uint64_t ns__get_be64(const uint8_t *p)
 	return v;
 }
 
+void ns__put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint32_t ns__get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 void ns__logkey(uint8_t k[NS__LOGKEY], const uint8_t *origin, uint64_t seq)
 {
 	memcpy(k, origin, NS_KEY_BYTES);
@@ -339,7 +352,7 @@ static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 		eflags |= MDB_NOSYNC;
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		return ns__mdb(rc);
-	mdb_env_set_maxdbs(s->env, 16);
+	mdb_env_set_maxdbs(s->env, 24);
 	mdb_env_set_maxreaders(s->env, 256);
 	/*
 	 * NOMSYNC_MAP_SIZE sets the initial map (bytes); the map doubles on
@@ -398,6 +411,15 @@ static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 			return rc == MDB_NOTFOUND ? NS_ENOTFOUND : ns__mdb(rc);
 		}
 	}
+	/* Format 2's databases: created by ns__format2 (in the conversion's transaction). */
+	rc = mdb_dbi_open(txn, "unknown", 0, &s->unknown);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "rejected", 0, &s->rejected);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return ns__mdb(rc);
+	}
+	s->has_upgrade = rc == 0;
 	rc = mdb_txn_commit(txn);
 	return ns__mdb(rc);
 }
@@ -465,7 +487,9 @@ int ns_store_create(const char *dir, const char *site, ns_role role, ns_diag *d)
 	ns_hex(pkhex, s.id.pk, NS_KEY_BYTES);
 	rc = ns__mdb(mdb_txn_begin(s.env, NULL, 0, &txn));
 	if (rc == 0) {
-		if ((rc = ns__meta_put(txn, &s, "format", "1")) == 0 &&
+		char fv[16];
+		snprintf(fv, sizeof(fv), "%u", (unsigned)NS_FOLD_VERSION);
+		if ((rc = ns__format2(txn, &s)) == 0 && (rc = ns__meta_put(txn, &s, "fold_version", fv)) == 0 &&
 		    (rc = ns__meta_put(txn, &s, "site", site)) == 0 &&
 		    (rc = ns__meta_put(txn, &s, "role", ns_role_name(role))) == 0 &&
 		    (rc = ns__meta_put(txn, &s, "pk", pkhex)) == 0)
@@ -492,6 +516,8 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 	if (access(path, F_OK) != 0)
 		return ns_diag_set(d, NS_ENOTFOUND, "dir",
 				   "%s holds no nomsync store (run 'nomsync --dir %s init' first)", dir, dir);
+	if ((rc = ns_type_hide_check(d)) != 0)
+		return rc;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NS_ENOMEM;
@@ -515,7 +541,8 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 		goto fail;
 	}
 	mdb_txn_abort(txn);
-	if (strcmp(fmt, "1") != 0) {
+	/* Format 1 (before unknown and rejected) is converted by a writable open. */
+	if (strcmp(fmt, "1") != 0 && strcmp(fmt, "2") != 0) {
 		rc = ns_diag_set(d, NS_EVERSION, "meta", "store format %s is not supported", fmt);
 		goto fail;
 	}
@@ -531,6 +558,9 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 			goto fail;
 		}
 	}
+	s->upgrade.to_format = NS_STORE_FORMAT;
+	if (!(flags & NS_STORE_RDONLY) && (rc = ns__upgrade(s, d)) != 0)
+		goto fail;
 	if (!(flags & NS_STORE_RDONLY)) {
 		/* Only an optimisation (ns__warm_tail): a store works without it. */
 		snprintf(path, sizeof(path), "%s/data.mdb", dir);

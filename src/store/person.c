@@ -56,10 +56,7 @@ int ns__load(MDB_txn *txn, ns_store *s, const uint8_t logkey[NS__LOGKEY], ns__ar
 
 	if (rc != 0)
 		return ns__mdb(rc);
-	if (arena != NULL)
-		rc = ns__event_decode_in(arena, v.mv_data, v.mv_size, NS_DECODE_TRUSTED, ev);
-	else
-		rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, ev, NULL);
+	rc = ns__decode_stored(&v, NS_DECODE_TRUSTED, arena, ev);
 	return rc == NS_ENOMEM ? rc : (rc ? NS_ECORRUPT : 0);
 }
 
@@ -185,12 +182,18 @@ int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **j
 	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
 		return rc;
 	evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs));
-	for (size_t i = 0; i < n && evs != NULL && rc == 0; i++)
-		rc = ns__load(txn, s, keys + i * NS__SORTKEY + 8, &arena, &evs[i]);
+	int skip = ns__rejected_any(txn, s);
+	size_t m = 0;
+	for (size_t i = 0; i < n && evs != NULL && rc == 0; i++) {
+		const uint8_t *lk = keys + i * NS__SORTKEY + 8;
+		/* A rejected event stays in the log and the timeline, never in the view. */
+		if (!skip || !ns__is_rejected(txn, s, lk))
+			rc = ns__load(txn, s, lk, &arena, &evs[m++]);
+	}
 	if (evs == NULL)
 		rc = NS_ENOMEM;
 	if (rc == 0)
-		rc = ns_fold(evs, n, json, len, sum);
+		rc = ns_fold(evs, m, json, len, sum);
 	ns__arena_free(&arena);
 	free(keys);
 	return rc;

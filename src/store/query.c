@@ -257,7 +257,7 @@ int ns_store_digest(ns_store *s, const char *ref, uint8_t out[NS_ID_BYTES])
 static int ns__emit(const MDB_val *v, ns_event_cb cb, void *arg)
 {
 	ns_event *ev;
-	int rc = ns_event_decode(v->mv_data, v->mv_size, &ev, NULL);
+	int rc = ns__decode_stored(v, 0, NULL, &ev);
 
 	if (rc != 0)
 		return rc == NS_ENOMEM ? rc : NS_ECORRUPT;

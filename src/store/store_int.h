@@ -15,6 +15,8 @@
  *   verify.c     ns_store_verify
  *   admin.c      equivocation proofs, erasure, append hold, key rotation
  *   pagecache.c  Linux page cache and mapping: ns_store_trim, ns__warm_tail
+ *   upgrade.c    events of types this release does not know (unknown,
+ *                rejected), the conversion and re-checks of a writable open
  *
  * Conventions: every ns__ function returns 0 or a negative NS_E* code
  * unless it says otherwise; functions taking a transaction neither begin,
@@ -49,6 +51,9 @@ struct ns_store {
 	MDB_dbi newids; /* id index entries deferred by the same flag (ns__newid_put) */
 	int has_dirty; /* 0 for a read-only open of a store made before it existed */
 	int has_newids; /* likewise for newids */
+	MDB_dbi unknown, rejected; /* format 2: see upgrade.c */
+	int has_upgrade; /* unknown and rejected are open: 0 for a read-only open of a format 1 store */
+	ns_upgrade_report upgrade; /* what the open did (ns_store_upgrade_report) */
 	/*
 	 * Set for the length of a write transaction that defers its id index
 	 * entries to newids (NS_INGEST_DEFER_FOLD), and the next newids key
@@ -97,6 +102,8 @@ typedef struct ns__refset {
 int ns__mdb(int rc);
 void ns__put_be64(uint8_t *p, uint64_t v);
 uint64_t ns__get_be64(const uint8_t *p);
+void ns__put_be32(uint8_t *p, uint32_t v);
+uint32_t ns__get_be32(const uint8_t *p);
 /* The log key of (origin, seq). */
 void ns__logkey(uint8_t k[NS__LOGKEY], const uint8_t *origin, uint64_t seq);
 /* Add @p ref to @p rs unless it is there; NS_ENOMEM. */
@@ -223,6 +230,46 @@ void *ns__acc_slot(ns__acc *a, size_t elem, int *rc);
  */
 int ns__collect(ns_store *s, MDB_dbi dbi, ns__scan_fn fn, void (*drop)(void *arr, size_t n),
 		void **out, size_t *n);
+
+/*
+ * upgrade.c
+ */
+
+/*
+ * Decode stored event bytes (ns__event_decode_in with @p arena, else
+ * ns_event_decode_flags). A payload this release cannot unpack, which only
+ * an event stored while its type was unknown can have, comes back as
+ * NS_DECODE_OPAQUE would give it, as it was signed.
+ */
+int ns__decode_stored(const MDB_val *v, unsigned flags, ns__arena *arena, ns_event **ev);
+/*
+ * The rules of @p ev's type that ingest checks after the signature and the
+ * trust policy: the role rule and payload validation; none for a type this
+ * release does not know; NS_EDECODE for a known type whose payload it
+ * cannot unpack. Returns 0, NS_EROLE, NS_EVALID or NS_EDECODE.
+ */
+int ns__type_rules(const ns_event *ev);
+/*
+ * After ns__write of @p ev under @p lk: record it in rejected with @p bad
+ * (a non-zero ns__type_rules code) and count it, or, for a type this
+ * release does not know, in unknown.
+ */
+int ns__note(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t lk[NS__LOGKEY], int bad);
+/* 1 if rejected holds any event (so that folds look their events up). */
+int ns__rejected_any(MDB_txn *txn, ns_store *s);
+/* 1 if the event under @p lk is in rejected. */
+int ns__is_rejected(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/* Create unknown and rejected and set meta format to "2" (fold_version is the caller's). */
+int ns__format2(MDB_txn *txn, ns_store *s);
+/* A writable open: convert, mark for re-folds and re-check unknown (see ns_store_upgrade_report). */
+int ns__upgrade(ns_store *s, ns_diag *d);
+
+/*
+ * write.c
+ */
+
+/* NOMS <-> CRN links of a person.identifier.added; notes the refs they touch. */
+int ns__links(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched);
 
 /*
  * pagecache.c

@@ -1,6 +1,7 @@
 /*
- * ns_store_verify: re-check the log, the id index, the version vector and
- * every stored view against a fresh fold, in one read transaction.
+ * ns_store_verify: re-check the log, the id index, the version vector, the
+ * unknown and rejected records, and every stored view against a fresh fold,
+ * in one read transaction.
  */
 #include "store_int.h"
 
@@ -51,10 +52,19 @@ static int ns__verify_log(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 		}
 		ns_hex(oh, k.mv_data, NS_KEY_BYTES);
 		uint64_t seq = ns__get_be64((const uint8_t *)k.mv_data + NS_KEY_BYTES);
-		if (ns_event_decode(v.mv_data, v.mv_size, &ev, NULL) != 0) {
+		if (ns__decode_stored(&v, 0, NULL, &ev) != 0) {
 			ns__report(r, "origin %s seq %llu: event does not decode or its payload hash differs", oh, seq);
 			have = 0;
 			continue;
+		}
+		if (ev->type_unknown) {
+			/* Of a newer release's type (in unknown), or unreadable and rejected. */
+			MDB_val mv;
+			int readable = ns_type_name(ev->type) == NULL;
+			if (!s->has_upgrade || mdb_get(txn, readable ? s->unknown : s->rejected, &k, &mv) != 0)
+				ns__report(r, readable ? "origin %s seq %llu: event of an unknown type is not in unknown"
+						       : "origin %s seq %llu: payload does not decode for its type",
+					   oh, seq);
 		}
 		if (ns_event_verify(ev) != 0)
 			ns__report(r, "origin %s seq %llu: signature does not verify", oh, seq);
@@ -119,8 +129,7 @@ static int ns__verify_vector(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 		if (e.seq == 0)
 			continue;
 		ns__logkey(lk, e.origin, e.seq);
-		if (mdb_get(txn, s->log, &lkv, &lv) != 0 ||
-		    ns_event_decode(lv.mv_data, lv.mv_size, &ev, NULL) != 0) {
+		if (mdb_get(txn, s->log, &lkv, &lv) != 0 || ns__decode_stored(&lv, 0, NULL, &ev) != 0) {
 			ns__report(r, "origin %s: head event seq %llu is missing or damaged", oh, e.seq);
 			continue;
 		}
@@ -129,6 +138,39 @@ static int ns__verify_vector(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 		ns_event_free(ev);
 	}
 	mdb_cursor_close(c);
+	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
+}
+
+/*
+ * Every entry of unknown and rejected names an event of the log; one of
+ * unknown, with the event's type.
+ */
+static int ns__verify_marks(MDB_txn *txn, ns_store *s, ns_verify_report *r)
+{
+	MDB_dbi dbs[2] = { s->unknown, s->rejected };
+	int g = MDB_NOTFOUND, rc;
+
+	for (int i = 0; i < 2 && s->has_upgrade; i++) {
+		const char *name = i ? "rejected" : "unknown";
+		MDB_cursor *c;
+		MDB_val k, v, lv;
+
+		if ((rc = ns__mdb(mdb_cursor_open(txn, dbs[i], &c))) != 0)
+			return rc;
+		for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+			ns_event *ev = NULL;
+			if (k.mv_size != NS__LOGKEY || v.mv_size != 4 || mdb_get(txn, s->log, &k, &lv) != 0 ||
+			    ns__decode_stored(&lv, NS_DECODE_TRUSTED, NULL, &ev) != 0 ||
+			    (i == 0 && ev->type != ns__get_be32(v.mv_data)))
+				ns__report(r, "%s: an entry names no event of the log, or of another type (seq %llu)", name,
+					   k.mv_size == NS__LOGKEY ? ns__get_be64((const uint8_t *)k.mv_data + NS_KEY_BYTES)
+								   : 0);
+			ns_event_free(ev);
+		}
+		mdb_cursor_close(c);
+		if (g != MDB_NOTFOUND)
+			break;
+	}
 	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
 }
 
@@ -177,7 +219,8 @@ int ns_store_verify(ns_store *s, ns_verify_report *r)
 	memset(r, 0, sizeof(*r));
 	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
-	if ((rc = ns__verify_log(txn, s, r)) == 0 && (rc = ns__verify_vector(txn, s, r)) == 0)
+	if ((rc = ns__verify_log(txn, s, r)) == 0 && (rc = ns__verify_vector(txn, s, r)) == 0 &&
+	    (rc = ns__verify_marks(txn, s, r)) == 0)
 		rc = ns__verify_views(txn, s, r);
 	mdb_txn_abort(txn);
 	if (rc != 0)

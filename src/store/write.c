@@ -23,8 +23,35 @@ static void ns__sortkey(uint8_t k[NS__SORTKEY], const ns_event *ev)
 	ns__logkey(k + 8, ev->origin, ev->seq);
 }
 
-/* Write one chained event and its indexes; note the refs it touches. */
-static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched)
+/* NOMS <-> CRN links make either id find the same person. */
+int ns__links(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched)
+{
+	const Nomsync__PersonIdentifierAdded *p;
+	int rc;
+
+	if (ev->type != NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED || ev->payload == NULL ||
+	    (p = ev->payload->person_identifier_added) == NULL)
+		return 0;
+	if (p->value && (ns_is_noms(p->value) || ns_is_crn(p->value)) && strcmp(p->value, ev->offender) != 0 &&
+	    strlen(p->value) < NS_REF_MAX) {
+		MDB_val a = { strlen(ev->offender), (void *)ev->offender };
+		MDB_val b = { strlen(p->value), p->value };
+		if ((rc = mdb_put(txn, s->links, &a, &b, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+			return ns__mdb(rc);
+		if ((rc = mdb_put(txn, s->links, &b, &a, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+			return ns__mdb(rc);
+		if ((rc = ns__refset_add(touched, p->value)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Write one chained event and its indexes; note the refs it touches. @p bad
+ * is 0, or the ns__type_rules code of an event kept but never folded (no
+ * links from it).
+ */
+static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched, int bad)
 {
 	uint8_t lk[NS__LOGKEY], sk[NS__SORTKEY];
 	MDB_val k, v;
@@ -45,7 +72,7 @@ static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *
 		rc = ns__newid_put(txn, s, ev->id, lk);
 	else
 		rc = ns__mdb(mdb_put(txn, s->ids, &k, &v, 0));
-	if (rc != 0)
+	if (rc != 0 || (rc = ns__note(txn, s, ev, lk, bad)) != 0)
 		return rc;
 	if (strcmp(ev->offender, NS_ROSTER_REF) == 0)
 		return 0; /* roster changes concern no person: log and id index only */
@@ -58,23 +85,7 @@ static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *
 		return ns__mdb(rc);
 	if ((rc = ns__refset_add(touched, ev->offender)) != 0)
 		return rc;
-	/* NOMS <-> CRN links make either id find the same person. */
-	if (ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && ev->payload &&
-	    ev->payload->person_identifier_added) {
-		const Nomsync__PersonIdentifierAdded *p = ev->payload->person_identifier_added;
-		if (p->value && (ns_is_noms(p->value) || ns_is_crn(p->value)) &&
-		    strcmp(p->value, ev->offender) != 0 && strlen(p->value) < NS_REF_MAX) {
-			MDB_val a = { strlen(ev->offender), (void *)ev->offender };
-			MDB_val b = { strlen(p->value), p->value };
-			if ((rc = mdb_put(txn, s->links, &a, &b, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
-				return ns__mdb(rc);
-			if ((rc = mdb_put(txn, s->links, &b, &a, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
-				return ns__mdb(rc);
-			if ((rc = ns__refset_add(touched, p->value)) != 0)
-				return rc;
-		}
-	}
-	return 0;
+	return bad ? 0 : ns__links(txn, s, ev, touched);
 }
 
 /* Keep a proof of equivocation by @origin and quarantine it. */
@@ -147,7 +158,7 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 			return 0;
 		if (rc != 0)
 			return ns__mdb(rc);
-		if ((rc = ns_event_decode(v.mv_data, v.mv_size, &ev, NULL)) != 0)
+		if ((rc = ns__decode_stored(&v, 0, NULL, &ev)) != 0)
 			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
 		if (memcmp(ev->prev, vv->head, NS_ID_BYTES) != 0) {
 			/* The held event forks from what we hold: proof with our head. */
@@ -155,7 +166,11 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 			ns_event_free(ev);
 			return rc;
 		}
-		rc = ns__write(txn, s, ev, touched);
+		/*
+		 * Held while its type was unknown, it missed the type's rules:
+		 * check them now (a no-op for an event that passed them).
+		 */
+		rc = ns__write(txn, s, ev, touched, ns__type_rules(ev));
 		if (rc == 0) {
 			vv->seq = ev->seq;
 			memcpy(vv->head, ev->id, NS_ID_BYTES);
@@ -263,7 +278,7 @@ static int ns__append_once(ns_store *s, void *arg)
 			ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
 			goto abort;
 		}
-		rc = ns__write(txn, s, ev, &touched);
+		rc = ns__write(txn, s, ev, &touched, 0);
 		if (rc == 0) {
 			vv.seq = ev->seq;
 			memcpy(vv.head, ev->id, NS_ID_BYTES);
@@ -312,10 +327,7 @@ static int ns__precheck(ns_store *s, const ns_event *ev, unsigned flags)
 		return rc;
 	if (ns_validate_site(ev->role, ev->site, NULL) != 0)
 		return NS_EVALID;
-	if (!ns_role_may_emit(ev->role, ev->type))
-		return NS_EROLE;
-	rc = ns_validate_event(ev->role, ev->offender, ev->type, ev->payload, NULL);
-	return rc;
+	return ns__type_rules(ev); /* none for a type this release does not know */
 }
 
 /* Ingest one pre-checked event inside the batch transaction. */
@@ -346,7 +358,7 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 		int same = v.mv_size == ev->raw_len && memcmp(v.mv_data, ev->raw, ev->raw_len) == 0;
 		if (!same) {
 			ns_event *held;
-			if ((rc = ns_event_decode_flags(v.mv_data, v.mv_size, NS_DECODE_TRUSTED, &held, NULL)) != 0)
+			if ((rc = ns__decode_stored(&v, NS_DECODE_TRUSTED, NULL, &held)) != 0)
 				return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
 			same = memcmp(held->id, ev->id, NS_ID_BYTES) == 0;
 			ns_event_free(held);
@@ -363,7 +375,7 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 			rc = ns__fork(txn, s, &vv, ev);
 			return rc ? rc : NS_EEQUIV;
 		}
-		if ((rc = ns__write(txn, s, ev, touched)) != 0)
+		if ((rc = ns__write(txn, s, ev, touched, 0)) != 0)
 			return rc;
 		vv.seq = ev->seq;
 		memcpy(vv.head, ev->id, NS_ID_BYTES);
@@ -381,7 +393,7 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 	if (rc == 0) {
 		uint8_t id[NS_ID_BYTES];
 		ns_event *held;
-		if ((rc = ns_event_decode(v.mv_data, v.mv_size, &held, NULL)) != 0)
+		if ((rc = ns__decode_stored(&v, 0, NULL, &held)) != 0)
 			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
 		memcpy(id, held->id, NS_ID_BYTES);
 		ns_event_free(held);
