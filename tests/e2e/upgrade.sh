@@ -15,6 +15,9 @@ old() { NOMSYNC_CATALOGUE_HIDE=$HIDE $NS "$@"; }
 mknode HUBNE hub; mknode MDI prison; mknode LEI prison
 write_roster
 config HUBNE
+HTTP_PORT=$((BASE_PORT + 45))   # nodes use BASE_PORT + 0..2
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '[http]\nlisten = 127.0.0.1:%s\ntoken = %s\n' "$HTTP_PORT" "$TOKEN" >>"$WORK/HUBNE.conf"
 config MDI HUBNE
 config LEI HUBNE
 
@@ -52,9 +55,9 @@ expect_eq "$v3" "$v1" "LEI, behind the hub only, holds them too"
 expect_eq "$(old --dir "$WORK/HUBNE" status --json | jq .events)" "6" "the hub stored all six events"
 
 # The older release logs the event as of an unknown type and leaves it out of the view.
-old --dir "$WORK/HUBNE" log A0001AB >"$WORK/hub.log.txt"
+old --dir "$WORK/HUBNE" log --offender A0001AB >"$WORK/hub.log.txt"
 expect_grep "unknown type 10" "$WORK/hub.log.txt" "nomsync log shows the unknown type's number"
-expect_eq "$(old --dir "$WORK/HUBNE" log A0001AB --json | jq -c 'select(.type_known == false) | [.type, .type_number, .payload]')" \
+expect_eq "$(old --dir "$WORK/HUBNE" log --offender A0001AB --json | jq -c 'select(.type_known == false) | [.type, .type_number, .payload]')" \
   '[null,10,null]' "JSON marks the event as of an unknown type, not erased"
 expect_eq "$(old --dir "$WORK/HUBNE" show A0000AA --json)" "$($NS --dir "$WORK/MDI" show A0000AA --json)" \
   "the view of a person without the hidden type is byte-identical on the hub and MDI"
@@ -62,11 +65,16 @@ expect_eq "$($NS --dir "$WORK/LEI" show A0000AA --json)" "$($NS --dir "$WORK/MDI
   "and on LEI"
 expect_eq "$($NS --dir "$WORK/LEI" show A0001AB --json)" "$($NS --dir "$WORK/MDI" show A0001AB --json)" \
   "LEI (which knows the type) folds the relayed alert as MDI does"
-expect_eq "$(old --dir "$WORK/HUBNE" show A0001AB --json | jq -c '[.alerts | length, .event_count]')" "[0,2]" \
+expect_eq "$(old --dir "$WORK/HUBNE" show A0001AB --json | jq -c '[(.alerts | length), .event_count]')" "[0,2]" \
   "the hub's view of the affected person lacks the alert and does not count it"
-expect_eq "$($NS --dir "$WORK/MDI" show A0001AB --json | jq -c '[.alerts | length, .event_count]')" "[1,3]" \
+expect_eq "$($NS --dir "$WORK/MDI" show A0001AB --json | jq -c '[(.alerts | length), .event_count]')" "[1,3]" \
   "MDI's view has it"
 old --dir "$WORK/HUBNE" verify >/dev/null && ok "the hub's store verifies with the unknown event" || bad "hub verify"
+# The HTTP API's timeline returns it (the web page shows it as an unknown event type).
+curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$HTTP_PORT/v1/offenders/A0001AB/events" >"$WORK/events.json" ||
+  bad "the hub's timeline API answers"
+expect_eq "$(jq -c '[.events[] | select(.type_known == false) | [.type_number, .signature]]' "$WORK/events.json")" \
+  '[[10,"valid"]]' "the hub's API timeline returns the unknown event, with a valid signature"
 
 # Upgrade the hub: restart it without the variable.
 stop HUBNE || true
