@@ -1304,6 +1304,7 @@
       h('p', { 'class': 'hint' }, 'rejected.signature: forged or damaged; rejected.role: a site sent an event type its role may not emit; ' +
         'rejected.equivocation / rejected.quarantined: an origin signed two different histories and is quarantined; ' +
         'rejected.invalid: payload rules; rejected.unknown_origin: not in the roster; ' +
+        'rejected.upgrade: events of a type new to this release, stored before the upgrade, that break its rules (kept, not shown in records); ' +
         'folds_pending: records whose rebuild was deferred during a catch-up (read correctly meanwhile); ' +
         'ids_pending: events of a catch-up not yet in the id index (found by a slower scan meanwhile); ' +
         'roster_changes_applied: changes signed by the roster authority.'),
