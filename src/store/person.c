@@ -182,12 +182,12 @@ int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **j
 	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
 		return rc;
 	evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs));
-	int skip = ns__rejected_any(txn, s);
+	int skip = ns__unfolded_any(txn, s);
 	size_t m = 0;
 	for (size_t i = 0; i < n && evs != NULL && rc == 0; i++) {
 		const uint8_t *lk = keys + i * NS__SORTKEY + 8;
-		/* A rejected event stays in the log and the timeline, never in the view. */
-		if (!skip || !ns__is_rejected(txn, s, lk))
+		/* Rejected or unchecked events stay in the log and the timeline, not in the view. */
+		if (!skip || !ns__unfolded(txn, s, lk))
 			rc = ns__load(txn, s, lk, &arena, &evs[m++]);
 	}
 	if (evs == NULL)

@@ -255,10 +255,14 @@ int ns__type_rules(const ns_event *ev);
  * release does not know, in unknown.
  */
 int ns__note(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t lk[NS__LOGKEY], int bad);
-/* 1 if rejected holds any event (so that folds look their events up). */
-int ns__rejected_any(MDB_txn *txn, ns_store *s);
-/* 1 if the event under @p lk is in rejected. */
-int ns__is_rejected(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/* 1 if rejected or unknown holds any event (so that folds look their events up). */
+int ns__unfolded_any(MDB_txn *txn, ns_store *s);
+/*
+ * 1 if the event under @p lk is never folded: rejected, or in unknown (of a
+ * type unknown to this release, or known but not yet re-checked because the
+ * store was opened read-only).
+ */
+int ns__unfolded(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
 /* Create unknown and rejected and set meta format to "2" (fold_version is the caller's). */
 int ns__format2(MDB_txn *txn, ns_store *s);
 /* A writable open: convert, mark for re-folds and re-check unknown (see ns_store_upgrade_report). */

@@ -73,18 +73,19 @@ int ns__note(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t lk[NS_
 	return ns__mdb(mdb_put(txn, s->unknown, &k, &v, 0));
 }
 
-int ns__rejected_any(MDB_txn *txn, ns_store *s)
+int ns__unfolded_any(MDB_txn *txn, ns_store *s)
 {
-	MDB_stat st;
+	MDB_stat a, b;
 
-	return s->has_upgrade && mdb_stat(txn, s->rejected, &st) == 0 && st.ms_entries > 0;
+	return s->has_upgrade && mdb_stat(txn, s->rejected, &a) == 0 && mdb_stat(txn, s->unknown, &b) == 0 &&
+	       a.ms_entries + b.ms_entries > 0;
 }
 
-int ns__is_rejected(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
+int ns__unfolded(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
 {
 	MDB_val k = { NS__LOGKEY, (void *)lk }, v;
 
-	return mdb_get(txn, s->rejected, &k, &v) == 0;
+	return mdb_get(txn, s->rejected, &k, &v) == 0 || mdb_get(txn, s->unknown, &k, &v) == 0;
 }
 
 /*
