@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <lmdb.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -228,6 +229,7 @@ static void test_ingest_unknown(void)
 	for (int i = 0; i < 5; i++)
 		if (ev[i] == NULL)
 			return;
+	memcpy(prev, ev[4]->id, NS_ID_BYTES);
 	CHECK(ev[1]->type_unknown && ev[3]->type_unknown && ev[4]->type_unknown);
 	CHECK(!ev[0]->type_unknown && !ev[2]->type_unknown);
 
@@ -295,6 +297,27 @@ static void test_ingest_unknown(void)
 		CHECK_INT(ns_upgrade_describe(&up, line, sizeof(line)), 0);
 		CHECK_STR(line, "");
 	}
+	/*
+	 * Held behind a gap: seq 7, another invalid alert, arrives without seq
+	 * 6, which the newer release receives later (its bytes in a file).
+	 */
+	{
+		ns_event *e6 = received(&mdi, &seq, prev, 1704556800, "A0001AB");
+		ns_event *e7 = alert(&mdi, &seq, prev, 1704643200, "A0001AB", "XEL", "2024-13-45");
+		char path[300];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s.ev6", dir);
+		CHECK((f = fopen(path, "wb")) != NULL);
+		if (f && e6) {
+			CHECK_INT(fwrite(e6->raw, 1, e6->raw_len, f), e6->raw_len);
+			fclose(f);
+		}
+		CHECK_INT(ns_store_ingest(s, &e7, 1, 0, res, NULL), 0);
+		CHECK_INT(res[0], NS_INGEST_HELD);
+		ns_event_free(e6);
+		ns_event_free(e7);
+	}
 	ns_store_close(s);
 	for (int i = 0; i < 5; i++)
 		ns_event_free(ev[i]);
@@ -348,6 +371,40 @@ static void test_known(void)
 	CHECK_INT(n, 1); /* type 41 only */
 	CHECK_INT(ns_store_verify(s, &r), 0);
 	ns_store_close(s);
+
+	/* The held invalid alert, drained once seq 6 arrives, is checked then: rejected. */
+	{
+		char path[300];
+		uint8_t buf[4096];
+		size_t len = 0;
+		ns_event *e6 = NULL;
+		ns_vv_entry *vv = NULL;
+		int res = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s.ev6", dir);
+		CHECK((f = fopen(path, "rb")) != NULL);
+		if (f) {
+			len = fread(buf, 1, sizeof(buf), f);
+			fclose(f);
+		}
+		CHECK_INT(ns_event_decode(buf, len, &e6, NULL), 0);
+		CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &s, NULL), 0);
+		CHECK_INT(ns_store_ingest(s, &e6, 1, 0, &res, NULL), 0);
+		CHECK_INT(res, NS_INGEST_APPLIED);
+		CHECK_INT(ns_store_vector(s, &vv, &n), 0);
+		CHECK(n == 1 && vv[0].seq == 7 && vv[0].held == 0);
+		free(vv);
+		CHECK_INT(counter(s, "rejected.upgrade"), 2);
+		view_shape(s, "A0001AB", shape, sizeof(shape));
+		CHECK_STR(shape, "[1,4]");
+		n = 0;
+		CHECK_INT(ns_store_foreach_person(s, "A0001AB", count_cb, &n), 0);
+		CHECK_INT(n, 7);
+		CHECK_INT(ns_store_verify(s, &r), 0);
+		ns_store_close(s);
+		ns_event_free(e6);
+	}
 
 	/* Done once: the next open has nothing to re-check. */
 	CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &s, NULL), 0);
