@@ -27,7 +27,7 @@ int ns__decode_stored(const MDB_val *v, unsigned flags, ns__arena *arena, ns_eve
 			       : ns_event_decode_flags(v->mv_data, v->mv_size, flags, ev, NULL);
 		/*
 		 * Only an event stored while its type was unknown can hold a
-		 * payload this release cannot unpack (it is then in rejected):
+		 * payload this release cannot unpack (it is in unknown or rejected):
 		 * return it as opaque, as it was signed.
 		 */
 		if (rc != NS_EDECODE || (flags & NS_DECODE_OPAQUE))
