@@ -265,6 +265,35 @@ static void test_lookups(void)
 	CHECK(r != NULL && r->kind == NS_RULE_MESSAGE && r->sub != NULL && strcmp(r->sub->key, "OFFENCE") == 0);
 }
 
+/*
+ * The fold column, which only src/fold expands: a handler named after the
+ * type (ns__fold_<key in lower case>), or NS_NOFOLD for the types that
+ * change no person's record (roster changes and event.corrected).
+ */
+static const struct {
+	const char *key, *fold;
+} folds[] = {
+#define NS_EVENT(key, name, label, roles, fold) { #key, #fold },
+#include "event/catalogue.def"
+};
+
+static void test_fold_column(void)
+{
+	char want[80];
+
+	CHECK_INT(sizeof(folds) / sizeof(folds[0]), ns_catalogue_count());
+	for (size_t i = 0; i < sizeof(folds) / sizeof(folds[0]); i++) {
+		const ns_event_spec *t = ns_catalogue_at(i);
+		int nofold = t->roles == NS_R_AUTHORITY || t->type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED;
+
+		CHECK_STR(folds[i].key, t->payload.key);
+		lower(want, sizeof(want), t->payload.key);
+		memmove(want + 9, want, strlen(want) + 1);
+		memcpy(want, "ns__fold_", 9);
+		CHECK_STR(folds[i].fold, nofold ? "NS_NOFOLD" : want);
+	}
+}
+
 int main(void)
 {
 	RUN(test_types_match_proto);
@@ -272,5 +301,6 @@ int main(void)
 	RUN(test_rules_match_fields);
 	RUN(test_names_labels_roles);
 	RUN(test_lookups);
+	RUN(test_fold_column);
 	return TEST_SUMMARY();
 }

@@ -381,27 +381,34 @@ static int ns__message(const struct ns__at *at, const ns_message_spec *spec);
 static int ns__repeated(const struct ns__at *at, const ns_rule *r, const ProtobufCFieldDescriptor *f)
 {
 	size_t n = *(const size_t *)((const char *)at->m + f->quantifier_offset);
-	void *const *elems = *(void *const *const *)((const char *)at->m + f->offset);
+	const char *elems; /* n pointers: char * or ProtobufCMessage * (ns_rule_fits) */
 	const char *what = r->sub ? r->sub->label : r->label;
 	char path[NS__PATH_MAX];
 	int rc;
 
+	memcpy(&elems, (const char *)at->m + f->offset, sizeof(elems));
 	if (n == 0 && (r->flags & NS_NONEMPTY)) {
 		ns__path(path, at->prefix, r->field, -1);
 		return ns_diag_set(at->d, NS_EVALID, path, "at least one %s is required for %s", what, at->what);
 	}
 	for (size_t i = 0; i < n; i++) {
+		struct ns__at sub = *at;
+		const char *v;
+
 		if (r->kind != NS_RULE_MESSAGE) {
+			memcpy(&v, elems + i * sizeof(v), sizeof(v));
 			ns__path(path, at->prefix, r->field, (long)i);
-			rc = ns__string(at, r, path, (const char *)elems[i]);
-		} else if (elems[i] == NULL) {
+			rc = ns__string(at, r, path, v);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		memcpy(&sub.m, elems + i * sizeof(sub.m), sizeof(sub.m));
+		if (sub.m == NULL) {
 			ns__path(path, at->prefix, r->field, -1);
 			rc = ns_diag_set(at->d, NS_EVALID, path, "%s %zu is missing", what, i);
 		} else {
-			struct ns__at sub = *at;
-
 			ns__path(path, at->prefix, r->field, (long)i);
-			sub.m = elems[i];
 			sub.outer = at->m;
 			sub.prefix = path;
 			rc = ns__message(&sub, r->sub);
