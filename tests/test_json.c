@@ -7,6 +7,7 @@
  * converter allocates, including after a conversion that fails halfway.
  */
 #include <nomsync/json.h>
+#include <nomsync/catalogue.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -668,6 +669,52 @@ static void test_event_json_fixed(void)
 }
 
 /* Run every test; the exit status is 1 if any failed. */
+/* The catalogue as JSON: every type, with its fields and checks in order. */
+static void test_catalogue_json(void)
+{
+	json_t *cat = ns_catalogue_to_json(), *types = json_object_get(cat, "types");
+	json_t *t, *f, *x;
+	char *txt;
+
+	CHECK(json_is_array(types));
+	CHECK_INT(json_array_size(types), ns_catalogue_count());
+	t = json_array_get(types, NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED - 1);
+	CHECK_STR(json_string_value(json_object_get(t, "name")), "prisoner.received");
+	CHECK_STR(json_string_value(json_object_get(t, "label")), "Received into prison");
+	CHECK_INT(json_integer_value(json_object_get(t, "type")), NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED);
+	txt = json_dumps(json_object_get(t, "roles"), JSON_COMPACT);
+	CHECK_STR(txt, "[\"prison\"]");
+	free(txt);
+	f = json_array_get(json_object_get(t, "fields"), 1);
+	CHECK_STR(json_string_value(json_object_get(f, "field")), "reason");
+	CHECK_STR(json_string_value(json_object_get(f, "kind")), "enum");
+	CHECK(json_is_true(json_object_get(f, "required")));
+	CHECK(json_is_false(json_object_get(f, "repeated")));
+	CHECK_STR(json_string_value(json_array_get(json_object_get(f, "values"), 0)), "NEW_ADMISSION");
+
+	t = json_array_get(types, NOMSYNC__EVENT_TYPE__PRISONER_TRANSFERRED - 1);
+	x = json_array_get(json_object_get(t, "checks"), 0);
+	CHECK_STR(json_string_value(json_object_get(x, "kind")), "differ");
+	CHECK_STR(json_string_value(json_object_get(x, "field")), "to_prison");
+	CHECK_STR(json_string_value(json_object_get(x, "other")), "from_prison");
+
+	t = json_array_get(types, NOMSYNC__EVENT_TYPE__COURT_CONVICTED - 1);
+	f = json_array_get(json_object_get(t, "fields"), 2);
+	CHECK_STR(json_string_value(json_object_get(f, "field")), "offences");
+	CHECK(json_is_true(json_object_get(f, "repeated")) && json_is_true(json_object_get(f, "nonempty")));
+	CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(f, "fields"), 0), "field")),
+		  "code");
+	x = json_array_get(json_object_get(f, "checks"), 0);
+	CHECK_STR(json_string_value(json_object_get(x, "kind")), "not_after_outer");
+
+	t = json_array_get(types, NOMSYNC__EVENT_TYPE__PRISONER_ADJUSTMENT_RECORDED - 1);
+	x = json_array_get(json_object_get(t, "checks"), 0);
+	CHECK_STR(json_string_value(json_object_get(x, "role")), "court");
+	f = json_array_get(json_object_get(t, "fields"), 1);
+	CHECK_INT(json_integer_value(json_object_get(f, "min")), 1);
+	json_decref(cat);
+}
+
 int main(void)
 {
 	RUN(test_round_trip);
@@ -680,5 +727,6 @@ int main(void)
 	RUN(test_errors_payload);
 	RUN(test_event_json);
 	RUN(test_event_json_fixed);
+	RUN(test_catalogue_json);
 	return TEST_SUMMARY();
 }

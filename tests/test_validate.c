@@ -526,6 +526,30 @@ static void test_refdata(void)
 	CHECK(!ns_is_pdu(NULL, "N50"));
 }
 
+/* The reference tables row by row, as GET /v1/refdata lists them. */
+static void test_ref_tables(void)
+{
+	const ns_ref_entry *e;
+
+	CHECK_INT(ns_ref_count(NS_REF_PRISONS), ns_prison_count());
+	CHECK_INT(ns_ref_count(NS_REF_REGIONS), 12);
+	CHECK_INT(ns_ref_count(NS_REF_PDUS), 120);
+	e = ns_ref_at(NS_REF_PRISONS, 0);
+	CHECK(e != NULL && strcmp(e->code, "ACI") == 0 && strcmp(e->name, "Altcourse (HMP & YOI)") == 0 &&
+	      e->region == NULL);
+	e = ns_ref_at(NS_REF_REGIONS, 0);
+	CHECK(e != NULL && strcmp(e->code, "N03") == 0 && strcmp(e->name, "Wales") == 0);
+	e = ns_ref_at(NS_REF_PDUS, 1);
+	CHECK(e != NULL && strcmp(e->code, "N03SNT") == 0 && strcmp(e->name, "Swansea,  Neath Port-Talbot") == 0 &&
+	      strcmp(e->region, "N03") == 0);
+	for (size_t i = 0; i < ns_ref_count(NS_REF_PDUS); i++) {
+		e = ns_ref_at(NS_REF_PDUS, i);
+		CHECK(ns_is_pdu(e->code, e->region) && ns_is_region(e->region) && e->name[0] != '\0');
+	}
+	CHECK(ns_ref_at(NS_REF_PDUS, ns_ref_count(NS_REF_PDUS)) == NULL);
+	CHECK(ns_ref_at(NS_REF_REGIONS, 12) == NULL);
+}
+
 /* Site codes by role. */
 static void test_site(void)
 {
@@ -1151,6 +1175,7 @@ int main(void)
 	RUN(test_pnc);
 	RUN(test_cro);
 	RUN(test_refdata);
+	RUN(test_ref_tables);
 	RUN(test_site);
 	RUN(test_roles);
 	RUN(test_roster_changes);

@@ -6,7 +6,10 @@
  * reception, conviction, sentence, remand credit, offender managers,
  * programme, transfer, release on licence at the computed CRD, and for some
  * a recall and return to custody. Identifiers are well formed (NOMS, CRN,
- * PNC with its mod-23 check letter), prisons come from establishments.csv.
+ * PNC with its mod-23 check letter), prisons, regions and PDUs are checked
+ * against the compiled-in reference data, and type names and closed-list
+ * values come from the event catalogue (a value it does not list stops the
+ * program).
  *
  *   nomsync-gen --outdir DIR [--offenders N] [--seed S] [--court CODE]
  *               [--prisons MDI,LEI] [--probation N55] [--conflicts]
@@ -14,8 +17,10 @@
  * With --conflicts the first offender is also received at a second prison
  * with no release in between, which the fold flags.
  */
+#include <nomsync/catalogue.h>
 #include <nomsync/date.h>
 #include <nomsync/event.h>
+#include <nomsync/validate.h>
 
 #include <jansson.h>
 
@@ -85,12 +90,27 @@ static FILE *open_site(const char *dir, const char *code)
 
 static const char *outdir;
 
-/* Emit one event line for @site. Takes ownership of @payload. */
-static void emit(const char *site, const char *type, const char *offender, int32_t day, int hour,
+/* Event type numbers, named as in proto/event.proto. */
+#define T(name) NOMSYNC__EVENT_TYPE__##name
+
+/* Value @value of the closed list of field @field of event type @type, or exit. */
+static const char *val(uint32_t type, const char *field, const char *value)
+{
+	const char *v = ns_catalogue_value(type, field, value);
+	if (v == NULL) {
+		fprintf(stderr, "nomsync-gen: the catalogue has no value %s for %s.%s\n", value, ns_type_name(type),
+			field);
+		exit(1);
+	}
+	return v;
+}
+
+/* Emit one event line of @type for @site. Takes ownership of @payload. */
+static void emit(const char *site, uint32_t type, const char *offender, int32_t day, int hour,
 		 json_t *payload)
 {
 	char t[21];
-	json_object_set_new(payload, "type", json_string(type));
+	json_object_set_new(payload, "type", json_string(ns_type_name(type)));
 	json_object_set_new(payload, "offender", json_string(offender));
 	ns_time_format(t, (int64_t)day * 86400 + hour * 3600 + (int64_t)rnd(3600));
 	json_object_set_new(payload, "occurred_at", json_string(t));
@@ -131,7 +151,9 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 	int remand_days = sentence_day - remand_day;
 	const char *sname = surnames[rnd(sizeof(surnames) / sizeof(*surnames))];
 	uint32_t fi = rnd(sizeof(forenames) / sizeof(*forenames));
-	const char *fname = forenames[fi], *gender = fi >= 15 ? "F" : "M"; /* the last three are women's names */
+	const char *fname = forenames[fi];
+	/* The last three forenames are women's names. */
+	const char *gender = val(T(PERSON_CREATED), "gender", fi >= 15 ? "F" : "M");
 	int o = (int)rnd(sizeof(offences) / sizeof(*offences));
 
 	snprintf(noms, sizeof(noms), "%c%04u%c%c", 'A' + (idx / 67600) % 26, idx % 10000,
@@ -141,48 +163,52 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 
 	/* Court: remand in custody. */
 	date_str(d1, remand_day);
-	emit(court, "court.remanded", noms, remand_day, 10,
+	emit(court, T(COURT_REMANDED), noms, remand_day, 10,
 	     json_pack("{s:s,s:s,s:b}", "court", court, "remand_date", d1, "custodial", 1));
 	/* Prison: person created and received. */
 	date_str(d1, ns_date_from_civil(1970 + (int)rnd(35), 1 + (int)rnd(12), 1 + (int)rnd(28)));
-	emit(p1, "person.created", noms, remand_day, 15,
+	emit(p1, T(PERSON_CREATED), noms, remand_day, 15,
 	     json_pack("{s:s,s:s,s:s,s:s,s:s}", "surname", sname, "forenames", fname, "dob", d1, "gender",
 		       gender, "pnc", pnc));
-	emit(p1, "prisoner.received", noms, remand_day, 16,
-	     json_pack("{s:s,s:s,s:s}", "prison", p1, "reason", "NEW_ADMISSION", "movement_reason_code", "N"));
+	emit(p1, T(PRISONER_RECEIVED), noms, remand_day, 16,
+	     json_pack("{s:s,s:s,s:s}", "prison", p1, "reason", val(T(PRISONER_RECEIVED), "reason", "NEW_ADMISSION"),
+		       "movement_reason_code", "N"));
 	if (conflicts && idx == 0)
-		emit(p2, "prisoner.received", noms, remand_day + 3, 11,
-		     json_pack("{s:s,s:s}", "prison", p2, "reason", "NEW_ADMISSION"));
-	emit(p1, "alert.raised", noms, remand_day + 1, 9,
+		emit(p2, T(PRISONER_RECEIVED), noms, remand_day + 3, 11,
+		     json_pack("{s:s,s:s}", "prison", p2, "reason", val(T(PRISONER_RECEIVED), "reason", "NEW_ADMISSION")));
+	emit(p1, T(ALERT_RAISED), noms, remand_day + 1, 9,
 	     json_pack("{s:s,s:s,s:s}", "alert_type", alerts[idx % 4][0], "alert_code", alerts[idx % 4][1],
 		       "from_date", (date_str(d1, remand_day + 1), d1)));
 	/* Court: conviction and sentence. */
 	date_str(d1, sentence_day - 14);
 	date_str(d2, remand_day - 20 - (int32_t)rnd(60));
-	emit(court, "court.convicted", noms, sentence_day - 14, 12,
+	emit(court, T(COURT_CONVICTED), noms, sentence_day - 14, 12,
 	     json_pack("{s:[{s:s,s:s,s:s}],s:s,s:s}", "offences", "code", offences[o][0], "description",
 		       offences[o][1], "offence_date", d2, "verdict_date", d1, "court", court));
 	date_str(d1, sentence_day);
-	emit(court, "sentence.imposed", noms, sentence_day, 14,
+	emit(court, T(SENTENCE_IMPOSED), noms, sentence_day, 14,
 	     json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:s}", "sentence_id", "S1", "sentence_date", d1,
-		       "sentence_type", idx % 7 == 3 ? "SDS_PLUS" : "SDS", "term_years", years,
+		       "sentence_type",
+		       val(T(SENTENCE_IMPOSED), "sentence_type", idx % 7 == 3 ? "SDS_PLUS" : "SDS"), "term_years", years,
 		       "term_months", months, "court", court, "offence_date", d2));
-	emit(p1, "prisoner.adjustment.recorded", noms, sentence_day + 1, 9,
-	     json_pack("{s:s,s:i}", "adjustment_type", "REMAND", "days", remand_days));
-	emit(p1, "manager.pom.allocated", noms, sentence_day + 5, 10,
+	emit(p1, T(PRISONER_ADJUSTMENT_RECORDED), noms, sentence_day + 1, 9,
+	     json_pack("{s:s,s:i}", "adjustment_type",
+		       val(T(PRISONER_ADJUSTMENT_RECORDED), "adjustment_type", "REMAND"), "days", remand_days));
+	emit(p1, T(MANAGER_POM_ALLOCATED), noms, sentence_day + 5, 10,
 	     json_pack("{s:s,s:s,s:s}", "prison", p1, "staff", "POM0001", "name", "A. OFFICER"));
 	/* Probation: the case, linked to the NOMS number, and the COM. */
 	date_str(d1, ns_date_from_civil(1970, 1, 1));
-	emit(region, "person.identifier.added", crn, sentence_day + 10, 9,
-	     json_pack("{s:s,s:s}", "identifier_type", "NOMS", "value", noms));
-	emit(region, "manager.com.allocated", crn, sentence_day + 12, 11,
+	emit(region, T(PERSON_IDENTIFIER_ADDED), crn, sentence_day + 10, 9,
+	     json_pack("{s:s,s:s}", "identifier_type", val(T(PERSON_IDENTIFIER_ADDED), "identifier_type", "NOMS"),
+		       "value", noms));
+	emit(region, T(MANAGER_COM_ALLOCATED), crn, sentence_day + 12, 11,
 	     json_pack("{s:s,s:s,s:s,s:s,s:s}", "region", region, "pdu", pdu, "team", "T01", "staff",
 		       "COM0001", "name", "B. MANAGER"));
 	/* Programme, transfer, completion. */
 	date_str(d1, sentence_day + 30);
-	emit(p1, "programme.referred", noms, sentence_day + 30, 10,
-	     json_pack("{s:s,s:s,s:s}", "programme", programmes[idx % 5], "setting", "custody",
-		       "referral_date", d1));
+	emit(p1, T(PROGRAMME_REFERRED), noms, sentence_day + 30, 10,
+	     json_pack("{s:s,s:s,s:s}", "programme", programmes[idx % 5], "setting",
+		       val(T(PROGRAMME_REFERRED), "setting", "custody"), "referral_date", d1));
 	int32_t crd = sentence_day + (ns_date_add(sentence_day, years, months, 0) - sentence_day + 1) / 2 - 1 -
 		      remand_days;
 	int32_t sled = ns_date_add(sentence_day, years, months, 0) - 1 - remand_days;
@@ -191,33 +217,37 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 		      remand_days;
 	int32_t transfer = sentence_day + 60;
 	if (nprisons > 1 && transfer < crd - 30) {
-		emit(p1, "prisoner.transferred", noms, transfer, 8,
+		emit(p1, T(PRISONER_TRANSFERRED), noms, transfer, 8,
 		     json_pack("{s:s,s:s,s:s}", "from_prison", p1, "to_prison", p2, "reason", "SEC"));
-		emit(p2, "manager.pom.allocated", noms, transfer + 3, 10,
+		emit(p2, T(MANAGER_POM_ALLOCATED), noms, transfer + 3, 10,
 		     json_pack("{s:s,s:s,s:s}", "prison", p2, "staff", "POM0002", "name", "C. OFFICER"));
 	} else {
 		p2 = p1;
 	}
 	date_str(d1, transfer + 20 > crd ? crd - 1 : transfer + 20);
-	emit(p2, "programme.completed", noms, transfer + 20 > crd ? crd - 1 : transfer + 20, 15,
-	     json_pack("{s:s,s:s,s:s,s:s}", "programme", programmes[idx % 5], "setting", "custody", "outcome",
-		       "COMPLETED", "completion_date", d1));
+	emit(p2, T(PROGRAMME_COMPLETED), noms, transfer + 20 > crd ? crd - 1 : transfer + 20, 15,
+	     json_pack("{s:s,s:s,s:s,s:s}", "programme", programmes[idx % 5], "setting",
+		       val(T(PROGRAMME_COMPLETED), "setting", "custody"), "outcome",
+		       val(T(PROGRAMME_COMPLETED), "outcome", "COMPLETED"), "completion_date", d1));
 	/* Release on licence at CRD. */
-	emit(p2, "prisoner.released", noms, crd, 9,
-	     json_pack("{s:s,s:s,s:s,s:s}", "prison", p2, "reason", "RELEASED", "release_type", "CRD",
+	emit(p2, T(PRISONER_RELEASED), noms, crd, 9,
+	     json_pack("{s:s,s:s,s:s,s:s}", "prison", p2, "reason", val(T(PRISONER_RELEASED), "reason", "RELEASED"),
+		       "release_type", val(T(PRISONER_RELEASED), "release_type", "CRD"),
 		       "movement_reason_code", "CR"));
 	date_str(d1, crd);
 	date_str(d2, sled);
-	emit(region, "licence.activated", crn, crd, 12,
-	     json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "licence_id", "L1", "licence_type", "AP", "start_date", d1,
+	emit(region, T(LICENCE_ACTIVATED), crn, crd, 12,
+	     json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "licence_id", "L1", "licence_type",
+		       val(T(LICENCE_ACTIVATED), "licence_type", "AP"), "start_date", d1,
 		       "expiry_date", d2, "conditions", "RESIDE_AT_APPROVED_ADDRESS", "NO_CONTACT_VICTIM"));
 	if (idx % 3 == 1) {
 		date_str(d1, crd + 60);
-		emit(region, "recall.issued", crn, crd + 60, 10,
-		     json_pack("{s:s,s:s,s:s,s:[s]}", "recall_id", "R1", "recall_type", "FTR_28",
+		emit(region, T(RECALL_ISSUED), crn, crd + 60, 10,
+		     json_pack("{s:s,s:s,s:s,s:[s]}", "recall_id", "R1", "recall_type",
+			       val(T(RECALL_ISSUED), "recall_type", "FTR_28"),
 			       "revocation_date", d1, "sentence_ids", "S1"));
 		date_str(d1, crd + 63);
-		emit(p2, "recall.returned_to_custody", noms, crd + 63, 18,
+		emit(p2, T(RECALL_RETURNED_TO_CUSTODY), noms, crd + 63, 18,
 		     json_pack("{s:s,s:s,s:i,s:s}", "prison", p2, "return_date", d1, "ual_days", 3, "recall_id",
 			       "R1"));
 	}
@@ -275,6 +305,17 @@ int main(int argc, char **argv)
 	}
 	if (pdu == NULL)
 		pdu = strcmp(region, "N07") == 0 ? "LDNBBG" : strcmp(region, "N55") == 0 ? "N55DNR" : "";
+	for (size_t i = 0; i < nprisons; i++)
+		if (!ns_is_prison(prisons[i])) {
+			fprintf(stderr, "nomsync-gen: '%s' is not an establishment code (establishments.csv)\n",
+				prisons[i]);
+			return 2;
+		}
+	if (!ns_is_region(region) || (pdu[0] != '\0' && !ns_is_pdu(pdu, region))) {
+		fprintf(stderr, "nomsync-gen: '%s' is not a probation region, or '%s' not one of its PDUs\n", region,
+			pdu);
+		return 2;
+	}
 	rng_state = seed;
 	for (unsigned i = 0; i < offenders; i++)
 		life_course(i, court, prisons, nprisons, region, pdu, conflicts);

@@ -16,10 +16,12 @@
  *   nomsync --dir DIR roster-sign FILE       (an authority store signs a roster file)
  *   nomsync --dir DIR hold | release         (appends held after a restore)
  *   nomsync --dir DIR rekey                  (rotate this site's key)
+ *   nomsync catalogue [--json]               (the event types and their rules; no store)
  *
  * Errors go to stderr with exit status 1 (2 for usage errors).
  */
 #include <nomsync/bundle.h>
+#include <nomsync/catalogue.h>
 #include <nomsync/config.h>
 #include <nomsync/json.h>
 #include <nomsync/roster.h>
@@ -56,6 +58,7 @@ static const char *usage_text =
 	"  roster-sign FILE                 sign a roster file (an authority store only)\n"
 	"  hold | release                   hold appends after restoring a backup / release by hand\n"
 	"  rekey                            rotate this site's signing key\n"
+	"  catalogue [--json]               every event type: label, roles, fields (no --dir)\n"
 	"\n"
 	"init --role also accepts 'authority': the offline roster authority, whose\n"
 	"store signs roster files and appends roster.* changes.\n";
@@ -821,6 +824,79 @@ static int cmd_erase(ns_store *s, int argc, char **argv)
 	return 0;
 }
 
+/* The rules of message @p m, one line each; nested fields under @p prefix. */
+static void print_rules(const ns_message_spec *m, const char *prefix)
+{
+	char path[96];
+
+	for (size_t i = 0; i < m->nrules; i++) {
+		const ns_rule *r = &m->rules[i];
+
+		snprintf(path, sizeof(path), "%s%s", prefix, r->field);
+		if (NS_RULE_IS_CHECK(r->kind)) {
+			printf("    check %-15s %s", ns_rule_kind_name(r->kind), path);
+			if (r->other != NULL)
+				printf(" %s", r->other);
+			if (r->kind == NS_CHECK_TERM)
+				printf(" unless %s", r->value);
+			if (r->kind == NS_CHECK_ROLE_ONLY)
+				printf(" for a %s site", ns_role_name(r->role));
+			for (size_t j = 0; r->values != NULL && r->values[j] != NULL; j++)
+				printf("%s%s", j ? " " : ": ", r->values[j]);
+			printf("\n");
+			continue;
+		}
+		printf("    %-26s %-13s %-8s %s", path, ns_rule_kind_name(r->kind),
+		       (r->flags & NS_REQ) ? "required" : "", r->label);
+		if (r->other != NULL)
+			printf(" (of %s)", r->other);
+		if (r->value != NULL)
+			printf(" (%s)", r->value);
+		if (r->kind == NS_RULE_INT)
+			printf(" (at least %lld)", r->min);
+		printf("\n");
+		for (size_t j = 0; r->kind == NS_RULE_ENUM && r->values[j]; j++)
+			printf("%s%s", j ? " " : "      values: ", r->values[j]);
+		if (r->kind == NS_RULE_ENUM)
+			printf("\n");
+		if (r->sub != NULL) {
+			char sub[sizeof(path) + 3];
+			snprintf(sub, sizeof(sub), "%s[].", path);
+			print_rules(r->sub, sub);
+		}
+	}
+}
+
+/* `nomsync catalogue [--json]`: the event catalogue (include/nomsync/catalogue.h). */
+static int cmd_catalogue(int argc, char **argv)
+{
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0))
+		return usage();
+	if (argc == 2) {
+		json_t *j = ns_catalogue_to_json();
+		char *txt = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+		json_decref(j);
+		if (txt == NULL) {
+			fprintf(stderr, "nomsync: out of memory\n");
+			return 1;
+		}
+		printf("%s\n", txt);
+		free(txt);
+		return 0;
+	}
+	for (size_t i = 0; i < ns_catalogue_count(); i++) {
+		const ns_event_spec *t = ns_catalogue_at(i);
+
+		printf("%s (%u): %s; emitted by", t->name, (unsigned)t->type, t->label);
+		for (int r = NS_ROLE_PRISON; r <= NS_ROLE_AUTHORITY; r++)
+			if ((t->roles >> r) & 1u)
+				printf(" %s", ns_role_name((ns_role)r));
+		printf("\n");
+		print_rules(&t->payload, "");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = getenv("NOMSYNC_DIR");
@@ -853,6 +929,14 @@ int main(int argc, char **argv)
 	argv += i;
 	if (strcmp(cmd, "init") == 0)
 		return cmd_init(dir, argc, argv);
+	if (strcmp(cmd, "catalogue") == 0) {
+		rc = cmd_catalogue(argc, argv);
+		if (fflush(stdout) != 0) {
+			fprintf(stderr, "nomsync: write error on stdout\n");
+			rc = 1;
+		}
+		return rc;
+	}
 
 	static const char *const known[] = { "id",     "append", "show",   "log",    "verify",      "vector",
 					     "digest", "export", "import", "status", "erase",       "roster-sign",

@@ -69,6 +69,24 @@ json_t *ns_payload_to_json(const Nomsync__Payload *p);
  */
 json_t *ns_event_to_json(const ns_event *ev);
 
+/**
+ * @brief The event catalogue (include/nomsync/catalogue.h) as JSON, for
+ * GET /v1/catalogue and `nomsync catalogue --json`:
+ *
+ *   {"types":[{"type":6,"name":"prisoner.received","label":"Received into prison",
+ *     "roles":["prison"],
+ *     "fields":[{"field":"prison","kind":"prison","label":"prison","required":true,
+ *                "repeated":false}, {"field":"reason","kind":"enum",...,"values":[...]}, ...],
+ *     "checks":[{"kind":"differ","field":"to_prison","other":"from_prison"}, ...]}, ...]}
+ *
+ * Types in catalogue order; fields and checks in the order they are
+ * checked. A rule also carries, where its kind has them, "other" (the
+ * field it reads), "value", "values", "min", "role", "nonempty", and for
+ * a nested message its own "fields" and "checks". New reference, NULL on
+ * allocation failure.
+ */
+json_t *ns_catalogue_to_json(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,6 +49,28 @@ int ns_is_pdu(const char *code, const char *region);
 size_t ns_prison_count(void);
 const char *ns_prison_code(size_t i);
 
+/** The reference tables compiled in from src/validate/data. */
+typedef enum ns_ref_table {
+	NS_REF_PRISONS, /**< establishments.csv */
+	NS_REF_REGIONS, /**< probation_regions.csv */
+	NS_REF_PDUS     /**< probation_pdus.csv */
+} ns_ref_table;
+
+/** One row of a reference table. */
+typedef struct ns_ref_entry {
+	const char *code;   /**< "MDI", "N55", "N55DNR" */
+	const char *name;   /**< "Moorland (HMP & YOI)" */
+	const char *region; /**< a PDU's region code; NULL in the other tables */
+} ns_ref_entry;
+
+/** @brief Number of rows of reference table @p t. */
+size_t ns_ref_count(ns_ref_table t);
+/**
+ * @brief Row @p i of reference table @p t, in the CSV's order.
+ * @return the row (static data), or NULL when @p i is past the end
+ */
+const ns_ref_entry *ns_ref_at(ns_ref_table t, size_t i);
+
 /**
  * @brief Is @p site a well-formed code for a site of @p role?
  * prison: an establishment code; probation: a region code; court: 2-8
@@ -63,7 +85,8 @@ int ns_role_may_emit(ns_role role, uint32_t type);
 /**
  * @brief Validate an event's content: offender reference, type against the
  * role rule, and every payload field (required fields present, dates, codes,
- * closed lists, identifier check letters).
+ * closed lists, identifier check letters), by the rules of the event
+ * catalogue (include/nomsync/catalogue.h), stopping at the first that fails.
  *
  * @param[in] role the origin's role
  * @param[in] offender NOMS number or CRN

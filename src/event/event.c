@@ -7,6 +7,7 @@
  * re-encoding. The header and payload are protobuf-c messages.
  */
 #include <nomsync/event.h>
+#include <nomsync/catalogue.h>
 #include <nomsync/date.h>
 
 #include "core/util.h"
@@ -23,101 +24,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const ns__type_names[] = {
-	[NOMSYNC__EVENT_TYPE__PERSON_CREATED] = "person.created",
-	[NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED] = "person.identifier.added",
-	[NOMSYNC__EVENT_TYPE__COURT_REMANDED] = "court.remanded",
-	[NOMSYNC__EVENT_TYPE__COURT_CONVICTED] = "court.convicted",
-	[NOMSYNC__EVENT_TYPE__SENTENCE_IMPOSED] = "sentence.imposed",
-	[NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED] = "prisoner.received",
-	[NOMSYNC__EVENT_TYPE__PRISONER_RELEASED] = "prisoner.released",
-	[NOMSYNC__EVENT_TYPE__PRISONER_TRANSFERRED] = "prisoner.transferred",
-	[NOMSYNC__EVENT_TYPE__PRISONER_ADJUSTMENT_RECORDED] = "prisoner.adjustment.recorded",
-	[NOMSYNC__EVENT_TYPE__ALERT_RAISED] = "alert.raised",
-	[NOMSYNC__EVENT_TYPE__ALERT_CLOSED] = "alert.closed",
-	[NOMSYNC__EVENT_TYPE__MANAGER_POM_ALLOCATED] = "manager.pom.allocated",
-	[NOMSYNC__EVENT_TYPE__MANAGER_COM_ALLOCATED] = "manager.com.allocated",
-	[NOMSYNC__EVENT_TYPE__LICENCE_ACTIVATED] = "licence.activated",
-	[NOMSYNC__EVENT_TYPE__RECALL_ISSUED] = "recall.issued",
-	[NOMSYNC__EVENT_TYPE__RECALL_RETURNED_TO_CUSTODY] = "recall.returned_to_custody",
-	[NOMSYNC__EVENT_TYPE__PROGRAMME_REFERRED] = "programme.referred",
-	[NOMSYNC__EVENT_TYPE__PROGRAMME_COMPLETED] = "programme.completed",
-	[NOMSYNC__EVENT_TYPE__SUPERVISION_TERMINATED] = "supervision.terminated",
-	[NOMSYNC__EVENT_TYPE__PERSON_DECEASED] = "person.deceased",
-	[NOMSYNC__EVENT_TYPE__EVENT_CORRECTED] = "event.corrected",
-	[NOMSYNC__EVENT_TYPE__COURT_APPEARANCE_RECORDED] = "court.appearance.recorded",
-	[NOMSYNC__EVENT_TYPE__SENTENCE_QUASHED] = "sentence.quashed",
-	[NOMSYNC__EVENT_TYPE__REGISTRATION_ADDED] = "registration.added",
-	[NOMSYNC__EVENT_TYPE__REGISTRATION_REMOVED] = "registration.removed",
-	[NOMSYNC__EVENT_TYPE__MANAGER_HANDOVER_CHANGED] = "manager.handover.changed",
-	[NOMSYNC__EVENT_TYPE__LICENCE_ENDED] = "licence.ended",
-	[NOMSYNC__EVENT_TYPE__ROSTER_SITE_ADDED] = "roster.site.added",
-	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_ROTATED] = "roster.key.rotated",
-	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_REVOKED] = "roster.key.revoked",
-};
-
-#define NS__NTYPES (sizeof(ns__type_names) / sizeof(ns__type_names[0]))
-
-/*
- * NOMSYNC_CATALOGUE_HIDE: types this process treats as unknown, read once.
- * A name this build does not have is remembered (ns__hide_bad) for
- * ns_type_hide_check to refuse; the names it does have are hidden anyway.
- */
-static pthread_once_t ns__hide_once = PTHREAD_ONCE_INIT;
-static unsigned char ns__hidden[NS__NTYPES];
-static char ns__hide_bad[64];
-
-static void ns__hide_read(void)
-{
-	const char *env = getenv("NOMSYNC_CATALOGUE_HIDE");
-
-	while (env && *env) {
-		size_t len = strcspn(env, ",");
-		uint32_t t = 0;
-
-		for (uint32_t i = 1; i < NS__NTYPES && t == 0; i++)
-			if (ns__type_names[i] && strlen(ns__type_names[i]) == len &&
-			    strncmp(ns__type_names[i], env, len) == 0)
-				t = i;
-		if (t != 0)
-			ns__hidden[t] = 1;
-		else if (len > 0 && ns__hide_bad[0] == '\0')
-			snprintf(ns__hide_bad, sizeof(ns__hide_bad), "%.*s", (int)len, env);
-		env += len + (env[len] == ',');
-	}
-}
-
-int ns_type_hide_check(ns_diag *d)
-{
-	pthread_once(&ns__hide_once, ns__hide_read);
-	if (ns__hide_bad[0] != '\0')
-		return ns_diag_set(d, NS_EINVAL, "NOMSYNC_CATALOGUE_HIDE",
-				   "NOMSYNC_CATALOGUE_HIDE names '%s', which is not an event type of this release",
-				   ns__hide_bad);
-	return 0;
-}
-
+/* Type names come from the catalogue (src/event/catalogue.def). */
 const char *ns_type_name(uint32_t type)
 {
-	if (type >= NS__NTYPES)
-		return NULL;
-	pthread_once(&ns__hide_once, ns__hide_read);
-	return ns__hidden[type] ? NULL : ns__type_names[type];
+	const ns_event_spec *t = ns_catalogue_type(type);
+	return t ? t->name : NULL;
 }
 
 uint32_t ns_type_parse(const char *name)
 {
-	if (name == NULL)
-		return 0;
-	for (uint32_t i = 1; i < NS__NTYPES; i++)
-		if (ns__type_names[i] && strcmp(ns__type_names[i], name) == 0)
-			return ns_type_name(i) ? i : 0;
-	return 0;
+	const ns_event_spec *t = ns_catalogue_find(name);
+	return t ? t->type : 0;
 }
 
 uint32_t ns_type_max(void)
 {
-	return (uint32_t)NS__NTYPES - 1;
+	uint32_t max = 0;
+	for (size_t i = 0; i < ns_catalogue_count(); i++)
+		if (ns_catalogue_at(i)->type > max)
+			max = ns_catalogue_at(i)->type;
+	return max;
 }
 
 static const char *const ns__role_names[] = { NULL, "prison", "probation", "court", "hub", "authority" };

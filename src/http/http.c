@@ -652,6 +652,36 @@ static void get_metrics(conn *c)
 	free(buf);
 }
 
+/* GET /v1/catalogue: every event type with its label, roles and field rules. */
+static void get_catalogue(conn *c)
+{
+	respond_json(c, 200, ns_catalogue_to_json());
+}
+
+/*
+ * GET /v1/refdata: the reference data compiled in (src/validate/data):
+ * {"prisons":{code:name}, "regions":{code:name}, "pdus":{code:{"name","region"}}}.
+ */
+static void get_refdata(conn *c)
+{
+	json_t *j = json_pack("{s:{},s:{},s:{}}", "prisons", "regions", "pdus");
+	const ns_ref_entry *e;
+	int bad = j == NULL;
+
+	for (size_t i = 0; !bad && (e = ns_ref_at(NS_REF_PRISONS, i)) != NULL; i++)
+		bad = json_object_set_new(json_object_get(j, "prisons"), e->code, json_string(e->name)) != 0;
+	for (size_t i = 0; !bad && (e = ns_ref_at(NS_REF_REGIONS, i)) != NULL; i++)
+		bad = json_object_set_new(json_object_get(j, "regions"), e->code, json_string(e->name)) != 0;
+	for (size_t i = 0; !bad && (e = ns_ref_at(NS_REF_PDUS, i)) != NULL; i++)
+		bad = json_object_set_new(json_object_get(j, "pdus"), e->code,
+					  json_pack("{s:s,s:s}", "name", e->name, "region", e->region)) != 0;
+	if (bad) {
+		json_decref(j);
+		j = NULL;
+	}
+	respond_json(c, 200, j);
+}
+
 static void login(conn *c)
 {
 	char tok[256], body[300];
@@ -738,6 +768,10 @@ static void dispatch(conn *c)
 		serve_asset(c, "/index.html", 200);
 	else if (strcmp(path, "/v1/status") == 0)
 		respond_json(c, 200, status_json(c->h));
+	else if (strcmp(path, "/v1/catalogue") == 0)
+		get_catalogue(c);
+	else if (strcmp(path, "/v1/refdata") == 0)
+		get_refdata(c);
 	else if (strcmp(path, "/metrics") == 0)
 		get_metrics(c);
 	else if (strcmp(path, "/v1/offenders") == 0)

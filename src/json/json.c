@@ -1,7 +1,8 @@
 /*
  * JSON forms of events, driven by protobuf-c reflection.
  *
- * Nothing here knows the event types one by one. The "type" key picks the
+ * Nothing here knows the event types one by one. The "type" key names a
+ * type of the event catalogue (include/nomsync/catalogue.h) and picks the
  * field of nomsync.Payload whose number is the event type; that field's
  * message descriptor lists the payload fields by name, type and label, and
  * the converters below walk it in both directions: JSON object -> message
@@ -23,6 +24,7 @@
  * (3.0 is not accepted for an int32 field).
  */
 #include <nomsync/json.h>
+#include <nomsync/catalogue.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -67,17 +69,10 @@ static void ns__path(char *out, size_t size, const char *prefix, const char *nam
 		snprintf(out, size, "%s.%s", prefix, name);
 }
 
-/* The Payload oneof field carrying event type @p type, or NULL. */
+/* The Payload oneof field carrying event type @p type, or NULL (see catalogue.h). */
 static const ProtobufCFieldDescriptor *ns__body_field(uint32_t type)
 {
-	const ProtobufCFieldDescriptor *f;
-
-	if (type == 0)
-		return NULL;
-	f = protobuf_c_message_descriptor_get_field(&nomsync__payload__descriptor, type);
-	if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE || f->descriptor == NULL)
-		return NULL;
-	return f;
+	return ns_catalogue_type(type) != NULL ? ns_catalogue_body(type) : NULL;
 }
 
 /* Storage size of one value of a field type (one array element). */
@@ -688,5 +683,107 @@ json_t *ns_event_to_json(const ns_event *ev)
 		json_decref(obj);
 		return NULL;
 	}
+	return obj;
+}
+
+/*
+ * The catalogue as JSON.
+ */
+
+/* A NULL-terminated list of strings as a new JSON array. */
+static json_t *ns__strings_json(const char *const *list)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && list[i] != NULL; i++)
+		if (json_array_append_new(a, json_string(list[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static int ns__rules_json(const ns_message_spec *m, const ProtobufCMessageDescriptor *desc, json_t *obj);
+
+/* One rule as a new JSON object (see json.h). */
+static json_t *ns__rule_json(const ns_rule *r, const ProtobufCMessageDescriptor *desc)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, r->field);
+	json_t *o = json_pack("{s:s,s:s}", "kind", ns_rule_kind_name(r->kind), "field", r->field);
+	int bad = o == NULL;
+
+	if (!bad && !NS_RULE_IS_CHECK(r->kind))
+		bad = json_object_set_new(o, "label", json_string(r->label)) != 0 ||
+		      json_object_set_new(o, "required", json_boolean(r->flags & NS_REQ)) != 0 ||
+		      json_object_set_new(o, "repeated",
+					  json_boolean(f != NULL && f->label == PROTOBUF_C_LABEL_REPEATED)) != 0;
+	if (!bad && (r->flags & NS_NONEMPTY))
+		bad = json_object_set_new(o, "nonempty", json_true()) != 0;
+	if (!bad && r->other != NULL)
+		bad = json_object_set_new(o, "other", json_string(r->other)) != 0;
+	if (!bad && r->value != NULL)
+		bad = json_object_set_new(o, "value", json_string(r->value)) != 0;
+	if (!bad && r->values != NULL)
+		bad = json_object_set_new(o, "values", ns__strings_json(r->values)) != 0;
+	if (!bad && r->kind == NS_RULE_INT)
+		bad = json_object_set_new(o, "min", json_integer((json_int_t)r->min)) != 0;
+	if (!bad && r->kind == NS_CHECK_ROLE_ONLY)
+		bad = json_object_set_new(o, "role", json_string(ns_role_name(r->role))) != 0;
+	if (!bad && r->sub != NULL && f != NULL)
+		bad = ns__rules_json(r->sub, f->descriptor, o) != 0;
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Set "fields" and "checks" of @p obj from the rules of @p m. */
+static int ns__rules_json(const ns_message_spec *m, const ProtobufCMessageDescriptor *desc, json_t *obj)
+{
+	json_t *fields = json_array(), *checks = json_array();
+
+	if (json_object_set_new(obj, "fields", fields) != 0 || json_object_set_new(obj, "checks", checks) != 0)
+		return NS_ENOMEM;
+	for (size_t i = 0; i < m->nrules; i++)
+		if (json_array_append_new(NS_RULE_IS_CHECK(m->rules[i].kind) ? checks : fields,
+					  ns__rule_json(&m->rules[i], desc)) != 0)
+			return NS_ENOMEM;
+	return 0;
+}
+
+/* One event type as a new JSON object. */
+static json_t *ns__type_json(const ns_event_spec *t)
+{
+	const ProtobufCFieldDescriptor *bf = ns_catalogue_body(t->type);
+	json_t *o = json_pack("{s:i,s:s,s:s,s:[]}", "type", (int)t->type, "name", t->name, "label", t->label,
+			      "roles");
+	int bad = o == NULL || bf == NULL;
+
+	for (int r = NS_ROLE_PRISON; !bad && r <= NS_ROLE_AUTHORITY; r++)
+		if ((t->roles >> r) & 1u)
+			bad = json_array_append_new(json_object_get(o, "roles"),
+						    json_string(ns_role_name((ns_role)r))) != 0;
+	if (!bad)
+		bad = ns__rules_json(&t->payload, bf->descriptor, o) != 0;
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The event catalogue as JSON. See json.h. */
+json_t *ns_catalogue_to_json(void)
+{
+	json_t *types = json_array(), *obj = json_pack("{s:o}", "types", types);
+
+	if (obj == NULL)
+		return NULL;
+	for (size_t i = 0; i < ns_catalogue_count(); i++)
+		if (json_array_append_new(types, ns__type_json(ns_catalogue_at(i))) != 0) {
+			json_decref(obj);
+			return NULL;
+		}
 	return obj;
 }

@@ -4,9 +4,10 @@
 # [http]). API checks with curl + jq: authentication (bearer token, login
 # cookie, 401s), views by NOMS number and CRN byte-for-byte equal to
 # `nomsync show --json`, event timelines, caseloads by prison, region and
-# surname, appends (201, 422 naming the field, 400, 413), 404 and 405. Then
-# the headless-browser test (tests/web/browser_test.py) drives Chromium
-# through the page and saves screenshots in ${NS_BIN}/screenshots.
+# surname, the event catalogue and reference data (equal to `nomsync
+# catalogue --json` and the CSVs), appends (201, 422 naming the field, 400,
+# 413), 404 and 405. Then the headless-browser test (tests/web/browser_test.py)
+# drives Chromium through the page and saves screenshots in ${NS_BIN}/screenshots.
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/net.bash"
 SRC=${NS_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -177,6 +178,26 @@ if [ -n "$cprison" ]; then
   expect_eq "$(jq -r ".items[] | select(.noms == \"$conflicted\") | .conflicts" "$WORK/body")" \
     "$(jq -r "select(.noms == \"$conflicted\") | .conflicts" "$WORK/persons.jsonl")" "caseload items count conflicts"
 fi
+
+# ---- catalogue and reference data ---------------------------------------------------------
+expect_eq "$(req GET /v1/catalogue)" 401 "GET /v1/catalogue without a token: 401"
+expect_eq "$(req GET /v1/refdata)" 401 "GET /v1/refdata without a token: 401"
+expect_eq "$(req GET /v1/catalogue "${AUTH[@]}")" 200 "GET /v1/catalogue: 200"
+$NS catalogue --json >"$WORK/catalogue.json"
+same_json "$WORK/body" "$WORK/catalogue.json" && ok "/v1/catalogue equals nomsync catalogue --json" ||
+  bad "/v1/catalogue equals nomsync catalogue --json"
+expect_eq "$(jq '.types | length' "$WORK/body")" 30 "the catalogue lists 30 event types"
+expect_eq "$(jq -r '.types[] | select(.name == "prisoner.received") | [.label, (.roles | join(",")),
+  (.fields[] | select(.field == "reason") | .kind, .required, .values[0])] | join("|")' "$WORK/body")" \
+  "Received into prison|prison|enum|true|NEW_ADMISSION" "a type carries its label, roles and field rules"
+expect_eq "$(jq '[.types[] | select((.label | length) > 0 and (.roles | length) > 0 and (.fields | length) > 0)] | length' "$WORK/body")" 30 \
+  "every type has a label, roles and fields"
+expect_eq "$(req GET /v1/refdata "${AUTH[@]}")" 200 "GET /v1/refdata: 200"
+expect_eq "$(jq '.prisons | length' "$WORK/body"),$(jq '.regions | length' "$WORK/body"),$(jq '.pdus | length' "$WORK/body")" \
+  "$(($(wc -l <"$SRC/src/validate/data/establishments.csv") - 1)),12,120" "refdata lists every prison, region and PDU"
+expect_eq "$(jq -r '[.prisons.MDI, .regions.N55, .pdus.N55DNR.name, .pdus.N55DNR.region] | join("|")' "$WORK/body")" \
+  "Moorland (HMP & YOI)|Yorkshire & The Humber|Doncaster|N55" "refdata names prisons, regions and PDUs (with their region)"
+expect_eq "$(req POST /v1/refdata "${AUTH[@]}" --data-binary '{}')" 405 "POST /v1/refdata: 405"
 
 # ---- status and metrics ---------------------------------------------------------------
 sleep 1.2

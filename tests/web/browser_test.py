@@ -4,7 +4,8 @@
 Drives Debian's chromedriver over the W3C WebDriver HTTP protocol (Python 3
 standard library only): signs in through the login page, searches for an
 offender by surname, opens the record and compares what the page shows with
-the API's view, opens a record with a conflict and checks the red conflict
+the API's view (names and event labels as /v1/refdata and /v1/catalogue
+give them), opens a record with a conflict and checks the red conflict
 panel and the highlighted timeline events, and opens the node status page.
 Screenshots of the offender page, the conflict and the status page are saved.
 
@@ -298,6 +299,9 @@ def run(args, r):
     events = api.get('/v1/offenders/' + urllib.parse.quote(args.noms) + '/events')
     conflict_view = api.get('/v1/offenders/' + urllib.parse.quote(args.conflict_noms))
     status = api.get('/v1/status')
+    # Display names: the page fetches these itself and keeps no copy.
+    labels = {t['name']: t['label'] for t in api.get('/v1/catalogue').get('types', [])}
+    refdata = api.get('/v1/refdata')
     surname = (view.get('name') or {}).get('surname')
     if not surname:
         raise Fatal('%s has no surname in the API view' % args.noms)
@@ -305,7 +309,7 @@ def run(args, r):
     d = Driver(args.chromedriver, os.path.join(args.screenshot_dir, 'chromedriver.log'))
     try:
         d.start(args.chromium)
-        steps(d, base, args, r, view, events, conflict_view, status, surname, shot)
+        steps(d, base, args, r, view, events, conflict_view, status, surname, shot, labels, refdata)
     except (Fatal, WebDriverError) as e:
         r.bad('browser run', str(e))
         try:
@@ -325,7 +329,7 @@ def console_problems(d):
             and 'favicon.ico' not in e.get('message', '')]
 
 
-def steps(d, base, args, r, view, events, conflict_view, status, surname, shot):
+def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, labels, refdata):
     # 1. Not signed in: the server shows the login page.
     d.get(base + '/')
     form = d.wait('#login-form')
@@ -374,6 +378,9 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot):
     r.eq(d.attr(pr, 'data-value') or None, view.get('prison'), 'prison matches (data)')
     if view.get('prison'):
         r.check(d.text(pr).startswith(view['prison']), 'prison shown', d.text(pr))
+        name = (refdata.get('prisons') or {}).get(view['prison'])
+        r.check(name is not None and d.text(pr) == view['prison'] + ' \u2013 ' + name,
+                'prison named from /v1/refdata', d.text(pr))
     else:
         r.check('Not in custody' in d.text(pr), 'not in custody shown', d.text(pr))
     legal = d.find('#offender-legal-status')
@@ -398,6 +405,10 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot):
     want_events = len(events.get('events') or [])
     d.wait_until(lambda: len(d.find_all('#timeline .event')) == want_events, '%d timeline rows' % want_events)
     r.eq(len(d.find_all('#timeline .event')), view.get('event_count'), 'timeline lists event_count events')
+    shown = [d.text(el) for el in d.find_all('#timeline .event .event__type')]
+    r.eq(sorted(shown), sorted(labels.get(e['type'], e['type']) for e in events['events']),
+         'timeline events are labelled from /v1/catalogue')
+    r.check(all(t in labels for t in set(e['type'] for e in events['events'])), 'every event type has a catalogue label')
     sets = [e for e in events['events'] if e.get('sets')]
     if sets:
         e = sets[0]
@@ -423,6 +434,11 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot):
         r.ok('caseload %s=%s lists %s' % (key, item[key], args.noms))
         sel = d.find('#caseload-select')
         r.eq(d.script('return arguments[0].value;', {ELEMENT_KEY: sel}), '%s:%s' % (key, item[key]), 'caseload select shows the caseload')
+        groups = d.script('return Array.prototype.map.call(arguments[0].querySelectorAll("optgroup"), '
+                          'function (g) { return [g.label, g.children.length]; });', {ELEMENT_KEY: sel})
+        r.check(['All prisons', len(refdata.get('prisons') or {})] in groups and
+                ['Probation regions', len(refdata.get('regions') or {})] in groups,
+                'caseload select lists every prison and region of /v1/refdata', repr(groups))
 
     # 7. A record with a conflict: a red panel naming the rule, events highlighted.
     d.get(base + '/#/offender/' + args.conflict_noms)

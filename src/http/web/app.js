@@ -23,88 +23,16 @@
   var PAGE_SIZE = 50;
   var STATUS_REFRESH_MS = 5000;
 
-  /* Reference data compiled from src/validate/data/*.csv, for display names only. */
-  var PRISONS = {
-    "ACI": "Altcourse (HMP & YOI)", "AGI": "Askham Grange (HMP & YOI)", "ASI": "Ashfield (HMP)",
-    "AYI": "Aylesbury (HMYOI)", "BAI": "Belmarsh (HMP & YOI)", "BCI": "Buckley Hall (HMP)",
-    "BFI": "Bedford (HMP & YOI)", "BLI": "Bristol (HMP & YOI)", "BMI": "Birmingham (HMP)",
-    "BNI": "Bullingdon (HMP & YOI)", "BRI": "Bure (HMP)", "BSI": "Brinsford (HMP & YOI)",
-    "BWI": "Berwyn (HMP & YOI)", "BXI": "Brixton (HMP)", "BZI": "Bronzefield (HMP & YOI)",
-    "CDI": "Chelmsford (HMP & YOI)", "CFI": "Cardiff (HMP & YOI)", "CKI": "Cookham Wood (HMYOI)",
-    "CLI": "Coldingley (HMP)", "CWI": "Channings Wood (HMP)", "DAI": "Dartmoor (HMP)",
-    "DGI": "Dovegate (HMP)", "DHI": "Drake Hall (HMP & YOI)", "DMI": "Durham (HMP & YOI)",
-    "DNI": "Doncaster (HMP & YOI)", "DTI": "Deerbolt (HMP & YOI)", "DWI": "Downview (HMP & YOI)",
-    "EEI": "Erlestoke (HMP & YOI)", "EHI": "Standford Hill (HMP & YOI)",
-    "ESI": "East Sutton Park (HMP & YOI)", "EWI": "Eastwood Park (HMP & YOI)",
-    "EXI": "Exeter (HMP & YOI)", "EYI": "Elmley (HMP & YOI)", "FBI": "Forest Bank (HMP & YOI)",
-    "FDI": "Ford (HMP)", "FHI": "Foston Hall (HMP & YOI)", "FKI": "Frankland (HMP)",
-    "FMI": "Feltham (HMP)", "FNI": "Full Sutton (HMP)", "FSI": "Featherstone (HMP)",
-    "FWI": "Five Wells (HMP)", "FYI": "Feltham (HMYOI)", "GHI": "Garth (HMP)",
-    "GMI": "Guys Marsh (HMP)", "GNI": "Grendon (HMP)", "GTI": "Gartree (HMP)",
-    "HBI": "Hollesley Bay (HMP & YOI)", "HCI": "Huntercombe (HMP)", "HDI": "Hatfield (HMP & YOI)",
-    "HEI": "Hewell (HMP)", "HHI": "Holme House (HMP & YOI)", "HII": "Hindley (HMP & YOI)",
-    "HLI": "Hull (HMP & YOI)", "HMI": "Humber (HMP)", "HOI": "High Down (HMP & YOI)",
-    "HPI": "Highpoint (HMP)", "HVI": "Haverigg (HMP)", "ISI": "Isis (HMP & YOI)",
-    "IWI": "Isle Of Wight (HMP & YOI)", "KMI": "Kirkham (HMP)",
-    "KVI": "Kirklevington Grange (HMP & YOI)", "LCI": "Leicester (HMP)", "LEI": "Leeds (HMP)",
-    "LFI": "Lancaster Farms (HMP)", "LGI": "Lowdham Grange (HMP)", "LHI": "Lindholme (HMP)",
-    "LII": "Lincoln (HMP & YOI)", "LLI": "Long Lartin (HMP)", "LNI": "Low Newton (HMP & YOI)",
-    "LPI": "Liverpool (HMP)", "LTI": "Littlehey (HMP)", "LWI": "Lewes (HMP & YOI)",
-    "LYI": "Leyhill (HMP)", "MDI": "Moorland (HMP & YOI)", "MHI": "Morton Hall (HMP)",
-    "MRI": "Manchester (HMP & YOI)", "MSI": "Maidstone (HMP)", "MTI": "The Mount (HMP)",
-    "NHI": "New Hall (HMP & YOI)", "NLI": "Northumberland (HMP)", "NMI": "Nottingham (HMP & YOI)",
-    "NSI": "North Sea Camp (HMP)", "NWI": "Norwich (HMP & YOI)", "ONI": "Onley (HMP)",
-    "OWI": "Oakwood (HMP)", "PBI": "Peterborough (HMP & YOI)", "PDI": "Portland (HMP & YOI)",
-    "PFI": "Peterborough Female (HMP & YOI)", "PNI": "Preston (HMP & YOI)",
-    "PRI": "Parc (HMP & YOI)", "PVI": "Pentonville (HMP & YOI)", "PYI": "Parc (HMYOI)",
-    "RCI": "Rochester (HMP & YOI)", "RHI": "Rye Hill (HMP)", "RNI": "Ranby (HMP)",
-    "RSI": "Risley (HMP)", "SDI": "Send (HMP)", "SFI": "Stafford (HMP)",
-    "SHI": "Stoke Heath (HMP & YOI)", "SKI": "Stocken (HMP)", "SLI": "Swaleside (HMP)",
-    "SNI": "Swinfen Hall (HMP & YOI)", "SPI": "Spring Hill (HMP)", "STC3": "Oakhill (STC)",
-    "STI": "Styal (HMP & YOI)", "SUI": "Sudbury (HMP & YOI)", "SWI": "Swansea (HMP & YOI)",
-    "TCI": "Thorn Cross (HMP & YOI)", "TSI": "Thameside (HMP & YOI)", "UKI": "Usk (HMP)",
-    "UPI": "Prescoed (HMP & YOI)", "VEI": "The Verne (HMP)", "WCI": "Winchester (HMP & YOI)",
-    "WDI": "Wakefield (HMP)", "WEI": "Wealstun (HMP)", "WHI": "Woodhill (HMP)",
-    "WII": "Warren Hill (HMP & YOI)", "WLI": "Wayland (HMP)", "WMI": "Wymott (HMP & YOI)",
-    "WNI": "Werrington (HMYOI)", "WRI": "Whitemoor (HMP)", "WSI": "Wormwood Scrubs (HMP & YOI)",
-    "WTI": "Whatton (HMP)", "WWI": "Wandsworth (HMP & YOI)", "WYI": "Wetherby (HMYOI)"
-  };
-  var REGIONS = {
-    "N03": "Wales", "N07": "London", "N50": "Greater Manchester", "N51": "North West",
-    "N52": "West Midlands", "N53": "East Midlands", "N54": "North East",
-    "N55": "Yorkshire & The Humber", "N56": "East of England", "N57": "Kent, Surrey & Sussex",
-    "N58": "South West", "N59": "South Central"
-  };
-
-  var EVENT_LABELS = {
-    'person.created': 'Person created',
-    'person.identifier.added': 'Identifier added',
-    'court.remanded': 'Remanded by court',
-    'court.convicted': 'Convicted',
-    'court.appearance.recorded': 'Court appearance',
-    'sentence.imposed': 'Sentence imposed',
-    'sentence.quashed': 'Sentence quashed',
-    'prisoner.received': 'Received into prison',
-    'prisoner.released': 'Released from prison',
-    'prisoner.transferred': 'Transferred',
-    'prisoner.adjustment.recorded': 'Sentence adjustment',
-    'alert.raised': 'Alert raised',
-    'alert.closed': 'Alert closed',
-    'manager.pom.allocated': 'POM allocated',
-    'manager.com.allocated': 'COM allocated',
-    'manager.handover.changed': 'Handover changed',
-    'licence.activated': 'Licence activated',
-    'licence.ended': 'Licence ended',
-    'recall.issued': 'Recall issued',
-    'recall.returned_to_custody': 'Returned to custody on recall',
-    'programme.referred': 'Programme referral',
-    'programme.completed': 'Programme completed',
-    'supervision.terminated': 'Supervision terminated',
-    'person.deceased': 'Death recorded',
-    'event.corrected': 'Correction',
-    'registration.added': 'Registration added',
-    'registration.removed': 'Registration removed'
-  };
+  /*
+   * Display names, fetched once after sign-in from the tables the node itself
+   * validates with: prisons and probation regions from GET /v1/refdata (the
+   * CSVs compiled into nomsyncd), event labels from GET /v1/catalogue (the
+   * event catalogue). Until they arrive, or if they cannot be had, codes and
+   * type names are shown as they are.
+   */
+  var PRISONS = {};
+  var REGIONS = {};
+  var EVENT_LABELS = {};
 
   var MOVEMENT_TYPES = { ADM: 'Admission', TRN: 'Transfer', REL: 'Release', CRT: 'Court', TAP: 'Temporary absence' };
 
@@ -1322,10 +1250,24 @@
 
   /* ---- start ------------------------------------------------------------------- */
 
+  /* Fetch the display names (see PRISONS above); resolves when done or failed. */
+  function loadNames() {
+    return Promise.all([
+      api('/v1/refdata').then(function (ref) {
+        PRISONS = ref.prisons || {};
+        REGIONS = ref.regions || {};
+      }),
+      api('/v1/catalogue').then(function (cat) {
+        var labels = {};
+        (cat.types || []).forEach(function (t) { labels[t.name] = t.label; });
+        EVENT_LABELS = labels;
+      })
+    ]).catch(function () { /* codes are shown instead of names */ });
+  }
+
   function start() {
     $('search-form').addEventListener('submit', onSearch);
     $('caseload-form').addEventListener('submit', onCaseload);
-    window.addEventListener('hashchange', route);
     api('/v1/status').then(function (st) {
       nodeStatus = st;
       updateBadge(st);
@@ -1334,7 +1276,10 @@
         fillCaseloadSelect(sel.value);
       }
     }).catch(function () { /* shown when a page needs it */ });
-    route();
+    loadNames().then(function () {
+      window.addEventListener('hashchange', route);
+      route();
+    });
   }
 
   if (document.readyState === 'loading') {
