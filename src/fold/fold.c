@@ -34,7 +34,7 @@
  * under a comment naming the file (and any field whose zero value is not
  * "unset" to ns__state_init); write one handler per event type, named
  * ns__fold_<type name with '.' as '_'> and declared in fold_int.h; set
- * their rows in ns__handlers; write a render hook for its view fields and
+ * them in their types' rows of src/event/catalogue.def; write a render hook for its view fields and
  * add it to ns__renderers; free what it allocates in ns__state_free.
  * Each view field belongs to one area; record which event set it with
  * ns__prov, and inconsistencies with ns__conflict.
@@ -130,43 +130,19 @@ void ns__conflict(struct ns__fold *c, const char *rule, int a, int b, const char
  */
 
 /*
- * The handler of each event type; NULL for the types the fold does not
- * apply. The index is the payload's body case, which has the numbering of
+ * The handler of each event type: the fold column of the event catalogue
+ * (src/event/catalogue.def). NS_NOFOLD types change no person's record
+ * (roster changes; event.corrected is applied by ns__corrections, before).
+ * The index is the payload's body case, which has the numbering of
  * NOMSYNC__EVENT_TYPE__* (ns_event_decode checks that it is the event's type).
  */
+#define NS_NOFOLD NULL
+#define NS_EVENT(key, name, label, roles, fold) [NOMSYNC__EVENT_TYPE__##key] = fold,
 static ns__fold_fn *const ns__handlers[] = {
 	[NOMSYNC__EVENT_TYPE__EVENT_TYPE_UNSPECIFIED] = NULL,
-	[NOMSYNC__EVENT_TYPE__PERSON_CREATED] = ns__fold_person_created,
-	[NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED] = ns__fold_person_identifier_added,
-	[NOMSYNC__EVENT_TYPE__COURT_REMANDED] = ns__fold_court_remanded,
-	[NOMSYNC__EVENT_TYPE__COURT_CONVICTED] = ns__fold_court_convicted,
-	[NOMSYNC__EVENT_TYPE__SENTENCE_IMPOSED] = ns__fold_sentence_imposed,
-	[NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED] = ns__fold_prisoner_received,
-	[NOMSYNC__EVENT_TYPE__PRISONER_RELEASED] = ns__fold_prisoner_released,
-	[NOMSYNC__EVENT_TYPE__PRISONER_TRANSFERRED] = ns__fold_prisoner_transferred,
-	[NOMSYNC__EVENT_TYPE__PRISONER_ADJUSTMENT_RECORDED] = ns__fold_prisoner_adjustment_recorded,
-	[NOMSYNC__EVENT_TYPE__ALERT_RAISED] = ns__fold_alert_raised,
-	[NOMSYNC__EVENT_TYPE__ALERT_CLOSED] = ns__fold_alert_closed,
-	[NOMSYNC__EVENT_TYPE__MANAGER_POM_ALLOCATED] = ns__fold_manager_pom_allocated,
-	[NOMSYNC__EVENT_TYPE__MANAGER_COM_ALLOCATED] = ns__fold_manager_com_allocated,
-	[NOMSYNC__EVENT_TYPE__LICENCE_ACTIVATED] = ns__fold_licence_activated,
-	[NOMSYNC__EVENT_TYPE__RECALL_ISSUED] = ns__fold_recall_issued,
-	[NOMSYNC__EVENT_TYPE__RECALL_RETURNED_TO_CUSTODY] = ns__fold_recall_returned_to_custody,
-	[NOMSYNC__EVENT_TYPE__PROGRAMME_REFERRED] = ns__fold_programme_referred,
-	[NOMSYNC__EVENT_TYPE__PROGRAMME_COMPLETED] = ns__fold_programme_completed,
-	[NOMSYNC__EVENT_TYPE__SUPERVISION_TERMINATED] = ns__fold_supervision_terminated,
-	[NOMSYNC__EVENT_TYPE__PERSON_DECEASED] = ns__fold_person_deceased,
-	[NOMSYNC__EVENT_TYPE__EVENT_CORRECTED] = NULL, /* applied by ns__corrections, before */
-	[NOMSYNC__EVENT_TYPE__COURT_APPEARANCE_RECORDED] = ns__fold_court_appearance_recorded,
-	[NOMSYNC__EVENT_TYPE__SENTENCE_QUASHED] = ns__fold_sentence_quashed,
-	[NOMSYNC__EVENT_TYPE__REGISTRATION_ADDED] = ns__fold_registration_added,
-	[NOMSYNC__EVENT_TYPE__REGISTRATION_REMOVED] = ns__fold_registration_removed,
-	[NOMSYNC__EVENT_TYPE__MANAGER_HANDOVER_CHANGED] = ns__fold_manager_handover_changed,
-	[NOMSYNC__EVENT_TYPE__LICENCE_ENDED] = ns__fold_licence_ended,
-	[NOMSYNC__EVENT_TYPE__ROSTER_SITE_ADDED] = NULL, /* roster changes: not about a person */
-	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_ROTATED] = NULL,
-	[NOMSYNC__EVENT_TYPE__ROSTER_KEY_REVOKED] = NULL,
+#include "event/catalogue.def"
 };
+#undef NS_NOFOLD
 
 /* Event types about custody or sentence: suspect after a death. */
 static int ns__custody_or_sentence(uint32_t type)
