@@ -16,24 +16,12 @@
 #define NOMSYNC_VALIDATE_H
 
 #include <nomsync/event.h>
+#include <nomsync/ident.h> /* ns_is_noms, ns_is_crn, ns_is_pnc, ns_is_cro */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** @brief 1 if @p s is a NOMS number [A-Z][0-9]{4}[A-Z]{2}. */
-int ns_is_noms(const char *s);
-/** @brief 1 if @p s is a CRN [A-Z][0-9]{6}. */
-int ns_is_crn(const char *s);
-/**
- * @brief Check a PNC id, long (YYYY/NNNNNNNC) or short (YY/N..C) form, check
- * letter "ZABCDEFGHJKLMNPQRTUVWXY"[int(YY || serial7) mod 23].
- * @param[out] canonical optional, 14 bytes: the canonical long form
- * @return 1 if valid
- */
-int ns_is_pnc(const char *s, char canonical[14]);
-/** @brief Check a CRO number, NNNNNN/YYC or SFYY/NNNNNNC, mod-23 check letter. */
-int ns_is_cro(const char *s);
 /** @brief 1 if @p code is an establishment code in establishments.csv. */
 int ns_is_prison(const char *code);
 /** @brief Establishment name for @p code, or NULL. */

@@ -11,54 +11,10 @@
  */
 #include "fold_int.h"
 
+#include <nomsync/ident.h>
+
 #include <stdio.h>
 #include <string.h>
-
-/* Does @p s have the shape @p shape: 'A' an upper-case letter, '9' a digit. */
-static int ns__shaped(const char *s, const char *shape)
-{
-	for (; *shape; s++, shape++)
-		if (*shape == 'A' ? *s < 'A' || *s > 'Z' : *s < '0' || *s > '9')
-			return 0;
-	return *s == '\0';
-}
-
-/*
- * Canonical long form of a PNC id ("12/394773H" -> "2012/0394773H"; two-digit
- * years 39-99 are 19xx). Returns -1 if @p s is not in either form.
- */
-static int ns__pnc_canon(const char *s, char out[16])
-{
-	const char *slash = strchr(s, '/'), *p;
-	size_t ylen, k;
-	long serial = 0;
-	int year = 0;
-	char letter, tmp[48];
-
-	if (slash == NULL || ((ylen = (size_t)(slash - s)) != 2 && ylen != 4))
-		return -1;
-	for (k = 0; k < ylen; k++) {
-		if (s[k] < '0' || s[k] > '9')
-			return -1;
-		year = year * 10 + (s[k] - '0');
-	}
-	p = slash + 1;
-	for (k = 0; p[k] >= '0' && p[k] <= '9'; k++)
-		if (k < 7)
-			serial = serial * 10 + (p[k] - '0');
-	if (k < 1 || k > 7)
-		return -1;
-	letter = p[k];
-	if (letter >= 'a' && letter <= 'z')
-		letter = (char)(letter - 32);
-	if (letter < 'A' || letter > 'Z' || p[k + 1] != '\0')
-		return -1;
-	if (ylen == 2)
-		year += year >= 39 ? 1900 : 2000;
-	snprintf(tmp, sizeof(tmp), "%04d/%07ld%c", year, serial, letter);
-	memcpy(out, tmp, 14);
-	return 0;
-}
 
 /* The value an identifier entry stands for. */
 static const char *ns__ident_value(const struct ns__ident *id)
@@ -91,7 +47,7 @@ static void ns__ident(struct ns__fold *c, const char *type, const char *value)
 
 	if (ns__nz(type) == NULL || ns__nz(value) == NULL)
 		return;
-	v = strcmp(type, "PNC") == 0 && ns__pnc_canon(value, canon) == 0 ? canon : value;
+	v = strcmp(type, "PNC") == 0 && ns_is_pnc(value, canon) ? canon : value;
 	for (size_t i = 0; i < c->nids; i++) {
 		if (strcmp(c->ids[i].type, type) != 0)
 			continue;
@@ -130,9 +86,9 @@ void ns__ident_offender(struct ns__fold *c)
 {
 	const char *off = c->f[c->cur].ev->offender;
 
-	if (ns__shaped(off, "A9999AA")) /* NOMS number */
+	if (ns_is_noms(off))
 		ns__ident(c, "NOMS", off);
-	else if (ns__shaped(off, "A999999")) /* CRN */
+	else if (ns_is_crn(off))
 		ns__ident(c, "CRN", off);
 }
 

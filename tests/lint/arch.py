@@ -31,7 +31,7 @@ LIMIT = 1200
 # Public header -> the module that implements it.
 HEADER_MODULE = {
     "error.h": "core", "date.h": "core",
-    "event.h": "event", "catalogue.h": "event",
+    "event.h": "event", "catalogue.h": "event", "ident.h": "event",
     "validate.h": "validate", "json.h": "json", "fold.h": "fold",
     "store.h": "store", "bundle.h": "bundle", "roster.h": "roster",
     "config.h": "config", "status.h": "status",
