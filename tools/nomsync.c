@@ -25,6 +25,7 @@
 #include <nomsync/config.h>
 #include <nomsync/json.h>
 #include <nomsync/roster.h>
+#include <nomsync/status.h>
 #include <nomsync/store.h>
 #include <nomsync/validate.h>
 
@@ -644,49 +645,63 @@ static int cmd_import(ns_store *s, int argc, char **argv)
 	return 0;
 }
 
-/* The running daemon writes its peers' state to DIR/nomsyncd.status.json every second. */
-static void print_daemon_status(const char *dir)
+/*
+ * The running daemon writes its status to DIR/nomsyncd.status.json every
+ * second. 0 and @p st filled, 1 if there is no such file, or an error (in @p d).
+ */
+static int load_daemon_status(const char *dir, ns_node_status *st, ns_diag *d)
 {
 	char path[4200];
-	json_t *st, *p;
-	size_t i;
+	json_t *j;
+	int rc;
 
+	memset(st, 0, sizeof(*st));
 	snprintf(path, sizeof(path), "%s/nomsyncd.status.json", dir);
-	if ((st = json_load_file(path, 0, NULL)) == NULL) {
+	if ((j = json_load_file(path, 0, NULL)) == NULL)
+		return 1;
+	if ((rc = ns_status_from_json(j, st, d)) != 0)
+		ns_status_free(st);
+	json_decref(j);
+	return rc;
+}
+
+static void print_daemon_status(const char *dir)
+{
+	ns_node_status st;
+	ns_diag d;
+	int rc = load_daemon_status(dir, &st, &d);
+
+	if (rc == 1) {
 		printf("daemon: no status file (nomsyncd not running here)\n");
 		return;
 	}
-	json_int_t written = json_integer_value(json_object_get(st, "written_at_ms"));
+	if (rc != 0) {
+		printf("daemon: unreadable status file: %s\n", d.msg);
+		return;
+	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	long long age = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - written;
-	printf("daemon: pid %lld, listening on %s, status written %.1f s ago%s\n",
-	       (long long)json_integer_value(json_object_get(st, "pid")),
-	       json_string_value(json_object_get(st, "listen")) ? json_string_value(json_object_get(st, "listen")) : "?",
+	long long age = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 - (long long)st.written_at_ms;
+	printf("daemon: pid %lld, listening on %s, status written %.1f s ago%s\n", (long long)st.pid, st.listen,
 	       age / 1000.0, age > 5000 ? " (stale: daemon stopped?)" : "");
 	printf("peers:\n");
-	json_array_foreach(json_object_get(st, "peers"), i, p)
-	{
-		long long last = (long long)json_integer_value(json_object_get(p, "last_contact_ms_ago"));
+	for (size_t i = 0; i < st.npeers; i++) {
+		const ns_peer_status *p = &st.peers[i];
+		long long last = (long long)p->last_contact_ms_ago;
 		printf("  %-8s %-8s %-9s last contact %s%.1f s ago, behind %lld events (%.1f s), sent %lld, "
 		       "received %lld, rejected %lld\n",
-		       js(p, "site"), js(p, "direction"), js(p, "state"), last < 0 ? "never " : "",
-		       last < 0 ? 0.0 : last / 1000.0,
-		       (long long)json_integer_value(json_object_get(p, "behind_events")),
-		       json_real_value(json_object_get(p, "behind_seconds")),
-		       (long long)json_integer_value(json_object_get(p, "sent_events")),
-		       (long long)json_integer_value(json_object_get(p, "received_events")),
-		       (long long)json_integer_value(json_object_get(p, "rejected_events")));
+		       p->site, p->outbound ? "outbound" : "inbound", ns_peer_state_name(p->state),
+		       last < 0 ? "never " : "", last < 0 ? 0.0 : last / 1000.0, (long long)p->behind_events,
+		       p->behind_seconds, (long long)p->sent_events, (long long)p->received_events,
+		       (long long)p->rejected_events);
 	}
 	printf("connections refused (not in roster): %lld, frames rejected: %lld\n",
-	       (long long)json_integer_value(json_object_get(st, "connections_refused")),
-	       (long long)json_integer_value(json_object_get(st, "frames_rejected")));
+	       (long long)st.connections_refused, (long long)st.frames_rejected);
 	printf("deferred after a catch-up: %lld records to rebuild, %lld events to index\n",
-	       (long long)json_integer_value(json_object_get(st, "folds_pending")),
-	       (long long)json_integer_value(json_object_get(st, "ids_pending")));
-	if (json_is_true(json_object_get(st, "appends_held")))
+	       (long long)st.folds_pending, (long long)st.ids_pending);
+	if (st.appends_held)
 		printf("appends HELD: restored store, catching up this site's own events from its peers\n");
-	json_decref(st);
+	ns_status_free(&st);
 }
 
 static int cmd_status(ns_store *s, int argc, char **argv)
@@ -713,10 +728,14 @@ static int cmd_status(ns_store *s, int argc, char **argv)
 		json_object_set_new(j, "vector", ns_vector_to_json(v, nv));
 		json_object_set_new(j, "counters", cj);
 		{
-			char path[4200];
-			snprintf(path, sizeof(path), "%s/nomsyncd.status.json", ns_store_dir(s));
-			json_t *d = json_load_file(path, 0, NULL);
-			json_object_set_new(j, "daemon", d ? d : json_null());
+			/* An unreadable status file reads as no daemon. */
+			ns_node_status st;
+			json_t *dj = NULL;
+			if (load_daemon_status(ns_store_dir(s), &st, NULL) == 0) {
+				dj = ns_status_to_json(&st);
+				ns_status_free(&st);
+			}
+			json_object_set_new(j, "daemon", dj ? dj : json_null());
 		}
 		rc = print_json(j);
 		json_decref(j);

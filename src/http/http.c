@@ -542,14 +542,15 @@ static int conflicts_cb(void *arg, const char *key, const ns_fold_summary *s)
 	return 0;
 }
 
-static json_t *status_json(ns_http *h)
+/* The store's part of GET /v1/status (and of /metrics): site, counts, vector, counters. */
+static json_t *ns__store_status_json(ns_http *h)
 {
 	const ns_identity *id = ns_store_identity(h->store);
 	ns_vv_entry *v = NULL;
 	ns_counter *cn = NULL;
 	size_t nv = 0, nc = 0;
 	uint64_t persons = 0, events = 0, conflicts = 0;
-	json_t *j, *counters = json_object(), *daemon;
+	json_t *j, *counters = json_object();
 
 	ns_store_vector(h->store, &v, &nv);
 	ns_store_counters(h->store, &cn, &nc);
@@ -557,19 +558,35 @@ static json_t *status_json(ns_http *h)
 	ns_store_summaries(h->store, conflicts_cb, &conflicts);
 	for (size_t i = 0; i < nc; i++)
 		json_object_set_new(counters, cn[i].name, json_integer((json_int_t)cn[i].value));
-	daemon = h->status ? h->status(h->status_arg) : NULL;
 	j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "site", id->site, "role", ns_role_name(id->role), "events",
 		      (json_int_t)events, "persons", (json_int_t)persons, "conflicts_open", (json_int_t)conflicts,
 		      "vector", ns_vector_to_json(v, nv), "counters", counters);
+	free(v);
+	free(cn);
+	return j;
+}
+
+/* The daemon's live status into @p st: 0, or -1 without a daemon (then nothing to free). */
+static int ns__daemon_status(ns_http *h, ns_node_status *st)
+{
+	return h->status && h->status(h->status_arg, st) == 0 ? 0 : -1;
+}
+
+static json_t *status_json(ns_http *h)
+{
+	json_t *j = ns__store_status_json(h), *daemon = NULL;
+	ns_node_status st;
+
+	if (ns__daemon_status(h, &st) == 0) {
+		daemon = ns_status_to_json(&st);
+		ns_status_free(&st);
+	}
 	if (daemon) {
 		json_object_set(j, "peers", json_object_get(daemon, "peers"));
-		json_object_set(j, "daemon", daemon);
-		json_decref(daemon);
+		json_object_set_new(j, "daemon", daemon);
 	} else {
 		json_object_set_new(j, "peers", json_array());
 	}
-	free(v);
-	free(cn);
 	return j;
 }
 
@@ -577,17 +594,20 @@ static json_t *status_json(ns_http *h)
 static void get_metrics(conn *c)
 {
 	ns_http *h = c->h;
-	json_t *st = status_json(h), *x;
+	json_t *st = ns__store_status_json(h), *x;
+	ns_node_status ds = { 0 };
 	const char *k;
-	size_t i;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	ns_fold_stats fs;
 	uint64_t size = 0;
 
+	if (ns__daemon_status(h, &ds) != 0)
+		memset(&ds, 0, sizeof(ds)); /* no peers */
 	if (f == NULL) {
 		json_decref(st);
+		ns_status_free(&ds);
 		respond_error(c, 500, "memory", "out of memory");
 		return;
 	}
@@ -609,22 +629,20 @@ static void get_metrics(conn *c)
 		   "# TYPE nomsync_conflicts_open gauge\nnomsync_conflicts_open %lld\n",
 		(long long)json_integer_value(json_object_get(st, "conflicts_open")));
 	fprintf(f, "# HELP nomsync_peer_up 1 if the peer is connected.\n# TYPE nomsync_peer_up gauge\n");
-	json_array_foreach(json_object_get(st, "peers"), i, x)
-		fprintf(f, "nomsync_peer_up{peer=\"%s\",direction=\"%s\"} %d\n", json_string_value(json_object_get(x, "site")),
-			json_string_value(json_object_get(x, "direction")),
-			strcmp(json_string_value(json_object_get(x, "state")), "down") != 0);
+	for (size_t i = 0; i < ds.npeers; i++)
+		fprintf(f, "nomsync_peer_up{peer=\"%s\",direction=\"%s\"} %d\n", ds.peers[i].site,
+			ds.peers[i].outbound ? "outbound" : "inbound", ds.peers[i].state != NS_PEER_DOWN);
 	fprintf(f, "# HELP nomsync_replication_lag_events Events this node holds that the peer lacks.\n"
 		   "# TYPE nomsync_replication_lag_events gauge\n");
-	json_array_foreach(json_object_get(st, "peers"), i, x)
-		fprintf(f, "nomsync_replication_lag_events{peer=\"%s\",direction=\"%s\"} %lld\n",
-			json_string_value(json_object_get(x, "site")), json_string_value(json_object_get(x, "direction")),
-			(long long)json_integer_value(json_object_get(x, "behind_events")));
+	for (size_t i = 0; i < ds.npeers; i++)
+		fprintf(f, "nomsync_replication_lag_events{peer=\"%s\",direction=\"%s\"} %lld\n", ds.peers[i].site,
+			ds.peers[i].outbound ? "outbound" : "inbound", (long long)ds.peers[i].behind_events);
 	fprintf(f, "# HELP nomsync_replication_lag_seconds How long the peer has lacked events.\n"
 		   "# TYPE nomsync_replication_lag_seconds gauge\n");
-	json_array_foreach(json_object_get(st, "peers"), i, x)
-		fprintf(f, "nomsync_replication_lag_seconds{peer=\"%s\",direction=\"%s\"} %.3f\n",
-			json_string_value(json_object_get(x, "site")), json_string_value(json_object_get(x, "direction")),
-			json_real_value(json_object_get(x, "behind_seconds")));
+	for (size_t i = 0; i < ds.npeers; i++)
+		fprintf(f, "nomsync_replication_lag_seconds{peer=\"%s\",direction=\"%s\"} %.3f\n", ds.peers[i].site,
+			ds.peers[i].outbound ? "outbound" : "inbound", ds.peers[i].behind_seconds);
+	ns_status_free(&ds);
 	ns_store_fold_stats(h->store, &fs);
 	fprintf(f, "# HELP nomsync_fold_seconds Time to re-fold one person.\n# TYPE nomsync_fold_seconds histogram\n");
 	for (int b = 0; b < NS_FOLD_BUCKETS; b++)

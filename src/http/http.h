@@ -11,13 +11,14 @@
 #define NS_HTTP_H
 
 #include <jansson.h>
+#include <nomsync/status.h>
 #include <nomsync/store.h>
 #include <uv.h>
 
 typedef struct ns_http ns_http;
 
-/** Supplies the daemon's live status (peers, lag) as a new JSON object. */
-typedef json_t *(*ns_http_status_fn)(void *arg);
+/** Fills @p out with the daemon's live status (peers, lag): 0, or NS_E* and nothing to free. */
+typedef int (*ns_http_status_fn)(void *arg, ns_node_status *out);
 
 /**
  * @brief Listen on "HOST:PORT". @p appended (may be NULL) is called on the

@@ -63,13 +63,19 @@ static const char *const preload[] = {
 };
 
 /* What nomsyncd's status callback gives: one peer, so /metrics has peer lines. */
-static json_t *status_cb(void *arg)
+static int status_cb(void *arg, ns_node_status *st)
 {
 	(void)arg;
-	return json_pack("{s:[{s:s,s:s,s:s,s:s,s:I,s:I,s:f}],s:i}", "peers", "site", "HUBNE", "direction",
-			 "outbound", "endpoint", "tcp://127.0.0.1:7400", "state", "live", "behind_events",
-			 (json_int_t)0, "last_contact_ms_ago", (json_int_t)10, "behind_seconds", 0.0,
-			 "frames_rejected", 0);
+	memset(st, 0, sizeof(*st));
+	if ((st->peers = calloc(1, sizeof(*st->peers))) == NULL)
+		return NS_ENOMEM;
+	st->npeers = 1;
+	snprintf(st->peers[0].site, sizeof(st->peers[0].site), "HUBNE");
+	st->peers[0].outbound = 1;
+	snprintf(st->peers[0].endpoint, sizeof(st->peers[0].endpoint), "tcp://127.0.0.1:7400");
+	st->peers[0].state = NS_PEER_LIVE;
+	st->peers[0].last_contact_ms_ago = 10;
+	return 0;
 }
 
 static int free_port(void)

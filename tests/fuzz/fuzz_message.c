@@ -2,10 +2,12 @@
  * Fuzz target: one replication frame (nomsync.Message) as a peer sends it.
  *
  * Rather than re-implementing what nomsyncd does with a frame, this harness
- * compiles src/daemon/node.c into itself and calls its own frame handler,
- * handle(), on a node whose ZeroMQ sockets are absent (sends fail quietly,
- * as they do to a peer that went away). So every body kind gets exactly the
- * daemon's treatment:
+ * links the daemon module and calls its frame handler, ns__handle()
+ * (src/daemon/protocol.c), on a node without ZeroMQ sockets: frames the
+ * node would send go to a stub that checks they decode and then fails, as a
+ * send to a peer that went away does. Received batches take the daemon's
+ * own commit pipeline (src/daemon/commit.c). So every body kind gets exactly
+ * the daemon's treatment:
  *
  *   nomsync__message__unpack -> Hello (version, vector, session, credit)
  *   | Events (limit 4096, ns_event_decode each, signatures on the libuv
@@ -20,24 +22,44 @@
  * The roster is tests/fuzz/data/roster (the sites whose events are in the
  * seed corpus, so seed events pass the trust policy), signed by the
  * authority key in tests/fuzz/data/authority and loaded as nomsyncd loads it
- * (build_roster): roster changes signed by the authority in a frame are
+ * (ns__build_roster): roster changes signed by the authority in a frame are
  * applied as the daemon does.
  *
- * Coupling with node.c (update here if they change): struct ns_node fields
- * loop, cfg, store, roster, roster_lock, authority_seq, session, started,
- * qhead, qlen, committing, verifying; peer fields endpoint, queued, credit;
- * peer_new(), handle(), build_roster(), node_trust(), refresh_vector(),
- * ns_node_free().
+ * Coupling with src/daemon/node_int.h (update here if it changes): struct
+ * ns_node fields loop, cfg, store, roster, roster_lock, authority_seq,
+ * session, started, ops, ops_arg, qhead, qlen, committing, verifying; peer
+ * fields endpoint, queued, credit; ns__peer_new(), ns__handle(),
+ * ns__build_roster(), ns__node_trust(), ns__refresh_vector(),
+ * ns__commit_enqueue(), ns_node_free().
  */
-#include "../../src/daemon/node.c"
+#include "daemon/log.h"
+#include "daemon/node_int.h"
+
+#include "replication.pb-c.h"
 
 #include "fuzz_common.h"
 
 static uv_loop_t loop;
 static ns_node *node;
-static peer *from;
+static ns__peer *from;
 static char store_path[1024];
 static unsigned long runs;
+
+/* The node's frames: each must decode; none is delivered (no socket). */
+static int send_stub(void *arg, ns__peer *p, const uint8_t *frame, size_t len)
+{
+	Nomsync__Message *m = nomsync__message__unpack(NULL, len, frame);
+	(void)arg;
+	if (m == NULL)
+		ns_fuzz_die("the node would send %s a frame of %zu bytes that does not decode", p->site, len);
+	nomsync__message__free_unpacked(m, NULL);
+	return NS_EAGAIN;
+}
+
+static void refresh_op(void *arg)
+{
+	ns__refresh_vector(arg);
+}
 
 static void node_make(void)
 {
@@ -47,6 +69,8 @@ static void node_make(void)
 	if (node == NULL)
 		abort();
 	node->loop = &loop;
+	node->ops = (ns__proto_ops){ send_stub, ns__commit_enqueue, refresh_op };
+	node->ops_arg = node;
 	static const char conf[] = "[node]\ndir=/x\nlisten=tcp://127.0.0.1:1\nroster=/x\n";
 	if (ns_config_parse(conf, strlen(conf), NULL, &node->cfg, &d) != 0)
 		ns_fuzz_die("default config does not parse: %s", d.msg);
@@ -63,13 +87,13 @@ static void node_make(void)
 		node->cfg.has_authority = ns_unhex(node->cfg.authority, NS_KEY_BYTES, hex) == 0;
 		free(hex);
 	}
-	if (build_roster(node, &node->roster, &node->authority_seq, &d) == 0)
-		ns_store_set_trust(node->store, node_trust, node);
+	if (ns__build_roster(node, &node->roster, &node->authority_seq, &d) == 0)
+		ns_store_set_trust(node->store, ns__node_trust, node);
 	else
 		fprintf(stderr, "fuzz_message: no roster (%s): every event is taken as trusted\n", d.msg);
-	refresh_vector(node);
+	ns__refresh_vector(node);
 	node->started = 1; /* as after ns_node_start: roster rebuilds and proof relays are live */
-	from = peer_new(node, "HUBNE", 1);
+	from = ns__peer_new(node, "HUBNE", 1);
 	if (from == NULL)
 		abort();
 	snprintf(from->endpoint, sizeof(from->endpoint), "tcp://127.0.0.1:2");
@@ -110,7 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (node == NULL)
 		LLVMFuzzerInitialize(NULL, NULL);
 	/* ZeroMQ never delivers more than ZMQ_MAXMSGSIZE (16 MiB); libFuzzer never gets near it. */
-	handle(from, data, size);
+	ns__handle(from, data, size);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (node->qhead != NULL || node->qlen != 0 || node->committing || node->verifying)
 		ns_fuzz_die("frame left work behind: %zu queued batches, committing %d, verifying %zu", node->qlen,

@@ -14,8 +14,8 @@ function(ns_fuzz_harness target name)
   if(name STREQUAL "http")
     target_link_libraries(${target} PRIVATE nomsync_http)
   elseif(name STREQUAL "message")
-    # fuzz_message.c compiles src/daemon/node.c itself; the library brings log.c,
-    # http, ZeroMQ and libuv.
+    # fuzz_message.c drives the daemon's protocol and commit pipeline
+    # (src/daemon/node_int.h) on a node without sockets.
     target_link_libraries(${target} PRIVATE nomsync_daemon)
   endif()
 endfunction()

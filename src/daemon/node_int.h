@@ -1,0 +1,208 @@
+/*
+ * Internal header of the daemon module: struct ns_node and the peer, batch
+ * and commit-job types shared by its four files, and the functions each
+ * file offers the others.
+ *
+ *   protocol.c   messages of docs/PROTOCOL.md: decode, vectors, credit, what
+ *                to send; no sockets (frames leave through n->ops.send,
+ *                received batches through n->ops.enqueue)
+ *   commit.c     the ingest pipeline: verify on the thread pool, group
+ *                commits, deferred folds / id index, vector refresh, trust
+ *   transport.c  ZeroMQ: CURVE ROUTER/DEALER sockets, ZAP, uv_poll, draining
+ *   node.c       lifecycle: start/stop/free, timers, signals, hold, status
+ *
+ * Threads: everything runs on the libuv loop thread except the uv_work jobs
+ * of commit.c (signature checks, one ingest commit at a time).
+ */
+#ifndef NS_DAEMON_NODE_INT_H
+#define NS_DAEMON_NODE_INT_H
+
+#include "daemon/node.h"
+#include "http/http.h"
+
+#include <nomsync/roster.h>
+#include <nomsync/status.h>
+#include <nomsync/store.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define NS__PEER_MAX 128
+#define NS__PROTO_VERSION 1
+#define NS__MAX_FRAME (16 * 1024 * 1024)
+#define NS__BATCH_BYTES (4 * 1024 * 1024)
+#define NS__BATCH_MAX_EVENTS 4096   /* events in one received Events message */
+#define NS__QUEUE_MAX_BATCHES 64    /* received batches held in memory, all peers */
+#define NS__COMMIT_MAX_EVENTS 2048  /* events merged into one ingest transaction */
+#define NS__DEFER_MIN_EVENTS 512    /* a commit this large is catch-up: defer its folds */
+#define NS__FOLD_STEP 96            /* persons per deferred-fold transaction (~15 ms) */
+#define NS__INDEX_STEP 65536        /* deferred id index entries per step (~2.3 MB held) */
+#define NS__MAX_ORIGINS 4096        /* origins in one Hello: far above any roster */
+#define NS__TICK_MS 10              /* also how soon an append by another process is pushed */
+
+typedef struct ns__peer ns__peer;
+
+/* A received Events message moving through verify -> commit. */
+typedef struct ns__batch {
+	struct ns__batch *next;
+	ns_node *node;
+	ns__peer *peer;
+	uint64_t remote_batch;
+	ns_event **evs;
+	int *res;       /* per event: a decode error, or 0 until verified (NS_ESIG) */
+	size_t n;
+	int verified;
+	uv_work_t work;
+} ns__batch;
+
+enum { NS__JOB_INGEST, NS__JOB_FOLD, NS__JOB_INDEX };
+
+/* A commit job: consecutive verified batches ingested in one transaction. */
+typedef struct ns__commit_job {
+	ns_node *node;
+	ns__batch *first;
+	size_t nbatches;
+	ns_event **evs;
+	int *res;
+	size_t n;
+	int kind;    /* NS__JOB_INGEST, or deferred work without events: NS__JOB_FOLD, NS__JOB_INDEX */
+	size_t left; /* deferred work: persons (or ids) still pending after it */
+	int rc;
+	ns_diag diag; /* detail of a failure (rc != 0) */
+	uv_work_t work;
+} ns__commit_job;
+
+struct ns__peer {
+	ns_node *node;
+	int outbound;             /* we dial (DEALER) or they dialled us (ROUTER) */
+	void *sock;
+	uv_poll_t poll;           /* outbound only */
+	int polling;
+	uint8_t rid[256];         /* inbound routing id */
+	size_t rid_len;
+	char site[NS_SITE_MAX];
+	char endpoint[256];
+	int up;
+	uint64_t last_rx, last_tx, last_hello_tx, up_since, last_ack;
+	uint64_t remote_session;
+	int hello_seen, hello_sent;
+	ns_vv_entry *their;       /* what we believe they hold */
+	size_t ntheir;
+	ns_vv_entry *told;        /* what their last Hello said */
+	size_t ntold;
+	unsigned credit, outstanding;
+	uint64_t batch_no;
+	uint64_t sent_events, recv_events, rejected, sent_batches;
+	uint64_t in_sync_at;      /* last time they lacked nothing we hold */
+	uint64_t dialled_at;      /* last zmq_connect, outbound only */
+	size_t queued;
+};
+
+/*
+ * How the protocol reaches the rest of the node; a unit test or fuzz
+ * harness supplies its own. @arg is ns_node.ops_arg.
+ */
+typedef struct ns__proto_ops {
+	/* Deliver one packed nomsync.Message to @p p: 0, or NS_EAGAIN if it could not be queued. */
+	int (*send)(void *arg, ns__peer *p, const uint8_t *frame, size_t len);
+	/* Take a decoded batch (ownership passes) for verification and commit. */
+	void (*enqueue)(void *arg, ns__batch *b);
+	/* The store changed outside the commit pipeline (a proof was added): refresh n->vv. */
+	void (*refresh)(void *arg);
+} ns__proto_ops;
+
+struct ns_node {
+	uv_loop_t *loop;
+	ns_config cfg;
+	ns_store *store;
+	ns_roster roster;
+	ns__proto_ops ops;
+	void *ops_arg;
+	uint8_t curve_pk[32], curve_sk[32];
+	void *zctx, *router, *zap;
+	uv_poll_t router_poll, zap_poll;
+	uv_timer_t tick;
+	uv_signal_t sigterm, sigint;
+	ns__peer *peers[NS__PEER_MAX];
+	size_t npeers;
+	ns_vv_entry *vv;
+	size_t nvv;
+	ns__batch *qhead, *qtail;
+	size_t qlen;
+	int committing;
+	size_t verifying;
+	size_t folds_pending; /* persons whose fold was deferred (0 = none known) */
+	size_t ids_pending;   /* events whose id index entry was deferred */
+	uint64_t session;
+	uint64_t last_ae, last_hb, last_status, started;
+	int stopping;
+	uint64_t frames_rejected, events_rejected, zap_refused;
+	ns_http *http;
+	pthread_mutex_t roster_lock; /* the worker's trust checks vs roster rebuilds */
+	uint64_t authority_seq;      /* roster changes applied so far */
+	int held;                    /* appends held after a restore */
+	uint64_t last_hold_check;
+};
+
+/* ---- protocol.c ---------------------------------------------------------- */
+
+uint64_t ns__vec_get(const ns_vv_entry *v, size_t n, const uint8_t *origin);
+int ns__vec_set(ns_vv_entry **v, size_t *n, const uint8_t *origin, uint64_t seq, int max_only);
+/* Events we hold (not quarantined) that @p p lacks. */
+uint64_t ns__behind(ns_node *n, ns__peer *p);
+/* A new peer in n->peers (NULL when full or out of memory). */
+ns__peer *ns__peer_new(ns_node *n, const char *site, int outbound);
+/* One frame received from @p p: decode, act, maybe send or enqueue. */
+void ns__handle(ns__peer *p, const uint8_t *data, size_t len);
+void ns__send_hello(ns__peer *p);
+/* Relay every equivocation proof held to @p only, or to every peer that is up (NULL). */
+void ns__send_proofs(ns_node *n, ns__peer *only);
+/* Send what @p p lacks while it grants credit. */
+void ns__pump(ns__peer *p);
+void ns__pump_all(ns_node *n);
+/*
+ * Batch @p b was committed (@p rc 0) with per-event results @p res, or not
+ * (nothing written; it is resent later): count, pull on gaps, acknowledge.
+ * @return events refused as equivocation.
+ */
+int ns__batch_done(ns__batch *b, const int *res, int rc);
+/* Timeouts of one peer at loop time @p t: mark down, resend unacknowledged, retry Hello. */
+void ns__peer_tick(ns__peer *p, uint64_t t);
+/* Anti-entropy Hellos and heartbeat Pings when due. */
+void ns__proto_timers(ns_node *n, uint64_t t);
+/* The status of peer @p p at loop time @p t. */
+void ns__peer_status(ns_node *n, ns__peer *p, uint64_t t, ns_peer_status *out);
+void ns__batch_free(ns__batch *b);
+
+/* ---- commit.c ------------------------------------------------------------ */
+
+/* Trust policy run by the store on the commit thread (ns_store_set_trust). */
+int ns__node_trust(void *arg, const ns_event *ev);
+/* The roster in force: the roster file plus the authority's changes held in the store. */
+int ns__build_roster(ns_node *n, ns_roster *out, uint64_t *applied, ns_diag *d);
+/* Refresh the cached local vector (and roster, and relay new proofs); 1 if it changed. */
+int ns__refresh_vector(ns_node *n);
+/* Queue a batch for verification and commit (ns__proto_ops.enqueue of a node). */
+void ns__commit_enqueue(void *arg, ns__batch *b);
+/* Start the next commit or deferred step if none runs. */
+void ns__try_commit(ns_node *n);
+
+/* ---- transport.c --------------------------------------------------------- */
+
+/* ns__proto_ops.send of a node: one frame on the peer's socket, never blocking. */
+int ns__transport_send(void *arg, ns__peer *p, const uint8_t *frame, size_t len);
+/* Bind the ZAP handler and the CURVE ROUTER, dial every configured peer. */
+int ns__transport_open(ns_node *n, ns_diag *d);
+/* Watch the sockets on the loop. */
+int ns__transport_watch(ns_node *n, ns_diag *d);
+/* Receive what waits on every socket (bounded by the ingest queue). */
+void ns__drain_all(ns_node *n);
+/* Dial @p p again if its handshake has not come for 5 s. */
+void ns__transport_redial(ns__peer *p, uint64_t t);
+/* Stop watching (handles close asynchronously). */
+void ns__transport_unwatch(ns_node *n);
+/* Close the sockets and the context. */
+void ns__transport_close(ns_node *n);
+
+#endif /* NS_DAEMON_NODE_INT_H */

@@ -1,0 +1,568 @@
+/*
+ * The replication protocol (docs/PROTOCOL.md, proto/replication.proto)
+ * without sockets: decoding frames, the per-peer vectors, credit-based flow
+ * control, pulls on gaps, equivocation proofs, and choosing what to send.
+ *
+ * Frames leave through n->ops.send and received batches go to the commit
+ * pipeline through n->ops.enqueue (node_int.h), so that a unit test or the
+ * fuzz harness can drive all of this with hand-made frames.
+ */
+#include "daemon/log.h"
+#include "daemon/node_int.h"
+
+#include "replication.pb-c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static uint64_t ns__now(ns_node *n)
+{
+	return uv_now(n->loop);
+}
+
+static uint64_t ns__wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Vectors held per peer.
+ */
+
+uint64_t ns__vec_get(const ns_vv_entry *v, size_t n, const uint8_t *origin)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(v[i].origin, origin, NS_KEY_BYTES) == 0)
+			return v[i].seq;
+	return 0;
+}
+
+/* Set (or with @max_only, raise) the seq of @origin. */
+int ns__vec_set(ns_vv_entry **v, size_t *n, const uint8_t *origin, uint64_t seq, int max_only)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (memcmp((*v)[i].origin, origin, NS_KEY_BYTES) == 0) {
+			if (!max_only || seq > (*v)[i].seq)
+				(*v)[i].seq = seq;
+			return 0;
+		}
+	void *p = realloc(*v, (*n + 1) * sizeof(**v));
+	if (p == NULL)
+		return NS_ENOMEM;
+	*v = p;
+	memset(&(*v)[*n], 0, sizeof(**v));
+	memcpy((*v)[*n].origin, origin, NS_KEY_BYTES);
+	(*v)[*n].seq = seq;
+	(*n)++;
+	return 0;
+}
+
+uint64_t ns__behind(ns_node *n, ns__peer *p)
+{
+	uint64_t b = 0;
+	for (size_t i = 0; i < n->nvv; i++) {
+		uint64_t t = ns__vec_get(p->their, p->ntheir, n->vv[i].origin);
+		if (n->vv[i].seq > t && !n->vv[i].quarantined)
+			b += n->vv[i].seq - t;
+	}
+	return b;
+}
+
+ns__peer *ns__peer_new(ns_node *n, const char *site, int outbound)
+{
+	ns__peer *p;
+	if (n->npeers == NS__PEER_MAX || (p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->node = n;
+	p->outbound = outbound;
+	snprintf(p->site, sizeof(p->site), "%s", site);
+	n->peers[n->npeers++] = p;
+	return p;
+}
+
+void ns__batch_free(ns__batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		ns_event_free(b->evs[i]);
+	free(b->evs);
+	free(b->res);
+	free(b);
+}
+
+/*
+ * Sending.
+ */
+
+static int ns__send_msg(ns__peer *p, const Nomsync__Message *m)
+{
+	ns_node *n = p->node;
+	size_t len = nomsync__message__get_packed_size(m);
+	uint8_t stackbuf[1024], *buf = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
+	int rc;
+
+	if (buf == NULL)
+		return NS_ENOMEM;
+	nomsync__message__pack(m, buf);
+	rc = n->ops.send(n->ops_arg, p, buf, len);
+	if (buf != stackbuf)
+		free(buf);
+	if (rc == 0)
+		p->last_tx = ns__now(n);
+	return rc;
+}
+
+void ns__send_hello(ns__peer *p)
+{
+	ns_node *n = p->node;
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Hello h = NOMSYNC__HELLO__INIT;
+	Nomsync__VectorEntry *e = calloc(n->nvv ? n->nvv : 1, sizeof(*e));
+	Nomsync__VectorEntry **ep = calloc(n->nvv ? n->nvv : 1, sizeof(*ep));
+
+	if (e == NULL || ep == NULL) {
+		free(e);
+		free(ep);
+		return;
+	}
+	for (size_t i = 0; i < n->nvv; i++) {
+		nomsync__vector_entry__init(&e[i]);
+		e[i].origin.data = n->vv[i].origin;
+		e[i].origin.len = NS_KEY_BYTES;
+		e[i].seq = n->vv[i].seq;
+		ep[i] = &e[i];
+	}
+	h.version = NS__PROTO_VERSION;
+	h.site = (char *)ns_store_identity(n->store)->site;
+	h.vector = ep;
+	h.n_vector = n->nvv;
+	h.window = n->cfg.window;
+	h.session = n->session;
+	m.body_case = NOMSYNC__MESSAGE__BODY_HELLO;
+	m.hello = &h;
+	if (ns__send_msg(p, &m) == 0) {
+		p->hello_sent = 1;
+		p->last_hello_tx = ns__now(n);
+	}
+	free(e);
+	free(ep);
+}
+
+static void ns__send_ping(ns__peer *p)
+{
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Ping ping = NOMSYNC__PING__INIT;
+	ping.sent_at_ms = (int64_t)ns__wall_ms();
+	m.body_case = NOMSYNC__MESSAGE__BODY_PING;
+	m.ping = &ping;
+	ns__send_msg(p, &m);
+}
+
+static void ns__send_ack(ns__peer *p, uint64_t b)
+{
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Ack a = NOMSYNC__ACK__INIT;
+	a.batch = b;
+	a.credit = 1;
+	m.body_case = NOMSYNC__MESSAGE__BODY_ACK;
+	m.ack = &a;
+	ns__send_msg(p, &m);
+}
+
+static void ns__send_pull(ns__peer *p, const uint8_t *origin, uint64_t from)
+{
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Pull pl = NOMSYNC__PULL__INIT;
+	pl.origin.data = (uint8_t *)origin;
+	pl.origin.len = NS_KEY_BYTES;
+	pl.from = from;
+	m.body_case = NOMSYNC__MESSAGE__BODY_PULL;
+	m.pull = &pl;
+	ns__send_msg(p, &m);
+}
+
+void ns__send_proofs(ns_node *n, ns__peer *only)
+{
+	ns_proof *pr;
+	size_t np;
+
+	if (ns_store_proofs(n->store, &pr, &np) != 0)
+		return;
+	for (size_t i = 0; i < np; i++) {
+		Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+		Nomsync__Proof proof = NOMSYNC__PROOF__INIT;
+		proof.a.data = pr[i].a;
+		proof.a.len = pr[i].alen;
+		proof.b.data = pr[i].b;
+		proof.b.len = pr[i].blen;
+		m.body_case = NOMSYNC__MESSAGE__BODY_PROOF;
+		m.proof = &proof;
+		for (size_t k = 0; k < n->npeers; k++)
+			if ((only == NULL || n->peers[k] == only) && n->peers[k]->up)
+				ns__send_msg(n->peers[k], &m);
+	}
+	ns_proofs_free(pr, np);
+}
+
+/* Collect events for one Events message. */
+typedef struct ns__collect {
+	ProtobufCBinaryData *items;
+	size_t n, cap, bytes;
+	uint64_t last_seq;
+} ns__collect;
+
+static int ns__collect_cb(void *arg, const ns_event *ev)
+{
+	ns__collect *c = arg;
+	if (c->n == c->cap)
+		return 1;
+	uint8_t *copy = malloc(ev->raw_len);
+	if (copy == NULL)
+		return NS_ENOMEM;
+	memcpy(copy, ev->raw, ev->raw_len);
+	c->items[c->n].data = copy;
+	c->items[c->n].len = ev->raw_len;
+	c->n++;
+	c->bytes += ev->raw_len;
+	c->last_seq = ev->seq;
+	return 0;
+}
+
+void ns__pump(ns__peer *p)
+{
+	ns_node *n = p->node;
+
+	if (!p->up || !p->hello_seen || n->stopping)
+		return;
+	while (p->credit > 0) {
+		ns__collect c = { 0 };
+		c.cap = n->cfg.batch;
+		c.items = calloc(c.cap, sizeof(*c.items));
+		if (c.items == NULL)
+			return;
+		for (size_t i = 0; i < n->nvv && c.n < c.cap && c.bytes < NS__BATCH_BYTES; i++) {
+			uint64_t have = ns__vec_get(p->their, p->ntheir, n->vv[i].origin);
+			if (n->vv[i].quarantined || n->vv[i].seq <= have)
+				continue;
+			size_t before = c.n;
+			c.last_seq = have;
+			int rc = ns_store_read_range(n->store, n->vv[i].origin, have + 1, c.cap - c.n,
+						     NS__BATCH_BYTES - c.bytes, ns__collect_cb, &c);
+			if (rc < 0)
+				ns_log(NS_LOG_ERROR, "reading events for %s: %s", p->site, ns_strerror(rc));
+			if (c.n > before)
+				ns__vec_set(&p->their, &p->ntheir, n->vv[i].origin, c.last_seq, 0);
+		}
+		if (c.n == 0) {
+			free(c.items);
+			break;
+		}
+		Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+		Nomsync__Events e = NOMSYNC__EVENTS__INIT;
+		e.events = c.items;
+		e.n_events = c.n;
+		e.batch = ++p->batch_no;
+		m.body_case = NOMSYNC__MESSAGE__BODY_EVENTS;
+		m.events = &e;
+		if (ns__send_msg(p, &m) == 0) {
+			p->credit--;
+			p->outstanding++;
+			p->sent_events += c.n;
+			p->sent_batches++;
+			if (p->outstanding == 1)
+				p->last_ack = ns__now(n);
+		} else {
+			/* Not sent: forget the optimistic advance; the next Hello resets it. */
+			p->credit = 0;
+		}
+		for (size_t i = 0; i < c.n; i++)
+			free(c.items[i].data);
+		free(c.items);
+	}
+	if (ns__behind(n, p) == 0)
+		p->in_sync_at = ns__now(n);
+}
+
+void ns__pump_all(ns_node *n)
+{
+	for (size_t i = 0; i < n->npeers; i++)
+		ns__pump(n->peers[i]);
+}
+
+int ns__batch_done(ns__batch *b, const int *res, int rc)
+{
+	ns_node *n = b->node;
+	ns__peer *p = b->peer;
+	uint64_t applied = 0, held = 0, rejected = 0;
+	int proofs = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		int r = res[i];
+		if (rc != 0)
+			continue;
+		if (r == NS_INGEST_APPLIED)
+			applied++;
+		else if (r == NS_INGEST_HELD)
+			held++;
+		else if (r == NS_EEQUIV)
+			proofs++;
+		if (r < 0) {
+			char ok[17] = "?";
+			rejected++;
+			if (b->evs[i])
+				ns_hex(ok, b->evs[i]->origin, 8);
+			ns_log(NS_LOG_WARN, "rejected event from %s (origin %s.. %s seq %llu): %s", p->site, ok,
+			       b->evs[i] ? b->evs[i]->site : "?",
+			       b->evs[i] ? (unsigned long long)b->evs[i]->seq : 0ull, ns_strerror(r));
+		}
+		if (r == NS_INGEST_HELD && b->evs[i]) {
+			/* A gap: ask this peer to resend the origin from what we hold. */
+			uint64_t have = ns__vec_get(n->vv, n->nvv, b->evs[i]->origin);
+			ns__send_pull(p, b->evs[i]->origin, have + 1);
+		}
+	}
+	p->rejected += rejected;
+	p->queued--;
+	if (rc == 0) {
+		ns__send_ack(p, b->remote_batch);
+		ns_log(NS_LOG_DEBUG, "batch %llu from %s: %zu events, %llu applied, %llu held, %llu rejected",
+		       (unsigned long long)b->remote_batch, p->site, b->n, (unsigned long long)applied,
+		       (unsigned long long)held, (unsigned long long)rejected);
+	}
+	return proofs;
+}
+
+/*
+ * Receiving.
+ */
+
+static void ns__on_events(ns__peer *p, const Nomsync__Events *e)
+{
+	ns_node *n = p->node;
+	ns__batch *b;
+
+	if (e->n_events == 0) {
+		ns__send_ack(p, e->batch);
+		return;
+	}
+	if (e->n_events > NS__BATCH_MAX_EVENTS) {
+		n->frames_rejected++;
+		ns_log(NS_LOG_WARN, "peer %s sent a batch of %zu events (limit 4096); dropped", p->site,
+		       e->n_events);
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL || (b->evs = calloc(e->n_events, sizeof(*b->evs))) == NULL ||
+	    (b->res = calloc(e->n_events, sizeof(*b->res))) == NULL) {
+		if (b) {
+			free(b->evs);
+			free(b);
+		}
+		return;
+	}
+	b->node = n;
+	b->peer = p;
+	b->remote_batch = e->batch;
+	b->n = e->n_events;
+	for (size_t i = 0; i < e->n_events; i++) {
+		ns_diag d;
+		int rc = ns_event_decode(e->events[i].data, e->events[i].len, &b->evs[i], &d);
+		if (rc != 0) {
+			b->res[i] = rc;
+			n->events_rejected++;
+			ns_log(NS_LOG_WARN, "malformed event from %s dropped: %s: %s", p->site, d.field, d.msg);
+		} else {
+			/* They hold it: never send it back to them. */
+			ns__vec_set(&p->their, &p->ntheir, b->evs[i]->origin, b->evs[i]->seq, 1);
+		}
+	}
+	p->recv_events += b->n;
+	p->queued++;
+	n->ops.enqueue(n->ops_arg, b);
+}
+
+static void ns__on_hello(ns__peer *p, const Nomsync__Hello *h)
+{
+	ns_node *n = p->node;
+	int fresh = !p->hello_seen || h->session != p->remote_session;
+
+	if (h->version != NS__PROTO_VERSION) {
+		ns_log(NS_LOG_WARN, "peer %s speaks protocol version %u; ignoring", p->site, h->version);
+		return;
+	}
+	if (h->n_vector > NS__MAX_ORIGINS) {
+		/* A vector can only be as long as the origins a roster admits. */
+		n->frames_rejected++;
+		ns_log(NS_LOG_WARN, "peer %s sent a Hello with %zu origins (limit %d); dropped", p->site, h->n_vector,
+		       NS__MAX_ORIGINS);
+		return;
+	}
+	free(p->told);
+	p->told = NULL;
+	p->ntold = 0;
+	for (size_t i = 0; i < h->n_vector; i++)
+		if (h->vector[i]->origin.len == NS_KEY_BYTES)
+			ns__vec_set(&p->told, &p->ntold, h->vector[i]->origin.data, h->vector[i]->seq, 0);
+	if (fresh) {
+		ns_log(NS_LOG_INFO, "peer %s: session started (%zu origins known to it)", p->site, p->ntold);
+		p->remote_session = h->session;
+		p->credit = h->window ? (h->window < n->cfg.window ? h->window : n->cfg.window) : 1;
+		p->outstanding = 0;
+		free(p->their);
+		p->their = NULL;
+		p->ntheir = 0;
+		p->hello_sent = 0;
+	}
+	for (size_t i = 0; i < p->ntold; i++)
+		ns__vec_set(&p->their, &p->ntheir, p->told[i].origin, p->told[i].seq, !fresh && p->outstanding);
+	if (!fresh && p->outstanding == 0) {
+		/* Nothing in flight: what they told us is exactly what they hold. */
+		for (size_t i = 0; i < p->ntheir; i++)
+			p->their[i].seq = ns__vec_get(p->told, p->ntold, p->their[i].origin);
+	}
+	p->hello_seen = 1;
+	if (!p->hello_sent)
+		ns__send_hello(p);
+	if (fresh)
+		ns__send_proofs(n, p);
+	ns__pump(p);
+}
+
+static void ns__on_proof(ns__peer *p, const Nomsync__Proof *pr)
+{
+	ns_node *n = p->node;
+	int rc = ns_store_add_proof(n->store, pr->a.data, pr->a.len, pr->b.data, pr->b.len);
+
+	if (rc == 0) {
+		ns_log(NS_LOG_WARN, "equivocation proof from %s accepted: origin quarantined; relaying", p->site);
+		n->ops.refresh(n->ops_arg);
+		ns__send_proofs(n, NULL);
+	} else if (rc == NS_EINVAL) {
+		n->frames_rejected++;
+		ns_log(NS_LOG_WARN, "invalid equivocation proof from %s ignored", p->site);
+	}
+}
+
+void ns__handle(ns__peer *p, const uint8_t *data, size_t len)
+{
+	ns_node *n = p->node;
+	Nomsync__Message *m;
+
+	p->last_rx = ns__now(n);
+	if (!p->up) {
+		p->up = 1;
+		p->up_since = p->last_rx;
+		ns_log(NS_LOG_INFO, "peer %s is up%s%s", p->site, p->outbound ? " at " : " (inbound)",
+		       p->outbound ? p->endpoint : "");
+	}
+	m = nomsync__message__unpack(NULL, len, data);
+	if (m == NULL) {
+		n->frames_rejected++;
+		ns_store_count(n->store, "rejected.frame", 1);
+		ns_log(NS_LOG_WARN, "malformed frame of %zu bytes from %s dropped", len, p->site);
+		return;
+	}
+	if (!p->hello_seen && m->body_case != NOMSYNC__MESSAGE__BODY_HELLO &&
+	    ns__now(n) - p->last_hello_tx > 250)
+		ns__send_hello(p);
+	switch (m->body_case) {
+	case NOMSYNC__MESSAGE__BODY_HELLO:
+		ns__on_hello(p, m->hello);
+		break;
+	case NOMSYNC__MESSAGE__BODY_EVENTS:
+		ns__on_events(p, m->events);
+		break;
+	case NOMSYNC__MESSAGE__BODY_ACK:
+		if (p->outstanding)
+			p->outstanding--;
+		if (p->credit < n->cfg.window)
+			p->credit += m->ack->credit ? 1 : 0;
+		p->last_ack = ns__now(n);
+		ns__pump(p);
+		break;
+	case NOMSYNC__MESSAGE__BODY_PULL:
+		if (m->pull->origin.len == NS_KEY_BYTES && m->pull->from >= 1) {
+			uint64_t cur = ns__vec_get(p->their, p->ntheir, m->pull->origin.data);
+			if (m->pull->from - 1 < cur)
+				ns__vec_set(&p->their, &p->ntheir, m->pull->origin.data, m->pull->from - 1, 0);
+			ns__pump(p);
+		}
+		break;
+	case NOMSYNC__MESSAGE__BODY_PROOF:
+		ns__on_proof(p, m->proof);
+		break;
+	case NOMSYNC__MESSAGE__BODY_PING:
+		break;
+	default:
+		n->frames_rejected++;
+		ns_log(NS_LOG_WARN, "empty or unknown message from %s dropped", p->site);
+	}
+	nomsync__message__free_unpacked(m, NULL);
+}
+
+/*
+ * Timers.
+ */
+
+void ns__peer_tick(ns__peer *p, uint64_t t)
+{
+	ns_node *n = p->node;
+
+	if (p->up && t - p->last_rx > (uint64_t)(n->cfg.peer_timeout * 1000)) {
+		ns_log(NS_LOG_WARN, "peer %s: no contact for %.0f s; marking down", p->site, n->cfg.peer_timeout);
+		p->up = 0;
+		p->hello_seen = 0;
+	}
+	if (p->outstanding && t - p->last_ack > (uint64_t)(n->cfg.peer_timeout * 1000)) {
+		/* Batches unacknowledged for too long: assume lost and resend from what they told us. */
+		ns_log(NS_LOG_INFO, "peer %s: %u batches unacknowledged; resending", p->site, p->outstanding);
+		p->outstanding = 0;
+		p->credit = n->cfg.window;
+		free(p->their);
+		p->their = NULL;
+		p->ntheir = 0;
+		for (size_t k = 0; k < p->ntold; k++)
+			ns__vec_set(&p->their, &p->ntheir, p->told[k].origin, p->told[k].seq, 0);
+		p->last_ack = t;
+	}
+	if (p->outbound && !p->hello_seen && t - p->last_hello_tx > 250)
+		ns__send_hello(p);
+}
+
+void ns__proto_timers(ns_node *n, uint64_t t)
+{
+	if (t - n->last_ae >= (uint64_t)(n->cfg.anti_entropy * 1000)) {
+		n->last_ae = t;
+		for (size_t i = 0; i < n->npeers; i++)
+			if (n->peers[i]->up || n->peers[i]->outbound)
+				ns__send_hello(n->peers[i]);
+	}
+	if (t - n->last_hb >= (uint64_t)(n->cfg.heartbeat * 1000)) {
+		n->last_hb = t;
+		for (size_t i = 0; i < n->npeers; i++)
+			if (n->peers[i]->hello_seen)
+				ns__send_ping(n->peers[i]);
+	}
+}
+
+void ns__peer_status(ns_node *n, ns__peer *p, uint64_t t, ns_peer_status *out)
+{
+	uint64_t b = ns__behind(n, p);
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->site, sizeof(out->site), "%s", p->site);
+	out->outbound = p->outbound;
+	snprintf(out->endpoint, sizeof(out->endpoint), "%s", p->endpoint);
+	out->state = !p->up ? NS_PEER_DOWN : !p->hello_seen ? NS_PEER_HANDSHAKE : b ? NS_PEER_SYNCING : NS_PEER_LIVE;
+	out->last_contact_ms_ago = p->last_rx ? (int64_t)(t - p->last_rx) : -1;
+	out->behind_events = b;
+	out->sent_events = p->sent_events;
+	out->received_events = p->recv_events;
+	out->rejected_events = p->rejected;
+	out->credit = p->credit;
+	out->queued_batches = p->queued;
+	out->behind_seconds = b && p->in_sync_at ? (double)(t - p->in_sync_at) / 1000.0 : 0.0;
+}
