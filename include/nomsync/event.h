@@ -76,7 +76,11 @@ int ns_identity_load(ns_identity *id, const char *path, ns_diag *d);
 /** @brief Zero the secret key. */
 void ns_identity_wipe(ns_identity *id);
 
-/** Names of event types, indexed by Nomsync__EventType value. */
+/*
+ * Names of event types: taken from the event catalogue (the NS_EVENT rows of
+ * src/event/catalogue.def, include/nomsync/catalogue.h), keyed by
+ * Nomsync__EventType value.
+ */
 /** @brief "prisoner.received" for NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED; NULL if unknown. */
 const char *ns_type_name(uint32_t type);
 /** @brief Parse "prisoner.received"; returns 0 if unknown. */
