@@ -13,6 +13,7 @@
 
 #include "http/http.h"
 
+#include <nomsync/status.h>
 #include <nomsync/store.h>
 
 #include <arpa/inet.h>
@@ -41,11 +42,22 @@ static atomic_int appended_calls;
  * The daemon's live status as the HTTP module asks for it: one peer, 7
  * events behind. (The only place that depends on the callback's type.)
  */
-static json_t *stub_status(void *arg)
+/* The daemon's part of the status: one live outbound peer 7 events behind. */
+static int stub_status(void *arg, ns_node_status *st)
 {
 	(void)arg;
-	return json_pack("{s:[{s:s,s:s,s:s,s:I,s:f}],s:s}", "peers", "site", "HUB1", "direction", "outbound",
-			 "state", "live", "behind_events", (json_int_t)7, "behind_seconds", 1.5, "stub", "yes");
+	memset(st, 0, sizeof(*st));
+	snprintf(st->site, sizeof(st->site), "%s", "MDI");
+	snprintf(st->listen, sizeof(st->listen), "%s", "tcp://127.0.0.1:1");
+	if ((st->peers = calloc(1, sizeof(*st->peers))) == NULL)
+		return NS_ENOMEM;
+	st->npeers = 1;
+	snprintf(st->peers[0].site, sizeof(st->peers[0].site), "%s", "HUB1");
+	st->peers[0].outbound = 1;
+	st->peers[0].state = NS_PEER_LIVE;
+	st->peers[0].behind_events = 7;
+	st->peers[0].behind_seconds = 1.5;
+	return 0;
 }
 
 static void on_appended(void *arg)

@@ -84,7 +84,11 @@ void ns_identity_wipe(ns_identity *id);
  */
 #define NS_TYPE_LIMIT 65536
 
-/** Names of event types, indexed by Nomsync__EventType value. */
+/*
+ * Names of event types: taken from the event catalogue (the NS_EVENT rows of
+ * src/event/catalogue.def, include/nomsync/catalogue.h), keyed by
+ * Nomsync__EventType value.
+ */
 /**
  * @brief "prisoner.received" for NOMSYNC__EVENT_TYPE__PRISONER_RECEIVED;
  * NULL if this build does not know the type, or if the environment variable
