@@ -287,13 +287,13 @@ static void ns__get_view(ns__conn *c, const char *ref)
 	free(view);
 }
 
-typedef struct timeline {
+typedef struct ns__timeline {
 	json_t *events, *prov;
-} timeline;
+} ns__timeline;
 
 static int ns__timeline_cb(void *arg, const ns_event *ev)
 {
-	timeline *t = arg;
+	ns__timeline *t = arg;
 	json_t *j = ns_event_to_json(ev), *sets = json_array();
 	char id[2 * NS_ID_BYTES + 1];
 	const char *field;
@@ -321,7 +321,7 @@ static void ns__get_timeline(ns__conn *c, const char *ref)
 {
 	char *view, canon[NS_REF_MAX];
 	size_t len;
-	timeline t;
+	ns__timeline t;
 	int rc = ns_store_view(c->h->store, ref, &view, &len, canon);
 
 	if (rc == NS_ENOTFOUND) {
@@ -347,15 +347,15 @@ static void ns__get_timeline(ns__conn *c, const char *ref)
 	json_decref(v);
 }
 
-typedef struct caseload {
+typedef struct ns__caseload {
 	char prison[NS_SITE_MAX], region[NS_SITE_MAX], q[64];
 	size_t offset, limit, total;
 	json_t *keys;
-} caseload;
+} ns__caseload;
 
 static int ns__caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
 {
-	caseload *cl = arg;
+	ns__caseload *cl = arg;
 	if (cl->prison[0] && strcmp(cl->prison, s->prison) != 0)
 		return 0;
 	if (cl->region[0] && strcmp(cl->region, s->region) != 0)
@@ -370,7 +370,7 @@ static int ns__caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
 
 static void ns__get_caseload(ns__conn *c, const char *query)
 {
-	caseload cl;
+	ns__caseload cl;
 	char num[32];
 	json_t *items;
 	size_t i;
