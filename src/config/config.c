@@ -57,7 +57,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->heartbeat = 1;
 	c->peer_timeout = 10;
 	c->batch = 256;
-	c->window = 32; /* verification runs ahead of commits, which node.c caps at 2048 events (PERFORMANCE.md) */
+	c->window = 32; /* verification runs ahead of commits, which src/daemon/commit.c caps at 2048 events (PERFORMANCE.md) */
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
 		size_t l = 0;

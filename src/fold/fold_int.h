@@ -255,7 +255,7 @@ void ns__movement(struct ns__fold *c, const char *type, const char *reason, int3
 void ns__legal(struct ns__fold *c, const char *status);
 
 /*
- * Event handlers, by area; the dispatch table in fold.c maps types to them.
+ * Event handlers, by area; the fold column of src/event/catalogue.def maps types to them (fold.c expands it into its dispatch table).
  */
 ns__fold_fn ns__fold_person_created, ns__fold_person_identifier_added, ns__fold_person_deceased;
 ns__fold_fn ns__fold_prisoner_received, ns__fold_prisoner_released, ns__fold_prisoner_transferred;

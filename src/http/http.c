@@ -23,14 +23,14 @@
 
 #include "web_assets.inc"
 
-#define MAX_HEADER_BYTES (16 * 1024)
-#define MAX_BODY (1024 * 1024)
-#define MAX_STASH (64 * 1024)
-#define REQUEST_TIMEOUT_MS 10000
-#define MAX_CONNS 512
-#define MAX_PAGE 500
+#define NS__MAX_HEADER_BYTES (16 * 1024)
+#define NS__MAX_BODY (1024 * 1024)
+#define NS__MAX_STASH (64 * 1024)
+#define NS__REQUEST_TIMEOUT_MS 10000
+#define NS__MAX_CONNS 512
+#define NS__MAX_PAGE 500
 
-typedef struct conn conn;
+typedef struct ns__conn ns__conn;
 
 struct ns_http {
 	uv_loop_t *loop;
@@ -40,18 +40,18 @@ struct ns_http {
 	ns_http_status_fn status;
 	void *status_arg;
 	void (*appended)(void *arg);
-	conn *conns;
+	ns__conn *conns;
 	size_t nconns;
 	int stopping;
 	uint64_t requests[6]; /* by status class 1xx..5xx, index 0 unused */
 	uint64_t rejected_conns;
 };
 
-struct conn {
+struct ns__conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	ns_http *h;
-	conn *next, *prev;
+	ns__conn *next, *prev;
 	http_parser parser;
 	char url[4096];
 	size_t url_len;
@@ -73,7 +73,7 @@ struct conn {
  * Responses.
  */
 
-static const char *reason(int code)
+static const char *ns__reason(int code)
 {
 	switch (code) {
 	case 200: return "OK";
@@ -94,36 +94,36 @@ static const char *reason(int code)
 	}
 }
 
-static void conn_close(conn *c);
-static void conn_continue(conn *c);
-static void on_timeout(uv_timer_t *t);
+static void ns__conn_close(ns__conn *c);
+static void ns__conn_continue(ns__conn *c);
+static void ns__on_timeout(uv_timer_t *t);
 
-typedef struct wreq {
+typedef struct ns__wreq {
 	uv_write_t req;
-	conn *c;
+	ns__conn *c;
 	char *buf;
 	int close_after;
-} wreq;
+} ns__wreq;
 
-static void on_written(uv_write_t *w, int status)
+static void ns__on_written(uv_write_t *w, int status)
 {
-	wreq *r = (wreq *)w;
-	conn *c = r->c;
+	ns__wreq *r = (ns__wreq *)w;
+	ns__conn *c = r->c;
 	free(r->buf);
 	free(r);
 	c->busy = 0;
 	if (status < 0 || c->closing || !c->keep_alive) {
-		conn_close(c);
+		ns__conn_close(c);
 		return;
 	}
-	conn_continue(c);
+	ns__conn_continue(c);
 }
 
 /* Send a complete response; @extra is more header lines, each ending "\r\n". */
-static void respond(conn *c, int code, const char *type, const char *body, size_t len, const char *extra)
+static void ns__respond(ns__conn *c, int code, const char *type, const char *body, size_t len, const char *extra)
 {
 	char head[1024];
-	wreq *r;
+	ns__wreq *r;
 	int n;
 
 	c->h->requests[code / 100 < 6 ? code / 100 : 5]++;
@@ -133,11 +133,11 @@ static void respond(conn *c, int code, const char *type, const char *body, size_
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n"
 		     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
 		     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n%s\r\n",
-		     code, reason(code), type, len, c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+		     code, ns__reason(code), type, len, c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
 	r = calloc(1, sizeof(*r));
 	if (r == NULL || n < 0 || (size_t)n >= sizeof(head) || (r->buf = malloc((size_t)n + len)) == NULL) {
 		free(r);
-		conn_close(c);
+		ns__conn_close(c);
 		return;
 	}
 	memcpy(r->buf, head, (size_t)n);
@@ -148,23 +148,23 @@ static void respond(conn *c, int code, const char *type, const char *body, size_
 	r->c = c;
 	uv_buf_t b = uv_buf_init(r->buf, (unsigned)((size_t)n + len));
 	c->busy = 1;
-	if (uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0) {
+	if (uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1, ns__on_written) != 0) {
 		free(r->buf);
 		free(r);
 		c->busy = 0;
-		conn_close(c);
+		ns__conn_close(c);
 	}
 }
 
-static void respond_json(conn *c, int code, json_t *j)
+static void ns__respond_json(ns__conn *c, int code, json_t *j)
 {
 	char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (txt == NULL) {
-		respond(c, 500, "application/json", "{\"error\":\"internal\"}", 20, NULL);
+		ns__respond(c, 500, "application/json", "{\"error\":\"internal\"}", 20, NULL);
 		return;
 	}
-	respond(c, code, "application/json", txt, strlen(txt), NULL);
+	ns__respond(c, code, "application/json", txt, strlen(txt), NULL);
 	free(txt);
 }
 
@@ -173,7 +173,7 @@ static void respond_json(conn *c, int code, json_t *j)
  * a message cut mid-character): anything outside printable ASCII becomes
  * '?', so the response is always valid JSON.
  */
-static json_t *safe_string(const char *text)
+static json_t *ns__safe_string(const char *text)
 {
 	char buf[512];
 	size_t n = 0;
@@ -183,9 +183,9 @@ static json_t *safe_string(const char *text)
 	return json_string(buf);
 }
 
-static void respond_error(conn *c, int code, const char *error, const char *message)
+static void ns__respond_error(ns__conn *c, int code, const char *error, const char *message)
 {
-	respond_json(c, code, json_pack("{s:s,s:o}", "error", error, "message", safe_string(message)));
+	ns__respond_json(c, code, json_pack("{s:s,s:o}", "error", error, "message", ns__safe_string(message)));
 }
 
 /*
@@ -193,7 +193,7 @@ static void respond_error(conn *c, int code, const char *error, const char *mess
  */
 
 /* Query parameter @name from @query (URL-decoded into @out); 1 if present. */
-static int query_param(const char *query, const char *name, char *out, size_t cap)
+static int ns__query_param(const char *query, const char *name, char *out, size_t cap)
 {
 	size_t nl = strlen(name);
 	const char *p = query;
@@ -223,7 +223,7 @@ static int query_param(const char *query, const char *name, char *out, size_t ca
 	return 0;
 }
 
-static int authorised(conn *c)
+static int ns__authorised(ns__conn *c)
 {
 	const char *tok = NULL;
 	size_t tl = strlen(c->h->token);
@@ -245,7 +245,7 @@ static int authorised(conn *c)
 	return tok && strlen(tok) == tl && tl > 0 && sodium_memcmp(tok, c->h->token, tl) == 0;
 }
 
-static const struct ns_asset *asset(const char *path)
+static const struct ns_asset *ns__asset(const char *path)
 {
 	for (const struct ns_asset *a = ns_assets; a->path; a++)
 		if (strcmp(a->path, path) == 0)
@@ -253,21 +253,21 @@ static const struct ns_asset *asset(const char *path)
 	return NULL;
 }
 
-static void serve_asset(conn *c, const char *path, int code)
+static void ns__serve_asset(ns__conn *c, const char *path, int code)
 {
-	const struct ns_asset *a = asset(path);
+	const struct ns_asset *a = ns__asset(path);
 	if (a == NULL) {
-		respond_error(c, 404, "not_found", "no such page");
+		ns__respond_error(c, 404, "not_found", "no such page");
 		return;
 	}
-	respond(c, code, a->type, (const char *)a->data, a->len, NULL);
+	ns__respond(c, code, a->type, (const char *)a->data, a->len, NULL);
 }
 
 /*
  * API handlers.
  */
 
-static void get_view(conn *c, const char *ref)
+static void ns__get_view(ns__conn *c, const char *ref)
 {
 	char *view;
 	size_t len;
@@ -276,24 +276,24 @@ static void get_view(conn *c, const char *ref)
 	if (rc == NS_ENOTFOUND) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "no person with NOMS number or CRN '%.20s'", ref);
-		respond_error(c, 404, "not_found", msg);
+		ns__respond_error(c, 404, "not_found", msg);
 		return;
 	}
 	if (rc != 0) {
-		respond_error(c, 500, "store", ns_strerror(rc));
+		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
-	respond(c, 200, "application/json", view, len, NULL);
+	ns__respond(c, 200, "application/json", view, len, NULL);
 	free(view);
 }
 
-typedef struct timeline {
+typedef struct ns__timeline {
 	json_t *events, *prov;
-} timeline;
+} ns__timeline;
 
-static int timeline_cb(void *arg, const ns_event *ev)
+static int ns__timeline_cb(void *arg, const ns_event *ev)
 {
-	timeline *t = arg;
+	ns__timeline *t = arg;
 	json_t *j = ns_event_to_json(ev), *sets = json_array();
 	char id[2 * NS_ID_BYTES + 1];
 	const char *field;
@@ -317,45 +317,45 @@ static int timeline_cb(void *arg, const ns_event *ev)
 	return 0;
 }
 
-static void get_timeline(conn *c, const char *ref)
+static void ns__get_timeline(ns__conn *c, const char *ref)
 {
 	char *view, canon[NS_REF_MAX];
 	size_t len;
-	timeline t;
+	ns__timeline t;
 	int rc = ns_store_view(c->h->store, ref, &view, &len, canon);
 
 	if (rc == NS_ENOTFOUND) {
-		respond_error(c, 404, "not_found", "no such person");
+		ns__respond_error(c, 404, "not_found", "no such person");
 		return;
 	}
 	if (rc != 0) {
-		respond_error(c, 500, "store", ns_strerror(rc));
+		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
 	json_t *v = json_loadb(view, len, 0, NULL);
 	free(view);
 	t.prov = json_object_get(v, "provenance");
 	t.events = json_array();
-	rc = ns_store_foreach_person(c->h->store, ref, timeline_cb, &t);
+	rc = ns_store_foreach_person(c->h->store, ref, ns__timeline_cb, &t);
 	if (rc != 0) {
 		json_decref(v);
 		json_decref(t.events);
-		respond_error(c, 500, "store", ns_strerror(rc));
+		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
-	respond_json(c, 200, json_pack("{s:s,s:o}", "offender", canon, "events", t.events));
+	ns__respond_json(c, 200, json_pack("{s:s,s:o}", "offender", canon, "events", t.events));
 	json_decref(v);
 }
 
-typedef struct caseload {
+typedef struct ns__caseload {
 	char prison[NS_SITE_MAX], region[NS_SITE_MAX], q[64];
 	size_t offset, limit, total;
 	json_t *keys;
-} caseload;
+} ns__caseload;
 
-static int caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
+static int ns__caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
 {
-	caseload *cl = arg;
+	ns__caseload *cl = arg;
 	if (cl->prison[0] && strcmp(cl->prison, s->prison) != 0)
 		return 0;
 	if (cl->region[0] && strcmp(cl->region, s->region) != 0)
@@ -368,9 +368,9 @@ static int caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
 	return 0;
 }
 
-static void get_caseload(conn *c, const char *query)
+static void ns__get_caseload(ns__conn *c, const char *query)
 {
-	caseload cl;
+	ns__caseload cl;
 	char num[32];
 	json_t *items;
 	size_t i;
@@ -378,26 +378,26 @@ static void get_caseload(conn *c, const char *query)
 
 	memset(&cl, 0, sizeof(cl));
 	cl.limit = 50;
-	query_param(query, "prison", cl.prison, sizeof(cl.prison));
-	query_param(query, "region", cl.region, sizeof(cl.region));
-	query_param(query, "q", cl.q, sizeof(cl.q));
-	if (query_param(query, "offset", num, sizeof(num)))
+	ns__query_param(query, "prison", cl.prison, sizeof(cl.prison));
+	ns__query_param(query, "region", cl.region, sizeof(cl.region));
+	ns__query_param(query, "q", cl.q, sizeof(cl.q));
+	if (ns__query_param(query, "offset", num, sizeof(num)))
 		cl.offset = (size_t)strtoul(num, NULL, 10);
-	if (query_param(query, "limit", num, sizeof(num)))
+	if (ns__query_param(query, "limit", num, sizeof(num)))
 		cl.limit = (size_t)strtoul(num, NULL, 10);
-	if (cl.limit == 0 || cl.limit > MAX_PAGE) {
-		respond_error(c, 400, "bad_request", "limit must be 1 to 500");
+	if (cl.limit == 0 || cl.limit > NS__MAX_PAGE) {
+		ns__respond_error(c, 400, "bad_request", "limit must be 1 to 500");
 		return;
 	}
 	if (!cl.prison[0] && !cl.region[0] && !cl.q[0]) {
-		respond_error(c, 400, "bad_request", "give prison=, region= or q=");
+		ns__respond_error(c, 400, "bad_request", "give prison=, region= or q=");
 		return;
 	}
 	cl.keys = json_array();
-	int rc = ns_store_summaries(c->h->store, caseload_cb, &cl);
+	int rc = ns_store_summaries(c->h->store, ns__caseload_cb, &cl);
 	if (rc != 0) {
 		json_decref(cl.keys);
-		respond_error(c, 500, "store", ns_strerror(rc));
+		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
 	items = json_array();
@@ -422,41 +422,41 @@ static void get_caseload(conn *c, const char *query)
 		json_decref(v);
 	}
 	json_decref(cl.keys);
-	respond_json(c, 200, json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)cl.total, "offset",
+	ns__respond_json(c, 200, json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)cl.total, "offset",
 				       (json_int_t)cl.offset, "limit", (json_int_t)cl.limit, "items", items));
 }
 
-typedef struct append_job {
+typedef struct ns__append_job {
 	uv_work_t work;
-	conn *c;
+	ns__conn *c;
 	ns_input *in;
 	size_t n, bad;
 	uint8_t (*ids)[NS_ID_BYTES];
 	ns_diag d;
 	int rc;
-} append_job;
+} ns__append_job;
 
-static void append_work(uv_work_t *w)
+static void ns__append_work(uv_work_t *w)
 {
-	append_job *j = w->data;
+	ns__append_job *j = w->data;
 	j->rc = ns_store_append(j->c->h->store, j->in, j->n, j->ids, &j->bad, &j->d);
 }
 
-static void append_done(uv_work_t *w, int status)
+static void ns__append_done(uv_work_t *w, int status)
 {
-	append_job *j = w->data;
-	conn *c = j->c;
+	ns__append_job *j = w->data;
+	ns__conn *c = j->c;
 	(void)status;
 	c->busy = 0;
 	if (c->closing) {
-		conn_close(c);
+		ns__conn_close(c);
 	} else if (j->rc == NS_ELOCKED) {
-		respond_json(c, 409, json_pack("{s:s,s:o}", "error", "held", "message", safe_string(j->d.msg)));
+		ns__respond_json(c, 409, json_pack("{s:s,s:o}", "error", "held", "message", ns__safe_string(j->d.msg)));
 	} else if (j->rc == NS_EVALID || j->rc == NS_EROLE || j->rc == NS_EQUARANTINED) {
-		respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)j->bad,
-					       "field", safe_string(j->d.field), "message", safe_string(j->d.msg)));
+		ns__respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)j->bad,
+					       "field", ns__safe_string(j->d.field), "message", ns__safe_string(j->d.msg)));
 	} else if (j->rc != 0) {
-		respond_error(c, j->rc == NS_EMAPFULL ? 503 : 500, "store", ns_strerror(j->rc));
+		ns__respond_error(c, j->rc == NS_EMAPFULL ? 503 : 500, "store", ns_strerror(j->rc));
 	} else {
 		json_t *ids = json_array();
 		for (size_t i = 0; i < j->n; i++) {
@@ -464,7 +464,7 @@ static void append_done(uv_work_t *w, int status)
 			ns_hex(hex, j->ids[i], NS_ID_BYTES);
 			json_array_append_new(ids, json_string(hex));
 		}
-		respond_json(c, 201, json_pack("{s:o}", "ids", ids));
+		ns__respond_json(c, 201, json_pack("{s:o}", "ids", ids));
 		if (c->h->appended)
 			c->h->appended(c->h->status_arg);
 	}
@@ -475,28 +475,28 @@ static void append_done(uv_work_t *w, int status)
 	free(j);
 }
 
-static void post_events(conn *c)
+static void ns__post_events(ns__conn *c)
 {
 	json_error_t je;
 	json_t *body = json_loadb(c->body ? c->body : "", c->body_len, JSON_REJECT_DUPLICATES, &je);
-	append_job *j;
+	ns__append_job *j;
 	size_t n;
 
 	if (body == NULL) {
 		char msg[200];
 		snprintf(msg, sizeof(msg), "line %d column %d: %s", je.line, je.column, je.text);
-		respond_error(c, 400, "bad_json", msg);
+		ns__respond_error(c, 400, "bad_json", msg);
 		return;
 	}
 	n = json_is_array(body) ? json_array_size(body) : 1;
 	if (!json_is_array(body) && !json_is_object(body)) {
 		json_decref(body);
-		respond_error(c, 400, "bad_json", "expected an event object or an array of them");
+		ns__respond_error(c, 400, "bad_json", "expected an event object or an array of them");
 		return;
 	}
 	if (n == 0 || n > 10000) {
 		json_decref(body);
-		respond_error(c, 400, "bad_request", "send 1 to 10000 events");
+		ns__respond_error(c, 400, "bad_request", "send 1 to 10000 events");
 		return;
 	}
 	j = calloc(1, sizeof(*j));
@@ -505,7 +505,7 @@ static void post_events(conn *c)
 			free(j->in);
 		free(j);
 		json_decref(body);
-		respond_error(c, 503, "memory", "out of memory");
+		ns__respond_error(c, 503, "memory", "out of memory");
 		return;
 	}
 	j->c = c;
@@ -514,8 +514,8 @@ static void post_events(conn *c)
 		json_t *o = json_is_array(body) ? json_array_get(body, i) : body;
 		int rc = ns_input_from_json(o, &j->in[i], &j->d);
 		if (rc != 0) {
-			respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)i,
-						       "field", safe_string(j->d.field), "message", safe_string(j->d.msg)));
+			ns__respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)i,
+						       "field", ns__safe_string(j->d.field), "message", ns__safe_string(j->d.msg)));
 			for (size_t k = 0; k < i; k++)
 				ns_input_clear(&j->in[k]);
 			free(j->in);
@@ -528,14 +528,14 @@ static void post_events(conn *c)
 	json_decref(body);
 	j->work.data = j;
 	c->busy = 1;
-	if (uv_queue_work(c->h->loop, &j->work, append_work, append_done) != 0) {
+	if (uv_queue_work(c->h->loop, &j->work, ns__append_work, ns__append_done) != 0) {
 		c->busy = 0;
 		j->rc = NS_EAGAIN;
-		append_done(&j->work, 0);
+		ns__append_done(&j->work, 0);
 	}
 }
 
-static int conflicts_cb(void *arg, const char *key, const ns_fold_summary *s)
+static int ns__conflicts_cb(void *arg, const char *key, const ns_fold_summary *s)
 {
 	(void)key;
 	*(uint64_t *)arg += (uint64_t)s->conflicts;
@@ -555,7 +555,7 @@ static json_t *ns__store_status_json(ns_http *h)
 	ns_store_vector(h->store, &v, &nv);
 	ns_store_counters(h->store, &cn, &nc);
 	ns_store_stats(h->store, &persons, &events);
-	ns_store_summaries(h->store, conflicts_cb, &conflicts);
+	ns_store_summaries(h->store, ns__conflicts_cb, &conflicts);
 	for (size_t i = 0; i < nc; i++)
 		json_object_set_new(counters, cn[i].name, json_integer((json_int_t)cn[i].value));
 	j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "site", id->site, "role", ns_role_name(id->role), "events",
@@ -572,7 +572,7 @@ static int ns__daemon_status(ns_http *h, ns_node_status *st)
 	return h->status && h->status(h->status_arg, st) == 0 ? 0 : -1;
 }
 
-static json_t *status_json(ns_http *h)
+static json_t *ns__status_json(ns_http *h)
 {
 	json_t *j = ns__store_status_json(h), *daemon = NULL;
 	ns_node_status st;
@@ -591,7 +591,7 @@ static json_t *status_json(ns_http *h)
 }
 
 /* Prometheus text exposition format, version 0.0.4. */
-static void get_metrics(conn *c)
+static void ns__get_metrics(ns__conn *c)
 {
 	ns_http *h = c->h;
 	json_t *st = ns__store_status_json(h), *x;
@@ -608,7 +608,7 @@ static void get_metrics(conn *c)
 	if (f == NULL) {
 		json_decref(st);
 		ns_status_free(&ds);
-		respond_error(c, 500, "memory", "out of memory");
+		ns__respond_error(c, 500, "memory", "out of memory");
 		return;
 	}
 	fprintf(f, "# HELP nomsync_events_total Events by outcome at this node.\n# TYPE nomsync_events_total counter\n");
@@ -666,21 +666,21 @@ static void get_metrics(conn *c)
 		fprintf(f, "nomsync_http_responses_total{class=\"%dxx\"} %llu\n", cl, (unsigned long long)h->requests[cl]);
 	fclose(f);
 	json_decref(st);
-	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len, NULL);
+	ns__respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len, NULL);
 	free(buf);
 }
 
 /* GET /v1/catalogue: every event type with its label, roles and field rules. */
-static void get_catalogue(conn *c)
+static void ns__get_catalogue(ns__conn *c)
 {
-	respond_json(c, 200, ns_catalogue_to_json());
+	ns__respond_json(c, 200, ns_catalogue_to_json());
 }
 
 /*
  * GET /v1/refdata: the reference data compiled in (src/validate/data):
  * {"prisons":{code:name}, "regions":{code:name}, "pdus":{code:{"name","region"}}}.
  */
-static void get_refdata(conn *c)
+static void ns__get_refdata(ns__conn *c)
 {
 	json_t *j = json_pack("{s:{},s:{},s:{}}", "prisons", "regions", "pdus");
 	const ns_ref_entry *e;
@@ -697,10 +697,10 @@ static void get_refdata(conn *c)
 		json_decref(j);
 		j = NULL;
 	}
-	respond_json(c, 200, j);
+	ns__respond_json(c, 200, j);
 }
 
-static void login(conn *c)
+static void ns__login(ns__conn *c)
 {
 	char tok[256], body[300];
 	size_t n = c->body_len < sizeof(body) - 1 ? c->body_len : sizeof(body) - 1;
@@ -708,36 +708,36 @@ static void login(conn *c)
 
 	memcpy(body, c->body ? c->body : "", n);
 	body[n] = '\0';
-	if (!query_param(body, "token", tok, sizeof(tok)) || strlen(tok) != strlen(c->h->token) ||
+	if (!ns__query_param(body, "token", tok, sizeof(tok)) || strlen(tok) != strlen(c->h->token) ||
 	    sodium_memcmp(tok, c->h->token, strlen(tok)) != 0) {
-		serve_asset(c, "/login.html", 401);
+		ns__serve_asset(c, "/login.html", 401);
 		return;
 	}
 	snprintf(cookie, sizeof(cookie),
 		 "Location: /\r\nSet-Cookie: nomsync_token=%s; HttpOnly; SameSite=Strict; Path=/\r\n", c->h->token);
-	respond(c, 303, "text/plain", "", 0, cookie);
+	ns__respond(c, 303, "text/plain", "", 0, cookie);
 }
 
-static const char *error_name(int code)
+static const char *ns__error_name(int code)
 {
 	return code == 413 ? "too_large" : code == 431 ? "headers_too_large" : code == 414 ? "uri_too_long"
 	       : code == 408 ? "timeout" : code == 503 ? "unavailable" : "bad_request";
 }
 
-static void dispatch(conn *c)
+static void ns__dispatch(ns__conn *c)
 {
 	struct http_parser_url u;
 	char path[2048], query[2048] = "";
 	int method = c->parser.method;
 
 	if (c->error) {
-		respond_error(c, c->error, error_name(c->error), reason(c->error));
+		ns__respond_error(c, c->error, ns__error_name(c->error), ns__reason(c->error));
 		return;
 	}
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)) ||
 	    u.field_data[UF_PATH].len >= sizeof(path)) {
-		respond_error(c, 400, "bad_request", "malformed request target");
+		ns__respond_error(c, 400, "bad_request", "malformed request target");
 		return;
 	}
 	memcpy(path, c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
@@ -748,79 +748,79 @@ static void dispatch(conn *c)
 	}
 	if (strcmp(path, "/healthz") == 0) {
 		if (method != HTTP_GET && method != HTTP_HEAD)
-			respond_error(c, 405, "method_not_allowed", "use GET");
+			ns__respond_error(c, 405, "method_not_allowed", "use GET");
 		else
-			respond_json(c, 200, json_pack("{s:s}", "status", "ok"));
+			ns__respond_json(c, 200, json_pack("{s:s}", "status", "ok"));
 		return;
 	}
 	if (strcmp(path, "/login") == 0 && method == HTTP_POST) {
-		login(c);
+		ns__login(c);
 		return;
 	}
-	if (!authorised(c)) {
+	if (!ns__authorised(c)) {
 		if (method == HTTP_GET && (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
 					   strcmp(path, "/login.html") == 0 || strcmp(path, "/style.css") == 0))
-			serve_asset(c, strcmp(path, "/style.css") == 0 ? "/style.css" : "/login.html",
+			ns__serve_asset(c, strcmp(path, "/style.css") == 0 ? "/style.css" : "/login.html",
 				    strcmp(path, "/style.css") == 0 ? 200 : 401);
 		else
-			respond_error(c, 401, "unauthorized", "a bearer token is required");
+			ns__respond_error(c, 401, "unauthorized", "a bearer token is required");
 		return;
 	}
 	if (strcmp(path, "/logout") == 0) {
-		respond(c, 303, "text/plain", "", 0,
+		ns__respond(c, 303, "text/plain", "", 0,
 			"Location: /\r\nSet-Cookie: nomsync_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
 		return;
 	}
 	if (strcmp(path, "/v1/events") == 0) {
 		if (method != HTTP_POST)
-			respond_error(c, 405, "method_not_allowed", "use POST");
+			ns__respond_error(c, 405, "method_not_allowed", "use POST");
 		else
-			post_events(c);
+			ns__post_events(c);
 		return;
 	}
 	if (method != HTTP_GET) {
-		respond_error(c, 405, "method_not_allowed", "use GET");
+		ns__respond_error(c, 405, "method_not_allowed", "use GET");
 		return;
 	}
 	if (strcmp(path, "/") == 0)
-		serve_asset(c, "/index.html", 200);
+		ns__serve_asset(c, "/index.html", 200);
 	else if (strcmp(path, "/v1/status") == 0)
-		respond_json(c, 200, status_json(c->h));
+		ns__respond_json(c, 200, ns__status_json(c->h));
 	else if (strcmp(path, "/v1/catalogue") == 0)
-		get_catalogue(c);
+		ns__get_catalogue(c);
 	else if (strcmp(path, "/v1/refdata") == 0)
-		get_refdata(c);
+		ns__get_refdata(c);
 	else if (strcmp(path, "/metrics") == 0)
-		get_metrics(c);
+		ns__get_metrics(c);
 	else if (strcmp(path, "/v1/offenders") == 0)
-		get_caseload(c, query);
+		ns__get_caseload(c, query);
 	else if (strncmp(path, "/v1/offenders/", 14) == 0) {
 		char ref[64];
 		const char *rest = path + 14, *slash = strchr(rest, '/');
 		size_t rl = slash ? (size_t)(slash - rest) : strlen(rest);
 		if (rl == 0 || rl >= sizeof(ref)) {
-			respond_error(c, 404, "not_found", "no such person");
+			ns__respond_error(c, 404, "not_found", "no such person");
 			return;
 		}
 		memcpy(ref, rest, rl);
 		ref[rl] = '\0';
 		if (slash == NULL)
-			get_view(c, ref);
+			ns__get_view(c, ref);
 		else if (strcmp(slash, "/events") == 0)
-			get_timeline(c, ref);
+			ns__get_timeline(c, ref);
 		else
-			respond_error(c, 404, "not_found", "no such resource");
-	} else if (asset(path))
-		serve_asset(c, path, 200);
+			ns__respond_error(c, 404, "not_found", "no such resource");
+	} else if (ns__asset(path))
+		ns__serve_asset(c, path, 200);
 	else
-		respond_error(c, 404, "not_found", "no such resource");
+		ns__respond_error(c, 404, "not_found", "no such resource");
 }
 
 /*
  * Parser callbacks.
  */
 
-static void copy_str(char *dst, size_t cap, const char *src)
+static void ns__copy_str(char *dst, size_t cap, const char *src)
 {
 	size_t n = strlen(src);
 	if (n >= cap)
@@ -829,32 +829,32 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static void finish_header(conn *c)
+static void ns__finish_header(ns__conn *c)
 {
 	if (c->hname_len == 0)
 		return;
 	c->hname[c->hname_len] = '\0';
 	c->hval[c->hval_len] = '\0';
 	if (strcasecmp(c->hname, "authorization") == 0)
-		copy_str(c->auth, sizeof(c->auth), c->hval);
+		ns__copy_str(c->auth, sizeof(c->auth), c->hval);
 	else if (strcasecmp(c->hname, "cookie") == 0)
-		copy_str(c->cookie, sizeof(c->cookie), c->hval);
+		ns__copy_str(c->cookie, sizeof(c->cookie), c->hval);
 	else if (strcasecmp(c->hname, "content-type") == 0)
-		copy_str(c->ctype, sizeof(c->ctype), c->hval);
+		ns__copy_str(c->ctype, sizeof(c->ctype), c->hval);
 	c->hname_len = c->hval_len = 0;
 	c->in_value = 0;
 }
 
-static int on_begin(http_parser *p)
+static int ns__on_begin(http_parser *p)
 {
-	conn *c = p->data;
+	ns__conn *c = p->data;
 	c->in_request = 1;
 	return 0;
 }
 
-static int on_url(http_parser *p, const char *at, size_t len)
+static int ns__on_url(http_parser *p, const char *at, size_t len)
 {
-	conn *c = p->data;
+	ns__conn *c = p->data;
 	if (c->url_len + len >= sizeof(c->url)) {
 		c->error = 414;
 		return 1;
@@ -864,33 +864,33 @@ static int on_url(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int header_budget(conn *c, size_t len)
+static int ns__header_budget(ns__conn *c, size_t len)
 {
 	c->header_bytes += len;
-	if (c->header_bytes > MAX_HEADER_BYTES) {
+	if (c->header_bytes > NS__MAX_HEADER_BYTES) {
 		c->error = 431;
 		return 1;
 	}
 	return 0;
 }
 
-static int on_hfield(http_parser *p, const char *at, size_t len)
+static int ns__on_hfield(http_parser *p, const char *at, size_t len)
 {
-	conn *c = p->data;
-	if (header_budget(c, len))
+	ns__conn *c = p->data;
+	if (ns__header_budget(c, len))
 		return 1;
 	if (c->in_value)
-		finish_header(c);
+		ns__finish_header(c);
 	size_t take = len < sizeof(c->hname) - 1 - c->hname_len ? len : sizeof(c->hname) - 1 - c->hname_len;
 	memcpy(c->hname + c->hname_len, at, take);
 	c->hname_len += take;
 	return 0;
 }
 
-static int on_hvalue(http_parser *p, const char *at, size_t len)
+static int ns__on_hvalue(http_parser *p, const char *at, size_t len)
 {
-	conn *c = p->data;
-	if (header_budget(c, len))
+	ns__conn *c = p->data;
+	if (ns__header_budget(c, len))
 		return 1;
 	c->in_value = 1;
 	size_t take = len < sizeof(c->hval) - 1 - c->hval_len ? len : sizeof(c->hval) - 1 - c->hval_len;
@@ -899,21 +899,21 @@ static int on_hvalue(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int on_headers_complete(http_parser *p)
+static int ns__on_headers_complete(http_parser *p)
 {
-	conn *c = p->data;
-	finish_header(c);
-	if (p->content_length != ULLONG_MAX && p->content_length > MAX_BODY) {
+	ns__conn *c = p->data;
+	ns__finish_header(c);
+	if (p->content_length != ULLONG_MAX && p->content_length > NS__MAX_BODY) {
 		c->error = 413;
 		return 1;
 	}
 	return 0;
 }
 
-static int on_body(http_parser *p, const char *at, size_t len)
+static int ns__on_body(http_parser *p, const char *at, size_t len)
 {
-	conn *c = p->data;
-	if (c->body_len + len > MAX_BODY) {
+	ns__conn *c = p->data;
+	if (c->body_len + len > NS__MAX_BODY) {
 		c->error = 413;
 		return 1;
 	}
@@ -929,25 +929,25 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int on_complete(http_parser *p)
+static int ns__on_complete(http_parser *p)
 {
-	conn *c = p->data;
+	ns__conn *c = p->data;
 	c->complete = 1;
 	http_parser_pause(p, 1);
 	return 0;
 }
 
-static const http_parser_settings settings = {
-	.on_message_begin = on_begin,
-	.on_url = on_url,
-	.on_header_field = on_hfield,
-	.on_header_value = on_hvalue,
-	.on_headers_complete = on_headers_complete,
-	.on_body = on_body,
-	.on_message_complete = on_complete,
+static const http_parser_settings ns__parser_settings = {
+	.on_message_begin = ns__on_begin,
+	.on_url = ns__on_url,
+	.on_header_field = ns__on_hfield,
+	.on_header_value = ns__on_hvalue,
+	.on_headers_complete = ns__on_headers_complete,
+	.on_body = ns__on_body,
+	.on_message_complete = ns__on_complete,
 };
 
-static void reset_request(conn *c)
+static void ns__reset_request(ns__conn *c)
 {
 	c->url_len = 0;
 	c->hname_len = c->hval_len = 0;
@@ -963,19 +963,19 @@ static void reset_request(conn *c)
 }
 
 /* Feed bytes to the parser; dispatch a completed request. */
-static void feed(conn *c, const char *data, size_t len)
+static void ns__feed(ns__conn *c, const char *data, size_t len)
 {
 	size_t n;
 
 	if (c->busy || c->complete) {
 		/* Pipelined bytes while a response is pending: keep them, bounded. */
-		if (c->stash_len + len > MAX_STASH) {
-			conn_close(c);
+		if (c->stash_len + len > NS__MAX_STASH) {
+			ns__conn_close(c);
 			return;
 		}
 		char *s = realloc(c->stash, c->stash_len + len);
 		if (s == NULL) {
-			conn_close(c);
+			ns__conn_close(c);
 			return;
 		}
 		memcpy(s + c->stash_len, data, len);
@@ -983,13 +983,13 @@ static void feed(conn *c, const char *data, size_t len)
 		c->stash_len += len;
 		return;
 	}
-	n = http_parser_execute(&c->parser, &settings, data, len);
+	n = http_parser_execute(&c->parser, &ns__parser_settings, data, len);
 	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
 	if (e == HPE_PAUSED && c->complete) {
 		if (n < len) {
 			char *s = malloc(len - n);
 			if (s == NULL) {
-				conn_close(c);
+				ns__conn_close(c);
 				return;
 			}
 			memcpy(s, data + n, len - n);
@@ -999,7 +999,7 @@ static void feed(conn *c, const char *data, size_t len)
 		}
 		c->keep_alive = http_should_keep_alive(&c->parser);
 		uv_timer_stop(&c->timer);
-		dispatch(c);
+		ns__dispatch(c);
 		return;
 	}
 	if (e != HPE_OK) {
@@ -1009,30 +1009,30 @@ static void feed(conn *c, const char *data, size_t len)
 		c->complete = 1;
 		uv_timer_stop(&c->timer);
 		char msg[160];
-		snprintf(msg, sizeof(msg), "%s", c->error == 400 ? http_errno_description(e) : reason(c->error));
-		respond_error(c, c->error, error_name(c->error), msg);
+		snprintf(msg, sizeof(msg), "%s", c->error == 400 ? http_errno_description(e) : ns__reason(c->error));
+		ns__respond_error(c, c->error, ns__error_name(c->error), msg);
 	}
 }
 
 /* After a response: parse what was pipelined, or wait for more. */
-static void conn_continue(conn *c)
+static void ns__conn_continue(ns__conn *c)
 {
 	char *stash = c->stash;
 	size_t len = c->stash_len;
 
-	reset_request(c);
+	ns__reset_request(c);
 	http_parser_pause(&c->parser, 0);
 	c->stash = NULL;
 	c->stash_len = 0;
-	uv_timer_start(&c->timer, on_timeout, REQUEST_TIMEOUT_MS, 0);
+	uv_timer_start(&c->timer, ns__on_timeout, NS__REQUEST_TIMEOUT_MS, 0);
 	if (len)
-		feed(c, stash, len);
+		ns__feed(c, stash, len);
 	free(stash);
 }
 
-static void on_handle_closed(uv_handle_t *hd)
+static void ns__on_handle_closed(uv_handle_t *hd)
 {
-	conn *c = hd->data;
+	ns__conn *c = hd->data;
 	if (--c->handles > 0)
 		return;
 	free(c->body);
@@ -1041,7 +1041,7 @@ static void on_handle_closed(uv_handle_t *hd)
 }
 
 /* Close a connection; while a write or append is pending, close when it completes. */
-static void conn_close(conn *c)
+static void ns__conn_close(ns__conn *c)
 {
 	if (c->closing == 2)
 		return;
@@ -1058,47 +1058,47 @@ static void conn_close(conn *c)
 		c->next->prev = c->prev;
 	c->h->nconns--;
 	uv_timer_stop(&c->timer);
-	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, ns__on_handle_closed);
+	uv_close((uv_handle_t *)&c->tcp, ns__on_handle_closed);
 }
 
-static void on_timeout(uv_timer_t *t)
+static void ns__on_timeout(uv_timer_t *t)
 {
-	conn *c = t->data;
+	ns__conn *c = t->data;
 	if (c->busy)
 		return;
 	if (c->in_request && !c->complete) {
 		c->keep_alive = 0;
 		c->complete = 1;
-		respond_error(c, 408, "timeout", "the request did not arrive in time");
+		ns__respond_error(c, 408, "timeout", "the request did not arrive in time");
 	} else {
-		conn_close(c);
+		ns__conn_close(c);
 	}
 }
 
-static void on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+static void ns__on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
 {
 	(void)hd;
 	buf->base = malloc(suggested);
 	buf->len = buf->base ? suggested : 0;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void ns__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	conn *c = s->data;
+	ns__conn *c = s->data;
 	if (nread < 0) {
 		c->keep_alive = 0;
-		conn_close(c);
+		ns__conn_close(c);
 	} else if (nread > 0 && c->closing == 0) {
-		feed(c, buf->base, (size_t)nread);
+		ns__feed(c, buf->base, (size_t)nread);
 	}
 	free(buf->base);
 }
 
-static void on_connection(uv_stream_t *srv, int status)
+static void ns__on_connection(uv_stream_t *srv, int status)
 {
 	ns_http *h = srv->data;
-	conn *c;
+	ns__conn *c;
 
 	if (status < 0 || h->stopping)
 		return;
@@ -1110,11 +1110,11 @@ static void on_connection(uv_stream_t *srv, int status)
 	uv_timer_init(h->loop, &c->timer);
 	c->handles = 2;
 	c->tcp.data = c->timer.data = c;
-	if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0 || h->nconns >= MAX_CONNS) {
+	if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0 || h->nconns >= NS__MAX_CONNS) {
 		h->rejected_conns++;
 		c->closing = 2;
-		uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-		uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+		uv_close((uv_handle_t *)&c->timer, ns__on_handle_closed);
+		uv_close((uv_handle_t *)&c->tcp, ns__on_handle_closed);
 		return;
 	}
 	c->next = h->conns;
@@ -1125,8 +1125,8 @@ static void on_connection(uv_stream_t *srv, int status)
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
 	uv_tcp_nodelay(&c->tcp, 1);
-	uv_timer_start(&c->timer, on_timeout, REQUEST_TIMEOUT_MS, 0);
-	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	uv_timer_start(&c->timer, ns__on_timeout, NS__REQUEST_TIMEOUT_MS, 0);
+	uv_read_start((uv_stream_t *)&c->tcp, ns__on_alloc, ns__on_read);
 }
 
 int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *listen, const char *token,
@@ -1160,7 +1160,7 @@ int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *l
 	h->listener.data = h;
 	int rc = uv_tcp_bind(&h->listener, (const struct sockaddr *)&addr, 0);
 	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&h->listener, 128, on_connection);
+		rc = uv_listen((uv_stream_t *)&h->listener, 128, ns__on_connection);
 	if (rc != 0) {
 		ns_diag_set(d, NS_ECONFIG, "http", "cannot listen on %s: %s", listen, uv_strerror(rc));
 		uv_close((uv_handle_t *)&h->listener, NULL);
@@ -1178,10 +1178,10 @@ void ns_http_stop(ns_http *h)
 		return;
 	h->stopping = 1;
 	uv_close((uv_handle_t *)&h->listener, NULL);
-	for (conn *c = h->conns, *next; c; c = next) {
+	for (ns__conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		c->keep_alive = 0;
-		conn_close(c);
+		ns__conn_close(c);
 	}
 }
 
