@@ -109,13 +109,14 @@ int ns_bundle_trailer(int version, const ns_identity *id, const uint8_t digest[N
 	size_t tlen, hl;
 
 	*out = NULL;
-	if (version == 1)
+	if (version == 1) {
 		crypto_sign_detached(sig, NULL, digest, NS_ID_BYTES, id->sk);
-	else if (version == 2) {
+	} else if (version == 2) {
 		ns__seal(digest, count, created_at, id->pk, id->site, seal);
 		crypto_sign_detached(sig, NULL, seal, NS_ID_BYTES, id->sk);
-	} else
+	} else {
 		return NS_EINVAL;
+	}
 	t.count = count;
 	t.digest.data = (uint8_t *)digest;
 	t.digest.len = NS_ID_BYTES;
