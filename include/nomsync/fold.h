@@ -131,7 +131,7 @@ int ns_release_dates_calc(const char *type, int32_t sentence_date, int years, in
  */
 int32_t ns_term_days(int32_t start, int years, int months, int days);
 
-/** @brief Is a day an England and Wales bank holiday (docs/DOMAIN.md section 7.4). */
+/** @brief Is a day an England and Wales bank holiday (docs/DOMAIN.md section 7.5). */
 int ns_bank_holiday(int32_t day);
 
 /** @brief Is a day a working day: Monday to Friday and not a bank holiday. */

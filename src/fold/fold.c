@@ -12,7 +12,8 @@
  *      be withdrawn, so "withdrawn" is worked out recursively, which makes
  *      the result independent of the order corrections are looked at.
  *   2. apply: every event that is neither withdrawn nor erased goes, in
- *      fold order, to the handler that ns__handlers names for its type,
+ *      fold order, to the handler that ns__handlers names for its type
+ *      (one dated ahead of its own recorded_at is only listed: FUTURE_DATED),
  *      which updates the state (fold_int.h). Inconsistent facts become
  *      conflicts that name every event involved; the event is still
  *      applied, except where the first value is kept (identifiers, a

@@ -1,6 +1,6 @@
 /*
  * Working days in England and Wales: weekends and bank holidays, for the
- * working-day hints of release dates (docs/DOMAIN.md section 7.4).
+ * working-day hints of release dates (docs/DOMAIN.md section 7.5).
  *
  * Bank holidays of 2018-2027 are a compiled-in table, copied from the
  * official list (GOV.UK, https://www.gov.uk/bank-holidays.json, division
