@@ -142,9 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	from->session_at = 0;
 	/* ZeroMQ never delivers more than ZMQ_MAXMSGSIZE (4 MiB + 128 KiB); libFuzzer never gets near it. */
 	ns__handle(from, data, size);
+	uv_run(&loop, UV_RUN_DEFAULT);
 	if (node->qbytes != 0)
 		ns_fuzz_die("the ingest queue still counts %zu bytes", node->qbytes);
-	uv_run(&loop, UV_RUN_DEFAULT);
 	if (node->qhead != NULL || node->qlen != 0 || node->committing || node->verifying)
 		ns_fuzz_die("frame left work behind: %zu queued batches, committing %d, verifying %zu", node->qlen,
 			    node->committing, node->verifying);
