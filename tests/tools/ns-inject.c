@@ -11,7 +11,7 @@
  *   --forbidden TYPE JSON     sign an event of a type the store's role may not
  *                             emit (seq 1, fresh store) and send it
  *   --garbage                 send frames that are not protocol messages
- *   --oversize                send a frame over the 16 MiB limit
+ *   --oversize                send a 20 MiB frame (over the frame limit)
  *   --flood FRAMES PER        send FRAMES Events messages of PER events each,
  *                             signed with the store's key but every signature
  *                             broken, without waiting for credit
