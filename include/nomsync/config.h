@@ -11,6 +11,15 @@
  *   peer_timeout = 10               # seconds of silence before a peer is down
  *   batch = 256                     # events per Events message
  *   window = 32                     # Events messages in flight per peer
+ *   ingest_queue_mib = 256          # received events held before commit, all
+ *                                   # peers (MiB); full: stop reading sockets
+ *   peer_backoff = 60               # seconds a peer that exceeds its credit or
+ *                                   # the batch size is ignored
+ *   resend_interval = 10            # seconds: a peer's new session (a full
+ *                                   # resend of what it lacks) at most this often
+ *   claim_timeout = 60              # seconds a peer's claim to hold more of
+ *                                   # this site's own events than it has may go
+ *                                   # unbacked before it is ignored (hold)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)
@@ -55,6 +64,10 @@ typedef struct ns_config {
 	double peer_timeout; /**< seconds */
 	unsigned batch;
 	unsigned window;
+	size_t ingest_queue;     /**< bytes */
+	double peer_backoff;     /**< seconds */
+	double resend_interval;  /**< seconds */
+	double claim_timeout;    /**< seconds */
 	int has_authority;
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */

@@ -84,30 +84,32 @@ static void ns__write_status(ns_node *n)
  * A restored store may lack events this site signed after the backup. Once
  * every configured peer (or, for a node with none, every connected peer, at
  * least one) has told us its vector and none holds more of our own events
- * than we do, nothing is missing and appends may resume.
+ * than we do, nothing is missing and appends may resume. A claim to hold
+ * more counts only while backed by our signed events (ns__own_claim).
  */
-static void ns__check_hold(ns_node *n)
+static void ns__check_hold(ns_node *n, uint64_t t)
 {
 	const uint8_t *me = ns_store_identity(n->store)->pk;
 	uint64_t mine = ns__vec_get(n->vv, n->nvv, me), heard = 0;
-	int outbound = 0;
+	int outbound = 0, wait = 0;
 
 	for (size_t i = 0; i < n->npeers; i++)
 		outbound |= n->peers[i]->outbound;
 	for (size_t i = 0; i < n->npeers; i++) {
 		ns__peer *p = n->peers[i];
 		if (outbound && p->outbound && !p->hello_seen)
-			return;
+			wait = 1;
+		/* Every claim is looked at each time, so that each one's wait runs. */
 		if (p->hello_seen) {
 			heard++;
-			if (ns__vec_get(p->told, p->ntold, me) > mine)
-				return;
+			if (ns__own_claim(p, mine, t) > mine)
+				wait = 1;
 		}
 	}
 	for (size_t i = 0; i < n->nvv; i++)
 		if (memcmp(n->vv[i].origin, me, NS_KEY_BYTES) == 0 && n->vv[i].held)
-			return;
-	if (heard == 0)
+			wait = 1;
+	if (wait || heard == 0)
 		return;
 	if (ns_store_hold(n->store, 0) == 0) {
 		n->held = 0;
@@ -136,7 +138,7 @@ static void ns__on_tick(uv_timer_t *h)
 	}
 	if (n->held && t - n->last_hold_check >= 500) {
 		n->last_hold_check = t;
-		ns__check_hold(n);
+		ns__check_hold(n, t);
 	}
 	ns__pump_all(n);
 	ns__try_commit(n);
