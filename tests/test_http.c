@@ -7,6 +7,10 @@
  * oversized requests (4xx, and the server keeps serving), keep-alive and
  * pipelining, HEAD, and POST /v1/events (400 for bad JSON, 422 naming the
  * field, 201 with the ids; nothing stored unless the whole request is).
+ * Issue 10: session cookies and the CSRF refusals, sign-out by POST, session
+ * expiry; and on a second server with small limits the lock-out attack
+ * (pipelining, never-reading connections from several 127/8 addresses),
+ * the per-client limit, the reserved slots and their eviction.
  */
 #define _GNU_SOURCE /* memmem */
 #include "test.h"
@@ -411,6 +415,10 @@ static void test_start_errors(void)
 	CHECK(h != NULL);
 	uv_run(&l, UV_RUN_DEFAULT);
 	ns_http_free(h);
+	/* Limits: the reserve must be smaller than the total (refused before anything changes). */
+	CHECK_INT(ns_http_configure(main_srv.http, &(ns_http_opts){ .max_conns = 16, .reserved_conns = 16 }, &d),
+		  NS_ECONFIG);
+	CHECK_STR(d.msg, "[http] reserved_connections (16) must be less than max_connections (16)");
 	CHECK_INT(uv_loop_close(&l), 0);
 }
 
