@@ -20,8 +20,6 @@
  */
 #include "http/http_int.h"
 
-#include <nomsync/error.h>
-
 #include <sodium.h>
 
 #include <stdlib.h>
