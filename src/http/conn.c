@@ -500,8 +500,7 @@ void ns__count_refusal(ns_http *h, enum ns__refusal why, uint32_t addr)
 	static const char *const what[NS__NREFUSALS] = {
 		"connection refused: every connection slot is taken ([http] max_connections)",
 		"connection refused: too many connections from this address ([http] connections_per_client)",
-		"request refused (503) on a reserved connection slot: neither /healthz nor authenticated "
-		"([http] reserved_connections)",
+		"503 on a reserved slot: neither /healthz nor authenticated ([http] reserved_connections)",
 		"connection closed: the client did not take its response ([http] response_timeout)",
 		"connection closed: a reserved slot idle before its first request, given to a newcomer",
 	};
