@@ -66,6 +66,11 @@ static void test_full(void)
 		"[http]\n"
 		"listen = 127.0.0.1:8401\n"
 		"token = s3cret-token\n"
+		"max_connections = 1000\n"
+		"reserved_connections = 100\n"
+		"connections_per_client = 8\n"
+		"response_timeout = 2.5\n"
+		"session_lifetime = 3600\n"
 		"\n"
 		"[peers]\n"
 		"HUBNE = tcp://hub.example:7400\n"
@@ -91,6 +96,11 @@ static void test_full(void)
 	CHECK(c->claim_timeout == 30);
 	CHECK_STR(c->http_listen, "127.0.0.1:8401");
 	CHECK_STR(c->http_token, "s3cret-token");
+	CHECK_INT(c->http_max_conns, 1000);
+	CHECK_INT(c->http_reserved_conns, 100);
+	CHECK_INT(c->http_conns_per_client, 8);
+	CHECK(c->http_response_timeout == 2.5);
+	CHECK(c->http_session_lifetime == 3600);
 	CHECK_INT(c->npeers, 3);
 	CHECK_STR(c->peers[0].site, "HUBNE");
 	CHECK_STR(c->peers[0].endpoint, "tcp://hub.example:7400");
@@ -152,6 +162,12 @@ static void test_defaults(void)
 	CHECK(c->claim_timeout == 60);
 	CHECK_STR(c->http_listen, "");
 	CHECK_STR(c->http_token, "");
+	/* [http] limits not set: 0, the HTTP module's defaults (ns_http_opts). */
+	CHECK_INT(c->http_max_conns, 0);
+	CHECK_INT(c->http_reserved_conns, 0);
+	CHECK_INT(c->http_conns_per_client, 0);
+	CHECK(c->http_response_timeout == 0);
+	CHECK(c->http_session_lifetime == 0);
 	CHECK_INT(c->npeers, 0);
 
 	/* A token without a listen address is allowed; the API stays off. */
@@ -343,6 +359,22 @@ static void test_errors(void)
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\n", 0,
 		     "[http] token is required when [http] listen is set");
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0, "[http] token is required");
+
+	/* [http] limits: whole numbers and seconds in range; the reserve smaller than the total. */
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 7\n", 6, "max_connections must be a whole number (8 to 65536)");
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 65537\n", 6, "max_connections must be");
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 100.5\n", 6, "max_connections must be");
+	EXPECT_ERROR(NODE_MIN "[http]\nreserved_connections = 0\n", 6,
+		     "reserved_connections must be a whole number (1 to 65536)");
+	EXPECT_ERROR(NODE_MIN "[http]\nconnections_per_client = x\n", 6,
+		     "connections_per_client must be a whole number (1 to 65536)");
+	EXPECT_ERROR(NODE_MIN "[http]\nresponse_timeout = 0\n", 6,
+		     "response_timeout must be a number of seconds (0.1 to 3600)");
+	EXPECT_ERROR(NODE_MIN "[http]\nresponse_timeout = 3601\n", 6, "response_timeout must be");
+	EXPECT_ERROR(NODE_MIN "[http]\nsession_lifetime = 59\n", 6,
+		     "session_lifetime must be a number of seconds (60 to 604800)");
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 64\nreserved_connections = 64\n", 0,
+		     "[http] reserved_connections must be less than max_connections");
 
 	/* Values too long for their fields. */
 	{

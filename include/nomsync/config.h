@@ -27,6 +27,12 @@
  *   [http]
  *   listen = 127.0.0.1:8401         # HTTP/JSON API (empty: off)
  *   token = secret                  # bearer token required by the API
+ *   max_connections = 512           # open connections at once (8 to 65536)
+ *   reserved_connections = 64       # of those, kept for authenticated requests
+ *                                   # and /healthz (default max_connections / 8)
+ *   connections_per_client = 32     # per client IPv4 address
+ *   response_timeout = 10           # seconds a client may leave a response untaken
+ *   session_lifetime = 43200        # seconds a web sign-in lasts
  *
  *   [peers]
  *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
@@ -72,6 +78,12 @@ typedef struct ns_config {
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */
 	char http_token[128];
+	/* [http] limits; 0 where not set: the HTTP module's default (src/http/http.h, ns_http_opts) */
+	unsigned http_max_conns;
+	unsigned http_reserved_conns;
+	unsigned http_conns_per_client;
+	double http_response_timeout; /**< seconds */
+	double http_session_lifetime; /**< seconds */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
 } ns_config;

@@ -124,6 +124,27 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
 			else if (strcmp(k, "token") == 0 && strlen(v) < sizeof(c->http_token))
 				snprintf(c->http_token, sizeof(c->http_token), "%s", v);
+			else if (strcmp(k, "max_connections") == 0 || strcmp(k, "reserved_connections") == 0 ||
+				 strcmp(k, "connections_per_client") == 0) {
+				unsigned lo = k[0] == 'm' ? 8 : 1;
+				if (ns__number(v, lo, 65536, &x) != 0 || x != (unsigned)x)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: %s must be a whole number (%u to 65536)", lineno, k, lo);
+				*(k[0] == 'm' ? &c->http_max_conns : k[0] == 'r' ? &c->http_reserved_conns
+										  : &c->http_conns_per_client) = (unsigned)x;
+			} else if (strcmp(k, "response_timeout") == 0) {
+				if (ns__number(v, 0.1, 3600, &x) != 0)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: response_timeout must be a number of seconds (0.1 to 3600)",
+							   lineno);
+				c->http_response_timeout = x;
+			} else if (strcmp(k, "session_lifetime") == 0) {
+				if (ns__number(v, 60, 604800, &x) != 0)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: session_lifetime must be a number of seconds (60 to 604800)",
+							   lineno);
+				c->http_session_lifetime = x;
+			}
 			else
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown or too long key '%s' in [http]",
 						   lineno, k);
@@ -190,6 +211,8 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		return ns_diag_set(d, NS_ECONFIG, "config", "[node] listen is required");
 	if (c->roster[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config", "[node] roster is required");
+	if (c->http_max_conns && c->http_reserved_conns >= c->http_max_conns)
+		return ns_diag_set(d, NS_ECONFIG, "config", "[http] reserved_connections must be less than max_connections");
 	if (c->http_listen[0] && c->http_token[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config", "[http] token is required when [http] listen is set");
 	return 0;

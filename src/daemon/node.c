@@ -29,6 +29,13 @@ static void ns__on_local_append(void *arg)
 }
 
 /* The node's live state: peers, lag, queue, refusals (ns_http_status_fn). */
+/* The HTTP module's warnings (connections refused or closed; it bounds their rate). */
+static void ns__http_log(void *arg, const char *line)
+{
+	(void)arg;
+	ns_log(NS_LOG_WARN, "%s", line);
+}
+
 static int ns__status(void *arg, ns_node_status *st)
 {
 	ns_node *n = arg;
@@ -213,6 +220,14 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	if (cfg->http_listen[0]) {
 		rc = ns_http_start(&n->http, loop, n->store, cfg->http_listen, cfg->http_token, ns__status, n,
 				   ns__on_local_append, d);
+		if (rc == 0) {
+			ns_http_opts ho = { .max_conns = cfg->http_max_conns, .reserved_conns = cfg->http_reserved_conns,
+					    .conns_per_client = cfg->http_conns_per_client,
+					    .response_timeout = cfg->http_response_timeout,
+					    .session_lifetime = cfg->http_session_lifetime, .log = ns__http_log };
+			if ((rc = ns_http_configure(n->http, &ho, d)) != 0)
+				ns_http_stop(n->http); /* as after a failed listen: the listener closes */
+		}
 		if (rc != 0)
 			goto fail;
 		ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);
