@@ -34,8 +34,17 @@ static void ns__roster_warn(void *arg, const ns_event *ev, const ns_diag *d)
  */
 int ns__build_roster(ns_node *n, ns_roster *out, uint64_t *applied, ns_diag *d)
 {
-	return ns_roster_load_store(n->cfg.roster, n->cfg.has_authority ? n->cfg.authority : NULL, n->store, out,
-				    applied, ns__roster_warn, NULL, d);
+	size_t revoked = 0;
+	int rc = ns_roster_load_store(n->cfg.roster, n->cfg.has_authority ? n->cfg.authority : NULL, n->store,
+				      out, applied, ns__roster_warn, NULL, d);
+
+	/* Revocations also take effect on what the store holds (docs/PROTOCOL.md). */
+	if (rc == 0 && (rc = ns_roster_enforce(out, n->store, &revoked, d)) != 0)
+		ns_roster_free(out);
+	else if (revoked)
+		ns_log(NS_LOG_WARN, "revocation applied to the store: %zu keys' events from their revoked seq "
+				    "left out of views and no longer relayed", revoked);
+	return rc;
 }
 
 static int ns__vec_quarantined(const ns_vv_entry *v, size_t n, const uint8_t *origin)
@@ -69,12 +78,15 @@ int ns__refresh_vector(ns_node *n)
 		if (ns__build_roster(n, &fresh, &applied, &d) == 0) {
 			pthread_mutex_lock(&n->roster_lock);
 			ns_roster old = n->roster;
+			uint64_t before = n->authority_seq;
 			n->roster = fresh;
 			n->authority_seq = applied;
 			pthread_mutex_unlock(&n->roster_lock);
 			ns_roster_free(&old);
-			ns_log(NS_LOG_INFO, "roster updated by the authority (change %llu): %zu keys",
-			       (unsigned long long)applied, n->roster.n);
+			/* Rebuilt on every refresh while a change waits for its payload: log changes only. */
+			if (applied != before)
+				ns_log(NS_LOG_INFO, "roster updated by the authority (change %llu): %zu keys",
+				       (unsigned long long)applied, n->roster.n);
 		} else {
 			ns_log(NS_LOG_ERROR, "cannot rebuild the roster: %s", d.msg);
 		}
