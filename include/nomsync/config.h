@@ -11,6 +11,11 @@
  *   peer_timeout = 10               # seconds of silence before a peer is down
  *   batch = 256                     # events per Events message
  *   window = 32                     # Events messages in flight per peer
+ *   held_window = 100000            # refuse events more seqs than this past
+ *                                   # their origin's contiguous seq
+ *   held_bytes = 32M                # bytes held for a gap per origin (K, M, G)
+ *   held_peer_bytes = 64M           # bytes held for a gap per sending peer
+ *   held_ttl = 7d                   # drop held events after this long (s, m, h, d)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)
@@ -55,6 +60,10 @@ typedef struct ns_config {
 	double peer_timeout; /**< seconds */
 	unsigned batch;
 	unsigned window;
+	uint64_t held_window;       /**< seqs past the contiguous seq an event may be held at */
+	uint64_t held_origin_bytes; /**< bytes held for a gap per origin */
+	uint64_t held_peer_bytes;   /**< bytes held for a gap per sending peer */
+	double held_ttl;            /**< seconds before a held event is dropped */
 	int has_authority;
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */
