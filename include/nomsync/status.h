@@ -15,9 +15,10 @@
  *    "vector": {version vector, as ns_vector_to_json},
  *    "ingest_queue_batches", "frames_rejected", "connections_refused",
  *    "appends_held" (boolean), "folds_pending", "ids_pending",
- *    "roster_changes_applied"}
+ *    "roster_changes_applied", "events_incomplete", "events_held", "held_bytes"}
  *
- * Reading is strict: every key must be present with its JSON type.
+ * Reading is strict: every key must be present with its JSON type, except
+ * "events_incomplete", "events_held" and "held_bytes" (added later; 0 when absent).
  */
 #ifndef NOMSYNC_STATUS_H
 #define NOMSYNC_STATUS_H
@@ -71,6 +72,9 @@ typedef struct ns_node_status {
 	uint64_t folds_pending;
 	uint64_t ids_pending;
 	uint64_t roster_changes_applied;
+	uint64_t events_incomplete;  /**< stored without their payload, awaiting it (ns_trust_stats) */
+	uint64_t events_held;        /**< held for a gap */
+	uint64_t held_bytes;         /**< their bytes */
 } ns_node_status;
 
 /** @brief "down", "handshake", "syncing" or "live". */

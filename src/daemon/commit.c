@@ -153,7 +153,7 @@ static void ns__commit_work(uv_work_t *w)
 	else if (j->kind == NS__JOB_INDEX)
 		j->rc = ns_store_index_pending(j->node->store, NS__INDEX_STEP, &j->left, &j->diag);
 	else
-		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res, &j->diag);
+		j->rc = ns_store_ingest_from(j->node->store, j->evs, j->n, flags, j->senders, j->res, &j->diag);
 }
 
 static void ns__deferred_done(ns__commit_job *j)
@@ -210,6 +210,7 @@ static void ns__commit_done(uv_work_t *w, int status)
 	}
 	free(j->evs);
 	free(j->res);
+	free(j->senders);
 	free(j);
 	n->committing = 0;
 	ns_store_trim(n->store);
@@ -259,9 +260,11 @@ void ns__try_commit(ns_node *n)
 	}
 	j = calloc(1, sizeof(*j));
 	if (j == NULL || (j->evs = calloc(total ? total : 1, sizeof(*j->evs))) == NULL ||
-	    (j->res = calloc(total ? total : 1, sizeof(*j->res))) == NULL) {
+	    (j->res = calloc(total ? total : 1, sizeof(*j->res))) == NULL ||
+	    (j->senders = calloc(total ? total : 1, sizeof(*j->senders))) == NULL) {
 		if (j) {
 			free(j->evs);
+			free(j->res);
 			free(j);
 		}
 		return;
@@ -275,6 +278,7 @@ void ns__try_commit(ns_node *n)
 		for (size_t e = 0; e < b->n; e++, k++) {
 			j->evs[k] = b->evs[e];
 			j->res[k] = b->res[e];
+			j->senders[k] = b->peer ? b->peer->site : NULL;
 		}
 	j->work.data = j;
 	n->committing = 1;
@@ -282,6 +286,7 @@ void ns__try_commit(ns_node *n)
 		n->committing = 0;
 		free(j->evs);
 		free(j->res);
+		free(j->senders);
 		free(j);
 	}
 }

@@ -658,6 +658,15 @@ static void ns__get_metrics(ns__conn *c)
 	ns_store_index_pending(h->store, 0, &pending, NULL);
 	fprintf(f, "# HELP nomsync_ids_pending Events stored during catch-up whose id index entry is deferred.\n"
 		   "# TYPE nomsync_ids_pending gauge\nnomsync_ids_pending %zu\n", pending);
+	ns_trust_stats ts = { 0 };
+	ns_store_trust_stats(h->store, &ts);
+	fprintf(f, "# HELP nomsync_events_incomplete Events stored without their payload, awaiting it from a peer.\n"
+		   "# TYPE nomsync_events_incomplete gauge\nnomsync_events_incomplete %llu\n"
+		   "# HELP nomsync_events_held Events held for a gap in their origin's chain.\n"
+		   "# TYPE nomsync_events_held gauge\nnomsync_events_held %llu\n"
+		   "# HELP nomsync_held_bytes Bytes of the events held for a gap.\n"
+		   "# TYPE nomsync_held_bytes gauge\nnomsync_held_bytes %llu\n",
+		(unsigned long long)ts.incomplete, (unsigned long long)ts.held, (unsigned long long)ts.held_bytes);
 	ns_store_size(h->store, &size);
 	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
 		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);
