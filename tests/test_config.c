@@ -161,8 +161,8 @@ static void test_held_limits(void)
 
 	CHECK_INT(parse(NODE_MIN, NULL, c, &d), 0);
 	CHECK_INT(c->held_window, 100000);
-	CHECK_INT(c->held_origin_bytes, 32 << 20);
-	CHECK_INT(c->held_peer_bytes, 64 << 20);
+	CHECK_INT(c->held_origin_bytes, 8 << 20);
+	CHECK_INT(c->held_peer_bytes, 32 << 20);
 	CHECK(c->held_ttl == 7 * 86400);
 	CHECK_INT(parse(NODE_MIN "held_window = 500\nheld_bytes = 1M\nheld_peer_bytes = 2G\nheld_ttl = 12h\n", NULL, c, &d),
 		  0);

@@ -13,8 +13,8 @@
  *   window = 32                     # Events messages in flight per peer
  *   held_window = 100000            # refuse events more seqs than this past
  *                                   # their origin's contiguous seq
- *   held_bytes = 32M                # bytes held for a gap per origin (K, M, G)
- *   held_peer_bytes = 64M           # bytes held for a gap per sending peer
+ *   held_bytes = 8M                 # bytes held for a gap per origin (K, M, G)
+ *   held_peer_bytes = 32M           # bytes held for a gap per sending peer
  *   held_ttl = 7d                   # drop held events after this long (s, m, h, d)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed

@@ -229,14 +229,14 @@ void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
  */
 typedef struct ns_store_limits {
 	uint64_t held_window;  /**< seqs ahead of the contiguous seq (default 100000) */
-	uint64_t origin_bytes; /**< bytes held per origin (default 32 MiB) */
-	uint64_t sender_bytes; /**< bytes held per sending peer (default 64 MiB) */
+	uint64_t origin_bytes; /**< bytes held per origin (default 8 MiB) */
+	uint64_t sender_bytes; /**< bytes held per sending peer (default 32 MiB) */
 } ns_store_limits;
 
 /** Defaults of ns_store_limits, in force from ns_store_open. */
 #define NS_HELD_WINDOW 100000
-#define NS_HELD_ORIGIN_BYTES ((uint64_t)32 << 20)
-#define NS_HELD_SENDER_BYTES ((uint64_t)64 << 20)
+#define NS_HELD_ORIGIN_BYTES ((uint64_t)8 << 20)
+#define NS_HELD_SENDER_BYTES ((uint64_t)32 << 20)
 
 /** @brief Set the held limits; not while an ingest runs. */
 void ns_store_set_limits(ns_store *s, const ns_store_limits *lim);

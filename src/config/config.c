@@ -82,9 +82,9 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->peer_timeout = 10;
 	c->batch = 256;
 	c->window = 32; /* verification runs ahead of commits, which src/daemon/commit.c caps at 2048 events (PERFORMANCE.md) */
-	c->held_window = 100000;
-	c->held_origin_bytes = (uint64_t)32 << 20;
-	c->held_peer_bytes = (uint64_t)64 << 20;
+	c->held_window = 100000; /* the store's defaults (NS_HELD_* in nomsync/store.h) */
+	c->held_origin_bytes = (uint64_t)8 << 20;
+	c->held_peer_bytes = (uint64_t)32 << 20;
 	c->held_ttl = 7 * 86400;
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;

@@ -12,6 +12,11 @@
  *                             emit (seq 1, fresh store) and send it
  *   --garbage                 send frames that are not protocol messages
  *   --oversize                send a frame over the 16 MiB limit
+ *   --strip FILE              send the bundle's events without their payloads, as a
+ *                             relay that suppresses content would (issue 10.1)
+ *   --park N FROM TYPE JSON   sign N events of TYPE (JSON as for --forbidden) at seqs
+ *                             FROM, FROM+2, ... that never fill, and send them in
+ *                             batches of 256, waiting for acks (issue 10.4)
  *
  * Prints "acks N" (how many Ack messages came back) and exits 0.
  */
@@ -57,6 +62,40 @@ static void send_events(uint8_t **evs, size_t *lens, size_t n)
 	free(items);
 }
 
+/* Events sent but not acknowledged: wait for acks while 16 batches are in flight. */
+static int inflight, acked;
+
+/* Count acks for @p wait_ms; with @p flow, stop once fewer than 16 batches are in flight. */
+static void count_acks(int wait_ms, int flow)
+{
+	for (int waited = 0; waited < wait_ms; waited += 200) {
+		uint8_t rb[1 << 16];
+		int r = zmq_recv(sock, rb, sizeof(rb), 0);
+		if (r < 0 || r > (int)sizeof(rb))
+			continue;
+		Nomsync__Message *rm = nomsync__message__unpack(NULL, (size_t)r, rb);
+		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_ACK) {
+			acked++;
+			inflight--;
+		}
+		nomsync__message__free_unpacked(rm, NULL);
+		if (flow && inflight < 16)
+			break;
+	}
+}
+
+static void send_flow(uint8_t **evs, size_t *lens, size_t n)
+{
+	while (inflight >= 16) {
+		int before = acked;
+		count_acks(10000, 1);
+		if (acked == before)
+			break; /* no acks for 10 s: send anyway */
+	}
+	send_events(evs, lens, n);
+	inflight++;
+}
+
 static uint64_t varint(const uint8_t *p, size_t len, size_t *pos)
 {
 	uint64_t v = 0;
@@ -72,7 +111,9 @@ static uint64_t varint(const uint8_t *p, size_t len, size_t *pos)
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *rosterf = NULL, *to = NULL, *server = NULL, *bundle = NULL;
-	const char *ftype = NULL, *fjson = NULL;
+	const char *ftype = NULL, *fjson = NULL, *strip = NULL, *ptype = NULL, *pjson = NULL;
+	size_t park = 0;
+	uint64_t park_from = 0;
 	int forge = 0, garbage = 0, oversize = 0, wait_ms = 1500;
 	ns_identity id;
 	ns_roster roster;
@@ -96,7 +137,14 @@ int main(int argc, char **argv)
 			fjson = argv[++i];
 		} else if (!strcmp(argv[i], "--forge"))
 			forge = 1;
-		else if (!strcmp(argv[i], "--garbage"))
+		else if (!strcmp(argv[i], "--strip") && i + 1 < argc)
+			strip = argv[++i];
+		else if (!strcmp(argv[i], "--park") && i + 4 < argc) {
+			park = (size_t)strtoull(argv[++i], NULL, 10);
+			park_from = strtoull(argv[++i], NULL, 10);
+			ptype = argv[++i];
+			pjson = argv[++i];
+		} else if (!strcmp(argv[i], "--garbage"))
 			garbage = 1;
 		else if (!strcmp(argv[i], "--oversize"))
 			oversize = 1;
@@ -165,6 +213,62 @@ int main(int argc, char **argv)
 		send_events(evs, lens, n);
 		printf("sent %zu events%s\n", n, forge ? " with forged signatures" : "");
 	}
+	if (strip) {
+		FILE *f = fopen(strip, "rb");
+		static uint8_t buf[64 << 20];
+		size_t len = f ? fread(buf, 1, sizeof(buf), f) : 0, pos = 10, n = 0;
+		uint8_t *evs[4096];
+		size_t lens[4096];
+		if (f)
+			fclose(f);
+		while (pos < len && buf[pos] == 'E' && n < 4096) {
+			ns_event *ev;
+			pos++;
+			size_t l = (size_t)varint(buf, len, &pos);
+			if (ns_event_decode(buf + pos, l, &ev, NULL) == 0) {
+				if (ns_event_encode_erased(ev, &evs[n], &lens[n]) == 0)
+					n++;
+				ns_event_free(ev);
+			}
+			pos += l;
+		}
+		send_events(evs, lens, n);
+		for (size_t i = 0; i < n; i++)
+			free(evs[i]);
+		printf("sent %zu events without their payloads\n", n);
+	}
+	if (park) {
+		ns_input in;
+		char line[4096];
+		uint8_t prev[32];
+		uint8_t *evs[256];
+		size_t lens[256], k = 0, sent = 0;
+		snprintf(line, sizeof(line), "{\"type\":\"%s\",%s", ptype, pjson + 1);
+		if (ns_input_parse(line, strlen(line), &in, &d) != 0) {
+			fprintf(stderr, "ns-inject: %s: %s\n", d.field, d.msg);
+			return 1;
+		}
+		randombytes_buf(prev, sizeof(prev));
+		for (size_t i = 0; i < park; i++) {
+			ns_event *ev;
+			if (ns_event_build(&id, park_from + 2 * i, prev, in.occurred_at, in.occurred_at, in.offender,
+					   in.payload, &ev) != 0)
+				return 1;
+			evs[k] = ev->raw;
+			lens[k++] = ev->raw_len;
+			ev->raw = NULL; /* kept until sent */
+			ns_event_free(ev);
+			if (k == 256 || i + 1 == park) {
+				send_flow(evs, lens, k);
+				for (size_t j = 0; j < k; j++)
+					free(evs[j]);
+				sent += k;
+				k = 0;
+			}
+		}
+		ns_input_clear(&in);
+		printf("parked %zu events from seq %llu\n", sent, (unsigned long long)park_from);
+	}
 	if (ftype) {
 		ns_input in;
 		ns_event *ev;
@@ -196,18 +300,8 @@ int main(int argc, char **argv)
 		free(b);
 		printf("sent a %zu byte frame\n", big);
 	}
-	int acks = 0;
-	for (int waited = 0; waited < wait_ms; waited += tmo) {
-		uint8_t rb[1 << 16];
-		int r = zmq_recv(sock, rb, sizeof(rb), 0);
-		if (r < 0 || r > (int)sizeof(rb))
-			continue;
-		Nomsync__Message *rm = nomsync__message__unpack(NULL, (size_t)r, rb);
-		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_ACK)
-			acks++;
-		nomsync__message__free_unpacked(rm, NULL);
-	}
-	printf("acks %d\n", acks);
+	count_acks(wait_ms, 0);
+	printf("acks %d\n", acked);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	ns_roster_free(&roster);
