@@ -266,9 +266,27 @@ static void test_strict(void)
 	ns_status_free(&st);
 }
 
+/* The trust gauges of /metrics. */
+static void test_trust_metrics(void)
+{
+	ns_trust_stats ts = { 3, 4, 2048, 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ns_trust_metrics(f, &ts);
+	fclose(f);
+	CHECK(strstr(buf, "# TYPE nomsync_events_incomplete gauge\nnomsync_events_incomplete 3\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_events_held 4\n") != NULL);
+	CHECK(strstr(buf, "# HELP nomsync_held_bytes Bytes of the events held for a gap.\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_held_bytes 2048\n") != NULL);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(test_read_written);
+	RUN(test_trust_metrics);
 	RUN(test_round_trip);
 	RUN(test_strict);
 	return TEST_SUMMARY();

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,6 +93,13 @@ json_t *ns_status_to_json(const ns_node_status *st);
  * @return 0, NS_EVALID (a key missing or of the wrong type, named in @p d) or NS_ENOMEM
  */
 int ns_status_from_json(const json_t *j, ns_node_status *out, ns_diag *d);
+
+/**
+ * @brief Write the store's trust gauges (ns_store_trust_stats) to @p f in
+ * the Prometheus text format: nomsync_events_incomplete,
+ * nomsync_events_held and nomsync_held_bytes, each with HELP and TYPE lines.
+ */
+void ns_trust_metrics(FILE *f, const ns_trust_stats *ts);
 
 /** @brief Free the arrays of @p st and zero it. */
 void ns_status_free(ns_node_status *st);

@@ -228,3 +228,17 @@ void ns_status_free(ns_node_status *st)
 	free(st->vector);
 	memset(st, 0, sizeof(*st));
 }
+
+void ns_trust_metrics(FILE *f, const ns_trust_stats *ts)
+{
+	static const char *const gauge[][2] = {
+		{ "events_incomplete", "Events stored without their payload, awaiting it from a peer." },
+		{ "events_held", "Events held for a gap in their origin's chain." },
+		{ "held_bytes", "Bytes of the events held for a gap." },
+	};
+	const uint64_t value[] = { ts->incomplete, ts->held, ts->held_bytes };
+
+	for (size_t i = 0; i < sizeof(value) / sizeof(value[0]); i++)
+		fprintf(f, "# HELP nomsync_%s %s\n# TYPE nomsync_%s gauge\nnomsync_%s %llu\n", gauge[i][0], gauge[i][1],
+			gauge[i][0], gauge[i][0], (unsigned long long)value[i]);
+}
