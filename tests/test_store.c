@@ -643,8 +643,8 @@ static void test_deferred_ids(void)
 	/* Found by id while deferred; an unknown id is still refused. */
 	CHECK_INT(correct(y, a.ev[1]->id, &d), 0);
 	CHECK_INT(correct(y, unknown, &d), NS_EVALID);
-	CHECK_INT(ns_store_erase(y, a.ev[2]->id), 0);
-	CHECK_INT(ns_store_erase(y, unknown), NS_ENOTFOUND);
+	CHECK_INT(ns_store_erase(y, a.ev[2]->id, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), 0);
+	CHECK_INT(ns_store_erase(y, unknown, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), NS_ENOTFOUND);
 	/* A pass of three steps (max 2: one entry per step), reopened mid-pass. */
 	CHECK_INT(ns_store_index_pending(y, 2, &left, NULL), 0);
 	CHECK_INT(left, 3);
@@ -663,8 +663,8 @@ static void test_deferred_ids(void)
 	CHECK_INT(left, 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	CHECK_INT(r.unindexed, 0);
-	CHECK_INT(r.events, 5);
-	CHECK_INT(ns_store_erase(y, b.ev[0]->id), 0);
+	CHECK_INT(r.events, 6); /* with the hub's correction and erasure */
+	CHECK_INT(ns_store_erase(y, b.ev[0]->id, "RETENTION_EXPIRED", "DPO-2024-17", NULL, &d), 0);
 	CHECK_INT(ns_store_fold_pending(y, SIZE_MAX, &left, NULL), 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	evlist_free(&a);
@@ -767,10 +767,10 @@ static void test_erase(void)
 
 	CHECK_INT(append(s, course, 3, &d), 0);
 	evlist l = all_events(s);
-	CHECK_INT(ns_store_erase(s, l.ev[0]->id), 0);
+	CHECK_INT(ns_store_erase(s, l.ev[0]->id, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), 0);
 	CHECK_INT(ns_store_verify(s, &r), 0);
 	evlist after = all_events(s);
-	CHECK(after.n == 3 && after.ev[0]->payload == NULL);
+	CHECK(after.n == 4 && after.ev[0]->payload == NULL);
 	char *view;
 	size_t len;
 	CHECK_INT(ns_store_view(s, "A1234BC", &view, &len, NULL), 0);
