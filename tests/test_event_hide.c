@@ -49,7 +49,7 @@ static void test_hidden(void)
 	CHECK_INT(ns_type_parse("prisoner.received"), 0);
 	CHECK_STR(ns_type_name(NOMSYNC__EVENT_TYPE__PRISONER_RELEASED), "prisoner.released");
 	CHECK_INT(ns_type_parse("prisoner.released"), NOMSYNC__EVENT_TYPE__PRISONER_RELEASED);
-	CHECK_INT(ns_type_max(), NOMSYNC__EVENT_TYPE__ROSTER_KEY_REVOKED);
+	CHECK_INT(ns_type_max(), NOMSYNC__EVENT_TYPE__EVENT_ERASED);
 
 	/* This process can no more sign a hidden type than an older release could. */
 	CHECK_INT(ns_identity_generate(&mdi, "MDI", NS_ROLE_PRISON), 0);
