@@ -143,6 +143,7 @@ struct ns_node {
 	uint64_t authority_seq;      /* roster changes applied so far */
 	int held;                    /* appends held after a restore */
 	uint64_t last_hold_check;
+	int compact_waiting;         /* a compaction after an erasure failed: logged once */
 };
 
 /* ---- protocol.c ---------------------------------------------------------- */
