@@ -5,7 +5,10 @@
  * trailer, a wrong count, bad magic, an empty file) is refused with
  * NS_EBUNDLE and a diag naming the problem while the importing store stays
  * exactly as it was, equivocation proofs travel, and a second import of the
- * same bundle changes nothing.
+ * same bundle changes nothing. The trailer: a format-2 trailer whose site,
+ * time or key was changed is refused (the attack that format 1 let through),
+ * format-1 bundles still import with their exporter fields flagged as
+ * unsigned, and the report gives the key that sealed the bundle.
  */
 #define _GNU_SOURCE /* memmem */
 #include "test.h"
@@ -15,8 +18,11 @@
 
 #include "core/util.h"
 
+#include <sodium.h>
+
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmproot[] = "/tmp/ns-bundle-test-XXXXXX";
@@ -397,6 +403,20 @@ static size_t put_varint(uint8_t *out, uint64_t v)
 	return n;
 }
 
+/* The records of @buf (trailer at @t) under the trailer @tr, re-packed as is (its signature unchanged). */
+static uint8_t *repack(const uint8_t *buf, size_t t, const Nomsync__BundleTrailer *tr, size_t *len)
+{
+	size_t tl = nomsync__bundle_trailer__get_packed_size(tr), hl;
+	uint8_t *nb = malloc(t + 11 + tl);
+
+	memcpy(nb, buf, t);
+	nb[t] = 'T';
+	hl = 1 + put_varint(nb + t + 1, tl);
+	nomsync__bundle_trailer__pack(tr, nb + t + hl);
+	*len = t + hl + tl;
+	return nb;
+}
+
 static void test_truncated(void)
 {
 	ns_store *a = mkstore("MDI", NS_ROLE_PRISON), *c = victim();
@@ -463,9 +483,11 @@ static void test_damaged(void)
 	layout l = parse_layout(buf, len);
 	size_t t = l.t;
 
-	/* Bad magic (a future format version), and text that is no bundle. */
+	/* A future format version, bad magic, and text that is no bundle. */
 	memcpy(copy, buf, len);
-	copy[8] = '2';
+	copy[8] = '3';
+	REFUSED(c, copy, len, "bundle format 3 is not supported (this nomsync reads formats 1 and 2)");
+	copy[8] = 'X';
 	REFUSED(c, copy, len, "not a nomsync bundle (bad magic)");
 	REFUSED(c, (const uint8_t *)"not a bundle at all", 19, "bad magic");
 
@@ -530,18 +552,14 @@ static void test_damaged(void)
 			REFUSED(c, copy, len, fields[k].msg);
 		}
 
-		/* The right digest and signature but a count of 3: re-pack the trailer. */
+		/* The right digest but a count of 3: the signature covers the count. */
 		tr->count = 3;
-		size_t tl = nomsync__bundle_trailer__get_packed_size(tr), hl;
-		uint8_t *nb = malloc(t + 11 + tl);
-		memcpy(nb, buf, t);
-		nb[t] = 'T';
-		hl = 1 + put_varint(nb + t + 1, tl);
-		nomsync__bundle_trailer__pack(tr, nb + t + hl);
-		REFUSED(c, nb, t + hl + tl, "trailer counts 3 events, found 2");
+		size_t nlen;
+		uint8_t *nb = repack(buf, t, tr, &nlen);
+		REFUSED(c, nb, nlen, "exporter signature does not verify");
 		/* A trailer that is not a protobuf. */
-		memset(nb + t + hl, 0xff, tl);
-		REFUSED(c, nb, t + hl + tl, "trailer does not decode");
+		memset(nb + l.tbody, 0xff, nlen - l.tbody);
+		REFUSED(c, nb, nlen, "trailer does not decode");
 		free(nb);
 		nomsync__bundle_trailer__free_unpacked(tr, NULL);
 	}
@@ -567,6 +585,242 @@ static void test_damaged(void)
 	free(buf);
 	ns_store_close(a);
 	ns_store_close(c);
+}
+
+/*
+ * The attack on the trailer: in format 1 a real bundle whose trailer was
+ * changed from site MDI to LDI, or given another export time, still passed
+ * ns_bundle_check and the report named LDI as the exporter, because the
+ * signature covered the digest of the records only. Every field a reader
+ * reports is signed now: each such change is refused and changes nothing.
+ */
+static void test_trailer_tampered(void)
+{
+	ns_store *a = mkstore("MDI", NS_ROLE_PRISON), *c = victim();
+	ns_identity other;
+	ns_import_report r;
+	ns_diag d;
+	size_t len, nlen;
+	uint8_t *buf, *nb;
+
+	CHECK_INT(append(a, course, 2), 0);
+	buf = slurp(export_to(a, NULL, 0, NULL), &len);
+	layout l = parse_layout(buf, len);
+	snapshot before = snap(c);
+	Nomsync__BundleTrailer *tr = nomsync__bundle_trailer__unpack(NULL, len - l.tbody, buf + l.tbody);
+	CHECK(tr != NULL);
+	if (tr == NULL)
+		return;
+	char *site = tr->site;
+	int64_t created = tr->created_at;
+	ProtobufCBinaryData key = tr->exporter;
+
+	/* Untouched, the re-packed bundle checks and names MDI. */
+	nb = repack(buf, l.t, tr, &nlen);
+	CHECK_INT(ns_bundle_check(nb, nlen, &r, &d), 0);
+	CHECK_STR(r.exporter, "MDI");
+	free(nb);
+
+	tr->site = "LDI";
+	nb = repack(buf, l.t, tr, &nlen);
+	REFUSED(c, nb, nlen, "exporter signature does not verify (it covers the trailer's site, time, count and key)");
+	free(nb);
+	tr->site = site;
+
+	tr->created_at = created + 3600;
+	nb = repack(buf, l.t, tr, &nlen);
+	REFUSED(c, nb, nlen, "exporter signature does not verify");
+	free(nb);
+	tr->created_at = created;
+
+	/* Another key in the trailer, the signature left as it was. */
+	ns_identity_generate(&other, "MDI", NS_ROLE_PRISON);
+	tr->exporter.data = other.pk;
+	nb = repack(buf, l.t, tr, &nlen);
+	REFUSED(c, nb, nlen, "exporter signature does not verify");
+	free(nb);
+	tr->exporter = key;
+
+	snapshot after = snap(c);
+	CHECK(snap_equal(&before, &after));
+	snap_free(&after);
+	snap_free(&before);
+	nomsync__bundle_trailer__free_unpacked(tr, NULL);
+	free(buf);
+	ns_store_close(a);
+	ns_store_close(c);
+}
+
+/*
+ * A bundle of @a's events in format @version, sealed by @id at @when: the
+ * records of a fresh export under that format's magic and trailer. Its
+ * path (static).
+ */
+static const char *sealed_as(ns_store *a, int version, const ns_identity *id, int64_t when, uint64_t count)
+{
+	static char path[300];
+	size_t len, mlen = strlen(NS_BUNDLE_MAGIC), tlen;
+	uint8_t *buf = slurp(export_to(a, NULL, 0, NULL), &len), digest[NS_ID_BYTES], *tb = NULL;
+	layout l = parse_layout(buf, len);
+	FILE *f;
+
+	memcpy(buf, version == 1 ? NS_BUNDLE_MAGIC_V1 : NS_BUNDLE_MAGIC, mlen);
+	crypto_generichash(digest, NS_ID_BYTES, buf, l.t, NULL, 0);
+	CHECK_INT(ns_bundle_trailer(version, id, digest, count, when, &tb, &tlen), 0);
+	snprintf(path, sizeof(path), "%s/sealed-v%d.bundle", tmproot, version);
+	f = fopen(path, "wb");
+	CHECK(f != NULL);
+	CHECK_INT(fwrite(buf, 1, l.t, f), l.t);
+	CHECK_INT(fwrite(tb, 1, tlen, f), tlen);
+	fclose(f);
+	free(tb);
+	free(buf);
+	return path;
+}
+
+/* What a bundle's report says of its exporter: the key that sealed it, its claims, its format. */
+static void test_report_exporter(void)
+{
+	ns_store *a = mkstore("MDI", NS_ROLE_PRISON), *b = mkstore("N07", NS_ROLE_PROBATION);
+	const ns_identity *mdi = ns_store_identity(a);
+	ns_identity rogue, bad;
+	ns_import_report r;
+	uint8_t *tb = NULL, digest[NS_ID_BYTES] = { 0 };
+	size_t tlen;
+	ns_diag d;
+
+	CHECK_INT(append(a, course, 2), 0);
+	int64_t t0 = (int64_t)time(NULL);
+	const char *path = export_to(a, NULL, 0, NULL);
+	int64_t t1 = (int64_t)time(NULL);
+	size_t len;
+	uint8_t *buf = slurp(path, &len);
+	CHECK(memcmp(buf, "NSBUNDLE2\n", 10) == 0);
+	CHECK_INT(ns_bundle_check(buf, len, &r, &d), 0);
+	CHECK_INT(r.version, 2);
+	CHECK_STR(r.exporter, "MDI");
+	CHECK(memcmp(r.exporter_key, mdi->pk, NS_KEY_BYTES) == 0);
+	CHECK(r.created_at >= t0 && r.created_at <= t1);
+	free(buf);
+
+	/*
+	 * Anyone can re-seal a bundle under their own key and claim any site:
+	 * it checks, and the report gives the rogue's key, for a roster to judge.
+	 */
+	ns_identity_generate(&rogue, "MDI", NS_ROLE_PRISON);
+	CHECK_INT(ns_bundle_import(b, sealed_as(a, 2, &rogue, 1767225600, 2), &r, &d), 0);
+	report_is(&r, 2, 2, 0, 0, 0);
+	CHECK_STR(r.exporter, "MDI");
+	CHECK(memcmp(r.exporter_key, rogue.pk, NS_KEY_BYTES) == 0);
+	CHECK(memcmp(r.exporter_key, mdi->pk, NS_KEY_BYTES) != 0);
+	CHECK_INT(r.created_at, 1767225600);
+
+	/* Signed, but a count that is not the bundle's; a site that is no site code. */
+	ns_store *c = mkstore("LEI", NS_ROLE_PRISON);
+	snapshot before = snap(c);
+	buf = slurp(sealed_as(a, 2, mdi, 1767225600, 3), &len);
+	REFUSED(c, buf, len, "trailer counts 3 events, found 2");
+	free(buf);
+	bad = *mdi;
+	snprintf(bad.site, sizeof(bad.site), "M\033[2J");
+	buf = slurp(sealed_as(a, 2, &bad, 1767225600, 2), &len);
+	REFUSED(c, buf, len, "trailer names no valid site code");
+	free(buf);
+	snapshot after = snap(c);
+	CHECK(snap_equal(&before, &after));
+	snap_free(&after);
+	snap_free(&before);
+
+	CHECK_INT(ns_bundle_trailer(3, mdi, digest, 0, 0, &tb, &tlen), NS_EINVAL);
+	CHECK(tb == NULL);
+	ns_identity_wipe(&rogue);
+	ns_store_close(c);
+	ns_store_close(a);
+	ns_store_close(b);
+}
+
+/*
+ * @buf under the other format's @magic, its trailer's digest made to match:
+ * the magic alone is caught by the digest, and with the digest fixed the
+ * signature fails, since the formats sign different things.
+ */
+static void swap_format(ns_store *c, uint8_t *buf, size_t len, const char *magic)
+{
+	layout l = parse_layout(buf, len);
+	Nomsync__BundleTrailer *tr = nomsync__bundle_trailer__unpack(NULL, len - l.tbody, buf + l.tbody);
+	uint8_t digest[NS_ID_BYTES], *nb;
+	size_t nlen;
+
+	memcpy(buf, magic, strlen(magic));
+	REFUSED(c, buf, len, "digest mismatch: the bundle was altered or truncated");
+	CHECK(tr != NULL);
+	if (tr == NULL)
+		return;
+	CHECK_INT(tr->digest.len, NS_ID_BYTES);
+	crypto_generichash(digest, NS_ID_BYTES, buf, l.t, NULL, 0);
+	memcpy(tr->digest.data, digest, NS_ID_BYTES);
+	nb = repack(buf, l.t, tr, &nlen);
+	REFUSED(c, nb, nlen, "exporter signature does not verify");
+	free(nb);
+	nomsync__bundle_trailer__free_unpacked(tr, NULL);
+}
+
+/*
+ * Format 1 (written before the trailer was sealed) still imports; its
+ * report says so (version 1), because its site and time are nobody's word:
+ * a format-1 trailer re-labelled LDI still checks. A format-1 trailer under
+ * the format-2 magic, and the reverse, are refused: a bundle cannot be
+ * passed off as the other format.
+ */
+static void test_format1_still_imports(void)
+{
+	ns_store *a = mkstore("MDI", NS_ROLE_PRISON), *b = mkstore("N07", NS_ROLE_PROBATION);
+	const ns_identity *mdi = ns_store_identity(a);
+	ns_import_report r;
+	ns_diag d;
+	size_t len, nlen;
+	uint8_t *buf, *nb;
+
+	CHECK_INT(append(a, course, 3), 0);
+	const char *path = sealed_as(a, 1, mdi, 1700000000, 3);
+	buf = slurp(path, &len);
+	CHECK(memcmp(buf, "NSBUNDLE1\n", 10) == 0);
+	CHECK_INT(ns_bundle_check(buf, len, &r, &d), 0);
+	CHECK_INT(ns_bundle_import(b, path, &r, &d), 0);
+	report_is(&r, 3, 3, 0, 0, 0);
+	CHECK_INT(r.version, 1);
+	CHECK_STR(r.exporter, "MDI");
+	CHECK(memcmp(r.exporter_key, mdi->pk, NS_KEY_BYTES) == 0);
+	CHECK_INT(r.created_at, 1700000000);
+	uint8_t da[NS_ID_BYTES], db[NS_ID_BYTES];
+	CHECK_INT(ns_store_digest(a, NULL, da), 0);
+	CHECK_INT(ns_store_digest(b, NULL, db), 0);
+	CHECK(memcmp(da, db, NS_ID_BYTES) == 0);
+
+	layout l = parse_layout(buf, len);
+	Nomsync__BundleTrailer *tr = nomsync__bundle_trailer__unpack(NULL, len - l.tbody, buf + l.tbody);
+	CHECK(tr != NULL);
+	if (tr != NULL) {
+		char *site = tr->site;
+		tr->site = "LDI";
+		nb = repack(buf, l.t, tr, &nlen);
+		CHECK_INT(ns_bundle_check(nb, nlen, &r, &d), 0);
+		CHECK_INT(r.version, 1);
+		CHECK_STR(r.exporter, "LDI");
+		free(nb);
+		tr->site = site;
+		nomsync__bundle_trailer__free_unpacked(tr, NULL);
+	}
+
+	ns_store *c = mkstore("LEI", NS_ROLE_PRISON);
+	swap_format(c, buf, len, NS_BUNDLE_MAGIC);
+	free(buf);
+	buf = slurp(sealed_as(a, 2, mdi, 1700000000, 3), &len);
+	swap_format(c, buf, len, NS_BUNDLE_MAGIC_V1);
+	free(buf);
+	ns_store_close(c);
+	ns_store_close(a);
+	ns_store_close(b);
 }
 
 /*
@@ -702,6 +956,9 @@ int main(void)
 	RUN(test_export_since);
 	RUN(test_truncated);
 	RUN(test_damaged);
+	RUN(test_trailer_tampered);
+	RUN(test_report_exporter);
+	RUN(test_format1_still_imports);
 	RUN(test_proofs_carried);
 	RUN(test_import_twice_idempotent);
 	char cmd[300];

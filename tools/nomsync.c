@@ -10,7 +10,7 @@
  *   nomsync --dir DIR vector
  *   nomsync --dir DIR digest [ID]
  *   nomsync --dir DIR export [--since VECTOR.json] > FILE
- *   nomsync --dir DIR import FILE [--config NOMSYNCD.conf]
+ *   nomsync --dir DIR import FILE --config NOMSYNCD.conf | --no-roster
  *   nomsync --dir DIR status [--json]
  *   nomsync --dir DIR erase EVENT_ID --reason REASON [--requested-by REF]
  *   nomsync --dir DIR compact                 (scrub erased bytes from the file)
@@ -53,8 +53,10 @@ static const char *usage_text =
 	"  vector                           the version vector as JSON\n"
 	"  digest [ID]                      hash of all views (or one) for convergence checks\n"
 	"  export [--since VECTOR.json]     write a signed bundle to stdout\n"
-	"  import FILE [--config CONF]      verify and apply a bundle (with nomsyncd's config,\n"
-	"                                   also against its roster)\n"
+	"  import FILE --config CONF        verify and apply a bundle, checking its events against\n"
+	"                                   the roster in force of nomsyncd's config CONF\n"
+	"  import FILE --no-roster          the same without any roster: trusts every correctly\n"
+	"                                   signed event (labs and tests only)\n"
 	"  status [--json]                  vector, counts and rejections\n"
 	"  erase EVENT_ID --reason R [--requested-by REF]\n"
 	"                                   erase an event's payload everywhere (data protection;\n"
@@ -582,36 +584,87 @@ static uint64_t authority_seq(ns_store *s, const uint8_t *authority)
 }
 
 /*
- * import FILE [--config NOMSYNCD.conf]. With the node's config, events are
- * also checked against the roster in force (file, authority signature and
- * the authority's changes held in the store), as nomsyncd checks them. A
- * bundle that carries roster changes is imported again after them, so the
- * events of a site it adds are applied too.
+ * Who sealed the bundle, as far as anyone can tell: with a roster, the site
+ * the roster names for the exporter's key (or that it names none); without
+ * one, only what the trailer claims about itself.
+ */
+static void import_exporter(const ns_import_report *r, const ns_roster *roster)
+{
+	const ns_roster_entry *e = roster ? ns_roster_by_key(roster, r->exporter_key) : NULL;
+	char key[2 * NS_KEY_BYTES + 1], when[21];
+
+	ns_hex(key, r->exporter_key, NS_KEY_BYTES);
+	ns_time_format(when, r->created_at);
+	if (e != NULL && strcmp(e->site, r->exporter) == 0)
+		printf("exported by %s (in the roster)", e->site);
+	else if (e != NULL)
+		printf("exported by %s (in the roster; the bundle claims %s)", e->site, r->exporter);
+	else if (roster != NULL)
+		printf("exporter key %s not in the roster (the bundle claims %s)", key, r->exporter);
+	else
+		printf("exported by %s (self-declared, not checked against a roster; key %s)", r->exporter, key);
+	if (r->version >= 2)
+		printf(" on %s\n", when);
+	else
+		printf("; a format-1 bundle: its site and time are not signed, unverified\n");
+}
+
+/*
+ * import FILE --config NOMSYNCD.conf | --no-roster. With the node's config,
+ * events are also checked against the roster in force (file, authority
+ * signature and the authority's changes held in the store), as nomsyncd
+ * checks them. A bundle that carries roster changes is imported again after
+ * them, so the events of a site it adds are applied too. Without a roster
+ * any key could sign events claiming any site, so that takes --no-roster,
+ * said out loud and counted.
  */
 static int cmd_import(ns_store *s, int argc, char **argv)
 {
 	ns_import_report r, total = { 0 };
+	const char *file = NULL, *conf = NULL;
 	ns_config *cfg = NULL;
 	ns_roster roster;
 	const uint8_t *auth = NULL;
 	uint64_t seen = 0;
 	ns_diag d;
-	int rc = 0, have_roster = 0;
+	int rc = 0, have_roster = 0, no_roster = 0;
 
-	if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--config") == 0))
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc && conf == NULL)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "--no-roster") == 0)
+			no_roster = 1;
+		else if (argv[i][0] != '-' && file == NULL)
+			file = argv[i];
+		else
+			return usage();
+	}
+	if (file == NULL)
 		return usage();
+	if (conf != NULL && no_roster) {
+		fprintf(stderr, "nomsync: import: --config and --no-roster exclude each other\n");
+		return 2;
+	}
+	if (conf == NULL && !no_roster) {
+		fprintf(stderr, "nomsync: import: no roster to check the bundle's events against: give --config "
+				"NOMSYNCD.conf (the node's config: its roster in force, as nomsyncd checks "
+				"events), or --no-roster to trust every correctly signed event whoever signed it "
+				"(labs and tests only)\n");
+		return 2;
+	}
 	ns_diag_clear(&d);
-	if (argc == 4) {
+	if (conf != NULL) {
 		if ((cfg = calloc(1, sizeof(*cfg))) == NULL)
 			return fail("import", NS_ENOMEM, NULL);
-		if ((rc = ns_config_load(argv[3], cfg, &d)) != 0) {
+		if ((rc = ns_config_load(conf, cfg, &d)) != 0) {
 			free(cfg);
 			return fail("import", rc, &d);
 		}
 		auth = cfg->has_authority ? cfg->authority : NULL;
 	} else {
-		fprintf(stderr, "nomsync: import: no --config: events are checked (signatures, chains, roles, "
-				"payloads) but not against a roster\n");
+		fprintf(stderr, "nomsync: import: WARNING: --no-roster: events are NOT checked against any "
+				"roster; every correctly signed event is applied, whoever signed it and whatever "
+				"site it claims (counted as imported.no_roster)\n");
 	}
 	for (int pass = 0; pass < 4; pass++) {
 		if (cfg != NULL) {
@@ -622,7 +675,7 @@ static int cmd_import(ns_store *s, int argc, char **argv)
 			have_roster = 1;
 			ns_store_set_trust(s, ns_roster_trust, &roster);
 		}
-		if ((rc = ns_bundle_import(s, argv[1], &r, &d)) != 0)
+		if ((rc = ns_bundle_import(s, file, &r, &d)) != 0)
 			break;
 		if (pass == 0) {
 			total = r;
@@ -637,17 +690,23 @@ static int cmd_import(ns_store *s, int argc, char **argv)
 			break;
 	}
 	ns_store_set_trust(s, NULL, NULL);
+	if (no_roster) { /* after a failure too: the batches applied before it stay applied */
+		int crc = ns_store_count(s, "imported.no_roster", r.applied);
+		if (rc == 0)
+			rc = crc;
+	}
+	if (rc == 0) {
+		printf("imported bundle: %llu events, %llu applied, %llu duplicate, %llu held, %llu rejected, "
+		       "%llu proofs\n",
+		       (unsigned long long)total.events, (unsigned long long)total.applied,
+		       (unsigned long long)total.duplicates, (unsigned long long)total.held,
+		       (unsigned long long)total.rejected, (unsigned long long)total.proofs);
+		import_exporter(&total, have_roster ? &roster : NULL);
+	}
 	if (have_roster)
 		ns_roster_free(&roster);
 	free(cfg);
-	if (rc != 0)
-		return fail("import", rc, &d);
-	printf("imported bundle from %s: %llu events, %llu applied, %llu duplicate, %llu held, "
-	       "%llu rejected, %llu proofs\n",
-	       total.exporter, (unsigned long long)total.events, (unsigned long long)total.applied,
-	       (unsigned long long)total.duplicates, (unsigned long long)total.held,
-	       (unsigned long long)total.rejected, (unsigned long long)total.proofs);
-	return 0;
+	return rc != 0 ? fail("import", rc, &d) : 0;
 }
 
 /*

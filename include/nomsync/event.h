@@ -49,6 +49,8 @@ typedef enum ns_role {
 const char *ns_role_name(ns_role role);
 /** @brief Parse a role name. @return the role, or NS_ROLE_NONE. */
 ns_role ns_role_parse(const char *name);
+/** @brief 1 if @p site is a well-formed site code (1-15 of A-Z 0-9 _ -), whatever its role. */
+int ns_site_code_ok(const char *site);
 
 /** A site's signing identity. Owned by the caller; wipe with ns_identity_wipe. */
 typedef struct ns_identity {

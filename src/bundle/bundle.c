@@ -38,16 +38,22 @@ static void ns__w(ns__writer *w, const void *p, size_t n)
 	crypto_generichash_update(&w->st, p, n);
 }
 
-static void ns__w_varint(ns__writer *w, uint64_t v)
+/* Encode a varint into @b (10 bytes at most); returns its length. */
+static size_t ns__varint_put(uint8_t *b, uint64_t v)
 {
-	uint8_t b[10];
 	size_t n = 0;
 	while (v >= 0x80) {
 		b[n++] = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
 	b[n++] = (uint8_t)v;
-	ns__w(w, b, n);
+	return n;
+}
+
+static void ns__w_varint(ns__writer *w, uint64_t v)
+{
+	uint8_t b[10];
+	ns__w(w, b, ns__varint_put(b, v));
 }
 
 static int ns__export_event(void *arg, const ns_event *ev)
@@ -60,12 +66,81 @@ static int ns__export_event(void *arg, const ns_event *ev)
 	return w->err;
 }
 
+/* Big-endian 8 bytes, for the seal. */
+static void ns__be64(uint8_t out[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
+}
+
+/*
+ * What a format-2 trailer's signature covers: the digest of the records and
+ * every trailer field a reader reports, so none can be changed without the
+ * exporter's key. The label keeps a seal from passing for any other signed
+ * 32 bytes (a format-1 digest, an event id).
+ */
+static void ns__seal(const uint8_t digest[NS_ID_BYTES], uint64_t count, int64_t created_at,
+		     const uint8_t pk[NS_KEY_BYTES], const char *site, uint8_t out[NS_ID_BYTES])
+{
+	static const char label[] = "nomsync bundle trailer 2"; /* hashed with its NUL */
+	crypto_generichash_state st;
+	uint8_t n[8];
+	size_t slen = strlen(site);
+
+	crypto_generichash_init(&st, NULL, 0, NS_ID_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)label, sizeof(label));
+	crypto_generichash_update(&st, digest, NS_ID_BYTES);
+	ns__be64(n, count);
+	crypto_generichash_update(&st, n, sizeof(n));
+	ns__be64(n, (uint64_t)created_at);
+	crypto_generichash_update(&st, n, sizeof(n));
+	crypto_generichash_update(&st, pk, NS_KEY_BYTES);
+	ns__be64(n, slen);
+	crypto_generichash_update(&st, n, sizeof(n));
+	crypto_generichash_update(&st, (const uint8_t *)site, slen);
+	crypto_generichash_final(&st, out, NS_ID_BYTES);
+}
+
+int ns_bundle_trailer(int version, const ns_identity *id, const uint8_t digest[NS_ID_BYTES],
+		      uint64_t count, int64_t created_at, uint8_t **out, size_t *len)
+{
+	Nomsync__BundleTrailer t = NOMSYNC__BUNDLE_TRAILER__INIT;
+	uint8_t seal[NS_ID_BYTES], sig[NS_SIG_BYTES], *b;
+	size_t tlen, hl;
+
+	*out = NULL;
+	if (version == 1) {
+		crypto_sign_detached(sig, NULL, digest, NS_ID_BYTES, id->sk);
+	} else if (version == 2) {
+		ns__seal(digest, count, created_at, id->pk, id->site, seal);
+		crypto_sign_detached(sig, NULL, seal, NS_ID_BYTES, id->sk);
+	} else {
+		return NS_EINVAL;
+	}
+	t.count = count;
+	t.digest.data = (uint8_t *)digest;
+	t.digest.len = NS_ID_BYTES;
+	t.exporter.data = (uint8_t *)id->pk;
+	t.exporter.len = NS_KEY_BYTES;
+	t.signature.data = sig;
+	t.signature.len = sizeof(sig);
+	t.site = (char *)id->site;
+	t.created_at = created_at;
+	tlen = nomsync__bundle_trailer__get_packed_size(&t);
+	if ((b = malloc(1 + 10 + tlen)) == NULL)
+		return NS_ENOMEM;
+	b[0] = 'T';
+	hl = 1 + ns__varint_put(b + 1, tlen);
+	nomsync__bundle_trailer__pack(&t, b + hl);
+	*out = b;
+	*len = hl + tlen;
+	return 0;
+}
+
 int ns_bundle_export(ns_store *s, const ns_vv_entry *since, size_t nsince, FILE *out,
 		     uint64_t *count)
 {
-	const ns_identity *id = ns_store_identity(s);
-	Nomsync__BundleTrailer t = NOMSYNC__BUNDLE_TRAILER__INIT;
-	uint8_t digest[NS_ID_BYTES], sig[NS_SIG_BYTES], *tb;
+	uint8_t digest[NS_ID_BYTES], *tb;
 	ns__writer w = { .out = out };
 	ns_proof *proofs = NULL;
 	size_t nproofs = 0, tlen;
@@ -86,22 +161,10 @@ int ns_bundle_export(ns_store *s, const ns_vv_entry *since, size_t nsince, FILE 
 	}
 	ns_proofs_free(proofs, nproofs);
 	crypto_generichash_final(&w.st, digest, sizeof(digest));
-	crypto_sign_detached(sig, NULL, digest, sizeof(digest), id->sk);
-	t.count = w.count;
-	t.digest.data = digest;
-	t.digest.len = sizeof(digest);
-	t.exporter.data = (uint8_t *)id->pk;
-	t.exporter.len = NS_KEY_BYTES;
-	t.signature.data = sig;
-	t.signature.len = sizeof(sig);
-	t.site = (char *)id->site;
-	t.created_at = (int64_t)time(NULL);
-	tlen = nomsync__bundle_trailer__get_packed_size(&t);
-	if ((tb = malloc(tlen)) == NULL)
-		return NS_ENOMEM;
-	nomsync__bundle_trailer__pack(&t, tb);
-	ns__w(&w, "T", 1);
-	ns__w_varint(&w, tlen);
+	rc = ns_bundle_trailer(NS_BUNDLE_VERSION, ns_store_identity(s), digest, w.count,
+			       (int64_t)time(NULL), &tb, &tlen);
+	if (rc != 0)
+		return rc;
 	ns__w(&w, tb, tlen);
 	free(tb);
 	if (w.err == 0 && fflush(out) != 0)
@@ -124,6 +187,70 @@ static int ns__r_blob(const uint8_t *p, size_t len, size_t *pos, const uint8_t *
 	return 0;
 }
 
+/*
+ * The trailer record's bytes @tb of a bundle of format @version whose
+ * records are buf[0..at) and hold @events events: digest, signature (over
+ * the seal in format 2), count and site. Fills the exporter fields of @r.
+ */
+static int ns__check_trailer(int version, const uint8_t *buf, size_t at, const uint8_t *tb, size_t tlen,
+			     uint64_t events, ns_import_report *r, ns_diag *d)
+{
+	Nomsync__BundleTrailer *t;
+	uint8_t digest[NS_ID_BYTES], seal[NS_ID_BYTES];
+	const char *site;
+	int rc = 0;
+
+	if ((t = nomsync__bundle_trailer__unpack(NULL, tlen, tb)) == NULL)
+		return ns_diag_set(d, NS_EBUNDLE, "bundle", "trailer does not decode");
+	site = t->site ? t->site : "";
+	crypto_generichash(digest, sizeof(digest), buf, at, NULL, 0);
+	if (t->digest.len != NS_ID_BYTES || memcmp(t->digest.data, digest, NS_ID_BYTES) != 0) {
+		rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "digest mismatch: the bundle was altered or truncated");
+	} else if (t->exporter.len != NS_KEY_BYTES || t->signature.len != NS_SIG_BYTES) {
+		rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "exporter signature does not verify");
+	} else {
+		if (version >= 2)
+			ns__seal(digest, t->count, t->created_at, t->exporter.data, site, seal);
+		if (crypto_sign_verify_detached(t->signature.data, version >= 2 ? seal : digest, NS_ID_BYTES,
+						t->exporter.data) != 0)
+			rc = ns_diag_set(d, NS_EBUNDLE, "bundle",
+					 version >= 2 ? "exporter signature does not verify (it covers the "
+							"trailer's site, time, count and key)"
+						      : "exporter signature does not verify");
+	}
+	if (rc == 0 && t->count != events)
+		rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "trailer counts %llu events, found %llu",
+				 (unsigned long long)t->count, (unsigned long long)events);
+	if (rc == 0 && !ns_site_code_ok(site))
+		rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "trailer names no valid site code");
+	if (rc == 0 && r) {
+		r->events = events;
+		r->version = version;
+		memcpy(r->exporter_key, t->exporter.data, NS_KEY_BYTES);
+		snprintf(r->exporter, sizeof(r->exporter), "%s", site);
+		r->created_at = t->created_at;
+	}
+	nomsync__bundle_trailer__free_unpacked(t, NULL);
+	return rc;
+}
+
+/* The format named by a bundle's magic (1 or 2), or NS_EBUNDLE. */
+static int ns__version(const uint8_t *buf, size_t len, ns_diag *d)
+{
+	size_t mlen = strlen(NS_BUNDLE_MAGIC);
+
+	if (len >= mlen && memcmp(buf, NS_BUNDLE_MAGIC, mlen) == 0)
+		return NS_BUNDLE_VERSION;
+	if (len >= mlen && memcmp(buf, NS_BUNDLE_MAGIC_V1, mlen) == 0)
+		return 1;
+	if (len >= mlen && memcmp(buf, NS_BUNDLE_MAGIC, mlen - 2) == 0 && buf[mlen - 2] >= '0' &&
+	    buf[mlen - 2] <= '9' && buf[mlen - 1] == '\n')
+		return ns_diag_set(d, NS_EBUNDLE, "bundle",
+				   "bundle format %c is not supported (this nomsync reads formats 1 and %d)",
+				   buf[mlen - 2], NS_BUNDLE_VERSION);
+	return ns_diag_set(d, NS_EBUNDLE, "bundle", "not a nomsync bundle (bad magic)");
+}
+
 /* Visitor for the records of a checked bundle. */
 typedef int (*ns__record_fn)(void *arg, char kind, const uint8_t *a, size_t alen, const uint8_t *b,
 			     size_t blen);
@@ -132,14 +259,12 @@ typedef int (*ns__record_fn)(void *arg, char kind, const uint8_t *a, size_t alen
 static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg, ns_import_report *r,
 		    ns_diag *d)
 {
-	size_t mlen = strlen(NS_BUNDLE_MAGIC), pos = mlen;
-	crypto_generichash_state st;
+	size_t pos = strlen(NS_BUNDLE_MAGIC);
 	uint64_t events = 0;
-	uint8_t digest[NS_ID_BYTES];
-	int rc;
+	int rc, version;
 
-	if (len < mlen || memcmp(buf, NS_BUNDLE_MAGIC, mlen) != 0)
-		return ns_diag_set(d, NS_EBUNDLE, "bundle", "not a nomsync bundle (bad magic)");
+	if ((version = ns__version(buf, len, d)) < 0)
+		return version;
 	while (pos < len) {
 		size_t at = pos;
 		char kind = (char)buf[pos++];
@@ -149,34 +274,11 @@ static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg,
 		if (ns__r_blob(buf, len, &pos, &a, &alen) != 0)
 			return ns_diag_set(d, NS_EBUNDLE, "bundle", "record at byte %zu is truncated", at);
 		if (kind == 'T') {
-			Nomsync__BundleTrailer *t;
 			if (pos != len)
 				return ns_diag_set(d, NS_EBUNDLE, "bundle", "bytes after the trailer at %zu", pos);
 			if (fn != NULL)
 				return 0;
-			crypto_generichash_init(&st, NULL, 0, NS_ID_BYTES);
-			crypto_generichash_update(&st, buf, at);
-			crypto_generichash_final(&st, digest, sizeof(digest));
-			t = nomsync__bundle_trailer__unpack(NULL, alen, a);
-			if (t == NULL)
-				return ns_diag_set(d, NS_EBUNDLE, "bundle", "trailer does not decode");
-			rc = 0;
-			if (t->digest.len != NS_ID_BYTES || memcmp(t->digest.data, digest, NS_ID_BYTES) != 0)
-				rc = ns_diag_set(d, NS_EBUNDLE, "bundle",
-						 "digest mismatch: the bundle was altered or truncated");
-			else if (t->exporter.len != NS_KEY_BYTES || t->signature.len != NS_SIG_BYTES ||
-				 crypto_sign_verify_detached(t->signature.data, digest, NS_ID_BYTES,
-							     t->exporter.data) != 0)
-				rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "exporter signature does not verify");
-			else if (t->count != events)
-				rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "trailer counts %llu events, found %llu",
-						 (unsigned long long)t->count, (unsigned long long)events);
-			if (rc == 0 && r)
-				snprintf(r->exporter, sizeof(r->exporter), "%s", t->site ? t->site : "");
-			nomsync__bundle_trailer__free_unpacked(t, NULL);
-			if (rc == 0 && r)
-				r->events = events;
-			return rc;
+			return ns__check_trailer(version, buf, at, a, alen, events, r, d);
 		}
 		if (kind == 'P' && ns__r_blob(buf, len, &pos, &b, &blen) != 0)
 			return ns_diag_set(d, NS_EBUNDLE, "bundle", "proof at byte %zu is truncated", at);

@@ -336,7 +336,7 @@ static int ns__parse_frame(const uint8_t *buf, size_t len, struct ns__frame *fr,
 	return 0;
 }
 
-static int ns__site_ok(const char *s)
+int ns_site_code_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n >= NS_SITE_MAX)
@@ -461,7 +461,7 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 		rc = ns_diag_set(d, NS_EDECODE, "offender", "offender reference is malformed");
 		goto fail;
 	}
-	if (!ns__site_ok(h->site) || (ev->role = ns_role_parse(h->role)) == NS_ROLE_NONE) {
+	if (!ns_site_code_ok(h->site) || (ev->role = ns_role_parse(h->role)) == NS_ROLE_NONE) {
 		rc = ns_diag_set(d, NS_EDECODE, "site", "origin site code or role is malformed");
 		goto fail;
 	}
@@ -577,7 +577,7 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 	if (ns_crypto_init() != 0 || id == NULL || payload == NULL || offender == NULL || seq == 0 ||
 	    payload->body_case == NOMSYNC__PAYLOAD__BODY__NOT_SET ||
 	    ns_type_name((uint32_t)payload->body_case) == NULL || !ns__ref_ok(offender) ||
-	    !ns__site_ok(id->site) || ns_role_name(id->role) == NULL)
+	    !ns_site_code_ok(id->site) || ns_role_name(id->role) == NULL)
 		return NS_EINVAL;
 	if (prev == NULL)
 		prev = zero;

@@ -5,7 +5,10 @@
 # its daemon is running on the same store; the daemons then spread WDI's
 # events to MDI and N55, and a fresh hub bundle brings WDI level: all four
 # stores end with the same vector and digest. Importing a bundle twice
-# changes nothing and reports every event as a duplicate.
+# changes nothing and reports every event as a duplicate. A key outside the
+# roster that claims to be MDI gets nothing in: an import needs the node's
+# config (or an explicit --no-roster), and the report names the exporter by
+# the roster, not by what the bundle says of itself.
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/net.bash"
 
@@ -39,13 +42,13 @@ expect_eq "$(events_of HUBNE)" "$((nMDI + nN55))" "hub holds MDI's and N55's eve
 $NS --dir "$WORK/HUBNE" export >"$WORK/hub1.bundle" 2>"$WORK/export.err"
 expect_grep "exported $((nMDI + nN55)) events" "$WORK/export.err" "hub exports every event it holds"
 $NS --dir "$WORK/WDI" import "$WORK/hub1.bundle" --config "$WORK/WDI.conf" >"$WORK/imp1.out"
-expect_grep "imported bundle from HUBNE" "$WORK/imp1.out" "import names the exporting site"
+expect_grep "^exported by HUBNE (in the roster) on 20" "$WORK/imp1.out" "import names the exporting site by the roster"
 expect_eq "$(import_counts "$WORK/imp1.out")" "$((nMDI + nN55)) $((nMDI + nN55)) 0 0 0" "WDI applies every event of the hub bundle"
 expect_eq "$(events_of WDI)" "$total" "WDI holds all $total events after the import"
 dWDI=$($NS --dir "$WORK/WDI" digest)
 
 # The same bundle again: nothing changes, everything is a duplicate.
-$NS --dir "$WORK/WDI" import "$WORK/hub1.bundle" >"$WORK/imp2.out"
+$NS --dir "$WORK/WDI" import "$WORK/hub1.bundle" --config "$WORK/WDI.conf" >"$WORK/imp2.out"
 expect_eq "$(import_counts "$WORK/imp2.out")" "$((nMDI + nN55)) 0 $((nMDI + nN55)) 0 0" \
   "second import of the same bundle: 0 applied, $((nMDI + nN55)) duplicate"
 expect_grep "$((nMDI + nN55)) duplicate" "$WORK/imp2.out" "import output says '$((nMDI + nN55)) duplicate'"
@@ -57,9 +60,9 @@ $NS --dir "$WORK/HUBNE" vector >"$WORK/hub.vector.json"
 $NS --dir "$WORK/WDI" export --since "$WORK/hub.vector.json" >"$WORK/wdi.bundle" 2>"$WORK/export2.err"
 expect_grep "exported $nWDI events" "$WORK/export2.err" "WDI's --since export holds exactly its own $nWDI events"
 # The hub's daemon is running on the same store while the CLI imports.
-$NS --dir "$WORK/HUBNE" import "$WORK/wdi.bundle" >"$WORK/imp3.out"
+$NS --dir "$WORK/HUBNE" import "$WORK/wdi.bundle" --config "$WORK/HUBNE.conf" >"$WORK/imp3.out"
 expect_eq "$(import_counts "$WORK/imp3.out")" "$nWDI $nWDI 0 0 0" "hub (daemon running) applies WDI's $nWDI events"
-$NS --dir "$WORK/HUBNE" import "$WORK/wdi.bundle" >"$WORK/imp4.out"
+$NS --dir "$WORK/HUBNE" import "$WORK/wdi.bundle" --config "$WORK/HUBNE.conf" >"$WORK/imp4.out"
 expect_eq "$(import_counts "$WORK/imp4.out")" "$nWDI 0 $nWDI 0 0" "hub re-import of WDI's bundle: all $nWDI duplicate"
 
 # The running daemons pick the imported events up and spread them.
@@ -78,23 +81,39 @@ expect_grep "exported 1 events" "$WORK/export3.err" "hub's --since bundle for WD
 $NS --dir "$WORK/WDI" import "$WORK/hub2.bundle" --config "$WORK/WDI.conf" >"$WORK/imp5.out"
 expect_eq "$(import_counts "$WORK/imp5.out")" "1 1 0 0 0" "WDI applies the fresh hub bundle"
 
-# A bundle from a site outside the roster: refused by an import with the
-# node's config, written nowhere; without the config only the roster check
-# is missing (and the CLI says so).
-$NS --dir "$WORK/ROGUE" init --site LEI --role prison >/dev/null
+# The attack (issue 10, item 10): a key outside the roster that calls itself
+# MDI signs an alert and exports it. With the node's config its event is
+# refused and written nowhere, and the report says whose key sealed the
+# bundle: nobody's in the roster. An import with neither --config nor
+# --no-roster is refused outright (before, it applied the event and showed
+# it as MDI's behind a warning); --no-roster imports it, loudly, and counts.
+$NS --dir "$WORK/ROGUE" init --site MDI --role prison >/dev/null
+rogue_key=$($NS --dir "$WORK/ROGUE" id | cut -d' ' -f3)
 echo '{"type":"alert.raised","offender":"A0003AD","occurred_at":"2026-02-02T10:00:00Z","alert_type":"X","alert_code":"XSA","from_date":"2026-02-02"}' |
   $NS --dir "$WORK/ROGUE" append >/dev/null
 $NS --dir "$WORK/ROGUE" export >"$WORK/rogue.bundle" 2>/dev/null
 dW=$($NS --dir "$WORK/WDI" digest)
 $NS --dir "$WORK/WDI" import "$WORK/rogue.bundle" --config "$WORK/WDI.conf" >"$WORK/imp6.out"
-expect_eq "$(import_counts "$WORK/imp6.out")" "1 0 0 0 1" "WDI (with its config) refuses the event of a site outside the roster"
+expect_eq "$(import_counts "$WORK/imp6.out")" "1 0 0 0 1" "WDI (with its config) refuses the event of a key outside the roster"
+expect_grep "^exporter key $rogue_key not in the roster (the bundle claims MDI)" "$WORK/imp6.out" \
+  "the report says the exporter's key is not in the roster, and that MDI is only the bundle's claim"
 expect_eq "$($NS --dir "$WORK/WDI" digest)" "$dW" "WDI's views are unchanged by the refused bundle"
 expect_eq "$($NS --dir "$WORK/WDI" status --json | jq -r '.counters["rejected.unknown_origin"] // 0')" "1" \
   "the refusal is counted as rejected.unknown_origin"
 $NS --dir "$WORK/SCRATCH" init --site HUBX --role hub >/dev/null
-$NS --dir "$WORK/SCRATCH" import "$WORK/rogue.bundle" >"$WORK/imp7.out" 2>"$WORK/imp7.err"
-expect_eq "$(import_counts "$WORK/imp7.out")" "1 1 0 0 0" "without --config the same bundle passes every other check"
-expect_grep "not against a roster" "$WORK/imp7.err" "an import without --config says the roster was not checked"
+expect_fail 2 "an import with neither --config nor --no-roster is refused" $NS --dir "$WORK/SCRATCH" import "$WORK/rogue.bundle"
+expect_grep "give --config NOMSYNCD.conf" "$WORK/err" "the refusal says to give --config (or --no-roster)"
+expect_eq "$(events_of SCRATCH)" "0" "the refused import wrote nothing"
+expect_fail 1 "the rogue's alert is not shown as MDI's anywhere" $NS --dir "$WORK/SCRATCH" show A0003AD
+expect_fail 2 "--config and --no-roster together are refused" \
+  $NS --dir "$WORK/SCRATCH" import "$WORK/rogue.bundle" --config "$WORK/WDI.conf" --no-roster
+$NS --dir "$WORK/SCRATCH" import "$WORK/rogue.bundle" --no-roster >"$WORK/imp7.out" 2>"$WORK/imp7.err"
+expect_eq "$(import_counts "$WORK/imp7.out")" "1 1 0 0 0" "--no-roster applies every correctly signed event, the rogue's too"
+expect_grep "WARNING: --no-roster: events are NOT checked against any roster" "$WORK/imp7.err" "--no-roster warns on stderr"
+expect_grep "^exported by MDI (self-declared, not checked against a roster; key $rogue_key)" "$WORK/imp7.out" \
+  "without a roster the exporter is reported as self-declared, with its key"
+expect_eq "$($NS --dir "$WORK/SCRATCH" status --json | jq -r '.counters["imported.no_roster"] // 0')" "1" \
+  "events applied by --no-roster imports are counted as imported.no_roster"
 expect_fail 1 "import --config with a missing config file" $NS --dir "$WORK/WDI" import "$WORK/rogue.bundle" --config "$WORK/none.conf"
 
 expect_eq "$(seqs WDI)" "$(seqs HUBNE)" "WDI's vector equals the hub's"

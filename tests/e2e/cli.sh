@@ -2,7 +2,10 @@
 # End to end: the nomsync CLI on five stores (two prisons, probation, court,
 # hub) exchanging bundles in different orders; every node converges to the
 # same digest; conflicts are flagged; tampering is caught; bad input is
-# refused with a clear error and nothing written.
+# refused with a clear error and nothing written. There is no roster here:
+# every import says --no-roster (an import without it, or --config, is a
+# usage error); a bundle of format 1, written before trailers were sealed,
+# still imports.
 source "$(dirname "$0")/lib.bash"
 
 sites="SHEFMC:court MDI:prison LEI:prison N55:probation HUBNE:hub"
@@ -27,10 +30,10 @@ for code in SHEFMC MDI LEI N55; do
   $NS --dir "$WORK/$code" export >"$WORK/$code.bundle" 2>/dev/null
 done
 # The hub imports in one order; every site imports the others' bundles in reverse order.
-for code in SHEFMC MDI LEI N55; do $NS --dir "$WORK/HUBNE" import "$WORK/$code.bundle" >/dev/null; done
+for code in SHEFMC MDI LEI N55; do $NS --dir "$WORK/HUBNE" import "$WORK/$code.bundle" --no-roster >/dev/null 2>&1; done
 for code in SHEFMC MDI LEI N55; do
   for other in N55 LEI MDI SHEFMC; do
-    [ "$other" = "$code" ] || $NS --dir "$WORK/$code" import "$WORK/$other.bundle" >/dev/null
+    [ "$other" = "$code" ] || $NS --dir "$WORK/$code" import "$WORK/$other.bundle" --no-roster >/dev/null 2>&1
   done
 done
 ref=$($NS --dir "$WORK/HUBNE" digest)
@@ -73,9 +76,11 @@ $NS --dir "$WORK/MDI" append <<'J' >/dev/null
 J
 $NS --dir "$WORK/MDI" export --since "$WORK/mdi.vv" >"$WORK/delta.bundle" 2>"$WORK/delta.err"
 expect_grep "exported 1 events" "$WORK/delta.err" "export --since holds only the new event"
-$NS --dir "$WORK/N55" import "$WORK/delta.bundle" >"$WORK/imp.txt"
+$NS --dir "$WORK/N55" import "$WORK/delta.bundle" --no-roster >"$WORK/imp.txt" 2>/dev/null
 expect_grep "1 applied" "$WORK/imp.txt" "delta applies"
-$NS --dir "$WORK/N55" import "$WORK/delta.bundle" >"$WORK/imp.txt"
+expect_grep "^exported by MDI (self-declared, not checked against a roster; key [0-9a-f]\{64\}) on 20" "$WORK/imp.txt" \
+  "the exporter is named as the bundle declares it, with its key"
+$NS --dir "$WORK/N55" import "$WORK/delta.bundle" --no-roster >"$WORK/imp.txt" 2>/dev/null
 expect_grep "1 duplicate" "$WORK/imp.txt" "import is idempotent"
 
 # verify, then one byte changed on disk is found.
@@ -120,17 +125,37 @@ expect_eq "$($NS --dir "$WORK/MDI" vector)" "$vv_before" "version vector unchang
 # Corrupt and truncated bundles: refused, nothing applied.
 cp "$WORK/MDI.bundle" "$WORK/trunc.bundle"
 truncate -s -7 "$WORK/trunc.bundle"
-expect_fail 1 "truncated bundle refused" $NS --dir "$WORK/HUBNE" import "$WORK/trunc.bundle"
+expect_fail 1 "truncated bundle refused" $NS --dir "$WORK/HUBNE" import "$WORK/trunc.bundle" --no-roster
 cp "$WORK/MDI.bundle" "$WORK/flip.bundle"
 flip_byte "$WORK/flip.bundle" "NEW_ADMISSION"
-expect_fail 1 "altered bundle refused" $NS --dir "$WORK/HUBNE" import "$WORK/flip.bundle"
+expect_fail 1 "altered bundle refused" $NS --dir "$WORK/HUBNE" import "$WORK/flip.bundle" --no-roster
 echo "hello" >"$WORK/junk.bundle"
-expect_fail 1 "non-bundle refused" $NS --dir "$WORK/HUBNE" import "$WORK/junk.bundle"
+expect_fail 1 "non-bundle refused" $NS --dir "$WORK/HUBNE" import "$WORK/junk.bundle" --no-roster
+# The trailer's site changed from MDI to LDI: format 2 signs it.
+python3 - "$WORK/MDI.bundle" "$WORK/ldi.bundle" <<'PY'
+import sys
+b = open(sys.argv[1], 'rb').read()
+i = b.rindex(b'MDI')  # the last "MDI" is the trailer's site
+open(sys.argv[2], 'wb').write(b[:i] + b'LDI' + b[i + 3:])
+PY
+expect_fail 1 "a bundle whose trailer was relabelled LDI is refused" $NS --dir "$WORK/HUBNE" import "$WORK/ldi.bundle" --no-roster
+expect_grep "exporter signature does not verify (it covers the trailer's site" "$WORK/err" "the refusal says the signature covers the site"
 expect_eq "$($NS --dir "$WORK/HUBNE" digest)" "$ref" "hub unchanged by refused bundles"
+
+# A bundle of format 1, written by nomsync before format 2 sealed the trailer's
+# site and time: it still imports, and the report says they are unverified.
+$NS --dir "$WORK/OLD" init --site HUBOL --role hub >/dev/null
+$NS --dir "$WORK/OLD" import "${NS_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/fuzz/corpus/bundle/v1-MDI" --no-roster >"$WORK/v1.txt" 2>/dev/null
+expect_grep ": [1-9][0-9]* events, [1-9][0-9]* applied, 0 duplicate, 0 held, 0 rejected" "$WORK/v1.txt" "a format-1 bundle still imports"
+expect_grep "a format-1 bundle: its site and time are not signed, unverified" "$WORK/v1.txt" \
+  "the report says a format-1 bundle's site and time are unverified"
+$NS --dir "$WORK/OLD" verify >/dev/null && ok "the store verifies after the format-1 import" || bad "verify after the format-1 import"
 
 # Usage errors.
 expect_fail 2 "unknown command" $NS --dir "$WORK/MDI" frobnicate
 expect_fail 2 "no command" $NS --dir "$WORK/MDI"
+expect_fail 2 "import without --config or --no-roster" $NS --dir "$WORK/MDI" import "$WORK/MDI.bundle"
+expect_fail 2 "import without a file" $NS --dir "$WORK/MDI" import --no-roster
 expect_fail 1 "no store in directory" $NS --dir "$WORK/none" show A1234BC
 expect_fail 1 "show of an unknown person" $NS --dir "$WORK/MDI" show Z9999ZZ
 expect_fail 1 "init with a bad role" $NS --dir "$WORK/x1" init --site MDI --role warden

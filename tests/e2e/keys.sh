@@ -42,10 +42,10 @@ wdikey=$($NS --dir "$WORK/WDI" id | cut -d' ' -f3)
 echo "{\"type\":\"roster.site.added\",\"offender\":\"ROSTER\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"site\":\"WDI\",\"role\":\"prison\",\"key\":\"$wdikey\"}" |
   $NS --dir "$WORK/AUTH" append >/dev/null
 $NS --dir "$WORK/AUTH" export >"$WORK/auth1.bundle" 2>/dev/null
-$NS --dir "$WORK/HUBNE" import "$WORK/auth1.bundle" >/dev/null
-$NS --dir "$WORK/WDI" import "$WORK/auth1.bundle" >/dev/null
 PORT[WDI]=$((BASE_PORT + 20)); ROLE[WDI]=prison
 config WDI HUBNE
+$NS --dir "$WORK/HUBNE" import "$WORK/auth1.bundle" --config "$WORK/HUBNE.conf" >/dev/null
+$NS --dir "$WORK/WDI" import "$WORK/auth1.bundle" --config "$WORK/WDI.conf" >/dev/null
 start WDI
 ev A0001AB 4 | $NS --dir "$WORK/WDI" append >/dev/null
 if wait_converged 30 HUBNE MDI N55 WDI; then ok "the added site WDI replicates with everyone"; else bad "added site replicates"; fi
@@ -75,8 +75,8 @@ echo "{\"type\":\"roster.key.rotated\",\"offender\":\"ROSTER\",\"occurred_at\":\
 echo "{\"type\":\"roster.key.revoked\",\"offender\":\"ROSTER\",\"occurred_at\":\"2026-03-02T09:01:00Z\",\"site\":\"MDI\",\"key\":\"$oldkey\",\"from_seq\":$((oldseq + 1)),\"reason\":\"rotated\"}" |
   $NS --dir "$WORK/AUTH" append >/dev/null
 $NS --dir "$WORK/AUTH" export >"$WORK/auth2.bundle" 2>/dev/null
-$NS --dir "$WORK/HUBNE" import "$WORK/auth2.bundle" >/dev/null
-$NS --dir "$WORK/MDI" import "$WORK/auth2.bundle" >/dev/null
+$NS --dir "$WORK/HUBNE" import "$WORK/auth2.bundle" --config "$WORK/HUBNE.conf" >/dev/null
+$NS --dir "$WORK/MDI" import "$WORK/auth2.bundle" --config "$WORK/MDI.conf" >/dev/null
 start MDI
 ev A0002AC 5 | $NS --dir "$WORK/MDI" append >/dev/null
 if wait_converged 30 HUBNE MDI N55 WDI; then ok "MDI's events under its new key reach everyone"; else bad "rotated key replicates"; fi

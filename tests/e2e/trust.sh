@@ -74,7 +74,7 @@ echo '{"type":"alert.raised","offender":"A0004AE","occurred_at":"2026-02-02T10:0
   $NS --dir "$WORK/MDICOPY" append >/dev/null
 wait_converged 20 HUBNE MDI N55 || true
 $NS --dir "$WORK/MDICOPY" export >"$WORK/copy.bundle" 2>/dev/null
-$NS --dir "$WORK/N55" import "$WORK/copy.bundle" >"$WORK/imp.txt"
+$NS --dir "$WORK/N55" import "$WORK/copy.bundle" --config "$WORK/N55.conf" >"$WORK/imp.txt"
 expect_grep "1 rejected" "$WORK/imp.txt" "N55 refuses the equivocating event"
 deadline=$((SECONDS + 20))
 while [ $SECONDS -lt $deadline ]; do

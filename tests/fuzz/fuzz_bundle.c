@@ -5,17 +5,18 @@
  *   written to a scratch file, into a scratch store opened once.
  *
  * A mutated bundle almost always fails its trailer digest, so the harness
- * also "re-seals" the input: it keeps the magic and every complete E/P
- * record before the first trailer or framing error, appends a fresh trailer
- * (count, digest, exporter signature by a harness key) and checks and
- * imports that too, so the per-event and per-proof checks and the ingest
- * of bundles see fuzzed records.
+ * also "re-seals" the input: it keeps the magic (format 1 or 2) and every
+ * complete E/P record before the first trailer or framing error, appends a
+ * fresh trailer of that format (ns_bundle_trailer, signed by a harness key)
+ * and checks and imports that too, so the per-event and per-proof checks
+ * and the ingest of bundles see fuzzed records.
  *
  * Invariants: check and import agree; a refused bundle (NS_EBUNDLE) leaves
  * the store exactly as it was (digest, vector, counts); an accepted one
  * accounts for every event (applied + duplicate + held + rejected = events),
  * and imported into a fresh store gives the same result as applying its
- * records one at a time in file order (events, then proofs);
+ * records one at a time in file order (events, then proofs), and its
+ * report gives the format of its magic and the key that sealed it;
  * ns_store_verify passes every 256 inputs. The store is recreated every
  * 1000 inputs.
  */
@@ -50,16 +51,22 @@ static int r_blob(const uint8_t *p, size_t len, size_t *pos)
 	return 0;
 }
 
-/* The input's complete E/P records under a fresh, valid trailer; NULL if no magic. */
+/*
+ * The input's complete E/P records under a fresh, valid trailer of the
+ * format its magic names; NULL if it has neither magic.
+ */
 static uint8_t *reseal(const uint8_t *data, size_t size, size_t *out_len)
 {
-	size_t mlen = strlen(NS_BUNDLE_MAGIC), pos, end;
+	size_t mlen = strlen(NS_BUNDLE_MAGIC), pos, end, tlen;
 	uint64_t events = 0;
-	uint8_t digest[NS_ID_BYTES], sig[NS_SIG_BYTES], *out, *tb;
-	Nomsync__BundleTrailer t = NOMSYNC__BUNDLE_TRAILER__INIT;
-	size_t tlen, o;
+	uint8_t digest[NS_ID_BYTES], *out, *tb;
+	int version;
 
-	if (size < mlen || memcmp(data, NS_BUNDLE_MAGIC, mlen) != 0)
+	if (size >= mlen && memcmp(data, NS_BUNDLE_MAGIC, mlen) == 0)
+		version = NS_BUNDLE_VERSION;
+	else if (size >= mlen && memcmp(data, NS_BUNDLE_MAGIC_V1, mlen) == 0)
+		version = 1;
+	else
 		return NULL;
 	pos = end = mlen;
 	while (pos < size) {
@@ -71,32 +78,13 @@ static uint8_t *reseal(const uint8_t *data, size_t size, size_t *out_len)
 		events += kind == 'E';
 	}
 	crypto_generichash(digest, NS_ID_BYTES, data, end, NULL, 0);
-	crypto_sign_detached(sig, NULL, digest, NS_ID_BYTES, exporter.sk);
-	t.count = events;
-	t.digest.data = digest;
-	t.digest.len = NS_ID_BYTES;
-	t.exporter.data = exporter.pk;
-	t.exporter.len = NS_KEY_BYTES;
-	t.signature.data = sig;
-	t.signature.len = NS_SIG_BYTES;
-	t.site = exporter.site;
-	tlen = nomsync__bundle_trailer__get_packed_size(&t);
-	out = malloc(end + 1 + 10 + tlen);
-	tb = malloc(tlen ? tlen : 1);
-	if (out == NULL || tb == NULL)
+	if (ns_bundle_trailer(version, &exporter, digest, events, (int64_t)events, &tb, &tlen) != 0 ||
+	    (out = malloc(end + tlen)) == NULL)
 		abort();
-	nomsync__bundle_trailer__pack(&t, tb);
 	memcpy(out, data, end);
-	o = end;
-	out[o++] = 'T';
-	for (uint64_t v = tlen; ; v >>= 7) {
-		out[o++] = (uint8_t)(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
-		if (v < 0x80)
-			break;
-	}
-	memcpy(out + o, tb, tlen);
+	memcpy(out + end, tb, tlen);
 	free(tb);
-	*out_len = o + tlen;
+	*out_len = end + tlen;
 	return out;
 }
 
@@ -212,6 +200,11 @@ static void one_bundle(const uint8_t *data, size_t size)
 				    (unsigned long long)ri.rejected);
 		if (after.events < before.events)
 			ns_fuzz_die("an import lost events");
+		if (ri.version != data[strlen(NS_BUNDLE_MAGIC) - 2] - '0' || ri.version != rc_report.version ||
+		    memcmp(ri.exporter_key, rc_report.exporter_key, NS_KEY_BYTES) != 0 ||
+		    strcmp(ri.exporter, rc_report.exporter) != 0 || ri.created_at != rc_report.created_at)
+			ns_fuzz_die("check and import report different formats or exporters (format %d and %d)",
+				    ri.version, rc_report.version);
 		check_record_order(data, size);
 	}
 	ns_fuzz_snap_free(&before);
