@@ -49,7 +49,14 @@ static void test_hidden(void)
 	CHECK_INT(ns_type_parse("prisoner.received"), 0);
 	CHECK_STR(ns_type_name(NOMSYNC__EVENT_TYPE__PRISONER_RELEASED), "prisoner.released");
 	CHECK_INT(ns_type_parse("prisoner.released"), NOMSYNC__EVENT_TYPE__PRISONER_RELEASED);
-	CHECK_INT(ns_type_max(), NOMSYNC__EVENT_TYPE__EVENT_ERASED);
+	{
+		/* Hiding types does not change the highest type the build knows. */
+		int max = 0;
+		for (unsigned i = 0; i < nomsync__event_type__descriptor.n_values; i++)
+			if (nomsync__event_type__descriptor.values[i].value > max)
+				max = nomsync__event_type__descriptor.values[i].value;
+		CHECK_INT(ns_type_max(), max);
+	}
 
 	/* This process can no more sign a hidden type than an older release could. */
 	CHECK_INT(ns_identity_generate(&mdi, "MDI", NS_ROLE_PRISON), 0);

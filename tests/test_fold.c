@@ -72,6 +72,9 @@ static int64_t T(const char *s)
 	return t;
 }
 
+/* recorded_at of the next events when set (a future-dated event); else occurred_at + 7 s. */
+static int64_t recorded_override;
+
 /* Sign the next event of a site's chain. */
 static ns_event *emit(struct site *s, int64_t t, const char *off, const Nomsync__Payload *p)
 {
@@ -79,7 +82,8 @@ static ns_event *emit(struct site *s, int64_t t, const char *off, const Nomsync_
 	int rc;
 
 	s->seq++;
-	rc = ns_event_build(&s->id, s->seq, s->seq == 1 ? NULL : s->last, t, t + 7, off, p, &ev);
+	rc = ns_event_build(&s->id, s->seq, s->seq == 1 ? NULL : s->last, t,
+			    recorded_override ? recorded_override : t + 7, off, p, &ev);
 	CHECK_INT(rc, 0);
 	if (ev == NULL)
 		return NULL;
@@ -167,6 +171,35 @@ static ns_event *e_sentence(struct site *s, int64_t t, const char *off, const ch
 	m.court = "CRT01";
 	m.offence_date = STR(offence_date);
 	BODY(SENTENCE_IMPOSED, sentence_imposed);
+}
+
+/* sentence.imposed consecutive to another sentence */
+static ns_event *e_sentence_after(struct site *s, int64_t t, const char *off, const char *id,
+				  const char *type, const char *date, unsigned y, unsigned mo, unsigned d,
+				  const char *after)
+{
+	Nomsync__SentenceImposed m = NOMSYNC__SENTENCE_IMPOSED__INIT;
+	m.sentence_id = STR(id);
+	m.sentence_type = STR(type);
+	m.sentence_date = STR(date);
+	m.term_years = y;
+	m.term_months = mo;
+	m.term_days = d;
+	m.consecutive_to = STR(after);
+	BODY(SENTENCE_IMPOSED, sentence_imposed);
+}
+
+/* sentence.dates.calculated with CRD, SLED, HDCED and TUSED */
+static ns_event *e_dates_calc(struct site *s, int64_t t, const char *off, const char *id,
+			      const char *crd, const char *sled, const char *hdced, const char *tused)
+{
+	Nomsync__SentenceDatesCalculated m = NOMSYNC__SENTENCE_DATES_CALCULATED__INIT;
+	m.calculation_id = STR(id);
+	m.crd = STR(crd);
+	m.sled = STR(sled);
+	m.hdced = STR(hdced);
+	m.tused = STR(tused);
+	BODY(SENTENCE_DATES_CALCULATED, sentence_dates_calculated);
 }
 
 /* prisoner.received */
@@ -1011,9 +1044,262 @@ static void test_release_dates(void)
 	v = fold(e, 4, NULL);
 	CHECK_STR(JS(v, "sentences.1.crd"), "2015-05-31");
 	CHECK_STR(JS(v, "sentences.1.tused"), "2016-05-31");
-	CHECK(JNULL(v, "sentences.2.crd"));
-	CHECK_STR(JS(v, "dates.release_date_type"), "CRD"); /* CRD and ARD equal: CRD */
+	/* EDS 9y from 2015-03-01 with no extension: L = 9 x 365 + 3 = 3288, CRD at the end
+	 * of the custodial term +3287 = 2024-02-29; PED ceil(3288 x 2/3) = 2192 -> +2191 =
+	 * 2021-02-28 (2021-03-01 is +2192). */
+	CHECK_STR(JS(v, "sentences.2.crd"), "2024-02-29");
+	CHECK_STR(JS(v, "sentences.2.ped"), "2021-02-28");
+	CHECK_STR(JS(v, "dates.ped"), "2021-02-28");
+	CHECK_STR(JS(v, "dates.release_date_type"), "CRD");
 	CHECK_STR(JS(v, "dates.tused"), "2016-05-31");
+	json_decref(v);
+	pool_free();
+}
+
+/*
+ * Consecutive chains through the fold (the issue-11 example), the working-day
+ * hints, and the chain conflicts.
+ */
+static void test_consecutive(void)
+{
+	ns_event *e[8];
+	json_t *v;
+
+	/* SDS 8 weeks, then SDS 1 year consecutive, both from 2021-11-01: the aggregate
+	 * (test_fold_dates.c case 34) CRD 2022-05-30, SLED 2022-12-26, HDCED 2022-02-15,
+	 * TUSED 2023-05-30; either arrival order. */
+	e[0] = e_sentence(&CRT, T("2021-11-01T10:00:00Z"), NOMS, "S1", "SDS", "2021-11-01", 0, 0, 56,
+			  NULL);
+	e[1] = e_sentence_after(&CRT, T("2021-11-01T10:05:00Z"), NOMS, "S2", "SDS", "2021-11-01", 1, 0,
+				0, "S1");
+	for (int order = 0; order < 2; order++) {
+		ns_event *evs[2] = { e[order], e[1 - order] };
+		v = fold(evs, 2, NULL);
+		CHECK_STR(JS(v, "dates.crd"), "2022-05-30");
+		CHECK_STR(JS(v, "dates.sled"), "2022-12-26");
+		CHECK_STR(JS(v, "dates.hdced"), "2022-02-15");
+		CHECK_STR(JS(v, "dates.tused"), "2023-05-30");
+		CHECK(JNULL(v, "dates.ped") && JNULL(v, "dates.led"));
+		/* The first sentence alone: 56 days, 28 -> 2021-11-28; the second row shows the chain. */
+		CHECK_STR(JS(v, "sentences.0.crd"), "2021-11-28");
+		CHECK_STR(JS(v, "sentences.1.crd"), "2022-05-30");
+		CHECK_STR(JS(v, "sentences.1.consecutive_to"), "S1");
+		CHECK(JNULL(v, "sentences.0.consecutive_to"));
+		CHECK_STR(JS(v, "provenance.dates.event"), H(e[1]));
+		/* Working days: Mon 2022-05-30 is a bank holiday? No: spring 2022 moved to
+		 * Thu 06-02, so 05-30 is a working day and stays; HDCED Tue 2022-02-15 stays. */
+		CHECK_STR(JS(v, "dates.release_date_adjusted"), "2022-05-30");
+		CHECK_STR(JS(v, "dates.working_day.crd"), "2022-05-30");
+		CHECK_STR(JS(v, "dates.working_day.hdced"), "2022-02-15");
+		CHECK(JNULL(v, "dates.working_day.ard") && JNULL(v, "dates.prison_calculation"));
+		CHECK_INT(json_array_size(J(v, "conflicts")), 0);
+		json_decref(v);
+	}
+	pool_free();
+
+	/* Working-day moves: SDS 2y from 2024-01-01 (CRD Tue 2024-12-31, HDCED Fri
+	 * 2024-07-05) with 3 days remand: CRD Sat 2024-12-28 back to Fri 12-27; HDCED
+	 * 07-05 - 3 = Tue 07-02 stays. With 5 more UAL (UAL moves both): CRD +5 - 3 = Thu
+	 * 2025-01-02, HDCED Sun 2024-07-07 forward to Mon 07-08. */
+	e[0] = e_sentence(&CRT, T("2024-01-01T10:00:00Z"), NOMS, "S1", "SDS", "2024-01-01", 2, 0, 0,
+			  NULL);
+	e[1] = e_adjust(&MDI, T("2024-01-02T10:00:00Z"), NOMS, "REMAND", 3);
+	v = fold(e, 2, NULL);
+	CHECK_STR(JS(v, "dates.crd"), "2024-12-28");
+	CHECK_STR(JS(v, "dates.release_date_adjusted"), "2024-12-27");
+	CHECK_STR(JS(v, "dates.working_day.crd"), "2024-12-27");
+	CHECK_STR(JS(v, "dates.working_day.hdced"), "2024-07-02");
+	json_decref(v);
+	e[2] = e_adjust(&MDI, T("2024-01-03T10:00:00Z"), NOMS, "UNLAWFULLY_AT_LARGE", 5);
+	v = fold(e, 3, NULL);
+	CHECK_STR(JS(v, "dates.crd"), "2025-01-02");
+	CHECK_STR(JS(v, "dates.hdced"), "2024-07-07");
+	CHECK_STR(JS(v, "dates.working_day.hdced"), "2024-07-08");
+	json_decref(v);
+	pool_free();
+
+	/* A quashed middle sentence: the chain joins across it. S1 8 weeks, S2 1 month
+	 * after S1 (quashed), S3 1 year after S2: S1 + S3 as in the issue example. */
+	e[0] = e_sentence(&CRT, T("2021-11-01T10:00:00Z"), NOMS, "S1", "SDS", "2021-11-01", 0, 0, 56,
+			  NULL);
+	e[1] = e_sentence_after(&CRT, T("2021-11-01T10:01:00Z"), NOMS, "S2", "SDS", "2021-11-01", 0, 1,
+				0, "S1");
+	e[2] = e_sentence_after(&CRT, T("2021-11-01T10:02:00Z"), NOMS, "S3", "SDS", "2021-11-01", 1, 0,
+				0, "S2");
+	e[3] = e_quash(&CRT, T("2021-11-02T10:00:00Z"), NOMS, "S2");
+	v = fold(e, 4, NULL);
+	CHECK_STR(JS(v, "dates.crd"), "2022-05-30");
+	CHECK_STR(JS(v, "dates.sled"), "2022-12-26");
+	CHECK(JNULL(v, "sentences.1.crd"));
+	json_decref(v);
+	pool_free();
+
+	/* consecutive_to an unknown sentence: SENTENCE_NOT_FOUND, calculated alone
+	 * (1 year from 2021-11-01: 365, 183 -> +182 = 2022-05-02, SLED 2022-10-31 - the
+	 * dates the issue reports). */
+	e[0] = e_sentence_after(&CRT, T("2021-11-01T10:00:00Z"), NOMS, "S2", "SDS", "2021-11-01", 1, 0,
+				0, "S9");
+	v = fold(e, 1, NULL);
+	CHECK(has_conflict(v, "SENTENCE_NOT_FOUND", e[0], NULL));
+	CHECK_STR(JS(v, "dates.crd"), "2022-05-02");
+	CHECK_STR(JS(v, "dates.sled"), "2022-10-31");
+	json_decref(v);
+	/* A loop (S2 after S3, S3 after S2): CONSECUTIVE_CYCLE, cut at the first in fold
+	 * order (S2), so the chain is S2 then S3: 1y + 1y from 2021-11-01 = 730 days, CRD
+	 * +364 = 2022-10-31. */
+	e[1] = e_sentence_after(&CRT, T("2021-11-01T09:00:00Z"), NOMS, "S3", "SDS", "2021-11-01", 1, 0,
+				0, "S2");
+	e[0] = e_sentence_after(&CRT, T("2021-11-01T08:00:00Z"), NOMS, "S2", "SDS", "2021-11-01", 1, 0,
+				0, "S3");
+	v = fold(e, 2, NULL);
+	CHECK_INT(nconflicts(v, "CONSECUTIVE_CYCLE"), 1);
+	CHECK(has_conflict(v, "CONSECUTIVE_CYCLE", e[0], e[1]));
+	CHECK_STR(JS(v, "dates.crd"), "2022-10-31");
+	json_decref(v);
+	pool_free();
+}
+
+/* HDCED through the fold: sex offender (alert or registration), SDS+ concurrent, EDS. */
+static void test_hdced(void)
+{
+	ns_event *e[6];
+	json_t *v;
+
+	/* SDS 2y from 2024-01-01: HDCED 2024-07-05 (test_fold_dates.c case 1). */
+	e[0] = e_sentence(&CRT, T("2024-01-01T10:00:00Z"), NOMS, "S1", "SDS", "2024-01-01", 2, 0, 0,
+			  NULL);
+	v = fold(e, 1, NULL);
+	CHECK_STR(JS(v, "dates.hdced"), "2024-07-05");
+	json_decref(v);
+	/* An active alert S/SOR: none; closed again: back. */
+	e[1] = e_alert(&MDI, T("2024-01-02T10:00:00Z"), NOMS, "S", "SOR", "2024-01-02");
+	v = fold(e, 2, NULL);
+	CHECK(JNULL(v, "dates.hdced"));
+	CHECK(JNULL(v, "sentences.0.hdced"));
+	json_decref(v);
+	e[2] = e_alert_closed(&MDI, T("2024-01-03T10:00:00Z"), NOMS, "SOR", "2024-01-03");
+	v = fold(e, 3, NULL);
+	CHECK_STR(JS(v, "dates.hdced"), "2024-07-05");
+	json_decref(v);
+	/* A probation registration SR: none. Another register type: HDCED stays. */
+	e[3] = e_reg_added(&N07, T("2024-01-04T10:00:00Z"), CRN, "RHRH", "2024-01-04");
+	e[4] = e_ident(&N07, T("2024-01-04T09:00:00Z"), CRN, "NOMS", NOMS);
+	v = fold(e, 5, NULL);
+	CHECK_STR(JS(v, "dates.hdced"), "2024-07-05");
+	json_decref(v);
+	e[3] = e_reg_added(&N07, T("2024-01-04T10:00:00Z"), CRN, "SR", "2024-01-04");
+	v = fold(e, 5, NULL);
+	CHECK(JNULL(v, "dates.hdced"));
+	json_decref(v);
+	pool_free();
+
+	/* A concurrent SDS+ 4y from 2024-01-01 (CRD +973 = 2026-08-31, no HDCED) holds
+	 * the person after the SDS's HDCED: the latest of HDCED-or-release is the SDS+
+	 * CRD, not before the release date, so no HDCED. */
+	e[0] = e_sentence(&CRT, T("2024-01-01T10:00:00Z"), NOMS, "S1", "SDS", "2024-01-01", 2, 0, 0,
+			  NULL);
+	e[1] = e_sentence(&CRT, T("2024-01-01T10:01:00Z"), NOMS, "S2", "SDS_PLUS", "2024-01-01", 4, 0, 0,
+			  NULL);
+	v = fold(e, 2, NULL);
+	CHECK_STR(JS(v, "dates.crd"), "2026-08-31");
+	CHECK_STR(JS(v, "sentences.0.hdced"), "2024-07-05");
+	CHECK(JNULL(v, "dates.hdced"));
+	json_decref(v);
+	pool_free();
+	/* A shorter concurrent SDS 6 months (CRD 2024-06-30, no later than the 2y
+	 * sentence's HDCED 2024-07-05): HDCED stays 2024-07-05. */
+	e[0] = e_sentence(&CRT, T("2024-01-01T10:00:00Z"), NOMS, "S1", "SDS", "2024-01-01", 2, 0, 0,
+			  NULL);
+	e[1] = e_sentence(&CRT, T("2024-01-01T10:01:00Z"), NOMS, "S2", "SDS_PLUS", "2024-01-01", 0, 6, 0,
+			  NULL);
+	v = fold(e, 2, NULL);
+	CHECK_STR(JS(v, "dates.hdced"), "2024-07-05");
+	json_decref(v);
+	pool_free();
+}
+
+/* The prison's calculation against nomsync's: DATES_DISAGREE per differing date. */
+static void test_dates_disagree(void)
+{
+	ns_event *e[4];
+	json_t *v;
+
+	e[0] = e_sentence(&CRT, T("2021-11-01T10:00:00Z"), NOMS, "S1", "SDS", "2021-11-01", 0, 0, 56,
+			  NULL);
+	e[1] = e_sentence_after(&CRT, T("2021-11-01T10:05:00Z"), NOMS, "S2", "SDS", "2021-11-01", 1, 0,
+				0, "S1");
+	/* The prison agrees: no conflict, its calculation shown. */
+	e[2] = e_dates_calc(&MDI, T("2021-11-03T10:00:00Z"), NOMS, "C1", "2022-05-30", "2022-12-26",
+			    "2022-02-15", "2023-05-30");
+	v = fold(e, 3, NULL);
+	CHECK_INT(nconflicts(v, "DATES_DISAGREE"), 0);
+	CHECK_STR(JS(v, "dates.prison_calculation.calculation_id"), "C1");
+	CHECK_STR(JS(v, "dates.prison_calculation.crd"), "2022-05-30");
+	CHECK_STR(JS(v, "dates.prison_calculation.event"), H(e[2]));
+	CHECK(JNULL(v, "dates.prison_calculation.ped"));
+	json_decref(v);
+	/* A later calculation that treats them as concurrent (the issue's wrong dates,
+	 * no HDCED, same TUSED): CRD, SLED and HDCED disagree, each naming both values and
+	 * the events (the chain's last sentence and the calculation). */
+	e[3] = e_dates_calc(&MDI, T("2021-11-04T10:00:00Z"), NOMS, "C2", "2022-05-02", "2022-10-31",
+			    NULL, "2023-05-30");
+	v = fold(e, 4, NULL);
+	CHECK_INT(nconflicts(v, "DATES_DISAGREE"), 3);
+	CHECK(has_conflict(v, "DATES_DISAGREE", e[1], e[3]));
+	{
+		int found = 0;
+		json_t *cs = J(v, "conflicts");
+		for (size_t i = 0; i < json_array_size(cs); i++) {
+			const char *d = json_string_value(json_object_get(json_array_get(cs, i), "description"));
+			if (d != NULL && strcmp(d, "crd: nomsync calculates 2022-05-30, the prison's "
+						  "calculation C2 gives 2022-05-02") == 0)
+				found++;
+			if (d != NULL && strcmp(d, "hdced: nomsync calculates 2022-02-15, the prison's "
+						  "calculation C2 gives (none)") == 0)
+				found++;
+		}
+		CHECK_INT(found, 2);
+	}
+	CHECK_STR(JS(v, "dates.prison_calculation.calculation_id"), "C2");
+	json_decref(v);
+	pool_free();
+}
+
+/*
+ * An event whose occurred_at is ahead of its recorded_at by more than 5
+ * minutes: kept and listed (FUTURE_DATED), not applied, so it wins no
+ * "latest" rule. Exactly 5 minutes ahead is still applied.
+ */
+static void test_future_dated(void)
+{
+	ns_event *e[5];
+	json_t *v;
+
+	e[0] = e_received(&MDI, T("2026-01-05T09:00:00Z"), NOMS, "MDI", "NEW_ADMISSION");
+	/* Recorded 2026-01-06 but dated 2199: a transfer that would otherwise be the latest. */
+	recorded_override = T("2026-01-06T09:00:00Z");
+	e[1] = e_transfer(&MDI, T("2199-01-01T09:00:00Z"), NOMS, "MDI", "LEI");
+	e[2] = e_person(&MDI, T("2199-01-01T09:00:00Z"), NOMS, "Bogus", "Name", "1990-01-01", "M",
+			NULL, NULL);
+	/* Exactly the allowed skew ahead: applied. */
+	e[3] = e_person(&MDI, T("2026-01-06T09:05:00Z"), NOMS, "Smith", "John", "1990-05-17", "M",
+			NULL, NULL);
+	recorded_override = 0;
+	v = fold(e, 4, NULL);
+	CHECK_INT(nconflicts(v, "FUTURE_DATED"), 2);
+	CHECK(has_conflict(v, "FUTURE_DATED", e[1], NULL));
+	CHECK(has_conflict(v, "FUTURE_DATED", e[2], NULL));
+	CHECK_STR(JS(v, "prison"), "MDI");
+	CHECK_STR(JS(v, "name.surname"), "Smith");
+	CHECK_INT(JI(v, "event_count"), 4);
+	json_decref(v);
+	/* A later real event still wins over it; a correction withdraws it (no conflict). */
+	e[3] = e_correct(&MDI, T("2026-01-07T09:00:00Z"), NOMS, e[1]);
+	e[4] = e_released(&MDI, T("2026-02-01T09:00:00Z"), NOMS, "MDI", "RELEASED");
+	v = fold(e, 5, NULL);
+	CHECK_INT(nconflicts(v, "FUTURE_DATED"), 1);
+	CHECK(in_array(v, "corrected", H(e[1])));
+	CHECK_STR(JS(v, "status"), "INACTIVE OUT");
 	json_decref(v);
 	pool_free();
 }
@@ -1526,6 +1812,9 @@ static ns_event *random_event(struct site *s, int64_t t, ns_event **made, size_t
 		case 5:
 			return e_transfer(s, t, NOMS, p, q);
 		case 6:
+			if (pick(3) == 0)
+				return e_dates_calc(s, t, NOMS, pick(2) ? "C1" : "C2", rdate(d1), NULL,
+						    pick(2) ? rdate(d2) : NULL, NULL);
 			return e_adjust(s, t, NOMS, adj[pick(5)], (int)pick(60));
 		case 7:
 			return pick(2) ? e_alert(s, t, NOMS, "H", codes[pick(3)], rdate(d1))
@@ -1570,7 +1859,10 @@ static ns_event *random_event(struct site *s, int64_t t, ns_event **made, size_t
 		return e_remand(s, t, NOMS, rdate(d1), (int)pick(2));
 	case 1:
 		return e_convict(s, t, NOMS, rdate(d1), "TH68001", "Theft", rdate(d2));
-	case 2: case 3:
+	case 2:
+		return e_sentence_after(s, t, NOMS, sids[pick(3)], stypes[pick(4)], rdate(d1), pick(3),
+					pick(12), pick(30), sids[pick(3)]);
+	case 3:
 		return e_sentence(s, t, NOMS, sids[pick(3)], stypes[pick(8)], rdate(d1), pick(4),
 				  pick(12), pick(30), pick(2) ? rdate(d2) : NULL);
 	case 4:
@@ -1691,6 +1983,10 @@ int main(void)
 	RUN(test_legal_status);
 	RUN(test_sentences);
 	RUN(test_release_dates);
+	RUN(test_consecutive);
+	RUN(test_hdced);
+	RUN(test_dates_disagree);
+	RUN(test_future_dated);
 	RUN(test_recall);
 	RUN(test_death);
 	RUN(test_managers);

@@ -856,6 +856,22 @@ static void test_post_events(void)
 		  422);
 	CHECK_STR(jstr(&r, "error"), "validation");
 	resp_free(&r);
+	/* An occurred_at more than 5 minutes ahead of the node's clock: 422 naming the field. */
+	{
+		char ahead[21], future[400];
+		ns_time_format(ahead, (int64_t)time(NULL) + 600);
+		snprintf(future, sizeof(future),
+			 "{\"type\":\"alert.raised\",\"offender\":\"A1234BC\",\"occurred_at\":\"%s\","
+			 "\"alert_type\":\"H\",\"alert_code\":\"HA\",\"from_date\":\"2024-02-01\"}",
+			 ahead);
+		snprintf(body, sizeof(body), "[%s,%s]", ok, future);
+		CHECK_INT(req("POST", "/v1/events", body, &r), 422);
+		CHECK_STR(jstr(&r, "error"), "validation");
+		CHECK_INT(jint(&r, "index"), 1);
+		CHECK_STR(jstr(&r, "field"), "occurred_at");
+		CHECK(jstr(&r, "message") != NULL && strstr(jstr(&r, "message"), "ahead of this node's clock") != NULL);
+		resp_free(&r);
+	}
 	CHECK_INT(stored_events(), before);
 	CHECK_INT(atomic_load(&appended_calls), calls);
 

@@ -129,6 +129,9 @@ static const char *const examples[] = {
 	"'site':'MDI','old_key':'d7f59c519493dccbc72e2702fa5d21fc3942d5d62122d47d096cb25b8dfdc579','new_key':'79deb98023a309ebb4c75eef66caa46d507e5b9a939bbd793f98783316b2d966'}",
 	"{'type':'roster.key.revoked','offender':'ROSTER','occurred_at':'2026-03-03T09:00:00Z',"
 	"'site':'MDI','key':'d7f59c519493dccbc72e2702fa5d21fc3942d5d62122d47d096cb25b8dfdc579','from_seq':42,'reason':'rotated'}",
+	"{'type':'sentence.dates.calculated','offender':'A1234BC','occurred_at':'2026-03-04T09:00:00Z',"
+	"'booking_id':'1234567','calculation_id':'C-42','crd':'2022-05-30','sled':'2022-12-26',"
+	"'hdced':'2022-02-15','tused':'2023-05-30'}",
 	"{'type':'event.erased','offender':'A1234BC','occurred_at':'2026-06-01T10:00:00Z',"
 	"'target_event_id':'9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a',"
 	"'reason':'DATA_PROTECTION_REQUEST','requested_by':'DPO-2026-17'}",

@@ -51,6 +51,7 @@ struct fx {
 	Nomsync__RosterSiteAdded rsa;
 	Nomsync__RosterKeyRotated rkr;
 	Nomsync__RosterKeyRevoked rkv;
+	Nomsync__SentenceDatesCalculated sdc;
 	Nomsync__EventErased ee;
 	Nomsync__Payload p;
 };
@@ -236,6 +237,13 @@ static void fx_init(struct fx *f)
 	f->ee.target_event_id = EVID;
 	f->ee.reason = "DATA_PROTECTION_REQUEST";
 
+	f->sdc = (Nomsync__SentenceDatesCalculated)NOMSYNC__SENTENCE_DATES_CALCULATED__INIT;
+	f->sdc.booking_id = "1234567";
+	f->sdc.calculation_id = "C-42";
+	f->sdc.crd = "2022-05-30";
+	f->sdc.sled = "2022-12-26";
+	f->sdc.hdced = "2022-02-15";
+	f->sdc.tused = "2023-05-30";
 	f->le = (Nomsync__LicenceEnded)NOMSYNC__LICENCE_ENDED__INIT;
 	f->le.licence_id = "L42";
 	f->le.end_date = "2027-06-01";
@@ -280,6 +288,7 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 28: p->roster_site_added = &f->rsa; break;
 	case 29: p->roster_key_rotated = &f->rkr; break;
 	case 30: p->roster_key_revoked = &f->rkv; break;
+	case 31: p->sentence_dates_calculated = &f->sdc; break;
 	case 46: p->event_erased = &f->ee; break;
 	default: p->body_case = NOMSYNC__PAYLOAD__BODY__NOT_SET; break;
 	}
@@ -321,6 +330,7 @@ static const struct {
 	{ "roster.site.added", " authority " },
 	{ "roster.key.rotated", " authority " },
 	{ "roster.key.revoked", " authority " },
+	{ "sentence.dates.calculated", " prison " },
 	{ "event.erased", " prison probation court hub " },
 };
 
@@ -897,11 +907,56 @@ static void test_sentence(void)
 	f.si.offence_date = "yesterday";
 	BAD(&f, T(SENTENCE_IMPOSED), "offence_date");
 
+	/* EDS with its extension period. */
+	fx_init(&f);
+	f.si.sentence_type = "EDS";
+	f.si.extension_years = 3;
+	f.si.extension_months = 6;
+	GOOD(&f, T(SENTENCE_IMPOSED));
+	fx_init(&f);
+
 	GOOD(&f, T(SENTENCE_QUASHED));
 	f.sq.reason = "";
 	GOOD(&f, T(SENTENCE_QUASHED));
 	f.sq.sentence_id = "";
 	BAD(&f, T(SENTENCE_QUASHED), "sentence_id");
+}
+
+/* The prison's own calculation: an id, real dates, and no date before the one it follows. */
+static void test_dates_calculated(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	GOOD(&f, T(SENTENCE_DATES_CALCULATED));
+	f.sdc.booking_id = ""; /* optional */
+	GOOD(&f, T(SENTENCE_DATES_CALCULATED));
+	f.sdc.booking_id = "12 34";
+	BAD(&f, T(SENTENCE_DATES_CALCULATED), "booking_id");
+	fx_init(&f);
+	f.sdc.calculation_id = "";
+	BAD(&f, T(SENTENCE_DATES_CALCULATED), "calculation_id");
+	fx_init(&f);
+	f.sdc.crd = "2022-02-30";
+	BAD(&f, T(SENTENCE_DATES_CALCULATED), "crd");
+	fx_init(&f);
+	f.sdc.sled = "2022-05-29"; /* before the CRD */
+	BAD(&f, T(SENTENCE_DATES_CALCULATED), "sled");
+	fx_init(&f);
+	f.sdc.ard = "2022-05-30";
+	f.sdc.sed = "2022-05-01";
+	BAD(&f, T(SENTENCE_DATES_CALCULATED), "sed");
+	fx_init(&f);
+	f.sdc.tused = "2022-01-01";
+	BAD(&f, T(SENTENCE_DATES_CALCULATED), "tused");
+	const char *fields[] = { "ard", "led", "hdced", "ped", "prrd" };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		fx_init(&f);
+		char **slot = i == 0 ? &f.sdc.ard : i == 1 ? &f.sdc.led : i == 2 ? &f.sdc.hdced
+			    : i == 3 ? &f.sdc.ped : &f.sdc.prrd;
+		*slot = "soon";
+		BAD(&f, T(SENTENCE_DATES_CALCULATED), fields[i]);
+	}
 }
 
 /* Receptions, releases, transfers, recall returns and POM allocation. */
@@ -1206,6 +1261,7 @@ int main(void)
 	RUN(test_identifier);
 	RUN(test_court);
 	RUN(test_sentence);
+	RUN(test_dates_calculated);
 	RUN(test_custody);
 	RUN(test_adjustment);
 	RUN(test_alerts);

@@ -52,13 +52,25 @@ typedef struct ns_fold_summary {
 int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum);
 
 /**
- * Release dates of one standard determinate sentence.
+ * Largest amount, in seconds, by which an event's occurred_at may be ahead
+ * of the clock that records it (5 minutes). A local append refuses more
+ * (NS_EVALID, field "occurred_at"); the fold lists an event whose
+ * occurred_at is ahead of its own recorded_at by more under the conflict
+ * FUTURE_DATED and does not apply it (docs/DOMAIN.md section 10).
+ */
+#define NS_CLOCK_SKEW_MAX 300
+
+/**
+ * Release dates of a determinate sentence or of a consecutive chain.
  * All dates are day numbers (nomsync/date.h), NS_DATE_NONE where absent.
  */
 typedef struct ns_release_dates {
-	int32_t length_days; /**< L: sentence date to sentence date + term */
+	int32_t length_days; /**< L: days from the first sentence date to the end of the chain */
 	int32_t crd, sled;   /**< conditional release, sentence and licence expiry */
 	int32_t ard, sed;    /**< automatic release and sentence expiry (no licence) */
+	int32_t led;         /**< licence expiry before the sentence expiry (pre-2005 regime) */
+	int32_t ped;         /**< parole eligibility (EDS) */
+	int32_t hdced;       /**< home detention curfew eligibility */
 	int32_t tused;       /**< top-up supervision expiry (under 2 years) */
 } ns_release_dates;
 
@@ -67,23 +79,77 @@ typedef struct ns_adjustments {
 	int remand, tagged_bail, ual, ada, rada;
 } ns_adjustments;
 
+/** One sentence of a consecutive chain, first to last. */
+typedef struct ns_sentence_part {
+	const char *type;        /**< "SDS", "SDS_PLUS", "SDS40" or "EDS" */
+	int32_t sentence_date;   /**< day number; the chain counts from the first part's */
+	int years, months, days; /**< the term; for EDS the custodial term */
+	int ext_years, ext_months, ext_days; /**< EDS extension period (licence), else 0 */
+	int32_t offence_date;    /**< day number or NS_DATE_NONE (counts as on or after 2015-02-01) */
+} ns_sentence_part;
+
+/** Flag of ns_release_dates_chain: the person is a registered sex offender (no HDCED). */
+#define NS_RD_SEX_OFFENDER 1u
+
 /**
- * @brief Release dates for a determinate sentence (REFERENCE.md section 5).
+ * @brief Release dates of a chain of consecutive sentences (one part: a
+ * single sentence), as calculate-release-dates-api does (docs/DOMAIN.md
+ * section 7).
  *
- * L = days from the sentence date to the sentence date plus the term;
- * unadjusted release = date + ceil(L x m) - 1 with m = 1/2 (SDS), 2/3
- * (SDS_PLUS) or 2/5 (SDS40); expiry = date + L - 1. CRD = release - (remand
- * + tagged bail) + UAL + ADA - RADA; SLED = expiry - (remand + tagged bail) +
- * UAL. A sentence of one day or less, or under 12 months for an offence
- * before 2015-02-01, gets ARD + SED instead. TUSED = release + 12 months for
- * licence sentences under 2 years.
+ * Expiry: the terms (with EDS extension periods) added together and counted
+ * from the first sentence date. Release: parts grouped by release
+ * multiplier (SDS 1/2, SDS_PLUS 2/3, SDS40 2/5) in order of first appearance,
+ * EDS parts last (multiplier 1, giving PED at 2/3 of their custodial days);
+ * each group counts from the previous group's notional release + 1 and
+ * contributes ceil(days x m). Adjustments apply once, to the aggregate:
+ * release and PED - (remand + tagged bail) + UAL + ADA - RADA, expiry -
+ * (remand + tagged bail) + UAL. Then ARD/SED, CRD/SLED or CRD/LED/SED by
+ * length and regime, HDCED (42-day minimum custodial period, 14-day floor,
+ * 28-day minimum, HDC365 from 2025-06-03; none with EDS or SDS_PLUS parts
+ * or for a sex offender) and TUSED.
  *
- * @param[in] type "SDS", "SDS_PLUS" or "SDS40"
+ * @param[in] parts the chain, first sentence first
+ * @param[in] n number of parts, 1 or more
+ * @param[in] adj adjustments, may be NULL (none)
+ * @param[in] flags NS_RD_SEX_OFFENDER or 0
+ * @param[out] out the dates
+ * @return 0, or NS_EINVAL for a type with no automatic calculation, a part
+ *         with no date or a term out of range
+ */
+int ns_release_dates_chain(const ns_sentence_part *parts, size_t n, const ns_adjustments *adj,
+			   unsigned flags, ns_release_dates *out);
+
+/**
+ * @brief Release dates of one sentence: ns_release_dates_chain with one part
+ * (no extension period) and no flags.
+ *
+ * @param[in] type "SDS", "SDS_PLUS", "SDS40" or "EDS"
  * @param[in] offence_date day number or NS_DATE_NONE
  * @return 0, or NS_EINVAL for a type with no automatic calculation
  */
 int ns_release_dates_calc(const char *type, int32_t sentence_date, int years, int months, int days,
 			  int32_t offence_date, const ns_adjustments *adj, ns_release_dates *out);
+
+/**
+ * @brief Days of a term counted from @p start, as the Prison Service counts
+ * a sentence (PSI 5.5, calculate-release-dates-api Duration.getLengthInDays):
+ * the term ends the day before start + years + months (from the 1st of a
+ * month, at the end of the last month), then + days; the length counts both
+ * ends. So 1 month from 2021-01-31 is 29 days, from 2021-03-01 31 days.
+ */
+int32_t ns_term_days(int32_t start, int years, int months, int days);
+
+/** @brief Is a day an England and Wales bank holiday (docs/DOMAIN.md section 7.5). */
+int ns_bank_holiday(int32_t day);
+
+/** @brief Is a day a working day: Monday to Friday and not a bank holiday. */
+int ns_working_day(int32_t day);
+
+/** @brief The day itself if it is a working day, else the previous working day. */
+int32_t ns_working_day_before(int32_t day);
+
+/** @brief The day itself if it is a working day, else the next working day. */
+int32_t ns_working_day_after(int32_t day);
 
 #ifdef __cplusplus
 }

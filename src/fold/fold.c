@@ -12,7 +12,8 @@
  *      be withdrawn, so "withdrawn" is worked out recursively, which makes
  *      the result independent of the order corrections are looked at.
  *   2. apply: every event that is neither withdrawn nor erased goes, in
- *      fold order, to the handler that ns__handlers names for its type,
+ *      fold order, to the handler that ns__handlers names for its type
+ *      (one dated ahead of its own recorded_at is only listed: FUTURE_DATED),
  *      which updates the state (fold_int.h). Inconsistent facts become
  *      conflicts that name every event involved; the event is still
  *      applied, except where the first value is kept (identifiers, a
@@ -184,6 +185,33 @@ static void ns__apply(struct ns__fold *c)
 }
 
 /*
+ * An event whose occurred_at is ahead of its own recorded_at by more than the
+ * allowed clock skew: a local append refuses such a time (src/store/write.c),
+ * so it came from elsewhere. It stays in the store (it is signed) but is not
+ * applied: a time that cannot be true would otherwise win every "latest"
+ * rule (custody, legal status, details). The conflict names it.
+ */
+static void ns__future_dated(struct ns__fold *c)
+{
+	const ns_event *ev = c->f[c->cur].ev;
+	char when[21], rec[21];
+
+	ns_time_format(when, ev->occurred_at);
+	ns_time_format(rec, ev->recorded_at);
+	ns__conflict(c, "FUTURE_DATED", -1, c->cur,
+		     "%s from %s occurred at %s, after it was recorded (%s) by more than %d seconds; "
+		     "it is kept but not applied",
+		     ns_type_name(ev->type), ev->site, when, rec, NS_CLOCK_SKEW_MAX);
+}
+
+/* Is an event's occurred_at ahead of its recorded_at by more than the skew. */
+static int ns__is_future(const ns_event *ev)
+{
+	return ev->recorded_at <= INT64_MAX - NS_CLOCK_SKEW_MAX &&
+	       ev->occurred_at > ev->recorded_at + NS_CLOCK_SKEW_MAX;
+}
+
+/*
  * Order, duplicates and corrections.
  */
 
@@ -299,7 +327,7 @@ static int ns__corrections(struct ns__fold *c)
 	ncorr = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		const Nomsync__Payload *pl = c->f[i].ev->payload;
-		if (pl == NULL || pl->body_case != NOMSYNC__PAYLOAD__BODY_EVENT_CORRECTED ||
+		if (pl == NULL || pl->body_case != NOMSYNC__PAYLOAD__BODY_EVENT_CORRECTED || c->f[i].future ||
 		    ns_unhex(id, NS_ID_BYTES, pl->event_corrected->target_event_id) != 0)
 			continue;
 		c->f[i].target = ns__find_id(by_id, c->n, id);
@@ -407,7 +435,7 @@ static void ns__summary(const struct ns__fold *c, ns_fold_summary *sum)
 static void ns__state_init(struct ns__fold *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->person_ev = c->cust_ev = c->death_ev = c->recall_ev = c->lic_ev = -1;
+	c->person_ev = c->cust_ev = c->death_ev = c->recall_ev = c->lic_ev = c->calc_ev = -1;
 	c->dob = c->reception = c->deceased = c->verdict = c->first_offence = c->handover_date =
 		NS_DATE_NONE;
 	c->appearances = ns__arr(c);
@@ -480,6 +508,7 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 		memset(&c.f[m], 0, sizeof(c.f[m]));
 		c.f[m].ev = sorted[i];
 		c.f[m].target = -1;
+		c.f[m].future = ns__is_future(sorted[i]);
 		ns_hex(c.f[m].hex, sorted[i]->id, NS_ID_BYTES);
 		m++;
 	}
@@ -496,7 +525,10 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 			ns__push(&c, c.erased, ns__jstr(&c, c.f[i].hex));
 		if (c.f[i].voided || c.f[i].ev->payload == NULL)
 			continue;
-		ns__apply(&c);
+		if (c.f[i].future)
+			ns__future_dated(&c);
+		else
+			ns__apply(&c);
 	}
 	if (c.rc == 0)
 		view = ns__render(&c);

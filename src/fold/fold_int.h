@@ -40,6 +40,7 @@ struct ns__fev {
 	int targeted; /* some correction names this event */
 	int state;    /* withdrawal worked out: 0 not yet, 1 in progress, 2 done */
 	int voided;
+	int future; /* occurred_at ahead of its recorded_at by more than NS_CLOCK_SKEW_MAX */
 };
 
 /* An identifier value and the first event that gave it. */
@@ -55,7 +56,7 @@ struct ns__sentence {
 	int ev;
 	int quashed;
 	int32_t date;
-	int has_rd;
+	int has_rd;          /* rd holds the dates of the chain ending at this sentence */
 	ns_release_dates rd;
 };
 
@@ -137,6 +138,8 @@ struct ns__fold {
 	size_t nsent, capsent;
 	ns_adjustments adj;
 	json_t *appearances;
+	const Nomsync__SentenceDatesCalculated *calc; /* the prison's latest calculation */
+	int calc_ev;
 
 	/* management.c */
 	const Nomsync__ManagerPomAllocated *pom;
@@ -260,7 +263,8 @@ void ns__legal(struct ns__fold *c, const char *status);
 ns__fold_fn ns__fold_person_created, ns__fold_person_identifier_added, ns__fold_person_deceased;
 ns__fold_fn ns__fold_prisoner_received, ns__fold_prisoner_released, ns__fold_prisoner_transferred;
 ns__fold_fn ns__fold_court_remanded, ns__fold_court_convicted, ns__fold_court_appearance_recorded,
-	ns__fold_sentence_imposed, ns__fold_sentence_quashed, ns__fold_prisoner_adjustment_recorded;
+	ns__fold_sentence_imposed, ns__fold_sentence_quashed, ns__fold_prisoner_adjustment_recorded,
+	ns__fold_sentence_dates_calculated;
 ns__fold_fn ns__fold_manager_pom_allocated, ns__fold_manager_com_allocated,
 	ns__fold_manager_handover_changed, ns__fold_alert_raised, ns__fold_alert_closed,
 	ns__fold_registration_added, ns__fold_registration_removed;

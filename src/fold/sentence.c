@@ -3,12 +3,15 @@
  * the legal status they give (dates.c does the release-date arithmetic).
  *
  * Handlers: court.remanded, court.convicted, court.appearance.recorded,
- * sentence.imposed, sentence.quashed, prisoner.adjustment.recorded.
+ * sentence.imposed, sentence.quashed, prisoner.adjustment.recorded,
+ * sentence.dates.calculated.
  * View fields: legal_status, verdict_date, offences, court_appearances,
- * sentences, adjustments, dates.
+ * sentences, adjustments, dates (with the prison's calculation).
  */
 #include "fold_int.h"
 
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ns__legal(struct ns__fold *c, const char *status)
@@ -206,6 +209,13 @@ void ns__fold_prisoner_adjustment_recorded(struct ns__fold *c, const Nomsync__Pa
 		*total = ns__sat_add(*total, p->days);
 }
 
+/* sentence.dates.calculated: the prison's latest calculation is kept. */
+void ns__fold_sentence_dates_calculated(struct ns__fold *c, const Nomsync__Payload *pl)
+{
+	c->calc = pl->sentence_dates_calculated;
+	c->calc_ev = c->cur; /* shown as dates.prison_calculation.event */
+}
+
 /* Later of two optional dates. */
 static int32_t ns__later(int32_t a, int32_t b)
 {
@@ -219,57 +229,271 @@ static int32_t ns__later(int32_t a, int32_t b)
 /* Has a sentence a date and a term within the limits that dates are worked out for. */
 static int ns__term_ok(const struct ns__sentence *s)
 {
-	return s->date != NS_DATE_NONE && s->p->term_years <= NS__MAX_YEARS &&
-	       s->p->term_months <= NS__MAX_MONTHS && s->p->term_days <= NS__MAX_DAYS;
+	const Nomsync__SentenceImposed *p = s->p;
+
+	return s->date != NS_DATE_NONE && p->term_years <= NS__MAX_YEARS &&
+	       p->term_months <= NS__MAX_MONTHS && p->term_days <= NS__MAX_DAYS &&
+	       p->extension_years <= NS__MAX_YEARS && p->extension_months <= NS__MAX_MONTHS &&
+	       p->extension_days <= NS__MAX_DAYS;
 }
 
 /*
- * Release dates of every active SDS-family sentence, then the governing
- * (latest) dates into "dates".
+ * A registered sex offender, for HDCED: an active NOMIS alert of type S with
+ * code SOR (sex offence register) or SR (on the sex offender register), as
+ * calculate-release-dates-api reads it (Person.isActiveSexOffender), or an
+ * active registration with one of those codes. [unconfirmed] The research
+ * found no nDelius register type for the sex offender register, so a
+ * probation site records it with the NOMIS code.
+ */
+static int ns__sex_offender(const struct ns__fold *c)
+{
+	for (size_t i = 0; i < c->nalerts; i++)
+		if (c->alerts[i].active && ns__eq(c->alerts[i].type, "S") &&
+		    (ns__eq(c->alerts[i].code, "SOR") || ns__eq(c->alerts[i].code, "SR")))
+			return 1;
+	for (size_t i = 0; i < c->nregs; i++)
+		if (c->regs[i].active && (ns__eq(c->regs[i].type, "SOR") || ns__eq(c->regs[i].type, "SR")))
+			return 1;
+	return 0;
+}
+
+/*
+ * The active custodial sentence that sentence @p i is consecutive to, passing
+ * over quashed ones to what they were consecutive to: its index, -1 for none,
+ * -2 when the id names no sentence at all.
+ */
+static int ns__consecutive_to(struct ns__fold *c, size_t i)
+{
+	const char *id = c->sent[i].p->consecutive_to;
+
+	for (size_t step = 0; step <= c->nsent && ns__nz(id) != NULL; step++) {
+		struct ns__sentence *s = ns__sentence_find(c, id);
+		if (s == NULL)
+			return -2;
+		if (!s->quashed)
+			return ns__custodial(s->p->sentence_type) ? (int)(s - c->sent) : -1;
+		id = s->p->consecutive_to;
+	}
+	return -1;
+}
+
+/*
+ * Each sentence's predecessor in its consecutive chain into @p pred. A
+ * consecutive_to naming no sentence is SENTENCE_NOT_FOUND and a loop
+ * (A after B after A) CONSECUTIVE_CYCLE; the loop is cut at its first
+ * sentence in fold order, which then starts the chain.
+ */
+static void ns__chains(struct ns__fold *c, int *pred)
+{
+	for (size_t i = 0; i < c->nsent; i++) {
+		pred[i] = c->sent[i].quashed ? -1 : ns__consecutive_to(c, i);
+		if (pred[i] == -2) {
+			ns__conflict(c, "SENTENCE_NOT_FOUND", -1, c->sent[i].ev,
+				     "sentence %s is consecutive to %s but no such sentence was imposed; "
+				     "it is calculated as concurrent",
+				     c->sent[i].p->sentence_id, c->sent[i].p->consecutive_to);
+			pred[i] = -1;
+		}
+	}
+	for (size_t i = 0; i < c->nsent; i++) {
+		int j = pred[i];
+		for (size_t step = 0; step < c->nsent && j >= 0 && j != (int)i; step++)
+			j = pred[j];
+		if (j != (int)i)
+			continue;
+		ns__conflict(c, "CONSECUTIVE_CYCLE", c->sent[pred[i]].ev, c->sent[i].ev,
+			     "sentences %s and %s are consecutive to each other (through a loop); "
+			     "the chain is calculated from %s",
+			     c->sent[i].p->sentence_id, c->sent[pred[i]].p->sentence_id,
+			     c->sent[i].p->sentence_id);
+		pred[i] = -1;
+	}
+}
+
+/*
+ * The dates of the chain that ends at sentence @p i (first sentence first)
+ * into its rd; has_rd is 0 when a part has no automatic calculation.
+ * @p parts has room for nsent parts.
+ */
+static void ns__chain_dates(struct ns__fold *c, const int *pred, size_t i, ns_sentence_part *parts,
+			    unsigned flags)
+{
+	struct ns__sentence *s = &c->sent[i];
+	size_t n = 0;
+	int j = (int)i;
+
+	s->has_rd = 0;
+	if (s->quashed || !ns__custodial(s->p->sentence_type))
+		return;
+	for (; j >= 0 && n < c->nsent; j = pred[j])
+		n++;
+	j = (int)i;
+	for (size_t k = n; k-- > 0; j = pred[j]) {
+		const struct ns__sentence *t = &c->sent[j];
+		const Nomsync__SentenceImposed *p = t->p;
+		int eds = ns__eq(p->sentence_type, "EDS");
+		int32_t od = ns__date(p->offence_date);
+
+		if (!ns__term_ok(t))
+			return;
+		memset(&parts[k], 0, sizeof(parts[k]));
+		parts[k].type = p->sentence_type;
+		parts[k].sentence_date = t->date;
+		parts[k].years = (int)p->term_years;
+		parts[k].months = (int)p->term_months;
+		parts[k].days = (int)p->term_days;
+		if (eds) {
+			parts[k].ext_years = (int)p->extension_years;
+			parts[k].ext_months = (int)p->extension_months;
+			parts[k].ext_days = (int)p->extension_days;
+		}
+		parts[k].offence_date = od != NS_DATE_NONE ? od : c->first_offence;
+	}
+	s->has_rd = ns_release_dates_chain(parts, n, &c->adj, flags, &s->rd) == 0;
+}
+
+/* The date types of a calculation: view key, the field of ns_release_dates. */
+static const struct {
+	const char *key;
+	size_t off;
+} ns__date_types[] = {
+	{ "crd", offsetof(ns_release_dates, crd) },     { "ard", offsetof(ns_release_dates, ard) },
+	{ "sled", offsetof(ns_release_dates, sled) },   { "sed", offsetof(ns_release_dates, sed) },
+	{ "led", offsetof(ns_release_dates, led) },     { "hdced", offsetof(ns_release_dates, hdced) },
+	{ "ped", offsetof(ns_release_dates, ped) },     { "tused", offsetof(ns_release_dates, tused) },
+};
+#define NS__NDATE_TYPES (sizeof(ns__date_types) / sizeof(ns__date_types[0]))
+
+/* A date of a calculation by its index in ns__date_types. */
+static int32_t ns__rd_get(const ns_release_dates *rd, size_t t)
+{
+	return *(const int32_t *)(const void *)((const char *)rd + ns__date_types[t].off);
+}
+
+/* The prison's date of a type, as given (NULL if it does not apply). */
+static const char *ns__calc_get(const Nomsync__SentenceDatesCalculated *p, size_t t)
+{
+	const char *const v[] = { p->crd, p->ard, p->sled, p->sed, p->led, p->hdced, p->ped, p->tused };
+
+	return ns__nz(v[t]);
+}
+
+/*
+ * The prison's calculation against nomsync's: one DATES_DISAGREE per date
+ * type that differs (a date on one side only differs too), naming both
+ * values, the sentence whose chain gave nomsync's and the calculation event.
+ */
+static void ns__compare_calc(struct ns__fold *c, const ns_release_dates *mine, const int *src,
+			     int gov)
+{
+	const Nomsync__SentenceDatesCalculated *p = c->calc;
+	char a[11], b[11];
+
+	for (size_t t = 0; t < NS__NDATE_TYPES; t++) {
+		int32_t ours = ns__rd_get(mine, t), theirs = ns__date(ns__calc_get(p, t));
+		if (ours == theirs)
+			continue;
+		ns__conflict(c, "DATES_DISAGREE", src[t] >= 0 ? src[t] : gov, c->calc_ev,
+			     "%s: nomsync calculates %s, the prison's calculation %s gives %s",
+			     ns__date_types[t].key, ns__show_date(a, ours), ns__show(p->calculation_id),
+			     ns__show_date(b, theirs));
+	}
+}
+
+/*
+ * Release dates of every chain (a sentence alone is a chain of one), then
+ * the person's dates into "dates": of the chains that end at a sentence no
+ * other is consecutive to, the latest of each date type. HDCED is the latest
+ * of each chain's HDCED, or of its release date where it has none; it is
+ * shown only if some chain has one and it falls before the release date.
  */
 static json_t *ns__render_dates(struct ns__fold *c)
 {
-	int32_t crd = NS_DATE_NONE, sled = NS_DATE_NONE, ard = NS_DATE_NONE, sed = NS_DATE_NONE;
-	int32_t tused = NS_DATE_NONE, release;
-	json_t *d = ns__obj(c);
-	int gov = -1;
+	ns_release_dates all;
+	int32_t release, hdc = NS_DATE_NONE;
+	json_t *d = ns__obj(c), *wd = ns__obj(c);
+	int *pred = NULL, gov = -1, any = 0, any_hdc = 0, src[NS__NDATE_TYPES];
+	ns_sentence_part *parts = NULL;
+	unsigned flags = ns__sex_offender(c) ? NS_RD_SEX_OFFENDER : 0;
 
-	for (size_t i = 0; i < c->nsent; i++) {
-		struct ns__sentence *s = &c->sent[i];
-		const Nomsync__SentenceImposed *p = s->p;
-		int32_t od = ns__date(p->offence_date);
-
-		if (od == NS_DATE_NONE)
-			od = c->first_offence;
-		s->has_rd = !s->quashed && ns__term_ok(s) &&
-			    ns_release_dates_calc(p->sentence_type, s->date, (int)p->term_years,
-						  (int)p->term_months, (int)p->term_days, od, &c->adj,
-						  &s->rd) == 0;
-		if (!s->has_rd)
-			continue;
-		crd = ns__later(crd, s->rd.crd);
-		sled = ns__later(sled, s->rd.sled);
-		ard = ns__later(ard, s->rd.ard);
-		sed = ns__later(sed, s->rd.sed);
-		tused = ns__later(tused, s->rd.tused);
+	memset(&all, 0, sizeof(all));
+	for (size_t t = 0; t < NS__NDATE_TYPES; t++) {
+		*(int32_t *)(void *)((char *)&all + ns__date_types[t].off) = NS_DATE_NONE;
+		src[t] = -1;
 	}
-	release = ns__later(crd, ard);
-	ns__set(c, d, "crd", ns__jdate(c, crd));
-	ns__set(c, d, "sled", ns__jdate(c, sled));
-	ns__set(c, d, "ard", ns__jdate(c, ard));
-	ns__set(c, d, "sed", ns__jdate(c, sed));
-	ns__set(c, d, "tused", ns__jdate(c, tused));
+	if (c->nsent > 0) {
+		pred = malloc(c->nsent * sizeof(*pred));
+		parts = malloc(c->nsent * sizeof(*parts));
+		if (pred == NULL || parts == NULL) {
+			c->rc = NS_ENOMEM;
+			free(pred);
+			free(parts);
+			return d;
+		}
+		ns__chains(c, pred);
+		for (size_t i = 0; i < c->nsent; i++)
+			ns__chain_dates(c, pred, i, parts, flags);
+	}
+	for (size_t i = 0; i < c->nsent; i++) {
+		const struct ns__sentence *s = &c->sent[i];
+		size_t j;
+
+		for (j = 0; j < c->nsent; j++)
+			if (pred[j] == (int)i && !c->sent[j].quashed)
+				break;
+		if (!s->has_rd || j < c->nsent)
+			continue; /* no dates, or not the end of its chain */
+		any = 1;
+		for (size_t t = 0; t < NS__NDATE_TYPES; t++) {
+			int32_t *acc = (int32_t *)(void *)((char *)&all + ns__date_types[t].off);
+			int32_t v = ns__rd_get(&s->rd, t);
+			if (v != NS_DATE_NONE && (*acc == NS_DATE_NONE || v > *acc)) {
+				*acc = v;
+				src[t] = s->ev;
+			}
+		}
+		any_hdc |= s->rd.hdced != NS_DATE_NONE;
+		hdc = ns__later(hdc, s->rd.hdced != NS_DATE_NONE ? s->rd.hdced
+								  : ns__later(s->rd.crd, s->rd.ard));
+	}
+	release = ns__later(all.crd, all.ard);
+	all.hdced = any_hdc && hdc < release ? hdc : NS_DATE_NONE;
+	for (size_t t = 0; t < NS__NDATE_TYPES; t++)
+		ns__set(c, d, ns__date_types[t].key, ns__jdate(c, ns__rd_get(&all, t)));
 	ns__set(c, d, "release_date", ns__jdate(c, release));
 	ns__set(c, d, "release_date_type",
-		ns__jstr(c, release == NS_DATE_NONE ? NULL : release == crd ? "CRD" : "ARD"));
+		ns__jstr(c, release == NS_DATE_NONE ? NULL : release == all.crd ? "CRD" : "ARD"));
+	/* Working-day hints: release dates back to the previous working day, HDCED forward. */
+	ns__set(c, d, "release_date_adjusted", ns__jdate(c, ns_working_day_before(release)));
+	ns__set(c, wd, "crd", ns__jdate(c, ns_working_day_before(all.crd)));
+	ns__set(c, wd, "ard", ns__jdate(c, ns_working_day_before(all.ard)));
+	ns__set(c, wd, "ped", ns__jdate(c, ns_working_day_before(all.ped)));
+	ns__set(c, wd, "hdced", ns__jdate(c, ns_working_day_after(all.hdced)));
+	ns__set(c, d, "working_day", wd);
+	ns__set(c, d, "prison_calculation", json_null());
 	for (size_t i = 0; i < c->nsent && release != NS_DATE_NONE && gov < 0; i++)
 		if (c->sent[i].has_rd &&
 		    (c->sent[i].rd.crd == release || c->sent[i].rd.ard == release))
 			gov = c->sent[i].ev;
+	if (c->calc != NULL) {
+		const Nomsync__SentenceDatesCalculated *p = c->calc;
+		json_t *pc = ns__obj(c);
+		ns__set(c, pc, "calculation_id", ns__jstr(c, p->calculation_id));
+		ns__set(c, pc, "booking_id", ns__jstr(c, ns__nz(p->booking_id)));
+		for (size_t t = 0; t < NS__NDATE_TYPES; t++)
+			ns__set(c, pc, ns__date_types[t].key, ns__jdate(c, ns__date(ns__calc_get(p, t))));
+		ns__set(c, pc, "prrd", ns__jdate(c, ns__date(p->prrd)));
+		ns__set(c, pc, "event", ns__jstr(c, c->f[c->calc_ev].hex));
+		ns__set(c, d, "prison_calculation", pc);
+		if (any)
+			ns__compare_calc(c, &all, src, gov);
+	}
 	if (gov >= 0) {
 		c->cur = gov;
 		ns__prov(c, "dates");
 	}
+	free(pred);
+	free(parts);
 	return d;
 }
 
@@ -284,26 +508,32 @@ static json_t *ns__render_sentences(struct ns__fold *c)
 		json_t *o = ns__obj(c), *term = ns__obj(c), *len = json_null();
 
 		if (ns__term_ok(s)) {
-			int32_t l = ns_date_add(s->date, (int)p->term_years, (int)p->term_months,
-						(int)p->term_days) - s->date;
+			int32_t l = ns_term_days(s->date, (int)p->term_years, (int)p->term_months,
+						 (int)p->term_days);
 			if (l > 0)
 				len = ns__jint(c, l);
 		}
 		ns__set(c, term, "years", ns__jint(c, p->term_years));
 		ns__set(c, term, "months", ns__jint(c, p->term_months));
 		ns__set(c, term, "days", ns__jint(c, p->term_days));
+		if (ns__eq(p->sentence_type, "EDS")) {
+			json_t *ext = ns__obj(c);
+			ns__set(c, ext, "years", ns__jint(c, p->extension_years));
+			ns__set(c, ext, "months", ns__jint(c, p->extension_months));
+			ns__set(c, ext, "days", ns__jint(c, p->extension_days));
+			ns__set(c, o, "extension", ext);
+		}
 		ns__set(c, o, "sentence_id", ns__jstr(c, p->sentence_id));
 		ns__set(c, o, "sentence_type", ns__jstr(c, p->sentence_type));
 		ns__set(c, o, "sentence_date", ns__jdate(c, s->date));
+		ns__set(c, o, "consecutive_to", ns__jstr(c, ns__nz(p->consecutive_to)));
 		ns__set(c, o, "term", term);
 		ns__set(c, o, "length_days", len);
 		ns__set(c, o, "status", ns__jstr(c, s->quashed ? "QUASHED" : "ACTIVE"));
 		ns__set(c, o, "court", ns__jstr(c, p->court));
-		ns__set(c, o, "crd", ns__jdate(c, s->has_rd ? s->rd.crd : NS_DATE_NONE));
-		ns__set(c, o, "sled", ns__jdate(c, s->has_rd ? s->rd.sled : NS_DATE_NONE));
-		ns__set(c, o, "ard", ns__jdate(c, s->has_rd ? s->rd.ard : NS_DATE_NONE));
-		ns__set(c, o, "sed", ns__jdate(c, s->has_rd ? s->rd.sed : NS_DATE_NONE));
-		ns__set(c, o, "tused", ns__jdate(c, s->has_rd ? s->rd.tused : NS_DATE_NONE));
+		for (size_t t = 0; t < NS__NDATE_TYPES; t++)
+			ns__set(c, o, ns__date_types[t].key,
+				ns__jdate(c, s->has_rd ? ns__rd_get(&s->rd, t) : NS_DATE_NONE));
 		ns__set(c, o, "event", ns__jstr(c, c->f[s->ev].hex));
 		ns__push(c, arr, o);
 	}

@@ -167,9 +167,13 @@ static int ns__resolve(MDB_txn *txn, ns_store *s, const char *ref, char canon[NS
 static int ns__view_get(MDB_txn *txn, ns_store *s, const char *ref, char canon[NS_REF_MAX], MDB_val *v)
 {
 	int rc = ns__resolve(txn, s, ref, canon);
-	MDB_val k = { strlen(canon), canon };
+	MDB_val k;
 
-	return rc != 0 ? rc : ns__mdb(mdb_get(txn, s->views, &k, v));
+	if (rc != 0)
+		return rc; /* canon is unset */
+	k.mv_size = strlen(canon);
+	k.mv_data = canon;
+	return ns__mdb(mdb_get(txn, s->views, &k, v));
 }
 
 int ns_store_view(ns_store *s, const char *ref, char **json, size_t *len, char canonical[NS_REF_MAX])

@@ -226,6 +226,16 @@ static int ns__append_once(ns_store *s, void *arg)
 				*bad = i;
 			return rc;
 		}
+		/* A business time ahead of this clock would win every "latest" rule of the fold. */
+		if (now <= INT64_MAX - NS_CLOCK_SKEW_MAX && in[i].occurred_at > now + NS_CLOCK_SKEW_MAX) {
+			char when[21];
+			if (bad)
+				*bad = i;
+			ns_time_format(when, in[i].occurred_at);
+			return ns_diag_set(d, NS_EVALID, "occurred_at",
+					   "%s is more than %d minutes ahead of this node's clock", when,
+					   NS_CLOCK_SKEW_MAX / 60);
+		}
 	}
 	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;

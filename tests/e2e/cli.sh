@@ -119,6 +119,12 @@ expect_grep "cell" "$WORK/err" "unknown field is named"
 echo '{"type":"person.created","offender":"A1234BC","occurred_at":"2026-01-05T09:00:00Z","surname":"X","forenames":"Y","dob":"1990-01-01","pnc":"2012/0052494R"}' >"$WORK/bad7"
 expect_fail 1 "PNC with a wrong check letter refused" $NS --dir "$WORK/MDI" append "$WORK/bad7"
 expect_grep "pnc" "$WORK/err" "PNC field is named"
+# A business time more than 5 minutes ahead of this node's clock (issue 11, item 6).
+ahead=$(date -u -d '+10 minutes' +%Y-%m-%dT%H:%M:%SZ)
+echo "{\"type\":\"prisoner.received\",\"offender\":\"A1234BC\",\"occurred_at\":\"$ahead\",\"prison\":\"MDI\",\"reason\":\"NEW_ADMISSION\"}" >"$WORK/bad8"
+expect_fail 1 "occurred_at ahead of the clock refused" $NS --dir "$WORK/MDI" append "$WORK/bad8"
+expect_grep "occurred_at" "$WORK/err" "the occurred_at field is named"
+expect_grep "ahead of this node's clock" "$WORK/err" "the error says why"
 expect_eq "$($NS --dir "$WORK/MDI" digest)" "$before" "nothing was written by refused appends"
 expect_eq "$($NS --dir "$WORK/MDI" vector)" "$vv_before" "version vector unchanged"
 

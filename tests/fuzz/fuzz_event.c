@@ -57,8 +57,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ev->header < ev->raw || ev->header + ev->header_len > ev->raw + ev->raw_len ||
 	    ev->signature < ev->raw || ev->signature + NS_SIG_BYTES > ev->raw + ev->raw_len)
 		ns_fuzz_die("header or signature points outside the event");
-	if (ev->seq == 0 || ns_type_name(ev->type) == NULL || ns_role_name(ev->role) == NULL)
-		ns_fuzz_die("decode accepted seq 0, an unknown type or role");
+	if (ev->seq == 0 || ev->type == 0 || ev->type >= NS_TYPE_LIMIT || ns_role_name(ev->role) == NULL)
+		ns_fuzz_die("decode accepted seq 0, type 0, a type past NS_TYPE_LIMIT or an unknown role");
+	if ((ns_type_name(ev->type) == NULL) != (ev->type_unknown != 0))
+		ns_fuzz_die("type_unknown %d disagrees with the catalogue for type %u", ev->type_unknown,
+			    (unsigned)ev->type);
+	if (ev->type_unknown && ev->payload != NULL)
+		ns_fuzz_die("an event of an unknown type has a decoded payload");
 	if (strnlen(ev->offender, NS_REF_MAX) >= NS_REF_MAX || strnlen(ev->site, NS_SITE_MAX) >= NS_SITE_MAX)
 		ns_fuzz_die("offender or site not terminated");
 

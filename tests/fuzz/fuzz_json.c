@@ -155,6 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = ns_store_append(stores[i], &in, 1, id, &bad, &d);
 		if (rc == NS_EVALID && in.type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED)
 			break; /* the target is not held by this store */
+		if (rc == NS_EVALID && strcmp(d.field, "occurred_at") == 0)
+			break; /* ahead of this node's clock: the store, not validation, knows the time */
 		if (rc != 0)
 			ns_fuzz_die("%s validates for a %s but ns_store_append refuses it: %s: %s: %s",
 				    ns_type_name(in.type), ns_role_name(sites[i].role), ns_err_name(rc), d.field, d.msg);
