@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include <nomsync/date.h>
+#include <nomsync/catalogue.h>
 #include <nomsync/event.h>
 
 #include <sodium.h>
@@ -442,10 +443,15 @@ static void test_dates_and_times(void)
 
 static void test_type_names(void)
 {
+	size_t named = 0;
+
 	for (uint32_t i = 1; i <= ns_type_max(); i++) {
-		CHECK(ns_type_name(i) != NULL);
+		if (ns_type_name(i) == NULL)
+			continue; /* a number no type uses */
+		named++;
 		CHECK_INT(ns_type_parse(ns_type_name(i)), i);
 	}
+	CHECK_INT(named, ns_catalogue_count());
 	CHECK_INT(ns_type_parse("prisoner.escaped"), 0);
 	CHECK(ns_type_name(0) == NULL);
 	CHECK_STR(ns_type_name(NOMSYNC__EVENT_TYPE__RECALL_RETURNED_TO_CUSTODY), "recall.returned_to_custody");

@@ -132,6 +132,9 @@ static const char *const examples[] = {
 	"{'type':'sentence.dates.calculated','offender':'A1234BC','occurred_at':'2026-03-04T09:00:00Z',"
 	"'booking_id':'1234567','calculation_id':'C-42','crd':'2022-05-30','sled':'2022-12-26',"
 	"'hdced':'2022-02-15','tused':'2023-05-30'}",
+	"{'type':'event.erased','offender':'A1234BC','occurred_at':'2026-06-01T10:00:00Z',"
+	"'target_event_id':'9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a',"
+	"'reason':'DATA_PROTECTION_REQUEST','requested_by':'DPO-2026-17'}",
 };
 
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
@@ -163,9 +166,11 @@ static void dump(const char *label, const json_t *v)
 /* Every type: input -> payload -> protobuf bytes -> payload -> JSON equals the input. */
 static void test_round_trip(void)
 {
-	uint64_t seen = 0;
+	uint64_t seen = 0, all = 0;
 
-	CHECK_INT(NEXAMPLES, ns_type_max());
+	CHECK_INT(NEXAMPLES, ns_catalogue_count());
+	for (size_t i = 0; i < ns_catalogue_count(); i++)
+		all |= (uint64_t)1 << ns_catalogue_at(i)->type;
 	for (size_t i = 0; i < NEXAMPLES; i++) {
 		ns_input in;
 		ns_diag d;
@@ -215,8 +220,8 @@ static void test_round_trip(void)
 		ns_input_clear(&in);
 		CHECK(in.payload == NULL);
 	}
-	/* Every type from 1 to the last was covered once. */
-	CHECK_INT(seen, (((uint64_t)1 << (ns_type_max() + 1)) - 2));
+	/* Every type of the catalogue was covered. */
+	CHECK(seen == all);
 }
 
 /* Envelope values land in ns_input. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store_util.h"
@@ -540,8 +541,8 @@ static void test_deferred_ids(void)
 	/* Found by id while deferred; an unknown id is still refused. */
 	CHECK_INT(correct(y, a.ev[1]->id, &d), 0);
 	CHECK_INT(correct(y, unknown, &d), NS_EVALID);
-	CHECK_INT(ns_store_erase(y, a.ev[2]->id), 0);
-	CHECK_INT(ns_store_erase(y, unknown), NS_ENOTFOUND);
+	CHECK_INT(ns_store_erase(y, a.ev[2]->id, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), 0);
+	CHECK_INT(ns_store_erase(y, unknown, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), NS_ENOTFOUND);
 	/* A pass of three steps (max 2: one entry per step), reopened mid-pass. */
 	CHECK_INT(ns_store_index_pending(y, 2, &left, NULL), 0);
 	CHECK_INT(left, 3);
@@ -560,8 +561,8 @@ static void test_deferred_ids(void)
 	CHECK_INT(left, 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	CHECK_INT(r.unindexed, 0);
-	CHECK_INT(r.events, 5);
-	CHECK_INT(ns_store_erase(y, b.ev[0]->id), 0);
+	CHECK_INT(r.events, 6); /* with the hub's correction and erasure */
+	CHECK_INT(ns_store_erase(y, b.ev[0]->id, "RETENTION_EXPIRED", "DPO-2024-17", NULL, &d), 0);
 	CHECK_INT(ns_store_fold_pending(y, SIZE_MAX, &left, NULL), 0);
 	CHECK_INT(ns_store_verify(y, &r), 0);
 	evlist_free(&a);
@@ -664,10 +665,10 @@ static void test_erase(void)
 
 	CHECK_INT(append(s, course, 3, &d), 0);
 	evlist l = all_events(s);
-	CHECK_INT(ns_store_erase(s, l.ev[0]->id), 0);
+	CHECK_INT(ns_store_erase(s, l.ev[0]->id, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), 0);
 	CHECK_INT(ns_store_verify(s, &r), 0);
 	evlist after = all_events(s);
-	CHECK(after.n == 3 && after.ev[0]->payload == NULL);
+	CHECK(after.n == 4 && after.ev[0]->payload == NULL);
 	char *view;
 	size_t len;
 	CHECK_INT(ns_store_view(s, "A1234BC", &view, &len, NULL), 0);
@@ -676,6 +677,283 @@ static void test_erase(void)
 	evlist_free(&l);
 	evlist_free(&after);
 	ns_store_close(s);
+}
+
+/*
+ * Erasure by a signed event.erased: a distinctive surname, replicated,
+ * erased at its origin, gone from every store's file after compaction.
+ */
+#define SURNAME "QUIXOTEWORTH"
+
+static const char *const named[] = {
+	"{\"type\":\"person.created\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-01T09:00:00Z\","
+	"\"surname\":\"" SURNAME "\",\"forenames\":\"JOHN\",\"dob\":\"1990-05-17\",\"gender\":\"M\"}",
+	"{\"type\":\"prisoner.received\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-01T15:00:00Z\","
+	"\"prison\":\"MDI\",\"reason\":\"NEW_ADMISSION\"}",
+};
+
+/* Occurrences of @p needle in DIR/data.mdb (what grep -c would see, and more). */
+static size_t copies(const char *dir, const char *needle)
+{
+	char path[300];
+	size_t n = 0, len = strlen(needle);
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st) != 0) {
+		CHECK(0);
+		return 0;
+	}
+	char *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	for (char *p = m, *end = m + st.st_size; (p = memmem(p, (size_t)(end - p), needle, len)) != NULL; p++)
+		n++;
+	munmap(m, (size_t)st.st_size);
+	close(fd);
+	return n;
+}
+
+/* Sign JSON @p line as @p id at @p seq after @p prev. */
+static ns_event *signed_line(const ns_identity *id, uint64_t seq, const uint8_t *prev, const char *line)
+{
+	ns_input in;
+	ns_event *ev = NULL;
+	ns_diag d;
+
+	CHECK_INT(ns_input_parse(line, strlen(line), &in, &d), 0);
+	CHECK_INT(ns_event_build(id, seq, prev, in.occurred_at, in.occurred_at, in.offender, in.payload, &ev), 0);
+	ns_input_clear(&in);
+	return ev;
+}
+
+/* An event.erased of @p target signed by @p id at seq 1. */
+static ns_event *erasure_by(const ns_identity *id, const ns_event *target)
+{
+	char hex[2 * NS_ID_BYTES + 1], line[512];
+
+	ns_hex(hex, target->id, NS_ID_BYTES);
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"event.erased\",\"offender\":\"%s\",\"occurred_at\":\"2024-06-01T09:00:00Z\","
+		 "\"target_event_id\":\"%s\",\"reason\":\"DATA_PROTECTION_REQUEST\"}",
+		 target->offender, hex);
+	return signed_line(id, 1, NULL, line);
+}
+
+/* The stored copy of event @p id has no payload (1), has one (0), or is not stored (-1). */
+static int stored_erased(ns_store *s, const uint8_t id[NS_ID_BYTES])
+{
+	evlist l = all_events(s);
+	int r = -1;
+
+	for (size_t i = 0; i < l.n; i++)
+		if (memcmp(l.ev[i]->id, id, NS_ID_BYTES) == 0)
+			r = l.ev[i]->payload == NULL;
+	evlist_free(&l);
+	return r;
+}
+
+static int view_has(ns_store *s, const char *ref, const char *needle)
+{
+	char *view = NULL;
+	size_t len;
+	int r = ns_store_view(s, ref, &view, &len, NULL) == 0 && strstr(view, needle) != NULL;
+
+	free(view);
+	return r;
+}
+
+static void test_erasure_replicates(void)
+{
+	char dm[256], dh[256], dp[256];
+	ns_store *m = mkstore("MDI", NS_ROLE_PRISON, dm), *h = mkstore("HUB1", NS_ROLE_HUB, dh);
+	ns_store *p = mkstore("N07", NS_ROLE_PROBATION, dp);
+	uint8_t eid[NS_ID_BYTES], dg[3][NS_ID_BYTES];
+	ns_verify_report r;
+	ns_diag d;
+	int res[8];
+
+	CHECK_INT(append(m, named, 2, &d), 0);
+	evlist a = all_events(m);
+	CHECK_INT(ns_store_ingest(h, a.ev, a.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(p, a.ev, a.n, 0, res, NULL), 0);
+	CHECK(copies(dm, SURNAME) > 0 && copies(dh, SURNAME) > 0 && copies(dp, SURNAME) > 0);
+	CHECK(view_has(p, "A1234BC", SURNAME));
+
+	/* A bad reason, then the origin's erasure. */
+	CHECK_INT(ns_store_erase(m, a.ev[0]->id, "BECAUSE", NULL, eid, &d), NS_EVALID);
+	CHECK_STR(d.field, "reason");
+	CHECK_INT(ns_store_erase(m, a.ev[0]->id, "DATA_PROTECTION_REQUEST", "DPO-2024-17", eid, &d), 0);
+	CHECK_INT(stored_erased(m, a.ev[0]->id), 1);
+	CHECK(!view_has(m, "A1234BC", SURNAME));
+	CHECK_INT(ns_store_scrub_due(m), 1);
+	/* An erasure cannot itself be erased. */
+	CHECK_INT(ns_store_erase(m, eid, "RECORDED_IN_ERROR", NULL, NULL, &d), NS_EVALID);
+
+	/* It replicates: the peers erase their copies too. */
+	evlist b = all_events(m);
+	CHECK_INT(b.n, 3);
+	CHECK_INT(ns_store_ingest(h, b.ev, b.n, 0, res, NULL), 0);
+	CHECK_INT(res[2], NS_INGEST_APPLIED);
+	CHECK_INT(ns_store_ingest(p, b.ev + 2, 1, 0, res, NULL), 0);
+	ns_store *all[3] = { m, h, p };
+	const char *dirs[3] = { dm, dh, dp };
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(stored_erased(all[i], a.ev[0]->id), 1);
+		CHECK(!view_has(all[i], "A1234BC", SURNAME));
+		CHECK_INT(counter(all[i], "erased"), 1);
+		CHECK_INT(ns_store_compact(all[i], &d), 0);
+		CHECK_INT(ns_store_scrub_due(all[i]), 0);
+		CHECK_INT(copies(dirs[i], SURNAME), 0);
+		CHECK_INT(ns_store_verify(all[i], &r), 0);
+		CHECK_INT(ns_store_digest(all[i], NULL, dg[i]), 0);
+		CHECK_INT(counter(all[i], "compactions"), 1);
+	}
+	CHECK(memcmp(dg[0], dg[1], NS_ID_BYTES) == 0 && memcmp(dg[0], dg[2], NS_ID_BYTES) == 0);
+	/* The store works after its reopen, and the genuine copy coming back changes nothing. */
+	CHECK_INT(ns_store_ingest(p, a.ev, a.n, 0, res, NULL), 0);
+	CHECK_INT(res[0], NS_INGEST_DUPLICATE);
+	CHECK_INT(append(m, course + 2, 1, &d), 0);
+	CHECK_INT(copies(dp, SURNAME), 0);
+	CHECK_INT(stored_erased(p, a.ev[0]->id), 1);
+
+	/* While another process has the store open, nothing changes. */
+	if (fork() == 0) {
+		ns_store *o = NULL;
+		ns_store_open(dh, NS_STORE_RDONLY, &o, NULL);
+		sleep(2);
+		_exit(0);
+	}
+	usleep(300000);
+	CHECK_INT(ns_store_compact(h, &d), NS_ELOCKED);
+	CHECK_INT(stored_erased(h, a.ev[0]->id), 1);
+	wait(NULL);
+	CHECK_INT(ns_store_compact(h, &d), 0);
+	evlist_free(&a);
+	evlist_free(&b);
+	ns_store_close(m);
+	ns_store_close(h);
+	ns_store_close(p);
+}
+
+static void test_erasure_unauthorised(void)
+{
+	ns_store *m = mkstore("MDI", NS_ROLE_PRISON, NULL), *l = mkstore("LEI", NS_ROLE_PRISON, NULL);
+	ns_store *h = mkstore("HUB1", NS_ROLE_HUB, NULL), *q = mkstore("HUB2", NS_ROLE_HUB, NULL);
+	ns_identity rogue;
+	ns_diag d;
+	int res[8];
+
+	CHECK_INT(append(m, named, 2, &d), 0);
+	evlist a = all_events(m);
+	CHECK_INT(ns_store_ingest(l, a.ev, a.n, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(h, a.ev, a.n, 0, res, NULL), 0);
+	/* Another prison may not append one... */
+	CHECK_INT(ns_store_erase(l, a.ev[0]->id, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), NS_EROLE);
+	CHECK_STR(d.msg, "only the emitting site or a hub may erase an event");
+	/* ...and one that signs it anyway has no effect where it arrives, before or after the target. */
+	ns_identity_generate(&rogue, "LEI", NS_ROLE_PRISON);
+	ns_event *er = erasure_by(&rogue, a.ev[0]);
+	CHECK_INT(ns_store_ingest(h, &er, 1, 0, res, NULL), 0);
+	CHECK_INT(res[0], NS_INGEST_APPLIED);
+	CHECK_INT(stored_erased(h, a.ev[0]->id), 0);
+	CHECK(view_has(h, "A1234BC", SURNAME));
+	CHECK_INT(counter(h, "rejected.role"), 1);
+	CHECK_INT(ns_store_scrub_due(h), 0);
+	CHECK_INT(ns_store_ingest(q, &er, 1, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(q, a.ev, a.n, 0, res, NULL), 0);
+	CHECK_INT(stored_erased(q, a.ev[0]->id), 0);
+	CHECK_INT(counter(q, "rejected.role"), 1);
+	uint8_t dh[NS_ID_BYTES], dq[NS_ID_BYTES];
+	CHECK_INT(ns_store_digest(h, NULL, dh), 0);
+	CHECK_INT(ns_store_digest(q, NULL, dq), 0);
+	CHECK(memcmp(dh, dq, NS_ID_BYTES) == 0);
+	ns_event_free(er);
+	evlist_free(&a);
+	ns_store_close(m);
+	ns_store_close(l);
+	ns_store_close(h);
+	ns_store_close(q);
+}
+
+/* A hub's erasure before its target, of a copy held for a gap, and of copies in proofs. */
+static void test_erasure_order_held_proofs(void)
+{
+	char dw[256], dv[256];
+	ns_store *a = mkstore("HUB1", NS_ROLE_HUB, NULL), *w = mkstore("N07", NS_ROLE_PROBATION, dw);
+	ns_store *v = mkstore("LEI", NS_ROLE_PRISON, dv), *v2 = mkstore("BXI", NS_ROLE_PRISON, NULL);
+	ns_identity mdi, hub;
+	ns_diag d;
+	int res[8];
+
+	ns_identity_generate(&mdi, "MDI", NS_ROLE_PRISON);
+	ns_identity_generate(&hub, "HUB9", NS_ROLE_HUB);
+	ns_event *e1 = signed_line(&mdi, 1, NULL, named[1]);
+	ns_event *e2 = signed_line(&mdi, 2, e1->id, named[0]);
+	ns_event *e2b = signed_line(&mdi, 2, e1->id, course[2]);
+	ns_event *er = erasure_by(&hub, e2);
+
+	/* Erasure first: the target is stored erased when it comes. */
+	CHECK_INT(ns_store_ingest(a, &er, 1, 0, res, NULL), 0);
+	ns_event *chain[2] = { e1, e2 };
+	CHECK_INT(ns_store_ingest(a, chain, 2, 0, res, NULL), 0);
+	CHECK_INT(res[1], NS_INGEST_APPLIED);
+	CHECK_INT(stored_erased(a, e2->id), 1);
+	CHECK(!view_has(a, "A1234BC", SURNAME));
+	CHECK_INT(counter(a, "erased"), 1);
+
+	/* Held for a gap, erased while held, stored erased when the gap fills. */
+	CHECK_INT(ns_store_ingest(w, &e2, 1, 0, res, NULL), 0);
+	CHECK_INT(res[0], NS_INGEST_HELD);
+	CHECK_INT(ns_store_ingest(w, &er, 1, 0, res, NULL), 0);
+	CHECK_INT(ns_store_compact(w, &d), 0);
+	CHECK_INT(copies(dw, SURNAME), 0);
+	CHECK_INT(ns_store_ingest(w, &e1, 1, 0, res, NULL), 0);
+	CHECK_INT(stored_erased(w, e2->id), 1);
+	CHECK_INT(copies(dw, SURNAME), 0);
+
+	/* In an equivocation proof: erased there too, and in the log. */
+	CHECK_INT(ns_store_ingest(v, chain, 2, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(v, &e2b, 1, 0, res, NULL), 0);
+	CHECK_INT(res[0], NS_EEQUIV);
+	CHECK_INT(ns_store_ingest(v, &er, 1, 0, res, NULL), 0);
+	CHECK_INT(stored_erased(v, e2->id), 1);
+	ns_proof *p;
+	size_t np;
+	CHECK_INT(ns_store_proofs(v, &p, &np), 0);
+	CHECK_INT(np, 1);
+	for (size_t i = 0; i < np; i++) {
+		ns_event *pa = NULL, *pb = NULL;
+		CHECK_INT(ns_event_decode(p[i].a, p[i].alen, &pa, NULL), 0);
+		CHECK_INT(ns_event_decode(p[i].b, p[i].blen, &pb, NULL), 0);
+		CHECK(pa && pb && memcmp(pa->id, e2->id, NS_ID_BYTES) == 0 && pa->payload == NULL);
+		CHECK(pb && pb->payload != NULL); /* the other copy is not the target */
+		/* A proof arriving after the erasure is stored erased, and still proves. */
+		CHECK_INT(ns_store_ingest(v2, &er, 1, 0, res, NULL), 0);
+		CHECK_INT(ns_store_add_proof(v2, e2->raw, e2->raw_len, e2b->raw, e2b->raw_len), 0);
+		ns_event_free(pa);
+		ns_event_free(pb);
+	}
+	ns_proofs_free(p, np);
+	CHECK_INT(ns_store_proofs(v2, &p, &np), 0);
+	CHECK_INT(np, 1);
+	if (np == 1) {
+		ns_event *pa = NULL;
+		CHECK_INT(ns_event_decode(p[0].a, p[0].alen, &pa, NULL), 0);
+		CHECK(pa && pa->payload == NULL);
+		ns_event_free(pa);
+	}
+	ns_proofs_free(p, np);
+	CHECK_INT(ns_store_compact(v, &d), 0);
+	CHECK_INT(copies(dv, SURNAME), 0);
+
+	ns_event_free(e1);
+	ns_event_free(e2);
+	ns_event_free(e2b);
+	ns_event_free(er);
+	ns_store_close(a);
+	ns_store_close(w);
+	ns_store_close(v);
+	ns_store_close(v2);
 }
 
 static void test_vector_json(void)
@@ -726,6 +1004,9 @@ int main(void)
 	RUN(test_deferred_ids);
 	RUN(test_bundles);
 	RUN(test_erase);
+	RUN(test_erasure_replicates);
+	RUN(test_erasure_unauthorised);
+	RUN(test_erasure_order_held_proofs);
 	RUN(test_vector_json);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmproot);

@@ -12,7 +12,8 @@
  *   nomsync --dir DIR export [--since VECTOR.json] > FILE
  *   nomsync --dir DIR import FILE --config NOMSYNCD.conf | --no-roster
  *   nomsync --dir DIR status [--json]
- *   nomsync --dir DIR erase EVENT_ID
+ *   nomsync --dir DIR erase EVENT_ID --reason REASON [--requested-by REF]
+ *   nomsync --dir DIR compact                 (scrub erased bytes from the file)
  *   nomsync --dir DIR roster-sign FILE       (an authority store signs a roster file)
  *   nomsync --dir DIR hold | release         (appends held after a restore)
  *   nomsync --dir DIR rekey                  (rotate this site's key)
@@ -57,7 +58,11 @@ static const char *usage_text =
 	"  import FILE --no-roster          the same without any roster: trusts every correctly\n"
 	"                                   signed event (labs and tests only)\n"
 	"  status [--json]                  vector, counts and rejections\n"
-	"  erase EVENT_ID                   erase an event's payload (data protection)\n"
+	"  erase EVENT_ID --reason R [--requested-by REF]\n"
+	"                                   erase an event's payload everywhere (data protection;\n"
+	"                                   R: DATA_PROTECTION_REQUEST, RETENTION_EXPIRED,\n"
+	"                                   RECORDED_IN_ERROR), then compact the store\n"
+	"  compact                          rewrite the store without free pages (after an erasure)\n"
 	"  roster-sign FILE                 sign a roster file (an authority store only)\n"
 	"  hold | release                   hold appends after restoring a backup / release by hand\n"
 	"  rekey                            rotate this site's signing key\n"
@@ -889,17 +894,59 @@ static int cmd_rekey(ns_store *s)
 
 static int cmd_erase(ns_store *s, int argc, char **argv)
 {
-	uint8_t id[NS_ID_BYTES];
+	uint8_t id[NS_ID_BYTES], eid[NS_ID_BYTES];
+	char hex[2 * NS_ID_BYTES + 1];
+	const char *reason = NULL, *by = NULL, *target = NULL;
+	ns_diag d;
 	int rc;
 
-	if (argc != 2 || ns_unhex(id, NS_ID_BYTES, argv[1]) != 0) {
-		fprintf(stderr, "nomsync: erase: expected a 64-hex event id\n");
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+			reason = argv[++i];
+		else if (strcmp(argv[i], "--requested-by") == 0 && i + 1 < argc)
+			by = argv[++i];
+		else if (target == NULL && argv[i][0] != '-')
+			target = argv[i];
+		else
+			target = "";
+	}
+	if (target == NULL || reason == NULL || ns_unhex(id, NS_ID_BYTES, target) != 0) {
+		fprintf(stderr, "nomsync: erase: expected a 64-hex event id and --reason "
+				"DATA_PROTECTION_REQUEST|RETENTION_EXPIRED|RECORDED_IN_ERROR [--requested-by REF]\n");
 		return 2;
 	}
-	if ((rc = ns_store_erase(s, id)) != 0)
-		return fail("erase", rc, NULL);
-	printf("erased payload of %s\n", argv[1]);
+	ns_diag_clear(&d);
+	if ((rc = ns_store_erase(s, id, reason, by, eid, &d)) != 0)
+		return fail("erase", rc, &d);
+	ns_hex(hex, eid, NS_ID_BYTES);
+	printf("erased payload of %s by event %s\n", target, hex);
 	return 0;
+}
+
+/*
+ * After an erasure was applied (by erase, or by an append or import that
+ * carried one): compact now if no other process has the store open, else
+ * say who will.
+ */
+static int scrub(ns_store *s, int asked)
+{
+	ns_diag d;
+	int rc;
+
+	if (!asked && !ns_store_scrub_due(s))
+		return 0;
+	ns_diag_clear(&d);
+	if ((rc = ns_store_compact(s, &d)) == 0) {
+		fprintf(stderr, "nomsync: store compacted: erased bytes are gone from %s/data.mdb\n", ns_store_dir(s));
+		return 0;
+	}
+	if (rc == NS_ELOCKED) {
+		fprintf(stderr, "nomsync: erased bytes remain in the store's free pages until it is compacted: "
+				"nomsyncd does so by itself once no other process has the store open (else run "
+				"'nomsync compact')\n");
+		return asked ? 1 : 0;
+	}
+	return fail("compact", rc, &d);
 }
 
 /* The rules of message @p m, one line each; nested fields under @p prefix. */
@@ -1018,7 +1065,7 @@ int main(int argc, char **argv)
 
 	static const char *const known[] = { "id",     "append", "show",   "log",    "verify",      "vector",
 					     "digest", "export", "import", "status", "erase",       "roster-sign",
-					     "hold",   "release", "rekey" };
+					     "hold",   "release", "rekey",  "compact" };
 	int ok = 0;
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 		ok |= strcmp(cmd, known[k]) == 0;
@@ -1054,8 +1101,12 @@ int main(int argc, char **argv)
 		rc = argc == 1 ? cmd_hold(s, cmd[0] == 'h') : usage();
 	else if (strcmp(cmd, "rekey") == 0)
 		rc = argc == 1 ? cmd_rekey(s) : usage();
+	else if (strcmp(cmd, "compact") == 0)
+		rc = argc == 1 ? scrub(s, 1) : usage();
 	else
 		rc = cmd_erase(s, argc, argv);
+	if (rc == 0 && (strcmp(cmd, "erase") == 0 || strcmp(cmd, "append") == 0 || strcmp(cmd, "import") == 0))
+		rc = scrub(s, 0);
 	ns_store_close(s);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "nomsync: write error on stdout\n");

@@ -8,7 +8,7 @@
  *
  * Named databases inside the environment (BE: big-endian):
  *   log      origin(32) seq(8 BE)           -> event bytes as signed (a payload
- *                                              erased by ns_store_erase is gone)
+ *                                              erased by an event.erased is gone)
  *   ids      event id(32)                   -> origin(32) seq(8 BE)
  *   byref    offender ref                   -> sort key (dupsort; see below)
  *   links    ref                            -> linked ref (dupsort; NOMS<->CRN, both
@@ -26,15 +26,18 @@
  *                                              len(4 BE) event b
  *   counters name                           -> uint64 BE: appended, ingested,
  *                                              duplicates, held, equivocations, erased,
- *                                              rejected.<reason> (ns_reject_name), and
+ *                                              compactions, rejected.<reason> (ns_reject_name), and
  *                                              any name given to ns_store_count
  *   meta     name                           -> format ("2"), fold_version (NS_FOLD_VERSION
  *                                              of the views), site, role, pk (public key
  *                                              hex), hold ("1" while appends are held),
- *                                              newids.pass (progress of an id index pass)
+ *                                              newids.pass (progress of an id index pass),
+ *                                              scrub ("1" until compacted after an erasure)
  *   dirty    offender ref                   -> 1 byte: the person's fold is deferred
  *   newids   counter(8 BE, appended)        -> event id(32) origin(32) seq(8 BE) whose
  *                                              ids entry is deferred
+ *   erasures target event id(32)            -> origin(32) seq(8 BE) of each event.erased
+ *                                              naming it (dupsort; see src/store/erase.c)
  *   unknown  origin(32) seq(8 BE)           -> type(4 BE): events of a type this build
  *                                              did not know when they were stored (not
  *                                              folded; re-checked once a release knows it)
@@ -560,12 +563,40 @@ void ns_proofs_free(ns_proof *p, size_t n);
 int ns_store_add_proof(ns_store *s, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
 /**
- * @brief Erase the payload of event @p id (data protection) and re-fold its
- * person, in one write transaction; the chain still verifies. Counted as
- * "erased".
- * @return 0, NS_ENOTFOUND if no event has that id, or a store error
+ * @brief Erase the payload of event @p id (data protection): append a
+ * signed event.erased naming it, which this store applies at once and every
+ * node that ingests it applies too: the stored event, and every copy held
+ * for a gap or in an equivocation proof, is replaced by its erased encoding
+ * (the chain still verifies), and the person is re-folded. Only the event's
+ * origin site or a hub may erase it. The bytes leave the file only when the
+ * store is compacted: see ns_store_compact.
+ * @param[in] reason DATA_PROTECTION_REQUEST, RETENTION_EXPIRED or RECORDED_IN_ERROR
+ * @param[in] requested_by a reference of the request (not a name), or NULL
+ * @param[out] out the erasure event's id, or NULL
+ * @return 0, NS_ENOTFOUND if no event has that id, NS_EROLE if this site
+ *         may not erase it, NS_EVALID (a bad reason, a roster change or an
+ *         erasure as target), NS_ELOCKED (appends held), or a store error
  */
-int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES]);
+int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES], const char *reason, const char *requested_by,
+		   uint8_t out[NS_ID_BYTES], ns_diag *d);
+
+/**
+ * @brief 1 if an erasure was applied since the store was last compacted, so
+ * that erased bytes may remain in the file's free pages (0 otherwise).
+ */
+int ns_store_scrub_due(ns_store *s);
+
+/**
+ * @brief Compact the store: copy its live data (only the used part of each
+ * live page) into a new file that atomically replaces data.mdb, so that no
+ * byte of an erased payload remains in the file or in a backup taken after.
+ * The environment is closed and reopened: no other thread may use @p s and
+ * no transaction may be open during the call, and no other process may
+ * have the store open (else NS_ELOCKED and nothing changes; try later).
+ * Counted as "compactions"; clears ns_store_scrub_due.
+ * @return 0, NS_ELOCKED, NS_EINVAL (read-only), NS_EIO or a store error
+ */
+int ns_store_compact(ns_store *s, ns_diag *d);
 
 /**
  * Callback for ns_store_summaries: @p key is the person's canonical ref;

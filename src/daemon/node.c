@@ -131,6 +131,32 @@ static void ns__check_hold(ns_node *n, uint64_t t)
 	}
 }
 
+/*
+ * After an erasure, compact the store so that the erased bytes leave the
+ * file (ns_store_compact). It closes and reopens the environment, so it
+ * runs here, on the loop thread, between commits: nothing else in this
+ * process has a transaction open then (the pool runs commits only, one at
+ * a time, and the HTTP server and status writer run on this thread).
+ */
+static void ns__compact(ns_node *n)
+{
+	ns_diag d;
+	int rc;
+
+	if (n->committing || !ns_store_scrub_due(n->store))
+		return;
+	ns_diag_clear(&d);
+	if ((rc = ns_store_compact(n->store, &d)) == 0) {
+		n->compact_waiting = 0;
+		ns_log(NS_LOG_INFO, "store compacted after an erasure: the erased bytes are gone from the file");
+	} else if (!n->compact_waiting) { /* one line until it succeeds */
+		n->compact_waiting = 1;
+		ns_log(rc == NS_ELOCKED ? NS_LOG_WARN : NS_LOG_ERROR,
+		       "cannot compact the store after an erasure (retrying every second): %s",
+		       d.msg[0] ? d.msg : ns_strerror(rc));
+	}
+}
+
 static void ns__on_tick(uv_timer_t *h)
 {
 	ns_node *n = h->data;
@@ -147,6 +173,7 @@ static void ns__on_tick(uv_timer_t *h)
 	ns__proto_timers(n, t);
 	if (t - n->last_status >= 1000) {
 		n->last_status = t;
+		ns__compact(n);
 		ns__write_status(n);
 	}
 	if (n->held && t - n->last_hold_check >= 500) {

@@ -171,6 +171,7 @@ struct ns_node {
 	int held;                    /* appends held after a restore */
 	uint64_t last_hold_check;
 	uint64_t last_expire;        /* last step expiring held events */
+	int compact_waiting;         /* a compaction after an erasure failed: logged once */
 };
 
 /* ---- protocol.c ---------------------------------------------------------- */

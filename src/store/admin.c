@@ -1,7 +1,8 @@
 /*
  * Administration: equivocation proofs (listing, and recording one received
- * from elsewhere), erasing an event's payload, holding appends after a
- * restore, and rotating the site's key.
+ * from elsewhere), erasing an event's payload (this site appends an
+ * event.erased; erase.c applies it), holding appends after a restore, and
+ * rotating the site's key.
  */
 #include "store_int.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int ns__proof_cb(void *arg, const MDB_val *k, const MDB_val *v)
@@ -100,41 +102,41 @@ out:
 	return rc;
 }
 
-int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES])
+int ns_store_erase(ns_store *s, const uint8_t id[NS_ID_BYTES], const char *reason, const char *requested_by,
+		   uint8_t out[NS_ID_BYTES], ns_diag *d)
 {
-	ns__refset touched = { 0 };
+	char hex[2 * NS_ID_BYTES + 1];
+	Nomsync__Payload pl = NOMSYNC__PAYLOAD__INIT;
+	Nomsync__EventErased er = NOMSYNC__EVENT_ERASED__INIT;
+	ns_input in;
+	ns_event *target = NULL;
+	uint8_t lk[NS__LOGKEY], ids[1][NS_ID_BYTES];
 	MDB_txn *txn;
-	MDB_val k, lv;
-	uint8_t lk[NS__LOGKEY], *erased = NULL;
-	size_t elen;
-	ns_event *ev = NULL;
 	int rc;
 
-	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
+	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
-	if ((rc = ns__id_find(txn, s, id, lk)) != 0)
-		goto abort;
-	if ((rc = ns__load(txn, s, lk, NULL, &ev)) != 0 ||
-	    (rc = ns_event_encode_erased(ev, &erased, &elen)) != 0)
-		goto abort;
-	k.mv_size = NS__LOGKEY;
-	k.mv_data = lk;
-	lv.mv_size = elen;
-	lv.mv_data = erased;
-	if ((rc = ns__mdb(mdb_put(txn, s->log, &k, &lv, 0))) != 0 ||
-	    (rc = ns__refset_add(&touched, ev->offender)) != 0 || (rc = ns__refold(txn, s, &touched)) != 0 ||
-	    (rc = ns__counter_add(txn, s, "erased", 1)) != 0)
-		goto abort;
-	rc = ns__mdb(mdb_txn_commit(txn));
-	ns_event_free(ev);
-	free(erased);
-	free(touched.ref);
-	return rc;
-abort:
+	if ((rc = ns__id_find(txn, s, id, lk)) == 0)
+		rc = ns__load(txn, s, lk, NULL, &target);
 	mdb_txn_abort(txn);
-	ns_event_free(ev);
-	free(erased);
-	free(touched.ref);
+	if (rc == NS_ENOTFOUND)
+		return ns_diag_set(d, rc, "target_event_id", "the event to erase is not held by this site");
+	if (rc != 0)
+		return rc;
+	memset(&in, 0, sizeof(in));
+	in.type = NOMSYNC__EVENT_TYPE__EVENT_ERASED;
+	snprintf(in.offender, sizeof(in.offender), "%s", target->offender);
+	in.occurred_at = (int64_t)time(NULL);
+	ns_event_free(target);
+	ns_hex(hex, id, NS_ID_BYTES);
+	er.target_event_id = hex;
+	er.reason = (char *)(reason ? reason : "");
+	er.requested_by = (char *)(requested_by ? requested_by : "");
+	pl.body_case = NOMSYNC__PAYLOAD__BODY_EVENT_ERASED;
+	pl.event_erased = &er;
+	in.payload = &pl;
+	if ((rc = ns_store_append(s, &in, 1, ids, NULL, d)) == 0 && out != NULL)
+		memcpy(out, ids[0], NS_ID_BYTES);
 	return rc;
 }
 

@@ -344,7 +344,7 @@ int ns__pending(ns_store *s, int have, size_t (*count)(MDB_txn *, ns_store *),
 	return rc;
 }
 
-static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
+int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 {
 	unsigned eflags = MDB_NOTLS;
 	MDB_txn *txn;
@@ -401,15 +401,19 @@ static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 		{ "meta", &s->meta, 0 },
 		{ "dirty", &s->dirty, 0 },
 		{ "newids", &s->newids, 0 },
+		{ "erasures", &s->erasures, MDB_DUPSORT | MDB_DUPFIXED },
 	};
 	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].f | cf, dbs[i].dbi);
-		if (rc == MDB_NOTFOUND && (dbs[i].dbi == &s->dirty || dbs[i].dbi == &s->newids))
-			continue; /* read-only, older store: nothing pending */
+		if (rc == MDB_NOTFOUND &&
+		    (dbs[i].dbi == &s->dirty || dbs[i].dbi == &s->newids || dbs[i].dbi == &s->erasures))
+			continue; /* read-only, older store: nothing pending, no erasure event */
 		if (dbs[i].dbi == &s->dirty)
 			s->has_dirty = rc == 0;
 		if (dbs[i].dbi == &s->newids)
 			s->has_newids = rc == 0;
+		if (dbs[i].dbi == &s->erasures)
+			s->has_erasures = rc == 0;
 		if (rc != 0) {
 			mdb_txn_abort(txn);
 			return rc == MDB_NOTFOUND ? NS_ENOTFOUND : ns__mdb(rc);

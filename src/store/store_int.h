@@ -14,6 +14,8 @@
  *                counters, summaries, sizes
  *   verify.c     ns_store_verify
  *   admin.c      equivocation proofs, erasure, append hold, key rotation
+ *   erase.c      event.erased: applying erasures everywhere a copy is kept,
+ *                the erasures database, compaction (ns_store_compact)
  *   pagecache.c  Linux page cache and mapping: ns_store_trim, ns__warm_tail
  *   upgrade.c    events of types this release does not know (unknown,
  *                rejected), the conversion and re-checks of a writable open
@@ -51,6 +53,8 @@ struct ns_store {
 	MDB_dbi newids; /* id index entries deferred by the same flag (ns__newid_put) */
 	int has_dirty; /* 0 for a read-only open of a store made before it existed */
 	int has_newids; /* likewise for newids */
+	MDB_dbi erasures; /* target event id -> log key of each event.erased naming it (erase.c) */
+	int has_erasures; /* likewise for erasures */
 	MDB_dbi unknown, rejected; /* format 2: see upgrade.c */
 	int has_upgrade; /* unknown and rejected are open: 0 for a read-only open of a format 1 store */
 	ns_upgrade_report upgrade; /* what the open did (ns_store_upgrade_report) */
@@ -131,6 +135,11 @@ int ns__get_str(MDB_txn *txn, MDB_dbi dbi, const char *key, char *out, size_t ca
 /* DIR/site.key */
 void ns__keypath(char *out, size_t cap, const char *dir);
 
+/*
+ * Create and open the environment of @p dir and its databases (creating
+ * them unless NS_STORE_RDONLY) into s->env; NS_ENOTFOUND, or an NS_E* code.
+ */
+int ns__open_env(ns_store *s, const char *dir, unsigned flags);
 /*
  * Begin a transaction (MDB_RDONLY or 0), adopting a map another process
  * grew. Returns an LMDB code: wrap it in ns__mdb.
@@ -298,6 +307,8 @@ int ns__is_incomplete(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
 uint64_t ns__revoked_from(MDB_txn *txn, ns_store *s, const uint8_t *origin);
 /* After ns__write of a payload-less ingested event: mark it incomplete. */
 int ns__mark_incomplete(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/* An erasure reached the event under @p lk: it is erased, no longer incomplete. */
+int ns__unmark_incomplete(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
 /*
  * @p ev, a copy with its payload of the incomplete event stored under @p lk:
  * store its bytes, unmark it, add its links and note its refs.
@@ -318,6 +329,35 @@ int ns__unhold(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const uint8_t lk[NS__
  */
 int ns__unhold_from(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, uint64_t from_seq,
 		    const char *counter, uint64_t *dropped);
+
+/*
+ * erase.c
+ */
+
+/*
+ * 1 if an erasure this store holds may erase @p target (by its id, origin,
+ * site, role and offender), 0 if none does; a payload-less copy of such a
+ * target is legitimately erased. Negative on a store error.
+ */
+int ns__erased_by_event(MDB_txn *txn, ns_store *s, const ns_event *target);
+/*
+ * The bytes to store for @p ev, arriving in the log or pending: its erased
+ * encoding (*buf malloc'd, free after the put) if an erasure it holds may
+ * erase it, else ev->raw (*buf NULL). Erasures that may not are counted
+ * (rejected.role) and forgotten.
+ */
+int ns__erasure_bytes(MDB_txn *txn, ns_store *s, const ns_event *ev, MDB_val *v, uint8_t **buf);
+/*
+ * After ns__write of @p ev under @p lk: if it is an event.erased, apply it
+ * to every copy of its target and record it (see erase.c); the refs whose
+ * views change go to @p touched.
+ */
+int ns__erasure_event(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t lk[NS__LOGKEY],
+		      ns__refset *touched);
+/* After a proof of @p origin is recorded: erase the copies in it that an erasure names. */
+int ns__erasure_proof(MDB_txn *txn, ns_store *s, const uint8_t origin[NS_KEY_BYTES]);
+/* Before this site appends event.erased @p in: its target is held and the site may erase it. */
+int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d);
 
 /*
  * pagecache.c

@@ -109,6 +109,17 @@ int ns__mark_incomplete(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
 	return ns__mdb(mdb_put(txn, s->incomplete, &k, &v, 0));
 }
 
+int ns__unmark_incomplete(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
+{
+	MDB_val k = { NS__LOGKEY, (void *)lk };
+	int rc;
+
+	if (!s->has_trust)
+		return 0;
+	rc = mdb_del(txn, s->incomplete, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : ns__mdb(rc);
+}
+
 int ns__complete(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t lk[NS__LOGKEY],
 		 ns__refset *touched)
 {
@@ -188,8 +199,16 @@ int ns__hold(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const ns_event *ev, con
 			return NS_EHELDFULL;
 	}
 	ns__logkey(lk, ev->origin, ev->seq);
-	if ((rc = ns__mdb(mdb_put(txn, s->pending, &k, &v, 0))) != 0)
-		return rc;
+	{
+		/* Held erased if an erasure this store holds names it (erase.c). */
+		uint8_t *erased;
+		if ((rc = ns__erasure_bytes(txn, s, ev, &v, &erased)) != 0)
+			return rc;
+		rc = ns__mdb(mdb_put(txn, s->pending, &k, &v, 0));
+		free(erased);
+		if (rc != 0)
+			return rc;
+	}
 	ns__put_be64(info, (uint64_t)time(NULL));
 	ns__put_be32(info + 8, (uint32_t)ev->raw_len);
 	if (sender)

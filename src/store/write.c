@@ -53,16 +53,18 @@ int ns__links(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched
  */
 static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched, int bad)
 {
-	uint8_t lk[NS__LOGKEY], sk[NS__SORTKEY];
+	uint8_t lk[NS__LOGKEY], sk[NS__SORTKEY], *erased;
 	MDB_val k, v;
 	int rc;
 
 	ns__logkey(lk, ev->origin, ev->seq);
 	k.mv_size = NS__LOGKEY;
 	k.mv_data = lk;
-	v.mv_size = ev->raw_len;
-	v.mv_data = ev->raw;
-	if ((rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE)) != 0)
+	if ((rc = ns__erasure_bytes(txn, s, ev, &v, &erased)) != 0) /* erased before it came */
+		return rc;
+	rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE);
+	free(erased);
+	if (rc != 0)
 		return ns__mdb(rc);
 	k.mv_size = NS_ID_BYTES;
 	k.mv_data = (void *)ev->id;
@@ -72,11 +74,20 @@ static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *
 		rc = ns__newid_put(txn, s, ev->id, lk);
 	else
 		rc = ns__mdb(mdb_put(txn, s->ids, &k, &v, 0));
-	if (rc != 0 || (rc = ns__note(txn, s, ev, lk, bad)) != 0)
+	if (rc != 0 || (rc = ns__note(txn, s, ev, lk, bad)) != 0 ||
+	    (!bad && (rc = ns__erasure_event(txn, s, ev, lk, touched)) != 0))
 		return rc;
-	/* Without payload bytes (stripped on the way, or erased at a peer): incomplete. */
-	if (ev->payload_len == 0 && (rc = ns__mark_incomplete(txn, s, lk)) != 0)
-		return rc;
+	/*
+	 * Without payload bytes: erased, if a signed erasure this store holds
+	 * may erase it (erase.c); otherwise stripped on the way, so incomplete
+	 * until a copy with its payload arrives.
+	 */
+	if (ev->payload_len == 0) {
+		if ((rc = ns__erased_by_event(txn, s, ev)) < 0)
+			return rc;
+		if (rc == 0 && (rc = ns__mark_incomplete(txn, s, lk)) != 0)
+			return rc;
+	}
 	if (strcmp(ev->offender, NS_ROSTER_REF) == 0)
 		return 0; /* roster changes concern no person: log and id index only */
 	ns__sortkey(sk, ev);
@@ -120,7 +131,8 @@ int ns__equivocate(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const uint8_t *a,
 		free(buf);
 		if (rc != 0)
 			return ns__mdb(rc);
-		if ((rc = ns__counter_add(txn, s, "equivocations", 1)) != 0)
+		if ((rc = ns__counter_add(txn, s, "equivocations", 1)) != 0 ||
+		    (rc = ns__erasure_proof(txn, s, vv->origin)) != 0)
 			return rc;
 	} else if (rc != 0) {
 		return ns__mdb(rc);
@@ -307,6 +319,12 @@ static int ns__append_once(ns_store *s, void *arg)
 						 "only the emitting site or a hub may correct an event");
 				goto abort;
 			}
+		}
+		if (in[i].type == NOMSYNC__EVENT_TYPE__EVENT_ERASED &&
+		    (rc = ns__erasure_append(txn, s, &in[i], d)) != 0) {
+			if (bad)
+				*bad = i;
+			goto abort;
 		}
 		rc = ns_event_build(&s->id, vv.seq + 1, vv.head, in[i].occurred_at, now, in[i].offender,
 				    in[i].payload, &ev);

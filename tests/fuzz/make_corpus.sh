@@ -72,7 +72,7 @@ $NS --dir "$W/MDI" export --since "$W/mdi.vv" >"$W/MDI.delta.bundle" 2>/dev/null
 $NS --dir "$W/MDI" export >"$W/MDI.bundle" 2>/dev/null
 $NS --dir "$W/HUBNE" import "$W/MDI.bundle" --no-roster >/dev/null
 erase=$($NS --dir "$W/HUBNE" log --json | sed -n 5p | jq -r .id)
-$NS --dir "$W/HUBNE" erase "$erase" >/dev/null
+$NS --dir "$W/HUBNE" erase "$erase" --reason DATA_PROTECTION_REQUEST >/dev/null
 
 # Equivocation: a restored copy of MDI signs another event at MDI's next seq.
 mkdir "$W/MDICOPY"
