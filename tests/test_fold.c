@@ -584,7 +584,7 @@ static void test_empty(void)
 		"legal_status", "deceased", "recall", "recall_type", "offences", "verdict_date",
 		"sentences", "adjustments", "dates", "managers", "licence", "probation_status",
 		"programmes", "alerts", "registrations", "court_appearances", "conflicts",
-		"provenance", "event_count", "corrected", "erased"
+		"provenance", "event_count", "corrected", "erased", "community"
 	};
 	ns_fold_summary sum;
 	json_t *v = fold(NULL, 0, &sum);
@@ -885,8 +885,8 @@ static void test_legal_status(void)
 	e[n++] = e_sentence(&CRT, T("2024-03-01T10:00:00Z"), NOMS, "S1", "COMMUNITY_ORDER",
 			    "2024-03-01", 1, 0, 0, NULL);
 	v = fold(e, n, NULL);
-	CHECK_STR(JS(v, "legal_status"), "CONVICTED_UNSENTENCED"); /* no custody change */
-	CHECK_STR(JS(v, "probation_status"), "CURRENT");            /* a current disposal */
+	CHECK_STR(JS(v, "legal_status"), "SENTENCED");    /* a community sentence is a sentence */
+	CHECK_STR(JS(v, "probation_status"), "CURRENT"); /* a current disposal */
 	json_decref(v);
 	e[n++] = e_sentence(&CRT, T("2024-03-02T10:00:00Z"), NOMS, "S2", "SDS", "2024-03-02", 1, 0, 0,
 			    NULL);
