@@ -443,6 +443,105 @@ static ns_event *e_reg_removed(struct site *s, int64_t t, const char *off, const
 }
 
 /*
+ * sentence.imposed of a community order or SSO with three requirements: R1
+ * unpaid work 120 hours, R2 RAR 20 days, R3 curfew 4 months (none for @p reqs 0).
+ */
+static ns_event *e_community(struct site *s, int64_t t, const char *off, const char *id,
+			     const char *type, const char *date, unsigned y, unsigned mo, int reqs)
+{
+	Nomsync__SentenceImposed m = NOMSYNC__SENTENCE_IMPOSED__INIT;
+	Nomsync__Requirement r[3], *rp[3];
+	static const struct {
+		const char *id, *cat, *unit;
+		unsigned len;
+	} def[3] = { { "R1", "UNPAID_WORK", "HOURS", 120 }, { "R2", "RAR", "DAYS", 20 },
+		     { "R3", "CURFEW", "MONTHS", 4 } };
+
+	for (int i = 0; i < 3; i++) {
+		nomsync__requirement__init(&r[i]);
+		r[i].requirement_id = (char *)def[i].id;
+		r[i].category = (char *)def[i].cat;
+		r[i].unit = (char *)def[i].unit;
+		r[i].length = def[i].len;
+		rp[i] = &r[i];
+	}
+	m.sentence_id = STR(id);
+	m.sentence_type = STR(type);
+	m.sentence_date = STR(date);
+	m.term_years = y;
+	m.term_months = mo;
+	m.court = "CRT01";
+	if (reqs) {
+		m.n_requirements = 3;
+		m.requirements = rp;
+	}
+	if (strcmp(type, "SSO") == 0)
+		m.suspended_months = 6;
+	BODY(SENTENCE_IMPOSED, sentence_imposed);
+}
+
+/* appointment.outcome.recorded */
+static ns_event *e_appt(struct site *s, int64_t t, const char *off, const char *sentence,
+			const char *req, const char *date, const char *outcome, unsigned minutes, int rar,
+			const char *appt_id)
+{
+	Nomsync__AppointmentOutcomeRecorded m = NOMSYNC__APPOINTMENT_OUTCOME_RECORDED__INIT;
+	m.sentence_id = STR(sentence);
+	m.requirement_id = STR(req);
+	m.appointment_date = STR(date);
+	m.outcome = STR(outcome);
+	m.minutes_credited = minutes;
+	m.rar = rar;
+	m.appointment_id = STR(appt_id);
+	BODY(APPOINTMENT_OUTCOME_RECORDED, appointment_outcome_recorded);
+}
+
+/* requirement.ended */
+static ns_event *e_req_ended(struct site *s, int64_t t, const char *off, const char *sentence,
+			     const char *req, const char *reason, const char *date)
+{
+	Nomsync__RequirementEnded m = NOMSYNC__REQUIREMENT_ENDED__INIT;
+	m.sentence_id = STR(sentence);
+	m.requirement_id = STR(req);
+	m.reason = STR(reason);
+	m.end_date = STR(date);
+	BODY(REQUIREMENT_ENDED, requirement_ended);
+}
+
+/* enforcement.warning.issued */
+static ns_event *e_warning(struct site *s, int64_t t, const char *off, const char *sentence,
+			   const char *date)
+{
+	Nomsync__EnforcementWarningIssued m = NOMSYNC__ENFORCEMENT_WARNING_ISSUED__INIT;
+	m.sentence_id = STR(sentence);
+	m.warning_date = STR(date);
+	BODY(ENFORCEMENT_WARNING_ISSUED, enforcement_warning_issued);
+}
+
+/* breach.initiated */
+static ns_event *e_breach(struct site *s, int64_t t, const char *off, const char *sentence,
+			  const char *id, const char *date)
+{
+	Nomsync__BreachInitiated m = NOMSYNC__BREACH_INITIATED__INIT;
+	m.sentence_id = STR(sentence);
+	m.breach_id = STR(id);
+	m.breach_date = STR(date);
+	m.reason = "2IN12";
+	BODY(BREACH_INITIATED, breach_initiated);
+}
+
+/* breach.concluded */
+static ns_event *e_breach_end(struct site *s, int64_t t, const char *off, const char *id,
+			      const char *outcome, const char *date)
+{
+	Nomsync__BreachConcluded m = NOMSYNC__BREACH_CONCLUDED__INIT;
+	m.breach_id = STR(id);
+	m.outcome = STR(outcome);
+	m.conclusion_date = STR(date);
+	BODY(BREACH_CONCLUDED, breach_concluded);
+}
+
+/*
  * Folding and looking at the result.
  */
 
@@ -584,7 +683,7 @@ static void test_empty(void)
 		"legal_status", "deceased", "recall", "recall_type", "offences", "verdict_date",
 		"sentences", "adjustments", "dates", "managers", "licence", "probation_status",
 		"programmes", "alerts", "registrations", "court_appearances", "conflicts",
-		"provenance", "event_count", "corrected", "erased"
+		"provenance", "event_count", "corrected", "erased", "community"
 	};
 	ns_fold_summary sum;
 	json_t *v = fold(NULL, 0, &sum);
@@ -885,8 +984,8 @@ static void test_legal_status(void)
 	e[n++] = e_sentence(&CRT, T("2024-03-01T10:00:00Z"), NOMS, "S1", "COMMUNITY_ORDER",
 			    "2024-03-01", 1, 0, 0, NULL);
 	v = fold(e, n, NULL);
-	CHECK_STR(JS(v, "legal_status"), "CONVICTED_UNSENTENCED"); /* no custody change */
-	CHECK_STR(JS(v, "probation_status"), "CURRENT");            /* a current disposal */
+	CHECK_STR(JS(v, "legal_status"), "SENTENCED");    /* a community sentence is a sentence */
+	CHECK_STR(JS(v, "probation_status"), "CURRENT"); /* a current disposal */
 	json_decref(v);
 	e[n++] = e_sentence(&CRT, T("2024-03-02T10:00:00Z"), NOMS, "S2", "SDS", "2024-03-02", 1, 0, 0,
 			    NULL);
@@ -1696,9 +1795,205 @@ static void *failing_malloc(size_t n)
 }
 
 /* Every failure point gives NS_ENOMEM, no output and (under ASan) no leak. */
+/* The community entry of sentence @p id in view @p v (NULL if none). */
+static json_t *order_of(json_t *v, const char *id)
+{
+	json_t *arr = J(v, "community"), *o;
+	size_t i;
+
+	json_array_foreach (arr, i, o)
+		if (strcmp(JS(o, "sentence_id"), id) == 0)
+			return o;
+	return NULL;
+}
+
+/*
+ * A community order from sentence to revocation: requirements and their
+ * progress, failures, a warning, a breach and its conclusion, enforcement due.
+ * Expected values worked out by hand in the comments.
+ */
+static void test_community(void)
+{
+	ns_event *e[40];
+	json_t *v, *o;
+	size_t n = 0;
+
+	e[n++] = e_convict(&CRT, T("2024-03-15T09:00:00Z"), CRN, "2024-03-15", "TH68001", "Theft",
+			   "2024-01-10");
+	/* 12 months from 2024-03-15: ends the day before 2025-03-15. */
+	e[n++] = e_community(&CRT, T("2024-03-15T10:00:00Z"), CRN, "S1", "COMMUNITY_ORDER", "2024-03-15", 0,
+			     12, 1);
+	/* An SSO's term is its operational period: 2 years from 2024-03-15, to 2026-03-14. */
+	e[n++] = e_community(&CRT, T("2024-03-15T11:00:00Z"), CRN, "S2", "SSO", "2024-03-15", 2, 0, 0);
+	v = fold(e, n, NULL);
+	CHECK_STR(JS(v, "legal_status"), "SENTENCED");
+	CHECK_STR(JS(v, "probation_status"), "CURRENT");
+	CHECK_INT(json_array_size(J(v, "community")), 2);
+	o = order_of(v, "S1");
+	CHECK_STR(JS(o, "sentence_type"), "COMMUNITY_ORDER");
+	CHECK_STR(JS(o, "start_date"), "2024-03-15");
+	CHECK_STR(JS(o, "end_date"), "2025-03-14");
+	CHECK_STR(JS(o, "status"), "ACTIVE");
+	CHECK(J(o, "suspended_term") == NULL);
+	CHECK_INT(json_array_size(J(o, "requirements")), 3);
+	CHECK_STR(JS(o, "requirements.0.requirement_id"), "R1");
+	CHECK_STR(JS(o, "requirements.0.category"), "UNPAID_WORK");
+	CHECK_INT(JI(o, "requirements.0.required"), 120);
+	CHECK_STR(JS(o, "requirements.0.unit"), "HOURS");
+	CHECK_INT(JI(o, "requirements.0.completed"), 0);
+	CHECK_STR(JS(o, "requirements.0.status"), "ACTIVE");
+	CHECK_INT(JI(o, "requirements.1.completed"), 0);
+	CHECK(JNULL(o, "requirements.2.completed")); /* a curfew has no count */
+	CHECK_INT(JI(o, "compliance.failures_to_comply"), 0);
+	CHECK(json_is_false(J(o, "compliance.in_breach")) && json_is_false(J(o, "compliance.enforcement_due")));
+	CHECK(JNULL(o, "compliance.last_warning_date"));
+	CHECK_STR(JS(o, "event"), H(e[1]));
+	o = order_of(v, "S2");
+	CHECK_STR(JS(o, "end_date"), "2026-03-14");
+	CHECK_INT(JI(o, "suspended_term.months"), 6);
+	CHECK_INT(json_array_size(J(o, "requirements")), 0);
+	CHECK_STR(JS(v, "provenance.sentences.event"), H(e[2]));
+	json_decref(v);
+
+	/* Unpaid work 420 + 390 = 810 minutes: 13 whole hours. RAR days: 04-10 (twice, and
+	 * once with no requirement named: the first RAR), 04-17 (attended, failed to
+	 * comply); not 04-24 (unacceptable absence) nor 05-01 (acceptable absence): 2. */
+	e[n++] = e_appt(&N07, T("2024-04-01T17:00:00Z"), CRN, "S1", "R1", "2024-04-01", "ATTC", 420, 0, NULL);
+	e[n++] = e_appt(&N07, T("2024-04-08T17:00:00Z"), CRN, "S1", "R1", "2024-04-08", "ATTC", 390, 0, NULL);
+	e[n++] = e_appt(&N07, T("2024-04-10T11:00:00Z"), CRN, "S1", "R2", "2024-04-10", "ATTC", 0, 1, NULL);
+	e[n++] = e_appt(&N07, T("2024-04-10T15:00:00Z"), CRN, "S1", NULL, "2024-04-10", "ATTC", 0, 1, NULL);
+	e[n++] = e_appt(&N07, T("2024-04-17T11:00:00Z"), CRN, "S1", "R2", "2024-04-17", "AFTC", 0, 1, NULL);
+	/* A warning after the first failure; the failure of 04-24 falls within 12 months
+	 * after it (to 2025-04-18) and no breach was initiated since: enforcement due. */
+	e[n++] = e_warning(&N07, T("2024-04-18T10:00:00Z"), CRN, "S1", "2024-04-18");
+	e[n++] = e_appt(&N07, T("2024-04-24T11:00:00Z"), CRN, "S1", "R2", "2024-04-24", "UAAB", 0, 1, NULL);
+	e[n++] = e_appt(&N07, T("2024-05-01T11:00:00Z"), CRN, "S1", "R2", "2024-05-01", "AAME", 0, 1, NULL);
+	v = fold(e, n, NULL);
+	o = order_of(v, "S1");
+	CHECK_INT(JI(o, "requirements.0.completed"), 13);
+	CHECK_INT(JI(o, "requirements.0.completed_minutes"), 810);
+	CHECK_INT(JI(o, "requirements.1.completed"), 2);
+	CHECK_INT(JI(o, "compliance.failures_to_comply"), 2);
+	CHECK_INT(JI(o, "compliance.warnings"), 1);
+	CHECK_STR(JS(o, "compliance.last_warning_date"), "2024-04-18");
+	CHECK(json_is_true(J(o, "compliance.enforcement_due")));
+	CHECK(json_is_false(J(o, "compliance.in_breach")));
+	CHECK_STR(JS(v, "provenance.community.event"), H(e[n - 1]));
+	json_decref(v);
+
+	/* The breach of 04-30 comes after that failure: enforcement no longer due; in breach. */
+	e[n++] = e_breach(&N07, T("2024-04-30T10:00:00Z"), CRN, "S1", "B1", "2024-04-30");
+	v = fold(e, n, NULL);
+	o = order_of(v, "S1");
+	CHECK(json_is_false(J(o, "compliance.enforcement_due")));
+	CHECK(json_is_true(J(o, "compliance.in_breach")));
+	CHECK_STR(JS(o, "compliance.breaches.0.breach_id"), "B1");
+	CHECK(JNULL(o, "compliance.breaches.0.outcome"));
+	json_decref(v);
+
+	/* The court continues the order on 06-01: failures are counted from then (0). A
+	 * failure on 07-01 is within 12 months after the warning of 04-18 and after the
+	 * breach of 04-30: 1 failure, enforcement due again. An appointment recorded as
+	 * an unacceptable absence and then, under the same id, as an acceptable one is
+	 * not a failure. */
+	e[n++] = e_breach_end(&CRT, T("2024-06-01T10:00:00Z"), CRN, "B1", "ORDER_CONTINUED", "2024-06-01");
+	v = fold(e, n, NULL);
+	o = order_of(v, "S1");
+	CHECK_INT(JI(o, "compliance.failures_to_comply"), 0);
+	CHECK(json_is_false(J(o, "compliance.in_breach")));
+	CHECK_STR(JS(o, "compliance.breaches.0.outcome"), "ORDER_CONTINUED");
+	CHECK_STR(JS(o, "compliance.breaches.0.conclusion_date"), "2024-06-01");
+	CHECK_STR(JS(o, "status"), "ACTIVE");
+	json_decref(v);
+	e[n++] = e_appt(&N07, T("2024-07-01T11:00:00Z"), CRN, "S1", "R1", "2024-07-01", "AFTA", 0, 0, NULL);
+	e[n++] = e_appt(&N07, T("2024-07-08T11:00:00Z"), CRN, "S1", "R1", "2024-07-08", "UAAB", 0, 0, "C9");
+	e[n++] = e_appt(&N07, T("2024-07-09T11:00:00Z"), CRN, "S1", "R1", "2024-07-08", "AAME", 0, 0, "C9");
+	e[n++] = e_req_ended(&N07, T("2024-07-09T12:00:00Z"), CRN, "S1", "R3", "TERMINATED", "2024-07-09");
+	v = fold(e, n, NULL);
+	o = order_of(v, "S1");
+	CHECK_INT(JI(o, "compliance.failures_to_comply"), 1);
+	CHECK(json_is_true(J(o, "compliance.enforcement_due")));
+	CHECK_STR(JS(o, "requirements.2.status"), "TERMINATED");
+	CHECK_STR(JS(o, "requirements.2.end_date"), "2024-07-09");
+	CHECK_INT(nconflicts(v, "SENTENCE_NOT_FOUND") + nconflicts(v, "REQUIREMENT_NOT_FOUND") +
+			  nconflicts(v, "BREACH_NOT_FOUND"), 0);
+	json_decref(v);
+
+	/* A second breach revokes the order: its open requirements are revoked with it,
+	 * and nothing is due on a revoked order. The SSO still stands: SENTENCED. */
+	e[n++] = e_breach(&N07, T("2024-07-10T10:00:00Z"), CRN, "S1", "B2", "2024-07-10");
+	e[n++] = e_breach_end(&CRT, T("2024-07-20T10:00:00Z"), CRN, "B2", "ORDER_REVOKED", NULL);
+	v = fold(e, n, NULL);
+	o = order_of(v, "S1");
+	CHECK_STR(JS(o, "status"), "REVOKED");
+	CHECK_STR(JS(o, "requirements.0.status"), "REVOKED");
+	CHECK_STR(JS(o, "requirements.2.status"), "TERMINATED");
+	CHECK(json_is_false(J(o, "compliance.enforcement_due")));
+	CHECK_STR(JS(o, "compliance.breaches.1.conclusion_date"), "2024-07-20"); /* the event's day */
+	CHECK_STR(JS(v, "legal_status"), "SENTENCED");
+	CHECK_STR(JS(order_of(v, "S2"), "status"), "ACTIVE");
+	json_decref(v);
+
+	/* The SSO quashed: nothing stands but the conviction. */
+	e[n++] = e_quash(&CRT, T("2024-08-01T10:00:00Z"), CRN, "S2");
+	v = fold(e, n, NULL);
+	CHECK_STR(JS(v, "legal_status"), "CONVICTED_UNSENTENCED");
+	CHECK_STR(JS(order_of(v, "S2"), "status"), "QUASHED");
+	json_decref(v);
+	pool_free();
+}
+
+/* Events naming what does not exist; an order ended by supervision.terminated. */
+static void test_community_conflicts(void)
+{
+	ns_event *e[12];
+	json_t *v, *o;
+	size_t n = 0;
+
+	e[n++] = e_community(&CRT, T("2024-03-15T10:00:00Z"), CRN, "S1", "COMMUNITY_ORDER", "2024-03-15", 0,
+			     12, 1);
+	e[n++] = e_sentence(&CRT, T("2024-03-16T10:00:00Z"), CRN, "S3", "SDS", "2024-03-16", 1, 0, 0, NULL);
+	e[n++] = e_appt(&N07, T("2024-04-01T10:00:00Z"), CRN, "S9", "R1", "2024-04-01", "ATTC", 60, 0, NULL);
+	e[n++] = e_warning(&N07, T("2024-04-02T10:00:00Z"), CRN, "S3", "2024-04-02");
+	e[n++] = e_appt(&N07, T("2024-04-03T10:00:00Z"), CRN, "S1", "R9", "2024-04-03", "UAAB", 0, 0, NULL);
+	e[n++] = e_req_ended(&N07, T("2024-04-04T10:00:00Z"), CRN, "S1", "R9", "COMPLETED", NULL);
+	e[n++] = e_breach_end(&CRT, T("2024-04-05T10:00:00Z"), CRN, "B9", "WITHDRAWN", NULL);
+	v = fold(e, n, NULL);
+	CHECK(has_conflict(v, "SENTENCE_NOT_FOUND", e[2], NULL));    /* no sentence S9 */
+	CHECK(has_conflict(v, "SENTENCE_NOT_FOUND", e[1], e[3]));    /* S3 is custodial */
+	CHECK(has_conflict(v, "REQUIREMENT_NOT_FOUND", e[0], e[4])); /* S1 has no R9 */
+	CHECK(has_conflict(v, "REQUIREMENT_NOT_FOUND", e[0], e[5]));
+	CHECK(has_conflict(v, "BREACH_NOT_FOUND", e[6], NULL));
+	o = order_of(v, "S1");
+	/* The appointment with an unknown requirement still counts as a failure. */
+	CHECK_INT(JI(o, "compliance.failures_to_comply"), 1);
+	CHECK_INT(JI(o, "compliance.warnings"), 0);
+	CHECK_INT(JI(o, "requirements.0.completed"), 0);
+	CHECK_INT(json_array_size(J(v, "community")), 1); /* the SDS is not a community sentence */
+	json_decref(v);
+
+	/* Supervision terminated at expiry: the order is completed, its open
+	 * requirements terminated, probation PREVIOUSLY_KNOWN; a later order is active. */
+	e[n++] = e_terminated(&N07, T("2025-03-15T10:00:00Z"), CRN);
+	e[n++] = e_community(&CRT, T("2025-04-01T10:00:00Z"), CRN, "S4", "COMMUNITY_ORDER", "2025-04-01", 1,
+			     0, 0);
+	v = fold(e, n, NULL);
+	o = order_of(v, "S1");
+	CHECK_STR(JS(o, "status"), "COMPLETED");
+	CHECK_STR(JS(o, "requirements.0.status"), "TERMINATED");
+	CHECK_STR(JS(order_of(v, "S4"), "status"), "ACTIVE");
+	CHECK_STR(JS(order_of(v, "S4"), "end_date"), "2026-03-31");
+	CHECK_STR(JS(v, "probation_status"), "CURRENT");
+	json_decref(v);
+	v = fold(e, n - 1, NULL);
+	CHECK_STR(JS(v, "probation_status"), "PREVIOUSLY_KNOWN");
+	json_decref(v);
+	pool_free();
+}
+
 static void test_out_of_memory(void)
 {
-	ns_event *e[16];
+	ns_event *e[24];
 	ns_fold_summary sum;
 	char *base, *text;
 	size_t n = 0;
@@ -1723,6 +2018,13 @@ static void test_out_of_memory(void)
 	e[n++] = e_appearance(&CRT, T("2024-01-12T10:00:00Z"), NOMS, "2024-01-12", "ADJOURNED", NULL);
 	e[n++] = e_correct(&LEI, T("2024-01-13T10:00:00Z"), NOMS, e[2]);
 	e[n++] = e_correct(&MDI, T("2024-01-13T11:00:00Z"), NOMS, e[7]);
+	e[n++] = e_community(&CRT, T("2024-01-14T10:00:00Z"), NOMS, "S2", "SSO", "2024-01-14", 2, 0, 1);
+	e[n++] = e_appt(&N07, T("2024-01-15T10:00:00Z"), CRN, "S2", "R2", "2024-01-15", "ATTC", 0, 1, NULL);
+	e[n++] = e_appt(&N07, T("2024-01-16T10:00:00Z"), CRN, "S2", "R1", "2024-01-16", "AFTC", 60, 0, NULL);
+	e[n++] = e_warning(&N07, T("2024-01-16T11:00:00Z"), CRN, "S2", "2024-01-16");
+	e[n++] = e_req_ended(&N07, T("2024-01-17T10:00:00Z"), CRN, "S2", "R3", "REVOKED", NULL);
+	e[n++] = e_breach(&N07, T("2024-01-18T10:00:00Z"), CRN, "S2", "B1", "2024-01-18");
+	e[n++] = e_breach_end(&CRT, T("2024-01-19T10:00:00Z"), NOMS, "B1", "ORDER_REVOKED", NULL);
 	base = fold_text(e, n);
 	if (base == NULL)
 		return;
@@ -1830,7 +2132,18 @@ static ns_event *random_event(struct site *s, int64_t t, ns_event **made, size_t
 		}
 	}
 	if (s == &N07) {
-		switch (pick(9)) {
+		static const char *outs[] = { "ATTC", "AFTC", "UAAB", "AAME", "ATSH", "AFTA" };
+		static const char *reqs[] = { "R1", "R2", "R3", "" };
+		switch (pick(13)) {
+		case 9:
+		case 10:
+			return e_appt(s, t, CRN, sids[pick(3)], reqs[pick(4)], rdate(d1), outs[pick(6)],
+				      pick(4) * 60, (int)pick(2), pick(3) ? NULL : "C1");
+		case 11:
+			return pick(2) ? e_warning(s, t, CRN, sids[pick(3)], rdate(d1))
+				       : e_req_ended(s, t, CRN, sids[pick(3)], reqs[pick(3)], "COMPLETED", NULL);
+		case 12:
+			return e_breach(s, t, CRN, sids[pick(3)], pick(2) ? "B1" : "B2", rdate(d1));
 		case 0:
 			return e_com(s, t, CRN, "N07", pick(2) ? "COM01" : "COM02");
 		case 1:
@@ -1854,7 +2167,13 @@ static ns_event *random_event(struct site *s, int64_t t, ns_event **made, size_t
 					"M", NULL, "29906/12J");
 		}
 	}
-	switch (pick(6)) {
+	switch (pick(8)) {
+	case 6:
+		return e_community(s, t, NOMS, sids[pick(3)], pick(2) ? "COMMUNITY_ORDER" : "SSO", rdate(d1),
+				   pick(2), pick(12) + 1, (int)pick(2));
+	case 7:
+		return e_breach_end(s, t, NOMS, pick(2) ? "B1" : "B2",
+				    pick(2) ? "ORDER_REVOKED" : "ORDER_CONTINUED", pick(2) ? rdate(d1) : NULL);
 	case 0:
 		return e_remand(s, t, NOMS, rdate(d1), (int)pick(2));
 	case 1:
@@ -1888,7 +2207,7 @@ static void test_order_independence(void)
 {
 	struct site *origins[] = { &MDI, &LEI, &N07, &CRT, &HUB };
 	ns_event *evs[128], *perm[400];
-	int checked_conflicts = 0;
+	int checked_conflicts = 0, checked_community = 0;
 
 	for (int set = 0; set < 8; set++) {
 		size_t n = 30 + (size_t)set * 7, m;
@@ -1916,6 +2235,9 @@ static void test_order_independence(void)
 			CHECK(v != NULL);
 			CHECK_INT(JI(v, "event_count"), n);
 			checked_conflicts += (int)json_array_size(J(v, "conflicts"));
+			for (size_t k = 0; k < json_array_size(J(v, "community")); k++)
+				checked_community += JI(json_array_get(J(v, "community"), k),
+							"compliance.failures_to_comply") > 0;
 			json_decref(v);
 		}
 		for (int r = 0; r < 200; r++) {
@@ -1939,8 +2261,9 @@ static void test_order_independence(void)
 		free(base);
 		pool_free();
 	}
-	/* The random courses do exercise the conflict rules. */
+	/* The random courses do exercise the conflict rules, and community orders with failures. */
 	CHECK(checked_conflicts > 0);
+	CHECK(checked_community > 0);
 }
 
 /* Run every test; exit status 1 if any failed. */
@@ -1991,6 +2314,8 @@ int main(void)
 	RUN(test_death);
 	RUN(test_managers);
 	RUN(test_licence_and_supervision);
+	RUN(test_community);
+	RUN(test_community_conflicts);
 	RUN(test_lists);
 	RUN(test_corrections);
 	RUN(test_erased);

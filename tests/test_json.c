@@ -132,6 +132,17 @@ static const char *const examples[] = {
 	"{'type':'sentence.dates.calculated','offender':'A1234BC','occurred_at':'2026-03-04T09:00:00Z',"
 	"'booking_id':'1234567','calculation_id':'C-42','crd':'2022-05-30','sled':'2022-12-26',"
 	"'hdced':'2022-02-15','tused':'2023-05-30'}",
+	"{'type':'appointment.outcome.recorded','offender':'X123456','occurred_at':'2026-03-02T17:00:00Z',"
+	"'sentence_id':'S9','requirement_id':'R1','appointment_date':'2026-03-02','outcome':'ATTC',"
+	"'minutes_credited':420,'rar':true,'appointment_id':'C-1001'}",
+	"{'type':'requirement.ended','offender':'X123456','occurred_at':'2026-09-01T10:00:00Z',"
+	"'sentence_id':'S9','requirement_id':'R1','reason':'COMPLETED','end_date':'2026-09-01'}",
+	"{'type':'enforcement.warning.issued','offender':'X123456','occurred_at':'2026-03-10T10:00:00Z',"
+	"'sentence_id':'S9','warning_date':'2026-03-10'}",
+	"{'type':'breach.initiated','offender':'X123456','occurred_at':'2026-04-01T10:00:00Z',"
+	"'sentence_id':'S9','breach_id':'B1','breach_date':'2026-04-01','reason':'2IN12'}",
+	"{'type':'breach.concluded','offender':'X123456','occurred_at':'2026-05-01T10:00:00Z',"
+	"'breach_id':'B1','outcome':'ORDER_VARIED','conclusion_date':'2026-05-01'}",
 	"{'type':'event.erased','offender':'A1234BC','occurred_at':'2026-06-01T10:00:00Z',"
 	"'target_event_id':'9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a',"
 	"'reason':'DATA_PROTECTION_REQUEST','requested_by':'DPO-2026-17'}",
@@ -299,6 +310,48 @@ static void test_nested(void)
 		json_decref(got);
 	}
 	ns_input_clear(&in);
+}
+
+/* A community order's requirements and an SSO's suspended term: JSON -> payload -> JSON. */
+static void test_requirements(void)
+{
+	static const char *const lines[] = {
+		"{'type':'sentence.imposed','offender':'X123456','occurred_at':'2026-02-01T10:00:00Z',"
+		"'sentence_id':'S9','sentence_date':'2026-02-01','sentence_type':'COMMUNITY_ORDER',"
+		"'term_months':18,'requirements':[{'requirement_id':'R1','category':'UNPAID_WORK',"
+		"'length':120,'unit':'HOURS'},{'requirement_id':'R2','category':'RAR','length':20,"
+		"'unit':'DAYS'}]}",
+		"{'type':'sentence.imposed','offender':'X123456','occurred_at':'2026-02-01T10:00:00Z',"
+		"'sentence_id':'S10','sentence_date':'2026-02-01','sentence_type':'SSO','term_years':2,"
+		"'suspended_months':6,'suspended_days':14,'requirements':[{'requirement_id':'R1',"
+		"'category':'CURFEW','length':4,'unit':'MONTHS'}]}",
+	};
+	ns_input in;
+	ns_diag d;
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		json_t *want = expected_payload(lines[i]), *got;
+
+		CHECK_INT(parse(lines[i], &in, &d), 0);
+		if (in.payload == NULL)
+			continue;
+		got = ns_payload_to_json(in.payload);
+		CHECK(json_equal(want, got));
+		if (i == 0) {
+			CHECK_INT(in.payload->sentence_imposed->n_requirements, 2);
+			CHECK_STR(in.payload->sentence_imposed->requirements[1]->category, "RAR");
+			CHECK_INT(in.payload->sentence_imposed->requirements[0]->length, 120);
+		} else {
+			CHECK_INT(in.payload->sentence_imposed->suspended_months, 6);
+		}
+		json_decref(want);
+		json_decref(got);
+		ns_input_clear(&in);
+	}
+	/* A requirement's unknown field is named with its index. */
+	CHECK_INT(parse("{'type':'sentence.imposed','offender':'X123456','occurred_at':'2026-02-01',"
+			"'requirements':[{'requirement_id':'R1'},{'hours':12}]}", &in, &d), NS_EVALID);
+	CHECK_STR(d.field, "requirements[1].hours");
 }
 
 /* Repeated strings keep their order and their empty elements. */
@@ -728,6 +781,7 @@ int main(void)
 	RUN(test_round_trip);
 	RUN(test_envelope);
 	RUN(test_nested);
+	RUN(test_requirements);
 	RUN(test_repeated_strings);
 	RUN(test_defaults);
 	RUN(test_errors_json);

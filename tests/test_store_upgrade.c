@@ -541,11 +541,14 @@ static void test_format1_conversion(void)
 	CHECK_INT(up.from_format, 1);
 	CHECK_INT(up.to_format, 2);
 	CHECK_INT(up.from_fold, 1);
-	CHECK_INT(up.persons_marked, 0);
+	/* Its views were folded by fold version 1: re-folded if this release's fold is later. */
+	CHECK_INT(up.persons_marked, NS_FOLD_VERSION == 1 ? 0 : 2);
 	{
 		char line[256];
 		ns_upgrade_describe(&up, line, sizeof(line));
-		CHECK_STR(line, "store converted from format 1 to 2");
+		CHECK_STR(line, NS_FOLD_VERSION == 1 ? "store converted from format 1 to 2"
+						     : "store converted from format 1 to 2; views were folded by "
+						       "fold version 1: 2 persons to re-fold");
 	}
 	CHECK_INT(ns_store_digest(s, NULL, after), 0);
 	CHECK(memcmp(before, after, NS_ID_BYTES) == 0);

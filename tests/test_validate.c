@@ -52,6 +52,13 @@ struct fx {
 	Nomsync__RosterKeyRotated rkr;
 	Nomsync__RosterKeyRevoked rkv;
 	Nomsync__SentenceDatesCalculated sdc;
+	Nomsync__Requirement req[2];
+	Nomsync__Requirement *reqp[2];
+	Nomsync__AppointmentOutcomeRecorded aor;
+	Nomsync__RequirementEnded ren;
+	Nomsync__EnforcementWarningIssued ewi;
+	Nomsync__BreachInitiated bi;
+	Nomsync__BreachConcluded bc;
 	Nomsync__EventErased ee;
 	Nomsync__Payload p;
 };
@@ -248,6 +255,42 @@ static void fx_init(struct fx *f)
 	f->le.licence_id = "L42";
 	f->le.end_date = "2027-06-01";
 
+	/* Requirements, ready for a community sentence (the fixture's sentence is an SDS). */
+	for (int i = 0; i < 2; i++) {
+		f->req[i] = (Nomsync__Requirement)NOMSYNC__REQUIREMENT__INIT;
+		f->reqp[i] = &f->req[i];
+	}
+	f->req[0].requirement_id = "R1";
+	f->req[0].category = "UNPAID_WORK";
+	f->req[0].length = 120;
+	f->req[0].unit = "HOURS";
+	f->req[1].requirement_id = "R2";
+	f->req[1].category = "RAR";
+	f->req[1].length = 20;
+	f->req[1].unit = "DAYS";
+	f->aor = (Nomsync__AppointmentOutcomeRecorded)NOMSYNC__APPOINTMENT_OUTCOME_RECORDED__INIT;
+	f->aor.sentence_id = "S1";
+	f->aor.requirement_id = "R1";
+	f->aor.appointment_date = "2026-03-02";
+	f->aor.outcome = "ATTC";
+	f->aor.minutes_credited = 420;
+	f->ren = (Nomsync__RequirementEnded)NOMSYNC__REQUIREMENT_ENDED__INIT;
+	f->ren.sentence_id = "S1";
+	f->ren.requirement_id = "R1";
+	f->ren.reason = "COMPLETED";
+	f->ren.end_date = "2026-09-01";
+	f->ewi = (Nomsync__EnforcementWarningIssued)NOMSYNC__ENFORCEMENT_WARNING_ISSUED__INIT;
+	f->ewi.sentence_id = "S1";
+	f->ewi.warning_date = "2026-03-10";
+	f->bi = (Nomsync__BreachInitiated)NOMSYNC__BREACH_INITIATED__INIT;
+	f->bi.sentence_id = "S1";
+	f->bi.breach_id = "B1";
+	f->bi.breach_date = "2026-04-01";
+	f->bi.reason = "second failure to comply within 12 months of a warning";
+	f->bc = (Nomsync__BreachConcluded)NOMSYNC__BREACH_CONCLUDED__INIT;
+	f->bc.breach_id = "B1";
+	f->bc.outcome = "ORDER_CONTINUED";
+
 	f->p = (Nomsync__Payload)NOMSYNC__PAYLOAD__INIT;
 }
 
@@ -289,6 +332,11 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 29: p->roster_key_rotated = &f->rkr; break;
 	case 30: p->roster_key_revoked = &f->rkv; break;
 	case 31: p->sentence_dates_calculated = &f->sdc; break;
+	case 32: p->appointment_outcome_recorded = &f->aor; break;
+	case 33: p->requirement_ended = &f->ren; break;
+	case 34: p->enforcement_warning_issued = &f->ewi; break;
+	case 35: p->breach_initiated = &f->bi; break;
+	case 36: p->breach_concluded = &f->bc; break;
 	case 46: p->event_erased = &f->ee; break;
 	default: p->body_case = NOMSYNC__PAYLOAD__BODY__NOT_SET; break;
 	}
@@ -331,6 +379,11 @@ static const struct {
 	{ "roster.key.rotated", " authority " },
 	{ "roster.key.revoked", " authority " },
 	{ "sentence.dates.calculated", " prison " },
+	{ "appointment.outcome.recorded", " probation " },
+	{ "requirement.ended", " probation " },
+	{ "enforcement.warning.issued", " probation " },
+	{ "breach.initiated", " probation " },
+	{ "breach.concluded", " court " },
 	{ "event.erased", " prison probation court hub " },
 };
 
@@ -959,6 +1012,193 @@ static void test_dates_calculated(void)
 	}
 }
 
+/* Make the fixture's sentence a community order with its two requirements. */
+static void community(struct fx *f, const char *type)
+{
+	f->si.sentence_type = (char *)type;
+	f->si.n_requirements = 2;
+	f->si.requirements = f->reqp;
+}
+
+/*
+ * Community sentences: requirements only on a COMMUNITY_ORDER or SSO, with a
+ * category, a length and a unit from the closed lists (unpaid work in hours,
+ * RAR in days); the suspended term only on an SSO.
+ */
+static void test_community_sentence(void)
+{
+	struct fx f;
+	ns_diag d;
+	const char *cats[] = { "UNPAID_WORK", "RAR", "CURFEW", "PROGRAMME", "DRUG_REHABILITATION",
+			       "ALCOHOL_TREATMENT", "MENTAL_HEALTH_TREATMENT", "EXCLUSION", "RESIDENCE",
+			       "ALCOHOL_MONITORING" };
+	const char *units[] = { "HOURS", "DAYS", "MONTHS" };
+	const char *others[] = { "SDS", "SDS_PLUS", "SDS40", "EDS", "LIFE", "DTO" };
+
+	fx_init(&f);
+	community(&f, "COMMUNITY_ORDER");
+	GOOD(&f, T(SENTENCE_IMPOSED));
+	community(&f, "SSO");
+	f.si.suspended_months = 6;
+	f.si.suspended_days = 14;
+	GOOD(&f, T(SENTENCE_IMPOSED));
+	community(&f, "COMMUNITY_ORDER");
+	f.si.n_requirements = 0; /* an order without requirements */
+	GOOD(&f, T(SENTENCE_IMPOSED));
+	/* Every category (the second requirement carries it, in months). */
+	for (size_t i = 2; i < sizeof(cats) / sizeof(cats[0]); i++) {
+		community(&f, "COMMUNITY_ORDER");
+		f.req[1].category = (char *)cats[i];
+		f.req[1].unit = "MONTHS";
+		GOOD(&f, T(SENTENCE_IMPOSED));
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		community(&f, "COMMUNITY_ORDER");
+		f.req[1].category = "CURFEW";
+		f.req[1].unit = (char *)units[i];
+		GOOD(&f, T(SENTENCE_IMPOSED));
+	}
+	/* Requirements are refused on every other sentence type. */
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		community(&f, others[i]);
+		BAD(&f, T(SENTENCE_IMPOSED), "requirements");
+	}
+	community(&f, "SDS");
+	CHECK_INT(check(&f, T(SENTENCE_IMPOSED), &d), NS_EVALID);
+	CHECK(strstr(d.msg, "only for a COMMUNITY_ORDER or SSO sentence_type, not 'SDS'") != NULL);
+	fx_init(&f);
+	/* The suspended term only on an SSO. */
+	community(&f, "COMMUNITY_ORDER");
+	f.si.suspended_months = 6;
+	BAD(&f, T(SENTENCE_IMPOSED), "suspended_months");
+	f.si.suspended_days = 10; /* the fixture's SDS */
+	BAD(&f, T(SENTENCE_IMPOSED), "suspended_days");
+	/* Each field of a requirement. */
+	community(&f, "COMMUNITY_ORDER");
+	f.req[0].requirement_id = "";
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[0].requirement_id");
+	community(&f, "COMMUNITY_ORDER");
+	f.req[1].requirement_id = "R 2";
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[1].requirement_id");
+	community(&f, "COMMUNITY_ORDER");
+	f.req[1].category = "TAG";
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[1].category");
+	community(&f, "COMMUNITY_ORDER");
+	f.req[1].category = "";
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[1].category");
+	community(&f, "COMMUNITY_ORDER");
+	f.req[0].length = 0;
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[0].length");
+	community(&f, "COMMUNITY_ORDER");
+	f.req[1].unit = "WEEKS";
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[1].unit");
+	community(&f, "COMMUNITY_ORDER");
+	f.req[1].unit = "";
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[1].unit");
+	/* Unpaid work is ordered in hours, RAR in days. */
+	community(&f, "COMMUNITY_ORDER");
+	f.req[0].unit = "DAYS";
+	CHECK_INT(check(&f, T(SENTENCE_IMPOSED), &d), NS_EVALID);
+	CHECK_STR(d.field, "requirements[0].unit");
+	CHECK(strstr(d.msg, "must be HOURS when category is UNPAID_WORK, not 'DAYS'") != NULL);
+	fx_init(&f);
+	community(&f, "SSO");
+	f.req[1].unit = "MONTHS";
+	BAD(&f, T(SENTENCE_IMPOSED), "requirements[1].unit");
+}
+
+/* Appointments, requirement ends, warnings and breaches. */
+static void test_enforcement(void)
+{
+	struct fx f;
+	const char *outcomes[] = { "ATTC", "ATSS", "AFDA", "AAME", "AAEM", "AAFC", "AACL",
+				   "AARC", "AARE", "AAHO", "AASD", "CO05", "RSOF", "RSSR",
+				   "CO40", "CO38", "AFTC", "ATSH", "UAAB", "AFTA", "ATFI" };
+	const char *reasons[] = { "COMPLETED", "TERMINATED", "REVOKED" };
+	const char *bouts[] = { "ORDER_CONTINUED", "ORDER_VARIED", "ORDER_REVOKED", "WITHDRAWN" };
+
+	fx_init(&f);
+	for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+		f.aor.outcome = (char *)outcomes[i];
+		GOOD(&f, T(APPOINTMENT_OUTCOME_RECORDED));
+	}
+	f.aor.requirement_id = ""; /* optional, and so are the minutes, the RAR flag and the id */
+	f.aor.minutes_credited = 0;
+	f.aor.rar = 1;
+	f.aor.appointment_id = "C-1001";
+	GOOD(&f, T(APPOINTMENT_OUTCOME_RECORDED));
+	f.aor.sentence_id = "";
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "sentence_id");
+	f.aor.requirement_id = "R 1";
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "requirement_id");
+	f.aor.appointment_date = "";
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "appointment_date");
+	f.aor.appointment_date = "2026-02-30";
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "appointment_date");
+	f.aor.outcome = "";
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "outcome");
+	f.aor.outcome = "attc";
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "outcome");
+	f.aor.outcome = "EA02"; /* an enforcement action, not a contact outcome */
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "outcome");
+	f.aor.appointment_id = "C 1";
+	BAD(&f, T(APPOINTMENT_OUTCOME_RECORDED), "appointment_id");
+
+	for (size_t i = 0; i < 3; i++) {
+		f.ren.reason = (char *)reasons[i];
+		GOOD(&f, T(REQUIREMENT_ENDED));
+	}
+	f.ren.end_date = ""; /* optional */
+	GOOD(&f, T(REQUIREMENT_ENDED));
+	f.ren.sentence_id = "";
+	BAD(&f, T(REQUIREMENT_ENDED), "sentence_id");
+	f.ren.requirement_id = "";
+	BAD(&f, T(REQUIREMENT_ENDED), "requirement_id");
+	f.ren.reason = "";
+	BAD(&f, T(REQUIREMENT_ENDED), "reason");
+	f.ren.reason = "EXPIRED";
+	BAD(&f, T(REQUIREMENT_ENDED), "reason");
+	f.ren.end_date = "next week";
+	BAD(&f, T(REQUIREMENT_ENDED), "end_date");
+
+	GOOD(&f, T(ENFORCEMENT_WARNING_ISSUED));
+	f.ewi.sentence_id = "";
+	BAD(&f, T(ENFORCEMENT_WARNING_ISSUED), "sentence_id");
+	f.ewi.warning_date = "";
+	BAD(&f, T(ENFORCEMENT_WARNING_ISSUED), "warning_date");
+	f.ewi.warning_date = "2026-13-01";
+	BAD(&f, T(ENFORCEMENT_WARNING_ISSUED), "warning_date");
+
+	GOOD(&f, T(BREACH_INITIATED));
+	f.bi.sentence_id = "";
+	BAD(&f, T(BREACH_INITIATED), "sentence_id");
+	f.bi.breach_id = "";
+	BAD(&f, T(BREACH_INITIATED), "breach_id");
+	f.bi.breach_id = "B 1";
+	BAD(&f, T(BREACH_INITIATED), "breach_id");
+	f.bi.breach_date = "";
+	BAD(&f, T(BREACH_INITIATED), "breach_date");
+	f.bi.breach_date = "01/04/2026";
+	BAD(&f, T(BREACH_INITIATED), "breach_date");
+	f.bi.reason = "";
+	BAD(&f, T(BREACH_INITIATED), "reason");
+
+	for (size_t i = 0; i < 4; i++) {
+		f.bc.outcome = (char *)bouts[i];
+		GOOD(&f, T(BREACH_CONCLUDED));
+	}
+	f.bc.conclusion_date = "2026-05-01";
+	GOOD(&f, T(BREACH_CONCLUDED));
+	f.bc.breach_id = "";
+	BAD(&f, T(BREACH_CONCLUDED), "breach_id");
+	f.bc.outcome = "";
+	BAD(&f, T(BREACH_CONCLUDED), "outcome");
+	f.bc.outcome = "REVOKED";
+	BAD(&f, T(BREACH_CONCLUDED), "outcome");
+	f.bc.conclusion_date = "2026-05-32";
+	BAD(&f, T(BREACH_CONCLUDED), "conclusion_date");
+}
+
 /* Receptions, releases, transfers, recall returns and POM allocation. */
 static void test_custody(void)
 {
@@ -1262,6 +1502,8 @@ int main(void)
 	RUN(test_court);
 	RUN(test_sentence);
 	RUN(test_dates_calculated);
+	RUN(test_community_sentence);
+	RUN(test_enforcement);
 	RUN(test_custody);
 	RUN(test_adjustment);
 	RUN(test_alerts);

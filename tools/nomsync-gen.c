@@ -5,7 +5,9 @@
  * `nomsync append`, describing a life course per offender: court remand,
  * reception, conviction, sentence, remand credit, offender managers,
  * programme, transfer, release on licence at the computed CRD, and for some
- * a recall and return to custody. Identifiers are well formed (NOMS, CRN,
+ * a recall and return to custody; one offender in five serves a community
+ * order or SSO instead (requirements, appointments, warnings, a breach).
+ * Identifiers are well formed (NOMS, CRN,
  * PNC with its mod-23 check letter), prisons, regions and PDUs are checked
  * against the compiled-in reference data, and type names and closed-list
  * values come from the event catalogue (a value it does not list stops the
@@ -138,6 +140,103 @@ static void make_pnc(char out[16], int year, uint32_t serial)
 	static const char table[] = "ZABCDEFGHJKLMNPQRTUVWXY";
 	unsigned long long v = (unsigned long long)(year % 100) * 10000000ull + serial;
 	snprintf(out, 16, "%04d/%07u%c", year, serial, table[v % 23]);
+}
+
+/* One appointment outcome of a community sentence. */
+static void appointment(const char *region, const char *crn, int32_t day, const char *req, const char *outcome,
+			int minutes, int rar)
+{
+	char d[11];
+	json_t *o;
+
+	date_str(d, day);
+	o = json_pack("{s:s,s:s,s:s,s:s}", "sentence_id", "S1", "requirement_id", req, "appointment_date", d,
+		      "outcome", val(T(APPOINTMENT_OUTCOME_RECORDED), "outcome", outcome));
+	if (minutes > 0)
+		json_object_set_new(o, "minutes_credited", json_integer(minutes));
+	if (rar)
+		json_object_set_new(o, "rar", json_true());
+	emit(region, T(APPOINTMENT_OUTCOME_RECORDED), crn, day, 17, o);
+}
+
+/*
+ * A community sentence, known to probation by its CRN only: conviction, a
+ * community order (or, one course in two, an SSO) with unpaid work and RAR
+ * (and for some a curfew), the COM, weekly appointments with their
+ * outcomes, and for every other course a failure to comply, a warning and a
+ * second failure; then no breach yet (enforcement due), or a breach that is
+ * still open, or one that the court concludes (continuing or revoking the order).
+ */
+static void community_course(unsigned idx, const char *court, const char *region, const char *pdu)
+{
+	char crn[8], d1[11], d2[11];
+	int32_t day = ns_date_from_civil(2020, 1, 1) + (int32_t)(idx % 600), sday = day + 30;
+	int sso = idx % 10 == 9, months = 12 + 6 * (int)rnd(3), hours = 40 + 20 * (int)rnd(4);
+	int rar_days = 10 + (int)rnd(10), left = hours * 60, week = 0;
+	const char *sname = surnames[rnd(sizeof(surnames) / sizeof(*surnames))];
+	const char *fname = forenames[rnd(sizeof(forenames) / sizeof(*forenames))];
+	int o = (int)rnd(sizeof(offences) / sizeof(*offences));
+	json_t *reqs, *sent;
+
+	snprintf(crn, sizeof(crn), "X%06u", (idx * 7919u) % 1000000u);
+	date_str(d1, ns_date_from_civil(1975 + (int)rnd(30), 1 + (int)rnd(12), 1 + (int)rnd(28)));
+	emit(region, T(PERSON_CREATED), crn, day, 10,
+	     json_pack("{s:s,s:s,s:s}", "surname", sname, "forenames", fname, "dob", d1));
+	date_str(d1, sday - 14);
+	date_str(d2, day - 30 - (int32_t)rnd(60));
+	emit(court, T(COURT_CONVICTED), crn, sday - 14, 12,
+	     json_pack("{s:[{s:s,s:s,s:s}],s:s,s:s}", "offences", "code", offences[o][0], "description",
+		       offences[o][1], "offence_date", d2, "verdict_date", d1, "court", court));
+	reqs = json_pack("[{s:s,s:s,s:i,s:s},{s:s,s:s,s:i,s:s}]", "requirement_id", "R1", "category",
+			 "UNPAID_WORK", "length", hours, "unit", "HOURS",
+			 "requirement_id", "R2", "category", "RAR", "length", rar_days, "unit", "DAYS");
+	if (idx % 3 == 0)
+		json_array_append_new(reqs, json_pack("{s:s,s:s,s:i,s:s}", "requirement_id", "R3", "category",
+						      "CURFEW", "length", 3, "unit", "MONTHS"));
+	date_str(d1, sday);
+	sent = json_pack("{s:s,s:s,s:s,s:i,s:s,s:o}", "sentence_id", "S1", "sentence_date", d1, "sentence_type",
+			 val(T(SENTENCE_IMPOSED), "sentence_type", sso ? "SSO" : "COMMUNITY_ORDER"), "term_months",
+			 sso ? 24 : months, "court", court, "requirements", reqs);
+	if (sso)
+		json_object_set_new(sent, "suspended_months", json_integer(6));
+	emit(court, T(SENTENCE_IMPOSED), crn, sday, 14, sent);
+	emit(region, T(MANAGER_COM_ALLOCATED), crn, sday + 2, 11,
+	     json_pack("{s:s,s:s,s:s,s:s,s:s}", "region", region, "pdu", pdu, "team", "T02", "staff", "COM0002",
+		       "name", "D. MANAGER"));
+	/* Unpaid work weekly, 7 hours a day, until the hours are done. */
+	for (week = 1; left > 0; week++) {
+		int minutes = left < 420 ? left : 420;
+		appointment(region, crn, sday + 7 * week, "R1", "ATTC", minutes, 0);
+		left -= minutes;
+	}
+	date_str(d1, sday + 7 * week);
+	emit(region, T(REQUIREMENT_ENDED), crn, sday + 7 * week, 10,
+	     json_pack("{s:s,s:s,s:s,s:s}", "sentence_id", "S1", "requirement_id", "R1", "reason",
+		       val(T(REQUIREMENT_ENDED), "reason", "COMPLETED"), "end_date", d1));
+	/* RAR sessions midweek; the first week has two on one day (one RAR day). */
+	for (int k = 0; k < 6; k++)
+		appointment(region, crn, sday + 3 + 7 * (k == 0 ? 0 : k - 1), "R2", k == 5 ? "AAME" : "ATTC", 0, 1);
+	if (idx % 2 == 0) {
+		int32_t fail = sday + 50, warn = fail + 2, again = fail + 30, breach = again + 5;
+		appointment(region, crn, fail, "R2", "UAAB", 0, 1);
+		date_str(d1, warn);
+		emit(region, T(ENFORCEMENT_WARNING_ISSUED), crn, warn, 10,
+		     json_pack("{s:s,s:s}", "sentence_id", "S1", "warning_date", d1));
+		appointment(region, crn, again, "R2", "AFTA", 0, 1);
+		if (idx % 20 == 14)
+			return; /* enforcement due: no breach yet */
+		date_str(d1, breach);
+		emit(region, T(BREACH_INITIATED), crn, breach, 10,
+		     json_pack("{s:s,s:s,s:s,s:s}", "sentence_id", "S1", "breach_id", "B1", "breach_date", d1,
+			       "reason", "second failure to comply within 12 months of a warning"));
+		if (idx % 3 == 1)
+			return; /* the breach still open */
+		date_str(d1, breach + 21);
+		emit(court, T(BREACH_CONCLUDED), crn, breach + 21, 15,
+		     json_pack("{s:s,s:s,s:s}", "breach_id", "B1", "outcome",
+			       val(T(BREACH_CONCLUDED), "outcome", idx % 8 == 0 ? "ORDER_REVOKED" : "ORDER_CONTINUED"),
+			       "conclusion_date", d1));
+	}
 }
 
 static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_MAX], size_t nprisons,
@@ -319,8 +418,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rng_state = seed;
-	for (unsigned i = 0; i < offenders; i++)
-		life_course(i, court, prisons, nprisons, region, pdu, conflicts);
+	for (unsigned i = 0; i < offenders; i++) {
+		if (i % 5 == 4)
+			community_course(i, court, region, pdu);
+		else
+			life_course(i, court, prisons, nprisons, region, pdu, conflicts);
+	}
 	for (size_t i = 0; i < nfiles; i++) {
 		if (fclose(files[i].f) != 0) {
 			fprintf(stderr, "nomsync-gen: write failed for %s\n", files[i].code);

@@ -966,6 +966,8 @@ static void print_rules(const ns_message_spec *m, const char *prefix)
 				printf(" unless %s", r->value);
 			if (r->kind == NS_CHECK_ROLE_ONLY)
 				printf(" for a %s site", ns_role_name(r->role));
+			if (r->kind == NS_CHECK_WHEN)
+				printf(" is %s", r->value);
 			for (size_t j = 0; r->values != NULL && r->values[j] != NULL; j++)
 				printf("%s%s", j ? " " : ": ", r->values[j]);
 			printf("\n");

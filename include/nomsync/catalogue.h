@@ -77,6 +77,9 @@ typedef enum ns_rule_kind {
 	NS_CHECK_TERM,           /**< unless `field` is `value`, one of the integer fields `values` is non-zero
 				      (the error names the first of them) */
 	NS_CHECK_ROLE_ONLY,      /**< a site of `role` may only put one of `values` in `field` */
+	NS_CHECK_ONLY_FOR,       /**< `field`, if given (non-empty, non-zero, or with elements), only
+				      when `other` is one of `values` */
+	NS_CHECK_WHEN,           /**< when `other` is `value`, `field` is one of `values` */
 } ns_rule_kind;
 
 /** @brief 1 if @p kind is a cross-field check, 0 if a field rule. */
@@ -90,8 +93,10 @@ typedef struct ns_rule {
 	const char *field;          /**< the field, named as in proto/event.proto */
 	const char *other;          /**< the other field a rule or check reads, or NULL */
 	unsigned flags;             /**< NS_REQ, NS_NONEMPTY */
-	const char *const *values;  /**< NULL-terminated list (ENUM, TERM, ROLE_ONLY), or NULL */
-	const char *value;          /**< IDENT: identifier type; TERM: the value needing no term */
+	const char *const *values;  /**< NULL-terminated list (ENUM, TERM, ROLE_ONLY, ONLY_FOR, WHEN),
+					 or NULL */
+	const char *value;          /**< IDENT: identifier type; TERM: the value needing no term;
+					 WHEN: the value of `other` the check applies to */
 	long long min;              /**< INT: smallest value */
 	ns_role role;               /**< ROLE_ONLY: the role restricted */
 	const struct ns_message_spec *sub; /**< MESSAGE: the nested message's rules */
@@ -169,7 +174,7 @@ int ns_rule_fits(const ns_rule *r, const ProtobufCFieldDescriptor *f);
  * "prison", "court", "region", "pdu", "enum", "identifier",
  * "identifier_of", "integer", "bool", "event_id", "key", "role", "site",
  * "message", "not_before", "not_after", "not_after_outer", "differ",
- * "term", "role_only".
+ * "term", "role_only", "only_for", "when".
  * @return the name, or NULL for an unknown kind
  */
 const char *ns_rule_kind_name(ns_rule_kind kind);

@@ -27,7 +27,7 @@ extern "C" {
  * another version marks every person for a re-fold at its first writable
  * open (ns_store_open).
  */
-#define NS_FOLD_VERSION 1
+#define NS_FOLD_VERSION 2
 
 /** A few view fields that the store indexes for caseload lists. */
 typedef struct ns_fold_summary {

@@ -55,6 +55,8 @@
 #define NS__CARG_DIFFER(o, m) .other = #o, .msg = m
 #define NS__CARG_TERM(v, list) .value = v, .values = ns__list_##list
 #define NS__CARG_ROLE_ONLY(r, list) .role = NS_ROLE_##r, .values = ns__list_##list
+#define NS__CARG_ONLY_FOR(o, list) .other = #o, .values = ns__list_##list
+#define NS__CARG_WHEN(o, v, list) .other = #o, .value = v, .values = ns__list_##list
 
 /* Rule arrays: the first NS_EVENT closes this unused one. */
 #define NS__OPEN(key)                \
@@ -278,6 +280,8 @@ const char *ns_rule_kind_name(ns_rule_kind kind)
 		[NS_CHECK_DIFFER] = "differ",
 		[NS_CHECK_TERM] = "term",
 		[NS_CHECK_ROLE_ONLY] = "role_only",
+		[NS_CHECK_ONLY_FOR] = "only_for",
+		[NS_CHECK_WHEN] = "when",
 	};
 
 	if ((unsigned)kind >= NS__COUNT(names))

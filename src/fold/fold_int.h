@@ -3,7 +3,7 @@
  * and render hook types, and the helpers that the area files share.
  *
  * fold.c drives the fold and says how to add an area. Each area file
- * (identity.c, custody.c, sentence.c, management.c, licence.c) holds the
+ * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c) holds the
  * handlers of its event types and the rendering of its part of the view.
  */
 #ifndef NS__FOLD_INT_H
@@ -80,6 +80,35 @@ struct ns__registration {
 	const char *type;
 	int32_t date;
 	int active;
+};
+
+/*
+ * Community sentences (community.c): what probation records against an
+ * order. Strings point into the events.
+ */
+struct ns__appt {
+	const Nomsync__AppointmentOutcomeRecorded *p;
+	int32_t date;
+	int ev;
+	int replaced; /* a later outcome for the same appointment_id */
+};
+
+struct ns__warning {
+	const char *sentence;
+	int32_t date;
+	int ev;
+};
+
+struct ns__reqend {
+	const Nomsync__RequirementEnded *p;
+	int ev;
+};
+
+struct ns__breach {
+	const char *id; /* key (ns__keyed) */
+	const char *sentence, *reason, *outcome;
+	int32_t date, concluded;
+	int ev;
 };
 
 /* A movement in or out of a prison; strings point into the events. */
@@ -160,6 +189,18 @@ struct ns__fold {
 	const char *recall_type;
 	struct ns__programme *prog;
 	size_t nprog, capprog;
+
+	/* community.c */
+	struct ns__appt *appts;
+	size_t nappts, capappts;
+	struct ns__warning *warns;
+	size_t nwarns, capwarns;
+	struct ns__reqend *reqends;
+	size_t nreqends, capreqends;
+	struct ns__breach *breaches;
+	size_t nbreaches, capbreaches;
+	int sup_end_ev;              /* the last supervision.terminated (licence.c sets it), -1 */
+	const char *sup_end_reason;
 };
 
 /*
@@ -256,6 +297,17 @@ void ns__movement(struct ns__fold *c, const char *type, const char *reason, int3
 
 /* sentence.c: set the legal status; DEAD is final. */
 void ns__legal(struct ns__fold *c, const char *status);
+/* sentence.c: the legal status again from what remains, after a sentence is quashed or revoked. */
+void ns__legal_recompute(struct ns__fold *c);
+/* sentence.c: the sentence with an id, or NULL. */
+struct ns__sentence *ns__sentence_find(struct ns__fold *c, const char *id);
+/* sentence.c: has a sentence a date and a term within the limits dates are worked out for. */
+int ns__term_ok(const struct ns__sentence *s);
+
+/* community.c: is a sentence type a community sentence (COMMUNITY_ORDER, SSO). */
+int ns__community_type(const char *type);
+/* community.c: the status of community sentence @p s: ACTIVE, COMPLETED, REVOKED, TERMINATED, QUASHED. */
+const char *ns__community_status(const struct ns__fold *c, const struct ns__sentence *s);
 
 /*
  * Event handlers, by area; the fold column of src/event/catalogue.def maps types to them (fold.c expands it into its dispatch table).
@@ -271,9 +323,11 @@ ns__fold_fn ns__fold_manager_pom_allocated, ns__fold_manager_com_allocated,
 ns__fold_fn ns__fold_licence_activated, ns__fold_licence_ended, ns__fold_recall_issued,
 	ns__fold_recall_returned_to_custody, ns__fold_supervision_terminated,
 	ns__fold_programme_referred, ns__fold_programme_completed;
+ns__fold_fn ns__fold_appointment_outcome_recorded, ns__fold_requirement_ended,
+	ns__fold_enforcement_warning_issued, ns__fold_breach_initiated, ns__fold_breach_concluded;
 
 /* Render hooks, one per area; ns__renderers in fold.c lists them. */
 ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
-	ns__render_management, ns__render_licence;
+	ns__render_management, ns__render_licence, ns__render_community;
 
 #endif /* NS__FOLD_INT_H */

@@ -82,10 +82,15 @@ void ns__fold_recall_returned_to_custody(struct ns__fold *c, const Nomsync__Payl
 	c->reception = date;
 }
 
-/* supervision.terminated: ends the licence; the person was known to probation. */
+/*
+ * supervision.terminated: ends the licence and the community sentences
+ * imposed before it (community.c reads sup_end_*); the person was known to
+ * probation.
+ */
 void ns__fold_supervision_terminated(struct ns__fold *c, const Nomsync__Payload *pl)
 {
-	(void)pl;
+	c->sup_end_ev = c->cur;
+	c->sup_end_reason = pl->supervision_terminated->reason;
 	if (c->lic != NULL) {
 		c->lic_status = "ENDED";
 		ns__prov(c, "licence");

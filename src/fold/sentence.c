@@ -94,23 +94,30 @@ static int ns__custodial(const char *type)
 	return 0;
 }
 
-/* Legal status from the active custodial sentences, NULL if there are none. */
+/*
+ * Legal status from the sentences that stand, NULL if there are none:
+ * custodial ones, and community sentences neither quashed nor revoked (the
+ * NOMIS enum has no community value, so a community sentence is SENTENCED).
+ */
 static const char *ns__sentence_status(const struct ns__fold *c)
 {
 	const char *s = NULL;
 
 	for (size_t i = 0; i < c->nsent; i++) {
-		if (c->sent[i].quashed || !ns__custodial(c->sent[i].p->sentence_type))
+		const struct ns__sentence *t = &c->sent[i];
+		const char *cs = ns__community_type(t->p->sentence_type) ? ns__community_status(c, t) : NULL;
+		if (cs != NULL && strcmp(cs, "QUASHED") != 0 && strcmp(cs, "REVOKED") != 0)
+			s = "SENTENCED";
+		if (t->quashed || !ns__custodial(t->p->sentence_type))
 			continue;
-		if (strcmp(c->sent[i].p->sentence_type, "LIFE") == 0)
+		if (strcmp(t->p->sentence_type, "LIFE") == 0)
 			return "INDETERMINATE_SENTENCE";
 		s = "SENTENCED";
 	}
 	return s;
 }
 
-/* The sentence with an id, or NULL. */
-static struct ns__sentence *ns__sentence_find(struct ns__fold *c, const char *id)
+struct ns__sentence *ns__sentence_find(struct ns__fold *c, const char *id)
 {
 	if (ns__nz(id) == NULL)
 		return NULL;
@@ -154,8 +161,10 @@ void ns__fold_sentence_imposed(struct ns__fold *c, const Nomsync__Payload *pl)
 	if (ns__custodial(p->sentence_type)) {
 		status = ns__sentence_status(c);
 		ns__legal(c, status ? status : "SENTENCED");
-	} else if (ns__eq(p->sentence_type, "COMMUNITY_ORDER") || ns__eq(p->sentence_type, "SSO")) {
+	} else if (ns__community_type(p->sentence_type)) {
 		c->probation = "CURRENT";
+		if (!ns__sentenced(c))
+			ns__legal(c, "SENTENCED");
 	}
 }
 
@@ -164,7 +173,6 @@ void ns__fold_sentence_quashed(struct ns__fold *c, const Nomsync__Payload *pl)
 {
 	const Nomsync__SentenceQuashed *p = pl->sentence_quashed;
 	struct ns__sentence *s = ns__sentence_find(c, p->sentence_id);
-	const char *status;
 
 	if (s == NULL) {
 		ns__conflict(c, "SENTENCE_NOT_FOUND", -1, c->cur,
@@ -174,17 +182,24 @@ void ns__fold_sentence_quashed(struct ns__fold *c, const Nomsync__Payload *pl)
 	}
 	s->quashed = 1;
 	ns__prov(c, "sentences");
-	if (c->legal != NULL && (strcmp(c->legal, "SENTENCED") == 0 ||
-				 strcmp(c->legal, "INDETERMINATE_SENTENCE") == 0)) {
-		status = ns__sentence_status(c);
-		if (status == NULL && c->noffences > 0)
-			status = "CONVICTED_UNSENTENCED";
-		if (status == NULL) {
-			c->legal = NULL;
-			ns__prov(c, "legal_status");
-		} else if (strcmp(status, c->legal) != 0) {
-			ns__legal(c, status);
-		}
+	ns__legal_recompute(c);
+}
+
+void ns__legal_recompute(struct ns__fold *c)
+{
+	const char *status;
+
+	if (c->legal == NULL ||
+	    (strcmp(c->legal, "SENTENCED") != 0 && strcmp(c->legal, "INDETERMINATE_SENTENCE") != 0))
+		return;
+	status = ns__sentence_status(c);
+	if (status == NULL && c->noffences > 0)
+		status = "CONVICTED_UNSENTENCED";
+	if (status == NULL) {
+		c->legal = NULL;
+		ns__prov(c, "legal_status");
+	} else if (strcmp(status, c->legal) != 0) {
+		ns__legal(c, status);
 	}
 }
 
@@ -226,8 +241,7 @@ static int32_t ns__later(int32_t a, int32_t b)
 	return a > b ? a : b;
 }
 
-/* Has a sentence a date and a term within the limits that dates are worked out for. */
-static int ns__term_ok(const struct ns__sentence *s)
+int ns__term_ok(const struct ns__sentence *s)
 {
 	const Nomsync__SentenceImposed *p = s->p;
 

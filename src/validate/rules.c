@@ -534,6 +534,53 @@ static int ns__role_only(const struct ns__at *at, const ns_rule *r, const char *
 			   allowed, v ? v : "");
 }
 
+/* Is field @p name of @p m given: a non-empty string, a non-zero number, true, or elements. */
+static int ns__given(const ProtobufCMessage *m, const char *name)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+	const char *member;
+	ns_rule probe = { .kind = NS_RULE_INT };
+
+	if (f == NULL)
+		return 0;
+	member = (const char *)m + f->offset;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)((const char *)m + f->quantifier_offset) > 0;
+	if (f->type == PROTOBUF_C_TYPE_STRING)
+		return !ns__empty(*(const char *const *)member);
+	if (f->type == PROTOBUF_C_TYPE_BOOL)
+		return *(const protobuf_c_boolean *)member != 0;
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(const void *const *)member != NULL;
+	return ns_rule_fits(&probe, f) && ns__int(f, member) != 0;
+}
+
+/* r->field, if given, only when r->other is one of r->values. */
+static int ns__only_for(const struct ns__at *at, const ns_rule *r, const char *path)
+{
+	const char *v = ns__str(at->m, r->other);
+	char allowed[96];
+
+	if (!ns__given(at->m, r->field) || ns__in(v, r->values))
+		return 0;
+	ns__either(allowed, sizeof(allowed), r->values);
+	return ns_diag_set(at->d, NS_EVALID, path, "only for a %s %s, not '%s'", allowed, r->other,
+			   v ? v : "");
+}
+
+/* When r->other is r->value, r->field is one of r->values. */
+static int ns__when(const struct ns__at *at, const ns_rule *r, const char *path)
+{
+	const char *o = ns__str(at->m, r->other), *v = ns__str(at->m, r->field);
+	char allowed[96];
+
+	if (o == NULL || strcmp(o, r->value) != 0 || ns__in(v, r->values))
+		return 0;
+	ns__either(allowed, sizeof(allowed), r->values);
+	return ns_diag_set(at->d, NS_EVALID, path, "must be %s when %s is %s, not '%s'", allowed, r->other,
+			   r->value, v ? v : "");
+}
+
 static const ns__check_fn ns__checks[] = {
 	[NS_CHECK_NOT_BEFORE] = ns__not_before,
 	[NS_CHECK_NOT_AFTER] = ns__not_after,
@@ -541,6 +588,8 @@ static const ns__check_fn ns__checks[] = {
 	[NS_CHECK_DIFFER] = ns__differ,
 	[NS_CHECK_TERM] = ns__term,
 	[NS_CHECK_ROLE_ONLY] = ns__role_only,
+	[NS_CHECK_ONLY_FOR] = ns__only_for,
+	[NS_CHECK_WHEN] = ns__when,
 };
 
 /* Apply the rules of @p spec to at->m, in order; the first failure wins. */

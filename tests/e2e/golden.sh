@@ -15,10 +15,15 @@
 # LED, the working-day hints, the prison's calculation and each sentence's
 # consecutive_to are new view keys and dates, and nomsync-gen's life courses
 # now start in 2020 so that no generated event is ahead of the clock.
+#
+# Re-recorded for issue 11 (community sentences): the view gains
+# `community`, a community sentence makes the legal status SENTENCED, and
+# nomsync-gen gives one offender in five a community order or SSO with
+# requirements, appointments, warnings and breaches (2157 events).
 source "$(dirname "$0")/lib.bash"
 
-GOLDEN_EVENTS=2001
-GOLDEN_DIGEST=6b2d92093f8fa461668469c9d9d7e4d1cb6a5d198c236b1d74aaf03fec137b56
+GOLDEN_EVENTS=2157
+GOLDEN_DIGEST=33a3146b356bb8f7d5101529afbe60b13e4c631c0b0d88e8ca9a3d8ed8b22b7d
 
 $GEN --outdir "$WORK/gen" --offenders 120 --seed 20261127 --court SHEFMC --prisons MDI,LEI,WDI \
   --probation N55 --conflicts >/dev/null

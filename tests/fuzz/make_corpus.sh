@@ -37,10 +37,17 @@ cat >>"$W/gen/N55.jsonl" <<'J'
 {"type":"licence.ended","offender":"X000001","occurred_at":"2026-09-30T10:00:00Z","licence_id":"L1","end_date":"2026-09-30","reason":"EXPIRED"}
 {"type":"supervision.terminated","offender":"X000001","occurred_at":"2026-10-01T10:00:00Z","reason":"EXPIRY","termination_date":"2026-10-01"}
 {"type":"alert.raised","offender":"X000002","occurred_at":"2025-07-01T10:00:00Z","alert_type":"R","alert_code":"RSP","from_date":"2025-07-01","comment":"risk to staff"}
+{"type":"appointment.outcome.recorded","offender":"X000003","occurred_at":"2025-02-03T17:00:00Z","sentence_id":"S9","requirement_id":"R1","appointment_date":"2025-02-03","outcome":"ATTC","minutes_credited":420}
+{"type":"appointment.outcome.recorded","offender":"X000003","occurred_at":"2025-02-05T17:00:00Z","sentence_id":"S9","requirement_id":"R2","appointment_date":"2025-02-05","outcome":"UAAB","rar":true,"appointment_id":"C7"}
+{"type":"enforcement.warning.issued","offender":"X000003","occurred_at":"2025-02-06T10:00:00Z","sentence_id":"S9","warning_date":"2025-02-06"}
+{"type":"breach.initiated","offender":"X000003","occurred_at":"2025-03-01T10:00:00Z","sentence_id":"S9","breach_id":"B1","breach_date":"2025-03-01","reason":"2IN12"}
+{"type":"requirement.ended","offender":"X000003","occurred_at":"2025-06-01T10:00:00Z","sentence_id":"S9","requirement_id":"R1","reason":"COMPLETED","end_date":"2025-06-01"}
 J
 cat >>"$W/gen/SHEFMC.jsonl" <<'J'
 {"type":"court.appearance.recorded","offender":"A0002AC","occurred_at":"2024-01-10T10:00:00Z","court":"SHEFMC","appearance_date":"2024-01-10","next_hearing_date":"2024-02-10","case_ref":"T20240001"}
 {"type":"sentence.quashed","offender":"A0002AC","occurred_at":"2026-03-01T10:00:00Z","sentence_id":"S1","reason":"conviction quashed on appeal"}
+{"type":"sentence.imposed","offender":"X000003","occurred_at":"2025-01-20T10:00:00Z","sentence_id":"S9","sentence_date":"2025-01-20","sentence_type":"SSO","term_years":2,"suspended_months":6,"court":"SHEFMC","requirements":[{"requirement_id":"R1","category":"UNPAID_WORK","length":80,"unit":"HOURS"},{"requirement_id":"R2","category":"RAR","length":15,"unit":"DAYS"}]}
+{"type":"breach.concluded","offender":"X000003","occurred_at":"2025-03-20T10:00:00Z","breach_id":"B1","outcome":"ORDER_CONTINUED"}
 J
 cat >>"$W/gen/MDI.jsonl" <<'J'
 {"type":"alert.closed","offender":"A0000AA","occurred_at":"2024-06-01T10:00:00Z","alert_code":"HA","to_date":"2024-06-01"}
