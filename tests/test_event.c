@@ -442,7 +442,11 @@ static void test_dates_and_times(void)
 
 static void test_type_names(void)
 {
-	for (uint32_t i = 1; i <= ns_type_max(); i++) {
+	/* Every EventType of the schema (numbers may have gaps: 32-42 are allocated elsewhere). */
+	for (unsigned k = 0; k < nomsync__event_type__descriptor.n_values; k++) {
+		uint32_t i = (uint32_t)nomsync__event_type__descriptor.values[k].value;
+		if (i == 0)
+			continue;
 		CHECK(ns_type_name(i) != NULL);
 		CHECK_INT(ns_type_parse(ns_type_name(i)), i);
 	}

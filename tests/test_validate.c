@@ -7,6 +7,7 @@
  * fixture holds one valid message of every type, and each test breaks one
  * field and checks the code and the field named in the diag.
  */
+#include <nomsync/catalogue.h>
 #include <nomsync/validate.h>
 
 #include <stdlib.h>
@@ -51,6 +52,7 @@ struct fx {
 	Nomsync__RosterKeyRotated rkr;
 	Nomsync__RosterKeyRevoked rkv;
 	Nomsync__SentenceDatesCalculated sdc;
+	Nomsync__TierCalculated tc;
 	Nomsync__Payload p;
 };
 
@@ -240,6 +242,10 @@ static void fx_init(struct fx *f)
 	f->sdc.sled = "2022-12-26";
 	f->sdc.hdced = "2022-02-15";
 	f->sdc.tused = "2023-05-30";
+	f->tc = (Nomsync__TierCalculated)NOMSYNC__TIER_CALCULATED__INIT;
+	f->tc.tier = "B2";
+	f->tc.calculation_id = "0e7c3a52-tier";
+	f->tc.calculation_date = "2026-03-05";
 	f->le = (Nomsync__LicenceEnded)NOMSYNC__LICENCE_ENDED__INIT;
 	f->le.licence_id = "L42";
 	f->le.end_date = "2027-06-01";
@@ -285,6 +291,7 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 29: p->roster_key_rotated = &f->rkr; break;
 	case 30: p->roster_key_revoked = &f->rkv; break;
 	case 31: p->sentence_dates_calculated = &f->sdc; break;
+	case 43: p->tier_calculated = &f->tc; break;
 	default: p->body_case = NOMSYNC__PAYLOAD__BODY__NOT_SET; break;
 	}
 	return p;
@@ -326,6 +333,7 @@ static const struct {
 	{ "roster.key.rotated", " authority " },
 	{ "roster.key.revoked", " authority " },
 	{ "sentence.dates.calculated", " prison " },
+	{ "tier.calculated", " probation " },
 };
 
 #define NEMITTERS (sizeof(emitters) / sizeof(emitters[0]))
@@ -599,8 +607,9 @@ static void test_roles(void)
 	ns_diag d;
 	char msg[128];
 
-	CHECK_INT(NEMITTERS, ns_type_max());
-	for (uint32_t t = 1; t <= ns_type_max(); t++) {
+	CHECK_INT(NEMITTERS, ns_catalogue_count());
+	for (size_t k = 0; k < ns_catalogue_count(); k++) {
+		uint32_t t = ns_catalogue_at(k)->type;
 		CHECK(ns_type_name(t) != NULL);
 		CHECK(expected_may(NS_ROLE_PRISON, t) >= 0);
 		for (int r = NS_ROLE_PRISON; r <= NS_ROLE_AUTHORITY; r++) {
@@ -1078,6 +1087,83 @@ static void test_alerts(void)
 	BAD(&f, T(ALERT_CLOSED), "to_date");
 }
 
+/*
+ * MAPPA category and level (M1-M4, M1-M3), only on a MAPP registration
+ * (REFERENCE-2 s. 3). Leaves @p f reset.
+ */
+static void test_risk_registrations(struct fx *f)
+{
+	const char *cats[] = { "M1", "M2", "M3", "M4" };
+	ns_diag d;
+
+	fx_init(f);
+	f->rga.register_type = "MAPP";
+	GOOD(f, T(REGISTRATION_ADDED)); /* category and level are optional */
+	for (int i = 0; i < 4; i++) {
+		f->rga.register_type = "MAPP";
+		f->rga.category = (char *)cats[i];
+		f->rga.level = (char *)cats[i < 3 ? i : 2];
+		GOOD(f, T(REGISTRATION_ADDED));
+	}
+	f->rga.register_type = "MAPP";
+	f->rga.category = "M5";
+	BAD(f, T(REGISTRATION_ADDED), "category");
+	f->rga.register_type = "MAPP";
+	f->rga.category = "1"; /* Delius codes, not the bare number */
+	BAD(f, T(REGISTRATION_ADDED), "category");
+	f->rga.register_type = "MAPP";
+	f->rga.level = "M4";
+	BAD(f, T(REGISTRATION_ADDED), "level");
+	f->rga.register_type = "MAPP";
+	f->rga.level = "m2";
+	BAD(f, T(REGISTRATION_ADDED), "level");
+	/* Refused on any other register type, RoSH ones included. */
+	f->rga.category = "M1";
+	CHECK_INT(check(f, T(REGISTRATION_ADDED), &d), NS_EVALID);
+	CHECK_STR(d.field, "category");
+	CHECK_STR(d.msg, "only for register_type MAPP, not 'RHRH'");
+	fx_init(f);
+	f->rga.register_type = "RVHR";
+	f->rga.level = "M2";
+	BAD(f, T(REGISTRATION_ADDED), "level");
+	f->rga.register_type = "MAPP";
+	f->rga.level = "M2";
+	f->rga.registration_date = "";
+	BAD(f, T(REGISTRATION_ADDED), "registration_date");
+}
+
+/* tier.calculated: every tier of the list; each field refused when wrong. */
+static void test_tier(void)
+{
+	struct fx f;
+	const char *good[] = { "A3", "A0", "B2", "C1", "D0", "B2S", "D3S", "A", "D", "G", "NOT_SUPERVISED",
+			       "MISSING" };
+	const char *bad[] = { "A4", "E2", "b2", "B2s", "H", "B2 ", "S", "AS" };
+
+	fx_init(&f);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		f.tc.tier = (char *)good[i];
+		GOOD(&f, T(TIER_CALCULATED));
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f.tc.tier = (char *)bad[i];
+		BAD(&f, T(TIER_CALCULATED), "tier");
+	}
+	f.tc.tier = "";
+	BAD(&f, T(TIER_CALCULATED), "tier");
+	f.tc.calculation_id = "";
+	BAD(&f, T(TIER_CALCULATED), "calculation_id");
+	f.tc.calculation_id = "calc 1";
+	BAD(&f, T(TIER_CALCULATED), "calculation_id");
+	f.tc.calculation_date = "";
+	BAD(&f, T(TIER_CALCULATED), "calculation_date");
+	f.tc.calculation_date = "2026-02-29";
+	BAD(&f, T(TIER_CALCULATED), "calculation_date");
+	/* Probation's: a prison may not emit it. */
+	CHECK_INT(ns_validate_event(NS_ROLE_PRISON, "A1234BC", T(TIER_CALCULATED), pay(&f, T(TIER_CALCULATED)), NULL),
+		  NS_EROLE);
+}
+
 /* COM allocation, licences, recalls, supervision, registrations, handover. */
 static void test_probation(void)
 {
@@ -1161,6 +1247,7 @@ static void test_probation(void)
 	BAD(&f, T(REGISTRATION_REMOVED), "register_type");
 	f.rgr.removal_date = "";
 	BAD(&f, T(REGISTRATION_REMOVED), "removal_date");
+	test_risk_registrations(&f);
 
 	GOOD(&f, T(MANAGER_HANDOVER_CHANGED));
 	f.mh.responsible = "POM";
@@ -1246,6 +1333,7 @@ int main(void)
 	RUN(test_adjustment);
 	RUN(test_alerts);
 	RUN(test_probation);
+	RUN(test_tier);
 	RUN(test_programmes_and_more);
 	return TEST_SUMMARY();
 }

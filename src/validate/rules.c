@@ -534,6 +534,43 @@ static int ns__role_only(const struct ns__at *at, const ns_rule *r, const char *
 			   allowed, v ? v : "");
 }
 
+/* 1 if field @p name of @p m is given: a non-empty string, a non-zero number, a message, an element. */
+static int ns__given(const ProtobufCMessage *m, const char *name)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
+	const char *member;
+	const void *ptr;
+
+	if (f == NULL)
+		return 0;
+	member = (const char *)m + f->offset;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)((const char *)m + f->quantifier_offset) > 0;
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+		return !ns__empty(*(const char *const *)member);
+	case PROTOBUF_C_TYPE_MESSAGE:
+		memcpy(&ptr, member, sizeof(ptr));
+		return ptr != NULL;
+	case PROTOBUF_C_TYPE_BOOL:
+		return *(const protobuf_c_boolean *)member != 0;
+	default:
+		return ns__int_field(m, name) != 0;
+	}
+}
+
+/* r->field may be given only when string field r->other is one of r->values. */
+static int ns__only_if(const struct ns__at *at, const ns_rule *r, const char *path)
+{
+	const char *o = ns__str(at->m, r->other);
+	char allowed[96];
+
+	if (!ns__given(at->m, r->field) || ns__in(o, r->values))
+		return 0;
+	ns__either(allowed, sizeof(allowed), r->values);
+	return ns_diag_set(at->d, NS_EVALID, path, "only for %s %s, not '%s'", r->other, allowed, o ? o : "");
+}
+
 static const ns__check_fn ns__checks[] = {
 	[NS_CHECK_NOT_BEFORE] = ns__not_before,
 	[NS_CHECK_NOT_AFTER] = ns__not_after,
@@ -541,6 +578,7 @@ static const ns__check_fn ns__checks[] = {
 	[NS_CHECK_DIFFER] = ns__differ,
 	[NS_CHECK_TERM] = ns__term,
 	[NS_CHECK_ROLE_ONLY] = ns__role_only,
+	[NS_CHECK_ONLY_IF] = ns__only_if,
 };
 
 /* Apply the rules of @p spec to at->m, in order; the first failure wins. */
