@@ -232,8 +232,28 @@ static inline int in_array(json_t *v, const char *path, const char *s)
 #define CRN "X123456"
 
 /*
- * Builders of the risk events (registrations, tier).
+ * Builders used by several test files: corrections, and the risk events
+ * (registrations, tier).
  */
+
+/* event.corrected naming a target by hex id */
+static inline ns_event *e_correct_hex(struct site *s, int64_t t, const char *off, const char *hex)
+{
+	Nomsync__EventCorrected m = NOMSYNC__EVENT_CORRECTED__INIT;
+	m.target_event_id = STR(hex);
+	m.reason = "entered in error";
+	BODY(EVENT_CORRECTED, event_corrected);
+}
+
+/* event.corrected withdrawing @p target */
+static inline ns_event *e_correct(struct site *s, int64_t t, const char *off,
+				   const ns_event *target)
+{
+	char hex[2 * NS_ID_BYTES + 1];
+
+	ns_hex(hex, target->id, NS_ID_BYTES);
+	return e_correct_hex(s, t, off, hex);
+}
 
 /* registration.added */
 static inline ns_event *e_reg_added(struct site *s, int64_t t, const char *off, const char *type,
