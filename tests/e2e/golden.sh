@@ -15,10 +15,15 @@
 # LED, the working-day hints, the prison's calculation and each sentence's
 # consecutive_to are new view keys and dates, and nomsync-gen's life courses
 # now start in 2020 so that no generated event is ahead of the clock.
+#
+# Re-recorded for issue 11 (risk and tier): every view has the new key risk
+# {rosh, mappa, tier, tier_calculation}, and nomsync-gen now writes tier
+# calculations, RoSH registrations (some raised from medium to high) and
+# MAPPA registrations with category and level (2001 -> 2255 events).
 source "$(dirname "$0")/lib.bash"
 
-GOLDEN_EVENTS=2001
-GOLDEN_DIGEST=6b2d92093f8fa461668469c9d9d7e4d1cb6a5d198c236b1d74aaf03fec137b56
+GOLDEN_EVENTS=2255
+GOLDEN_DIGEST=bc712b5f0f5fee76e4c6de9f616c194b501b5621211aa8eeb5d4d4a598a8a067
 
 $GEN --outdir "$WORK/gen" --offenders 120 --seed 20261127 --court SHEFMC --prisons MDI,LEI,WDI \
   --probation N55 --conflicts >/dev/null

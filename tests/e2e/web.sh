@@ -186,7 +186,7 @@ expect_eq "$(req GET /v1/catalogue "${AUTH[@]}")" 200 "GET /v1/catalogue: 200"
 $NS catalogue --json >"$WORK/catalogue.json"
 same_json "$WORK/body" "$WORK/catalogue.json" && ok "/v1/catalogue equals nomsync catalogue --json" ||
   bad "/v1/catalogue equals nomsync catalogue --json"
-expect_eq "$(jq '.types | length' "$WORK/body")" 31 "the catalogue lists 31 event types"
+expect_eq "$(jq '.types | length' "$WORK/body")" 32 "the catalogue lists 32 event types"
 expect_eq "$(jq -r '.types[] | select(.name == "prisoner.received") | [.label, (.roles | join(",")),
   (.fields[] | select(.field == "reason") | .kind, .required, .values[0])] | join("|")' "$WORK/body")" \
   "Received into prison|prison|enum|true|NEW_ADMISSION" "a type carries its label, roles and field rules"
