@@ -208,7 +208,8 @@ expect_eq "$(jq '.types | length' "$WORK/body")" 32 "the catalogue lists 32 even
 expect_eq "$(jq -r '.types[] | select(.name == "prisoner.received") | [.label, (.roles | join(",")),
   (.fields[] | select(.field == "reason") | .kind, .required, .values[0])] | join("|")' "$WORK/body")" \
   "Received into prison|prison|enum|true|NEW_ADMISSION" "a type carries its label, roles and field rules"
-expect_eq "$(jq '[.types[] | select((.label | length) > 0 and (.roles | length) > 0 and (.fields | length) > 0)] | length' "$WORK/body")" 31 \
+expect_eq "$(jq '[.types[] | select((.label | length) > 0 and (.roles | length) > 0 and (.fields | length) > 0)] | length' "$WORK/body")" \
+  "$(jq '.types | length' "$WORK/body")" \
   "every type has a label, roles and fields"
 expect_eq "$(req GET /v1/refdata "${AUTH[@]}")" 200 "GET /v1/refdata: 200"
 expect_eq "$(jq '.prisons | length' "$WORK/body"),$(jq '.regions | length' "$WORK/body"),$(jq '.pdus | length' "$WORK/body")" \
