@@ -125,9 +125,9 @@ static void check_rule(const ns_message_spec *m, size_t i, const ProtobufCMessag
 	case NS_CHECK_ROLE_ONLY:
 		CHECK(r->role > NS_ROLE_NONE && r->role <= NS_ROLE_AUTHORITY && good_list(r->values));
 		break;
-	case NS_CHECK_ONLY_IF:
-		CHECK(r->other != NULL && rule_at(m, r->other) >= 0 && rule_at(m, r->other) < (long)i &&
-		      good_list(r->values));
+	case NS_CHECK_ONLY_FOR:
+		CHECK(r->other != NULL && rule_at(m, r->other) >= 0 && rule_at(m, r->other) < (long)i);
+		CHECK(good_list(r->values));
 		break;
 	default:
 		CHECK(0);
@@ -263,7 +263,7 @@ static void test_lookups(void)
 	CHECK(ns_catalogue_field(&t->payload, "no_such_field") == NULL);
 	CHECK_STR(ns_rule_kind_name(NS_RULE_PDU), "pdu");
 	CHECK_STR(ns_rule_kind_name(NS_CHECK_ROLE_ONLY), "role_only");
-	CHECK_STR(ns_rule_kind_name(NS_CHECK_ONLY_IF), "only_if");
+	CHECK_STR(ns_rule_kind_name(NS_CHECK_ONLY_FOR), "only_for");
 	CHECK(ns_rule_kind_name(NS_RULE_NONE) == NULL);
 	CHECK(ns_rule_kind_name((ns_rule_kind)999) == NULL);
 	r = ns_catalogue_field(&ns_catalogue_type(NOMSYNC__EVENT_TYPE__COURT_CONVICTED)->payload, "offences");

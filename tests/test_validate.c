@@ -1121,7 +1121,7 @@ static void test_risk_registrations(struct fx *f)
 	f->rga.category = "M1";
 	CHECK_INT(check(f, T(REGISTRATION_ADDED), &d), NS_EVALID);
 	CHECK_STR(d.field, "category");
-	CHECK_STR(d.msg, "only for register_type MAPP, not 'RHRH'");
+	CHECK_STR(d.msg, "only for a MAPP register_type, not 'RHRH'");
 	fx_init(f);
 	f->rga.register_type = "RVHR";
 	f->rga.level = "M2";

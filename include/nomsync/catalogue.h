@@ -77,7 +77,8 @@ typedef enum ns_rule_kind {
 	NS_CHECK_TERM,           /**< unless `field` is `value`, one of the integer fields `values` is non-zero
 				      (the error names the first of them) */
 	NS_CHECK_ROLE_ONLY,      /**< a site of `role` may only put one of `values` in `field` */
-	NS_CHECK_ONLY_IF,        /**< `field` may be given only when field `other` is one of `values` */
+	NS_CHECK_ONLY_FOR,       /**< `field`, if given (non-empty, non-zero, or with elements), only
+				      when `other` is one of `values` */
 } ns_rule_kind;
 
 /** @brief 1 if @p kind is a cross-field check, 0 if a field rule. */
@@ -91,7 +92,8 @@ typedef struct ns_rule {
 	const char *field;          /**< the field, named as in proto/event.proto */
 	const char *other;          /**< the other field a rule or check reads, or NULL */
 	unsigned flags;             /**< NS_REQ, NS_NONEMPTY */
-	const char *const *values;  /**< NULL-terminated list (ENUM, TERM, ROLE_ONLY, ONLY_IF), or NULL */
+	const char *const *values;  /**< NULL-terminated list (ENUM, TERM, ROLE_ONLY, ONLY_FOR),
+					 or NULL */
 	const char *value;          /**< IDENT: identifier type; TERM: the value needing no term */
 	long long min;              /**< INT: smallest value */
 	ns_role role;               /**< ROLE_ONLY: the role restricted */
@@ -170,7 +172,7 @@ int ns_rule_fits(const ns_rule *r, const ProtobufCFieldDescriptor *f);
  * "prison", "court", "region", "pdu", "enum", "identifier",
  * "identifier_of", "integer", "bool", "event_id", "key", "role", "site",
  * "message", "not_before", "not_after", "not_after_outer", "differ",
- * "term", "role_only", "only_if".
+ * "term", "role_only", "only_for".
  * @return the name, or NULL for an unknown kind
  */
 const char *ns_rule_kind_name(ns_rule_kind kind);

@@ -56,7 +56,7 @@
 #define NS__CARG_DIFFER(o, m) .other = #o, .msg = m
 #define NS__CARG_TERM(v, list) .value = v, .values = ns__list_##list
 #define NS__CARG_ROLE_ONLY(r, list) .role = NS_ROLE_##r, .values = ns__list_##list
-#define NS__CARG_ONLY_IF(o, list) .other = #o, .values = ns__list_##list
+#define NS__CARG_ONLY_FOR(o, list) .other = #o, .values = ns__list_##list
 
 /* Rule arrays: the first NS_EVENT closes this unused one. */
 #define NS__OPEN(key)                \
@@ -280,7 +280,7 @@ const char *ns_rule_kind_name(ns_rule_kind kind)
 		[NS_CHECK_DIFFER] = "differ",
 		[NS_CHECK_TERM] = "term",
 		[NS_CHECK_ROLE_ONLY] = "role_only",
-		[NS_CHECK_ONLY_IF] = "only_if",
+		[NS_CHECK_ONLY_FOR] = "only_for",
 	};
 
 	if ((unsigned)kind >= NS__COUNT(names))

@@ -534,41 +534,38 @@ static int ns__role_only(const struct ns__at *at, const ns_rule *r, const char *
 			   allowed, v ? v : "");
 }
 
-/* 1 if field @p name of @p m is given: a non-empty string, a non-zero number, a message, an element. */
+/* Is field @p name of @p m given: a non-empty string, a non-zero number, true, or elements. */
 static int ns__given(const ProtobufCMessage *m, const char *name)
 {
 	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, name);
 	const char *member;
-	const void *ptr;
+	ns_rule probe = { .kind = NS_RULE_INT };
 
 	if (f == NULL)
 		return 0;
 	member = (const char *)m + f->offset;
 	if (f->label == PROTOBUF_C_LABEL_REPEATED)
 		return *(const size_t *)((const char *)m + f->quantifier_offset) > 0;
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING:
+	if (f->type == PROTOBUF_C_TYPE_STRING)
 		return !ns__empty(*(const char *const *)member);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		memcpy(&ptr, member, sizeof(ptr));
-		return ptr != NULL;
-	case PROTOBUF_C_TYPE_BOOL:
+	if (f->type == PROTOBUF_C_TYPE_BOOL)
 		return *(const protobuf_c_boolean *)member != 0;
-	default:
-		return ns__int_field(m, name) != 0;
-	}
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(const void *const *)member != NULL;
+	return ns_rule_fits(&probe, f) && ns__int(f, member) != 0;
 }
 
-/* r->field may be given only when string field r->other is one of r->values. */
-static int ns__only_if(const struct ns__at *at, const ns_rule *r, const char *path)
+/* r->field, if given, only when r->other is one of r->values. */
+static int ns__only_for(const struct ns__at *at, const ns_rule *r, const char *path)
 {
-	const char *o = ns__str(at->m, r->other);
+	const char *v = ns__str(at->m, r->other);
 	char allowed[96];
 
-	if (!ns__given(at->m, r->field) || ns__in(o, r->values))
+	if (!ns__given(at->m, r->field) || ns__in(v, r->values))
 		return 0;
 	ns__either(allowed, sizeof(allowed), r->values);
-	return ns_diag_set(at->d, NS_EVALID, path, "only for %s %s, not '%s'", r->other, allowed, o ? o : "");
+	return ns_diag_set(at->d, NS_EVALID, path, "only for a %s %s, not '%s'", allowed, r->other,
+			   v ? v : "");
 }
 
 static const ns__check_fn ns__checks[] = {
@@ -578,7 +575,7 @@ static const ns__check_fn ns__checks[] = {
 	[NS_CHECK_DIFFER] = ns__differ,
 	[NS_CHECK_TERM] = ns__term,
 	[NS_CHECK_ROLE_ONLY] = ns__role_only,
-	[NS_CHECK_ONLY_IF] = ns__only_if,
+	[NS_CHECK_ONLY_FOR] = ns__only_for,
 };
 
 /* Apply the rules of @p spec to at->m, in order; the first failure wins. */
