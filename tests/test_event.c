@@ -445,11 +445,14 @@ static void test_type_names(void)
 {
 	size_t named = 0;
 
-	for (uint32_t i = 1; i <= ns_type_max(); i++) {
-		if (ns_type_name(i) == NULL)
-			continue; /* a number no type uses */
-		named++;
+	/* Every EventType of the schema has a name (the numbers may have gaps). */
+	for (unsigned k = 0; k < nomsync__event_type__descriptor.n_values; k++) {
+		uint32_t i = (uint32_t)nomsync__event_type__descriptor.values[k].value;
+		if (i == 0)
+			continue;
+		CHECK(ns_type_name(i) != NULL);
 		CHECK_INT(ns_type_parse(ns_type_name(i)), i);
+		named++;
 	}
 	CHECK_INT(named, ns_catalogue_count());
 	CHECK_INT(ns_type_parse("prisoner.escaped"), 0);

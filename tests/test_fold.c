@@ -6,100 +6,7 @@
  * property test that the view is byte-identical for any arrival order and
  * for duplicated input.
  */
-#include <nomsync/date.h>
-#include <nomsync/event.h>
-#include <nomsync/fold.h>
-
-#include <jansson.h>
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "test.h"
-
-/* A site that signs events: its identity and chain position. */
-struct site {
-	ns_identity id;
-	uint64_t seq;
-	uint8_t last[NS_ID_BYTES];
-};
-
-static struct site MDI, LEI, N07, CRT, HUB;
-
-/* Every event built by a test, freed by pool_free(). */
-static ns_event *pool[4096];
-static size_t npool;
-
-/* Free every event built so far. */
-static void pool_free(void)
-{
-	for (size_t i = 0; i < npool; i++)
-		ns_event_free(pool[i]);
-	npool = 0;
-}
-
-/* Keep an event for pool_free(). */
-static void pool_add(ns_event *ev)
-{
-	if (npool < sizeof(pool) / sizeof(pool[0]))
-		pool[npool++] = ev;
-}
-
-/* Fresh keys and chains for the five sites. */
-static void sites_init(void)
-{
-	struct {
-		struct site *s;
-		const char *code;
-		ns_role role;
-	} all[] = { { &MDI, "MDI", NS_ROLE_PRISON },   { &LEI, "LEI", NS_ROLE_PRISON },
-		    { &N07, "N07", NS_ROLE_PROBATION }, { &CRT, "CRT01", NS_ROLE_COURT },
-		    { &HUB, "HUB1", NS_ROLE_HUB } };
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		memset(all[i].s, 0, sizeof(*all[i].s));
-		if (ns_identity_generate(&all[i].s->id, all[i].code, all[i].role) != 0)
-			fprintf(stderr, "cannot make identity %s\n", all[i].code);
-	}
-}
-
-/* Unix seconds of an ISO instant. */
-static int64_t T(const char *s)
-{
-	int64_t t = 0;
-
-	if (ns_time_parse(s, &t) != 0)
-		fprintf(stderr, "bad time literal %s\n", s);
-	return t;
-}
-
-/* recorded_at of the next events when set (a future-dated event); else occurred_at + 7 s. */
-static int64_t recorded_override;
-
-/* Sign the next event of a site's chain. */
-static ns_event *emit(struct site *s, int64_t t, const char *off, const Nomsync__Payload *p)
-{
-	ns_event *ev = NULL;
-	int rc;
-
-	s->seq++;
-	rc = ns_event_build(&s->id, s->seq, s->seq == 1 ? NULL : s->last, t,
-			    recorded_override ? recorded_override : t + 7, off, p, &ev);
-	CHECK_INT(rc, 0);
-	if (ev == NULL)
-		return NULL;
-	memcpy(s->last, ev->id, NS_ID_BYTES);
-	pool_add(ev);
-	return ev;
-}
-
-#define STR(x) ((char *)((x) ? (x) : ""))
-#define BODY(CASE, field)                                             \
-	do {                                                          \
-		Nomsync__Payload p_ = NOMSYNC__PAYLOAD__INIT;         \
-		p_.body_case = NOMSYNC__PAYLOAD__BODY_##CASE;         \
-		p_.field = &m;                                        \
-		return emit(s, t, off, &p_);                          \
-	} while (0)
+#include "fold_events.h"
 
 /*
  * One builder per event type.
@@ -383,24 +290,6 @@ static ns_event *e_deceased(struct site *s, int64_t t, const char *off, const ch
 	BODY(PERSON_DECEASED, person_deceased);
 }
 
-/* event.corrected naming a target by hex id */
-static ns_event *e_correct_hex(struct site *s, int64_t t, const char *off, const char *hex)
-{
-	Nomsync__EventCorrected m = NOMSYNC__EVENT_CORRECTED__INIT;
-	m.target_event_id = STR(hex);
-	m.reason = "entered in error";
-	BODY(EVENT_CORRECTED, event_corrected);
-}
-
-/* event.corrected withdrawing @p target */
-static ns_event *e_correct(struct site *s, int64_t t, const char *off, const ns_event *target)
-{
-	char hex[2 * NS_ID_BYTES + 1];
-
-	ns_hex(hex, target->id, NS_ID_BYTES);
-	return e_correct_hex(s, t, off, hex);
-}
-
 /* court.appearance.recorded */
 static ns_event *e_appearance(struct site *s, int64_t t, const char *off, const char *date,
 			      const char *outcome, const char *next)
@@ -421,25 +310,6 @@ static ns_event *e_quash(struct site *s, int64_t t, const char *off, const char 
 	m.sentence_id = STR(id);
 	m.reason = "appeal allowed";
 	BODY(SENTENCE_QUASHED, sentence_quashed);
-}
-
-/* registration.added */
-static ns_event *e_reg_added(struct site *s, int64_t t, const char *off, const char *type,
-			     const char *date)
-{
-	Nomsync__RegistrationAdded m = NOMSYNC__REGISTRATION_ADDED__INIT;
-	m.register_type = STR(type);
-	m.registration_date = STR(date);
-	BODY(REGISTRATION_ADDED, registration_added);
-}
-
-/* registration.removed */
-static ns_event *e_reg_removed(struct site *s, int64_t t, const char *off, const char *type)
-{
-	Nomsync__RegistrationRemoved m = NOMSYNC__REGISTRATION_REMOVED__INIT;
-	m.register_type = STR(type);
-	m.removal_date = "2026-06-01";
-	BODY(REGISTRATION_REMOVED, registration_removed);
 }
 
 /*
@@ -542,135 +412,6 @@ static ns_event *e_breach_end(struct site *s, int64_t t, const char *off, const 
 }
 
 /*
- * Folding and looking at the result.
- */
-
-/* Fold, check success, and parse the view. Caller json_decref()s. */
-static json_t *fold(ns_event **evs, size_t n, ns_fold_summary *sum)
-{
-	char *text = NULL;
-	size_t len = 0;
-	json_error_t err;
-	json_t *v;
-
-	CHECK_INT(ns_fold(evs, n, &text, &len, sum), 0);
-	if (text == NULL)
-		return json_object();
-	CHECK_INT(len, strlen(text));
-	v = json_loads(text, 0, &err);
-	CHECK(v != NULL);
-	free(text);
-	return v ? v : json_object();
-}
-
-/* Fold to text. Caller frees. */
-static char *fold_text(ns_event **evs, size_t n)
-{
-	char *text = NULL;
-
-	CHECK_INT(ns_fold(evs, n, &text, NULL, NULL), 0);
-	return text;
-}
-
-/* Follow a dotted path; numeric parts index arrays. NULL if missing. */
-static json_t *J(json_t *v, const char *path)
-{
-	char buf[256], *part, *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (part = strtok_r(buf, ".", &save); part && v; part = strtok_r(NULL, ".", &save)) {
-		if (json_is_array(v))
-			v = json_array_get(v, (size_t)strtoul(part, NULL, 10));
-		else
-			v = json_object_get(v, part);
-	}
-	return v;
-}
-
-/* String at a path, or "(null)" for JSON null / missing. */
-static const char *JS(json_t *v, const char *path)
-{
-	json_t *x = J(v, path);
-
-	return json_is_string(x) ? json_string_value(x) : "(null)";
-}
-
-/* Integer at a path, or -99999 if it is not one. */
-static long long JI(json_t *v, const char *path)
-{
-	json_t *x = J(v, path);
-
-	return json_is_integer(x) ? (long long)json_integer_value(x) : -99999;
-}
-
-/* Is the value at a path JSON null (present and null). */
-static int JNULL(json_t *v, const char *path)
-{
-	return json_is_null(J(v, path));
-}
-
-/* Hex id of an event (a few rotating buffers). */
-static const char *H(const ns_event *ev)
-{
-	static char bufs[8][2 * NS_ID_BYTES + 1];
-	static int k;
-	char *b = bufs[k++ % 8];
-
-	ns_hex(b, ev->id, NS_ID_BYTES);
-	return b;
-}
-
-/* Number of conflicts with a rule. */
-static int nconflicts(json_t *v, const char *rule)
-{
-	json_t *arr = J(v, "conflicts"), *c;
-	size_t i;
-	int k = 0;
-
-	json_array_foreach (arr, i, c)
-		if (strcmp(JS(c, "rule"), rule) == 0)
-			k++;
-	return k;
-}
-
-/* Is there a conflict with @p rule naming exactly @p a then @p b (b may be NULL). */
-static int has_conflict(json_t *v, const char *rule, const ns_event *a, const ns_event *b)
-{
-	json_t *arr = J(v, "conflicts"), *c;
-	size_t i;
-
-	json_array_foreach (arr, i, c) {
-		json_t *evs = J(c, "events");
-		size_t want = b ? 2 : 1;
-		if (strcmp(JS(c, "rule"), rule) != 0 || json_array_size(evs) != want)
-			continue;
-		if (strcmp(JS(evs, "0"), H(a)) != 0)
-			continue;
-		if (b && strcmp(JS(evs, "1"), H(b)) != 0)
-			continue;
-		if (strlen(JS(c, "description")) < 10)
-			continue;
-		return 1;
-	}
-	return 0;
-}
-
-/* Is the string @p s in the array at @p path. */
-static int in_array(json_t *v, const char *path, const char *s)
-{
-	json_t *arr = J(v, path), *x;
-	size_t i;
-
-	json_array_foreach (arr, i, x)
-		if (json_is_string(x) && strcmp(json_string_value(x), s) == 0)
-			return 1;
-	return 0;
-}
-
-#define NOMS "A1234BC"
-#define CRN "X123456"
-
-/*
  * Tests.
  */
 
@@ -682,7 +423,7 @@ static void test_empty(void)
 		"in_out", "prison", "last_prison", "reception_date", "last_movement", "movements",
 		"legal_status", "deceased", "recall", "recall_type", "offences", "verdict_date",
 		"sentences", "adjustments", "dates", "managers", "licence", "probation_status",
-		"programmes", "alerts", "registrations", "court_appearances", "conflicts",
+		"programmes", "alerts", "registrations", "risk", "court_appearances", "conflicts",
 		"provenance", "event_count", "corrected", "erased", "community"
 	};
 	ns_fold_summary sum;
@@ -2094,6 +1835,9 @@ static ns_event *random_event(struct site *s, int64_t t, ns_event **made, size_t
 	static const char *sids[] = { "S1", "S2", "S3" };
 	static const char *codes[] = { "HA", "XA", "PEEP" };
 	static const char *progs[] = { "TSP", "BBR", "KAIZEN" };
+	static const char *rosh[] = { "RLRH", "RMRH", "RHRH", "RVHR" };
+	static const char *mcat[] = { "M1", "M2", "M3", "M4" };
+	static const char *tiers[] = { "A3", "B2", "C1S", "D0", "E" };
 	char d1[11], d2[11];
 	const char *p = prisons[pick(2)], *q = prisons[pick(2)];
 
@@ -2153,8 +1897,19 @@ static ns_event *random_event(struct site *s, int64_t t, ns_event **made, size_t
 		case 3:
 			return pick(2) ? e_terminated(s, t, CRN) : e_licence_ended(s, t, CRN, "L1");
 		case 4:
-			return pick(2) ? e_reg_added(s, t, CRN, "RHRH", rdate(d1))
-				       : e_reg_removed(s, t, CRN, "RHRH");
+			switch (pick(5)) {
+			case 0:
+				return e_reg_added(s, t, CRN, rosh[pick(4)], rdate(d1));
+			case 1:
+				return e_reg_removed(s, t, CRN, pick(3) ? rosh[pick(4)] : "MAPP");
+			case 2:
+				return e_mappa(s, t, CRN, rdate(d1), pick(3) ? mcat[pick(4)] : NULL,
+					       pick(3) ? mcat[pick(3)] : NULL);
+			default:
+				/* Few dates, so that calculations often share one. */
+				return e_tier(s, t, CRN, tiers[pick(5)], pick(2) ? "T1" : "T2",
+					      pick(2) ? "2024-03-01" : "2024-06-01");
+			}
 		case 5:
 			return e_handover(s, t, CRN, rdate(d1), pick(2) ? "POM" : "COM");
 		case 6:

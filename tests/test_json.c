@@ -116,7 +116,7 @@ static const char *const examples[] = {
 	"{'type':'sentence.quashed','offender':'A1234BC','occurred_at':'2026-07-01T10:00:00Z',"
 	"'sentence_id':'S1','reason':'appeal allowed'}",
 	"{'type':'registration.added','offender':'X123456','occurred_at':'2026-04-01T10:00:00Z',"
-	"'register_type':'RHRH','registration_date':'2026-04-01'}",
+	"'register_type':'MAPP','registration_date':'2026-04-01','category':'M2','level':'M1'}",
 	"{'type':'registration.removed','offender':'X123456','occurred_at':'2026-09-01T10:00:00Z',"
 	"'register_type':'RHRH','removal_date':'2026-09-01'}",
 	"{'type':'manager.handover.changed','offender':'A1234BC','occurred_at':'2026-05-15T10:00:00Z',"
@@ -146,6 +146,8 @@ static const char *const examples[] = {
 	"{'type':'event.erased','offender':'A1234BC','occurred_at':'2026-06-01T10:00:00Z',"
 	"'target_event_id':'9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a',"
 	"'reason':'DATA_PROTECTION_REQUEST','requested_by':'DPO-2026-17'}",
+	"{'type':'tier.calculated','offender':'X123456','occurred_at':'2026-03-05T09:00:00Z',"
+	"'tier':'B2','calculation_id':'0e7c3a52-tier','calculation_date':'2026-03-05'}",
 };
 
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))

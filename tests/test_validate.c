@@ -60,6 +60,7 @@ struct fx {
 	Nomsync__BreachInitiated bi;
 	Nomsync__BreachConcluded bc;
 	Nomsync__EventErased ee;
+	Nomsync__TierCalculated tc;
 	Nomsync__Payload p;
 };
 
@@ -251,6 +252,10 @@ static void fx_init(struct fx *f)
 	f->sdc.sled = "2022-12-26";
 	f->sdc.hdced = "2022-02-15";
 	f->sdc.tused = "2023-05-30";
+	f->tc = (Nomsync__TierCalculated)NOMSYNC__TIER_CALCULATED__INIT;
+	f->tc.tier = "B2";
+	f->tc.calculation_id = "0e7c3a52-tier";
+	f->tc.calculation_date = "2026-03-05";
 	f->le = (Nomsync__LicenceEnded)NOMSYNC__LICENCE_ENDED__INIT;
 	f->le.licence_id = "L42";
 	f->le.end_date = "2027-06-01";
@@ -338,6 +343,7 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 35: p->breach_initiated = &f->bi; break;
 	case 36: p->breach_concluded = &f->bc; break;
 	case 46: p->event_erased = &f->ee; break;
+	case 43: p->tier_calculated = &f->tc; break;
 	default: p->body_case = NOMSYNC__PAYLOAD__BODY__NOT_SET; break;
 	}
 	return p;
@@ -385,6 +391,7 @@ static const struct {
 	{ "breach.initiated", " probation " },
 	{ "breach.concluded", " court " },
 	{ "event.erased", " prison probation court hub " },
+	{ "tier.calculated", " probation " },
 };
 
 #define NEMITTERS (sizeof(emitters) / sizeof(emitters[0]))
@@ -659,11 +666,9 @@ static void test_roles(void)
 	char msg[128];
 
 	CHECK_INT(NEMITTERS, ns_catalogue_count());
-	for (uint32_t t = 1; t <= ns_type_max(); t++) {
-		if (ns_type_name(t) == NULL) {
-			CHECK_INT(expected_may(NS_ROLE_PRISON, t), -1); /* a number no type uses */
-			continue;
-		}
+	for (size_t k = 0; k < ns_catalogue_count(); k++) {
+		uint32_t t = ns_catalogue_at(k)->type;
+		CHECK(ns_type_name(t) != NULL);
 		CHECK(expected_may(NS_ROLE_PRISON, t) >= 0);
 		for (int r = NS_ROLE_PRISON; r <= NS_ROLE_AUTHORITY; r++) {
 			int may = expected_may((ns_role)r, t);
@@ -1327,6 +1332,83 @@ static void test_alerts(void)
 	BAD(&f, T(ALERT_CLOSED), "to_date");
 }
 
+/*
+ * MAPPA category and level (M1-M4, M1-M3), only on a MAPP registration
+ * (REFERENCE-2 s. 3). Leaves @p f reset.
+ */
+static void test_risk_registrations(struct fx *f)
+{
+	const char *cats[] = { "M1", "M2", "M3", "M4" };
+	ns_diag d;
+
+	fx_init(f);
+	f->rga.register_type = "MAPP";
+	GOOD(f, T(REGISTRATION_ADDED)); /* category and level are optional */
+	for (int i = 0; i < 4; i++) {
+		f->rga.register_type = "MAPP";
+		f->rga.category = (char *)cats[i];
+		f->rga.level = (char *)cats[i < 3 ? i : 2];
+		GOOD(f, T(REGISTRATION_ADDED));
+	}
+	f->rga.register_type = "MAPP";
+	f->rga.category = "M5";
+	BAD(f, T(REGISTRATION_ADDED), "category");
+	f->rga.register_type = "MAPP";
+	f->rga.category = "1"; /* Delius codes, not the bare number */
+	BAD(f, T(REGISTRATION_ADDED), "category");
+	f->rga.register_type = "MAPP";
+	f->rga.level = "M4";
+	BAD(f, T(REGISTRATION_ADDED), "level");
+	f->rga.register_type = "MAPP";
+	f->rga.level = "m2";
+	BAD(f, T(REGISTRATION_ADDED), "level");
+	/* Refused on any other register type, RoSH ones included. */
+	f->rga.category = "M1";
+	CHECK_INT(check(f, T(REGISTRATION_ADDED), &d), NS_EVALID);
+	CHECK_STR(d.field, "category");
+	CHECK_STR(d.msg, "only for a MAPP register_type, not 'RHRH'");
+	fx_init(f);
+	f->rga.register_type = "RVHR";
+	f->rga.level = "M2";
+	BAD(f, T(REGISTRATION_ADDED), "level");
+	f->rga.register_type = "MAPP";
+	f->rga.level = "M2";
+	f->rga.registration_date = "";
+	BAD(f, T(REGISTRATION_ADDED), "registration_date");
+}
+
+/* tier.calculated: every tier of the list; each field refused when wrong. */
+static void test_tier(void)
+{
+	struct fx f;
+	const char *good[] = { "A3", "A0", "B2", "C1", "D0", "B2S", "D3S", "A", "D", "G", "NOT_SUPERVISED",
+			       "MISSING" };
+	const char *bad[] = { "A4", "E2", "b2", "B2s", "H", "B2 ", "S", "AS" };
+
+	fx_init(&f);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		f.tc.tier = (char *)good[i];
+		GOOD(&f, T(TIER_CALCULATED));
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		f.tc.tier = (char *)bad[i];
+		BAD(&f, T(TIER_CALCULATED), "tier");
+	}
+	f.tc.tier = "";
+	BAD(&f, T(TIER_CALCULATED), "tier");
+	f.tc.calculation_id = "";
+	BAD(&f, T(TIER_CALCULATED), "calculation_id");
+	f.tc.calculation_id = "calc 1";
+	BAD(&f, T(TIER_CALCULATED), "calculation_id");
+	f.tc.calculation_date = "";
+	BAD(&f, T(TIER_CALCULATED), "calculation_date");
+	f.tc.calculation_date = "2026-02-29";
+	BAD(&f, T(TIER_CALCULATED), "calculation_date");
+	/* Probation's: a prison may not emit it. */
+	CHECK_INT(ns_validate_event(NS_ROLE_PRISON, "A1234BC", T(TIER_CALCULATED), pay(&f, T(TIER_CALCULATED)), NULL),
+		  NS_EROLE);
+}
+
 /* COM allocation, licences, recalls, supervision, registrations, handover. */
 static void test_probation(void)
 {
@@ -1410,6 +1492,7 @@ static void test_probation(void)
 	BAD(&f, T(REGISTRATION_REMOVED), "register_type");
 	f.rgr.removal_date = "";
 	BAD(&f, T(REGISTRATION_REMOVED), "removal_date");
+	test_risk_registrations(&f);
 
 	GOOD(&f, T(MANAGER_HANDOVER_CHANGED));
 	f.mh.responsible = "POM";
@@ -1508,6 +1591,7 @@ int main(void)
 	RUN(test_adjustment);
 	RUN(test_alerts);
 	RUN(test_probation);
+	RUN(test_tier);
 	RUN(test_programmes_and_more);
 	return TEST_SUMMARY();
 }

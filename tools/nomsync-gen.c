@@ -7,7 +7,10 @@
  * programme, transfer, release on licence at the computed CRD, and for some
  * a recall and return to custody; one offender in five serves a community
  * order or SSO instead (requirements, appointments, warnings, a breach).
- * Identifiers are well formed (NOMS, CRN,
+ * Probation calculates a tier for each (recalculated after release for
+ * some), registers a RoSH level for some (raised from medium to high before
+ * release for a few, the old level removed) and a MAPPA category and level
+ * for others. Identifiers are well formed (NOMS, CRN,
  * PNC with its mod-23 check letter), prisons, regions and PDUs are checked
  * against the compiled-in reference data, and type names and closed-list
  * values come from the event catalogue (a value it does not list stops the
@@ -51,6 +54,8 @@ static const char *offences[][2] = {
 };
 static const char *programmes[] = { "TSP", "KAIZEN", "BBR", "RESOLVE", "HORIZON" };
 static const char *alerts[][2] = { { "H", "HA" }, { "X", "XSA" }, { "R", "RSP" }, { "S", "SR" } };
+static const char *tiers[] = { "A2", "B1", "B2", "B3", "C1", "C2", "C3", "D0", "D1", "D2" };
+static const char *mappa_categories[] = { "M1", "M2", "M3", "M4" };
 
 static uint64_t rng_state;
 
@@ -239,6 +244,60 @@ static void community_course(unsigned idx, const char *court, const char *region
 	}
 }
 
+/* registration.added (a MAPPA one with its category and level) or registration.removed. */
+static void registration(const char *region, const char *crn, int32_t day, const char *type, int added,
+			 const char *category, const char *level)
+{
+	char d[11];
+	json_t *o;
+
+	date_str(d, day);
+	o = json_pack("{s:s,s:s}", "register_type", type, added ? "registration_date" : "removal_date", d);
+	if (category != NULL) {
+		json_object_set_new(o, "category", json_string(val(T(REGISTRATION_ADDED), "category", category)));
+		json_object_set_new(o, "level", json_string(val(T(REGISTRATION_ADDED), "level", level)));
+	}
+	emit(region, added ? T(REGISTRATION_ADDED) : T(REGISTRATION_REMOVED), crn, day, 13, o);
+}
+
+/* A probation tier calculation. */
+static void tier(const char *region, const char *crn, int32_t day, unsigned idx, const char *score)
+{
+	char d[11], id[32];
+
+	date_str(d, day);
+	snprintf(id, sizeof(id), "TIER-%06u-%d", idx, (int)day);
+	emit(region, T(TIER_CALCULATED), crn, day, 14,
+	     json_pack("{s:s,s:s,s:s}", "tier", val(T(TIER_CALCULATED), "tier", score), "calculation_id", id,
+		       "calculation_date", d));
+}
+
+/*
+ * After sentence: a tier for everyone; RoSH medium for every third
+ * offender, and a MAPPA registration (category, level) for every fifth
+ * from the third.
+ */
+static void risk_at_sentence(unsigned idx, const char *crn, const char *region, int32_t sentence_day)
+{
+	tier(region, crn, sentence_day + 14, idx, tiers[idx % 10]);
+	if (idx % 3 == 0)
+		registration(region, crn, sentence_day + 15, "RMRH", 1, NULL, NULL);
+	if (idx % 5 == 2)
+		registration(region, crn, sentence_day + 16, "MAPP", 1, mappa_categories[(idx / 5) % 4],
+			     idx % 2 ? "M2" : "M1");
+}
+
+/* Around release: RoSH raised to high for some (medium removed), a new tier for others. */
+static void risk_after_release(unsigned idx, const char *crn, const char *region, int32_t crd)
+{
+	if (idx % 6 == 0) {
+		registration(region, crn, crd - 20, "RHRH", 1, NULL, NULL);
+		registration(region, crn, crd - 20, "RMRH", 0, NULL, NULL);
+	}
+	if (idx % 4 == 1)
+		tier(region, crn, crd + 7, idx, idx % 8 == 1 ? "B2" : "C2");
+}
+
 static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_MAX], size_t nprisons,
 			const char *region, const char *pdu, int conflicts)
 {
@@ -305,6 +364,7 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 	emit(region, T(MANAGER_COM_ALLOCATED), crn, sentence_day + 12, 11,
 	     json_pack("{s:s,s:s,s:s,s:s,s:s}", "region", region, "pdu", pdu, "team", "T01", "staff",
 		       "COM0001", "name", "B. MANAGER"));
+	risk_at_sentence(idx, crn, region, sentence_day);
 	/* Programme, transfer, completion. */
 	date_str(d1, sentence_day + 30);
 	emit(p1, T(PROGRAMME_REFERRED), noms, sentence_day + 30, 10,
@@ -341,6 +401,7 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 	     json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "licence_id", "L1", "licence_type",
 		       val(T(LICENCE_ACTIVATED), "licence_type", "AP"), "start_date", d1,
 		       "expiry_date", d2, "conditions", "RESIDE_AT_APPROVED_ADDRESS", "NO_CONTACT_VICTIM"));
+	risk_after_release(idx, crn, region, crd);
 	if (idx % 3 == 1) {
 		date_str(d1, crd + 60);
 		emit(region, T(RECALL_ISSUED), crn, crd + 60, 10,

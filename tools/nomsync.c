@@ -359,6 +359,16 @@ static void print_view(json_t *v)
 	if (json_is_object(x = json_object_get(v, "licence")))
 		printf("Licence       %s %s %s to %s\n", js(x, "licence_type"), js(x, "status"),
 		       js(x, "start_date"), js(x, "expiry_date"));
+	if (json_is_object(x = json_object_get(v, "risk"))) {
+		json_t *m = json_object_get(x, "mappa");
+		char mappa[48] = "-";
+
+		if (json_is_object(m))
+			snprintf(mappa, sizeof(mappa), "category %s level %s", js(m, "category"), js(m, "level"));
+		if (json_is_string(json_object_get(x, "rosh")) || json_is_object(m) ||
+		    json_is_string(json_object_get(x, "tier")))
+			printf("Risk          RoSH %s   MAPPA %s   Tier %s\n", js(x, "rosh"), mappa, js(x, "tier"));
+	}
 	json_array_foreach(json_object_get(v, "programmes"), i, x)
 		printf("Programme     %s (%s) %s\n", js(x, "programme"), js(x, "setting"), js(x, "status"));
 	json_array_foreach(json_object_get(v, "alerts"), i, x)

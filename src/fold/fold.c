@@ -25,10 +25,10 @@
  * The areas: identity.c (person, identifiers, death), custody.c (receptions,
  * releases, transfers, movements), sentence.c (courts, sentences,
  * adjustments, legal status; dates.c does the release-date arithmetic),
- * management.c (offender managers, alerts, registrations), licence.c
- * (licence, recall, supervision, programmes), community.c (community
- * sentences: requirements, appointments, enforcement); helpers.c has the
- * shared helpers.
+ * management.c (offender managers, alerts), licence.c (licence, recall,
+ * supervision, programmes), community.c (community sentences:
+ * requirements, appointments, enforcement), risk.c (registrations, RoSH,
+ * MAPPA, tier); helpers.c has the shared helpers.
  *
  * To add an area (community requirements, sentence plan, enforcement,
  * risk, ...): write src/fold/<area>.c starting with a comment saying which
@@ -362,7 +362,7 @@ static int ns__corrections(struct ns__fold *c)
 /* The areas' render hooks, run in this order. */
 static ns__render_fn *const ns__renderers[] = {
 	ns__render_identity, ns__render_custody, ns__render_sentence, ns__render_management,
-	ns__render_licence, ns__render_community,
+	ns__render_licence, ns__render_community, ns__render_risk,
 };
 
 /* The whole view object. Takes the lists built during the fold. */
@@ -439,7 +439,7 @@ static void ns__state_init(struct ns__fold *c)
 	c->person_ev = c->cust_ev = c->death_ev = c->recall_ev = c->lic_ev = c->calc_ev = c->sup_end_ev =
 		-1;
 	c->dob = c->reception = c->deceased = c->verdict = c->first_offence = c->handover_date =
-		NS_DATE_NONE;
+		c->tier_date = NS_DATE_NONE;
 	c->appearances = ns__arr(c);
 	c->conflicts = ns__arr(c);
 	c->corrected = ns__arr(c);

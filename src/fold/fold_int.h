@@ -3,7 +3,7 @@
  * and render hook types, and the helpers that the area files share.
  *
  * fold.c drives the fold and says how to add an area. Each area file
- * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c) holds the
+ * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c, risk.c) holds the
  * handlers of its event types and the rendering of its part of the view.
  */
 #ifndef NS__FOLD_INT_H
@@ -80,6 +80,8 @@ struct ns__registration {
 	const char *type;
 	int32_t date;
 	int active;
+	const char *category, *level; /* MAPP only */
+	int ev;                       /* the registration.added that set it */
 };
 
 /*
@@ -177,8 +179,6 @@ struct ns__fold {
 	int32_t handover_date;
 	struct ns__alert *alerts;
 	size_t nalerts, capalerts;
-	struct ns__registration *regs;
-	size_t nregs, capregs;
 
 	/* licence.c */
 	const Nomsync__LicenceActivated *lic;
@@ -201,6 +201,11 @@ struct ns__fold {
 	size_t nbreaches, capbreaches;
 	int sup_end_ev;              /* the last supervision.terminated (licence.c sets it), -1 */
 	const char *sup_end_reason;
+	/* risk.c */
+	struct ns__registration *regs;
+	size_t nregs, capregs;
+	const Nomsync__TierCalculated *tier; /* the latest calculation */
+	int32_t tier_date;
 };
 
 /*
@@ -318,16 +323,16 @@ ns__fold_fn ns__fold_court_remanded, ns__fold_court_convicted, ns__fold_court_ap
 	ns__fold_sentence_imposed, ns__fold_sentence_quashed, ns__fold_prisoner_adjustment_recorded,
 	ns__fold_sentence_dates_calculated;
 ns__fold_fn ns__fold_manager_pom_allocated, ns__fold_manager_com_allocated,
-	ns__fold_manager_handover_changed, ns__fold_alert_raised, ns__fold_alert_closed,
-	ns__fold_registration_added, ns__fold_registration_removed;
+	ns__fold_manager_handover_changed, ns__fold_alert_raised, ns__fold_alert_closed;
 ns__fold_fn ns__fold_licence_activated, ns__fold_licence_ended, ns__fold_recall_issued,
 	ns__fold_recall_returned_to_custody, ns__fold_supervision_terminated,
 	ns__fold_programme_referred, ns__fold_programme_completed;
 ns__fold_fn ns__fold_appointment_outcome_recorded, ns__fold_requirement_ended,
 	ns__fold_enforcement_warning_issued, ns__fold_breach_initiated, ns__fold_breach_concluded;
+ns__fold_fn ns__fold_registration_added, ns__fold_registration_removed, ns__fold_tier_calculated;
 
 /* Render hooks, one per area; ns__renderers in fold.c lists them. */
 ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
-	ns__render_management, ns__render_licence, ns__render_community;
+	ns__render_management, ns__render_licence, ns__render_community, ns__render_risk;
 
 #endif /* NS__FOLD_INT_H */

@@ -1,12 +1,10 @@
 /*
- * The fold's management area: who manages the person, and the alerts and
- * registrations (flags) that their managers raise.
+ * The fold's management area: who manages the person, and the alerts that
+ * they raise (registrations are in risk.c).
  *
  * Handlers: manager.pom.allocated, manager.com.allocated,
- * manager.handover.changed, alert.raised, alert.closed, registration.added,
- * registration.removed.
- * View fields: managers (pom, com, responsible, handover_date), alerts,
- * registrations.
+ * manager.handover.changed, alert.raised, alert.closed.
+ * View fields: managers (pom, com, responsible, handover_date), alerts.
  */
 #include "fold_int.h"
 
@@ -70,34 +68,6 @@ void ns__fold_alert_closed(struct ns__fold *c, const Nomsync__Payload *pl)
 	}
 }
 
-/* The entry of a register type, added if new. */
-static struct ns__registration *ns__registration(struct ns__fold *c, const char *type)
-{
-	static const struct ns__registration init = { .date = NS_DATE_NONE };
-
-	return ns__keyed(c, &c->regs, &c->nregs, &c->capregs, sizeof(init), &init, type);
-}
-
-/* registration.added: one entry per register type. */
-void ns__fold_registration_added(struct ns__fold *c, const Nomsync__Payload *pl)
-{
-	struct ns__registration *rg;
-
-	if ((rg = ns__registration(c, pl->registration_added->register_type)) != NULL) {
-		rg->date = ns__date(pl->registration_added->registration_date);
-		rg->active = 1;
-	}
-}
-
-/* registration.removed. */
-void ns__fold_registration_removed(struct ns__fold *c, const Nomsync__Payload *pl)
-{
-	struct ns__registration *rg;
-
-	if ((rg = ns__registration(c, pl->registration_removed->register_type)) != NULL)
-		rg->active = 0;
-}
-
 /* One entry of "alerts". */
 static void ns__render_alert(struct ns__fold *c, json_t *o, const void *entry)
 {
@@ -108,16 +78,6 @@ static void ns__render_alert(struct ns__fold *c, json_t *o, const void *entry)
 	ns__set(c, o, "from_date", ns__jdate(c, a->from));
 	ns__set(c, o, "to_date", ns__jdate(c, a->to));
 	ns__set(c, o, "active", json_boolean(a->active));
-}
-
-/* One entry of "registrations". */
-static void ns__render_registration(struct ns__fold *c, json_t *o, const void *entry)
-{
-	const struct ns__registration *r = entry;
-
-	ns__set(c, o, "register_type", ns__jstr(c, r->type));
-	ns__set(c, o, "registration_date", ns__jdate(c, r->date));
-	ns__set(c, o, "active", json_boolean(r->active));
 }
 
 void ns__render_management(struct ns__fold *c, json_t *v)
@@ -149,6 +109,4 @@ void ns__render_management(struct ns__fold *c, json_t *v)
 
 	ns__set(c, v, "alerts",
 		ns__render_keyed(c, c->alerts, c->nalerts, sizeof(*c->alerts), ns__render_alert));
-	ns__set(c, v, "registrations", ns__render_keyed(c, c->regs, c->nregs, sizeof(*c->regs),
-							 ns__render_registration));
 }

@@ -20,10 +20,13 @@
 # `community`, a community sentence makes the legal status SENTENCED, and
 # nomsync-gen gives one offender in five a community order or SSO with
 # requirements, appointments, warnings and breaches (2157 events).
+# Re-recorded for issue 11 (risk and tier, merged with the above): every
+# view has `risk` {rosh, mappa, tier, tier_calculation}, and nomsync-gen
+# writes tier calculations, RoSH and MAPPA registrations (2344 events).
 source "$(dirname "$0")/lib.bash"
 
-GOLDEN_EVENTS=2157
-GOLDEN_DIGEST=33a3146b356bb8f7d5101529afbe60b13e4c631c0b0d88e8ca9a3d8ed8b22b7d
+GOLDEN_EVENTS=2344
+GOLDEN_DIGEST=27606150ab5a6491290aa543ee0512f6c40ce4f86c473ed8faefea83e9302e41
 
 $GEN --outdir "$WORK/gen" --offenders 120 --seed 20261127 --court SHEFMC --prisons MDI,LEI,WDI \
   --probation N55 --conflicts >/dev/null
