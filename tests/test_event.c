@@ -4,6 +4,7 @@
 #include "fixtures.h"
 #include "test.h"
 
+#include <nomsync/catalogue.h>
 #include <nomsync/date.h>
 #include <nomsync/event.h>
 
@@ -442,9 +443,12 @@ static void test_dates_and_times(void)
 
 static void test_type_names(void)
 {
-	for (uint32_t i = 1; i <= ns_type_max(); i++) {
-		CHECK(ns_type_name(i) != NULL);
-		CHECK_INT(ns_type_parse(ns_type_name(i)), i);
+	/* Every type of the catalogue (the numbering may have gaps: types reserved for work not merged yet). */
+	for (size_t i = 0; i < ns_catalogue_count(); i++) {
+		uint32_t t = ns_catalogue_at(i)->type;
+		CHECK(t >= 1 && t <= ns_type_max());
+		CHECK(ns_type_name(t) != NULL);
+		CHECK_INT(ns_type_parse(ns_type_name(t)), t);
 	}
 	CHECK_INT(ns_type_parse("prisoner.escaped"), 0);
 	CHECK(ns_type_name(0) == NULL);

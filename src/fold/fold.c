@@ -26,8 +26,8 @@
  * releases, transfers, movements), sentence.c (courts, sentences,
  * adjustments, legal status; dates.c does the release-date arithmetic),
  * management.c (offender managers, alerts, registrations), licence.c
- * (licence, recall, supervision, programmes); helpers.c has the shared
- * helpers.
+ * (licence, recall, supervision, programmes), plan.c (the sentence plan);
+ * helpers.c has the shared helpers.
  *
  * To add an area (community requirements, sentence plan, enforcement,
  * risk, ...): write src/fold/<area>.c starting with a comment saying which
@@ -361,7 +361,7 @@ static int ns__corrections(struct ns__fold *c)
 /* The areas' render hooks, run in this order. */
 static ns__render_fn *const ns__renderers[] = {
 	ns__render_identity, ns__render_custody, ns__render_sentence, ns__render_management,
-	ns__render_licence,
+	ns__render_licence, ns__render_plan,
 };
 
 /* The whole view object. Takes the lists built during the fold. */
@@ -435,7 +435,7 @@ static void ns__summary(const struct ns__fold *c, ns_fold_summary *sum)
 static void ns__state_init(struct ns__fold *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->person_ev = c->cust_ev = c->death_ev = c->recall_ev = c->lic_ev = c->calc_ev = -1;
+	c->person_ev = c->cust_ev = c->death_ev = c->recall_ev = c->lic_ev = c->calc_ev = c->agree_ev = -1;
 	c->dob = c->reception = c->deceased = c->verdict = c->first_offence = c->handover_date =
 		NS_DATE_NONE;
 	c->appearances = ns__arr(c);
@@ -455,6 +455,9 @@ static void ns__state_free(struct ns__fold *c)
 	free(c->alerts);
 	free(c->regs);
 	free(c->moves);
+	free(c->plan);
+	free(c->plan_upd);
+	free(c->reviews);
 	json_decref(c->appearances);
 	json_decref(c->conflicts);
 	free(c->prov);

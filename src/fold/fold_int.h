@@ -3,7 +3,7 @@
  * and render hook types, and the helpers that the area files share.
  *
  * fold.c drives the fold and says how to add an area. Each area file
- * (identity.c, custody.c, sentence.c, management.c, licence.c) holds the
+ * (identity.c, custody.c, sentence.c, management.c, licence.c, plan.c) holds the
  * handlers of its event types and the rendering of its part of the view.
  */
 #ifndef NS__FOLD_INT_H
@@ -80,6 +80,24 @@ struct ns__registration {
 	const char *type;
 	int32_t date;
 	int active;
+};
+
+/* A goal of the sentence plan (step_id NULL) or one of its steps (plan.c). */
+struct ns__plan_item {
+	const char *goal_id, *step_id;
+	const char *what;  /* goal: area of need; step: actor */
+	const char *text;  /* goal: title; step: description */
+	int32_t target;    /* goal: target date */
+	const char *status;
+	int ev;            /* the event that added it */
+	int status_ev;     /* the event that set its status */
+};
+
+/* A status update of a plan item, kept whatever came before or after it. */
+struct ns__plan_update {
+	int item, ev;
+	int concurrent; /* its previous_status was not the status held (PLAN_CONCURRENT_UPDATE) */
+	const char *status, *prev, *note;
 };
 
 /* A movement in or out of a prison; strings point into the events. */
@@ -160,6 +178,15 @@ struct ns__fold {
 	const char *recall_type;
 	struct ns__programme *prog;
 	size_t nprog, capprog;
+
+	/* plan.c */
+	struct ns__plan_item *plan; /* goals and steps, in the order added */
+	size_t nplan, capplan;
+	struct ns__plan_update *plan_upd; /* in fold order */
+	size_t nplan_upd, capplan_upd;
+	int agree_ev; /* the latest plan.agreed, -1 */
+	int *reviews; /* plan.reviewed events, in fold order */
+	size_t nreviews, capreviews;
 };
 
 /*
@@ -271,9 +298,11 @@ ns__fold_fn ns__fold_manager_pom_allocated, ns__fold_manager_com_allocated,
 ns__fold_fn ns__fold_licence_activated, ns__fold_licence_ended, ns__fold_recall_issued,
 	ns__fold_recall_returned_to_custody, ns__fold_supervision_terminated,
 	ns__fold_programme_referred, ns__fold_programme_completed;
+ns__fold_fn ns__fold_plan_goal_added, ns__fold_plan_goal_updated, ns__fold_plan_step_added,
+	ns__fold_plan_step_updated, ns__fold_plan_agreed, ns__fold_plan_reviewed;
 
 /* Render hooks, one per area; ns__renderers in fold.c lists them. */
 ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
-	ns__render_management, ns__render_licence;
+	ns__render_management, ns__render_licence, ns__render_plan;
 
 #endif /* NS__FOLD_INT_H */
