@@ -334,8 +334,27 @@ static inline int orders_differ(ns_event **evs, size_t n, const char *base, int 
 }
 
 /*
- * The sentence plan's events.
+ * Corrections, and the sentence plan's events.
  */
+
+/* event.corrected naming a target by hex id */
+static inline ns_event *e_correct_hex(struct site *s, int64_t t, const char *off, const char *hex)
+{
+	Nomsync__EventCorrected m = NOMSYNC__EVENT_CORRECTED__INIT;
+	m.target_event_id = STR(hex);
+	m.reason = "entered in error";
+	BODY(EVENT_CORRECTED, event_corrected);
+}
+
+/* event.corrected withdrawing @p target */
+static inline ns_event *e_correct(struct site *s, int64_t t, const char *off, const ns_event *target)
+{
+	char hex[2 * NS_ID_BYTES + 1];
+
+	ns_hex(hex, target->id, NS_ID_BYTES);
+	return e_correct_hex(s, t, off, hex);
+}
+
 
 /* plan.goal.added */
 static inline ns_event *e_goal(struct site *s, int64_t t, const char *off, const char *goal, const char *area,

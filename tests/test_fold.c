@@ -290,24 +290,6 @@ static ns_event *e_deceased(struct site *s, int64_t t, const char *off, const ch
 	BODY(PERSON_DECEASED, person_deceased);
 }
 
-/* event.corrected naming a target by hex id */
-static ns_event *e_correct_hex(struct site *s, int64_t t, const char *off, const char *hex)
-{
-	Nomsync__EventCorrected m = NOMSYNC__EVENT_CORRECTED__INIT;
-	m.target_event_id = STR(hex);
-	m.reason = "entered in error";
-	BODY(EVENT_CORRECTED, event_corrected);
-}
-
-/* event.corrected withdrawing @p target */
-static ns_event *e_correct(struct site *s, int64_t t, const char *off, const ns_event *target)
-{
-	char hex[2 * NS_ID_BYTES + 1];
-
-	ns_hex(hex, target->id, NS_ID_BYTES);
-	return e_correct_hex(s, t, off, hex);
-}
-
 /* court.appearance.recorded */
 static ns_event *e_appearance(struct site *s, int64_t t, const char *off, const char *date,
 			      const char *outcome, const char *next)
