@@ -15,10 +15,15 @@
 # LED, the working-day hints, the prison's calculation and each sentence's
 # consecutive_to are new view keys and dates, and nomsync-gen's life courses
 # now start in 2020 so that no generated event is ahead of the clock.
+#
+# Re-recorded for issue 11 (sentence plan): every view gains `plan`, and
+# nomsync-gen gives each course a plan started by the POM in custody and
+# continued by the COM after release (11 events more per offender, and with
+# --conflicts one concurrent goal update: 1,321 events more).
 source "$(dirname "$0")/lib.bash"
 
-GOLDEN_EVENTS=2001
-GOLDEN_DIGEST=6b2d92093f8fa461668469c9d9d7e4d1cb6a5d198c236b1d74aaf03fec137b56
+GOLDEN_EVENTS=3322
+GOLDEN_DIGEST=bbf7c8efcf3fd4f229abc27bb46d3dc8849aaf8619dac5afdd04901b6b05a44d
 
 $GEN --outdir "$WORK/gen" --offenders 120 --seed 20261127 --court SHEFMC --prisons MDI,LEI,WDI \
   --probation N55 --conflicts >/dev/null
