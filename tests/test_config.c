@@ -58,10 +58,19 @@ static void test_full(void)
 		"peer_timeout = 30\n"
 		"batch = 512\n"
 		"window = 16\n"
+		"ingest_queue_mib = 64\n"
+		"peer_backoff = 120\n"
+		"resend_interval = 2.5\n"
+		"claim_timeout = 30\n"
 		"\n"
 		"[http]\n"
 		"listen = 127.0.0.1:8401\n"
 		"token = s3cret-token\n"
+		"max_connections = 1000\n"
+		"reserved_connections = 100\n"
+		"connections_per_client = 8\n"
+		"response_timeout = 2.5\n"
+		"session_lifetime = 3600\n"
 		"\n"
 		"[peers]\n"
 		"HUBNE = tcp://hub.example:7400\n"
@@ -81,8 +90,17 @@ static void test_full(void)
 	CHECK(c->peer_timeout == 30);
 	CHECK_INT(c->batch, 512);
 	CHECK_INT(c->window, 16);
+	CHECK_INT(c->ingest_queue, (size_t)64 << 20);
+	CHECK(c->peer_backoff == 120);
+	CHECK(c->resend_interval == 2.5);
+	CHECK(c->claim_timeout == 30);
 	CHECK_STR(c->http_listen, "127.0.0.1:8401");
 	CHECK_STR(c->http_token, "s3cret-token");
+	CHECK_INT(c->http_max_conns, 1000);
+	CHECK_INT(c->http_reserved_conns, 100);
+	CHECK_INT(c->http_conns_per_client, 8);
+	CHECK(c->http_response_timeout == 2.5);
+	CHECK(c->http_session_lifetime == 3600);
 	CHECK_INT(c->npeers, 3);
 	CHECK_STR(c->peers[0].site, "HUBNE");
 	CHECK_STR(c->peers[0].endpoint, "tcp://hub.example:7400");
@@ -108,6 +126,13 @@ static void test_full(void)
 	CHECK_INT(parse(NODE_MIN "batch = 4096\nwindow = 8.0\n", NULL, c, &d), 0);
 	CHECK_INT(c->batch, 4096);
 	CHECK_INT(c->window, 8);
+	CHECK_INT(parse(NODE_MIN "ingest_queue_mib = 1\npeer_backoff = 1\nresend_interval = 0\nclaim_timeout = 86400\n",
+			NULL, c, &d),
+		  0);
+	CHECK_INT(c->ingest_queue, (size_t)1 << 20);
+	CHECK(c->peer_backoff == 1 && c->resend_interval == 0 && c->claim_timeout == 86400);
+	CHECK_INT(parse(NODE_MIN "ingest_queue_mib = 65536\n", NULL, c, &d), 0);
+	CHECK_INT(c->ingest_queue, (size_t)65536 << 20);
 	/* Sections may repeat and come in any order. */
 	CHECK_INT(parse("[peers]\nA = tcp://a:1\n[node]\ndir = /d\n[peers]\nB = tcp://b:2\n"
 			"[ node ]\nlisten = ipc:///x\nroster = /r\n",
@@ -131,8 +156,18 @@ static void test_defaults(void)
 	CHECK(c->peer_timeout == 10);
 	CHECK_INT(c->batch, 256);
 	CHECK_INT(c->window, 32); /* docs/PERFORMANCE.md: commits stay at most 2048 events */
+	CHECK_INT(c->ingest_queue, (size_t)256 << 20);
+	CHECK(c->peer_backoff == 60);
+	CHECK(c->resend_interval == 10);
+	CHECK(c->claim_timeout == 60);
 	CHECK_STR(c->http_listen, "");
 	CHECK_STR(c->http_token, "");
+	/* [http] limits not set: 0, the HTTP module's defaults (ns_http_opts). */
+	CHECK_INT(c->http_max_conns, 0);
+	CHECK_INT(c->http_reserved_conns, 0);
+	CHECK_INT(c->http_conns_per_client, 0);
+	CHECK(c->http_response_timeout == 0);
+	CHECK(c->http_session_lifetime == 0);
 	CHECK_INT(c->npeers, 0);
 
 	/* A token without a listen address is allowed; the API stays off. */
@@ -297,6 +332,24 @@ static void test_errors(void)
 	EXPECT_ERROR(NODE_MIN "batch = 4097\n", 5, "batch must be a whole number");
 	EXPECT_ERROR(NODE_MIN "window = 1025\n", 5, "window must be a whole number");
 
+	/* The receive limits of issue 10. */
+	static const char *const bad_mib[] = { "abc", "", "0", "-1", "1.5", "65537", "nan", "64M" };
+	for (size_t j = 0; j < sizeof(bad_mib) / sizeof(bad_mib[0]); j++) {
+		char t[512];
+		snprintf(t, sizeof(t), NODE_MIN "ingest_queue_mib = %s\n", bad_mib[j]);
+		EXPECT_ERROR(t, 5, "ingest_queue_mib must be a whole number of MiB (1 to 65536)");
+	}
+	static const char *const bad_wait[] = { "abc", "", "-1", "0.5", "86401", "nan", "10s" };
+	for (size_t j = 0; j < sizeof(bad_wait) / sizeof(bad_wait[0]); j++) {
+		char t[512];
+		snprintf(t, sizeof(t), NODE_MIN "peer_backoff = %s\n", bad_wait[j]);
+		EXPECT_ERROR(t, 5, "peer_backoff must be a number of seconds (1 to 86400)");
+		snprintf(t, sizeof(t), NODE_MIN "claim_timeout = %s\n", bad_wait[j]);
+		EXPECT_ERROR(t, 5, "claim_timeout must be a number of seconds (1 to 86400)");
+	}
+	EXPECT_ERROR(NODE_MIN "resend_interval = -0.5\n", 5, "resend_interval must be a number of seconds (0 to 86400)");
+	EXPECT_ERROR(NODE_MIN "resend_interval = 86401\n", 5, "resend_interval must be");
+
 	/* Missing required keys: no line to name, but the key is named. */
 	EXPECT_ERROR("[node]\nlisten = tcp://h:1\nroster = /r\n", 0, "[node] dir is required");
 	EXPECT_ERROR("[node]\ndir = /d\nroster = /r\n", 0, "[node] listen is required");
@@ -306,6 +359,22 @@ static void test_errors(void)
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\n", 0,
 		     "[http] token is required when [http] listen is set");
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0, "[http] token is required");
+
+	/* [http] limits: whole numbers and seconds in range; the reserve smaller than the total. */
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 7\n", 6, "max_connections must be a whole number (8 to 65536)");
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 65537\n", 6, "max_connections must be");
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 100.5\n", 6, "max_connections must be");
+	EXPECT_ERROR(NODE_MIN "[http]\nreserved_connections = 0\n", 6,
+		     "reserved_connections must be a whole number (1 to 65536)");
+	EXPECT_ERROR(NODE_MIN "[http]\nconnections_per_client = x\n", 6,
+		     "connections_per_client must be a whole number (1 to 65536)");
+	EXPECT_ERROR(NODE_MIN "[http]\nresponse_timeout = 0\n", 6,
+		     "response_timeout must be a number of seconds (0.1 to 3600)");
+	EXPECT_ERROR(NODE_MIN "[http]\nresponse_timeout = 3601\n", 6, "response_timeout must be");
+	EXPECT_ERROR(NODE_MIN "[http]\nsession_lifetime = 59\n", 6,
+		     "session_lifetime must be a number of seconds (60 to 604800)");
+	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 64\nreserved_connections = 64\n", 0,
+		     "[http] reserved_connections must be less than max_connections");
 
 	/* Values too long for their fields. */
 	{

@@ -84,8 +84,11 @@ static int commit_all(void)
 		ns__batch *b = queued[q];
 		ns_node *n = b->node;
 		int *res = calloc(b->n, sizeof(*res));
-		for (size_t i = 0; i < b->n; i++)
-			res[i] = b->res[i] == 0 && ns_event_verify(b->evs[i]) != 0 ? NS_ESIG : b->res[i];
+		for (size_t i = 0; i < b->n; i++) {
+			if (b->res[i] == 0 && ns_event_verify(b->evs[i]) != 0)
+				b->res[i] = NS_ESIG; /* as commit.c's verification does */
+			res[i] = b->res[i];
+		}
 		rc = ns_store_ingest(n->store, b->evs, b->n, NS_INGEST_VERIFIED, res, NULL);
 		ns__refresh_vector(n);
 		ns__batch_done(b, res, rc);
@@ -198,6 +201,40 @@ static void feed_ack(ns__peer *p, uint64_t batch)
 	m.body_case = NOMSYNC__MESSAGE__BODY_ACK;
 	m.ack = &a;
 	feed(p, &m);
+}
+
+/* An Events message of @p n events, each @p ev. */
+static void feed_same(ns__peer *p, uint64_t batch, const ns_event *ev, size_t n)
+{
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Events e = NOMSYNC__EVENTS__INIT;
+	ProtobufCBinaryData *items = calloc(n, sizeof(*items));
+	for (size_t i = 0; i < n; i++) {
+		items[i].data = ev->raw;
+		items[i].len = ev->raw_len;
+	}
+	e.events = items;
+	e.n_events = n;
+	e.batch = batch;
+	m.body_case = NOMSYNC__MESSAGE__BODY_EVENTS;
+	m.events = &e;
+	feed(p, &m);
+	free(items);
+}
+
+/* A store counter's value (0 if absent). */
+static uint64_t counter(ns_node *n, const char *name)
+{
+	ns_counter *c;
+	size_t nc;
+	uint64_t v = 0;
+	if (ns_store_counters(n->store, &c, &nc) != 0)
+		return 0;
+	for (size_t i = 0; i < nc; i++)
+		if (strcmp(c[i].name, name) == 0)
+			v = c[i].value;
+	free(c);
+	return v;
 }
 
 /* The node holds chain[0 .. n-1]. */
@@ -500,6 +537,184 @@ static void test_timers(void)
 	node_free(n);
 }
 
+/*
+ * Issue 10, item 5: a peer's batch over the agreed size is refused before it
+ * is queued, and the peer is ignored for the back-off, then heard again.
+ */
+static void test_batch_size(void)
+{
+	ns__peer *p;
+	ns_node *n = node_new(&p);
+
+	n->cfg.batch = 4;
+	n->cfg.resend_interval = 0;
+	feed_hello(p, 4, 7, 0);
+	sent_clear();
+	feed_same(p, 1, chain[0], 5);
+	CHECK_INT(nqueued, 0);
+	CHECK_INT(counter(n, "rejected.batch_size"), 1);
+	CHECK(p->ignore_until > 0 && !p->up && !p->hello_seen);
+	CHECK_INT(n->frames_rejected, 1);
+	/* During the back-off: everything it sends is dropped unread, nothing goes to it. */
+	feed_events(p, 2, 1, 2);
+	feed_hello(p, 4, 8, 0);
+	CHECK_INT(nqueued, 0);
+	CHECK_INT(p->ignored_frames, 2);
+	CHECK(!p->hello_seen);
+	ns__pump(p);
+	ns__proto_timers(n, uv_now(&loop) + 100000);
+	CHECK_INT(sent_count(NOMSYNC__MESSAGE__BODY_EVENTS), 0);
+	/* Back-off over: heard again; a batch within the size is taken. */
+	p->ignore_until = 1;
+	feed_hello(p, 4, 9, 0);
+	CHECK(p->up && p->hello_seen && p->ignore_until == 0);
+	feed_same(p, 3, chain[0], 4);
+	CHECK_INT(nqueued, 1);
+	CHECK_INT(commit_all(), 0);
+	/* Our Hello states the batch we accept; we send a peer at most what its Hello states. */
+	Nomsync__Message *h = sent_first(NOMSYNC__MESSAGE__BODY_HELLO);
+	CHECK(h != NULL && h->hello->batch == 4);
+	node_free(n);
+
+	n = node_new(&p);
+	hold(n, 5);
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Hello hl = NOMSYNC__HELLO__INIT;
+	hl.version = 1;
+	hl.window = 4;
+	hl.session = 3;
+	hl.batch = 2;
+	m.body_case = NOMSYNC__MESSAGE__BODY_HELLO;
+	m.hello = &hl;
+	feed(p, &m);
+	CHECK_INT(sent_count(NOMSYNC__MESSAGE__BODY_EVENTS), 3);
+	for (size_t i = 0; i < nsent; i++)
+		if (sent[i] && sent[i]->body_case == NOMSYNC__MESSAGE__BODY_EVENTS)
+			CHECK(sent[i]->events->n_events <= 2);
+	node_free(n);
+}
+
+/*
+ * Issue 10, item 5: Events beyond the credit (two windows unacknowledged)
+ * are refused undecoded and the peer is backed off; the queue's bytes are
+ * counted, and a full queue says so.
+ */
+static void test_credit_and_queue(void)
+{
+	ns__peer *p;
+	ns_node *n = node_new(&p);
+
+	n->cfg.window = 2;
+	feed_hello(p, 4, 7, 0);
+	for (int i = 1; i <= 4; i++)
+		feed_events(p, (uint64_t)i, i, i);
+	CHECK_INT(nqueued, 4);
+	CHECK_INT(p->queued, 4);
+	CHECK(n->qbytes > 4 * chain[0]->raw_len);
+	CHECK(!ns__ingest_full(n));
+	n->cfg.ingest_queue = n->qbytes;
+	CHECK(ns__ingest_full(n));
+	feed_events(p, 5, 5, 5);
+	CHECK_INT(nqueued, 4);
+	CHECK_INT(counter(n, "rejected.credit"), 1);
+	CHECK(p->ignore_until > 0);
+	CHECK_INT(commit_all(), 0);
+	CHECK_INT(p->queued, 0);
+	CHECK_INT(n->qbytes, 0);
+	CHECK(!ns__ingest_full(n));
+	CHECK_INT(ns__vec_get(n->vv, n->nvv, mdi.pk), 4);
+	node_free(n);
+}
+
+/*
+ * Issue 10, item 11a: Hellos with fresh session ids make at most one full
+ * resend per resend_interval; the others are deferred and counted.
+ */
+static void test_hello_flood(void)
+{
+	ns__peer *p;
+	ns_node *n = node_new(&p);
+	uint64_t t = uv_now(&loop);
+
+	hold(n, 3);
+	feed_hello(p, 4, 7, 0);
+	CHECK_INT(sent_count(NOMSYNC__MESSAGE__BODY_EVENTS), 1);
+	sent_clear();
+	for (uint64_t s = 8; s < 18; s++)
+		feed_hello(p, 4, s, 0);
+	feed_hello(p, 4, 17, 0); /* the deferred session again: not counted twice */
+	CHECK_INT(sent_count(NOMSYNC__MESSAGE__BODY_EVENTS), 0);
+	CHECK_INT(p->remote_session, 7);
+	CHECK_INT(p->hellos_refused, 10);
+	CHECK(p->deferred && p->deferred_session == 17);
+	/* Not yet: still within the interval. */
+	ns__peer_tick(p, t + 1000);
+	CHECK_INT(sent_count(NOMSYNC__MESSAGE__BODY_EVENTS), 0);
+	CHECK_INT(counter(n, "rejected.hello"), 10);
+	/* The interval over: the last session starts, with one full resend. */
+	ns__peer_tick(p, t + (uint64_t)(n->cfg.resend_interval * 1000));
+	CHECK_INT(p->remote_session, 17);
+	CHECK(!p->deferred);
+	CHECK_INT(sent_count(NOMSYNC__MESSAGE__BODY_EVENTS), 1);
+	node_free(n);
+}
+
+/*
+ * Issue 10, item 11b: a claim to hold more of this site's own events than it
+ * has holds appends only while backed by our signed event at that seq, or
+ * for claim_timeout while we pull; then it is ignored and counted.
+ */
+static void test_claim(void)
+{
+	ns__peer *p;
+	ns_node *n = node_new(&p);
+	ns_identity me = *ns_store_identity(n->store);
+	Nomsync__Payload *pl = ns_test_received("MDI");
+	ns_event *own = NULL;
+	uint64_t t = uv_now(&loop);
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Hello h = NOMSYNC__HELLO__INIT;
+	Nomsync__VectorEntry e = NOMSYNC__VECTOR_ENTRY__INIT, *ep = &e;
+
+	e.origin.data = me.pk;
+	e.origin.len = NS_KEY_BYTES;
+	e.seq = 3;
+	h.version = 1;
+	h.window = 4;
+	h.session = 5;
+	h.vector = &ep;
+	h.n_vector = 1;
+	m.body_case = NOMSYNC__MESSAGE__BODY_HELLO;
+	m.hello = &h;
+	feed(p, &m);
+	sent_clear();
+	CHECK_INT(ns__own_claim(p, 0, t), 3); /* it counts while we wait, and we ask for the events */
+	Nomsync__Message *pull = sent_first(NOMSYNC__MESSAGE__BODY_PULL);
+	CHECK(pull != NULL && pull->pull->from == 1 && memcmp(pull->pull->origin.data, me.pk, NS_KEY_BYTES) == 0);
+	CHECK_INT(ns__own_claim(p, 0, t + (uint64_t)(n->cfg.claim_timeout * 1000)), 3);
+	CHECK_INT(counter(n, "rejected.claim"), 0);
+	/* Nothing came: ignored, counted once, and it stays ignored. */
+	CHECK_INT(ns__own_claim(p, 0, t + (uint64_t)(n->cfg.claim_timeout * 1000) + 1), 0);
+	CHECK_INT(ns__own_claim(p, 0, t + (uint64_t)(n->cfg.claim_timeout * 2000)), 0);
+	CHECK_INT(counter(n, "rejected.claim"), 1);
+	/* A corrupt copy of our event at that seq backs nothing. */
+	CHECK_INT(ns_event_build(&me, 3, NULL, 1704067200, 1704067200, "A1234BC", pl, &own), 0);
+	nomsync__payload__free_unpacked(pl, NULL);
+	own->raw[own->raw_len - 1] ^= 1;
+	feed_same(p, 1, own, 1);
+	CHECK_INT(commit_all(), 0);
+	CHECK_INT(p->backed_mine, 0);
+	CHECK_INT(ns__own_claim(p, 0, t + (uint64_t)(n->cfg.claim_timeout * 2000)), 0);
+	/* Our signed event at seq 3 backs the claim, however late. */
+	own->raw[own->raw_len - 1] ^= 1;
+	feed_same(p, 2, own, 1);
+	CHECK_INT(commit_all(), 0);
+	CHECK_INT(p->backed_mine, 3);
+	CHECK_INT(ns__own_claim(p, 0, t + (uint64_t)(n->cfg.claim_timeout * 2000)), 3);
+	ns_event_free(own);
+	node_free(n);
+}
+
 int main(void)
 {
 	if (mkdtemp(tmproot) == NULL || uv_loop_init(&loop) != 0)
@@ -514,6 +729,10 @@ int main(void)
 	RUN(test_malformed);
 	RUN(test_proofs);
 	RUN(test_timers);
+	RUN(test_batch_size);
+	RUN(test_credit_and_queue);
+	RUN(test_hello_flood);
+	RUN(test_claim);
 	for (int i = 0; i < 8; i++)
 		ns_event_free(chain[i]);
 	uv_loop_close(&loop);

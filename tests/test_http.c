@@ -7,6 +7,10 @@
  * oversized requests (4xx, and the server keeps serving), keep-alive and
  * pipelining, HEAD, and POST /v1/events (400 for bad JSON, 422 naming the
  * field, 201 with the ids; nothing stored unless the whole request is).
+ * Issue 10: session cookies and the CSRF refusals, sign-out by POST, session
+ * expiry; and on a second server with small limits the lock-out attack
+ * (pipelining, never-reading connections from several 127/8 addresses),
+ * the per-client limit, the reserved slots and their eviction.
  */
 #define _GNU_SOURCE /* memmem */
 #include "test.h"
@@ -18,6 +22,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,11 +38,19 @@
 
 static char tmproot[] = "/tmp/ns-http-test-XXXXXX";
 static ns_store *store;
-static uv_loop_t loop;
-static uv_async_t stop_async;
-static ns_http *server;
-static pthread_t loop_thread;
-static int port;
+
+/* A server on its own loop and thread. */
+typedef struct server {
+	uv_loop_t loop;
+	uv_async_t stop;
+	ns_http *http;
+	pthread_t thread;
+	int port;
+} server;
+
+static server main_srv;     /* default limits */
+static server limited_srv;  /* small limits, for the lock-out tests */
+static int port;            /* main_srv's */
 static atomic_int appended_calls;
 
 /*
@@ -84,7 +99,11 @@ typedef struct resp {
 	json_t *json;
 } resp;
 
-static client *connect_client(void)
+/*
+ * A connection to port @p to from loopback address @p from ("127.0.0.N":
+ * Linux lets a socket bind any 127/8 address, so tests can be many clients).
+ */
+static client *connect_from(int to, const char *from)
 {
 	struct sockaddr_in a;
 	struct timeval tv = { 10, 0 };
@@ -93,11 +112,20 @@ static client *connect_client(void)
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
+	if (from) {
+		inet_pton(AF_INET, from, &a.sin_addr);
+		CHECK_INT(bind(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	a.sin_port = htons((uint16_t)to);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	CHECK_INT(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	return c;
+}
+
+static client *connect_client(void)
+{
+	return connect_from(port, NULL);
 }
 
 static void client_close(client *c)
@@ -257,14 +285,13 @@ static void still_serving(void)
 
 static void on_stop(uv_async_t *a)
 {
-	ns_http_stop(server);
+	ns_http_stop(((server *)a->data)->http);
 	uv_close((uv_handle_t *)a, NULL);
 }
 
 static void *run_loop(void *arg)
 {
-	(void)arg;
-	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_run(&((server *)arg)->loop, UV_RUN_DEFAULT);
 	return NULL;
 }
 
@@ -285,9 +312,35 @@ static int free_port(void)
 	return p;
 }
 
+/* Start @p sv over the store with @p opts (NULL: defaults) at a free port. */
+static int start_http(server *sv, const ns_http_opts *opts)
+{
+	char listen[64];
+	ns_diag d;
+	int rc = -1;
+
+	uv_loop_init(&sv->loop);
+	for (int tries = 0; tries < 20; tries++) {
+		sv->port = free_port();
+		snprintf(listen, sizeof(listen), "127.0.0.1:%d", sv->port);
+		rc = ns_http_start(&sv->http, &sv->loop, store, listen, TOKEN, stub_status, NULL, on_appended, &d);
+		if (rc == 0)
+			break;
+		/* Taken meanwhile: let the loop close the listener, then try another port. */
+		uv_run(&sv->loop, UV_RUN_DEFAULT);
+		ns_http_free(sv->http);
+		sv->http = NULL;
+	}
+	if (rc != 0 || (opts && ns_http_configure(sv->http, opts, &d) != 0))
+		return -1;
+	uv_async_init(&sv->loop, &sv->stop, on_stop);
+	sv->stop.data = sv;
+	return pthread_create(&sv->thread, NULL, run_loop, sv);
+}
+
 static int start_server(void)
 {
-	char dir[300], listen[64];
+	char dir[300];
 	ns_diag d;
 	const char *lines[] = {
 		"{\"type\":\"person.created\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-01T09:00:00Z\","
@@ -312,30 +365,23 @@ static int start_server(void)
 	if (rc != 0)
 		return -1;
 
-	uv_loop_init(&loop);
-	for (int tries = 0; tries < 20; tries++) {
-		port = free_port();
-		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-		rc = ns_http_start(&server, &loop, store, listen, TOKEN, stub_status, NULL, on_appended, &d);
-		if (rc == 0)
-			break;
-		/* Taken meanwhile: let the loop close the listener, then try another port. */
-		uv_run(&loop, UV_RUN_DEFAULT);
-		ns_http_free(server);
-		server = NULL;
-	}
-	if (rc != 0)
+	if (start_http(&main_srv, NULL) != 0)
 		return -1;
-	uv_async_init(&loop, &stop_async, on_stop);
-	return pthread_create(&loop_thread, NULL, run_loop, NULL);
+	port = main_srv.port;
+	return 0;
+}
+
+static void stop_http(server *sv)
+{
+	uv_async_send(&sv->stop);
+	pthread_join(sv->thread, NULL);
+	CHECK_INT(uv_loop_close(&sv->loop), 0);
+	ns_http_free(sv->http);
 }
 
 static void stop_server(void)
 {
-	uv_async_send(&stop_async);
-	pthread_join(loop_thread, NULL);
-	CHECK_INT(uv_loop_close(&loop), 0);
-	ns_http_free(server);
+	stop_http(&main_srv);
 	ns_store_close(store);
 }
 
@@ -369,6 +415,10 @@ static void test_start_errors(void)
 	CHECK(h != NULL);
 	uv_run(&l, UV_RUN_DEFAULT);
 	ns_http_free(h);
+	/* Limits: the reserve must be smaller than the total (refused before anything changes). */
+	CHECK_INT(ns_http_configure(main_srv.http, &(ns_http_opts){ .max_conns = 16, .reserved_conns = 16 }, &d),
+		  NS_ECONFIG);
+	CHECK_STR(d.msg, "[http] reserved_connections (16) must be less than max_connections (16)");
 	CHECK_INT(uv_loop_close(&l), 0);
 }
 
@@ -442,13 +492,14 @@ static void test_auth(void)
 	send_req(c, "GET", "/v1/status", "bearer " TOKEN, NULL, NULL);
 	CHECK_INT(read_resp(c, &r, 0), 200);
 	resp_free(&r);
-	/* The login cookie instead of the header. */
-	send_req(c, "GET", "/v1/status", NULL, "Cookie: a=b; nomsync_token=" TOKEN "; c=d\r\n", NULL);
-	CHECK_INT(read_resp(c, &r, 0), 200);
-	resp_free(&r);
-	send_req(c, "GET", "/v1/status", NULL, "Cookie: nomsync_token=wrong\r\n", NULL);
-	CHECK_INT(read_resp(c, &r, 0), 401);
-	resp_free(&r);
+	/* The token itself in a cookie is not a session (the cookie carries a session id). */
+	const char *cookies[] = { "Cookie: a=b; nomsync_token=" TOKEN "; c=d\r\n", "Cookie: nomsync_session=" TOKEN "\r\n",
+				  "Cookie: nomsync_token=wrong\r\n" };
+	for (size_t i = 0; i < sizeof(cookies) / sizeof(cookies[0]); i++) {
+		send_req(c, "GET", "/v1/status", NULL, cookies[i], NULL);
+		CHECK_INT(read_resp(c, &r, 0), 401);
+		resp_free(&r);
+	}
 
 	/* Without a token the page shows the login form (401); the stylesheet is public. */
 	send_req(c, "GET", "/", NULL, NULL, NULL);
@@ -476,13 +527,132 @@ static void test_auth(void)
 	send_raw(c, "token=" TOKEN, strlen("token=" TOKEN));
 	CHECK_INT(read_resp(c, &r, 0), 303);
 	CHECK_STR(header(&r, "Location"), "/");
-	CHECK_STR(header(&r, "Set-Cookie"), "nomsync_token=" TOKEN "; HttpOnly; SameSite=Strict; Path=/");
-	resp_free(&r);
-	send_req(c, "GET", "/logout", NULL, "Cookie: nomsync_token=" TOKEN "\r\n", NULL);
-	CHECK_INT(read_resp(c, &r, 0), 303);
-	CHECK(strstr(header(&r, "Set-Cookie"), "Max-Age=0") != NULL);
+	/* A session id (64 hex digits), not the token, in an HttpOnly, SameSite=Strict cookie that lasts 12 h. */
+	const char *set = header(&r, "Set-Cookie");
+	CHECK(set != NULL && strncmp(set, "nomsync_session=", 16) == 0 && strspn(set + 16, "0123456789abcdef") == 64);
+	CHECK(set != NULL && strcmp(set + 16 + 64, "; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200") == 0);
+	CHECK(set != NULL && strstr(set, TOKEN) == NULL);
 	resp_free(&r);
 	client_close(c);
+}
+
+/* POST /login on server port @p to; the session cookie as a request header line into @p hdr. */
+static void login(int to, char hdr[128])
+{
+	client *c = connect_from(to, NULL);
+	char extra[256];
+	resp r;
+
+	snprintf(extra, sizeof(extra), "Content-Length: %zu\r\n", strlen("token=" TOKEN));
+	send_req(c, "POST", "/login", NULL, extra, NULL);
+	send_raw(c, "token=" TOKEN, strlen("token=" TOKEN));
+	CHECK_INT(read_resp(c, &r, 0), 303);
+	const char *set = header(&r, "Set-Cookie");
+	snprintf(hdr, 128, "Cookie: %.80s\r\n", set ? set : "none");
+	char *semi = strchr(hdr, ';');
+	if (semi)
+		strcpy(semi, "\r\n");
+	resp_free(&r);
+	client_close(c);
+}
+
+/* One request to port @p to with raw extra header lines (Cookie, Origin, Content-Type...) and a body; the status. */
+static int raw_req(int to, const char *method, const char *path, const char *headers, const char *body)
+{
+	client *c = connect_from(to, NULL);
+	char head[2048];
+	resp r;
+	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: localhost\r\n%sContent-Length: %zu\r\n\r\n%s",
+			 method, path, headers, strlen(body), body);
+	send_raw(c, head, (size_t)n);
+	int st = read_resp(c, &r, 0);
+	if (st == 403)
+		CHECK_STR(jstr(&r, "error"), "forbidden");
+	resp_free(&r);
+	client_close(c);
+	return st;
+}
+
+/*
+ * Cross-site request forgery: a cookie session may change something only
+ * from the page itself (same Origin, or Sec-Fetch-Site: same-origin) and
+ * POST /v1/events only as JSON; bearer requests are not checked. Sign-out
+ * is a POST and ends the session; an unknown session is refused.
+ */
+static void test_sessions_and_csrf(void)
+{
+	char cookie[128], h[1024], other[64];
+	uint64_t before = stored_events();
+	const char *ev = "{\"type\":\"alert.raised\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-02-05T09:00:00Z\","
+			 "\"alert_type\":\"H\",\"alert_code\":\"HA\",\"from_date\":\"2024-02-05\"}";
+	const char *json = "Content-Type: application/json\r\n";
+
+	login(port, cookie);
+	CHECK_INT(raw_req(port, "GET", "/v1/status", cookie, ""), 200);
+	/* text/plain (what a cross-site form or fetch can send without a preflight): 403. */
+	snprintf(h, sizeof(h), "%sOrigin: http://localhost\r\nContent-Type: text/plain\r\n", cookie);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	snprintf(h, sizeof(h), "%sOrigin: http://localhost\r\n", cookie);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403); /* no Content-Type */
+	/* A foreign Origin: another site, another port of this host, "null". */
+	snprintf(other, sizeof(other), "http://localhost:%d", port + 1);
+	const char *foreign[] = { "http://evil.example", other, "null", "http://localhost.evil.example" };
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		snprintf(h, sizeof(h), "%s%sOrigin: %s\r\n", cookie, json, foreign[i]);
+		CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	}
+	/* Neither Origin nor Sec-Fetch-Site; Sec-Fetch-Site other than same-origin (even with a good Origin). */
+	snprintf(h, sizeof(h), "%s%s", cookie, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	snprintf(h, sizeof(h), "%s%sSec-Fetch-Site: same-site\r\n", cookie, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	snprintf(h, sizeof(h), "%s%sOrigin: http://localhost\r\nSec-Fetch-Site: cross-site\r\n", cookie, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	CHECK_INT(stored_events(), before);
+	/* From the page: same Origin (http, or https through a TLS proxy) or Sec-Fetch-Site alone, and JSON: 201. */
+	snprintf(h, sizeof(h), "%sOrigin: http://localhost\r\nContent-Type: application/json; charset=utf-8\r\n", cookie);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	snprintf(h, sizeof(h), "%s%sOrigin: https://localhost\r\nSec-Fetch-Site: same-origin\r\n", cookie, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	snprintf(h, sizeof(h), "%s%sSec-Fetch-Site: same-origin\r\n", cookie, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	/* The page's own requests under its no-referrer policy: Origin null, Sec-Fetch-Site decides. */
+	snprintf(h, sizeof(h), "%s%sOrigin: null\r\nSec-Fetch-Site: same-origin\r\n", cookie, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	snprintf(h, sizeof(h), "%s%sOrigin: null\r\nSec-Fetch-Site: cross-site\r\n", cookie, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	CHECK_INT(stored_events(), before + 4);
+	/* A bearer token (a machine client, no ambient credential): no Origin, any Content-Type, any Origin. */
+	CHECK_INT(raw_req(port, "POST", "/v1/events", "Authorization: Bearer " TOKEN "\r\n", ev), 201);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", "Authorization: Bearer " TOKEN "\r\nOrigin: http://evil.example\r\n"
+			  "Content-Type: text/plain\r\n", ev), 201);
+	CHECK_INT(stored_events(), before + 6);
+
+	/* GET /logout no longer signs out (405); POST from elsewhere is refused; POST from the page does. */
+	CHECK_INT(raw_req(port, "GET", "/logout", cookie, ""), 405);
+	CHECK_INT(raw_req(port, "GET", "/v1/status", cookie, ""), 200);
+	snprintf(h, sizeof(h), "%sOrigin: http://evil.example\r\n", cookie);
+	CHECK_INT(raw_req(port, "POST", "/logout", h, ""), 403);
+	CHECK_INT(raw_req(port, "GET", "/v1/status", cookie, ""), 200);
+	client *c = connect_client();
+	resp r;
+	snprintf(h, sizeof(h), "%sOrigin: http://localhost\r\nContent-Length: 0\r\n", cookie);
+	send_req(c, "POST", "/logout", NULL, h, NULL);
+	CHECK_INT(read_resp(c, &r, 0), 303);
+	CHECK_STR(header(&r, "Location"), "/");
+	CHECK(strstr(header(&r, "Set-Cookie"), "nomsync_session=;") != NULL &&
+	      strstr(header(&r, "Set-Cookie"), "Max-Age=0") != NULL);
+	resp_free(&r);
+	client_close(c);
+	/* The session is gone on the server, whatever the browser keeps. */
+	CHECK_INT(raw_req(port, "GET", "/v1/status", cookie, ""), 401);
+	/* Signing out without a session still clears the cookie. */
+	CHECK_INT(raw_req(port, "POST", "/logout", "", ""), 303);
+	/* An unknown (well-formed) session id: 401. */
+	CHECK_INT(raw_req(port, "GET", "/v1/status",
+			  "Cookie: nomsync_session=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\r\n",
+			  ""),
+		  401);
 }
 
 static void test_routes(void)
@@ -898,6 +1068,222 @@ static void test_post_events(void)
 	resp_free(&r);
 }
 
+/*
+ * Lock-out (issue 10, item 6). limited_srv has max_connections 24 of which
+ * 4 reserved, 4 connections per client and a response timeout of 1 s.
+ */
+#define LIM_MAX 24
+#define LIM_RESERVED 4
+#define LIM_PER_CLIENT 4
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A metric's value on limited_srv (-1 if absent). */
+static long long limited_metric(const char *line_start)
+{
+	client *c = connect_from(limited_srv.port, "127.0.0.1");
+	long long v = -1;
+	resp r;
+
+	send_req(c, "GET", "/metrics", "Bearer " TOKEN, NULL, NULL);
+	if (read_resp(c, &r, 0) == 200) {
+		char *p = strstr(r.body, line_start);
+		if (p)
+			v = strtoll(p + strlen(line_start), NULL, 10);
+	}
+	resp_free(&r);
+	client_close(c);
+	return v;
+}
+
+/* Wait (up to 2 s) until limited_srv holds @p n connections besides the one asking. */
+static void wait_conns(long long n)
+{
+	for (int i = 0; i < 200 && limited_metric("\nnomsync_http_connections ") != n + 1; i++)
+		usleep(10000);
+	CHECK_INT(limited_metric("\nnomsync_http_connections "), n + 1);
+}
+
+/* GET @p path on limited_srv from @p from, with or without the token: the status, in under 1 s. */
+static int quick_get(const char *from, const char *path, int with_token, const char *want_connection)
+{
+	double t0 = now_s();
+	client *c = connect_from(limited_srv.port, from);
+	resp r;
+
+	send_req(c, "GET", path, with_token ? "Bearer " TOKEN : NULL, NULL, NULL);
+	int st = read_resp(c, &r, 0);
+	double took = now_s() - t0;
+	if (took >= 1.0)
+		fprintf(stderr, "GET %s from %s took %.3f s\n", path, from, took);
+	CHECK(took < 1.0);
+	if (want_connection)
+		CHECK_STR(header(&r, "Connection"), want_connection);
+	resp_free(&r);
+	client_close(c);
+	return st;
+}
+
+static void test_per_client_limit(void)
+{
+	client *mine[LIM_PER_CLIENT];
+	resp r;
+
+	for (int i = 0; i < LIM_PER_CLIENT; i++) {
+		mine[i] = connect_from(limited_srv.port, "127.0.0.2");
+		send_req(mine[i], "GET", "/healthz", NULL, NULL, NULL);
+		CHECK_INT(read_resp(mine[i], &r, 0), 200);
+		resp_free(&r);
+	}
+	/* One more from the same address: closed at once, without an answer. */
+	client *extra = connect_from(limited_srv.port, "127.0.0.2");
+	CHECK(closed_by_server(extra));
+	client_close(extra);
+	/* Another address is not affected. */
+	CHECK_INT(quick_get("127.0.0.3", "/healthz", 0, NULL), 200);
+	CHECK(limited_metric("nomsync_http_connections_refused_total{reason=\"per_client\"} ") >= 1);
+	/* Closing them frees the address's slots. */
+	for (int i = 0; i < LIM_PER_CLIENT; i++)
+		client_close(mine[i]);
+	wait_conns(0);
+	CHECK_INT(quick_get("127.0.0.2", "/healthz", 0, NULL), 200);
+}
+
+/*
+ * An attacker's connection: a small receive buffer, then as many pipelined
+ * requests for the login page as the server takes, and never a byte read.
+ */
+static int attack_conn(const char *from)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+	static char blob[256 * 1024];
+	static size_t blob_len;
+
+	if (blob_len == 0)
+		while (blob_len + 32 < sizeof(blob))
+			blob_len += (size_t)snprintf(blob + blob_len, sizeof(blob) - blob_len, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, from, &a.sin_addr);
+	CHECK_INT(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	a.sin_port = htons((uint16_t)limited_srv.port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_INT(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (size_t off = 0; off < blob_len;) {
+		ssize_t n = send(fd, blob + off, blob_len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break; /* the server stopped reading (or closed): the rest stays unsent */
+		off += (size_t)n;
+	}
+	return fd;
+}
+
+/* 1 if the server has closed (or reset) @p fd, looking without reading. */
+static int hung_up(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static void test_lockout_attack(void)
+{
+	enum { NATTACK = 40 };
+	int fds[NATTACK];
+	char ip[32];
+	double t0 = now_s();
+	long long timeouts_before = limited_metric("nomsync_http_connections_refused_total{reason=\"response_timeout\"} ");
+
+	/* 40 pipelining, never-reading connections from 10 addresses: more than every slot. */
+	for (int i = 0; i < NATTACK; i++) {
+		snprintf(ip, sizeof(ip), "127.0.0.%d", 10 + i / LIM_PER_CLIENT);
+		fds[i] = attack_conn(ip);
+	}
+	/* The service still answers: /healthz without a token, and an authenticated request, each within 1 s. */
+	CHECK_INT(quick_get("127.0.0.1", "/healthz", 0, NULL), 200);
+	CHECK_INT(quick_get("127.0.0.1", "/v1/status", 1, NULL), 200);
+	/* Every attacking connection is closed: refused, 503 on the reserve, or past the 1 s response timeout. */
+	int open = NATTACK;
+	while (open > 0 && now_s() - t0 < 4.0) {
+		open = 0;
+		for (int i = 0; i < NATTACK; i++)
+			open += !hung_up(fds[i]);
+		usleep(20000);
+	}
+	CHECK_INT(open, 0);
+	CHECK(now_s() - t0 >= 1.0); /* not before the deadline */
+	for (int i = 0; i < NATTACK; i++)
+		close(fds[i]);
+	CHECK(limited_metric("nomsync_http_connections_refused_total{reason=\"response_timeout\"} ") > timeouts_before);
+	CHECK(limited_metric("nomsync_http_connections_refused_total{reason=\"reserved\"} ") +
+		      limited_metric("nomsync_http_connections_refused_total{reason=\"full\"} ") >
+	      0);
+	wait_conns(0);
+}
+
+static void test_reserved_slots(void)
+{
+	client *idle[LIM_MAX];
+	char ip[32];
+	resp r;
+	int n = 0;
+
+	/* Idle connections (no request yet) fill every unreserved slot. */
+	for (; n < LIM_MAX - LIM_RESERVED; n++) {
+		snprintf(ip, sizeof(ip), "127.0.0.%d", 60 + n / LIM_PER_CLIENT);
+		idle[n] = connect_from(limited_srv.port, ip);
+	}
+	wait_conns(LIM_MAX - LIM_RESERVED);
+	/* On a reserved slot: an unauthenticated request gets 503 and the connection is closed... */
+	client *c = connect_from(limited_srv.port, "127.0.0.70");
+	send_req(c, "GET", "/", NULL, NULL, NULL);
+	CHECK_INT(read_resp(c, &r, 0), 503);
+	CHECK_STR(jstr(&r, "error"), "busy");
+	CHECK_STR(header(&r, "Connection"), "close");
+	resp_free(&r);
+	CHECK(closed_by_server(c));
+	client_close(c);
+	/* ...while /healthz is answered (then closed), and an authenticated client is served as usual. */
+	CHECK_INT(quick_get("127.0.0.71", "/healthz", 0, "close"), 200);
+	c = connect_from(limited_srv.port, "127.0.0.72");
+	for (int i = 0; i < 2; i++) {
+		send_req(c, "GET", "/v1/status", "Bearer " TOKEN, NULL, NULL);
+		CHECK_INT(read_resp(c, &r, 0), 200);
+		CHECK_STR(header(&r, "Connection"), "keep-alive");
+		resp_free(&r);
+	}
+	client_close(c);
+	/* The reserve full of idle connections: a newcomer evicts the oldest of them. */
+	wait_conns(LIM_MAX - LIM_RESERVED);
+	for (; n < LIM_MAX; n++)
+		idle[n] = connect_from(limited_srv.port, "127.0.0.73");
+	usleep(100000);
+	CHECK_INT(quick_get("127.0.0.74", "/v1/status", 1, NULL), 200);
+	CHECK(limited_metric("nomsync_http_connections_refused_total{reason=\"evicted\"} ") >= 1);
+	CHECK(closed_by_server(idle[LIM_MAX - LIM_RESERVED]));
+	for (int i = 0; i < n; i++)
+		client_close(idle[i]);
+	wait_conns(0);
+}
+
+/* A session ends after [http] session_lifetime (1 s on limited_srv). */
+static void test_session_expiry(void)
+{
+	char cookie[128];
+
+	login(limited_srv.port, cookie);
+	CHECK_INT(raw_req(limited_srv.port, "GET", "/v1/status", cookie, ""), 200);
+	usleep(1300000);
+	CHECK_INT(raw_req(limited_srv.port, "GET", "/v1/status", cookie, ""), 401);
+}
+
 int main(void)
 {
 	if (mkdtemp(tmproot) == NULL)
@@ -915,6 +1301,18 @@ int main(void)
 	RUN(test_malformed_and_oversized);
 	RUN(test_keep_alive_and_pipelining);
 	RUN(test_post_events);
+	RUN(test_sessions_and_csrf);
+	ns_http_opts lim = { .max_conns = LIM_MAX, .reserved_conns = LIM_RESERVED, .conns_per_client = LIM_PER_CLIENT,
+			     .response_timeout = 1, .session_lifetime = 1 };
+	if (start_http(&limited_srv, &lim) != 0) {
+		fprintf(stderr, "could not start the limited server\n");
+		return 1;
+	}
+	RUN(test_per_client_limit);
+	RUN(test_lockout_attack);
+	RUN(test_reserved_slots);
+	RUN(test_session_expiry);
+	stop_http(&limited_srv);
 	stop_server();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmproot);

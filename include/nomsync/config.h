@@ -11,6 +11,15 @@
  *   peer_timeout = 10               # seconds of silence before a peer is down
  *   batch = 256                     # events per Events message
  *   window = 32                     # Events messages in flight per peer
+ *   ingest_queue_mib = 256          # received events held before commit, all
+ *                                   # peers (MiB); full: stop reading sockets
+ *   peer_backoff = 60               # seconds a peer that exceeds its credit or
+ *                                   # the batch size is ignored
+ *   resend_interval = 10            # seconds: a peer's new session (a full
+ *                                   # resend of what it lacks) at most this often
+ *   claim_timeout = 60              # seconds a peer's claim to hold more of
+ *                                   # this site's own events than it has may go
+ *                                   # unbacked before it is ignored (hold)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)
@@ -18,6 +27,12 @@
  *   [http]
  *   listen = 127.0.0.1:8401         # HTTP/JSON API (empty: off)
  *   token = secret                  # bearer token required by the API
+ *   max_connections = 512           # open connections at once (8 to 65536)
+ *   reserved_connections = 64       # of those, kept for authenticated requests
+ *                                   # and /healthz (default max_connections / 8)
+ *   connections_per_client = 32     # per client IPv4 address
+ *   response_timeout = 10           # seconds a client may leave a response untaken
+ *   session_lifetime = 43200        # seconds a web sign-in lasts
  *
  *   [peers]
  *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
@@ -55,10 +70,20 @@ typedef struct ns_config {
 	double peer_timeout; /**< seconds */
 	unsigned batch;
 	unsigned window;
+	size_t ingest_queue;     /**< bytes */
+	double peer_backoff;     /**< seconds */
+	double resend_interval;  /**< seconds */
+	double claim_timeout;    /**< seconds */
 	int has_authority;
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */
 	char http_token[128];
+	/* [http] limits; 0 where not set: the HTTP module's default (src/http/http.h, ns_http_opts) */
+	unsigned http_max_conns;
+	unsigned http_reserved_conns;
+	unsigned http_conns_per_client;
+	double http_response_timeout; /**< seconds */
+	double http_session_lifetime; /**< seconds */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
 } ns_config;

@@ -57,6 +57,10 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->heartbeat = 1;
 	c->peer_timeout = 10;
 	c->batch = 256;
+	c->ingest_queue = (size_t)256 << 20;
+	c->peer_backoff = 60;
+	c->resend_interval = 10;
+	c->claim_timeout = 60;
 	c->window = 32; /* verification runs ahead of commits, which src/daemon/commit.c caps at 2048 events (PERFORMANCE.md) */
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
@@ -120,6 +124,27 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
 			else if (strcmp(k, "token") == 0 && strlen(v) < sizeof(c->http_token))
 				snprintf(c->http_token, sizeof(c->http_token), "%s", v);
+			else if (strcmp(k, "max_connections") == 0 || strcmp(k, "reserved_connections") == 0 ||
+				 strcmp(k, "connections_per_client") == 0) {
+				unsigned lo = k[0] == 'm' ? 8 : 1;
+				if (ns__number(v, lo, 65536, &x) != 0 || x != (unsigned)x)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: %s must be a whole number (%u to 65536)", lineno, k, lo);
+				*(k[0] == 'm' ? &c->http_max_conns : k[0] == 'r' ? &c->http_reserved_conns
+										  : &c->http_conns_per_client) = (unsigned)x;
+			} else if (strcmp(k, "response_timeout") == 0) {
+				if (ns__number(v, 0.1, 3600, &x) != 0)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: response_timeout must be a number of seconds (0.1 to 3600)",
+							   lineno);
+				c->http_response_timeout = x;
+			} else if (strcmp(k, "session_lifetime") == 0) {
+				if (ns__number(v, 60, 604800, &x) != 0)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: session_lifetime must be a number of seconds (60 to 604800)",
+							   lineno);
+				c->http_session_lifetime = x;
+			}
 			else
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown or too long key '%s' in [http]",
 						   lineno, k);
@@ -162,6 +187,20 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be a whole number (1 to %d)",
 						   lineno, k, k[0] == 'b' ? 4096 : 1024);
 			*(k[0] == 'b' ? &c->batch : &c->window) = (unsigned)x;
+		} else if (strcmp(k, "ingest_queue_mib") == 0) {
+			if (ns__number(v, 1, 65536, &x) != 0 || x != (unsigned)x)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: ingest_queue_mib must be a whole number of MiB (1 to 65536)",
+						   lineno);
+			c->ingest_queue = (size_t)x << 20;
+		} else if (strcmp(k, "peer_backoff") == 0 || strcmp(k, "resend_interval") == 0 ||
+			   strcmp(k, "claim_timeout") == 0) {
+			/* resend_interval 0 turns the limit off; a back-off or a claim timeout must last. */
+			if (ns__number(v, k[0] == 'r' ? 0 : 1, 86400, &x) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: %s must be a number of seconds (%d to 86400)", lineno, k,
+						   k[0] == 'r' ? 0 : 1);
+			*(k[0] == 'p' ? &c->peer_backoff : k[0] == 'r' ? &c->resend_interval : &c->claim_timeout) = x;
 		} else {
 			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown key '%s' in [node]", lineno, k);
 		}
@@ -172,6 +211,8 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		return ns_diag_set(d, NS_ECONFIG, "config", "[node] listen is required");
 	if (c->roster[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config", "[node] roster is required");
+	if (c->http_max_conns && c->http_reserved_conns >= c->http_max_conns)
+		return ns_diag_set(d, NS_ECONFIG, "config", "[http] reserved_connections must be less than max_connections");
 	if (c->http_listen[0] && c->http_token[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config", "[http] token is required when [http] listen is set");
 	return 0;

@@ -29,6 +29,13 @@ static void ns__on_local_append(void *arg)
 }
 
 /* The node's live state: peers, lag, queue, refusals (ns_http_status_fn). */
+/* The HTTP module's warnings (connections refused or closed; it bounds their rate). */
+static void ns__http_log(void *arg, const char *line)
+{
+	(void)arg;
+	ns_log(NS_LOG_WARN, "%s", line);
+}
+
 static int ns__status(void *arg, ns_node_status *st)
 {
 	ns_node *n = arg;
@@ -84,30 +91,32 @@ static void ns__write_status(ns_node *n)
  * A restored store may lack events this site signed after the backup. Once
  * every configured peer (or, for a node with none, every connected peer, at
  * least one) has told us its vector and none holds more of our own events
- * than we do, nothing is missing and appends may resume.
+ * than we do, nothing is missing and appends may resume. A claim to hold
+ * more counts only while backed by our signed events (ns__own_claim).
  */
-static void ns__check_hold(ns_node *n)
+static void ns__check_hold(ns_node *n, uint64_t t)
 {
 	const uint8_t *me = ns_store_identity(n->store)->pk;
 	uint64_t mine = ns__vec_get(n->vv, n->nvv, me), heard = 0;
-	int outbound = 0;
+	int outbound = 0, wait = 0;
 
 	for (size_t i = 0; i < n->npeers; i++)
 		outbound |= n->peers[i]->outbound;
 	for (size_t i = 0; i < n->npeers; i++) {
 		ns__peer *p = n->peers[i];
 		if (outbound && p->outbound && !p->hello_seen)
-			return;
+			wait = 1;
+		/* Every claim is looked at each time, so that each one's wait runs. */
 		if (p->hello_seen) {
 			heard++;
-			if (ns__vec_get(p->told, p->ntold, me) > mine)
-				return;
+			if (ns__own_claim(p, mine, t) > mine)
+				wait = 1;
 		}
 	}
 	for (size_t i = 0; i < n->nvv; i++)
 		if (memcmp(n->vv[i].origin, me, NS_KEY_BYTES) == 0 && n->vv[i].held)
-			return;
-	if (heard == 0)
+			wait = 1;
+	if (wait || heard == 0)
 		return;
 	if (ns_store_hold(n->store, 0) == 0) {
 		n->held = 0;
@@ -136,7 +145,7 @@ static void ns__on_tick(uv_timer_t *h)
 	}
 	if (n->held && t - n->last_hold_check >= 500) {
 		n->last_hold_check = t;
-		ns__check_hold(n);
+		ns__check_hold(n, t);
 	}
 	ns__pump_all(n);
 	ns__try_commit(n);
@@ -211,6 +220,14 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	if (cfg->http_listen[0]) {
 		rc = ns_http_start(&n->http, loop, n->store, cfg->http_listen, cfg->http_token, ns__status, n,
 				   ns__on_local_append, d);
+		if (rc == 0) {
+			ns_http_opts ho = { .max_conns = cfg->http_max_conns, .reserved_conns = cfg->http_reserved_conns,
+					    .conns_per_client = cfg->http_conns_per_client,
+					    .response_timeout = cfg->http_response_timeout,
+					    .session_lifetime = cfg->http_session_lifetime, .log = ns__http_log };
+			if ((rc = ns_http_configure(n->http, &ho, d)) != 0)
+				ns_http_stop(n->http); /* as after a failed listen: the listener closes */
+		}
 		if (rc != 0)
 			goto fail;
 		ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);

@@ -30,10 +30,13 @@
 
 #define NS__PEER_MAX 128
 #define NS__PROTO_VERSION 1
-#define NS__MAX_FRAME (16 * 1024 * 1024)
 #define NS__BATCH_BYTES (4 * 1024 * 1024)
-#define NS__BATCH_MAX_EVENTS 4096   /* events in one received Events message */
-#define NS__QUEUE_MAX_BATCHES 64    /* received batches held in memory, all peers */
+/* Event bytes in one Events message: a sender stops after 4 MiB, finishing the event it began. */
+#define NS__BATCH_MAX_BYTES (NS__BATCH_BYTES + NS_EVENT_MAX_BYTES)
+/* The largest frame: an Events message at its limit plus its framing (ZMQ_MAXMSGSIZE). */
+#define NS__MAX_FRAME (NS__BATCH_MAX_BYTES + 64 * 1024)
+#define NS__BATCH_MAX_EVENTS 4096   /* events in one Events message, whatever a Hello says */
+#define NS__QUEUE_MAX_BATCHES 1024  /* received batches held in memory, all peers (and cfg.ingest_queue bytes) */
 #define NS__COMMIT_MAX_EVENTS 2048  /* events merged into one ingest transaction */
 #define NS__DEFER_MIN_EVENTS 512    /* a commit this large is catch-up: defer its folds */
 #define NS__FOLD_STEP 96            /* persons per deferred-fold transaction (~15 ms) */
@@ -49,6 +52,7 @@ typedef struct ns__batch {
 	ns_node *node;
 	ns__peer *peer;
 	uint64_t remote_batch;
+	size_t bytes;   /* memory it holds, as counted against [node] ingest_queue_mib */
 	ns_event **evs;
 	int *res;       /* per event: a decode error, or 0 until verified (NS_ESIG) */
 	size_t n;
@@ -96,7 +100,24 @@ struct ns__peer {
 	uint64_t sent_events, recv_events, rejected, sent_batches;
 	uint64_t in_sync_at;      /* last time they lacked nothing we hold */
 	uint64_t dialled_at;      /* last zmq_connect, outbound only */
-	size_t queued;
+	size_t queued;            /* its batches in our ingest queue: Events not yet acknowledged */
+	unsigned batch_max;       /* events per Events message it accepts (its Hello; 0: not stated) */
+	/* Back-off of a peer that broke the flow-control rules (docs/PROTOCOL.md). */
+	uint64_t ignore_until;    /* loop ms; 0: not ignored */
+	uint64_t ignored_frames;  /* frames dropped unread during the back-off */
+	int severed;              /* outbound: disconnected for the back-off */
+	/* New sessions (full resends) at most once per [node] resend_interval. */
+	uint64_t session_at;      /* when the current session started; 0: never */
+	int deferred;             /* a new session waits for the interval to pass */
+	uint64_t deferred_session;
+	unsigned deferred_window;
+	uint64_t hellos_refused, hellos_counted, counted_at;
+	/* Its claim to hold this site's own events beyond ours, while appends are held. */
+	uint64_t backed_mine;     /* highest own seq it sent us with a valid signature */
+	uint64_t claim_since;     /* waiting for the claim to be backed since (0: not waiting) */
+	uint64_t claim_base;      /* our own seq when the wait (re)started */
+	uint64_t claim_pull_at;
+	int claim_ignored;        /* an unbacked claim timed out: its claims no longer hold */
 };
 
 /*
@@ -130,6 +151,8 @@ struct ns_node {
 	size_t nvv;
 	ns__batch *qhead, *qtail;
 	size_t qlen;
+	size_t qbytes;        /* the queue's memory (ns__batch.bytes), bounded by cfg.ingest_queue */
+	int paused;           /* sockets not watched: the queue is full */
 	int committing;
 	size_t verifying;
 	size_t folds_pending; /* persons whose fold was deferred (0 = none known) */
@@ -158,6 +181,16 @@ void ns__handle(ns__peer *p, const uint8_t *data, size_t len);
 void ns__send_hello(ns__peer *p);
 /* Relay every equivocation proof held to @p only, or to every peer that is up (NULL). */
 void ns__send_proofs(ns_node *n, ns__peer *only);
+/* The ingest queue is full (batches or bytes): leave further frames in ZeroMQ. */
+int ns__ingest_full(const ns_node *n);
+/*
+ * The seq of this site's own origin that @p p's Hello claims and that counts
+ * at loop time @p t while appends are held (@p mine: our own contiguous seq).
+ * A claim above @p mine counts while it is backed by our signed event at
+ * that seq, or for claim_timeout while we wait for the events (pulling
+ * them); then it is ignored and counted.
+ */
+uint64_t ns__own_claim(ns__peer *p, uint64_t mine, uint64_t t);
 /* Send what @p p lacks while it grants credit. */
 void ns__pump(ns__peer *p);
 void ns__pump_all(ns_node *n);
@@ -167,7 +200,10 @@ void ns__pump_all(ns_node *n);
  * @return events refused as equivocation.
  */
 int ns__batch_done(ns__batch *b, const int *res, int rc);
-/* Timeouts of one peer at loop time @p t: mark down, resend unacknowledged, retry Hello. */
+/*
+ * Timeouts of one peer at loop time @p t: mark down, resend unacknowledged,
+ * retry Hello, end a back-off, start a deferred session.
+ */
 void ns__peer_tick(ns__peer *p, uint64_t t);
 /* Anti-entropy Hellos and heartbeat Pings when due. */
 void ns__proto_timers(ns_node *n, uint64_t t);

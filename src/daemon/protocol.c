@@ -141,6 +141,7 @@ void ns__send_hello(ns__peer *p)
 	h.n_vector = n->nvv;
 	h.window = n->cfg.window;
 	h.session = n->session;
+	h.batch = n->cfg.batch;
 	m.body_case = NOMSYNC__MESSAGE__BODY_HELLO;
 	m.hello = &h;
 	if (ns__send_msg(p, &m) == 0) {
@@ -240,6 +241,8 @@ void ns__pump(ns__peer *p)
 	while (p->credit > 0) {
 		ns__collect c = { 0 };
 		c.cap = n->cfg.batch;
+		if (p->batch_max && p->batch_max < c.cap)
+			c.cap = p->batch_max; /* what its Hello says it accepts */
 		c.items = calloc(c.cap, sizeof(*c.items));
 		if (c.items == NULL)
 			return;
@@ -292,15 +295,48 @@ void ns__pump_all(ns_node *n)
 		ns__pump(n->peers[i]);
 }
 
+/* Rejections in one batch, by reason, for its one log line. */
+typedef struct ns__reasons {
+	int code[4];
+	size_t count[4], other;
+} ns__reasons;
+
+static void ns__reasons_add(ns__reasons *r, int code)
+{
+	for (int i = 0; i < 4; i++)
+		if (r->count[i] == 0 || r->code[i] == code) {
+			r->code[i] = code;
+			r->count[i]++;
+			return;
+		}
+	r->other++;
+}
+
+static void ns__reasons_text(const ns__reasons *r, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (int i = 0; i < 4 && r->count[i] && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%zu %s", i ? ", " : "", r->count[i], ns_strerror(r->code[i]));
+	if (r->other && o < len)
+		snprintf(buf + o, len - o, ", %zu for other reasons", r->other);
+}
+
 int ns__batch_done(ns__batch *b, const int *res, int rc)
 {
 	ns_node *n = b->node;
 	ns__peer *p = b->peer;
+	const uint8_t *me = ns_store_identity(n->store)->pk;
 	uint64_t applied = 0, held = 0, rejected = 0;
+	ns__reasons why = { 0 };
+	size_t first = b->n;
 	int proofs = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
 		int r = res[i];
+		/* Our own event, signature checked (b->res): it backs a claim to hold our seq this far. */
+		if (b->evs[i] && b->res[i] == 0 && b->evs[i]->seq > p->backed_mine &&
+		    memcmp(b->evs[i]->origin, me, NS_KEY_BYTES) == 0)
+			p->backed_mine = b->evs[i]->seq;
 		if (rc != 0)
 			continue;
 		if (r == NS_INGEST_APPLIED)
@@ -310,13 +346,10 @@ int ns__batch_done(ns__batch *b, const int *res, int rc)
 		else if (r == NS_EEQUIV)
 			proofs++;
 		if (r < 0) {
-			char ok[17] = "?";
 			rejected++;
-			if (b->evs[i])
-				ns_hex(ok, b->evs[i]->origin, 8);
-			ns_log(NS_LOG_WARN, "rejected event from %s (origin %s.. %s seq %llu): %s", p->site, ok,
-			       b->evs[i] ? b->evs[i]->site : "?",
-			       b->evs[i] ? (unsigned long long)b->evs[i]->seq : 0ull, ns_strerror(r));
+			ns__reasons_add(&why, r);
+			if (first == b->n)
+				first = i;
 		}
 		if (r == NS_INGEST_HELD && b->evs[i]) {
 			/* A gap: ask this peer to resend the origin from what we hold. */
@@ -324,8 +357,20 @@ int ns__batch_done(ns__batch *b, const int *res, int rc)
 			ns__send_pull(p, b->evs[i]->origin, have + 1);
 		}
 	}
+	if (rejected) {
+		/* One line per batch, however many of its events were refused. */
+		const ns_event *ev = b->evs[first];
+		char ok[17] = "?", reasons[256] = "";
+		if (ev)
+			ns_hex(ok, ev->origin, 8);
+		ns__reasons_text(&why, reasons, sizeof(reasons));
+		ns_log(NS_LOG_WARN, "rejected %llu of %zu events from %s (batch %llu): %s; first: origin %s.. %s seq %llu",
+		       (unsigned long long)rejected, b->n, p->site, (unsigned long long)b->remote_batch, reasons, ok,
+		       ev ? ev->site : "?", ev ? (unsigned long long)ev->seq : 0ull);
+	}
 	p->rejected += rejected;
 	p->queued--;
+	n->qbytes -= b->bytes;
 	if (rc == 0) {
 		ns__send_ack(p, b->remote_batch);
 		ns_log(NS_LOG_DEBUG, "batch %llu from %s: %zu events, %llu applied, %llu held, %llu rejected",
@@ -339,19 +384,78 @@ int ns__batch_done(ns__batch *b, const int *res, int rc)
  * Receiving.
  */
 
+int ns__ingest_full(const ns_node *n)
+{
+	return n->qlen >= NS__QUEUE_MAX_BATCHES || n->qbytes >= n->cfg.ingest_queue;
+}
+
+/*
+ * Events messages a peer may have in our ingest queue (not yet acknowledged):
+ * the window we granted, plus one window for the batches a sender resends
+ * when it has had no Ack for its peer_timeout while the first ones still
+ * wait here. An honest sender never has more.
+ */
+static size_t ns__credit_limit(const ns_node *n)
+{
+	return 2 * (size_t)n->cfg.window;
+}
+
+/*
+ * @p p broke the flow-control rules: count it (store counter @p counter),
+ * log one line, and ignore the peer for [node] peer_backoff seconds: its
+ * frames are dropped unread, nothing is sent to it, and a peer we dial is
+ * disconnected (transport.c) until the back-off ends.
+ */
+static void ns__penalise(ns__peer *p, const char *counter, const char *what)
+{
+	ns_node *n = p->node;
+
+	n->frames_rejected++;
+	ns_store_count(n->store, counter, 1);
+	p->ignore_until = ns__now(n) + (uint64_t)(n->cfg.peer_backoff * 1000);
+	p->ignored_frames = 0;
+	p->up = 0;
+	p->hello_seen = 0;
+	p->hello_sent = 0;
+	p->credit = 0;
+	p->outstanding = 0;
+	p->deferred = 0;
+	ns_log(NS_LOG_WARN, "peer %s %s; ignoring it for %.0f s", p->site, what, n->cfg.peer_backoff);
+}
+
+/*
+ * Memory a decoded batch holds: its event bytes twice (the raw copy and the
+ * decoded payload), plus per event the structures.
+ */
+static size_t ns__batch_bytes(size_t nevents, size_t event_bytes)
+{
+	return sizeof(ns__batch) + nevents * (sizeof(ns_event *) + sizeof(int) + sizeof(ns_event) + 256) +
+	       2 * event_bytes;
+}
+
 static void ns__on_events(ns__peer *p, const Nomsync__Events *e)
 {
 	ns_node *n = p->node;
 	ns__batch *b;
+	size_t bytes = 0, malformed = 0;
+	ns_diag first;
 
 	if (e->n_events == 0) {
 		ns__send_ack(p, e->batch);
 		return;
 	}
-	if (e->n_events > NS__BATCH_MAX_EVENTS) {
-		n->frames_rejected++;
-		ns_log(NS_LOG_WARN, "peer %s sent a batch of %zu events (limit 4096); dropped", p->site,
-		       e->n_events);
+	if (p->queued >= ns__credit_limit(n)) {
+		/* Reached when the frame did not start with the Events field (ns__handle checks that first). */
+		ns__penalise(p, "rejected.credit", "sent Events beyond its credit");
+		return;
+	}
+	for (size_t i = 0; i < e->n_events; i++)
+		bytes += e->events[i].len;
+	if (e->n_events > n->cfg.batch || bytes > NS__BATCH_MAX_BYTES) {
+		char what[160];
+		snprintf(what, sizeof(what), "sent a batch of %zu events, %zu bytes (limit %u events, %d bytes)",
+			 e->n_events, bytes, n->cfg.batch, NS__BATCH_MAX_BYTES);
+		ns__penalise(p, "rejected.batch_size", what);
 		return;
 	}
 	b = calloc(1, sizeof(*b));
@@ -367,27 +471,62 @@ static void ns__on_events(ns__peer *p, const Nomsync__Events *e)
 	b->peer = p;
 	b->remote_batch = e->batch;
 	b->n = e->n_events;
+	b->bytes = ns__batch_bytes(b->n, bytes);
 	for (size_t i = 0; i < e->n_events; i++) {
 		ns_diag d;
 		int rc = ns_event_decode(e->events[i].data, e->events[i].len, &b->evs[i], &d);
 		if (rc != 0) {
 			b->res[i] = rc;
 			n->events_rejected++;
-			ns_log(NS_LOG_WARN, "malformed event from %s dropped: %s: %s", p->site, d.field, d.msg);
+			if (malformed++ == 0)
+				first = d;
 		} else {
 			/* They hold it: never send it back to them. */
 			ns__vec_set(&p->their, &p->ntheir, b->evs[i]->origin, b->evs[i]->seq, 1);
 		}
 	}
+	if (malformed)
+		ns_log(NS_LOG_WARN, "%zu malformed events from %s (batch %llu) dropped; first: %s: %s", malformed, p->site,
+		       (unsigned long long)e->batch, first.field, first.msg);
 	p->recv_events += b->n;
 	p->queued++;
+	n->qbytes += b->bytes;
 	n->ops.enqueue(n->ops_arg, b);
+}
+
+/*
+ * A new session of @p p (a Hello with a new session id, or the first since
+ * it was down): forget what was in flight, grant it @p window, take its
+ * vector as the truth (so send it everything it lacks), and send it our
+ * Hello and the proofs we hold.
+ */
+static void ns__session_start(ns__peer *p, uint64_t session, unsigned window)
+{
+	ns_node *n = p->node;
+
+	ns_log(NS_LOG_INFO, "peer %s: session started (%zu origins known to it)", p->site, p->ntold);
+	p->remote_session = session;
+	p->credit = window ? (window < n->cfg.window ? window : n->cfg.window) : 1;
+	p->outstanding = 0;
+	free(p->their);
+	p->their = NULL;
+	p->ntheir = 0;
+	for (size_t i = 0; i < p->ntold; i++)
+		ns__vec_set(&p->their, &p->ntheir, p->told[i].origin, p->told[i].seq, 0);
+	p->hello_seen = 1;
+	p->hello_sent = 0;
+	p->session_at = ns__now(n);
+	p->deferred = 0;
+	ns__send_hello(p);
+	ns__send_proofs(n, p);
+	ns__pump(p);
 }
 
 static void ns__on_hello(ns__peer *p, const Nomsync__Hello *h)
 {
 	ns_node *n = p->node;
 	int fresh = !p->hello_seen || h->session != p->remote_session;
+	uint64_t t = ns__now(n);
 
 	if (h->version != NS__PROTO_VERSION) {
 		ns_log(NS_LOG_WARN, "peer %s speaks protocol version %u; ignoring", p->site, h->version);
@@ -406,28 +545,39 @@ static void ns__on_hello(ns__peer *p, const Nomsync__Hello *h)
 	for (size_t i = 0; i < h->n_vector; i++)
 		if (h->vector[i]->origin.len == NS_KEY_BYTES)
 			ns__vec_set(&p->told, &p->ntold, h->vector[i]->origin.data, h->vector[i]->seq, 0);
+	p->batch_max = h->batch < NS__BATCH_MAX_EVENTS ? h->batch : NS__BATCH_MAX_EVENTS;
 	if (fresh) {
-		ns_log(NS_LOG_INFO, "peer %s: session started (%zu origins known to it)", p->site, p->ntold);
-		p->remote_session = h->session;
-		p->credit = h->window ? (h->window < n->cfg.window ? h->window : n->cfg.window) : 1;
-		p->outstanding = 0;
-		free(p->their);
-		p->their = NULL;
-		p->ntheir = 0;
-		p->hello_sent = 0;
+		/*
+		 * Each new session costs a resend of everything the peer says it
+		 * lacks: at most one per resend_interval. A later one waits
+		 * (ns__peer_tick starts it), and is counted once per session id.
+		 */
+		if (p->session_at && t - p->session_at < (uint64_t)(n->cfg.resend_interval * 1000)) {
+			if (!p->deferred || p->deferred_session != h->session) {
+				/* Counted in the store by ns__peer_tick: a flood of Hellos must not become a flood of writes. */
+				if (p->hellos_refused++ == 0 || !p->deferred)
+					ns_log(NS_LOG_WARN,
+					       "peer %s: a new session within %.0f s of the last; resend deferred "
+					       "(%llu such Hellos refused)",
+					       p->site, n->cfg.resend_interval, (unsigned long long)p->hellos_refused);
+			}
+			p->deferred = 1;
+			p->deferred_session = h->session;
+			p->deferred_window = h->window;
+			return;
+		}
+		ns__session_start(p, h->session, h->window);
+		return;
 	}
 	for (size_t i = 0; i < p->ntold; i++)
-		ns__vec_set(&p->their, &p->ntheir, p->told[i].origin, p->told[i].seq, !fresh && p->outstanding);
-	if (!fresh && p->outstanding == 0) {
+		ns__vec_set(&p->their, &p->ntheir, p->told[i].origin, p->told[i].seq, p->outstanding);
+	if (p->outstanding == 0) {
 		/* Nothing in flight: what they told us is exactly what they hold. */
 		for (size_t i = 0; i < p->ntheir; i++)
 			p->their[i].seq = ns__vec_get(p->told, p->ntold, p->their[i].origin);
 	}
-	p->hello_seen = 1;
 	if (!p->hello_sent)
 		ns__send_hello(p);
-	if (fresh)
-		ns__send_proofs(n, p);
 	ns__pump(p);
 }
 
@@ -451,6 +601,23 @@ void ns__handle(ns__peer *p, const uint8_t *data, size_t len)
 	ns_node *n = p->node;
 	Nomsync__Message *m;
 
+	if (p->ignore_until) {
+		if (ns__now(n) < p->ignore_until) {
+			p->ignored_frames++;
+			return;
+		}
+		ns_log(NS_LOG_INFO, "peer %s: back-off over (%llu frames dropped meanwhile)", p->site,
+		       (unsigned long long)p->ignored_frames);
+		p->ignore_until = 0;
+	}
+	/* An Events message (field 2, length-delimited) beyond the credit: refused before it is decoded. */
+	if (len > 0 && data[0] == 0x12 && p->queued >= ns__credit_limit(n)) {
+		char what[128];
+		snprintf(what, sizeof(what), "sent Events beyond its credit (%zu unacknowledged, window %u)", p->queued,
+			 n->cfg.window);
+		ns__penalise(p, "rejected.credit", what);
+		return;
+	}
 	p->last_rx = ns__now(n);
 	if (!p->up) {
 		p->up = 1;
@@ -511,6 +678,17 @@ void ns__peer_tick(ns__peer *p, uint64_t t)
 {
 	ns_node *n = p->node;
 
+	if (p->hellos_refused > p->hellos_counted && t - p->counted_at >= 1000) {
+		ns_store_count(n->store, "rejected.hello", p->hellos_refused - p->hellos_counted);
+		p->hellos_counted = p->hellos_refused;
+		p->counted_at = t;
+	}
+	if (p->ignore_until)
+		return; /* ns__handle ends the back-off at its next frame */
+	if (p->deferred && !p->up)
+		p->deferred = 0; /* it went away; its next Hello starts a session */
+	if (p->deferred && t - p->session_at >= (uint64_t)(n->cfg.resend_interval * 1000))
+		ns__session_start(p, p->deferred_session, p->deferred_window);
 	if (p->up && t - p->last_rx > (uint64_t)(n->cfg.peer_timeout * 1000)) {
 		ns_log(NS_LOG_WARN, "peer %s: no contact for %.0f s; marking down", p->site, n->cfg.peer_timeout);
 		p->up = 0;
@@ -537,7 +715,7 @@ void ns__proto_timers(ns_node *n, uint64_t t)
 	if (t - n->last_ae >= (uint64_t)(n->cfg.anti_entropy * 1000)) {
 		n->last_ae = t;
 		for (size_t i = 0; i < n->npeers; i++)
-			if (n->peers[i]->up || n->peers[i]->outbound)
+			if ((n->peers[i]->up || n->peers[i]->outbound) && !n->peers[i]->ignore_until)
 				ns__send_hello(n->peers[i]);
 	}
 	if (t - n->last_hb >= (uint64_t)(n->cfg.heartbeat * 1000)) {
@@ -546,6 +724,43 @@ void ns__proto_timers(ns_node *n, uint64_t t)
 			if (n->peers[i]->hello_seen)
 				ns__send_ping(n->peers[i]);
 	}
+}
+
+uint64_t ns__own_claim(ns__peer *p, uint64_t mine, uint64_t t)
+{
+	ns_node *n = p->node;
+	const uint8_t *me = ns_store_identity(n->store)->pk;
+	uint64_t claim = ns__vec_get(p->told, p->ntold, me);
+
+	if (claim <= mine) {
+		p->claim_since = 0;
+		return claim;
+	}
+	if (p->backed_mine >= claim)
+		return claim; /* it sent our signed event at that seq: the events exist */
+	if (p->claim_ignored)
+		return mine;
+	if (p->claim_since == 0 || mine > p->claim_base) {
+		/* A new claim, or events arrived: (re)start the wait. */
+		p->claim_since = t;
+		p->claim_base = mine;
+		p->claim_pull_at = 0;
+	}
+	if (t - p->claim_since > (uint64_t)(n->cfg.claim_timeout * 1000)) {
+		p->claim_ignored = 1;
+		ns_store_count(n->store, "rejected.claim", 1);
+		ns_log(NS_LOG_WARN,
+		       "peer %s claims to hold this site's own events up to seq %llu but sent none to back it "
+		       "(ours stayed at %llu for %.0f s); claim ignored",
+		       p->site, (unsigned long long)claim, (unsigned long long)mine, n->cfg.claim_timeout);
+		return mine;
+	}
+	if (p->claim_pull_at == 0 || t - p->claim_pull_at >= 2000) {
+		/* Ask for them: an honest peer sends them at once. */
+		p->claim_pull_at = t;
+		ns__send_pull(p, me, mine + 1);
+	}
+	return claim;
 }
 
 void ns__peer_status(ns_node *n, ns__peer *p, uint64_t t, ns_peer_status *out)

@@ -8,6 +8,11 @@
  * until ZMQ_EVENTS has no POLLIN, and the tick timer drains again in case a
  * send changed the state without waking the descriptor. Each frame received
  * goes to the protocol (ns__handle).
+ *
+ * While the ingest queue is full (batches or bytes, ns__ingest_full) the
+ * sockets are not read and not watched: further frames wait in ZeroMQ (at
+ * most ZMQ_RCVHWM per connection, about the window) and in TCP buffers, and
+ * the senders slow down, until commits drain the queue.
  */
 #include "daemon/log.h"
 #include "daemon/node_int.h"
@@ -38,6 +43,35 @@ int ns__transport_send(void *arg, ns__peer *p, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/*
+ * Stop watching the replication sockets: the descriptor of a socket left
+ * unread stays readable, and watching it would spin the loop.
+ */
+static void ns__pause(ns_node *n)
+{
+	if (n->paused || n->stopping || n->router_poll.loop == NULL) /* not watched (a test harness) */
+		return;
+	n->paused = 1;
+	uv_poll_stop(&n->router_poll);
+	for (size_t i = 0; i < n->npeers; i++)
+		if (n->peers[i]->polling)
+			uv_poll_stop(&n->peers[i]->poll);
+	ns_log(NS_LOG_DEBUG, "ingest queue full (%zu batches, %zu bytes): not reading the sockets", n->qlen,
+	       n->qbytes);
+}
+
+static void ns__on_router(uv_poll_t *h, int status, int events);
+static void ns__on_dealer(uv_poll_t *h, int status, int events);
+
+static void ns__resume(ns_node *n)
+{
+	n->paused = 0;
+	uv_poll_start(&n->router_poll, UV_READABLE, ns__on_router);
+	for (size_t i = 0; i < n->npeers; i++)
+		if (n->peers[i]->polling)
+			uv_poll_start(&n->peers[i]->poll, UV_READABLE, ns__on_dealer);
+}
+
 /* Receive everything waiting on @sock. With the queue full, leave the rest in ZeroMQ. */
 static void ns__drain(ns_node *n, void *sock, ns__peer *fixed)
 {
@@ -46,8 +80,12 @@ static void ns__drain(ns_node *n, void *sock, ns__peer *fixed)
 		size_t sz = sizeof(events);
 		zmq_msg_t id, msg;
 
-		if (n->stopping || n->qlen >= NS__QUEUE_MAX_BATCHES)
+		if (n->stopping)
 			return;
+		if (ns__ingest_full(n)) {
+			ns__pause(n);
+			return;
+		}
 		if (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &sz) != 0 || !(events & ZMQ_POLLIN))
 			return;
 		if (fixed) {
@@ -174,6 +212,8 @@ void ns__drain_all(ns_node *n)
 {
 	if (n->stopping)
 		return;
+	if (n->paused && !ns__ingest_full(n))
+		ns__resume(n);
 	ns__drain_zap(n);
 	ns__drain(n, n->router, NULL);
 	for (size_t i = 0; i < n->npeers; i++)
@@ -205,7 +245,25 @@ static void ns__on_dealer(uv_poll_t *h, int status, int events)
 
 void ns__transport_redial(ns__peer *p, uint64_t t)
 {
-	if (p->outbound && !p->hello_seen && t - p->dialled_at > 5000) {
+	if (!p->outbound)
+		return;
+	if (p->ignore_until > t) {
+		/* A back-off (protocol.c): hang up until it ends. */
+		if (!p->severed && zmq_disconnect(p->sock, p->endpoint) == 0)
+			p->severed = 1;
+		return;
+	}
+	if (p->severed) {
+		p->severed = 0;
+		p->ignore_until = 0;
+		p->dialled_at = t;
+		if (zmq_connect(p->sock, p->endpoint) != 0)
+			ns_log(NS_LOG_WARN, "cannot re-dial %s at %s: %s", p->site, p->endpoint, zmq_strerror(errno));
+		else
+			ns_log(NS_LOG_INFO, "back-off of %s over; dialling %s again", p->site, p->endpoint);
+		return;
+	}
+	if (!p->hello_seen && t - p->dialled_at > 5000) {
 		/*
 		 * No handshake for 5 s: dial again. After a refused
 		 * handshake (e.g. our new key not yet in the peer's
@@ -220,15 +278,22 @@ void ns__transport_redial(ns__peer *p, uint64_t t)
 	}
 }
 
-static int ns__sock_opts(void *s, int linger)
+/*
+ * Receive at most about a window of frames per connection ahead of the
+ * node (an honest peer has at most a window of Events in flight, plus
+ * small messages between them), so that what waits in ZeroMQ is bounded by
+ * window x the largest frame. Send up to a window of Events plus the small
+ * messages around them.
+ */
+static int ns__sock_opts(void *s, int linger, unsigned window)
 {
-	int hwm = 1000, maxmsg_ok;
+	int rcvhwm = (int)window + 16, sndhwm = (int)window + 1000, maxmsg_ok;
 	int64_t maxmsg = NS__MAX_FRAME;
 	int ivl = 1000, timeout = 5000, rivl = 200, rmax = 2000;
 
 	maxmsg_ok = zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-	if (maxmsg_ok != 0 || zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 ||
-	    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0 ||
+	if (maxmsg_ok != 0 || zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof(sndhwm)) != 0 ||
+	    zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0 ||
 	    zmq_setsockopt(s, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof(timeout)) != 0 ||
@@ -250,7 +315,7 @@ int ns__transport_open(ns_node *n, ns_diag *d)
 	if (n->zap == NULL || zmq_bind(n->zap, "inproc://zeromq.zap.01") != 0)
 		return ns_diag_set(d, NS_EIO, "zmq", "cannot bind the ZAP handler: %s", zmq_strerror(errno));
 	n->router = zmq_socket(n->zctx, ZMQ_ROUTER);
-	if (n->router == NULL || ns__sock_opts(n->router, 500) != 0 ||
+	if (n->router == NULL || ns__sock_opts(n->router, 500, cfg->window) != 0 ||
 	    zmq_setsockopt(n->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) != 0 ||
 	    zmq_setsockopt(n->router, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
 	    zmq_setsockopt(n->router, ZMQ_CURVE_SECRETKEY, n->curve_sk, 32) != 0 ||
@@ -267,7 +332,7 @@ int ns__transport_open(ns_node *n, ns_diag *d)
 			return NS_ENOMEM;
 		snprintf(p->endpoint, sizeof(p->endpoint), "%s", cfg->peers[i].endpoint);
 		p->sock = zmq_socket(n->zctx, ZMQ_DEALER);
-		if (p->sock == NULL || ns__sock_opts(p->sock, 500) != 0 ||
+		if (p->sock == NULL || ns__sock_opts(p->sock, 500, cfg->window) != 0 ||
 		    zmq_setsockopt(p->sock, ZMQ_IMMEDIATE, &one, sizeof(one)) != 0 ||
 		    zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, e->curve_pk, 32) != 0 ||
 		    zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, n->curve_pk, 32) != 0 ||

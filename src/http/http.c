@@ -1,18 +1,13 @@
 /*
- * HTTP/JSON API and web page for nomsyncd (see http.h).
- *
- * One connection handles one request at a time: when a request completes
- * the parser is paused, bytes that arrive meanwhile (pipelining) are kept
- * (up to 64 KiB) and parsed after the response is written. Reads of the
- * store happen on the loop thread (LMDB readers never block); appends go to
- * the thread pool.
+ * HTTP/JSON API and web page for nomsyncd (see http.h): routing and the
+ * handlers. Reads of the store happen on the loop thread (LMDB readers never
+ * block); appends go to the thread pool.
  */
-#include "http/http.h"
+#include "http/http_int.h"
 
 #include <nomsync/json.h>
 #include <nomsync/validate.h>
 
-#include <http_parser.h>
 #include <sodium.h>
 
 #include <stdio.h>
@@ -23,170 +18,7 @@
 
 #include "web_assets.inc"
 
-#define NS__MAX_HEADER_BYTES (16 * 1024)
-#define NS__MAX_BODY (1024 * 1024)
-#define NS__MAX_STASH (64 * 1024)
-#define NS__REQUEST_TIMEOUT_MS 10000
-#define NS__MAX_CONNS 512
 #define NS__MAX_PAGE 500
-
-typedef struct ns__conn ns__conn;
-
-struct ns_http {
-	uv_loop_t *loop;
-	uv_tcp_t listener;
-	ns_store *store;
-	char token[128];
-	ns_http_status_fn status;
-	void *status_arg;
-	void (*appended)(void *arg);
-	ns__conn *conns;
-	size_t nconns;
-	int stopping;
-	uint64_t requests[6]; /* by status class 1xx..5xx, index 0 unused */
-	uint64_t rejected_conns;
-};
-
-struct ns__conn {
-	uv_tcp_t tcp;
-	uv_timer_t timer;
-	ns_http *h;
-	ns__conn *next, *prev;
-	http_parser parser;
-	char url[4096];
-	size_t url_len;
-	char hname[64], hval[1024];
-	size_t hname_len, hval_len;
-	int in_value;
-	char auth[256], cookie[1024], ctype[128];
-	size_t header_bytes;
-	char *body;
-	size_t body_len;
-	int complete, busy, closing, in_request, error;
-	char *stash;
-	size_t stash_len;
-	int keep_alive;
-	int handles; /* open uv handles (tcp, timer) */
-};
-
-/*
- * Responses.
- */
-
-static const char *ns__reason(int code)
-{
-	switch (code) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 303: return "See Other";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 408: return "Request Timeout";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 422: return "Unprocessable Entity";
-	case 431: return "Request Header Fields Too Large";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
-	}
-}
-
-static void ns__conn_close(ns__conn *c);
-static void ns__conn_continue(ns__conn *c);
-static void ns__on_timeout(uv_timer_t *t);
-
-typedef struct ns__wreq {
-	uv_write_t req;
-	ns__conn *c;
-	char *buf;
-	int close_after;
-} ns__wreq;
-
-static void ns__on_written(uv_write_t *w, int status)
-{
-	ns__wreq *r = (ns__wreq *)w;
-	ns__conn *c = r->c;
-	free(r->buf);
-	free(r);
-	c->busy = 0;
-	if (status < 0 || c->closing || !c->keep_alive) {
-		ns__conn_close(c);
-		return;
-	}
-	ns__conn_continue(c);
-}
-
-/* Send a complete response; @extra is more header lines, each ending "\r\n". */
-static void ns__respond(ns__conn *c, int code, const char *type, const char *body, size_t len, const char *extra)
-{
-	char head[1024];
-	ns__wreq *r;
-	int n;
-
-	c->h->requests[code / 100 < 6 ? code / 100 : 5]++;
-	if (code >= 400 && code != 401 && code != 404 && code != 409 && code != 422)
-		c->keep_alive = 0;
-	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n"
-		     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-		     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n%s\r\n",
-		     code, ns__reason(code), type, len, c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
-	r = calloc(1, sizeof(*r));
-	if (r == NULL || n < 0 || (size_t)n >= sizeof(head) || (r->buf = malloc((size_t)n + len)) == NULL) {
-		free(r);
-		ns__conn_close(c);
-		return;
-	}
-	memcpy(r->buf, head, (size_t)n);
-	if (c->parser.method == HTTP_HEAD)
-		len = 0; /* HEAD: the headers say how long the body would be, and no body follows */
-	if (len)
-		memcpy(r->buf + n, body, len);
-	r->c = c;
-	uv_buf_t b = uv_buf_init(r->buf, (unsigned)((size_t)n + len));
-	c->busy = 1;
-	if (uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1, ns__on_written) != 0) {
-		free(r->buf);
-		free(r);
-		c->busy = 0;
-		ns__conn_close(c);
-	}
-}
-
-static void ns__respond_json(ns__conn *c, int code, json_t *j)
-{
-	char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(j);
-	if (txt == NULL) {
-		ns__respond(c, 500, "application/json", "{\"error\":\"internal\"}", 20, NULL);
-		return;
-	}
-	ns__respond(c, code, "application/json", txt, strlen(txt), NULL);
-	free(txt);
-}
-
-/*
- * A JSON string of text that may echo client bytes (a path, a field name,
- * a message cut mid-character): anything outside printable ASCII becomes
- * '?', so the response is always valid JSON.
- */
-static json_t *ns__safe_string(const char *text)
-{
-	char buf[512];
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p && n < sizeof(buf) - 1; p++)
-		buf[n++] = (*p >= 0x20 && *p < 0x7f) ? (char)*p : '?';
-	buf[n] = '\0';
-	return json_string(buf);
-}
-
-static void ns__respond_error(ns__conn *c, int code, const char *error, const char *message)
-{
-	ns__respond_json(c, code, json_pack("{s:s,s:o}", "error", error, "message", ns__safe_string(message)));
-}
 
 /*
  * Request helpers.
@@ -221,28 +53,6 @@ static int ns__query_param(const char *query, const char *name, char *out, size_
 		p = amp ? amp + 1 : NULL;
 	}
 	return 0;
-}
-
-static int ns__authorised(ns__conn *c)
-{
-	const char *tok = NULL;
-	size_t tl = strlen(c->h->token);
-
-	if (strncasecmp(c->auth, "Bearer ", 7) == 0)
-		tok = c->auth + 7;
-	else {
-		const char *k = strstr(c->cookie, "nomsync_token=");
-		static char buf[256];
-		if (k) {
-			size_t n = strcspn(k + 14, "; ");
-			if (n < sizeof(buf)) {
-				memcpy(buf, k + 14, n);
-				buf[n] = '\0';
-				tok = buf;
-			}
-		}
-	}
-	return tok && strlen(tok) == tl && tl > 0 && sodium_memcmp(tok, c->h->token, tl) == 0;
 }
 
 static const struct ns_asset *ns__asset(const char *path)
@@ -664,6 +474,13 @@ static void ns__get_metrics(ns__conn *c)
 	fprintf(f, "# HELP nomsync_http_responses_total HTTP responses by status class.\n# TYPE nomsync_http_responses_total counter\n");
 	for (int cl = 2; cl <= 5; cl++)
 		fprintf(f, "nomsync_http_responses_total{class=\"%dxx\"} %llu\n", cl, (unsigned long long)h->requests[cl]);
+	fprintf(f, "# HELP nomsync_http_connections Open HTTP connections.\n# TYPE nomsync_http_connections gauge\n"
+		   "nomsync_http_connections %zu\n", h->nconns);
+	fprintf(f, "# HELP nomsync_http_connections_refused_total HTTP connections refused or closed early, by reason.\n"
+		   "# TYPE nomsync_http_connections_refused_total counter\n");
+	for (int r = 0; r < NS__NREFUSALS; r++)
+		fprintf(f, "nomsync_http_connections_refused_total{reason=\"%s\"} %llu\n", ns__refusal_names[r],
+			(unsigned long long)h->refused[r]);
 	fclose(f);
 	json_decref(st);
 	ns__respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len, NULL);
@@ -700,9 +517,10 @@ static void ns__get_refdata(ns__conn *c)
 	ns__respond_json(c, 200, j);
 }
 
+/* POST /login: a new session for the token in the form; the cookie carries the session id. */
 static void ns__login(ns__conn *c)
 {
-	char tok[256], body[300];
+	char tok[256], body[300], id[2 * NS__SESSION_ID_BYTES + 1];
 	size_t n = c->body_len < sizeof(body) - 1 ? c->body_len : sizeof(body) - 1;
 	char cookie[400];
 
@@ -713,27 +531,44 @@ static void ns__login(ns__conn *c)
 		ns__serve_asset(c, "/login.html", 401);
 		return;
 	}
+	if (ns__session_new(c->h, id) != 0) {
+		ns__respond_error(c, 503, "memory", "out of memory");
+		return;
+	}
 	snprintf(cookie, sizeof(cookie),
-		 "Location: /\r\nSet-Cookie: nomsync_token=%s; HttpOnly; SameSite=Strict; Path=/\r\n", c->h->token);
+		 "Location: /\r\nSet-Cookie: nomsync_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%.0f\r\n", id,
+		 c->h->opts.session_lifetime);
 	ns__respond(c, 303, "text/plain", "", 0, cookie);
 }
 
-static const char *ns__error_name(int code)
+/*
+ * POST /logout: ends the session (a cookie request from another site is
+ * refused, so no page elsewhere can sign a user out) and clears the cookie.
+ * Needs no valid session: signing out of an expired one still clears it.
+ */
+static void ns__logout(ns__conn *c)
 {
-	return code == 413 ? "too_large" : code == 431 ? "headers_too_large" : code == 414 ? "uri_too_long"
-	       : code == 408 ? "timeout" : code == 503 ? "unavailable" : "bad_request";
+	const char *why;
+
+	if (ns__authorise(c) == NS__AUTH_COOKIE) {
+		if ((why = ns__csrf_refusal(c, 0)) != NULL) {
+			ns__respond_error(c, 403, "forbidden", why);
+			return;
+		}
+		ns__session_end(c);
+	}
+	ns__respond(c, 303, "text/plain", "", 0,
+		    "Location: /\r\nSet-Cookie: nomsync_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
 }
 
-static void ns__dispatch(ns__conn *c)
+void ns__dispatch(ns__conn *c)
 {
 	struct http_parser_url u;
 	char path[2048], query[2048] = "";
 	int method = c->parser.method;
+	enum ns__auth auth;
+	const char *why;
 
-	if (c->error) {
-		ns__respond_error(c, c->error, ns__error_name(c->error), ns__reason(c->error));
-		return;
-	}
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)) ||
 	    u.field_data[UF_PATH].len >= sizeof(path)) {
@@ -746,6 +581,9 @@ static void ns__dispatch(ns__conn *c)
 		memcpy(query, c->url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
 		query[u.field_data[UF_QUERY].len] = '\0';
 	}
+	/* The public routes; on a reserved slot they are answered once, then the slot is freed. */
+	if (c->probation)
+		c->keep_alive = 0;
 	if (strcmp(path, "/healthz") == 0) {
 		if (method != HTTP_GET && method != HTTP_HEAD)
 			ns__respond_error(c, 405, "method_not_allowed", "use GET");
@@ -757,7 +595,22 @@ static void ns__dispatch(ns__conn *c)
 		ns__login(c);
 		return;
 	}
-	if (!ns__authorised(c)) {
+	if (strcmp(path, "/logout") == 0 && method == HTTP_POST) {
+		ns__logout(c);
+		return;
+	}
+	auth = ns__authorise(c);
+	if (c->probation) {
+		if (auth == NS__AUTH_NONE) {
+			ns__count_refusal(c->h, NS__REFUSE_RESERVED, c->addr);
+			ns__respond_error(c, 503, "busy",
+					  "the server is at its connection limit and serves only authenticated requests");
+			return;
+		}
+		c->probation = 0; /* shown the token: an ordinary connection from now on */
+		c->keep_alive = http_should_keep_alive(&c->parser);
+	}
+	if (auth == NS__AUTH_NONE) {
 		if (method == HTTP_GET && (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
 					   strcmp(path, "/login.html") == 0 || strcmp(path, "/style.css") == 0))
 			ns__serve_asset(c, strcmp(path, "/style.css") == 0 ? "/style.css" : "/login.html",
@@ -766,9 +619,14 @@ static void ns__dispatch(ns__conn *c)
 			ns__respond_error(c, 401, "unauthorized", "a bearer token is required");
 		return;
 	}
+	/* A signed-in page's request that changes something must come from the page (CSRF). */
+	if (auth == NS__AUTH_COOKIE && method != HTTP_GET && method != HTTP_HEAD &&
+	    (why = ns__csrf_refusal(c, strcmp(path, "/v1/events") == 0)) != NULL) {
+		ns__respond_error(c, 403, "forbidden", why);
+		return;
+	}
 	if (strcmp(path, "/logout") == 0) {
-		ns__respond(c, 303, "text/plain", "", 0,
-			"Location: /\r\nSet-Cookie: nomsync_token=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
+		ns__respond_error(c, 405, "method_not_allowed", "use POST");
 		return;
 	}
 	if (strcmp(path, "/v1/events") == 0) {
@@ -816,376 +674,3 @@ static void ns__dispatch(ns__conn *c)
 		ns__respond_error(c, 404, "not_found", "no such resource");
 }
 
-/*
- * Parser callbacks.
- */
-
-static void ns__copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
-static void ns__finish_header(ns__conn *c)
-{
-	if (c->hname_len == 0)
-		return;
-	c->hname[c->hname_len] = '\0';
-	c->hval[c->hval_len] = '\0';
-	if (strcasecmp(c->hname, "authorization") == 0)
-		ns__copy_str(c->auth, sizeof(c->auth), c->hval);
-	else if (strcasecmp(c->hname, "cookie") == 0)
-		ns__copy_str(c->cookie, sizeof(c->cookie), c->hval);
-	else if (strcasecmp(c->hname, "content-type") == 0)
-		ns__copy_str(c->ctype, sizeof(c->ctype), c->hval);
-	c->hname_len = c->hval_len = 0;
-	c->in_value = 0;
-}
-
-static int ns__on_begin(http_parser *p)
-{
-	ns__conn *c = p->data;
-	c->in_request = 1;
-	return 0;
-}
-
-static int ns__on_url(http_parser *p, const char *at, size_t len)
-{
-	ns__conn *c = p->data;
-	if (c->url_len + len >= sizeof(c->url)) {
-		c->error = 414;
-		return 1;
-	}
-	memcpy(c->url + c->url_len, at, len);
-	c->url_len += len;
-	return 0;
-}
-
-static int ns__header_budget(ns__conn *c, size_t len)
-{
-	c->header_bytes += len;
-	if (c->header_bytes > NS__MAX_HEADER_BYTES) {
-		c->error = 431;
-		return 1;
-	}
-	return 0;
-}
-
-static int ns__on_hfield(http_parser *p, const char *at, size_t len)
-{
-	ns__conn *c = p->data;
-	if (ns__header_budget(c, len))
-		return 1;
-	if (c->in_value)
-		ns__finish_header(c);
-	size_t take = len < sizeof(c->hname) - 1 - c->hname_len ? len : sizeof(c->hname) - 1 - c->hname_len;
-	memcpy(c->hname + c->hname_len, at, take);
-	c->hname_len += take;
-	return 0;
-}
-
-static int ns__on_hvalue(http_parser *p, const char *at, size_t len)
-{
-	ns__conn *c = p->data;
-	if (ns__header_budget(c, len))
-		return 1;
-	c->in_value = 1;
-	size_t take = len < sizeof(c->hval) - 1 - c->hval_len ? len : sizeof(c->hval) - 1 - c->hval_len;
-	memcpy(c->hval + c->hval_len, at, take);
-	c->hval_len += take;
-	return 0;
-}
-
-static int ns__on_headers_complete(http_parser *p)
-{
-	ns__conn *c = p->data;
-	ns__finish_header(c);
-	if (p->content_length != ULLONG_MAX && p->content_length > NS__MAX_BODY) {
-		c->error = 413;
-		return 1;
-	}
-	return 0;
-}
-
-static int ns__on_body(http_parser *p, const char *at, size_t len)
-{
-	ns__conn *c = p->data;
-	if (c->body_len + len > NS__MAX_BODY) {
-		c->error = 413;
-		return 1;
-	}
-	char *b = realloc(c->body, c->body_len + len + 1);
-	if (b == NULL) {
-		c->error = 503;
-		return 1;
-	}
-	c->body = b;
-	memcpy(c->body + c->body_len, at, len);
-	c->body_len += len;
-	c->body[c->body_len] = '\0';
-	return 0;
-}
-
-static int ns__on_complete(http_parser *p)
-{
-	ns__conn *c = p->data;
-	c->complete = 1;
-	http_parser_pause(p, 1);
-	return 0;
-}
-
-static const http_parser_settings ns__parser_settings = {
-	.on_message_begin = ns__on_begin,
-	.on_url = ns__on_url,
-	.on_header_field = ns__on_hfield,
-	.on_header_value = ns__on_hvalue,
-	.on_headers_complete = ns__on_headers_complete,
-	.on_body = ns__on_body,
-	.on_message_complete = ns__on_complete,
-};
-
-static void ns__reset_request(ns__conn *c)
-{
-	c->url_len = 0;
-	c->hname_len = c->hval_len = 0;
-	c->in_value = 0;
-	c->auth[0] = c->cookie[0] = c->ctype[0] = '\0';
-	c->header_bytes = 0;
-	free(c->body);
-	c->body = NULL;
-	c->body_len = 0;
-	c->complete = 0;
-	c->in_request = 0;
-	c->error = 0;
-}
-
-/* Feed bytes to the parser; dispatch a completed request. */
-static void ns__feed(ns__conn *c, const char *data, size_t len)
-{
-	size_t n;
-
-	if (c->busy || c->complete) {
-		/* Pipelined bytes while a response is pending: keep them, bounded. */
-		if (c->stash_len + len > NS__MAX_STASH) {
-			ns__conn_close(c);
-			return;
-		}
-		char *s = realloc(c->stash, c->stash_len + len);
-		if (s == NULL) {
-			ns__conn_close(c);
-			return;
-		}
-		memcpy(s + c->stash_len, data, len);
-		c->stash = s;
-		c->stash_len += len;
-		return;
-	}
-	n = http_parser_execute(&c->parser, &ns__parser_settings, data, len);
-	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-	if (e == HPE_PAUSED && c->complete) {
-		if (n < len) {
-			char *s = malloc(len - n);
-			if (s == NULL) {
-				ns__conn_close(c);
-				return;
-			}
-			memcpy(s, data + n, len - n);
-			free(c->stash);
-			c->stash = s;
-			c->stash_len = len - n;
-		}
-		c->keep_alive = http_should_keep_alive(&c->parser);
-		uv_timer_stop(&c->timer);
-		ns__dispatch(c);
-		return;
-	}
-	if (e != HPE_OK) {
-		c->keep_alive = 0;
-		if (c->error == 0)
-			c->error = 400;
-		c->complete = 1;
-		uv_timer_stop(&c->timer);
-		char msg[160];
-		snprintf(msg, sizeof(msg), "%s", c->error == 400 ? http_errno_description(e) : ns__reason(c->error));
-		ns__respond_error(c, c->error, ns__error_name(c->error), msg);
-	}
-}
-
-/* After a response: parse what was pipelined, or wait for more. */
-static void ns__conn_continue(ns__conn *c)
-{
-	char *stash = c->stash;
-	size_t len = c->stash_len;
-
-	ns__reset_request(c);
-	http_parser_pause(&c->parser, 0);
-	c->stash = NULL;
-	c->stash_len = 0;
-	uv_timer_start(&c->timer, ns__on_timeout, NS__REQUEST_TIMEOUT_MS, 0);
-	if (len)
-		ns__feed(c, stash, len);
-	free(stash);
-}
-
-static void ns__on_handle_closed(uv_handle_t *hd)
-{
-	ns__conn *c = hd->data;
-	if (--c->handles > 0)
-		return;
-	free(c->body);
-	free(c->stash);
-	free(c);
-}
-
-/* Close a connection; while a write or append is pending, close when it completes. */
-static void ns__conn_close(ns__conn *c)
-{
-	if (c->closing == 2)
-		return;
-	if (c->busy) {
-		c->closing = 1;
-		return;
-	}
-	c->closing = 2;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		c->h->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->h->nconns--;
-	uv_timer_stop(&c->timer);
-	uv_close((uv_handle_t *)&c->timer, ns__on_handle_closed);
-	uv_close((uv_handle_t *)&c->tcp, ns__on_handle_closed);
-}
-
-static void ns__on_timeout(uv_timer_t *t)
-{
-	ns__conn *c = t->data;
-	if (c->busy)
-		return;
-	if (c->in_request && !c->complete) {
-		c->keep_alive = 0;
-		c->complete = 1;
-		ns__respond_error(c, 408, "timeout", "the request did not arrive in time");
-	} else {
-		ns__conn_close(c);
-	}
-}
-
-static void ns__on_alloc(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
-{
-	(void)hd;
-	buf->base = malloc(suggested);
-	buf->len = buf->base ? suggested : 0;
-}
-
-static void ns__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	ns__conn *c = s->data;
-	if (nread < 0) {
-		c->keep_alive = 0;
-		ns__conn_close(c);
-	} else if (nread > 0 && c->closing == 0) {
-		ns__feed(c, buf->base, (size_t)nread);
-	}
-	free(buf->base);
-}
-
-static void ns__on_connection(uv_stream_t *srv, int status)
-{
-	ns_http *h = srv->data;
-	ns__conn *c;
-
-	if (status < 0 || h->stopping)
-		return;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return;
-	c->h = h;
-	uv_tcp_init(h->loop, &c->tcp);
-	uv_timer_init(h->loop, &c->timer);
-	c->handles = 2;
-	c->tcp.data = c->timer.data = c;
-	if (uv_accept(srv, (uv_stream_t *)&c->tcp) != 0 || h->nconns >= NS__MAX_CONNS) {
-		h->rejected_conns++;
-		c->closing = 2;
-		uv_close((uv_handle_t *)&c->timer, ns__on_handle_closed);
-		uv_close((uv_handle_t *)&c->tcp, ns__on_handle_closed);
-		return;
-	}
-	c->next = h->conns;
-	if (h->conns)
-		h->conns->prev = c;
-	h->conns = c;
-	h->nconns++;
-	http_parser_init(&c->parser, HTTP_REQUEST);
-	c->parser.data = c;
-	uv_tcp_nodelay(&c->tcp, 1);
-	uv_timer_start(&c->timer, ns__on_timeout, NS__REQUEST_TIMEOUT_MS, 0);
-	uv_read_start((uv_stream_t *)&c->tcp, ns__on_alloc, ns__on_read);
-}
-
-int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *listen, const char *token,
-		  ns_http_status_fn status, void *arg, void (*appended)(void *arg), ns_diag *d)
-{
-	char host[128];
-	const char *colon = strrchr(listen, ':');
-	struct sockaddr_in addr;
-	ns_http *h;
-	int port;
-
-	*out = NULL;
-	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) || (port = atoi(colon + 1)) <= 0 || port > 65535)
-		return ns_diag_set(d, NS_ECONFIG, "http", "[http] listen must be HOST:PORT, not '%s'", listen);
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	if (uv_ip4_addr(host, port, &addr) != 0)
-		return ns_diag_set(d, NS_ECONFIG, "http", "[http] listen: '%s' is not an IPv4 address", host);
-	if (strlen(token) < 16)
-		return ns_diag_set(d, NS_ECONFIG, "http", "[http] token must be at least 16 characters");
-	h = calloc(1, sizeof(*h));
-	if (h == NULL)
-		return NS_ENOMEM;
-	h->loop = loop;
-	h->store = store;
-	h->status = status;
-	h->status_arg = arg;
-	h->appended = appended;
-	snprintf(h->token, sizeof(h->token), "%s", token);
-	uv_tcp_init(loop, &h->listener);
-	h->listener.data = h;
-	int rc = uv_tcp_bind(&h->listener, (const struct sockaddr *)&addr, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&h->listener, 128, ns__on_connection);
-	if (rc != 0) {
-		ns_diag_set(d, NS_ECONFIG, "http", "cannot listen on %s: %s", listen, uv_strerror(rc));
-		uv_close((uv_handle_t *)&h->listener, NULL);
-		h->stopping = 1;
-		*out = h; /* freed by the caller after the loop closes the handle */
-		return NS_ECONFIG;
-	}
-	*out = h;
-	return 0;
-}
-
-void ns_http_stop(ns_http *h)
-{
-	if (h == NULL || h->stopping)
-		return;
-	h->stopping = 1;
-	uv_close((uv_handle_t *)&h->listener, NULL);
-	for (ns__conn *c = h->conns, *next; c; c = next) {
-		next = c->next;
-		c->keep_alive = 0;
-		ns__conn_close(c);
-	}
-}
-
-void ns_http_free(ns_http *h)
-{
-	free(h);
-}

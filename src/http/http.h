@@ -1,11 +1,17 @@
 /*
  * The HTTP/JSON API and web page served by nomsyncd (docs in README.md):
  * libuv TCP, requests parsed by Debian's http-parser, JSON by jansson.
- * Every request but GET /healthz needs the configured bearer token (header,
- * or the cookie set by POST /login for the web page). Requests are bounded:
- * 16 KiB of headers, 1 MiB of body, 10 s to arrive; past that 431, 413 or
- * 408, and the connection is closed. Slow work (appends) runs on the libuv
- * thread pool, so one client never blocks another.
+ * Every request but GET /healthz needs the configured bearer token, or the
+ * session cookie POST /login sets for the web page (a random session id,
+ * never the token); a cookie request that changes something must come from
+ * the page itself (Origin or Sec-Fetch-Site) and POST /v1/events must be JSON.
+ * Requests are bounded: 16 KiB of headers, 1 MiB of body, 10 s to arrive;
+ * past that 431, 413 or 408, and the connection is closed. Connections are
+ * bounded per client address and in all, with the last slots kept for
+ * authenticated requests and /healthz; a response the client does not take
+ * within the response timeout closes the connection, and nothing more is read
+ * from a connection while its response is unsent. Slow work (appends) runs on
+ * the libuv thread pool, so one client never blocks another.
  */
 #ifndef NS_HTTP_H
 #define NS_HTTP_H
@@ -27,6 +33,24 @@ typedef int (*ns_http_status_fn)(void *arg, ns_node_status *out);
 /* Listen on "HOST:PORT". @return 0 or NS_ECONFIG/NS_EIO with @p d filled. */
 int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *listen, const char *token,
 		  ns_http_status_fn status, void *arg, void (*appended)(void *arg), ns_diag *d);
+/** Connection limits and sessions; a zero field keeps the default named. */
+typedef struct ns_http_opts {
+	unsigned max_conns;        /**< connections open at once, the reserve included (0: 512) */
+	unsigned reserved_conns;   /**< of those, the last kept for authenticated requests and /healthz (0: max_conns / 8) */
+	unsigned conns_per_client; /**< open connections per client IPv4 address (0: 32) */
+	double response_timeout;   /**< seconds a response may wait for the client to take it (0: 10) */
+	double session_lifetime;   /**< seconds a web sign-in lasts (0: 12 h) */
+	/** Warnings (connections refused or closed), at most one line per reason per 10 s; NULL: none. */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+} ns_http_opts;
+
+/**
+ * @brief Set limits and the log hook; call after ns_http_start, before the
+ * loop runs. @return 0, or NS_ECONFIG (naming the [http] keys) when the
+ * reserve is not smaller than the total.
+ */
+int ns_http_configure(ns_http *h, const ns_http_opts *opts, ns_diag *d);
 /** @brief Stop listening and close every connection (handles close asynchronously). */
 void ns_http_stop(ns_http *h);
 /** @brief Free after the loop has finished. NULL is allowed. */

@@ -2,7 +2,7 @@
 # The HTTP/JSON API and the caseworker web page on a real network of five
 # daemons (a court, two prisons, a probation area and a hub; the hub serves
 # [http]). API checks with curl + jq: authentication (bearer token, login
-# cookie, 401s), views by NOMS number and CRN byte-for-byte equal to
+# session cookie, 401s, CSRF refusals, sign-out by POST), views by NOMS number and CRN byte-for-byte equal to
 # `nomsync show --json`, event timelines, caseloads by prison, region and
 # surname, the event catalogue and reference data (equal to `nomsync
 # catalogue --json` and the CSVs), appends (201, 422 naming the field, 400,
@@ -70,17 +70,35 @@ expect_eq "$(req POST /login --data-urlencode token=not-it)" 401 "login with a w
 expect_grep 'id="login-form"' "$WORK/body" "a wrong token shows the login page again"
 expect_eq "$(req POST /login --data-urlencode "token=$TOKEN")" 303 "login with the token: 303 See Other"
 grep -qi '^location: /' "$WORK/headers" && ok "login redirects to /" || bad "login redirects to /: $(tr '\r\n' '  ' <"$WORK/headers")"
-cookie=$(grep -i '^set-cookie: nomsync_token=' "$WORK/headers" | head -n1 | tr -d '\r')
+cookie=$(grep -i '^set-cookie: nomsync_session=' "$WORK/headers" | head -n1 | tr -d '\r')
 case "$cookie" in
   *HttpOnly*SameSite=Strict* | *SameSite=Strict*HttpOnly*) ok "login sets an HttpOnly, SameSite=Strict cookie" ;;
   *) bad "login cookie attributes: '$cookie'" ;;
 esac
-expect_eq "$(req GET /v1/status -H "Cookie: nomsync_token=$TOKEN")" 200 "the login cookie authorises API calls"
-expect_eq "$(req GET / -H "Cookie: nomsync_token=$TOKEN")" 200 "GET / with the cookie: the page"
+session=$(printf '%s' "$cookie" | sed -E 's/^[Ss]et-[Cc]ookie: nomsync_session=([0-9a-f]*);.*/\1/')
+[ ${#session} -eq 64 ] && [ "$session" != "$TOKEN" ] && ok "the cookie carries a session id, not the token" ||
+  bad "the cookie's value: '$session'"
+SESSION=(-H "Cookie: nomsync_session=$session")
+expect_eq "$(req GET /v1/status "${SESSION[@]}")" 200 "the session cookie authorises API calls"
+expect_eq "$(req GET /v1/status -H "Cookie: nomsync_session=$TOKEN")" 401 "the token as a cookie is no session: 401"
+expect_eq "$(req GET / "${SESSION[@]}")" 200 "GET / with the cookie: the page"
 expect_grep 'id="search-input"' "$WORK/body" "the page has the search box"
-expect_eq "$(req GET /logout -H "Cookie: nomsync_token=$TOKEN")" 303 "GET /logout: 303"
-grep -i '^set-cookie: nomsync_token=;' "$WORK/headers" | grep -qi 'max-age=0' && ok "logout clears the cookie" ||
+expect_grep 'action="/logout"' "$WORK/body" "sign-out is a form that posts to /logout"
+# CSRF: a signed-in browser's POST /v1/events from elsewhere, or not JSON, is refused.
+ev='{"type":"alert.raised","offender":"A0001AB","occurred_at":"2024-02-05T09:00:00Z","alert_type":"H","alert_code":"HA","from_date":"2024-02-05"}'
+expect_eq "$(req POST /v1/events "${SESSION[@]}" -H "Origin: $API" -H 'Content-Type: text/plain' --data-binary "$ev")" 403 \
+  "cookie + text/plain: 403"
+expect_eq "$(body .error)" forbidden "403 body names the error"
+expect_eq "$(req POST /v1/events "${SESSION[@]}" -H 'Origin: http://127.0.0.1:1' -H 'Content-Type: application/json' \
+  --data-binary "$ev")" 403 "cookie + JSON from another port of the host (Origin): 403"
+expect_eq "$(req POST /v1/events "${SESSION[@]}" -H 'Content-Type: application/json' --data-binary "$ev")" 403 \
+  "cookie + JSON without Origin or Sec-Fetch-Site: 403"
+expect_eq "$(req GET /logout "${SESSION[@]}")" 405 "GET /logout does not sign out: 405"
+expect_eq "$(req GET /v1/status "${SESSION[@]}")" 200 "... and the session still works"
+expect_eq "$(req POST /logout "${SESSION[@]}" -H "Origin: $API")" 303 "POST /logout from the page: 303"
+grep -i '^set-cookie: nomsync_session=;' "$WORK/headers" | grep -qi 'max-age=0' && ok "logout clears the cookie" ||
   bad "logout clears the cookie: $(grep -i set-cookie "$WORK/headers")"
+expect_eq "$(req GET /v1/status "${SESSION[@]}")" 401 "after sign-out the session is gone: 401"
 
 # ---- the page's files: served, and nothing external --------------------------
 for f in / /app.js /style.css; do

@@ -11,9 +11,17 @@
  *   --forbidden TYPE JSON     sign an event of a type the store's role may not
  *                             emit (seq 1, fresh store) and send it
  *   --garbage                 send frames that are not protocol messages
- *   --oversize                send a frame over the 16 MiB limit
+ *   --oversize                send a 20 MiB frame (over the frame limit)
+ *   --flood FRAMES PER        send FRAMES Events messages of PER events each,
+ *                             signed with the store's key but every signature
+ *                             broken, without waiting for credit
+ *   --hello-flood N           send N Hellos, each with a fresh session id and
+ *                             an empty vector (each asks for a full resend)
+ *   --claim SEQ               claim, in a Hello repeated every 500 ms, to hold
+ *                             the server's own origin up to SEQ (a lie)
  *
- * Prints "acks N" (how many Ack messages came back) and exits 0.
+ * Prints "acks N" (how many Ack messages came back), "events N in M batches"
+ * (Events received) and exits 0.
  */
 #include <nomsync/json.h>
 #include <nomsync/roster.h>
@@ -26,8 +34,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void *sock;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void send_message(const Nomsync__Message *m)
 {
@@ -69,11 +85,81 @@ static uint64_t varint(const uint8_t *p, size_t len, size_t *pos)
 	return v;
 }
 
+/* A Hello of a fresh session (random id); with @p claim, naming @p origin at that seq. */
+static void send_hello(const char *site, const uint8_t *origin, uint64_t claim)
+{
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Hello h = NOMSYNC__HELLO__INIT;
+	Nomsync__VectorEntry e = NOMSYNC__VECTOR_ENTRY__INIT, *ep = &e;
+	static uint64_t session;
+
+	if (session == 0 || claim == 0)
+		randombytes_buf(&session, sizeof(session));
+	h.version = 1;
+	h.site = (char *)site;
+	h.window = 4;
+	h.session = session;
+	if (claim) {
+		e.origin.data = (uint8_t *)origin;
+		e.origin.len = NS_KEY_BYTES;
+		e.seq = claim;
+		h.vector = &ep;
+		h.n_vector = 1;
+	}
+	m.body_case = NOMSYNC__MESSAGE__BODY_HELLO;
+	m.hello = &h;
+	send_message(&m);
+}
+
+/* FRAMES Events messages of PER alert.raised events each, every signature broken. */
+static int flood(const ns_identity *id, int frames, int per)
+{
+	char line[2048], comment[701];
+	ns_input in;
+	ns_event *ev;
+	ns_diag d;
+
+	memset(comment, 'x', sizeof(comment) - 1);
+	comment[sizeof(comment) - 1] = '\0';
+	snprintf(line, sizeof(line),
+		 "{\"type\":\"alert.raised\",\"offender\":\"A0001AB\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+		 "\"alert_type\":\"X\",\"alert_code\":\"XSA\",\"from_date\":\"2026-03-01\",\"comment\":\"%s\"}",
+		 comment);
+	if (ns_input_parse(line, strlen(line), &in, &d) != 0) {
+		fprintf(stderr, "ns-inject: %s: %s\n", d.field, d.msg);
+		return 1;
+	}
+	uint8_t **evs = calloc((size_t)per, sizeof(*evs));
+	size_t *lens = calloc((size_t)per, sizeof(*lens));
+	for (int i = 0; i < per; i++) {
+		if (ns_event_build(id, (uint64_t)i + 1, NULL, in.occurred_at, in.occurred_at, in.offender, in.payload,
+				   &ev) != 0)
+			return 1;
+		evs[i] = malloc(ev->raw_len);
+		memcpy(evs[i], ev->raw, ev->raw_len);
+		lens[i] = ev->raw_len;
+		/* The signature follows the header field: flip a bit in it. */
+		size_t p2 = 1, hl = (size_t)varint(evs[i], lens[i], &p2);
+		evs[i][p2 + hl + 2 + 10] ^= 0x04;
+		ns_event_free(ev);
+	}
+	for (int f = 0; f < frames; f++)
+		send_events(evs, lens, (size_t)per);
+	printf("sent %d frames of %d events (%zu bytes each) with broken signatures\n", frames, per, lens[0]);
+	for (int i = 0; i < per; i++)
+		free(evs[i]);
+	free(evs);
+	free(lens);
+	ns_input_clear(&in);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *rosterf = NULL, *to = NULL, *server = NULL, *bundle = NULL;
 	const char *ftype = NULL, *fjson = NULL;
-	int forge = 0, garbage = 0, oversize = 0, wait_ms = 1500;
+	int forge = 0, garbage = 0, oversize = 0, wait_ms = 1500, flood_frames = 0, flood_per = 0, hellos = 0;
+	uint64_t claim = 0;
 	ns_identity id;
 	ns_roster roster;
 	ns_diag d;
@@ -100,6 +186,13 @@ int main(int argc, char **argv)
 			garbage = 1;
 		else if (!strcmp(argv[i], "--oversize"))
 			oversize = 1;
+		else if (!strcmp(argv[i], "--flood") && i + 2 < argc) {
+			flood_frames = atoi(argv[++i]);
+			flood_per = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--hello-flood") && i + 1 < argc)
+			hellos = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--claim") && i + 1 < argc)
+			claim = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--wait") && i + 1 < argc)
 			wait_ms = atoi(argv[++i]);
 		else {
@@ -121,24 +214,15 @@ int main(int argc, char **argv)
 	ns_curve_keys(&id, cpk, csk);
 	void *ctx = zmq_ctx_new();
 	sock = zmq_socket(ctx, ZMQ_DEALER);
-	int linger = 2000, tmo = 200;
+	int linger = 2000;
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
 	zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, srv->curve_pk, 32);
 	zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, cpk, 32);
 	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, csk, 32);
 	if (zmq_connect(sock, to) != 0)
 		return 1;
 
-	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
-	Nomsync__Hello h = NOMSYNC__HELLO__INIT;
-	h.version = 1;
-	h.site = id.site;
-	h.window = 4;
-	randombytes_buf(&h.session, sizeof(h.session));
-	m.body_case = NOMSYNC__MESSAGE__BODY_HELLO;
-	m.hello = &h;
-	send_message(&m);
+	send_hello(id.site, srv->pk, claim);
 
 	if (bundle) {
 		FILE *f = fopen(bundle, "rb");
@@ -196,18 +280,44 @@ int main(int argc, char **argv)
 		free(b);
 		printf("sent a %zu byte frame\n", big);
 	}
-	int acks = 0;
-	for (int waited = 0; waited < wait_ms; waited += tmo) {
-		uint8_t rb[1 << 16];
-		int r = zmq_recv(sock, rb, sizeof(rb), 0);
+	if (flood_frames > 0 && flood(&id, flood_frames, flood_per) != 0)
+		return 1;
+	/*
+	 * Read what comes back for --wait ms; meanwhile send the Hellos of
+	 * --hello-flood (one each 20 ms) and repeat the claim of --claim (each 500 ms).
+	 */
+	int acks = 0, batches = 0, sent_hellos = 1;
+	uint64_t events = 0, start = now_ms(), next_hello = start + 20, next_claim = start + 500;
+	for (uint64_t t = start; t < start + (uint64_t)wait_ms || sent_hellos < hellos; t = now_ms()) {
+		static uint8_t rb[32 << 20];
+		if (sent_hellos < hellos && t >= next_hello) {
+			send_hello(id.site, NULL, 0);
+			sent_hellos++;
+			next_hello = t + 20;
+		}
+		if (claim && t >= next_claim) {
+			send_hello(id.site, srv->pk, claim); /* the same session: the claim stands */
+			next_claim = t + 500;
+		}
+		zmq_pollitem_t pi = { sock, 0, ZMQ_POLLIN, 0 };
+		if (zmq_poll(&pi, 1, 20) <= 0)
+			continue;
+		int r = zmq_recv(sock, rb, sizeof(rb), ZMQ_DONTWAIT);
 		if (r < 0 || r > (int)sizeof(rb))
 			continue;
 		Nomsync__Message *rm = nomsync__message__unpack(NULL, (size_t)r, rb);
 		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_ACK)
 			acks++;
+		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_EVENTS) {
+			batches++;
+			events += rm->events->n_events;
+		}
 		nomsync__message__free_unpacked(rm, NULL);
 	}
+	if (hellos > 0)
+		printf("sent %d Hellos with fresh session ids\n", sent_hellos);
 	printf("acks %d\n", acks);
+	printf("events %llu in %d batches\n", (unsigned long long)events, batches);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
 	ns_roster_free(&roster);

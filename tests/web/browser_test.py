@@ -501,10 +501,14 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     problems = console_problems(d)
     r.check(not problems, 'no errors in the browser console on the status page', '; '.join(problems)[:400])
 
-    # 11. Signing out returns to the login page.
-    d.get(base + '/logout')
+    # 11. Signing out (a POST from the page's button) returns to the login
+    # page and ends the session: the page is the login form again after it.
+    d.click(d.find('#nav-logout'))
     d.wait('#login-form')
     r.ok('sign out shows the login page')
+    d.get(base + '/')
+    d.wait('#login-form')
+    r.ok('after signing out the session is gone (the login page again)')
 
 
 def main():

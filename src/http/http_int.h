@@ -1,0 +1,108 @@
+/*
+ * Internals of the HTTP module shared between its files:
+ *   conn.c     connections: accept and admission (limits, reserve), request
+ *              parsing, writing responses, deadlines, start/stop;
+ *   session.c  web sign-in sessions and the CSRF checks on cookie requests;
+ *   http.c     routing and the API handlers.
+ */
+#ifndef NS_HTTP_INT_H
+#define NS_HTTP_INT_H
+
+#include "http/http.h"
+
+#include <http_parser.h>
+
+#include <stdint.h>
+
+#define NS__MAX_HEADER_BYTES (16 * 1024)
+#define NS__MAX_BODY (1024 * 1024)
+#define NS__MAX_STASH (64 * 1024)
+#define NS__REQUEST_TIMEOUT_MS 10000
+#define NS__SNDBUF (64 * 1024) /* per connection; Linux doubles it */
+#define NS__MAX_SESSIONS 1024
+#define NS__SESSION_ID_BYTES 32
+#define NS__LOG_EVERY_MS 10000 /* at most one log line per refusal reason this often */
+
+/* Why a connection was refused or closed early (metrics labels, log lines). */
+enum ns__refusal {
+	NS__REFUSE_FULL,          /* every slot, the reserve included, taken */
+	NS__REFUSE_PER_CLIENT,    /* [http] connections_per_client from that address already open */
+	NS__REFUSE_RESERVED,      /* on a reserved slot, a first request neither /healthz nor authenticated */
+	NS__CLOSE_RESPONSE_TIMEOUT, /* a response not taken by the client within [http] response_timeout */
+	NS__CLOSE_EVICTED,        /* a reserved slot idle before its first request, given to a newcomer */
+	NS__NREFUSALS
+};
+
+/* How a request is authorised. */
+enum ns__auth { NS__AUTH_NONE, NS__AUTH_BEARER, NS__AUTH_COOKIE };
+
+typedef struct ns__conn ns__conn;
+
+typedef struct ns__session {
+	uint8_t hash[32]; /* BLAKE2b of the id: the id itself is kept only by the browser */
+	uint64_t expires; /* uv_now() milliseconds */
+} ns__session;
+
+struct ns_http {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	ns_store *store;
+	char token[128];
+	ns_http_status_fn status;
+	void *status_arg;
+	void (*appended)(void *arg);
+	ns_http_opts opts; /* defaults filled in */
+	ns__conn *conns;
+	size_t nconns;
+	int stopping;
+	uint64_t requests[6]; /* by status class 1xx..5xx, index 0 unused */
+	uint64_t refused[NS__NREFUSALS];
+	uint64_t logged_at[NS__NREFUSALS]; /* uv_now() of the last log line per reason, 0 never */
+	ns__session *sessions;
+	size_t nsessions;
+};
+
+struct ns__conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	ns_http *h;
+	ns__conn *next, *prev;
+	uint32_t addr; /* the client's IPv4 address, network order */
+	http_parser parser;
+	char url[4096];
+	size_t url_len;
+	char hname[64], hval[1024];
+	size_t hname_len, hval_len;
+	int in_value;
+	char auth[256], cookie[1024], ctype[128], host[256], origin[256], fetch_site[32];
+	size_t header_bytes;
+	char *body;
+	size_t body_len;
+	int complete, busy, writing, closing, in_request, error, reading;
+	int probation; /* on a reserved slot until its first request shows the token (or asks /healthz) */
+	char *stash;
+	size_t stash_len;
+	int keep_alive;
+	int handles; /* open uv handles (tcp, timer) */
+};
+
+/* conn.c */
+const char *ns__reason(int code);
+void ns__respond(ns__conn *c, int code, const char *type, const char *body, size_t len, const char *extra);
+void ns__respond_json(ns__conn *c, int code, json_t *j);
+void ns__respond_error(ns__conn *c, int code, const char *error, const char *message);
+json_t *ns__safe_string(const char *text);
+void ns__conn_close(ns__conn *c);
+void ns__count_refusal(ns_http *h, enum ns__refusal why, uint32_t addr);
+extern const char *const ns__refusal_names[NS__NREFUSALS];
+
+/* session.c */
+enum ns__auth ns__authorise(ns__conn *c);
+int ns__session_new(ns_http *h, char id_hex[2 * NS__SESSION_ID_BYTES + 1]);
+void ns__session_end(ns__conn *c);
+const char *ns__csrf_refusal(ns__conn *c, int need_json);
+
+/* http.c */
+void ns__dispatch(ns__conn *c);
+
+#endif /* NS_HTTP_INT_H */
