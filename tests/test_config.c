@@ -188,6 +188,38 @@ static void test_defaults(void)
 	free(c);
 }
 
+/* The limits on events held for a gap (issue 10, item 4). */
+static void test_held_limits(void)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+
+	CHECK_INT(parse(NODE_MIN, NULL, c, &d), 0);
+	CHECK_INT(c->held_window, 100000);
+	CHECK_INT(c->held_origin_bytes, 8 << 20);
+	CHECK_INT(c->held_peer_bytes, 32 << 20);
+	CHECK(c->held_ttl == 7 * 86400);
+	CHECK_INT(parse(NODE_MIN "held_window = 500\nheld_bytes = 1M\nheld_peer_bytes = 2G\nheld_ttl = 12h\n", NULL, c, &d),
+		  0);
+	CHECK_INT(c->held_window, 500);
+	CHECK_INT(c->held_origin_bytes, 1 << 20);
+	CHECK_INT(c->held_peer_bytes, 2LL << 30);
+	CHECK(c->held_ttl == 12 * 3600);
+	CHECK_INT(parse(NODE_MIN "held_bytes = 65536\nheld_ttl = 90\n", NULL, c, &d), 0);
+	CHECK_INT(c->held_origin_bytes, 65536);
+	CHECK(c->held_ttl == 90);
+	EXPECT_ERROR(NODE_MIN "held_window = 0\n", 5, "held_window must be a whole number");
+	EXPECT_ERROR(NODE_MIN "held_window = 1.5\n", 5, "held_window must be");
+	EXPECT_ERROR(NODE_MIN "held_bytes = 1K\n", 5, "held_bytes must be a size in bytes");
+	EXPECT_ERROR(NODE_MIN "held_peer_bytes = 65G\n", 5, "held_peer_bytes must be");
+	EXPECT_ERROR(NODE_MIN "held_bytes = 1T\n", 5, "held_bytes must be");
+	EXPECT_ERROR(NODE_MIN "held_bytes = M\n", 5, "held_bytes must be");
+	EXPECT_ERROR(NODE_MIN "held_ttl = 30s\n", 5, "held_ttl must be a whole number of seconds");
+	EXPECT_ERROR(NODE_MIN "held_ttl = 400d\n", 5, "held_ttl must be");
+	EXPECT_ERROR(NODE_MIN "held_ttl = 7w\n", 5, "held_ttl must be");
+	free(c);
+}
+
 static void test_paths(void)
 {
 	ns_config *c = malloc(sizeof(*c));
@@ -484,6 +516,7 @@ int main(void)
 {
 	RUN(test_full);
 	RUN(test_defaults);
+	RUN(test_held_limits);
 	RUN(test_paths);
 	RUN(test_comments);
 	RUN(test_errors);

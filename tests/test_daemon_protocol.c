@@ -413,6 +413,74 @@ static void test_pull(void)
 	node_free(n);
 }
 
+/*
+ * Payloads (issue 10.1): events that arrive stripped make the node ask its
+ * peers for them by id; a PayloadPull is answered with the complete copies
+ * held, within the peer's credit, never with stripped ones.
+ */
+static void test_payload_pull(void)
+{
+	ns__peer *p;
+	ns_node *n = node_new(&p);
+	ns_event *stripped[3];
+
+	feed_hello(p, 4, 7, 0);
+	sent_clear();
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Events e = NOMSYNC__EVENTS__INIT;
+	ProtobufCBinaryData items[3];
+	for (int i = 0; i < 3; i++) {
+		uint8_t *buf;
+		size_t len;
+		CHECK_INT(ns_event_encode_erased(chain[i], &buf, &len), 0);
+		CHECK_INT(ns_event_decode(buf, len, &stripped[i], NULL), 0);
+		free(buf);
+		items[i].data = stripped[i]->raw;
+		items[i].len = stripped[i]->raw_len;
+	}
+	e.events = items;
+	e.n_events = 3;
+	e.batch = 1;
+	m.body_case = NOMSYNC__MESSAGE__BODY_EVENTS;
+	m.events = &e;
+	feed(p, &m);
+	CHECK_INT(commit_all(), 0);
+	Nomsync__Message *pull = sent_first(NOMSYNC__MESSAGE__BODY_PAYLOAD_PULL);
+	CHECK(pull != NULL && pull->payload_pull->n_ids == 3);
+	if (pull && pull->payload_pull->n_ids == 3)
+		CHECK(memcmp(pull->payload_pull->ids[0].data, chain[0]->id, NS_ID_BYTES) == 0);
+
+	/* The other way: a pull answered with complete copies only. */
+	node_free(n);
+	n = node_new(&p);
+	hold(n, 2);
+	feed_hello(p, 4, 8, 0);
+	sent_clear();
+	Nomsync__PayloadPull pp = NOMSYNC__PAYLOAD_PULL__INIT;
+	ProtobufCBinaryData ids[3] = { { NS_ID_BYTES, chain[0]->id }, { NS_ID_BYTES, chain[5]->id },
+				       { NS_ID_BYTES, chain[1]->id } };
+	pp.ids = ids;
+	pp.n_ids = 3;
+	m.body_case = NOMSYNC__MESSAGE__BODY_PAYLOAD_PULL;
+	m.payload_pull = &pp;
+	unsigned credit = p->credit;
+	feed(p, &m);
+	Nomsync__Message *ev = sent_first(NOMSYNC__MESSAGE__BODY_EVENTS);
+	CHECK(ev != NULL && ev->events->n_events == 2);
+	if (ev && ev->events->n_events == 2)
+		CHECK(ev->events->events[1].len == chain[1]->raw_len &&
+		      memcmp(ev->events->events[1].data, chain[1]->raw, chain[1]->raw_len) == 0);
+	CHECK_INT(p->credit, credit - 1);
+	/* Without credit, nothing is sent (the puller asks again later). */
+	sent_clear();
+	p->credit = 0;
+	feed(p, &m);
+	CHECK_INT(sent_count(NOMSYNC__MESSAGE__BODY_EVENTS), 0);
+	for (int i = 0; i < 3; i++)
+		ns_event_free(stripped[i]);
+	node_free(n);
+}
+
 static void test_malformed(void)
 {
 	ns__peer *p;
@@ -726,6 +794,7 @@ int main(void)
 	RUN(test_credit);
 	RUN(test_events_in_order_and_gap);
 	RUN(test_pull);
+	RUN(test_payload_pull);
 	RUN(test_malformed);
 	RUN(test_proofs);
 	RUN(test_timers);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -506,6 +507,100 @@ static void test_signed_roster_and_changes(void)
 	free(signed_text);
 }
 
+/*
+ * 10.2: a relay strips the authority's roster.key.revoked. The roster in
+ * force stops before it (later changes wait) instead of skipping it, and
+ * once its payload arrives the revocation takes effect, also on the revoked
+ * key's events the store took in meanwhile.
+ */
+static void test_stripped_revocation(void)
+{
+	char dir[] = "/tmp/ns_test_roster_store_XXXXXX", path[300], store_dir[300];
+	ns_identity auth;
+	ns_store *s = NULL;
+	ns_roster r;
+	ns_diag d;
+	uint64_t applied = 0;
+	int res[4];
+
+	CHECK(mkdtemp(dir) != NULL);
+	ns_identity_generate(&auth, "AUTHORITY", NS_ROLE_AUTHORITY);
+	snprintf(path, sizeof(path), "%s/roster", dir);
+	snprintf(store_dir, sizeof(store_dir), "%s/n07", dir);
+	const char *text = fmt("MDI prison - %s\nN07 probation N07 %s\n", mdi_hex, n07_hex);
+	char *signed_text;
+	size_t slen;
+	CHECK_INT(ns_roster_sign(text, strlen(text), &auth, &signed_text, &slen), 0);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL && fwrite(signed_text, 1, slen, f) == slen);
+	fclose(f);
+	free(signed_text);
+	CHECK_INT(ns_store_create(store_dir, "N07", NS_ROLE_PROBATION, &d), 0);
+	CHECK_INT(ns_store_open(store_dir, NS_STORE_NOSYNC, &s, &d), 0);
+
+	/* Authority: 1 revokes MDI from seq 2; 2 adds LEI. */
+	Nomsync__Payload p = NOMSYNC__PAYLOAD__INIT;
+	Nomsync__RosterKeyRevoked rev = NOMSYNC__ROSTER_KEY_REVOKED__INIT;
+	rev.site = "MDI";
+	rev.key = mdi_hex;
+	rev.from_seq = 2;
+	p.body_case = NOMSYNC__PAYLOAD__BODY_ROSTER_KEY_REVOKED;
+	p.roster_key_revoked = &rev;
+	ns_event *e1 = roster_event(&auth, 1, NULL, &p);
+	Nomsync__RosterSiteAdded add = NOMSYNC__ROSTER_SITE_ADDED__INIT;
+	add.site = "LEI";
+	add.role = "prison";
+	add.key = lei_hex;
+	p.body_case = NOMSYNC__PAYLOAD__BODY_ROSTER_SITE_ADDED;
+	p.roster_site_added = &add;
+	ns_event *e2 = roster_event(&auth, 2, e1->id, &p);
+	uint8_t *buf;
+	size_t blen;
+	ns_event *e1s = NULL;
+	CHECK_INT(ns_event_encode_erased(e1, &buf, &blen), 0);
+	CHECK_INT(ns_event_decode(buf, blen, &e1s, NULL), 0);
+	free(buf);
+
+	ns_event *stripped[2] = { e1s, e2 };
+	CHECK_INT(ns_store_ingest(s, stripped, 2, 0, res, NULL), 0);
+	CHECK_INT(res[0], NS_INGEST_APPLIED);
+	CHECK_INT(ns_roster_load_store(path, auth.pk, s, &r, &applied, NULL, NULL, &d), 0);
+	CHECK_INT(applied, 0); /* the stripped revocation and the change after it wait */
+	CHECK_INT(ns_roster_by_key(&r, mdi.pk)->revoked_from, 0);
+	CHECK(ns_roster_by_key(&r, lei.pk) == NULL);
+	ns_roster_free(&r);
+
+	/* MDI's seq 1 and 2 arrive meanwhile; then the revocation's payload. */
+	ns_event *m1 = make(&mdi), *m2 = NULL;
+	Nomsync__Payload *rp = ns_test_received("MDI");
+	CHECK_INT(ns_event_build(&mdi, 2, m1->id, 1767603600, 1767603600, "A1234BC", rp, &m2), 0);
+	nomsync__payload__free_unpacked(rp, NULL);
+	ns_event *ms[2] = { m1, m2 };
+	CHECK_INT(ns_store_ingest(s, ms, 2, 0, res, NULL), 0);
+	CHECK_INT(ns_store_ingest(s, &e1, 1, 0, res, NULL), 0);
+	CHECK_INT(res[0], NS_INGEST_APPLIED); /* completed */
+	CHECK_INT(ns_roster_load_store(path, auth.pk, s, &r, &applied, NULL, NULL, &d), 0);
+	CHECK_INT(applied, 2);
+	CHECK_INT(ns_roster_by_key(&r, mdi.pk)->revoked_from, 2);
+	CHECK(ns_roster_by_key(&r, lei.pk) != NULL);
+	size_t changed = 0;
+	CHECK_INT(ns_roster_enforce(&r, s, &changed, &d), 0);
+	CHECK_INT(changed, 1);
+	unsigned st = 0;
+	CHECK_INT(ns_store_event_state(s, mdi.pk, 2, &st), 0);
+	CHECK_INT(st, NS_EVENT_REVOKED);
+	CHECK_INT(ns_roster_enforce(&r, s, &changed, &d), 0);
+	CHECK_INT(changed, 0);
+	ns_roster_free(&r);
+
+	for (ns_event **e = (ns_event *[]){ e1, e2, e1s, m1, m2, NULL }; *e; e++)
+		ns_event_free(*e);
+	ns_store_close(s);
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	ns_identity *ids[] = { &mdi, &lei, &n07, &hub, &court };
@@ -529,6 +624,7 @@ int main(void)
 	RUN(test_load);
 	RUN(test_curve_keys);
 	RUN(test_signed_roster_and_changes);
+	RUN(test_stripped_revocation);
 
 	for (size_t i = 0; i < 5; i++)
 		ns_identity_wipe(ids[i]);

@@ -10,13 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A status file as nomsyncd wrote it before the status had a type (keys sorted, indent 2). */
+/*
+ * A status file as nomsyncd writes it (keys sorted, indent 2): as before the
+ * status had a type, plus the held and incomplete event counts of issue 10.
+ */
 static const char written[] =
 	"{\n"
 	"  \"appends_held\": false,\n"
 	"  \"connections_refused\": 2,\n"
+	"  \"events_held\": 4,\n"
+	"  \"events_incomplete\": 3,\n"
 	"  \"folds_pending\": 0,\n"
 	"  \"frames_rejected\": 1,\n"
+	"  \"held_bytes\": 2048,\n"
 	"  \"ids_pending\": 5,\n"
 	"  \"ingest_queue_batches\": 0,\n"
 	"  \"listen\": \"tcp://127.0.0.1:7401\",\n"
@@ -127,6 +133,9 @@ static void test_read_written(void)
 	CHECK_INT(st.frames_rejected, 1);
 	CHECK_INT(st.ids_pending, 5);
 	CHECK_INT(st.appends_held, 0);
+	CHECK_INT(st.events_incomplete, 3);
+	CHECK_INT(st.events_held, 4);
+	CHECK_INT(st.held_bytes, 2048);
 
 	/* Back to JSON: byte for byte what was read. */
 	json_t *j = ns_status_to_json(&st);
@@ -136,6 +145,20 @@ static void test_read_written(void)
 	json_decref(j);
 	ns_status_free(&st);
 	CHECK(st.peers == NULL && st.vector == NULL && st.npeers == 0);
+
+	/* A file written before those counts existed still reads (as 0). */
+	char *older = strdup(written);
+	for (const char *k = "events_held"; k; k = strcmp(k, "events_held") == 0 ? "events_incomplete"
+						   : strcmp(k, "events_incomplete") == 0 ? "held_bytes" : NULL) {
+		char *at = strstr(older, k) - 3, *nl = strchr(at + 1, '\n');
+		memmove(at, nl, strlen(nl) + 1);
+	}
+	CHECK(strstr(older, "held_bytes") == NULL);
+	CHECK_INT(parse(older, &st, &d), 0);
+	CHECK_INT(st.events_incomplete + st.events_held + st.held_bytes, 0);
+	CHECK_INT(st.ids_pending, 5);
+	ns_status_free(&st);
+	free(older);
 }
 
 static void test_round_trip(void)
@@ -153,6 +176,8 @@ static void test_round_trip(void)
 	st.appends_held = 1;
 	st.folds_pending = 9;
 	st.roster_changes_applied = 3;
+	st.events_incomplete = 7;
+	st.held_bytes = 4096;
 	snprintf(peer.site, sizeof(peer.site), "HUBNE");
 	peer.state = NS_PEER_LIVE;
 	peer.behind_seconds = 1.0 / 3.0;
@@ -178,6 +203,8 @@ static void test_round_trip(void)
 	CHECK_INT(back.appends_held, 1);
 	CHECK_INT(back.folds_pending, 9);
 	CHECK_INT(back.roster_changes_applied, 3);
+	CHECK_INT(back.events_incomplete, 7);
+	CHECK_INT(back.held_bytes, 4096);
 	CHECK_INT(back.nvector, 1);
 	CHECK(memcmp(&back.vector[0], &v, sizeof(v)) == 0);
 	j = ns_status_to_json(&back);
@@ -239,9 +266,27 @@ static void test_strict(void)
 	ns_status_free(&st);
 }
 
+/* The trust gauges of /metrics. */
+static void test_trust_metrics(void)
+{
+	ns_trust_stats ts = { 3, 4, 2048, 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ns_trust_metrics(f, &ts);
+	fclose(f);
+	CHECK(strstr(buf, "# TYPE nomsync_events_incomplete gauge\nnomsync_events_incomplete 3\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_events_held 4\n") != NULL);
+	CHECK(strstr(buf, "# HELP nomsync_held_bytes Bytes of the events held for a gap.\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_held_bytes 2048\n") != NULL);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(test_read_written);
+	RUN(test_trust_metrics);
 	RUN(test_round_trip);
 	RUN(test_strict);
 	return TEST_SUMMARY();

@@ -20,6 +20,11 @@
  *   claim_timeout = 60              # seconds a peer's claim to hold more of
  *                                   # this site's own events than it has may go
  *                                   # unbacked before it is ignored (hold)
+ *   held_window = 100000            # refuse events more seqs than this past
+ *                                   # their origin's contiguous seq
+ *   held_bytes = 8M                 # bytes held for a gap per origin (K, M, G)
+ *   held_peer_bytes = 32M           # bytes held for a gap per sending peer
+ *   held_ttl = 7d                   # drop held events after this long (s, m, h, d)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)
@@ -74,6 +79,10 @@ typedef struct ns_config {
 	double peer_backoff;     /**< seconds */
 	double resend_interval;  /**< seconds */
 	double claim_timeout;    /**< seconds */
+	uint64_t held_window;       /**< seqs past the contiguous seq an event may be held at */
+	uint64_t held_origin_bytes; /**< bytes held for a gap per origin */
+	uint64_t held_peer_bytes;   /**< bytes held for a gap per sending peer */
+	double held_ttl;            /**< seconds before a held event is dropped */
 	int has_authority;
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */

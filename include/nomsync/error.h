@@ -47,7 +47,9 @@ enum ns_error {
 	NS_EAGAIN = -23,      /**< resource temporarily unavailable */
 	NS_ELOCKED = -24,     /**< store is locked or appends are held */
 	NS_EREVOKED = -25,    /**< the signing key was revoked */
-	NS__ERRMIN = -26
+	NS_EHELDWINDOW = -26, /**< seq too far ahead of the origin's contiguous seq to hold */
+	NS_EHELDFULL = -27,   /**< no room left to hold events for the origin or the sender */
+	NS__ERRMIN = -28
 };
 
 /**

@@ -64,8 +64,11 @@ int ns_roster_load_signed(const char *path, const uint8_t *authority, ns_roster 
 /**
  * @brief Apply a roster change signed by the authority (roster.site.added,
  * roster.key.rotated, roster.key.revoked). The caller has verified the
- * event; events from any other origin are refused with NS_EUNKNOWN.
- * @return 0, NS_EUNKNOWN, NS_EVALID (e.g. rotating a key that is not listed)
+ * event; events from any other origin are refused with NS_EUNKNOWN. A
+ * change without its payload (stripped by a relay, or erased) is never
+ * applied as if empty: NS_EAGAIN.
+ * @return 0, NS_EUNKNOWN, NS_EVALID (e.g. rotating a key that is not listed),
+ *         NS_EAGAIN (no payload)
  */
 int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d);
 
@@ -77,6 +80,8 @@ typedef void (*ns_roster_warn_fn)(void *arg, const ns_event *ev, const ns_diag *
  * when @p authority is non-NULL), then, with an authority, every roster
  * change signed by it that @p store holds, applied in seq order. A change
  * that cannot be applied is skipped and reported to @p warn (may be NULL).
+ * A change held without its payload (incomplete) stops there: it and every
+ * later change wait until its payload arrives (@p applied is the seq before it).
  *
  * @param[out] applied optional: the authority seq read up to (0 if none)
  * @return 0, or as ns_roster_load_signed, or a store error (in @p d)
@@ -84,6 +89,14 @@ typedef void (*ns_roster_warn_fn)(void *arg, const ns_event *ev, const ns_diag *
 int ns_roster_load_store(const char *path, const uint8_t *authority, ns_store *store, ns_roster *out,
 			 uint64_t *applied, ns_roster_warn_fn warn, void *warn_arg, ns_diag *d);
 
+/**
+ * @brief Make the revocations of roster @p r take effect on the events
+ * @p store already holds: ns_store_revoke for every revoked key (a no-op for
+ * one applied before).
+ * @param[out] changed optional: keys whose revocation changed the store
+ * @return 0 or a store error (in @p d)
+ */
+int ns_roster_enforce(const ns_roster *r, ns_store *store, size_t *changed, ns_diag *d);
 /**
  * @brief Parse roster text. Every line is checked: site code valid for its
  * role, key well formed and a valid curve point, no site or key twice.

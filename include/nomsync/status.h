@@ -15,9 +15,10 @@
  *    "vector": {version vector, as ns_vector_to_json},
  *    "ingest_queue_batches", "frames_rejected", "connections_refused",
  *    "appends_held" (boolean), "folds_pending", "ids_pending",
- *    "roster_changes_applied"}
+ *    "roster_changes_applied", "events_incomplete", "events_held", "held_bytes"}
  *
- * Reading is strict: every key must be present with its JSON type.
+ * Reading is strict: every key must be present with its JSON type, except
+ * "events_incomplete", "events_held" and "held_bytes" (added later; 0 when absent).
  */
 #ifndef NOMSYNC_STATUS_H
 #define NOMSYNC_STATUS_H
@@ -26,6 +27,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,6 +73,9 @@ typedef struct ns_node_status {
 	uint64_t folds_pending;
 	uint64_t ids_pending;
 	uint64_t roster_changes_applied;
+	uint64_t events_incomplete;  /**< stored without their payload, awaiting it (ns_trust_stats) */
+	uint64_t events_held;        /**< held for a gap */
+	uint64_t held_bytes;         /**< their bytes */
 } ns_node_status;
 
 /** @brief "down", "handshake", "syncing" or "live". */
@@ -88,6 +93,13 @@ json_t *ns_status_to_json(const ns_node_status *st);
  * @return 0, NS_EVALID (a key missing or of the wrong type, named in @p d) or NS_ENOMEM
  */
 int ns_status_from_json(const json_t *j, ns_node_status *out, ns_diag *d);
+
+/**
+ * @brief Write the store's trust gauges (ns_store_trust_stats) to @p f in
+ * the Prometheus text format: nomsync_events_incomplete,
+ * nomsync_events_held and nomsync_held_bytes, each with HELP and TYPE lines.
+ */
+void ns_trust_metrics(FILE *f, const ns_trust_stats *ts);
 
 /** @brief Free the arrays of @p st and zero it. */
 void ns_status_free(ns_node_status *st);

@@ -41,6 +41,17 @@
  *   rejected origin(32) seq(8 BE)           -> NS_E* code (4 BE, two's complement): such
  *                                              events found invalid by that re-check
  *                                              (kept in the log, never folded)
+ *   incomplete origin(32) seq(8 BE)         -> first seen (8 BE, Unix seconds): events
+ *                                              stored without their payload (relayed so
+ *                                              is the chain, never folded) until a copy
+ *                                              with the payload completes them
+ *   revoked  origin(32)                     -> from_seq (8 BE): the key's events from
+ *                                              this seq are revoked (ns_store_revoke):
+ *                                              never folded, relayed or exported
+ *   heldinfo origin(32) seq(8 BE)           -> first seen (8 BE) length (4 BE) sender
+ *                                              (16, NUL padded): one per pending event
+ *   heldsum  origin(32) | "@" sender        -> bytes held (8 BE), per origin and per
+ *                                              sending peer (ns_store_set_limits)
  *
  * The sort key is occurred_at(8, BE, sign bit flipped) origin(32) seq(8 BE):
  * the fold's total order, so a person's events come out of byref already
@@ -49,7 +60,10 @@
  * NS_ROSTER_REF) are in log and ids only. dirty and newids are created by
  * the first writable open of a store made before them; a read-only open of
  * such a store sees nothing pending. unknown and rejected came with format
- * 2 (see ns_store_upgrade_report).
+ * 2 (see ns_store_upgrade_report). incomplete, revoked, heldinfo and heldsum
+ * are created by the first writable open of a store made before them (held
+ * events found then are dated to that open); a read-only open of such a
+ * store sees none.
  *
  * Writes. Every append, ingest, fold or index step is one write transaction
  * (group commit), durable when the call returns (unless NS_STORE_NOSYNC);
@@ -206,6 +220,28 @@ typedef int (*ns_trust_fn)(void *arg, const ns_event *ev);
 void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
 
 /**
+ * Limits on events held for a gap (pending), checked by ingest. 0 means no
+ * limit. An event whose seq is more than held_window past its origin's
+ * contiguous seq is refused (NS_EHELDWINDOW, counted rejected.held_window);
+ * one that would take the bytes held for its origin past origin_bytes, or
+ * for the peer that sent it past sender_bytes, is refused (NS_EHELDFULL,
+ * rejected.held_full).
+ */
+typedef struct ns_store_limits {
+	uint64_t held_window;  /**< seqs ahead of the contiguous seq (default 100000) */
+	uint64_t origin_bytes; /**< bytes held per origin (default 8 MiB) */
+	uint64_t sender_bytes; /**< bytes held per sending peer (default 32 MiB) */
+} ns_store_limits;
+
+/** Defaults of ns_store_limits, in force from ns_store_open. */
+#define NS_HELD_WINDOW 100000
+#define NS_HELD_ORIGIN_BYTES ((uint64_t)8 << 20)
+#define NS_HELD_SENDER_BYTES ((uint64_t)32 << 20)
+
+/** @brief Set the held limits; not while an ingest runs. */
+void ns_store_set_limits(ns_store *s, const ns_store_limits *lim);
+
+/**
  * @brief Ingest events from other sites (or this site's own, from a peer),
  * in one durable transaction that also re-folds the persons they touch
  * (unless NS_INGEST_DEFER_FOLD).
@@ -245,6 +281,16 @@ void ns_store_set_trust(ns_store *s, ns_trust_fn fn, void *arg);
  */
 int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results,
 		    ns_diag *d);
+
+/**
+ * @brief ns_store_ingest, naming the peer each event came from so that the
+ * bytes held for a gap are capped per sender as well as per origin (see
+ * ns_store_limits).
+ * @param[in] senders NULL, or n sender tags (site codes, NULL or "" for
+ *            none; at most NS_SITE_MAX - 1 characters are used)
+ */
+int ns_store_ingest_from(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
+			 const char *const *senders, int *results, ns_diag *d);
 
 /**
  * @brief Fold up to @p max persons marked pending by NS_INGEST_DEFER_FOLD,
@@ -294,7 +340,14 @@ typedef struct ns_vv_entry {
 	ns_role role;
 	int quarantined;             /**< 1 after equivocation */
 	uint64_t held;               /**< events held beyond a gap */
+	uint64_t revoked_from;       /**< ns_store_vector: 0, or the seq the key is revoked from */
 } ns_vv_entry;
+
+/**
+ * @brief The highest seq of @p e's origin that this store offers to peers:
+ * seq, or less if the key's later events are revoked.
+ */
+uint64_t ns_vv_relay_seq(const ns_vv_entry *e);
 
 /**
  * @brief The version vector, sorted by origin key: every origin this store
@@ -376,6 +429,86 @@ const char *ns_reject_name(int code);
  */
 int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, uint8_t **out,
 		 size_t *len);
+
+/*
+ * Trust: incomplete events, revoked keys, bounded held events (trust.c).
+ *
+ * Payloads. The event id hashes the header, not the payload, so anyone
+ * relaying an event can drop its payload without breaking the signature.
+ * An ingested event without payload bytes is therefore stored as
+ * incomplete, not as erased: it takes its place in the chain (so later
+ * seqs are not held behind it) and is relayed as it is, but it is never
+ * folded; the person's view lists its id under "incomplete". The first copy
+ * of the event that arrives with a payload matching payload_hash (ingest
+ * checks it) completes it: the stored bytes are replaced, the incomplete
+ * mark removed and the person re-folded (counted "completed"). This site's
+ * own ns_store_erase is not affected: an erased event is not incomplete.
+ */
+
+/** ns_store_event_state flags. */
+#define NS_EVENT_INCOMPLETE 0x1 /**< stored without its payload, awaiting a complete copy */
+#define NS_EVENT_REVOKED 0x2    /**< signed by a key revoked from this seq or earlier */
+
+/**
+ * @brief The trust state of stored event (origin, seq): 0 or NS_EVENT_* flags.
+ * @return 0, or a store error
+ */
+int ns_store_event_state(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq,
+			 unsigned *state);
+
+/**
+ * @brief Ids of up to @p max incomplete events (oldest log key first), to
+ * pull their payloads from peers.
+ * @param[out] ids malloc'd array of *n ids (NULL if none), caller frees
+ * @param[out] total optional: how many events are incomplete
+ */
+int ns_store_incomplete(ns_store *s, size_t max, uint8_t (**ids)[NS_ID_BYTES], size_t *n,
+			uint64_t *total);
+
+/**
+ * @brief Raw bytes of the event with id @p id, only if this store holds it
+ * with its payload and it is not revoked (the answer to a payload pull).
+ * @param[out] out malloc'd, caller frees (NULL on failure)
+ * @return 0, NS_ENOTFOUND (not held, held without payload, or revoked),
+ *         NS_ENOMEM or a store error
+ */
+int ns_store_get_complete(ns_store *s, const uint8_t id[NS_ID_BYTES], uint8_t **out, size_t *len);
+
+/**
+ * @brief Apply a revocation of @p key from seq @p from_seq (roster.key.revoked),
+ * in one durable transaction: record it (a later revocation of the same
+ * key from a higher seq changes nothing), drop the key's held events from
+ * that seq (counted "revoked.held"), and re-fold every person with a stored
+ * event of the key at or after it, without those events (counted
+ * "revoked.events"). From then on those events are refused by ingest
+ * (rejected.revoked), left out of folds, not relayed (ns_store_read_range,
+ * ns_store_foreach_since and ns_store_foreach skip them) and shown as
+ * revoked by ns_store_event_state.
+ * @param[out] changed optional: 1 if the store changed, 0 if it had it already
+ * @return 0, NS_EINVAL (from_seq 0, or a read-only store) or a store error
+ */
+int ns_store_revoke(ns_store *s, const uint8_t key[NS_KEY_BYTES], uint64_t from_seq, int *changed,
+		    ns_diag *d);
+
+/**
+ * @brief Drop held events first seen more than @p ttl seconds before
+ * @p now: one step, visiting at most @p max held events from where the
+ * previous step stopped, in one durable transaction (counted "expired.held").
+ * @param[out] expired optional: events dropped by this step
+ * @return 0, NS_EINVAL (read-only store) or a store error
+ */
+int ns_store_expire_held(ns_store *s, int64_t now, int64_t ttl, size_t max, uint64_t *expired,
+			 ns_diag *d);
+
+/** Gauges of ns_store_trust_stats. */
+typedef struct ns_trust_stats {
+	uint64_t incomplete;   /**< events stored without their payload */
+	uint64_t held;         /**< events held for a gap */
+	uint64_t held_bytes;   /**< their bytes */
+	uint64_t revoked_keys; /**< keys with a revocation applied */
+} ns_trust_stats;
+/** @brief Current gauges (all zero on a read-only open of a store made before them). */
+int ns_store_trust_stats(ns_store *s, ns_trust_stats *out);
 
 /** Report of ns_store_verify. */
 typedef struct ns_verify_report {

@@ -45,6 +45,30 @@ static int ns__number(const char *v, double lo, double hi, double *out)
 	return 0;
 }
 
+/*
+ * A whole number with an optional unit letter (@p units, e.g. "KMG" or
+ * "smhd", scaled by @p scale), between @p lo and @p hi after scaling.
+ */
+static int ns__scaled(const char *v, const char *units, const double *scale, double lo, double hi, double *out)
+{
+	char num[64];
+	size_t n = strlen(v);
+	double f = 1, x;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, v, n + 1);
+	const char *u = strchr(units, num[n - 1]);
+	if (u != NULL && num[n - 1] != '\0') {
+		f = scale[u - units];
+		num[n - 1] = '\0';
+	}
+	if (ns__number(num, 0, hi, &x) != 0 || x != (double)(uint64_t)x || x * f < lo || x * f > hi)
+		return -1;
+	*out = x * f;
+	return 0;
+}
+
 int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c, ns_diag *d)
 {
 	char section[32] = "";
@@ -62,6 +86,10 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->resend_interval = 10;
 	c->claim_timeout = 60;
 	c->window = 32; /* verification runs ahead of commits, which src/daemon/commit.c caps at 2048 events (PERFORMANCE.md) */
+	c->held_window = 100000; /* the store's defaults (NS_HELD_* in nomsync/store.h) */
+	c->held_origin_bytes = (uint64_t)8 << 20;
+	c->held_peer_bytes = (uint64_t)32 << 20;
+	c->held_ttl = 7 * 86400;
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
 		size_t l = 0;
@@ -201,6 +229,26 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 						   "line %zu: %s must be a number of seconds (%d to 86400)", lineno, k,
 						   k[0] == 'r' ? 0 : 1);
 			*(k[0] == 'p' ? &c->peer_backoff : k[0] == 'r' ? &c->resend_interval : &c->claim_timeout) = x;
+		} else if (strcmp(k, "held_window") == 0) {
+			if (ns__number(v, 1, 1e9, &x) != 0 || x != (uint64_t)x)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: held_window must be a whole number of seqs (1 to 1000000000)", lineno);
+			c->held_window = (uint64_t)x;
+		} else if (strcmp(k, "held_bytes") == 0 || strcmp(k, "held_peer_bytes") == 0) {
+			static const double kmg[] = { 1024.0, 1048576.0, 1073741824.0 };
+			if (ns__scaled(v, "KMG", kmg, 65536, 64.0 * 1073741824.0, &x) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: %s must be a size in bytes, optionally with K, M or G (64K to 64G)",
+						   lineno, k);
+			*(k[5] == 'b' ? &c->held_origin_bytes : &c->held_peer_bytes) = (uint64_t)x;
+		} else if (strcmp(k, "held_ttl") == 0) {
+			static const double smhd[] = { 1, 60, 3600, 86400 };
+			if (ns__scaled(v, "smhd", smhd, 60, 366 * 86400.0, &x) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: held_ttl must be a whole number of seconds, optionally with s, m, h "
+						   "or d (60 s to 366 d)",
+						   lineno);
+			c->held_ttl = x;
 		} else {
 			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown key '%s' in [node]", lineno, k);
 		}

@@ -38,6 +38,8 @@ static const struct {
 	{ NS_EAGAIN, "NS_EAGAIN", "resource temporarily unavailable" },
 	{ NS_ELOCKED, "NS_ELOCKED", "store is locked, or appends are held until the site catches up" },
 	{ NS_EREVOKED, "NS_EREVOKED", "the signing key was revoked by the roster authority" },
+	{ NS_EHELDWINDOW, "NS_EHELDWINDOW", "event too far ahead of its origin's chain to be held" },
+	{ NS_EHELDFULL, "NS_EHELDFULL", "no room left to hold events of this origin or from this sender" },
 };
 
 const char *ns_strerror(int code)

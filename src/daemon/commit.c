@@ -34,8 +34,17 @@ static void ns__roster_warn(void *arg, const ns_event *ev, const ns_diag *d)
  */
 int ns__build_roster(ns_node *n, ns_roster *out, uint64_t *applied, ns_diag *d)
 {
-	return ns_roster_load_store(n->cfg.roster, n->cfg.has_authority ? n->cfg.authority : NULL, n->store, out,
-				    applied, ns__roster_warn, NULL, d);
+	size_t revoked = 0;
+	int rc = ns_roster_load_store(n->cfg.roster, n->cfg.has_authority ? n->cfg.authority : NULL, n->store,
+				      out, applied, ns__roster_warn, NULL, d);
+
+	/* Revocations also take effect on what the store holds (docs/PROTOCOL.md). */
+	if (rc == 0 && (rc = ns_roster_enforce(out, n->store, &revoked, d)) != 0)
+		ns_roster_free(out);
+	else if (revoked)
+		ns_log(NS_LOG_WARN, "revocation applied to the store: %zu keys' events from their revoked seq "
+				    "left out of views and no longer relayed", revoked);
+	return rc;
 }
 
 static int ns__vec_quarantined(const ns_vv_entry *v, size_t n, const uint8_t *origin)
@@ -69,12 +78,15 @@ int ns__refresh_vector(ns_node *n)
 		if (ns__build_roster(n, &fresh, &applied, &d) == 0) {
 			pthread_mutex_lock(&n->roster_lock);
 			ns_roster old = n->roster;
+			uint64_t before = n->authority_seq;
 			n->roster = fresh;
 			n->authority_seq = applied;
 			pthread_mutex_unlock(&n->roster_lock);
 			ns_roster_free(&old);
-			ns_log(NS_LOG_INFO, "roster updated by the authority (change %llu): %zu keys",
-			       (unsigned long long)applied, n->roster.n);
+			/* Rebuilt on every refresh while a change waits for its payload: log changes only. */
+			if (applied != before)
+				ns_log(NS_LOG_INFO, "roster updated by the authority (change %llu): %zu keys",
+				       (unsigned long long)applied, n->roster.n);
 		} else {
 			ns_log(NS_LOG_ERROR, "cannot rebuild the roster: %s", d.msg);
 		}
@@ -141,7 +153,7 @@ static void ns__commit_work(uv_work_t *w)
 	else if (j->kind == NS__JOB_INDEX)
 		j->rc = ns_store_index_pending(j->node->store, NS__INDEX_STEP, &j->left, &j->diag);
 	else
-		j->rc = ns_store_ingest(j->node->store, j->evs, j->n, flags, j->res, &j->diag);
+		j->rc = ns_store_ingest_from(j->node->store, j->evs, j->n, flags, j->senders, j->res, &j->diag);
 }
 
 static void ns__deferred_done(ns__commit_job *j)
@@ -198,6 +210,7 @@ static void ns__commit_done(uv_work_t *w, int status)
 	}
 	free(j->evs);
 	free(j->res);
+	free(j->senders);
 	free(j);
 	n->committing = 0;
 	ns_store_trim(n->store);
@@ -247,9 +260,11 @@ void ns__try_commit(ns_node *n)
 	}
 	j = calloc(1, sizeof(*j));
 	if (j == NULL || (j->evs = calloc(total ? total : 1, sizeof(*j->evs))) == NULL ||
-	    (j->res = calloc(total ? total : 1, sizeof(*j->res))) == NULL) {
+	    (j->res = calloc(total ? total : 1, sizeof(*j->res))) == NULL ||
+	    (j->senders = calloc(total ? total : 1, sizeof(*j->senders))) == NULL) {
 		if (j) {
 			free(j->evs);
+			free(j->res);
 			free(j);
 		}
 		return;
@@ -263,6 +278,7 @@ void ns__try_commit(ns_node *n)
 		for (size_t e = 0; e < b->n; e++, k++) {
 			j->evs[k] = b->evs[e];
 			j->res[k] = b->res[e];
+			j->senders[k] = b->peer ? b->peer->site : NULL;
 		}
 	j->work.data = j;
 	n->committing = 1;
@@ -270,6 +286,7 @@ void ns__try_commit(ns_node *n)
 		n->committing = 0;
 		free(j->evs);
 		free(j->res);
+		free(j->senders);
 		free(j);
 	}
 }

@@ -67,6 +67,12 @@ static int ns__status(void *arg, ns_node_status *st)
 	st->folds_pending = n->folds_pending;
 	st->ids_pending = n->ids_pending;
 	st->roster_changes_applied = n->authority_seq;
+	ns_trust_stats trust;
+	if (ns_store_trust_stats(n->store, &trust) == 0) {
+		st->events_incomplete = trust.incomplete;
+		st->events_held = trust.held;
+		st->held_bytes = trust.held_bytes;
+	}
 	return 0;
 }
 
@@ -147,6 +153,19 @@ static void ns__on_tick(uv_timer_t *h)
 		n->last_hold_check = t;
 		ns__check_hold(n, t);
 	}
+	if (!n->committing && t - n->last_expire >= NS__EXPIRE_EVERY_MS) {
+		/* Events held for a gap that never filled: drop the old ones, a step at a time. */
+		uint64_t expired = 0;
+		ns_diag d;
+		ns_diag_clear(&d);
+		n->last_expire = t;
+		if (ns_store_expire_held(n->store, (int64_t)time(NULL), (int64_t)n->cfg.held_ttl, NS__EXPIRE_STEP,
+					 &expired, &d) != 0)
+			ns_log(NS_LOG_ERROR, "cannot expire held events: %s", d.msg);
+		else if (expired)
+			ns_log(NS_LOG_WARN, "dropped %llu events held for more than %.0f s for a gap that never filled",
+			       (unsigned long long)expired, n->cfg.held_ttl);
+	}
 	ns__pump_all(n);
 	ns__try_commit(n);
 	ns__drain_all(n);
@@ -200,6 +219,7 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 		goto fail;
 	}
 	ns_store_set_trust(n->store, ns__node_trust, n);
+	ns_store_set_limits(n->store, &(ns_store_limits){ cfg->held_window, cfg->held_origin_bytes, cfg->held_peer_bytes });
 	if ((n->held = ns_store_held(n->store)))
 		ns_log(NS_LOG_WARN, "appends are held (restored store): catching up this site's own events first");
 	if ((rc = ns_curve_keys(id, n->curve_pk, n->curve_sk)) != 0)

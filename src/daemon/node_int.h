@@ -43,6 +43,9 @@
 #define NS__INDEX_STEP 65536        /* deferred id index entries per step (~2.3 MB held) */
 #define NS__MAX_ORIGINS 4096        /* origins in one Hello: far above any roster */
 #define NS__TICK_MS 10              /* also how soon an append by another process is pushed */
+#define NS__PULL_MAX_IDS 256        /* event ids in one PayloadPull */
+#define NS__EXPIRE_STEP 4096        /* held events visited per expiry step */
+#define NS__EXPIRE_EVERY_MS 10000   /* how often an expiry step runs */
 
 typedef struct ns__peer ns__peer;
 
@@ -69,6 +72,7 @@ typedef struct ns__commit_job {
 	size_t nbatches;
 	ns_event **evs;
 	int *res;
+	const char **senders; /* the peer each event came from (held byte caps) */
 	size_t n;
 	int kind;    /* NS__JOB_INGEST, or deferred work without events: NS__JOB_FOLD, NS__JOB_INDEX */
 	size_t left; /* deferred work: persons (or ids) still pending after it */
@@ -166,6 +170,7 @@ struct ns_node {
 	uint64_t authority_seq;      /* roster changes applied so far */
 	int held;                    /* appends held after a restore */
 	uint64_t last_hold_check;
+	uint64_t last_expire;        /* last step expiring held events */
 };
 
 /* ---- protocol.c ---------------------------------------------------------- */
@@ -205,7 +210,9 @@ int ns__batch_done(ns__batch *b, const int *res, int rc);
  * retry Hello, end a back-off, start a deferred session.
  */
 void ns__peer_tick(ns__peer *p, uint64_t t);
-/* Anti-entropy Hellos and heartbeat Pings when due. */
+/* Ask every live peer for the payloads of events held without them (PayloadPull). */
+void ns__pull_payloads(ns_node *n);
+/* Anti-entropy Hellos (and payload pulls) and heartbeat Pings when due. */
 void ns__proto_timers(ns_node *n, uint64_t t);
 /* The status of peer @p p at loop time @p t. */
 void ns__peer_status(ns_node *n, ns__peer *p, uint64_t t, ns_peer_status *out);

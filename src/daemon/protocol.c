@@ -66,8 +66,9 @@ uint64_t ns__behind(ns_node *n, ns__peer *p)
 	uint64_t b = 0;
 	for (size_t i = 0; i < n->nvv; i++) {
 		uint64_t t = ns__vec_get(p->their, p->ntheir, n->vv[i].origin);
-		if (n->vv[i].seq > t && !n->vv[i].quarantined)
-			b += n->vv[i].seq - t;
+		uint64_t top = ns_vv_relay_seq(&n->vv[i]);
+		if (top > t && !n->vv[i].quarantined)
+			b += top - t;
 	}
 	return b;
 }
@@ -232,6 +233,29 @@ static int ns__collect_cb(void *arg, const ns_event *ev)
 	return 0;
 }
 
+/* Send @p c as one Events message, spending a credit; 0, or -1 if it could not be sent. */
+static int ns__send_events(ns__peer *p, const ns__collect *c)
+{
+	ns_node *n = p->node;
+	Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+	Nomsync__Events e = NOMSYNC__EVENTS__INIT;
+
+	e.events = c->items;
+	e.n_events = c->n;
+	e.batch = ++p->batch_no;
+	m.body_case = NOMSYNC__MESSAGE__BODY_EVENTS;
+	m.events = &e;
+	if (ns__send_msg(p, &m) != 0)
+		return -1;
+	p->credit--;
+	p->outstanding++;
+	p->sent_events += c->n;
+	p->sent_batches++;
+	if (p->outstanding == 1)
+		p->last_ack = ns__now(n);
+	return 0;
+}
+
 void ns__pump(ns__peer *p)
 {
 	ns_node *n = p->node;
@@ -248,7 +272,7 @@ void ns__pump(ns__peer *p)
 			return;
 		for (size_t i = 0; i < n->nvv && c.n < c.cap && c.bytes < NS__BATCH_BYTES; i++) {
 			uint64_t have = ns__vec_get(p->their, p->ntheir, n->vv[i].origin);
-			if (n->vv[i].quarantined || n->vv[i].seq <= have)
+			if (n->vv[i].quarantined || ns_vv_relay_seq(&n->vv[i]) <= have)
 				continue;
 			size_t before = c.n;
 			c.last_seq = have;
@@ -263,24 +287,8 @@ void ns__pump(ns__peer *p)
 			free(c.items);
 			break;
 		}
-		Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
-		Nomsync__Events e = NOMSYNC__EVENTS__INIT;
-		e.events = c.items;
-		e.n_events = c.n;
-		e.batch = ++p->batch_no;
-		m.body_case = NOMSYNC__MESSAGE__BODY_EVENTS;
-		m.events = &e;
-		if (ns__send_msg(p, &m) == 0) {
-			p->credit--;
-			p->outstanding++;
-			p->sent_events += c.n;
-			p->sent_batches++;
-			if (p->outstanding == 1)
-				p->last_ack = ns__now(n);
-		} else {
-			/* Not sent: forget the optimistic advance; the next Hello resets it. */
-			p->credit = 0;
-		}
+		if (ns__send_events(p, &c) != 0)
+			p->credit = 0; /* not sent: forget the optimistic advance; the next Hello resets it */
 		for (size_t i = 0; i < c.n; i++)
 			free(c.items[i].data);
 		free(c.items);
@@ -321,6 +329,65 @@ static void ns__reasons_text(const ns__reasons *r, char *buf, size_t len)
 		snprintf(buf + o, len - o, ", %zu for other reasons", r->other);
 }
 
+void ns__pull_payloads(ns_node *n)
+{
+	uint8_t (*ids)[NS_ID_BYTES];
+	size_t nids;
+
+	if (ns_store_incomplete(n->store, NS__PULL_MAX_IDS, &ids, &nids, NULL) != 0 || nids == 0)
+		return;
+	ProtobufCBinaryData *items = calloc(nids, sizeof(*items));
+	if (items != NULL) {
+		Nomsync__Message m = NOMSYNC__MESSAGE__INIT;
+		Nomsync__PayloadPull pp = NOMSYNC__PAYLOAD_PULL__INIT;
+		for (size_t i = 0; i < nids; i++) {
+			items[i].data = ids[i];
+			items[i].len = NS_ID_BYTES;
+		}
+		pp.ids = items;
+		pp.n_ids = nids;
+		m.body_case = NOMSYNC__MESSAGE__BODY_PAYLOAD_PULL;
+		m.payload_pull = &pp;
+		for (size_t k = 0; k < n->npeers; k++)
+			if (n->peers[k]->up && n->peers[k]->hello_seen)
+				ns__send_msg(n->peers[k], &m);
+		free(items);
+	}
+	free(ids);
+}
+
+/*
+ * A peer holds these events without their payload: send, in one Events
+ * message if credit allows (the puller asks again later otherwise), the
+ * copies held here with their payload.
+ */
+static void ns__on_payload_pull(ns__peer *p, const Nomsync__PayloadPull *pp)
+{
+	ns_node *n = p->node;
+	ns__collect c = { 0 };
+
+	if (!p->hello_seen || p->credit == 0 || n->stopping)
+		return;
+	c.cap = pp->n_ids < NS__PULL_MAX_IDS ? pp->n_ids : NS__PULL_MAX_IDS;
+	if (c.cap == 0 || (c.items = calloc(c.cap, sizeof(*c.items))) == NULL)
+		return;
+	for (size_t i = 0; i < c.cap && c.bytes < NS__BATCH_BYTES; i++) {
+		uint8_t *raw;
+		size_t len;
+		if (pp->ids[i].len != NS_ID_BYTES || ns_store_get_complete(n->store, pp->ids[i].data, &raw, &len) != 0)
+			continue;
+		c.items[c.n].data = raw;
+		c.items[c.n].len = len;
+		c.n++;
+		c.bytes += len;
+	}
+	if (c.n > 0 && ns__send_events(p, &c) == 0)
+		ns_log(NS_LOG_INFO, "sent %s the payloads of %zu events it lacked", p->site, c.n);
+	for (size_t i = 0; i < c.n; i++)
+		free(c.items[i].data);
+	free(c.items);
+}
+
 int ns__batch_done(ns__batch *b, const int *res, int rc)
 {
 	ns_node *n = b->node;
@@ -329,7 +396,7 @@ int ns__batch_done(ns__batch *b, const int *res, int rc)
 	uint64_t applied = 0, held = 0, rejected = 0;
 	ns__reasons why = { 0 };
 	size_t first = b->n;
-	int proofs = 0;
+	int proofs = 0, stripped = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
 		int r = res[i];
@@ -341,6 +408,8 @@ int ns__batch_done(ns__batch *b, const int *res, int rc)
 			continue;
 		if (r == NS_INGEST_APPLIED)
 			applied++;
+		if ((r == NS_INGEST_APPLIED || r == NS_INGEST_HELD) && b->evs[i] && b->evs[i]->payload_len == 0)
+			stripped++;
 		else if (r == NS_INGEST_HELD)
 			held++;
 		else if (r == NS_EEQUIV)
@@ -371,6 +440,12 @@ int ns__batch_done(ns__batch *b, const int *res, int rc)
 	p->rejected += rejected;
 	p->queued--;
 	n->qbytes -= b->bytes;
+	if (stripped) {
+		/* Taken in without their payload: ask every peer for it now. */
+		ns_log(NS_LOG_WARN, "%d events from %s came without their payload; pulling it from peers", stripped,
+		       p->site);
+		ns__pull_payloads(n);
+	}
 	if (rc == 0) {
 		ns__send_ack(p, b->remote_batch);
 		ns_log(NS_LOG_DEBUG, "batch %llu from %s: %zu events, %llu applied, %llu held, %llu rejected",
@@ -663,6 +738,9 @@ void ns__handle(ns__peer *p, const uint8_t *data, size_t len)
 		break;
 	case NOMSYNC__MESSAGE__BODY_PING:
 		break;
+	case NOMSYNC__MESSAGE__BODY_PAYLOAD_PULL:
+		ns__on_payload_pull(p, m->payload_pull);
+		break;
 	default:
 		n->frames_rejected++;
 		ns_log(NS_LOG_WARN, "empty or unknown message from %s dropped", p->site);
@@ -717,6 +795,7 @@ void ns__proto_timers(ns_node *n, uint64_t t)
 		for (size_t i = 0; i < n->npeers; i++)
 			if ((n->peers[i]->up || n->peers[i]->outbound) && !n->peers[i]->ignore_until)
 				ns__send_hello(n->peers[i]);
+		ns__pull_payloads(n);
 	}
 	if (t - n->last_hb >= (uint64_t)(n->cfg.heartbeat * 1000)) {
 		n->last_hb = t;

@@ -99,6 +99,7 @@ static void ns__get_view(ns__conn *c, const char *ref)
 
 typedef struct ns__timeline {
 	json_t *events, *prov;
+	ns_store *store;
 } ns__timeline;
 
 static int ns__timeline_cb(void *arg, const ns_event *ev)
@@ -123,6 +124,9 @@ static int ns__timeline_cb(void *arg, const ns_event *ev)
 	}
 	json_object_set_new(j, "signature", json_string(ns_event_verify(ev) == 0 ? "valid" : "invalid"));
 	json_object_set_new(j, "sets", sets);
+	unsigned st = 0; /* revoked events and those awaiting their payload are not in the view: say so */
+	if (ns_store_event_state(t->store, ev->origin, ev->seq, &st) == 0 && st)
+		json_object_set_new(j, st & NS_EVENT_REVOKED ? "revoked" : "incomplete", json_true());
 	json_array_append_new(t->events, j);
 	return 0;
 }
@@ -146,6 +150,7 @@ static void ns__get_timeline(ns__conn *c, const char *ref)
 	free(view);
 	t.prov = json_object_get(v, "provenance");
 	t.events = json_array();
+	t.store = c->h->store;
 	rc = ns_store_foreach_person(c->h->store, ref, ns__timeline_cb, &t);
 	if (rc != 0) {
 		json_decref(v);
@@ -468,6 +473,9 @@ static void ns__get_metrics(ns__conn *c)
 	ns_store_index_pending(h->store, 0, &pending, NULL);
 	fprintf(f, "# HELP nomsync_ids_pending Events stored during catch-up whose id index entry is deferred.\n"
 		   "# TYPE nomsync_ids_pending gauge\nnomsync_ids_pending %zu\n", pending);
+	ns_trust_stats ts;
+	if (ns_store_trust_stats(h->store, &ts) == 0)
+		ns_trust_metrics(f, &ts);
 	ns_store_size(h->store, &size);
 	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
 		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);

@@ -251,13 +251,19 @@ typedef struct ns__apply_ctx {
 	void *arg;
 } ns__apply_ctx;
 
+/* Stops ns__apply_cb at a roster change held without its payload. */
+#define NS__APPLY_WAIT 1
+
 static int ns__apply_cb(void *arg, const ns_event *ev)
 {
 	ns__apply_ctx *a = arg;
 	ns_diag d;
+	int rc;
 
 	ns_diag_clear(&d);
-	if (ns_roster_apply(a->r, ev, &d) != 0 && a->warn)
+	if ((rc = ns_roster_apply(a->r, ev, &d)) == NS_EAGAIN)
+		return NS__APPLY_WAIT; /* this and later changes wait until its payload arrives */
+	if (rc != 0 && a->warn)
 		a->warn(a->arg, ev, &d);
 	a->last = ev->seq;
 	return 0;
@@ -274,7 +280,7 @@ int ns_roster_load_store(const char *path, const uint8_t *authority, ns_store *s
 	if (rc != 0 || authority == NULL)
 		return rc;
 	rc = ns_store_read_range(store, authority, 1, SIZE_MAX, SIZE_MAX, ns__apply_cb, &a);
-	if (rc != 0) {
+	if (rc != 0 && rc != NS__APPLY_WAIT) {
 		ns_roster_free(out);
 		return ns_diag_set(d, rc, "roster", "cannot read roster changes: %s", ns_strerror(rc));
 	}
@@ -292,7 +298,9 @@ int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
 	if (!r->has_authority || memcmp(ev->origin, r->authority, NS_KEY_BYTES) != 0)
 		return ns_diag_set(d, NS_EUNKNOWN, "origin", "roster changes are accepted only from the authority key");
 	if (p == NULL)
-		return 0; /* erased: nothing to apply */
+		return ns_diag_set(d, NS_EAGAIN, "payload",
+				   "roster change seq %llu is held without its payload: not applied until it arrives",
+				   (unsigned long long)ev->seq);
 	memset(&e, 0, sizeof(e));
 	if (p->body_case == NOMSYNC__PAYLOAD__BODY_ROSTER_SITE_ADDED) {
 		const Nomsync__RosterSiteAdded *x = p->roster_site_added;
@@ -331,6 +339,21 @@ int ns_roster_apply(ns_roster *r, const ns_event *ev, ns_diag *d)
 		return 0;
 	}
 	return ns_diag_set(d, NS_EVALID, "type", "not a roster change");
+}
+
+int ns_roster_enforce(const ns_roster *r, ns_store *store, size_t *changed, ns_diag *d)
+{
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < r->n && rc == 0; i++) {
+		int c = 0;
+		if (r->e[i].revoked_from && (rc = ns_store_revoke(store, r->e[i].pk, r->e[i].revoked_from, &c, d)) == 0)
+			n += (size_t)c;
+	}
+	if (changed)
+		*changed = n;
+	return rc;
 }
 
 const ns_roster_entry *ns_roster_by_key(const ns_roster *r, const uint8_t pk[NS_KEY_BYTES])

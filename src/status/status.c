@@ -35,7 +35,7 @@ json_t *ns_status_to_json(const ns_node_status *st)
 			json_decref(peers);
 			return NULL;
 		}
-	return json_pack("{s:s,s:I,s:I,s:f,s:s,s:o,s:o,s:I,s:I,s:I,s:b,s:I,s:I,s:I}", "site", st->site, "pid",
+	return json_pack("{s:s,s:I,s:I,s:f,s:s,s:o,s:o,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "site", st->site, "pid",
 			 (json_int_t)st->pid, "written_at_ms", (json_int_t)st->written_at_ms, "uptime_s",
 			 st->uptime_s, "listen", st->listen, "peers", peers, "vector",
 			 ns_vector_to_json(st->vector, st->nvector), "ingest_queue_batches",
@@ -43,7 +43,8 @@ json_t *ns_status_to_json(const ns_node_status *st)
 			 "connections_refused", (json_int_t)st->connections_refused, "appends_held",
 			 st->appends_held, "folds_pending", (json_int_t)st->folds_pending, "ids_pending",
 			 (json_int_t)st->ids_pending, "roster_changes_applied",
-			 (json_int_t)st->roster_changes_applied);
+			 (json_int_t)st->roster_changes_applied, "events_incomplete", (json_int_t)st->events_incomplete,
+			 "events_held", (json_int_t)st->events_held, "held_bytes", (json_int_t)st->held_bytes);
 }
 
 /*
@@ -73,6 +74,13 @@ static int ns__get_u64(const json_t *o, const char *where, const char *key, uint
 	if (rc == 0)
 		*out = (uint64_t)v;
 	return rc;
+}
+
+/* A key added after status files were first written: absent reads as 0. */
+static int ns__get_u64_opt(const json_t *o, const char *where, const char *key, uint64_t *out, ns_diag *d)
+{
+	*out = 0;
+	return json_object_get(o, key) ? ns__get_u64(o, where, key, out, d) : 0;
 }
 
 static int ns__get_real(const json_t *o, const char *where, const char *key, double *out, ns_diag *d)
@@ -193,7 +201,10 @@ int ns_status_from_json(const json_t *j, ns_node_status *st, ns_diag *d)
 	    (rc = ns__get_bool(j, "", "appends_held", &st->appends_held, d)) != 0 ||
 	    (rc = ns__get_u64(j, "", "folds_pending", &st->folds_pending, d)) != 0 ||
 	    (rc = ns__get_u64(j, "", "ids_pending", &st->ids_pending, d)) != 0 ||
-	    (rc = ns__get_u64(j, "", "roster_changes_applied", &st->roster_changes_applied, d)) != 0)
+	    (rc = ns__get_u64(j, "", "roster_changes_applied", &st->roster_changes_applied, d)) != 0 ||
+	    (rc = ns__get_u64_opt(j, "", "events_incomplete", &st->events_incomplete, d)) != 0 ||
+	    (rc = ns__get_u64_opt(j, "", "events_held", &st->events_held, d)) != 0 ||
+	    (rc = ns__get_u64_opt(j, "", "held_bytes", &st->held_bytes, d)) != 0)
 		return rc;
 	if (!json_is_array(peers))
 		return ns__bad(d, "", "peers", "an array");
@@ -216,4 +227,18 @@ void ns_status_free(ns_node_status *st)
 	free(st->peers);
 	free(st->vector);
 	memset(st, 0, sizeof(*st));
+}
+
+void ns_trust_metrics(FILE *f, const ns_trust_stats *ts)
+{
+	static const char *const gauge[][2] = {
+		{ "events_incomplete", "Events stored without their payload, awaiting it from a peer." },
+		{ "events_held", "Events held for a gap in their origin's chain." },
+		{ "held_bytes", "Bytes of the events held for a gap." },
+	};
+	const uint64_t value[] = { ts->incomplete, ts->held, ts->held_bytes };
+
+	for (size_t i = 0; i < sizeof(value) / sizeof(value[0]); i++)
+		fprintf(f, "# HELP nomsync_%s %s\n# TYPE nomsync_%s gauge\nnomsync_%s %llu\n", gauge[i][0], gauge[i][1],
+			gauge[i][0], gauge[i][0], (unsigned long long)value[i]);
 }

@@ -205,6 +205,10 @@ const char *ns_reject_name(int code)
 		return "rejected.chain";
 	case NS_EREVOKED:
 		return "rejected.revoked";
+	case NS_EHELDWINDOW:
+		return "rejected.held_window";
+	case NS_EHELDFULL:
+		return "rejected.held_full";
 	case NS_EDECODE:
 	case NS_EHASH:
 	case NS_EVERSION:
@@ -420,6 +424,10 @@ static int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 		return ns__mdb(rc);
 	}
 	s->has_upgrade = rc == 0;
+	if ((rc = ns__trust_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
 	rc = mdb_txn_commit(txn);
 	return ns__mdb(rc);
 }
@@ -524,6 +532,9 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->flags = flags;
 	s->warm_fd = -1;
+	s->lim.held_window = NS_HELD_WINDOW;
+	s->lim.origin_bytes = NS_HELD_ORIGIN_BYTES;
+	s->lim.sender_bytes = NS_HELD_SENDER_BYTES;
 	pthread_mutex_init(&s->map_lock, NULL);
 	if ((rc = ns__open_env(s, dir, flags)) != 0) {
 		ns_diag_set(d, rc, "dir", "cannot open the store in %s: %s", dir, ns_strerror(rc));

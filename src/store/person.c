@@ -169,6 +169,36 @@ int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, uint8_t 
 	return 0;
 }
 
+/*
+ * The view @p json (of @p len bytes) with "incomplete": the ids (hex) of
+ * the person's events stored without their payload, which the fold left
+ * out. Canonical as ns_fold writes it (compact, keys sorted).
+ */
+static int ns__note_incomplete(char **json, size_t *len, json_t *ids)
+{
+	json_malloc_t jmalloc;
+	json_free_t jfree;
+	json_t *v = json_loadb(*json, *len, 0, NULL);
+	char *text;
+
+	if (v == NULL || json_object_set(v, "incomplete", ids) != 0) {
+		json_decref(v);
+		return NS_ENOMEM;
+	}
+	text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(v);
+	if (text == NULL)
+		return NS_ENOMEM;
+	free(*json);
+	*len = strlen(text);
+	*json = malloc(*len + 1);
+	if (*json != NULL)
+		memcpy(*json, text, *len + 1);
+	json_get_alloc_funcs(&jmalloc, &jfree);
+	jfree(text); /* jansson's allocator, which a program may have replaced */
+	return *json ? 0 : NS_ENOMEM;
+}
+
 /* Load and fold one component; its events live in one arena. */
 int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json,
 			      size_t *len, ns_fold_summary *sum)
@@ -177,23 +207,47 @@ int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **j
 	uint8_t *keys;
 	size_t n;
 	ns_event **evs;
+	json_t *incomplete = NULL;
 	int rc;
 
 	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
 		return rc;
 	evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs));
-	int skip = ns__unfolded_any(txn, s);
+	int skip = ns__unfolded_any(txn, s), trust = ns__trust_any(txn, s);
 	size_t m = 0;
 	for (size_t i = 0; i < n && evs != NULL && rc == 0; i++) {
 		const uint8_t *lk = keys + i * NS__SORTKEY + 8;
 		/* Rejected or unchecked events stay in the log and the timeline, not in the view. */
-		if (!skip || !ns__unfolded(txn, s, lk))
-			rc = ns__load(txn, s, lk, &arena, &evs[m++]);
+		if (skip && ns__unfolded(txn, s, lk))
+			continue;
+		if (trust) {
+			/* Nor do revoked events, nor, until completed, those without their payload. */
+			uint64_t from = ns__revoked_from(txn, s, lk);
+			if (from && ns__get_be64(lk + NS_KEY_BYTES) >= from)
+				continue;
+			if (ns__is_incomplete(txn, s, lk)) {
+				ns_event *ev;
+				char hex[2 * NS_ID_BYTES + 1];
+				if ((rc = ns__load(txn, s, lk, &arena, &ev)) != 0)
+					break;
+				ns_hex(hex, ev->id, NS_ID_BYTES);
+				if ((incomplete == NULL && (incomplete = json_array()) == NULL) ||
+				    json_array_append_new(incomplete, json_string(hex)) != 0)
+					rc = NS_ENOMEM;
+				continue;
+			}
+		}
+		rc = ns__load(txn, s, lk, &arena, &evs[m++]);
 	}
 	if (evs == NULL)
 		rc = NS_ENOMEM;
 	if (rc == 0)
 		rc = ns_fold(evs, m, json, len, sum);
+	if (rc == 0 && incomplete != NULL && (rc = ns__note_incomplete(json, len, incomplete)) != 0) {
+		free(*json);
+		*json = NULL;
+	}
+	json_decref(incomplete);
 	ns__arena_free(&arena);
 	free(keys);
 	return rc;

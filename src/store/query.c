@@ -99,7 +99,21 @@ static int ns__vector_cb(void *arg, const MDB_val *k, const MDB_val *v)
 
 int ns_store_vector(ns_store *s, ns_vv_entry **out, size_t *n)
 {
-	return ns__collect(s, s->vv, ns__vector_cb, NULL, (void **)out, n);
+	MDB_txn *txn;
+	int rc = ns__collect(s, s->vv, ns__vector_cb, NULL, (void **)out, n);
+
+	if (rc != 0 || !s->has_trust || (rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0) {
+		if (rc != 0) {
+			free(*out);
+			*out = NULL;
+			*n = 0;
+		}
+		return rc;
+	}
+	for (size_t i = 0; i < *n; i++)
+		(*out)[i].revoked_from = ns__revoked_from(txn, s, (*out)[i].origin);
+	mdb_txn_abort(txn);
+	return 0;
 }
 
 json_t *ns_vector_to_json(const ns_vv_entry *e, size_t n)
@@ -327,10 +341,13 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
 		for (size_t i = 0; i < nsince; i++)
 			if (memcmp(since[i].origin, origin, NS_KEY_BYTES) == 0)
 				from = since[i].seq;
+		/* A revoked key's events from its revocation on are not handed out. */
+		uint64_t revoked = ns__revoked_from(txn, s, origin);
 		ns__logkey(lk, origin, from + 1);
 		for (lg = mdb_cursor_get(lc, &lkv, &lv, MDB_SET_RANGE);
 		     lg == 0 && rc == 0 && lkv.mv_size == NS__LOGKEY &&
-		     memcmp(lkv.mv_data, origin, NS_KEY_BYTES) == 0;
+		     memcmp(lkv.mv_data, origin, NS_KEY_BYTES) == 0 &&
+		     (!revoked || ns__get_be64((const uint8_t *)lkv.mv_data + NS_KEY_BYTES) < revoked);
 		     lg = mdb_cursor_get(lc, &lkv, &lv, MDB_NEXT))
 			rc = ns__emit(&lv, cb, arg);
 		if (rc == 0 && lg != 0 && lg != MDB_NOTFOUND)
@@ -364,9 +381,11 @@ int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_
 		mdb_txn_abort(txn);
 		return rc;
 	}
+	uint64_t revoked = ns__revoked_from(txn, s, origin);
 	for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	     g == 0 && n < max && (n == 0 || bytes + v.mv_size <= max_bytes) && k.mv_size == NS__LOGKEY &&
-	     memcmp(k.mv_data, origin, NS_KEY_BYTES) == 0;
+	     memcmp(k.mv_data, origin, NS_KEY_BYTES) == 0 &&
+	     (!revoked || ns__get_be64((const uint8_t *)k.mv_data + NS_KEY_BYTES) < revoked);
 	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if ((rc = ns__emit(&v, cb, arg)) != 0)
 			break;

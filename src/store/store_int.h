@@ -54,6 +54,13 @@ struct ns_store {
 	MDB_dbi unknown, rejected; /* format 2: see upgrade.c */
 	int has_upgrade; /* unknown and rejected are open: 0 for a read-only open of a format 1 store */
 	ns_upgrade_report upgrade; /* what the open did (ns_store_upgrade_report) */
+	/* trust.c: incomplete events, revocations, held event bookkeeping */
+	MDB_dbi incomplete, revoked, heldinfo, heldsum;
+	int has_trust; /* they are open: 0 for a read-only open of a store made before them */
+	ns_store_limits lim;
+	/* Where ns_store_expire_held stopped (only the writer touches it). */
+	uint8_t expire_at[NS__LOGKEY];
+	int expire_have;
 	/*
 	 * Set for the length of a write transaction that defers its id index
 	 * entries to newids (NS_INGEST_DEFER_FOLD), and the next newids key
@@ -274,6 +281,43 @@ int ns__upgrade(ns_store *s, ns_diag *d);
 
 /* NOMS <-> CRN links of a person.identifier.added; notes the refs they touch. */
 int ns__links(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched);
+
+/*
+ * trust.c
+ */
+
+#define NS__HELDINFO (8 + 4 + NS_SITE_MAX) /* heldinfo value: first seen, length, sender */
+
+/* Open (creating on a writable open) incomplete, revoked, heldinfo and heldsum. */
+int ns__trust_open(MDB_txn *txn, ns_store *s, int writable);
+/* 1 if any event is incomplete or any key revoked (so that folds look events up). */
+int ns__trust_any(MDB_txn *txn, ns_store *s);
+/* 1 if the event under @p lk is incomplete. */
+int ns__is_incomplete(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/* The seq @p origin is revoked from, 0 if it is not. */
+uint64_t ns__revoked_from(MDB_txn *txn, ns_store *s, const uint8_t *origin);
+/* After ns__write of a payload-less ingested event: mark it incomplete. */
+int ns__mark_incomplete(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/*
+ * @p ev, a copy with its payload of the incomplete event stored under @p lk:
+ * store its bytes, unmark it, add its links and note its refs.
+ */
+int ns__complete(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t lk[NS__LOGKEY],
+		 ns__refset *touched);
+/*
+ * Hold @p ev (seq beyond vv->seq + 1) in pending for @p sender (may be NULL),
+ * within the limits: NS_EHELDWINDOW, NS_EHELDFULL, or 0 (vv->held counted,
+ * not written back).
+ */
+int ns__hold(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const ns_event *ev, const char *sender);
+/* Drop the held event under @p lk: pending, heldinfo, the sums, vv->held (not written back). */
+int ns__unhold(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const uint8_t lk[NS__LOGKEY]);
+/*
+ * Drop every held event of @p vv's origin from @p from_seq, counting each
+ * under @p counter; vv written back. *dropped (optional) gets the count.
+ */
+int ns__unhold_from(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, uint64_t from_seq,
+		    const char *counter, uint64_t *dropped);
 
 /*
  * pagecache.c

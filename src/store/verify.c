@@ -174,6 +174,55 @@ static int ns__verify_marks(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
 }
 
+/*
+ * Every incomplete entry names an event of the log held without its
+ * payload; every revocation has a from_seq; every held event is accounted
+ * for in heldinfo and heldinfo names only held events.
+ */
+static int ns__verify_trust(MDB_txn *txn, ns_store *s, ns_verify_report *r)
+{
+	MDB_cursor *c;
+	MDB_val k, v, lv;
+	int g = MDB_NOTFOUND, rc;
+
+	if (!s->has_trust)
+		return 0;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->incomplete, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		ns_event *ev = NULL;
+		if (k.mv_size != NS__LOGKEY || v.mv_size != 8 || mdb_get(txn, s->log, &k, &lv) != 0 ||
+		    ns__decode_stored(&lv, NS_DECODE_TRUSTED, NULL, &ev) != 0 || ev->payload_len != 0)
+			ns__report(r, "incomplete%s: an entry names no event of the log held without payload (seq %llu)",
+				   "", k.mv_size == NS__LOGKEY ? ns__get_be64((const uint8_t *)k.mv_data + NS_KEY_BYTES) : 0);
+		ns_event_free(ev);
+	}
+	mdb_cursor_close(c);
+	if (g != MDB_NOTFOUND)
+		return ns__mdb(g);
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->revoked, &c))) != 0)
+		return rc;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if (k.mv_size != NS_KEY_BYTES || v.mv_size != 8 || ns__get_be64(v.mv_data) == 0)
+			ns__report(r, "revoked%s: a damaged entry (%llu)", "", 0);
+	mdb_cursor_close(c);
+	if (g != MDB_NOTFOUND)
+		return ns__mdb(g);
+	for (int i = 0; i < 2; i++) {
+		MDB_dbi from = i ? s->heldinfo : s->pending, to = i ? s->pending : s->heldinfo;
+		if ((rc = ns__mdb(mdb_cursor_open(txn, from, &c))) != 0)
+			return rc;
+		for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+			if (mdb_get(txn, to, &k, &lv) != 0)
+				ns__report(r, "%s: a held event is not accounted for (seq %llu)", i ? "heldinfo" : "pending",
+					   k.mv_size == NS__LOGKEY ? ns__get_be64((const uint8_t *)k.mv_data + NS_KEY_BYTES) : 0);
+		mdb_cursor_close(c);
+		if (g != MDB_NOTFOUND)
+			return ns__mdb(g);
+	}
+	return 0;
+}
+
 /* Re-fold every person and compare with the stored view. */
 static int ns__verify_views(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 {
@@ -220,7 +269,7 @@ int ns_store_verify(ns_store *s, ns_verify_report *r)
 	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	if ((rc = ns__verify_log(txn, s, r)) == 0 && (rc = ns__verify_vector(txn, s, r)) == 0 &&
-	    (rc = ns__verify_marks(txn, s, r)) == 0)
+	    (rc = ns__verify_marks(txn, s, r)) == 0 && (rc = ns__verify_trust(txn, s, r)) == 0)
 		rc = ns__verify_views(txn, s, r);
 	mdb_txn_abort(txn);
 	if (rc != 0)

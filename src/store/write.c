@@ -74,6 +74,9 @@ static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *
 		rc = ns__mdb(mdb_put(txn, s->ids, &k, &v, 0));
 	if (rc != 0 || (rc = ns__note(txn, s, ev, lk, bad)) != 0)
 		return rc;
+	/* Without payload bytes (stripped on the way, or erased at a peer): incomplete. */
+	if (ev->payload_len == 0 && (rc = ns__mark_incomplete(txn, s, lk)) != 0)
+		return rc;
 	if (strcmp(ev->offender, NS_ROSTER_REF) == 0)
 		return 0; /* roster changes concern no person: log and id index only */
 	ns__sortkey(sk, ev);
@@ -142,7 +145,29 @@ static int ns__fork(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const ns_event *
 	return ns__equivocate(txn, s, vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
 }
 
-/* Apply held successors of @vv's head while they chain. */
+/*
+ * The checks a held event must pass again when its gap fills, since the
+ * roster may have changed while it waited: the trust policy (origin
+ * listed, role, revocation) and the store's own revocation record.
+ */
+static int ns__recheck_held(MDB_txn *txn, ns_store *s, const ns_event *ev)
+{
+	uint64_t from = ns__revoked_from(txn, s, ev->origin);
+	int rc;
+
+	if (from && ev->seq >= from)
+		return NS_EREVOKED;
+	if (s->trust && (rc = s->trust(s->trust_arg, ev)) != 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Apply held successors of @vv's head while they chain. A held event that
+ * no longer passes the trust checks is dropped with every held event of its
+ * origin after it (the same checks refuse them all), each counted as
+ * rejected.<reason>.
+ */
 static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *touched,
 		     uint64_t *applied)
 {
@@ -166,6 +191,11 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 			ns_event_free(ev);
 			return rc;
 		}
+		if ((rc = ns__recheck_held(txn, s, ev)) != 0) {
+			uint64_t seq = ev->seq;
+			ns_event_free(ev);
+			return ns__unhold_from(txn, s, vv, seq, ns_reject_name(rc), NULL);
+		}
 		/*
 		 * Held while its type was unknown, it missed the type's rules:
 		 * check them now (a no-op for an event that passed them).
@@ -174,10 +204,8 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 		if (rc == 0) {
 			vv->seq = ev->seq;
 			memcpy(vv->head, ev->id, NS_ID_BYTES);
-			if (vv->held)
-				vv->held--;
 			(*applied)++;
-			rc = ns__mdb(mdb_del(txn, s->pending, &k, NULL));
+			rc = ns__unhold(txn, s, vv, lk);
 		}
 		ns_event_free(ev);
 		if (rc != 0)
@@ -340,9 +368,9 @@ static int ns__precheck(ns_store *s, const ns_event *ev, unsigned flags)
 	return ns__type_rules(ev); /* none for a type this release does not know */
 }
 
-/* Ingest one pre-checked event inside the batch transaction. */
-static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched,
-			  uint64_t *applied)
+/* Ingest one pre-checked event from @p sender (may be NULL) inside the batch transaction. */
+static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const char *sender,
+			  ns__refset *touched, uint64_t *applied)
 {
 	uint8_t lk[NS__LOGKEY];
 	MDB_val k = { NS__LOGKEY, lk }, v;
@@ -357,6 +385,9 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 	}
 	if (vv.quarantined)
 		return NS_EQUARANTINED;
+	uint64_t revoked = ns__revoked_from(txn, s, ev->origin);
+	if (revoked && ev->seq >= revoked)
+		return NS_EREVOKED;
 	ns__logkey(lk, ev->origin, ev->seq);
 	rc = mdb_get(txn, s->log, &k, &v);
 	if (rc == 0) {
@@ -372,6 +403,11 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 				return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
 			same = memcmp(held->id, ev->id, NS_ID_BYTES) == 0;
 			ns_event_free(held);
+		}
+		if (same && ev->payload_len > 0 && ns__is_incomplete(txn, s, lk)) {
+			/* The payload of an event stored without it (decode checked its hash). */
+			rc = ns__complete(txn, s, ev, lk, touched);
+			return rc ? rc : NS_INGEST_APPLIED;
 		}
 		if (same)
 			return NS_INGEST_DUPLICATE;
@@ -402,23 +438,27 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__ref
 	rc = mdb_get(txn, s->pending, &k, &v);
 	if (rc == 0) {
 		uint8_t id[NS_ID_BYTES];
+		size_t held_payload;
 		ns_event *held;
 		if ((rc = ns__decode_stored(&v, 0, NULL, &held)) != 0)
 			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
 		memcpy(id, held->id, NS_ID_BYTES);
+		held_payload = held->payload_len;
 		ns_event_free(held);
-		if (memcmp(id, ev->id, NS_ID_BYTES) == 0)
+		if (memcmp(id, ev->id, NS_ID_BYTES) != 0) {
+			rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
+			return rc ? rc : NS_EEQUIV;
+		}
+		if (held_payload > 0 || ev->payload_len == 0)
 			return NS_INGEST_DUPLICATE;
-		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
-		return rc ? rc : NS_EEQUIV;
+		/* Held without its payload: keep this complete copy instead. */
+		if ((rc = ns__unhold(txn, s, &vv, lk)) != 0)
+			return rc;
+	} else if (rc != MDB_NOTFOUND) {
+		return ns__mdb(rc);
 	}
-	if (rc != MDB_NOTFOUND)
-		return ns__mdb(rc);
-	v.mv_size = ev->raw_len;
-	v.mv_data = ev->raw;
-	if ((rc = mdb_put(txn, s->pending, &k, &v, 0)) != 0)
-		return ns__mdb(rc);
-	vv.held++;
+	if ((rc = ns__hold(txn, s, &vv, ev, sender)) != 0)
+		return rc;
 	if ((rc = ns__vv_put(txn, s, &vv)) != 0)
 		return rc;
 	return NS_INGEST_HELD;
@@ -431,6 +471,7 @@ typedef struct ns__ingest_args {
 	unsigned flags;
 	int *results;
 	const int *saved; /* with NS_INGEST_VERIFIED: the caller's pre-check results */
+	const char *const *senders;
 	ns_diag *d;
 } ns__ingest_args;
 
@@ -464,7 +505,7 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	s->newid_next = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (results[i] == 0) {
-			rc = ns__ingest_one(txn, s, evs[i], &touched, &applied);
+			rc = ns__ingest_one(txn, s, evs[i], a->senders ? a->senders[i] : NULL, &touched, &applied);
 			if (rc == NS_ENOMEM || rc == NS_EMAPFULL || rc == NS_ESTORE || rc == NS_ECORRUPT)
 				goto abort;
 			results[i] = rc;
@@ -498,7 +539,13 @@ abort:
 int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results,
 		    ns_diag *d)
 {
-	ns__ingest_args a = { evs, n, flags, results, NULL, d };
+	return ns_store_ingest_from(s, evs, n, flags, NULL, results, d);
+}
+
+int ns_store_ingest_from(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
+			 const char *const *senders, int *results, ns_diag *d)
+{
+	ns__ingest_args a = { evs, n, flags, results, NULL, senders, d };
 	int *saved = NULL, rc;
 
 	if (flags & NS_INGEST_VERIFIED) {

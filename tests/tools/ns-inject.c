@@ -19,6 +19,11 @@
  *                             an empty vector (each asks for a full resend)
  *   --claim SEQ               claim, in a Hello repeated every 500 ms, to hold
  *                             the server's own origin up to SEQ (a lie)
+ *   --strip FILE              send the bundle's events without their payloads, as a
+ *                             relay that suppresses content would (issue 10.1)
+ *   --park N FROM TYPE JSON   sign N events of TYPE (JSON as for --forbidden) at seqs
+ *                             FROM, FROM+2, ... that never fill, and send them in
+ *                             batches of 256, waiting for acks (issue 10.4)
  *
  * Prints "acks N" (how many Ack messages came back), "events N in M batches"
  * (Events received) and exits 0.
@@ -71,6 +76,40 @@ static void send_events(uint8_t **evs, size_t *lens, size_t n)
 	m.events = &e;
 	send_message(&m);
 	free(items);
+}
+
+/* Events sent but not acknowledged: wait for acks while 16 batches are in flight. */
+static int inflight, acked;
+
+/* Count acks for @p wait_ms; with @p flow, stop once fewer than 16 batches are in flight. */
+static void count_acks(int wait_ms, int flow)
+{
+	for (int waited = 0; waited < wait_ms; waited += 200) {
+		uint8_t rb[1 << 16];
+		int r = zmq_recv(sock, rb, sizeof(rb), 0);
+		if (r < 0 || r > (int)sizeof(rb))
+			continue;
+		Nomsync__Message *rm = nomsync__message__unpack(NULL, (size_t)r, rb);
+		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_ACK) {
+			acked++;
+			inflight--;
+		}
+		nomsync__message__free_unpacked(rm, NULL);
+		if (flow && inflight < 16)
+			break;
+	}
+}
+
+static void send_flow(uint8_t **evs, size_t *lens, size_t n)
+{
+	while (inflight >= 16) {
+		int before = acked;
+		count_acks(10000, 1);
+		if (acked == before)
+			break; /* no acks for 10 s: send anyway */
+	}
+	send_events(evs, lens, n);
+	inflight++;
 }
 
 static uint64_t varint(const uint8_t *p, size_t len, size_t *pos)
@@ -157,9 +196,10 @@ static int flood(const ns_identity *id, int frames, int per)
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *rosterf = NULL, *to = NULL, *server = NULL, *bundle = NULL;
-	const char *ftype = NULL, *fjson = NULL;
+	const char *ftype = NULL, *fjson = NULL, *strip = NULL, *ptype = NULL, *pjson = NULL;
 	int forge = 0, garbage = 0, oversize = 0, wait_ms = 1500, flood_frames = 0, flood_per = 0, hellos = 0;
-	uint64_t claim = 0;
+	uint64_t claim = 0, park_from = 0;
+	size_t park = 0;
 	ns_identity id;
 	ns_roster roster;
 	ns_diag d;
@@ -182,7 +222,14 @@ int main(int argc, char **argv)
 			fjson = argv[++i];
 		} else if (!strcmp(argv[i], "--forge"))
 			forge = 1;
-		else if (!strcmp(argv[i], "--garbage"))
+		else if (!strcmp(argv[i], "--strip") && i + 1 < argc)
+			strip = argv[++i];
+		else if (!strcmp(argv[i], "--park") && i + 4 < argc) {
+			park = (size_t)strtoull(argv[++i], NULL, 10);
+			park_from = strtoull(argv[++i], NULL, 10);
+			ptype = argv[++i];
+			pjson = argv[++i];
+		} else if (!strcmp(argv[i], "--garbage"))
 			garbage = 1;
 		else if (!strcmp(argv[i], "--oversize"))
 			oversize = 1;
@@ -214,8 +261,9 @@ int main(int argc, char **argv)
 	ns_curve_keys(&id, cpk, csk);
 	void *ctx = zmq_ctx_new();
 	sock = zmq_socket(ctx, ZMQ_DEALER);
-	int linger = 2000;
+	int linger = 2000, tmo = 200;
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
 	zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, srv->curve_pk, 32);
 	zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, cpk, 32);
 	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, csk, 32);
@@ -280,13 +328,69 @@ int main(int argc, char **argv)
 		free(b);
 		printf("sent a %zu byte frame\n", big);
 	}
+	if (strip) {
+		FILE *f = fopen(strip, "rb");
+		static uint8_t buf[64 << 20];
+		size_t len = f ? fread(buf, 1, sizeof(buf), f) : 0, pos = 10, n = 0;
+		uint8_t *evs[4096];
+		size_t lens[4096];
+		if (f)
+			fclose(f);
+		while (pos < len && buf[pos] == 'E' && n < 4096) {
+			ns_event *ev;
+			pos++;
+			size_t l = (size_t)varint(buf, len, &pos);
+			if (ns_event_decode(buf + pos, l, &ev, NULL) == 0) {
+				if (ns_event_encode_erased(ev, &evs[n], &lens[n]) == 0)
+					n++;
+				ns_event_free(ev);
+			}
+			pos += l;
+		}
+		send_events(evs, lens, n);
+		for (size_t i = 0; i < n; i++)
+			free(evs[i]);
+		printf("sent %zu events without their payloads\n", n);
+	}
+	if (park) {
+		ns_input in;
+		char line[4096];
+		uint8_t prev[32];
+		uint8_t *evs[256];
+		size_t lens[256], k = 0, sent = 0;
+		snprintf(line, sizeof(line), "{\"type\":\"%s\",%s", ptype, pjson + 1);
+		if (ns_input_parse(line, strlen(line), &in, &d) != 0) {
+			fprintf(stderr, "ns-inject: %s: %s\n", d.field, d.msg);
+			return 1;
+		}
+		randombytes_buf(prev, sizeof(prev));
+		for (size_t i = 0; i < park; i++) {
+			ns_event *ev;
+			if (ns_event_build(&id, park_from + 2 * i, prev, in.occurred_at, in.occurred_at, in.offender,
+					   in.payload, &ev) != 0)
+				return 1;
+			evs[k] = ev->raw;
+			lens[k++] = ev->raw_len;
+			ev->raw = NULL; /* kept until sent */
+			ns_event_free(ev);
+			if (k == 256 || i + 1 == park) {
+				send_flow(evs, lens, k);
+				for (size_t j = 0; j < k; j++)
+					free(evs[j]);
+				sent += k;
+				k = 0;
+			}
+		}
+		ns_input_clear(&in);
+		printf("parked %zu events from seq %llu\n", sent, (unsigned long long)park_from);
+	}
 	if (flood_frames > 0 && flood(&id, flood_frames, flood_per) != 0)
 		return 1;
 	/*
 	 * Read what comes back for --wait ms; meanwhile send the Hellos of
 	 * --hello-flood (one each 20 ms) and repeat the claim of --claim (each 500 ms).
 	 */
-	int acks = 0, batches = 0, sent_hellos = 1;
+	int batches = 0, sent_hellos = 1;
 	uint64_t events = 0, start = now_ms(), next_hello = start + 20, next_claim = start + 500;
 	for (uint64_t t = start; t < start + (uint64_t)wait_ms || sent_hellos < hellos; t = now_ms()) {
 		static uint8_t rb[32 << 20];
@@ -307,7 +411,7 @@ int main(int argc, char **argv)
 			continue;
 		Nomsync__Message *rm = nomsync__message__unpack(NULL, (size_t)r, rb);
 		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_ACK)
-			acks++;
+			acked++;
 		if (rm && rm->body_case == NOMSYNC__MESSAGE__BODY_EVENTS) {
 			batches++;
 			events += rm->events->n_events;
@@ -316,7 +420,7 @@ int main(int argc, char **argv)
 	}
 	if (hellos > 0)
 		printf("sent %d Hellos with fresh session ids\n", sent_hellos);
-	printf("acks %d\n", acks);
+	printf("acks %d\n", acked);
 	printf("events %llu in %d batches\n", (unsigned long long)events, batches);
 	zmq_close(sock);
 	zmq_ctx_term(ctx);
