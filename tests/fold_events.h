@@ -298,4 +298,207 @@ static inline ns_event *e_tier(struct site *s, int64_t t, const char *off, const
 	BODY(TIER_CALCULATED, tier_calculated);
 }
 
+/* Decode a copy of an event with its payload erased. */
+static inline ns_event *erased_copy(const ns_event *ev)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	ns_event *out = NULL;
+
+	CHECK_INT(ns_event_encode_erased(ev, &buf, &len), 0);
+	CHECK_INT(ns_event_decode(buf, len, &out, NULL), 0);
+	free(buf);
+	if (out != NULL) {
+		CHECK(out->payload == NULL);
+		CHECK(memcmp(out->id, ev->id, NS_ID_BYTES) == 0);
+		pool_add(out);
+	}
+	return out;
+}
+
+/* Decode a second, independent copy of an event. */
+static inline ns_event *copy_of(const ns_event *ev)
+{
+	ns_event *out = NULL;
+
+	CHECK_INT(ns_event_decode(ev->raw, ev->raw_len, &out, NULL), 0);
+	if (out != NULL)
+		pool_add(out);
+	return out;
+}
+
+
+/* xorshift64*: a fixed-seed PRNG so that failures reproduce. */
+static uint64_t rng_state;
+
+/* Next pseudo-random number. */
+static inline uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+/* A pseudo-random number below @p n. */
+static inline unsigned pick(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+/* A random date string in 2023-2026. */
+static inline const char *rdate(char *buf)
+{
+	int32_t d = ns_date_from_civil(2023, 1, 1) + (int32_t)pick(4 * 365);
+
+	ns_date_format(buf, d);
+	return buf;
+}
+
+
+/* Fisher-Yates shuffle of an event pointer array. */
+static inline void shuffle(ns_event **a, size_t n)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(rnd() % i);
+		ns_event *t = a[i - 1];
+		a[i - 1] = a[j];
+		a[j] = t;
+	}
+}
+
+
+/*
+ * The arrival-order property: @p rounds shuffled orders of the @p n events
+ * (every fourth also with duplicates, the same pointers and separately
+ * decoded copies) each fold to @p base. Returns how many did not.
+ */
+static inline int orders_differ(ns_event **evs, size_t n, const char *base, int rounds)
+{
+	ns_event *perm[512];
+	int differ = 0;
+
+	if (n + 30 > sizeof(perm) / sizeof(perm[0]))
+		return -1;
+	for (int r = 0; r < rounds; r++) {
+		size_t m = n;
+		char *text;
+
+		memcpy(perm, evs, n * sizeof(*evs));
+		if (r % 4 == 3) {
+			for (int k = 0; k < 20; k++)
+				perm[m++] = evs[pick((unsigned)n)];
+			for (int k = 0; k < 10; k++)
+				perm[m++] = copy_of(evs[pick((unsigned)n)]);
+		}
+		shuffle(perm, m);
+		text = fold_text(perm, m);
+		if (text == NULL || strcmp(text, base) != 0)
+			differ++;
+		free(text);
+	}
+	return differ;
+}
+
+
+/* plan.goal.added */
+static inline ns_event *e_goal(struct site *s, int64_t t, const char *off, const char *goal, const char *area,
+			       const char *title, const char *target)
+{
+	Nomsync__PlanGoalAdded m = NOMSYNC__PLAN_GOAL_ADDED__INIT;
+	m.goal_id = STR(goal);
+	m.area_of_need = STR(area);
+	m.title = STR(title);
+	m.target_date = STR(target);
+	BODY(PLAN_GOAL_ADDED, plan_goal_added);
+}
+
+/* plan.goal.updated */
+static inline ns_event *e_goal_upd(struct site *s, int64_t t, const char *off, const char *goal,
+				   const char *status, const char *prev, const char *note)
+{
+	Nomsync__PlanGoalUpdated m = NOMSYNC__PLAN_GOAL_UPDATED__INIT;
+	m.goal_id = STR(goal);
+	m.status = STR(status);
+	m.previous_status = STR(prev);
+	m.note = STR(note);
+	BODY(PLAN_GOAL_UPDATED, plan_goal_updated);
+}
+
+/* plan.step.added */
+static inline ns_event *e_step(struct site *s, int64_t t, const char *off, const char *goal, const char *step,
+			       const char *description, const char *actor)
+{
+	Nomsync__PlanStepAdded m = NOMSYNC__PLAN_STEP_ADDED__INIT;
+	m.goal_id = STR(goal);
+	m.step_id = STR(step);
+	m.description = STR(description);
+	m.actor = STR(actor);
+	BODY(PLAN_STEP_ADDED, plan_step_added);
+}
+
+/* plan.step.updated */
+static inline ns_event *e_step_upd(struct site *s, int64_t t, const char *off, const char *goal,
+				   const char *step, const char *status, const char *prev, const char *note)
+{
+	Nomsync__PlanStepUpdated m = NOMSYNC__PLAN_STEP_UPDATED__INIT;
+	m.goal_id = STR(goal);
+	m.step_id = STR(step);
+	m.status = STR(status);
+	m.previous_status = STR(prev);
+	m.note = STR(note);
+	BODY(PLAN_STEP_UPDATED, plan_step_updated);
+}
+
+/* plan.agreed */
+static inline ns_event *e_agreed(struct site *s, int64_t t, const char *off, const char *status)
+{
+	Nomsync__PlanAgreed m = NOMSYNC__PLAN_AGREED__INIT;
+	m.agreement_status = STR(status);
+	BODY(PLAN_AGREED, plan_agreed);
+}
+
+/* plan.reviewed */
+static inline ns_event *e_reviewed(struct site *s, int64_t t, const char *off, const char *type,
+				   const char *support, int involved, const char *note)
+{
+	Nomsync__PlanReviewed m = NOMSYNC__PLAN_REVIEWED__INIT;
+	m.review_type = STR(type);
+	m.support_needed = STR(support);
+	m.involved = involved;
+	m.note = STR(note);
+	BODY(PLAN_REVIEWED, plan_reviewed);
+}
+
+/*
+ * One random plan event from prison or probation site @p s: few goal and
+ * step ids, and updates that often name a stale previous status, so that
+ * unknown items and concurrent edits come up.
+ */
+static inline ns_event *random_plan(struct site *s, int64_t t)
+{
+	static const char *goals[] = { "G1", "G2" }, *steps[] = { "P1", "P2" };
+	static const char *gst[] = { "ACTIVE", "FUTURE", "ACHIEVED", "REMOVED", "" };
+	static const char *sst[] = { "NOT_STARTED", "IN_PROGRESS", "COMPLETED", "CANNOT_BE_DONE_YET",
+				     "NO_LONGER_NEEDED", "" };
+	const char *off = s == &N07 ? CRN : NOMS, *g = goals[pick(2)];
+	char d[11];
+
+	switch (pick(6)) {
+	case 0:
+		return e_goal(s, t, off, g, pick(2) ? "ACCOMMODATION" : "FINANCES", pick(2) ? "Home" : "Debts",
+			      pick(2) ? rdate(d) : NULL);
+	case 1:
+		return e_goal_upd(s, t, off, g, gst[pick(4)], gst[pick(5)], pick(2) ? "note" : NULL);
+	case 2:
+		return e_step(s, t, off, g, steps[pick(2)], "Referral", pick(2) ? "PERSON" : "CRS_PROVIDER");
+	case 3:
+		return e_step_upd(s, t, off, g, steps[pick(2)], sst[pick(5)], sst[pick(6)], NULL);
+	case 4:
+		return e_agreed(s, t, off, pick(2) ? "AGREED" : "DO_NOT_AGREE");
+	default:
+		return e_reviewed(s, t, off, pick(2) ? "REVIEW" : "TRANSFER", "YES", (int)pick(2), "Seen");
+	}
+}
+
 #endif /* NS_TEST_FOLD_EVENTS_H */

@@ -4,6 +4,7 @@
 #include "fixtures.h"
 #include "test.h"
 
+#include <nomsync/catalogue.h>
 #include <nomsync/date.h>
 #include <nomsync/catalogue.h>
 #include <nomsync/event.h>

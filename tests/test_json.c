@@ -148,6 +148,19 @@ static const char *const examples[] = {
 	"'reason':'DATA_PROTECTION_REQUEST','requested_by':'DPO-2026-17'}",
 	"{'type':'tier.calculated','offender':'X123456','occurred_at':'2026-03-05T09:00:00Z',"
 	"'tier':'B2','calculation_id':'0e7c3a52-tier','calculation_date':'2026-03-05'}",
+	"{'type':'plan.goal.added','offender':'A1234BC','occurred_at':'2026-03-05T09:00:00Z',"
+	"'goal_id':'G1','area_of_need':'ACCOMMODATION','title':'Find somewhere to live on release',"
+	"'target_date':'2026-09-01'}",
+	"{'type':'plan.goal.updated','offender':'X123456','occurred_at':'2026-10-05T09:00:00Z',"
+	"'goal_id':'G1','status':'ACHIEVED','previous_status':'ACTIVE','note':'Tenancy signed'}",
+	"{'type':'plan.step.added','offender':'A1234BC','occurred_at':'2026-03-05T09:05:00Z',"
+	"'goal_id':'G1','step_id':'S1','description':'Referral to housing advice','actor':'PRISON_OFFENDER_MANAGER'}",
+	"{'type':'plan.step.updated','offender':'X123456','occurred_at':'2026-10-01T09:00:00Z',"
+	"'goal_id':'G1','step_id':'S1','status':'COMPLETED','previous_status':'IN_PROGRESS','note':'Done'}",
+	"{'type':'plan.agreed','offender':'A1234BC','occurred_at':'2026-03-05T09:30:00Z',"
+	"'agreement_status':'AGREED','note':'Agreed in the induction interview'}",
+	"{'type':'plan.reviewed','offender':'X123456','occurred_at':'2026-10-06T09:00:00Z',"
+	"'review_type':'TRANSFER','support_needed':'DONT_KNOW','involved':true,'note':'Reviewed after release'}",
 };
 
 #define NEXAMPLES (sizeof(examples) / sizeof(examples[0]))
@@ -181,6 +194,7 @@ static void test_round_trip(void)
 {
 	uint64_t seen = 0, all = 0;
 
+	/* The numbering may have gaps (types reserved for work not merged yet). */
 	CHECK_INT(NEXAMPLES, ns_catalogue_count());
 	for (size_t i = 0; i < ns_catalogue_count(); i++)
 		all |= (uint64_t)1 << ns_catalogue_at(i)->type;
@@ -235,6 +249,8 @@ static void test_round_trip(void)
 	}
 	/* Every type of the catalogue was covered. */
 	CHECK(seen == all);
+	/* Every type of the catalogue was covered once. */
+	CHECK_INT(seen, all);
 }
 
 /* Envelope values land in ns_input. */
@@ -717,14 +733,14 @@ static void test_event_json_fixed(void)
 
 	/* A newer release's type: no name, its number, and not an erasure. */
 	static const uint8_t bytes[] = { 0x0a, 0x00 };
-	ev.type = 41;
+	ev.type = 999;
 	ev.type_unknown = 1;
 	ev.payload_bytes = bytes;
 	ev.payload_len = sizeof(bytes);
 	j = ns_event_to_json(&ev);
 	CHECK(j != NULL);
 	CHECK(json_is_null(json_object_get(j, "type")));
-	CHECK_INT(json_integer_value(json_object_get(j, "type_number")), 41);
+	CHECK_INT(json_integer_value(json_object_get(j, "type_number")), 999);
 	CHECK(json_is_false(json_object_get(j, "type_known")));
 	CHECK(json_is_null(json_object_get(j, "payload")));
 	CHECK_STR(json_string_value(json_object_get(j, "site")), "N07");

@@ -201,7 +201,7 @@ static int rejects(void *arg, const ns_event *ev)
 
 /*
  * The older release (alert.raised hidden): MDI's chain of person.created,
- * alert (valid), prisoner.received, alert (invalid date), and a type 41 no
+ * alert (valid), prisoner.received, alert (invalid date), and a type 999 no
  * release knows, all for A0001AB, into a store in upgdir.
  */
 static void test_ingest_unknown(void)
@@ -225,7 +225,7 @@ static void test_ingest_unknown(void)
 	ev[2] = received(&mdi, &seq, prev, 1704297600, "A0001AB");
 	ev[3] = alert(&mdi, &seq, prev, 1704384000, "A0001AB", "XCU", "not a date");
 	seq++;
-	ev[4] = sign_raw(&mdi, seq, ev[3] ? ev[3]->id : prev, 1704470400, "A0001AB", 41, pl, sizeof(pl));
+	ev[4] = sign_raw(&mdi, seq, ev[3] ? ev[3]->id : prev, 1704470400, "A0001AB", 999, pl, sizeof(pl));
 	for (int i = 0; i < 5; i++)
 		if (ev[i] == NULL)
 			return;
@@ -368,7 +368,7 @@ static void test_known(void)
 	CHECK_INT(n, 5);
 	n = 0;
 	CHECK_INT(ns_store_foreach(s, unknown_cb, &n), 0);
-	CHECK_INT(n, 1); /* type 41 only */
+	CHECK_INT(n, 1); /* type 999 only */
 	CHECK_INT(ns_store_verify(s, &r), 0);
 	ns_store_close(s);
 

@@ -61,6 +61,12 @@ struct fx {
 	Nomsync__BreachConcluded bc;
 	Nomsync__EventErased ee;
 	Nomsync__TierCalculated tc;
+	Nomsync__PlanGoalAdded pga;
+	Nomsync__PlanGoalUpdated pgu;
+	Nomsync__PlanStepAdded psa;
+	Nomsync__PlanStepUpdated psu;
+	Nomsync__PlanAgreed pag;
+	Nomsync__PlanReviewed prv;
 	Nomsync__Payload p;
 };
 
@@ -295,6 +301,33 @@ static void fx_init(struct fx *f)
 	f->bc = (Nomsync__BreachConcluded)NOMSYNC__BREACH_CONCLUDED__INIT;
 	f->bc.breach_id = "B1";
 	f->bc.outcome = "ORDER_CONTINUED";
+	f->pga = (Nomsync__PlanGoalAdded)NOMSYNC__PLAN_GOAL_ADDED__INIT;
+	f->pga.goal_id = "G1";
+	f->pga.area_of_need = "ACCOMMODATION";
+	f->pga.title = "Find somewhere to live on release";
+	f->pga.target_date = "2026-09-01";
+	f->pgu = (Nomsync__PlanGoalUpdated)NOMSYNC__PLAN_GOAL_UPDATED__INIT;
+	f->pgu.goal_id = "G1";
+	f->pgu.status = "ACHIEVED";
+	f->pgu.previous_status = "ACTIVE";
+	f->pgu.note = "Tenancy signed";
+	f->psa = (Nomsync__PlanStepAdded)NOMSYNC__PLAN_STEP_ADDED__INIT;
+	f->psa.goal_id = "G1";
+	f->psa.step_id = "S1";
+	f->psa.description = "Referral to housing advice";
+	f->psa.actor = "PRISON_OFFENDER_MANAGER";
+	f->psu = (Nomsync__PlanStepUpdated)NOMSYNC__PLAN_STEP_UPDATED__INIT;
+	f->psu.goal_id = "G1";
+	f->psu.step_id = "S1";
+	f->psu.status = "COMPLETED";
+	f->psu.previous_status = "IN_PROGRESS";
+	f->pag = (Nomsync__PlanAgreed)NOMSYNC__PLAN_AGREED__INIT;
+	f->pag.agreement_status = "AGREED";
+	f->prv = (Nomsync__PlanReviewed)NOMSYNC__PLAN_REVIEWED__INIT;
+	f->prv.review_type = "TRANSFER";
+	f->prv.support_needed = "YES";
+	f->prv.involved = 1;
+	f->prv.note = "Reviewed after release";
 
 	f->p = (Nomsync__Payload)NOMSYNC__PAYLOAD__INIT;
 }
@@ -344,6 +377,12 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 36: p->breach_concluded = &f->bc; break;
 	case 46: p->event_erased = &f->ee; break;
 	case 43: p->tier_calculated = &f->tc; break;
+	case 37: p->plan_goal_added = &f->pga; break;
+	case 38: p->plan_goal_updated = &f->pgu; break;
+	case 39: p->plan_step_added = &f->psa; break;
+	case 40: p->plan_step_updated = &f->psu; break;
+	case 41: p->plan_agreed = &f->pag; break;
+	case 42: p->plan_reviewed = &f->prv; break;
 	default: p->body_case = NOMSYNC__PAYLOAD__BODY__NOT_SET; break;
 	}
 	return p;
@@ -392,6 +431,12 @@ static const struct {
 	{ "breach.concluded", " court " },
 	{ "event.erased", " prison probation court hub " },
 	{ "tier.calculated", " probation " },
+	{ "plan.goal.added", " prison probation " },
+	{ "plan.goal.updated", " prison probation " },
+	{ "plan.step.added", " prison probation " },
+	{ "plan.step.updated", " prison probation " },
+	{ "plan.agreed", " prison probation " },
+	{ "plan.reviewed", " prison probation " },
 };
 
 #define NEMITTERS (sizeof(emitters) / sizeof(emitters[0]))
@@ -1568,6 +1613,106 @@ static void test_programmes_and_more(void)
 }
 
 /* Run every test; the exit status is 1 if any failed. */
+/* The sentence plan: ids, closed lists and required fields of each type. */
+static void test_plan(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	GOOD(&f, T(PLAN_GOAL_ADDED));
+	f.pga.target_date = ""; /* optional: a FUTURE goal */
+	GOOD(&f, T(PLAN_GOAL_ADDED));
+	f.pga.goal_id = "";
+	BAD(&f, T(PLAN_GOAL_ADDED), "goal_id");
+	f.pga.goal_id = "goal one";
+	BAD(&f, T(PLAN_GOAL_ADDED), "goal_id");
+	f.pga.area_of_need = "HOUSING";
+	BAD(&f, T(PLAN_GOAL_ADDED), "area_of_need");
+	f.pga.area_of_need = "";
+	BAD(&f, T(PLAN_GOAL_ADDED), "area_of_need");
+	f.pga.title = "";
+	BAD(&f, T(PLAN_GOAL_ADDED), "title");
+	f.pga.target_date = "2026-02-30";
+	BAD(&f, T(PLAN_GOAL_ADDED), "target_date");
+
+	GOOD(&f, T(PLAN_GOAL_UPDATED));
+	f.pgu.previous_status = "";
+	f.pgu.note = "";
+	GOOD(&f, T(PLAN_GOAL_UPDATED));
+	f.pgu.goal_id = "";
+	BAD(&f, T(PLAN_GOAL_UPDATED), "goal_id");
+	f.pgu.status = "";
+	BAD(&f, T(PLAN_GOAL_UPDATED), "status");
+	f.pgu.status = "COMPLETED"; /* a step status, not a goal's */
+	BAD(&f, T(PLAN_GOAL_UPDATED), "status");
+	f.pgu.previous_status = "DRAFT";
+	BAD(&f, T(PLAN_GOAL_UPDATED), "previous_status");
+
+	GOOD(&f, T(PLAN_STEP_ADDED));
+	f.psa.goal_id = "";
+	BAD(&f, T(PLAN_STEP_ADDED), "goal_id");
+	f.psa.step_id = "";
+	BAD(&f, T(PLAN_STEP_ADDED), "step_id");
+	f.psa.step_id = "S 1";
+	BAD(&f, T(PLAN_STEP_ADDED), "step_id");
+	f.psa.description = "";
+	BAD(&f, T(PLAN_STEP_ADDED), "description");
+	f.psa.actor = "";
+	BAD(&f, T(PLAN_STEP_ADDED), "actor");
+	f.psa.actor = "SERVICE_USER";
+	BAD(&f, T(PLAN_STEP_ADDED), "actor");
+
+	GOOD(&f, T(PLAN_STEP_UPDATED));
+	f.psu.previous_status = "";
+	GOOD(&f, T(PLAN_STEP_UPDATED));
+	f.psu.goal_id = "";
+	BAD(&f, T(PLAN_STEP_UPDATED), "goal_id");
+	f.psu.step_id = "";
+	BAD(&f, T(PLAN_STEP_UPDATED), "step_id");
+	f.psu.status = "";
+	BAD(&f, T(PLAN_STEP_UPDATED), "status");
+	f.psu.status = "ACHIEVED"; /* a goal status, not a step's */
+	BAD(&f, T(PLAN_STEP_UPDATED), "status");
+	f.psu.previous_status = "COMPLETE";
+	BAD(&f, T(PLAN_STEP_UPDATED), "previous_status");
+
+	GOOD(&f, T(PLAN_AGREED));
+	f.pag.agreement_status = "";
+	BAD(&f, T(PLAN_AGREED), "agreement_status");
+	f.pag.agreement_status = "DRAFT";
+	BAD(&f, T(PLAN_AGREED), "agreement_status");
+
+	GOOD(&f, T(PLAN_REVIEWED));
+	f.prv.involved = 0; /* false is a value, not a missing field */
+	GOOD(&f, T(PLAN_REVIEWED));
+	f.prv.review_type = "";
+	BAD(&f, T(PLAN_REVIEWED), "review_type");
+	f.prv.review_type = "OTHER";
+	BAD(&f, T(PLAN_REVIEWED), "review_type");
+	f.prv.support_needed = "";
+	BAD(&f, T(PLAN_REVIEWED), "support_needed");
+	f.prv.support_needed = "MAYBE";
+	BAD(&f, T(PLAN_REVIEWED), "support_needed");
+	f.prv.note = "";
+	BAD(&f, T(PLAN_REVIEWED), "note");
+}
+
+/* Court and hub sites may not write the plan; prison and probation may (test_roles covers all). */
+static void test_plan_roles(void)
+{
+	struct fx f;
+	ns_diag d;
+
+	for (uint32_t t = T(PLAN_GOAL_ADDED); t <= T(PLAN_REVIEWED); t++) {
+		fx_init(&f);
+		CHECK_INT(ns_validate_event(NS_ROLE_PRISON, "A1234BC", t, pay(&f, t), &d), 0);
+		CHECK_INT(ns_validate_event(NS_ROLE_PROBATION, "X123456", t, pay(&f, t), &d), 0);
+		CHECK_INT(ns_validate_event(NS_ROLE_HUB, "A1234BC", t, pay(&f, t), &d), NS_EROLE);
+		CHECK_INT(ns_validate_event(NS_ROLE_COURT, "A1234BC", t, pay(&f, t), &d), NS_EROLE);
+	}
+	CHECK_STR(d.msg, "a court site may not emit plan.reviewed");
+}
+
 int main(void)
 {
 	RUN(test_noms);
@@ -1593,5 +1738,7 @@ int main(void)
 	RUN(test_probation);
 	RUN(test_tier);
 	RUN(test_programmes_and_more);
+	RUN(test_plan);
+	RUN(test_plan_roles);
 	return TEST_SUMMARY();
 }

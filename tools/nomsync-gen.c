@@ -10,7 +10,10 @@
  * Probation calculates a tier for each (recalculated after release for
  * some), registers a RoSH level for some (raised from medium to high before
  * release for a few, the old level removed) and a MAPPA category and level
- * for others. Identifiers are well formed (NOMS, CRN,
+ * for others. Each has a sentence plan started by the POM in custody
+ * (goals, steps, agreement, initial review) and continued by the COM after
+ * release (steps done, goals achieved, a transfer review). Identifiers are
+ * well formed (NOMS, CRN,
  * PNC with its mod-23 check letter), prisons, regions and PDUs are checked
  * against the compiled-in reference data, and type names and closed-list
  * values come from the event catalogue (a value it does not list stops the
@@ -20,7 +23,8 @@
  *               [--prisons MDI,LEI] [--probation N55] [--conflicts]
  *
  * With --conflicts the first offender is also received at a second prison
- * with no release in between, which the fold flags.
+ * with no release in between, and the prison marks a plan goal achieved
+ * that the COM then changes without having seen it; the fold flags both.
  */
 #include <nomsync/catalogue.h>
 #include <nomsync/date.h>
@@ -298,6 +302,75 @@ static void risk_after_release(unsigned idx, const char *crn, const char *region
 		tier(region, crn, crd + 7, idx, idx % 8 == 1 ? "B2" : "C2");
 }
 
+/* CRD of the generated sentence: half the term (two thirds for SDS+), less remand. */
+static int32_t crd_of(int32_t sentence_day, int years, int months, int remand_days, unsigned idx)
+{
+	int32_t days = ns_date_add(sentence_day, years, months, 0) - sentence_day;
+
+	if (idx % 7 == 3)
+		return sentence_day + (2 * days + 2) / 3 - 1 - remand_days;
+	return sentence_day + (days + 1) / 2 - 1 - remand_days;
+}
+
+/* A status update of plan goal @p goal (@p step NULL) or of one of its steps. */
+static void plan_update(const char *site, const char *off, int32_t day, int hour, const char *goal,
+			const char *step, const char *status, const char *prev)
+{
+	uint32_t type = step ? T(PLAN_STEP_UPDATED) : T(PLAN_GOAL_UPDATED);
+	json_t *p = json_pack("{s:s,s:s,s:s}", "goal_id", goal, "status", val(type, "status", status),
+			      "previous_status", val(type, "previous_status", prev));
+
+	if (step != NULL)
+		json_object_set_new(p, "step_id", json_string(step));
+	emit(site, type, off, day, hour, p);
+}
+
+/*
+ * The POM's sentence plan at prison @p prison: somewhere to live by the
+ * release date and work (a FUTURE goal, no target date), a step each,
+ * the person's agreement and the initial review.
+ */
+static void plan_in_custody(const char *prison, const char *noms, int32_t day, int32_t crd)
+{
+	char d[11];
+
+	date_str(d, crd);
+	emit(prison, T(PLAN_GOAL_ADDED), noms, day, 10,
+	     json_pack("{s:s,s:s,s:s,s:s}", "goal_id", "G1", "area_of_need",
+		       val(T(PLAN_GOAL_ADDED), "area_of_need", "ACCOMMODATION"), "title",
+		       "Somewhere to live on release", "target_date", d));
+	emit(prison, T(PLAN_GOAL_ADDED), noms, day, 11,
+	     json_pack("{s:s,s:s,s:s}", "goal_id", "G2", "area_of_need",
+		       val(T(PLAN_GOAL_ADDED), "area_of_need", "EMPLOYMENT_AND_EDUCATION"), "title",
+		       "Find work after release"));
+	emit(prison, T(PLAN_STEP_ADDED), noms, day, 12,
+	     json_pack("{s:s,s:s,s:s,s:s}", "goal_id", "G1", "step_id", "S1", "description",
+		       "Referral to housing advice", "actor",
+		       val(T(PLAN_STEP_ADDED), "actor", "PRISON_OFFENDER_MANAGER")));
+	emit(prison, T(PLAN_STEP_ADDED), noms, day, 13,
+	     json_pack("{s:s,s:s,s:s,s:s}", "goal_id", "G2", "step_id", "S1", "description",
+		       "Apply for a construction skills card", "actor", val(T(PLAN_STEP_ADDED), "actor", "PERSON")));
+	emit(prison, T(PLAN_AGREED), noms, day + 1, 10,
+	     json_pack("{s:s}", "agreement_status", val(T(PLAN_AGREED), "agreement_status", "AGREED")));
+	emit(prison, T(PLAN_REVIEWED), noms, day + 1, 11,
+	     json_pack("{s:s,s:s,s:b,s:s}", "review_type", val(T(PLAN_REVIEWED), "review_type", "INITIAL"),
+		       "support_needed", val(T(PLAN_REVIEWED), "support_needed", "YES"), "involved", 1, "note",
+		       "Plan made at induction"));
+}
+
+/* The COM carries the plan on after release: housing done, work now active, a transfer review. */
+static void plan_in_community(const char *region, const char *crn, int32_t day)
+{
+	plan_update(region, crn, day, 10, "G1", "S1", "COMPLETED", "NOT_STARTED");
+	plan_update(region, crn, day, 11, "G1", NULL, "ACHIEVED", "ACTIVE");
+	plan_update(region, crn, day, 12, "G2", NULL, "ACTIVE", "FUTURE");
+	plan_update(region, crn, day, 13, "G2", "S1", "IN_PROGRESS", "NOT_STARTED");
+	emit(region, T(PLAN_REVIEWED), crn, day, 14,
+	     json_pack("{s:s,s:s,s:b,s:s}", "review_type", val(T(PLAN_REVIEWED), "review_type", "TRANSFER"),
+		       "support_needed", val(T(PLAN_REVIEWED), "support_needed", "NO"), "involved", 1, "note",
+		       "Plan reviewed with the COM after release"));
+}
+
 static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_MAX], size_t nprisons,
 			const char *region, const char *pdu, int conflicts)
 {
@@ -356,6 +429,7 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 		       val(T(PRISONER_ADJUSTMENT_RECORDED), "adjustment_type", "REMAND"), "days", remand_days));
 	emit(p1, T(MANAGER_POM_ALLOCATED), noms, sentence_day + 5, 10,
 	     json_pack("{s:s,s:s,s:s}", "prison", p1, "staff", "POM0001", "name", "A. OFFICER"));
+	plan_in_custody(p1, noms, sentence_day + 7, crd_of(sentence_day, years, months, remand_days, idx));
 	/* Probation: the case, linked to the NOMS number, and the COM. */
 	date_str(d1, ns_date_from_civil(1970, 1, 1));
 	emit(region, T(PERSON_IDENTIFIER_ADDED), crn, sentence_day + 10, 9,
@@ -370,12 +444,8 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 	emit(p1, T(PROGRAMME_REFERRED), noms, sentence_day + 30, 10,
 	     json_pack("{s:s,s:s,s:s}", "programme", programmes[idx % 5], "setting",
 		       val(T(PROGRAMME_REFERRED), "setting", "custody"), "referral_date", d1));
-	int32_t crd = sentence_day + (ns_date_add(sentence_day, years, months, 0) - sentence_day + 1) / 2 - 1 -
-		      remand_days;
+	int32_t crd = crd_of(sentence_day, years, months, remand_days, idx);
 	int32_t sled = ns_date_add(sentence_day, years, months, 0) - 1 - remand_days;
-	if (idx % 7 == 3)
-		crd = sentence_day + (2 * (ns_date_add(sentence_day, years, months, 0) - sentence_day) + 2) / 3 - 1 -
-		      remand_days;
 	int32_t transfer = sentence_day + 60;
 	if (nprisons > 1 && transfer < crd - 30) {
 		emit(p1, T(PRISONER_TRANSFERRED), noms, transfer, 8,
@@ -402,6 +472,12 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 		       val(T(LICENCE_ACTIVATED), "licence_type", "AP"), "start_date", d1,
 		       "expiry_date", d2, "conditions", "RESIDE_AT_APPROVED_ADDRESS", "NO_CONTACT_VICTIM"));
 	risk_after_release(idx, crn, region, crd);
+	if (conflicts && idx == 0)
+		emit(p2, T(PLAN_GOAL_UPDATED), noms, crd - 2, 11,
+		     json_pack("{s:s,s:s,s:s,s:s}", "goal_id", "G2", "status",
+			       val(T(PLAN_GOAL_UPDATED), "status", "ACHIEVED"), "previous_status",
+			       val(T(PLAN_GOAL_UPDATED), "previous_status", "FUTURE"), "note", "Job offer on release"));
+	plan_in_community(region, crn, crd + 14);
 	if (idx % 3 == 1) {
 		date_str(d1, crd + 60);
 		emit(region, T(RECALL_ISSUED), crn, crd + 60, 10,

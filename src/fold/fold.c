@@ -28,7 +28,7 @@
  * management.c (offender managers, alerts), licence.c (licence, recall,
  * supervision, programmes), community.c (community sentences:
  * requirements, appointments, enforcement), risk.c (registrations, RoSH,
- * MAPPA, tier); helpers.c has the shared helpers.
+ * MAPPA, tier), plan.c (the sentence plan); helpers.c has the shared helpers.
  *
  * To add an area (community requirements, sentence plan, enforcement,
  * risk, ...): write src/fold/<area>.c starting with a comment saying which
@@ -362,7 +362,7 @@ static int ns__corrections(struct ns__fold *c)
 /* The areas' render hooks, run in this order. */
 static ns__render_fn *const ns__renderers[] = {
 	ns__render_identity, ns__render_custody, ns__render_sentence, ns__render_management,
-	ns__render_licence, ns__render_community, ns__render_risk,
+	ns__render_licence, ns__render_community, ns__render_risk, ns__render_plan,
 };
 
 /* The whole view object. Takes the lists built during the fold. */
@@ -437,7 +437,7 @@ static void ns__state_init(struct ns__fold *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->person_ev = c->cust_ev = c->death_ev = c->recall_ev = c->lic_ev = c->calc_ev = c->sup_end_ev =
-		-1;
+		c->agree_ev = -1;
 	c->dob = c->reception = c->deceased = c->verdict = c->first_offence = c->handover_date =
 		c->tier_date = NS_DATE_NONE;
 	c->appearances = ns__arr(c);
@@ -461,6 +461,9 @@ static void ns__state_free(struct ns__fold *c)
 	free(c->warns);
 	free(c->reqends);
 	free(c->breaches);
+	free(c->plan);
+	free(c->plan_upd);
+	free(c->reviews);
 	json_decref(c->appearances);
 	json_decref(c->conflicts);
 	free(c->prov);

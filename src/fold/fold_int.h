@@ -3,7 +3,7 @@
  * and render hook types, and the helpers that the area files share.
  *
  * fold.c drives the fold and says how to add an area. Each area file
- * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c, risk.c) holds the
+ * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c, risk.c, plan.c) holds the
  * handlers of its event types and the rendering of its part of the view.
  */
 #ifndef NS__FOLD_INT_H
@@ -113,6 +113,24 @@ struct ns__breach {
 	int ev;
 };
 
+/* A goal of the sentence plan (step_id NULL) or one of its steps (plan.c). */
+struct ns__plan_item {
+	const char *goal_id, *step_id;
+	const char *what;  /* goal: area of need; step: actor */
+	const char *text;  /* goal: title; step: description */
+	int32_t target;    /* goal: target date */
+	const char *status;
+	int ev;            /* the event that added it */
+	int status_ev;     /* the event that set its status */
+};
+
+/* A status update of a plan item, kept whatever came before or after it. */
+struct ns__plan_update {
+	int item, ev;
+	int concurrent; /* its previous_status was not the status held (PLAN_CONCURRENT_UPDATE) */
+	const char *status, *prev, *note;
+};
+
 /* A movement in or out of a prison; strings point into the events. */
 struct ns__move {
 	const char *type, *reason, *from, *to, *at;
@@ -206,6 +224,14 @@ struct ns__fold {
 	size_t nregs, capregs;
 	const Nomsync__TierCalculated *tier; /* the latest calculation */
 	int32_t tier_date;
+	/* plan.c */
+	struct ns__plan_item *plan; /* goals and steps, in the order added */
+	size_t nplan, capplan;
+	struct ns__plan_update *plan_upd; /* in fold order */
+	size_t nplan_upd, capplan_upd;
+	int agree_ev; /* the latest plan.agreed, -1 */
+	int *reviews; /* plan.reviewed events, in fold order */
+	size_t nreviews, capreviews;
 };
 
 /*
@@ -330,9 +356,11 @@ ns__fold_fn ns__fold_licence_activated, ns__fold_licence_ended, ns__fold_recall_
 ns__fold_fn ns__fold_appointment_outcome_recorded, ns__fold_requirement_ended,
 	ns__fold_enforcement_warning_issued, ns__fold_breach_initiated, ns__fold_breach_concluded;
 ns__fold_fn ns__fold_registration_added, ns__fold_registration_removed, ns__fold_tier_calculated;
+ns__fold_fn ns__fold_plan_goal_added, ns__fold_plan_goal_updated, ns__fold_plan_step_added,
+	ns__fold_plan_step_updated, ns__fold_plan_agreed, ns__fold_plan_reviewed;
 
 /* Render hooks, one per area; ns__renderers in fold.c lists them. */
 ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
-	ns__render_management, ns__render_licence, ns__render_community, ns__render_risk;
+	ns__render_management, ns__render_licence, ns__render_community, ns__render_risk, ns__render_plan;
 
 #endif /* NS__FOLD_INT_H */

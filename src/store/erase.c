@@ -378,29 +378,104 @@ int ns_store_scrub_due(ns_store *s)
  * LMDB's lock file, which is safe only because the caller holds the
  * store exclusively.
  */
+/* Copy every entry of the named database @p name from @p rt into a new one in @p dst. */
+static int ns__copy_db(MDB_txn *rt, MDB_env *dst, const char *name)
+{
+	MDB_dbi from, to;
+	MDB_cursor *c;
+	MDB_txn *wt;
+	MDB_val k, v;
+	unsigned fl;
+	size_t n = 0;
+	int rc, g;
+
+	if ((rc = mdb_dbi_open(rt, name, 0, &from)) != 0 || (rc = mdb_dbi_flags(rt, from, &fl)) != 0)
+		return ns__mdb(rc);
+	if ((rc = mdb_txn_begin(dst, NULL, 0, &wt)) != 0)
+		return ns__mdb(rc);
+	if ((rc = mdb_dbi_open(wt, name, (fl & (MDB_DUPSORT | MDB_DUPFIXED)) | MDB_CREATE, &to)) != 0 ||
+	    (rc = mdb_cursor_open(rt, from, &c)) != 0) {
+		mdb_txn_abort(wt);
+		return ns__mdb(rc);
+	}
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && rc == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		rc = mdb_put(wt, to, &k, &v, (fl & MDB_DUPSORT) ? MDB_APPENDDUP : MDB_APPEND);
+		if (rc == 0 && ++n % 65536 == 0 && (rc = mdb_txn_commit(wt)) == 0)
+			rc = mdb_txn_begin(dst, NULL, 0, &wt);
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && g != MDB_NOTFOUND)
+		rc = g;
+	if (rc != 0) {
+		mdb_txn_abort(wt);
+		return ns__mdb(rc);
+	}
+	return ns__mdb(mdb_txn_commit(wt));
+}
+
+/*
+ * Write a compacted copy of the store in @p dir to the file @p tmp.
+ *
+ * A logical copy, entry by entry into a new environment, not LMDB's page
+ * copy (mdb_env_copyfd2 with MDB_CP_COMPACT): that one leaves out free
+ * pages but copies live pages whole, and a live page keeps, in the gap
+ * between its node pointers and its data, the bytes of entries deleted or
+ * rewritten on it, so an erased payload could survive compaction. In the
+ * new environment every page starts zeroed and is only appended to, so
+ * it holds nothing but the live entries.
+ */
 static int ns__compact_copy(const char *dir, const char *tmp, size_t map)
 {
-	MDB_env *env;
-	int fd, rc;
+	char lockfile[PATH_MAX + 48];
+	MDB_env *env, *dst = NULL;
+	MDB_txn *rt = NULL;
+	MDB_cursor *c = NULL;
+	MDB_dbi main;
+	MDB_val k, v;
+	int rc, g;
 
+	snprintf(lockfile, sizeof(lockfile), "%s-lock", tmp);
+	unlink(tmp);
 	if ((rc = mdb_env_create(&env)) != 0)
 		return ns__mdb(rc);
 	mdb_env_set_maxdbs(env, 32);
 	if ((rc = mdb_env_set_mapsize(env, map)) != 0 ||
-	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600)) != 0) {
-		mdb_env_close(env);
-		return ns__mdb(rc);
+	    (rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600)) != 0 ||
+	    (rc = mdb_env_create(&dst)) != 0 || (rc = mdb_env_set_maxdbs(dst, 32)) != 0 ||
+	    (rc = mdb_env_set_mapsize(dst, map)) != 0 ||
+	    (rc = mdb_env_open(dst, tmp, MDB_NOSUBDIR | MDB_NOSYNC, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &rt)) != 0 || (rc = mdb_dbi_open(rt, NULL, 0, &main)) != 0 ||
+	    (rc = mdb_cursor_open(rt, main, &c)) != 0)
+		goto out;
+	/* The main database names the others. */
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && rc == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char name[64];
+		if (k.mv_size == 0 || k.mv_size >= sizeof(name)) {
+			rc = MDB_INCOMPATIBLE;
+			break;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		rc = ns__copy_db(rt, dst, name);
+		rc = rc < 0 ? rc : 0; /* ns__copy_db returns NS_E codes */
+		if (rc != 0)
+			goto out_ns;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		mdb_env_close(env);
-		return NS_EIO;
-	}
-	rc = ns__mdb(mdb_env_copyfd2(env, fd, MDB_CP_COMPACT));
-	if (rc == 0 && fsync(fd) != 0)
-		rc = NS_EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = NS_EIO;
+	if (rc == 0 && g != MDB_NOTFOUND)
+		rc = g;
+	if (rc == 0)
+		rc = mdb_env_sync(dst, 1);
+out:
+	rc = ns__mdb(rc);
+out_ns:
+	if (c)
+		mdb_cursor_close(c);
+	if (rt)
+		mdb_txn_abort(rt);
+	if (dst)
+		mdb_env_close(dst);
 	mdb_env_close(env);
+	unlink(lockfile);
 	return rc;
 }
 

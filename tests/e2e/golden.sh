@@ -23,10 +23,13 @@
 # Re-recorded for issue 11 (risk and tier, merged with the above): every
 # view has `risk` {rosh, mappa, tier, tier_calculation}, and nomsync-gen
 # writes tier calculations, RoSH and MAPPA registrations (2344 events).
+# Re-recorded for issue 11 (sentence plan, merged with the above): every
+# view gains `plan`, and nomsync-gen gives each custody course a plan
+# started by the POM and continued by the COM after release (3431 events).
 source "$(dirname "$0")/lib.bash"
 
-GOLDEN_EVENTS=2344
-GOLDEN_DIGEST=27606150ab5a6491290aa543ee0512f6c40ce4f86c473ed8faefea83e9302e41
+GOLDEN_EVENTS=3431
+GOLDEN_DIGEST=bbc3b2996b688d2619bbc30d933906eafcd7c968b5132f2e6effeb807ebdbd80
 
 $GEN --outdir "$WORK/gen" --offenders 120 --seed 20261127 --court SHEFMC --prisons MDI,LEI,WDI \
   --probation N55 --conflicts >/dev/null
