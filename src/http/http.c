@@ -525,6 +525,49 @@ static void ns__get_refdata(ns__conn *c)
 	ns__respond_json(c, 200, j);
 }
 
+/*
+ * The login page again after a wrong token, saying so (WCAG 3.3.1): the
+ * title starts "Error:", the message replaces the page's <!--token-error-->
+ * marker as an alert, and the field is described by it and marked invalid.
+ */
+static void ns__login_refused(ns__conn *c)
+{
+	static const char *const subst[][2] = {
+		{ "<title>", "<title>Error: " },
+		{ "<!--token-error-->",
+		  "<p class=\"error-inline\" id=\"token-error\" role=\"alert\" data-testid=\"token-error\">"
+		  "<span class=\"visually-hidden\">Error:</span> That token is not valid. Check it and try again.</p>" },
+		{ "aria-describedby=\"token-hint\"", "aria-describedby=\"token-error token-hint\" aria-invalid=\"true\"" },
+	};
+	const struct ns_asset *a = ns__asset("/login.html");
+	size_t extra = 0, o = 0, at = 0;
+	char *out;
+
+	for (size_t i = 0; i < sizeof(subst) / sizeof(subst[0]); i++)
+		extra += strlen(subst[i][1]);
+	if (a == NULL || (out = malloc(a->len + extra)) == NULL) {
+		ns__serve_asset(c, "/login.html", 401);
+		return;
+	}
+	/* Each marker once, in page order; a marker missing from the page is skipped. */
+	for (size_t i = 0; i < sizeof(subst) / sizeof(subst[0]); i++) {
+		size_t pos = at, m = strlen(subst[i][0]);
+		while (pos + m <= a->len && memcmp(a->data + pos, subst[i][0], m) != 0)
+			pos++;
+		if (pos + m > a->len)
+			continue;
+		memcpy(out + o, a->data + at, pos - at);
+		o += pos - at;
+		memcpy(out + o, subst[i][1], strlen(subst[i][1]));
+		o += strlen(subst[i][1]);
+		at = pos + strlen(subst[i][0]);
+	}
+	memcpy(out + o, a->data + at, a->len - at);
+	o += a->len - at;
+	ns__respond(c, 401, a->type, out, o, NULL);
+	free(out);
+}
+
 /* POST /login: a new session for the token in the form; the cookie carries the session id. */
 static void ns__login(ns__conn *c)
 {
@@ -536,7 +579,7 @@ static void ns__login(ns__conn *c)
 	body[n] = '\0';
 	if (!ns__query_param(body, "token", tok, sizeof(tok)) || strlen(tok) != strlen(c->h->token) ||
 	    sodium_memcmp(tok, c->h->token, strlen(tok)) != 0) {
-		ns__serve_asset(c, "/login.html", 401);
+		ns__login_refused(c);
 		return;
 	}
 	if (ns__session_new(c->h, id) != 0) {

@@ -33,6 +33,10 @@ ELEMENT_KEY = 'element-6066-11e4-a52e-4f735466cecf'
 WAIT_SECONDS = 10.0
 CONFLICT_RULE = 'RECEIVED_WHILE_IN_CUSTODY'
 DATE_KEYS = ('crd', 'sled', 'ard', 'sed', 'tused')
+# The WCAG 2.2 A and AA rules of axe-core (npm, pinned in tests/web/package.json).
+AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
+AXE_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'node_modules', 'axe-core', 'axe.min.js')
+TAB, ENTER, SHIFT = '\ue004', '\ue007', '\ue008'
 
 
 class Fatal(Exception):
@@ -191,6 +195,26 @@ class Driver:
     def script(self, source, *args):
         return self.cmd('POST', '/execute/sync', {'script': source, 'args': list(args)})
 
+    def async_script(self, source, *args, timeout=60):
+        """Run source with a callback as its last argument; return what it is called with."""
+        self.cmd('POST', '/timeouts', {'script': int(timeout * 1000)})
+        return self.cmd('POST', '/execute/async', {'script': source, 'args': list(args)}, timeout=timeout + 10)
+
+    def keys(self, el, text):
+        """Send keys to an element (e.g. '\\ue004' for Tab, '\\ue007' for Enter)."""
+        self.cmd('POST', '/element/%s/value' % el, {'text': text})
+
+    def active(self):
+        return self.cmd('GET', '/element/active')[ELEMENT_KEY]
+
+    def viewport(self, width=None, height=800):
+        """Emulate a viewport width CSS px wide (Chrome DevTools protocol); None restores the window's."""
+        if width is None:
+            self.cmd('POST', '/goog/cdp/execute', {'cmd': 'Emulation.clearDeviceMetricsOverride', 'params': {}})
+        else:
+            self.cmd('POST', '/goog/cdp/execute', {'cmd': 'Emulation.setDeviceMetricsOverride', 'params': {
+                'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': False}})
+
     # elements
     def find_all(self, css, root=None):
         path = ('/element/%s/elements' % root) if root else '/elements'
@@ -322,6 +346,62 @@ def run(args, r):
         d.quit()
 
 
+def axe_check(d, r, page):
+    """Run axe-core's WCAG 2.2 A/AA rules on the page as it is now; one check per page."""
+    if d.script('return typeof window.axe;') != 'object':
+        with open(AXE_JS, encoding='utf-8') as f:
+            # Injected through WebDriver, so the page's Content-Security-Policy does not apply.
+            d.script(f.read() + '\nreturn true;')
+    res = d.async_script(
+        'var done = arguments[arguments.length - 1];'
+        'axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]})'
+        '.then(function (r) { done({violations: r.violations.map(function (v) { return {'
+        '  id: v.id, impact: v.impact, help: v.help,'
+        '  nodes: v.nodes.map(function (n) { return n.target.join(" ") + ": " + n.failureSummary.replace(/\\s+/g, " "); })'
+        '}; })}); }, function (e) { done({error: String(e)}); });', AXE_TAGS)
+    if res.get('error'):
+        r.bad('axe-core on the %s page' % page, res['error'])
+        return
+    lines = []
+    for v in res['violations']:
+        lines.append('%s (%s): %s' % (v['id'], v['impact'], v['help']))
+        lines.extend('    ' + n[:300] for n in v['nodes'][:5])
+        if len(v['nodes']) > 5:
+            lines.append('    ... and %d more' % (len(v['nodes']) - 5))
+    r.check(not lines, 'axe-core: no WCAG 2.2 A/AA violations on the %s page' % page,
+            '%d violated rules\n      ' % len(res['violations']) + '\n      '.join(lines))
+
+
+def soon(d, fn, timeout=5):
+    """fn() becomes true within timeout seconds (a check, not a step the rest depends on)."""
+    try:
+        d.wait_until(fn, 'a condition', timeout=timeout)
+        return True
+    except Fatal:
+        return False
+
+
+def focused_id(d):
+    return d.script('var a = document.activeElement; return a ? a.id || a.tagName : null;')
+
+
+def reflows_at_320(d, r, page):
+    """WCAG 1.4.10: at 320 CSS px nothing scrolls sideways (tables scroll inside their own region)."""
+    d.viewport(320)
+    try:
+        d.wait_until(lambda: d.script('return window.innerWidth;') <= 320, 'a 320 px viewport')
+        width = d.script('return document.documentElement.scrollWidth;')
+        wide = d.script(
+            'var out = []; document.querySelectorAll("main *").forEach(function (e) {'
+            '  var r = e.getBoundingClientRect();'
+            '  if (r.right > document.documentElement.clientWidth + 1 && !e.closest(".table-wrap") && e.offsetParent)'
+            '    out.push((e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + e.className) + " " + Math.round(r.right));'
+            '}); return out.slice(0, 8);')
+        r.check(width <= 320, 'the %s page reflows at 320 px (scrollWidth %d)' % (page, width), ', '.join(wide))
+    finally:
+        d.viewport(None)
+
+
 def console_problems(d):
     """SEVERE browser console entries since the last call, less expected ones."""
     return [e.get('message', '') for e in d.browser_log()
@@ -337,6 +417,8 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     r.check('Sign in' in d.title(), 'login page title', d.title())
     r.check(d.find('#search-input') is None, 'no record page before signing in')
     d.screenshot(shot('login.png'))
+    axe_check(d, r, 'login')
+    reflows_at_320(d, r, 'login')
 
     # 2. A wrong token is refused (the login page comes back).
     d.type(d.wait('#token-input'), 'not-the-token')
@@ -345,12 +427,22 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
                  d.script('return document.readyState;') == 'complete', 'the answer to a wrong token')
     d.wait('#login-form')
     r.check(d.find('#search-input') is None and d.find('#login-form') is not None, 'wrong token: still on the login page')
+    err = d.find('#token-error')
+    r.check(err is not None and 'not valid' in d.text(err) and d.attr(err, 'role') == 'alert',
+            'wrong token: an error message says the token is not valid (role=alert)', d.text(err) if err else 'none')
+    tok = d.wait('#token-input')
+    r.check('token-error' in (d.attr(tok, 'aria-describedby') or '').split() and d.attr(tok, 'aria-invalid') == 'true',
+            'wrong token: the field is described by the error and marked invalid', d.attr(tok, 'aria-describedby') or '')
+    r.check(d.title().startswith('Error: '), 'wrong token: the page title starts with "Error: "', d.title())
+    d.screenshot(shot('login-error.png'))
+    axe_check(d, r, 'login error')
 
     # 3. Sign in with the right token.
     d.type(d.wait('#token-input'), args.token)
     d.click(d.wait('#login-button'))
     d.wait('#search-input')
     r.ok('signed in: search page shown')
+    axe_check(d, r, 'home')
     del form
 
     # 4. Search by surname; the result list contains the NOMS number.
@@ -361,6 +453,9 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     r.ok('search for %s lists %s' % (surname, args.noms))
     r.check('#/search' in d.current_url(), 'search route in the address', d.current_url())
     r.check(args.noms in d.text(row), 'result row shows the NOMS number', d.text(row))
+    r.check(soon(d, lambda: focused_id(d) == 'search-title'), 'after a search, focus is on the results page\'s h1',
+            'focus on %s' % focused_id(d))
+    axe_check(d, r, 'search results')
 
     # 5. Open the record from the results.
     d.click(d.find_all('a.result-link', root=row)[0])
@@ -419,6 +514,26 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
         r.check(d.displayed(d.find('#licence')), 'licence card shown')
     n = d.screenshot(shot('offender.png'))
     r.check(n > 1000, 'screenshot offender.png (%d bytes)' % n)
+    r.eq(focused_id(d), 'offender-name', 'after opening a record, focus is on its h1 (the name)')
+    axe_check(d, r, 'offender')
+    # Every table that may scroll sideways is a focusable, named region (WCAG 2.1.1, 4.1.2).
+    wraps = d.find_all('#offender .table-wrap')
+    unnamed = [d.attr(w, 'id') or '?' for w in wraps if not (d.attr(w, 'tabindex') == '0' and d.attr(w, 'role') == 'region'
+                                                             and d.attr(w, 'aria-label'))]
+    r.check(wraps and not unnamed, 'each of the record\'s %d tables scrolls in a focusable, labelled region' % len(wraps),
+            ', '.join(unnamed))
+    reflows_at_320(d, r, 'offender')
+    # The skip link, from the keyboard: the record stays open and focus moves to <main>.
+    route_before = d.current_url()
+    d.script('window.scrollTo(0, 0); document.activeElement && document.activeElement.blur();')
+    d.keys(d.find('body'), TAB)
+    r.eq(focused_id(d), 'skip-link', 'the first Tab reaches the skip link')
+    d.keys(d.active(), ENTER)
+    r.check(soon(d, lambda: focused_id(d) == 'main'), 'the skip link moves focus to the main content',
+            'focus on %s' % focused_id(d))
+    r.eq(d.current_url(), route_before, 'the skip link keeps the record open (same address)')
+    r.check(d.displayed(d.find('#offender-name')) and not d.displayed(d.find('#error')),
+            'the skip link shows no error and leaves the record on screen')
 
     # 6. Caseload of the offender's prison or region lists them too.
     item = None
@@ -432,6 +547,7 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
         d.get(base + '/#/caseload?%s=%s' % (key, item[key]))
         d.wait('#caseload-results .result[data-noms="%s"]' % args.noms)
         r.ok('caseload %s=%s lists %s' % (key, item[key], args.noms))
+        axe_check(d, r, 'caseload')
         sel = d.find('#caseload-select')
         r.eq(d.script('return arguments[0].value;', {ELEMENT_KEY: sel}), '%s:%s' % (key, item[key]), 'caseload select shows the caseload')
         groups = d.script('return Array.prototype.map.call(arguments[0].querySelectorAll("optgroup"), '
@@ -463,6 +579,12 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     time.sleep(0.2)
     n = d.screenshot(shot('conflict.png'))
     r.check(n > 1000, 'screenshot conflict.png (%d bytes)' % n)
+    live = d.find('#announce')
+    r.check(live is not None and d.attr(live, 'aria-live') == 'polite' and 'conflict' in d.script(
+            'return arguments[0].textContent;', {ELEMENT_KEY: live}),
+            'the conflict is announced in a live region', d.attr(live, 'aria-live') if live else 'no #announce')
+    axe_check(d, r, 'offender with a conflict')
+    reflows_at_320(d, r, 'offender with a conflict')
 
     # No script errors or blocked resources in the browser console so far
     # (the login page's own 401 is expected).
@@ -473,6 +595,7 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     d.get(base + '/#/offender/A9999ZZ')
     err = d.wait('#error')
     r.check('404' in d.text(err), 'an unknown NOMS number shows the API error', d.text(err))
+    axe_check(d, r, 'record not found')
     d.get(base + '/#/search?q=' + urllib.parse.quote('<img src=x id=injected>'))
     d.wait_until(lambda: 'No records found' in d.text(d.wait('#search-count')), 'the empty search result')
     r.check(d.find('#injected') is None and '<img' in d.text(d.find('#search-count')).lower(),
@@ -495,6 +618,28 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
             'the appends-held banner shows exactly when the API says appends are held')
     n = d.screenshot(shot('status.png'))
     r.check(n > 1000, 'screenshot status.png (%d bytes)' % n)
+    axe_check(d, r, 'status')
+    reflows_at_320(d, r, 'status')
+    # WCAG 2.2.2: the status page refreshes itself, so it has a pause control; refreshing never moves focus.
+    pause = d.wait('#status-pause')
+    d.script('arguments[0].focus();', {ELEMENT_KEY: pause})
+    d.script('document.getElementById("peers").dataset.mark = "seen";')
+    d.wait_until(lambda: d.script('var p = document.getElementById("peers"); return !p || p.dataset.mark !== "seen";'),
+                 'a refresh of the status page', timeout=12)
+    r.ok('the status page refreshes itself')
+    r.eq(focused_id(d), 'status-pause', 'a refresh leaves focus on the pause button')
+    d.keys(d.active(), ENTER)
+    d.wait_until(lambda: d.attr(d.find('#status-pause'), 'aria-pressed') == 'true', 'the pause button pressed')
+    d.script('document.getElementById("peers").dataset.mark = "paused";')
+    time.sleep(6.5)
+    r.check(d.script('var p = document.getElementById("peers"); return p && p.dataset.mark === "paused";'),
+            'paused: the status page does not refresh for 6.5 s')
+    r.check('Resume' in d.text(d.find('#status-pause')), 'the pressed button offers to resume', d.text(d.find('#status-pause')))
+    d.click(d.find('#status-pause'))
+    d.wait_until(lambda: d.script('var p = document.getElementById("peers"); return !p || p.dataset.mark !== "paused";'),
+                 'a refresh after resuming', timeout=12)
+    r.ok('resumed: the status page refreshes again')
+    axe_check(d, r, 'status (after resuming)')
 
     # 10. No script errors or blocked resources in the browser console since
     # step 8 (whose 404 was wanted).

@@ -298,6 +298,10 @@
 
   var generation = 0;     /* bumped on every route; stale answers are ignored */
   var statusTimer = null;
+  var statusPaused = false;  /* the user paused the status page's refresh (WCAG 2.2.2) */
+  var moveFocus = false;     /* the route changed: focus the new page's h1 once it is drawn */
+  var announceTimer = null;
+  var routedHash = '';       /* the address of the page shown, for a stray #main */
   var nodeStatus = null;  /* last /v1/status, for the header badge and caseload list */
 
   function showError(message) {
@@ -365,11 +369,69 @@
   }
 
   function navigate(hash) {
+    moveFocus = true;
     if (window.location.hash === hash) {
       route();
     } else {
       window.location.hash = hash;
     }
+  }
+
+  /* A message for screen readers, spoken once by the polite live region. */
+  function announce(text) {
+    var live = $('announce');
+    clearTimeout(announceTimer);
+    live.textContent = '';
+    if (text) {
+      /* Set after a pause, so a repeat of the same text is still announced. */
+      announceTimer = setTimeout(function () { live.textContent = text; }, 100);
+    }
+  }
+
+  /*
+   * After a route change, focus moves to the new page's h1 (made focusable
+   * by script, tabindex=-1) once it is drawn, so keyboard and screen-reader
+   * users start at the new content; an error summary, if shown, keeps focus.
+   * Tables that may scroll sideways are keyboard-focusable regions named by
+   * their card's heading (WCAG 2.1.1). A MutationObserver covers every page,
+   * whatever draws it.
+   */
+  function afterDraw() {
+    var wraps = document.querySelectorAll('#main .table-wrap:not([aria-label])');
+    for (var i = 0; i < wraps.length; i++) {
+      var sec = wraps[i].closest('section');
+      var head = sec && sec.querySelector('h2, h1');
+      wraps[i].setAttribute('aria-label', head ? head.textContent.trim() : 'Table');
+    }
+    if (!moveFocus || !$('error').hidden) {
+      moveFocus = false;
+      return;
+    }
+    var view = document.querySelector('.view:not([hidden])');
+    var h1 = view && view.querySelector('h1');
+    if (h1) {
+      moveFocus = false;
+      h1.setAttribute('tabindex', '-1');
+      h1.focus();
+    }
+  }
+
+  function onSkipLink(ev) {
+    /* The skip link's #main is an anchor, not a route: move focus, keep the page. */
+    ev.preventDefault();
+    $('main').focus();
+    $('main').scrollIntoView();
+  }
+
+  function onHashChange() {
+    if (window.location.hash === '#main') {
+      /* #main followed without the skip link's handler: keep the page, restore its address. */
+      window.history.replaceState(null, '', routedHash || '#/');
+      $('main').focus();
+      return;
+    }
+    moveFocus = true;
+    route();
   }
 
   function route() {
@@ -382,9 +444,11 @@
     setLoading(false);
     var r = parseHash();
     var gen = generation;
+    routedHash = window.location.hash;
     if (r.name !== 'search' && r.name !== 'offender') {
       $('search-input').value = '';
     }
+    announce('');
     switch (r.name) {
       case 'home':
         showView('home');
@@ -523,7 +587,8 @@
         h('td', { 'class': 'num' }, conflicts ? tag(conflicts + (conflicts === 1 ? ' conflict' : ' conflicts'), 'red') : '0')
       ));
     });
-    return h('div', { 'class': 'table-wrap' }, h('table', { 'class': 'table results-table' },
+    return h('div', { 'class': 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Matching records' },
+      h('table', { 'class': 'table results-table' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col' }, 'Name'),
         h('th', { scope: 'col' }, 'NOMS number'),
@@ -668,7 +733,7 @@
 
   /* A table; a heading given as [text, 'num'] is right-aligned like its column. */
   function table(cls, headings, rows) {
-    return h('div', { 'class': 'table-wrap' }, h('table', { 'class': 'table ' + (cls || '') },
+    return h('div', { 'class': 'table-wrap', tabindex: '0', role: 'region' }, h('table', { 'class': 'table ' + (cls || '') },
       h('thead', null, h('tr', null, headings.map(function (t) {
         return Array.isArray(t) ? h('th', { scope: 'col', 'class': t[1] }, t[0]) : h('th', { scope: 'col' }, t);
       }))),
@@ -729,6 +794,9 @@
     root.appendChild(banner(v, conflicts));
     if (conflicts.length) {
       root.appendChild(conflictPanel(conflicts, byId, timelineRows));
+      announce((conflicts.length === 1 ? 'This record has a conflict that needs review: ' :
+        'This record has ' + conflicts.length + ' conflicts that need review: ') +
+        conflicts.map(function (c) { return c.rule || 'CONFLICT'; }).join(', ') + '.');
     }
     root.appendChild(datesStrip(v));
 
@@ -1115,15 +1183,37 @@
       nodeStatus = st;
       updateBadge(st);
       buildStatus(clear($('status')), st);
-      statusTimer = setTimeout(function () {
-        if (gen === generation) {
-          renderStatus(gen, false);
-        }
-      }, STATUS_REFRESH_MS);
+      scheduleStatus(gen);
     }).catch(function (err) {
       setLoading(false);
       reportError(err, gen);
     });
+  }
+
+  function scheduleStatus(gen) {
+    if (statusTimer) {
+      clearTimeout(statusTimer);
+    }
+    statusTimer = statusPaused ? null : setTimeout(function () {
+      statusTimer = null;
+      if (gen === generation) {
+        renderStatus(gen, false);
+      }
+    }, STATUS_REFRESH_MS);
+  }
+
+  function onStatusPause() {
+    statusPaused = !statusPaused;
+    var b = $('status-pause');
+    b.setAttribute('aria-pressed', statusPaused ? 'true' : 'false');
+    b.textContent = statusPaused ? 'Resume updates' : 'Pause updates';
+    $('status-refresh-note').textContent = statusPaused ? 'Updates are paused.' : 'This page updates itself every 5 seconds.';
+    if (statusPaused) {
+      clearTimeout(statusTimer);
+      statusTimer = null;
+    } else {
+      renderStatus(generation, false);
+    }
   }
 
   function buildStatus(root, st) {
@@ -1276,9 +1366,13 @@
         fillCaseloadSelect(sel.value);
       }
     }).catch(function () { /* shown when a page needs it */ });
+    $('skip-link').addEventListener('click', onSkipLink);
+    $('status-pause').addEventListener('click', onStatusPause);
+    new MutationObserver(afterDraw).observe($('main'), { childList: true, subtree: true, attributes: true, attributeFilter: ['hidden'] });
     loadNames().then(function () {
-      window.addEventListener('hashchange', route);
+      window.addEventListener('hashchange', onHashChange);
       route();
+      afterDraw();
     });
   }
 
