@@ -68,6 +68,9 @@ expect_grep 'id="login-form"' "$WORK/body" "GET / without a token shows the logi
 expect_grep 'action="/login"' "$WORK/body" "the login form posts to /login"
 expect_eq "$(req POST /login --data-urlencode token=not-it)" 401 "login with a wrong token: 401"
 expect_grep 'id="login-form"' "$WORK/body" "a wrong token shows the login page again"
+expect_grep 'role="alert"[^>]*>.*That token is not valid' "$WORK/body" "... saying the token is not valid, as an alert"
+expect_grep 'aria-describedby="token-error token-hint" aria-invalid="true"' "$WORK/body" "... with the field described by the error"
+expect_grep '<title>Error: Sign in' "$WORK/body" "... and a title that starts with Error:"
 expect_eq "$(req POST /login --data-urlencode "token=$TOKEN")" 303 "login with the token: 303 See Other"
 grep -qi '^location: /' "$WORK/headers" && ok "login redirects to /" || bad "login redirects to /: $(tr '\r\n' '  ' <"$WORK/headers")"
 cookie=$(grep -i '^set-cookie: nomsync_session=' "$WORK/headers" | head -n1 | tr -d '\r')

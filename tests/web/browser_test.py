@@ -9,6 +9,13 @@ give them), opens a record with a conflict and checks the red conflict
 panel and the highlighted timeline events, and opens the node status page.
 Screenshots of the offender page, the conflict and the status page are saved.
 
+Accessibility (WCAG 2.2 AA): axe-core (tests/web/node_modules, from npm at the
+version pinned in tests/web/package.json; deploy/deps.sh installs it) runs its
+wcag2a/2aa/21a/21aa/22aa rules on every page visited and any violation fails;
+the keyboard is checked (skip link, focus on each new page's h1, the status
+page's pause control), pages reflow at 320 CSS px, and a wrong token is
+reported as an error on the login page.
+
     browser_test.py --base http://127.0.0.1:PORT --token TOKEN \
         --screenshot-dir DIR --noms A0001AB --conflict-noms A0000AA
 
@@ -330,6 +337,8 @@ def run(args, r):
     if not surname:
         raise Fatal('%s has no surname in the API view' % args.noms)
 
+    if not os.path.isfile(AXE_JS):
+        raise Fatal('%s is missing: run deploy/deps.sh (npm ci in tests/web)' % AXE_JS)
     d = Driver(args.chromedriver, os.path.join(args.screenshot_dir, 'chromedriver.log'))
     try:
         d.start(args.chromium)
@@ -524,8 +533,10 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
             ', '.join(unnamed))
     reflows_at_320(d, r, 'offender')
     # The skip link, from the keyboard: the record stays open and focus moves to <main>.
+    # (Reloaded, as a user arriving at the record's address would: the first Tab is from the top.)
     route_before = d.current_url()
-    d.script('window.scrollTo(0, 0); document.activeElement && document.activeElement.blur();')
+    d.script('location.reload();')
+    d.wait_until(lambda: d.script('return document.readyState;') == 'complete' and d.find('#offender-name'), 'the record reloaded')
     d.keys(d.find('body'), TAB)
     r.eq(focused_id(d), 'skip-link', 'the first Tab reaches the skip link')
     d.keys(d.active(), ENTER)
