@@ -46,7 +46,12 @@ echo "  hub VmHWM ${before} kB -> ${peak} kB, VmRSS now $(rss_kb "${PID[HUBNE]}"
 echo "  counters: $($NS --dir "$WORK/HUBNE" status --json | jq -c '.counters')"
 expect_eq "$got" "$mdi_seq" "N55 receives MDI's new event through the hub during the flood"
 kill -0 "${PID[HUBNE]}" && ok "hub still running" || bad "hub died"
-[ "$peak" -lt 153600 ] && ok "hub's peak RSS stays under 150 MB (${peak} kB)" || bad "hub's peak RSS ${peak} kB"
+# ASan's shadow memory and quarantine multiply what a process holds (the
+# bounded hub peaked at 394 MB under ASan); the bound is the normal build's.
+limit_mb=150
+grep -qs '^NS_SANITIZE:BOOL=ON' "$NS_BIN/CMakeCache.txt" && limit_mb=600
+[ "$peak" -lt $((limit_mb * 1024)) ] && ok "hub's peak RSS stays under $limit_mb MB (${peak} kB)" ||
+  bad "hub's peak RSS ${peak} kB (limit $limit_mb MB)"
 [ "$lines" -lt 500 ] && ok "at most a few hundred log lines ($lines)" || bad "$lines log lines for the flood"
 
 # 2. Within the batch size but beyond the credit: 200 batches of 256, never waiting for an Ack.
