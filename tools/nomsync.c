@@ -12,6 +12,7 @@
  *   nomsync --dir DIR export [--since VECTOR.json] > FILE
  *   nomsync --dir DIR import FILE --config NOMSYNCD.conf | --no-roster
  *   nomsync --dir DIR status [--json]
+ *   nomsync --dir DIR figures [--region R] [--csv] [--as-of YYYY-MM-DD]
  *   nomsync --dir DIR erase EVENT_ID --reason REASON [--requested-by REF]
  *   nomsync --dir DIR compact                 (scrub erased bytes from the file)
  *   nomsync --dir DIR roster-sign FILE       (an authority store signs a roster file)
@@ -24,6 +25,7 @@
 #include <nomsync/bundle.h>
 #include <nomsync/catalogue.h>
 #include <nomsync/config.h>
+#include <nomsync/date.h>
 #include <nomsync/json.h>
 #include <nomsync/roster.h>
 #include <nomsync/status.h>
@@ -58,6 +60,9 @@ static const char *usage_text =
 	"  import FILE --no-roster          the same without any roster: trusts every correctly\n"
 	"                                   signed event (labs and tests only)\n"
 	"  status [--json]                  vector, counts and rejections\n"
+	"  figures [--region R] [--csv] [--as-of YYYY-MM-DD]\n"
+	"                                   caseload and regional figures (the estate without\n"
+	"                                   --region; releases due counted from today or --as-of)\n"
 	"  erase EVENT_ID --reason R [--requested-by REF]\n"
 	"                                   erase an event's payload everywhere (data protection;\n"
 	"                                   R: DATA_PROTECTION_REQUEST, RETENTION_EXPIRED,\n"
@@ -529,6 +534,61 @@ static int cmd_digest(ns_store *s, int argc, char **argv)
 	ns_hex(hex, h, NS_ID_BYTES);
 	puts(hex);
 	return 0;
+}
+
+/* Today as a day number, UTC (the node's clock), or --as-of's date. */
+static int today_or(const char *asof, int32_t *day)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (asof != NULL)
+		return ns_date_parse(asof, day);
+	gmtime_r(&now, &tm);
+	*day = ns_date_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	return 0;
+}
+
+static int cmd_figures(ns_store *s, int argc, char **argv)
+{
+	const char *region = NULL, *asof = NULL;
+	int csv = 0, rc;
+	int32_t today;
+	size_t left = 0;
+	json_t *j;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--region") == 0 && i + 1 < argc)
+			region = argv[++i];
+		else if (strcmp(argv[i], "--as-of") == 0 && i + 1 < argc)
+			asof = argv[++i];
+		else if (strcmp(argv[i], "--csv") == 0)
+			csv = 1;
+		else
+			return usage();
+	}
+	if (today_or(asof, &today) != 0) {
+		fprintf(stderr, "nomsync: figures: --as-of wants YYYY-MM-DD\n");
+		return 2;
+	}
+	/* Deferred folds first, so that the figures count every event stored. */
+	do
+		rc = ns_store_fold_pending(s, 1024, &left, NULL);
+	while (rc == 0 && left > 0);
+	if (rc != 0 || (rc = ns_store_figures(s, region, today, &j, NULL)) != 0)
+		return fail("figures", rc, NULL);
+	if (csv) {
+		char *text = ns_figures_csv(j);
+		json_decref(j);
+		if (text == NULL)
+			return fail("figures", NS_ENOMEM, NULL);
+		fputs(text, stdout);
+		free(text);
+		return 0;
+	}
+	rc = print_json(j);
+	json_decref(j);
+	return rc;
 }
 
 static int cmd_export(ns_store *s, int argc, char **argv)
@@ -1077,7 +1137,7 @@ int main(int argc, char **argv)
 
 	static const char *const known[] = { "id",     "append", "show",   "log",    "verify",      "vector",
 					     "digest", "export", "import", "status", "erase",       "roster-sign",
-					     "hold",   "release", "rekey",  "compact" };
+					     "hold",   "release", "rekey",  "compact", "figures" };
 	int ok = 0;
 	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
 		ok |= strcmp(cmd, known[k]) == 0;
@@ -1107,6 +1167,8 @@ int main(int argc, char **argv)
 		rc = cmd_import(s, argc, argv);
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_status(s, argc, argv);
+	else if (strcmp(cmd, "figures") == 0)
+		rc = cmd_figures(s, argc, argv);
 	else if (strcmp(cmd, "roster-sign") == 0)
 		rc = cmd_roster_sign(s, argc, argv);
 	else if (strcmp(cmd, "hold") == 0 || strcmp(cmd, "release") == 0)

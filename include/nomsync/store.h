@@ -38,6 +38,13 @@
  *                                              ids entry is deferred
  *   erasures target event id(32)            -> origin(32) seq(8 BE) of each event.erased
  *                                              naming it (dupsort; see src/store/erase.c)
+ *   figsum   canonical ref                  -> the person's figures record (versioned;
+ *                                              src/store/figures.c), written at each fold
+ *   figures  scope NUL counter name         -> int64: aggregate counters of the estate
+ *                                              ("E"), a region ("R"code), a prison ("P"code)
+ *   staffidx staff code                     -> canonical ref (dupsort): POM and COM caseloads
+ *   relidx   day(4 BE, biased) ref          -> prison NUL COM region: people in custody by
+ *                                              effective (working-day-adjusted) release date
  *   unknown  origin(32) seq(8 BE)           -> type(4 BE): events of a type this build
  *                                              did not know when they were stored (not
  *                                              folded; re-checked once a release knows it)
@@ -608,6 +615,58 @@ typedef int (*ns_summary_cb)(void *arg, const char *key, const ns_fold_summary *
  * last fold: see NS_INGEST_DEFER_FOLD).
  */
 int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg);
+
+/**
+ * @brief The caseload of a POM or COM: every person whose prison or
+ * community offender manager has staff code @p staff, as the figures
+ * records hold them (as of each person's last fold).
+ *
+ * @param[out] out a new JSON array of objects: ref, noms, crn, status
+ *   (IN_CUSTODY, LICENCE, COMMUNITY, NONE), supervision (CUSTODY, LICENCE,
+ *   COMMUNITY_ORDER, SSO, NONE), prison, region (the COM's), pom, com, tier,
+ *   rosh, next_key_date (release in custody, licence expiry on licence, the
+ *   order's end in the community), release_date (effective, custody only),
+ *   flags (IN_BREACH, ENFORCEMENT_DUE, CONFLICTS); caller json_decrefs
+ * @return 0, NS_ENOTFOUND if the store has no figures databases (a
+ *   read-only open of an older store), or an NS_E* code
+ */
+int ns_store_caseload(ns_store *s, const char *staff, json_t **out, ns_diag *d);
+/**
+ * @brief People in custody due out in [@p today, @p today + @p days) by
+ * effective (working-day-adjusted) release date, in date order, filtered by
+ * @p prison and/or the COM's @p region (each NULL for any).
+ *
+ * @param[out] out a new JSON array, each item as ns_store_caseload's
+ * @return 0, NS_EINVAL if days is outside 0..3660, NS_ENOTFOUND as above
+ */
+int ns_store_releases(ns_store *s, const char *prison, const char *region, int32_t today, int days,
+		      json_t **out, ns_diag *d);
+/**
+ * @brief Figures of a COM region (@p region) or of the whole estate (NULL):
+ * read from the aggregate counters kept at each fold, and from the release
+ * index over 90 days from @p today (a day number).
+ *
+ * @param[out] out a new JSON object: region, as_of, persons,
+ *   population_by_prison, caseload_by_supervision, caseload_by_tier (people
+ *   under supervision; "NONE" if untiered), releases_due {"7","28","90"},
+ *   unpaid_work {hours_ordered, hours_credited}, breaches_open,
+ *   enforcement_due (orders), programme_completions, conflicts_by_rule
+ * @return 0, NS_ENOTFOUND as above, or an NS_E* code
+ */
+int ns_store_figures(ns_store *s, const char *region, int32_t today, json_t **out, ns_diag *d);
+/**
+ * @brief The same figures recomputed by scanning every person's figures
+ * record: a check of the incremental counters (tests, verification), not
+ * for serving requests.
+ */
+int ns_store_figures_recount(ns_store *s, const char *region, int32_t today, json_t **out,
+			     ns_diag *d);
+/**
+ * @brief CSV text (RFC 4180, CRLF) of a caseload or releases array (one row
+ * per person, flags joined by ';') or of figures ("figure,key,value").
+ * @return malloc'd NUL-terminated text, or NULL on allocation failure
+ */
+char *ns_figures_csv(const json_t *v);
 
 /** Fold latency histogram buckets (upper bounds in seconds), cumulative counts. */
 #define NS_FOLD_BUCKETS 10

@@ -25,7 +25,7 @@
  */
 
 /* Query parameter @name from @query (URL-decoded into @out); 1 if present. */
-static int ns__query_param(const char *query, const char *name, char *out, size_t cap)
+int ns__query_param(const char *query, const char *name, char *out, size_t cap)
 {
 	size_t nl = strlen(name);
 	const char *p = query;
@@ -703,6 +703,12 @@ void ns__dispatch(ns__conn *c)
 		ns__get_metrics(c);
 	else if (strcmp(path, "/v1/offenders") == 0)
 		ns__get_caseload(c, query);
+	else if (strcmp(path, "/v1/caseload") == 0)
+		ns__get_figures(c, query, NS__FIG_CASELOAD);
+	else if (strcmp(path, "/v1/releases") == 0)
+		ns__get_figures(c, query, NS__FIG_RELEASES);
+	else if (strcmp(path, "/v1/figures") == 0)
+		ns__get_figures(c, query, NS__FIG_FIGURES);
 	else if (strncmp(path, "/v1/offenders/", 14) == 0) {
 		char ref[64];
 		const char *rest = path + 14, *slash = strchr(rest, '/');

@@ -104,5 +104,11 @@ const char *ns__csrf_refusal(ns__conn *c, int need_json);
 
 /* http.c */
 void ns__dispatch(ns__conn *c);
+/* Query parameter @p name from @p query (URL-decoded into @p out); 1 if present. */
+int ns__query_param(const char *query, const char *name, char *out, size_t cap);
+
+/* figures.c: GET /v1/caseload, /v1/releases, /v1/figures (JSON, or CSV with format=csv). */
+enum ns__fig_route { NS__FIG_CASELOAD, NS__FIG_RELEASES, NS__FIG_FIGURES };
+void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which);
 
 #endif /* NS_HTTP_INT_H */

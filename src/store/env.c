@@ -356,7 +356,7 @@ int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 		eflags |= MDB_NOSYNC;
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		return ns__mdb(rc);
-	mdb_env_set_maxdbs(s->env, 24);
+	mdb_env_set_maxdbs(s->env, 32);
 	mdb_env_set_maxreaders(s->env, 256);
 	/*
 	 * NOMSYNC_MAP_SIZE sets the initial map (bytes); the map doubles on
@@ -428,7 +428,8 @@ int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 		return ns__mdb(rc);
 	}
 	s->has_upgrade = rc == 0;
-	if ((rc = ns__trust_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0) {
+	if ((rc = ns__trust_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0 ||
+	    (rc = ns__figures_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}

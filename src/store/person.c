@@ -317,6 +317,8 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 		ns__fold_record(s, ns__nanos() - t0);
 		MDB_val k = { strlen(canon), (void *)canon }, v = { len, json };
 		rc = ns__mdb(mdb_put(txn, s->views, &k, &v, 0));
+		if (rc == 0)
+			rc = ns__figures_update(txn, s, canon, json, len);
 		free(json);
 		if (rc != 0)
 			break;
@@ -346,7 +348,8 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 						MDB_val ok = { strlen(oldref), oldref };
 						int r1 = mdb_del(txn, s->views, &ok, NULL);
 						int r2 = mdb_del(txn, s->summary, &ok, NULL);
-						if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND)) {
+						int r3 = ns__figures_drop(txn, s, oldref);
+						if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND) || r3) {
 							rc = NS_ESTORE;
 							break;
 						}

@@ -61,6 +61,9 @@ struct ns_store {
 	/* trust.c: incomplete events, revocations, held event bookkeeping */
 	MDB_dbi incomplete, revoked, heldinfo, heldsum;
 	int has_trust; /* they are open: 0 for a read-only open of a store made before them */
+	/* figures.c: per-person figures records, aggregate counters, staff and release indexes */
+	MDB_dbi figsum, figures, staffidx, relidx;
+	int has_figures; /* likewise */
 	ns_store_limits lim;
 	/* Where ns_store_expire_held stopped (only the writer touches it). */
 	uint8_t expire_at[NS__LOGKEY];
@@ -362,6 +365,15 @@ int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d
 /*
  * pagecache.c
  */
+
+/* figures.c: caseloads and regional figures */
+
+/* Open (creating, and marking every person for a re-fold, on a writable open) the figures databases. */
+int ns__figures_open(MDB_txn *txn, ns_store *s, int writable);
+/* After a re-fold of @p ref to the view @p json: replace its figures record and contribution. */
+int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const char *json, size_t len);
+/* @p ref is no longer a canonical ref (merged): withdraw its figures record and contribution. */
+int ns__figures_drop(MDB_txn *txn, ns_store *s, const char *ref);
 
 /* After a commit: cache the file's tail one page per folio (see pagecache.c). */
 void ns__warm_tail(ns_store *s);

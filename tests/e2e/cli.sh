@@ -157,6 +157,14 @@ expect_grep "a format-1 bundle: its site and time are not signed, unverified" "$
   "the report says a format-1 bundle's site and time are unverified"
 $NS --dir "$WORK/OLD" verify >/dev/null && ok "the store verifies after the format-1 import" || bad "verify after the format-1 import"
 
+# Figures (issue 11 item 7): the hub counts all 25 persons; the region's CSV agrees with its JSON.
+fig=$($NS --dir "$WORK/HUBNE" figures --as-of 2021-01-01)
+expect_eq "$(printf '%s' "$fig" | python3 -c 'import json,sys; print(json.load(sys.stdin)["persons"])')" 25 "figures count every person at the hub"
+rj=$($NS --dir "$WORK/HUBNE" figures --region N55 --as-of 2021-01-01 | python3 -c 'import json,sys; print(json.load(sys.stdin)["persons"])')
+rc=$($NS --dir "$WORK/HUBNE" figures --region N55 --csv --as-of 2021-01-01 | tr -d '\r' | awk -F, '$1=="persons"{print $3}')
+expect_eq "$rc" "$rj" "figures --csv agrees with the JSON"
+expect_fail 2 "figures with a bad --as-of" $NS --dir "$WORK/HUBNE" figures --as-of tomorrow
+
 # Usage errors.
 expect_fail 2 "unknown command" $NS --dir "$WORK/MDI" frobnicate
 expect_fail 2 "no command" $NS --dir "$WORK/MDI"

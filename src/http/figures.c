@@ -1,0 +1,82 @@
+/*
+ * GET /v1/caseload?staff=CODE, /v1/releases?prison=X|region=Y&days=N and
+ * /v1/figures[?region=Y] (issue 11 item 7), each as JSON or, with
+ * format=csv, as CSV. The store keeps what they read at each fold
+ * (src/store/figures.c); "today" is the node's clock (UTC) unless as_of=
+ * names a date (for tests and for figures as of a past day).
+ */
+#include "http/http_int.h"
+
+#include <nomsync/date.h>
+#include <nomsync/store.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int ns__today(const char *query, int32_t *day)
+{
+	char asof[16];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (ns__query_param(query, "as_of", asof, sizeof(asof)))
+		return ns_date_parse(asof, day);
+	gmtime_r(&now, &tm);
+	*day = ns_date_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	return 0;
+}
+
+void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which)
+{
+	char staff[64], prison[NS_SITE_MAX], region[NS_SITE_MAX], days[16], fmt[8];
+	int has_prison = ns__query_param(query, "prison", prison, sizeof(prison));
+	int has_region = ns__query_param(query, "region", region, sizeof(region));
+	int csv = ns__query_param(query, "format", fmt, sizeof(fmt)) && strcmp(fmt, "csv") == 0;
+	int32_t today;
+	json_t *out = NULL;
+	ns_diag d = { 0 };
+	int rc;
+
+	if (ns__today(query, &today) != 0) {
+		ns__respond_error(c, 400, "bad_request", "as_of must be YYYY-MM-DD");
+		return;
+	}
+	if (which == NS__FIG_CASELOAD) {
+		if (!ns__query_param(query, "staff", staff, sizeof(staff)) || !staff[0]) {
+			ns__respond_error(c, 400, "bad_request", "give staff=");
+			return;
+		}
+		rc = ns_store_caseload(c->h->store, staff, &out, &d);
+	} else if (which == NS__FIG_RELEASES) {
+		char *end = NULL;
+		long n = ns__query_param(query, "days", days, sizeof(days)) ? strtol(days, &end, 10) : 28;
+		if ((end != NULL && (*end != '\0' || end == days)) || n < 0 || n > 3660) {
+			ns__respond_error(c, 400, "bad_request", "days must be 0 to 3660");
+			return;
+		}
+		if (!has_prison && !has_region) {
+			ns__respond_error(c, 400, "bad_request", "give prison= or region=");
+			return;
+		}
+		rc = ns_store_releases(c->h->store, has_prison ? prison : NULL, has_region ? region : NULL,
+				       today, (int)n, &out, &d);
+	} else
+		rc = ns_store_figures(c->h->store, has_region && region[0] ? region : NULL, today, &out, &d);
+	if (rc != 0) {
+		ns__respond_error(c, 500, "store", ns_strerror(rc));
+		return;
+	}
+	if (!csv) {
+		ns__respond_json(c, 200, out);
+		return;
+	}
+	char *text = ns_figures_csv(out);
+	json_decref(out);
+	if (text == NULL) {
+		ns__respond_error(c, 500, "internal", "out of memory");
+		return;
+	}
+	ns__respond(c, 200, "text/csv; charset=utf-8", text, strlen(text), NULL);
+	free(text);
+}
