@@ -9,6 +9,10 @@
  *   #/caseload?prison=MDI       people held at a prison
  *   #/caseload?region=N55       people supervised in a probation region
  *   #/offender/A1234BC          one person's record (NOMS number or CRN)
+ *   #/mycaseload?staff=POM0001  a POM's or COM's people (GET /v1/caseload)
+ *   #/releases?prison=MDI&days=28[&as_of=YYYY-MM-DD]
+ *                               people due out of a prison (or region=) (GET /v1/releases)
+ *   #/figures[?region=N55]      figures of a region or the estate, with charts (GET /v1/figures)
  *   #/status                    this node's replication status
  *
  * Every value from the API is inserted with textContent or setAttribute,
@@ -463,6 +467,18 @@
         showView('caseload');
         renderCaseload(r.params, gen);
         break;
+      case 'mycaseload':
+        showView('mycaseload');
+        renderMyCaseload(r.params, gen);
+        break;
+      case 'releases':
+        showView('releases');
+        renderReleases(r.params, gen);
+        break;
+      case 'figures':
+        showView('figures');
+        renderFigures(r.params, gen);
+        break;
       case 'offender':
         showView('offender');
         if (r.parts[1]) {
@@ -604,8 +620,8 @@
   /* ---- caseloads -------------------------------------------------------------- */
 
   /* Fill the prison / region select: this network's sites first, then every code. */
-  function fillCaseloadSelect(selected) {
-    var sel = clear($('caseload-select'));
+  function fillCaseloadSelect(selected, select) {
+    var sel = clear(select || $('caseload-select'));
     sel.appendChild(h('option', { value: '' }, 'Choose a prison or probation region'));
     var seen = {};
     if (nodeStatus && nodeStatus.vector) {
@@ -687,6 +703,231 @@
       pager($('caseload-pager'), page, function (o) {
         return '#/caseload?' + key + '=' + encodeURIComponent(code) + '&offset=' + o;
       });
+    }).catch(function (err) {
+      setLoading(false);
+      reportError(err, gen);
+    });
+  }
+
+  /* ---- my caseload, releases due, regional figures ------------------------------ */
+
+  var SUPERVISION_LABELS = { CUSTODY: 'Custody', LICENCE: 'Licence', COMMUNITY_ORDER: 'Community order', SSO: 'Suspended sentence order', NONE: 'None' };
+  var FLAG_LABELS = { IN_BREACH: 'In breach', ENFORCEMENT_DUE: 'Enforcement due', CONFLICTS: 'Conflicts' };
+
+  /* The people of GET /v1/caseload and GET /v1/releases (a bare array of figures records). */
+  function figuresPeopleTable(items, label) {
+    if (!items.length) {
+      return emptyNote('No people.');
+    }
+    var rows = items.map(function (it) {
+      var ref = it.ref || it.noms || it.crn || '';
+      return h('tr', { 'class': 'result', 'data-ref': ref, 'data-noms': it.noms || '', 'data-crn': it.crn || '', 'data-testid': 'result' },
+        h('td', null, h('a', { href: '#/offender/' + encodeURIComponent(ref), 'class': 'link result-link mono' }, ref)),
+        h('td', { 'class': 'mono' }, dash(it.noms)),
+        h('td', { 'class': 'mono' }, dash(it.crn)),
+        h('td', null, words(it.status) || '\u2013'),
+        h('td', null, SUPERVISION_LABELS[it.supervision] || dash(it.supervision)),
+        h('td', { title: PRISONS[it.prison] || null }, dash(it.prison)),
+        h('td', { title: REGIONS[it.region] || null }, dash(it.region)),
+        h('td', null, dash(it.tier)),
+        h('td', null, it.rosh ? tag(words(it.rosh), ROSH_COLOURS[it.rosh] || 'grey') : '\u2013'),
+        h('td', null, dateEl(it.release_date)),
+        h('td', null, dateEl(it.next_key_date)),
+        h('td', null, (it.flags || []).length ? (it.flags || []).map(function (f) {
+          return tag(FLAG_LABELS[f] || f, f === 'CONFLICTS' || f === 'IN_BREACH' ? 'red' : 'orange', { 'data-flag': f });
+        }) : '\u2013'));
+    });
+    var wrap = table('results-table', ['Record', 'NOMS number', 'CRN', 'Status', 'Supervision', 'Prison', 'Region', 'Tier', 'RoSH',
+      'Release date', 'Next key date', 'Flags'], rows);
+    wrap.setAttribute('aria-label', label);
+    return wrap;
+  }
+
+  function peopleCount(n, what) {
+    return n === 0 ? 'No people ' + what + '.' : n + (n === 1 ? ' person ' : ' people ') + what + '.';
+  }
+
+  function onMyCaseload(ev) {
+    ev.preventDefault();
+    var staff = $('mycaseload-staff').value.trim().toUpperCase();
+    if (!staff) {
+      showError('Enter your staff code, for example POM0001.');
+      $('mycaseload-staff').focus();
+      return;
+    }
+    navigate('#/mycaseload?staff=' + encodeURIComponent(staff));
+  }
+
+  function renderMyCaseload(params, gen) {
+    var staff = (params.get('staff') || '').trim().toUpperCase();
+    var results = clear($('mycaseload-results'));
+    $('mycaseload-count').textContent = '';
+    $('mycaseload-staff').value = staff;
+    if (!staff) {
+      $('mycaseload-title').textContent = 'My caseload';
+      setTitle('My caseload');
+      results.appendChild(emptyNote('Enter your staff code to list the people you manage.'));
+      return;
+    }
+    $('mycaseload-title').textContent = 'Caseload of ' + staff;
+    setTitle('Caseload of ' + staff);
+    setLoading(true);
+    api('/v1/caseload?staff=' + encodeURIComponent(staff)).then(function (items) {
+      if (gen !== generation) {
+        return;
+      }
+      setLoading(false);
+      var list = Array.isArray(items) ? items : [];
+      $('mycaseload-count').textContent = peopleCount(list.length, 'managed by ' + staff);
+      results.appendChild(figuresPeopleTable(list, 'Caseload of ' + staff));
+    }).catch(function (err) {
+      setLoading(false);
+      reportError(err, gen);
+    });
+  }
+
+  function onReleases(ev) {
+    ev.preventDefault();
+    var v = $('releases-select').value;
+    var days = $('releases-days').value.trim();
+    var from = $('releases-from').value.trim();
+    if (!v) {
+      showError('Choose a prison or a probation region.');
+      $('releases-select').focus();
+      return;
+    }
+    if (!/^[0-9]+$/.test(days) || Number(days) > 3660) {
+      showError('Enter the number of days as a whole number from 0 to 3660.');
+      $('releases-days').focus();
+      return;
+    }
+    if (from && !/^\d{4}-\d{2}-\d{2}$/.test(from)) {
+      showError('Enter the date to count from as a date, for example 2025-07-01.');
+      $('releases-from').focus();
+      return;
+    }
+    var parts = v.split(':');
+    navigate('#/releases?' + parts[0] + '=' + encodeURIComponent(parts[1]) + '&days=' + days + (from ? '&as_of=' + from : ''));
+  }
+
+  function renderReleases(params, gen) {
+    var prison = (params.get('prison') || '').toUpperCase();
+    var region = (params.get('region') || '').toUpperCase();
+    var days = params.get('days') || '28';
+    var asOf = params.get('as_of') || '';
+    var key = prison ? 'prison' : region ? 'region' : '';
+    var code = prison || region;
+    var results = clear($('releases-results'));
+    $('releases-count').textContent = '';
+    fillCaseloadSelect(key ? key + ':' + code : '', $('releases-select'));
+    $('releases-days').value = days;
+    $('releases-from').value = asOf;
+    if (!key) {
+      $('releases-title').textContent = 'Releases due';
+      setTitle('Releases due');
+      results.appendChild(emptyNote('Choose a prison or probation region to list the people due for release.'));
+      return;
+    }
+    var title = 'Releases due: ' + (key === 'prison' ? prisonName(code) : regionName(code));
+    $('releases-title').textContent = title;
+    setTitle(title);
+    setLoading(true);
+    api('/v1/releases?' + key + '=' + encodeURIComponent(code) + '&days=' + encodeURIComponent(days) +
+      (asOf ? '&as_of=' + encodeURIComponent(asOf) : '')).then(function (items) {
+      if (gen !== generation) {
+        return;
+      }
+      setLoading(false);
+      var list = Array.isArray(items) ? items : [];
+      $('releases-count').textContent = peopleCount(list.length, 'due for release within ' + days + ' days of ' +
+        (asOf ? fmtDate(asOf) : 'today') + ', by working-day-adjusted release date');
+      results.appendChild(figuresPeopleTable(list, title));
+    }).catch(function (err) {
+      setLoading(false);
+      reportError(err, gen);
+    });
+  }
+
+  function fillFiguresSelect(selected) {
+    var sel = clear($('figures-select'));
+    sel.appendChild(h('option', { value: '' }, 'The whole estate'));
+    Object.keys(REGIONS).forEach(function (c) {
+      sel.appendChild(h('option', { value: c }, REGIONS[c] + ' (' + c + ')'));
+    });
+    sel.value = selected;
+    if (sel.value !== selected) {
+      sel.appendChild(h('option', { value: selected }, selected));
+      sel.value = selected;
+    }
+  }
+
+  function onFigures(ev) {
+    ev.preventDefault();
+    var v = $('figures-select').value;
+    navigate(v ? '#/figures?region=' + encodeURIComponent(v) : '#/figures?estate=1');
+  }
+
+  /*
+   * A bar chart that is its own text equivalent: a table of label and count,
+   * with a bar (hidden from screen readers, sized through the CSSOM, which the
+   * page's Content-Security-Policy allows) drawn beside each count.
+   */
+  function barChart(id, title, counts, labelFor) {
+    var keys = Object.keys(counts || {});
+    var max = 0;
+    keys.forEach(function (k) { max = Math.max(max, num(counts[k])); });
+    var rows = keys.map(function (k) {
+      var n = num(counts[k]);
+      var bar = h('span', { 'class': 'bar', 'aria-hidden': 'true' });
+      bar.style.width = (max ? Math.round(n * 100 / max) : 0) + '%';
+      return h('tr', { 'class': 'chart-row', 'data-key': k },
+        h('th', { scope: 'row' }, labelFor ? labelFor(k) : k),
+        h('td', { 'class': 'num chart-value' }, String(n)),
+        h('td', { 'class': 'chart-bar' }, h('span', { 'class': 'bar-track' }, bar)));
+    });
+    return h('section', { 'class': 'card chart', id: id, 'aria-labelledby': id + '-title', 'data-testid': 'chart' },
+      h('div', { 'class': 'card__header' }, h('h2', { 'class': 'heading-m', id: id + '-title' }, title)),
+      rows.length ? table('chart-table', ['', ['Number', 'num'], h('span', { 'class': 'visually-hidden' }, 'Bar')], rows) : emptyNote('None.'));
+  }
+
+  function renderFigures(params, gen) {
+    var region = (params.get('region') || '').toUpperCase();
+    var root = clear($('figures'));
+    fillFiguresSelect(region);
+    var title = region ? 'Regional figures: ' + regionName(region) : 'Figures for the whole estate';
+    $('figures-title').textContent = title;
+    setTitle(title);
+    setLoading(true);
+    api('/v1/figures' + (region ? '?region=' + encodeURIComponent(region) : '')).then(function (f) {
+      if (gen !== generation) {
+        return;
+      }
+      setLoading(false);
+      var rel = f.releases_due || {};
+      var uw = f.unpaid_work || {};
+      root.appendChild(h('p', { 'class': 'caption' }, 'As of ' + dash(fmtDate(f.as_of)) + '. ',
+        h('a', { 'class': 'link', href: '/v1/figures?format=csv' + (region ? '&region=' + encodeURIComponent(region) : ''), download: 'figures.csv' },
+          'Download these figures (CSV)')));
+      root.appendChild(h('div', { 'class': 'stat-grid', id: 'figures-stats' },
+        stat('People', num(f.persons), 'fig-persons'),
+        stat('Released within 7 days', num(rel['7']), 'fig-rel-7'),
+        stat('Released within 28 days', num(rel['28']), 'fig-rel-28'),
+        stat('Released within 90 days', num(rel['90']), 'fig-rel-90'),
+        stat('Unpaid work hours ordered', num(uw.hours_ordered), 'fig-uw-ordered'),
+        stat('Unpaid work hours credited', num(uw.hours_credited), 'fig-uw-credited'),
+        stat('Breaches open', num(f.breaches_open), 'fig-breaches', num(f.breaches_open) > 0),
+        stat('Enforcement due', num(f.enforcement_due), 'fig-enforcement', num(f.enforcement_due) > 0),
+        stat('Programme completions', num(f.programme_completions), 'fig-programmes')));
+      var grid = h('div', { 'class': 'card-grid' });
+      grid.appendChild(barChart('chart-supervision', 'Caseload by supervision type', f.caseload_by_supervision,
+        function (k) { return SUPERVISION_LABELS[k] || k; }));
+      grid.appendChild(barChart('chart-tier', 'Caseload by tier', f.caseload_by_tier, function (k) { return k === 'NONE' ? 'Not tiered' : k; }));
+      grid.appendChild(barChart('chart-prison', 'Population by prison', f.population_by_prison, prisonName));
+      grid.appendChild(barChart('chart-releases', 'Releases due', { '7': num(rel['7']), '28': num(rel['28']), '90': num(rel['90']) },
+        function (k) { return 'Within ' + k + ' days'; }));
+      grid.appendChild(barChart('chart-unpaid', 'Unpaid work (hours)', { ordered: num(uw.hours_ordered), credited: num(uw.hours_credited) }, words));
+      grid.appendChild(barChart('chart-conflicts', 'Open conflicts by rule', f.conflicts_by_rule));
+      root.appendChild(grid);
     }).catch(function (err) {
       setLoading(false);
       reportError(err, gen);
@@ -804,10 +1045,13 @@
     grid.appendChild(identityCard(v));
     grid.appendChild(custodyCard(v));
     grid.appendChild(managersCard(v));
+    grid.appendChild(riskCard(v));
     grid.appendChild(licenceCard(v));
     grid.appendChild(alertsCard(v));
     grid.appendChild(programmesCard(v));
     grid.appendChild(sentencesCard(v));
+    grid.appendChild(communityCard(v));
+    grid.appendChild(planCard(v, conflictRules));
     grid.appendChild(offencesCard(v));
     grid.appendChild(registrationsCard(v));
     grid.appendChild(courtCard(v));
@@ -837,6 +1081,7 @@
     if (activeAlerts) {
       tags.appendChild(tag(activeAlerts + (activeAlerts === 1 ? ' active alert' : ' active alerts'), 'yellow'));
     }
+    riskBadges(v.risk).forEach(function (t) { tags.appendChild(t); });
     if (conflicts.length) {
       tags.appendChild(tag(conflicts.length + (conflicts.length === 1 ? ' conflict to review' : ' conflicts to review'), 'red', { id: 'offender-conflict-tag' }));
     }
@@ -901,8 +1146,15 @@
       ['sled', 'Sentence and licence expiry', d.sled, 'SLED'],
       ['ard', 'Automatic release date', d.ard, 'ARD'],
       ['sed', 'Sentence expiry date', d.sed, 'SED'],
-      ['tused', 'Top-up supervision expiry', d.tused, 'TUSED']
-    ];
+      ['tused', 'Top-up supervision expiry', d.tused, 'TUSED'],
+      ['hdced', 'Home detention curfew eligibility', d.hdced, 'HDCED'],
+      ['ped', 'Parole eligibility date', d.ped, 'PED'],
+      ['led', 'Licence expiry date', d.led, 'LED'],
+      ['adjusted', 'Release on a working day', d.release_date_adjusted, 'Adjusted']
+    ].filter(function (b) {
+      /* HDCED, PED and LED apply to some sentences only: shown when set. */
+      return ['hdced', 'ped', 'led'].indexOf(b[0]) < 0 || b[2];
+    });
     var strip = h('section', { 'class': 'dates-strip', id: 'dates', 'aria-label': 'Release dates', 'data-testid': 'dates' });
     boxes.forEach(function (b) {
       strip.appendChild(h('div', { 'class': 'date-box' + (b[0] === 'release' ? ' date-box--primary' : '') },
@@ -929,6 +1181,8 @@
       ['PNC', v.pnc, { id: 'offender-pnc', 'class': 'mono' }],
       ['CRO', v.cro, { id: 'offender-cro', 'class': 'mono' }],
       v.deceased ? ['Date of death', dateEl(v.deceased, { id: 'identity-deceased' })] : null,
+      Array.isArray(v.merged_from) && v.merged_from.length ? ['Merged from', h('ul', { 'class': 'plain-list', id: 'identity-merged' },
+        v.merged_from.map(function (m) { return h('li', { 'class': 'mono' }, typeof m === 'string' ? m : scalarText(m)); }))] : null,
       ['Identifiers recorded', others.length ? h('ul', { 'class': 'plain-list' }, others) : null]
     ]));
   }
@@ -965,6 +1219,165 @@
         { id: 'com', 'data-staff': com ? com.staff || '' : '', 'data-name': com ? com.name || '' : '' }],
       ['Handover date', dateEl(m.handover_date)]
     ])));
+  }
+
+  /* ---- risk, community sentences and the sentence plan ------------------------ */
+
+  var ROSH_COLOURS = { LOW: 'green', MEDIUM: 'yellow', HIGH: 'orange', VERY_HIGH: 'red' };
+
+  function words(code) {
+    return typeof code === 'string' ? code.replace(/_/g, ' ').toLowerCase().replace(/^./, function (c) { return c.toUpperCase(); }) : code;
+  }
+
+  /* The banner's risk badges: RoSH level, MAPPA category and level, tier. */
+  function riskBadges(risk) {
+    var r = risk || {};
+    var out = [];
+    if (r.rosh) {
+      out.push(tag('RoSH ' + words(r.rosh), ROSH_COLOURS[r.rosh] || 'grey', { id: 'badge-rosh', 'data-value': r.rosh }));
+    }
+    if (r.mappa) {
+      out.push(tag('MAPPA category ' + dash(r.mappa.category) + ', level ' + dash(r.mappa.level), 'purple',
+        { id: 'badge-mappa', 'data-value': (r.mappa.category || '') + '/' + (r.mappa.level || '') }));
+    }
+    if (r.tier) {
+      out.push(tag('Tier ' + r.tier, 'blue', { id: 'badge-tier', 'data-value': r.tier }));
+    }
+    return out;
+  }
+
+  function riskCard(v) {
+    var r = v.risk || {};
+    var tc = r.tier_calculation || {};
+    return card('risk', 'Risk and tier', v, 'risk', summaryList([
+      ['Risk of serious harm (RoSH)', r.rosh ? tag(words(r.rosh), ROSH_COLOURS[r.rosh] || 'grey') : 'No RoSH registration', { id: 'risk-rosh', 'data-value': r.rosh || '' }],
+      ['MAPPA', r.mappa ? 'Category ' + dash(r.mappa.category) + ', level ' + dash(r.mappa.level) +
+        (r.mappa.registration_date ? ', registered ' + fmtDate(r.mappa.registration_date) : '') : 'Not a MAPPA case',
+        { id: 'risk-mappa' }],
+      ['Tier', r.tier ? [h('strong', null, r.tier), tc.calculation_date ? ' (calculated ' + fmtDate(tc.calculation_date) + ')' : null] : 'Not tiered',
+        { id: 'risk-tier', 'data-value': r.tier || '' }]
+    ]));
+  }
+
+  /* A progress bar with its numbers as text beside it, for each requirement. */
+  function progressBar(done, required, unit, label) {
+    var d = Math.max(0, num(done));
+    var q = Math.max(0, num(required));
+    var u = (unit || '').toLowerCase();
+    return h('div', { 'class': 'progress' },
+      h('progress', { max: String(q || 1), value: String(Math.min(d, q || 1)), 'aria-label': label }),
+      h('span', { 'class': 'progress__text' }, d + ' of ' + q + (u ? ' ' + u : '') + ' done'));
+  }
+
+  function communityCard(v) {
+    var orders = Array.isArray(v.community) ? v.community : [];
+    if (!orders.length) {
+      return card('community', 'Community sentences', v, 'community', emptyNote('No community sentence recorded.'), true);
+    }
+    var body = h('div', null);
+    orders.forEach(function (o) {
+      var c = o.compliance || {};
+      var reqRows = (o.requirements || []).map(function (q) {
+        return h('tr', { 'class': 'requirement', 'data-requirement-id': q.requirement_id || '', 'data-category': q.category || '' },
+          h('td', null, h('strong', null, words(q.category)), h('div', { 'class': 'mono caption' }, dash(q.requirement_id))),
+          h('td', null, progressBar(q.completed, q.required, q.unit, words(q.category) + ' progress')),
+          h('td', null, q.status ? tag(words(q.status), q.status === 'COMPLETED' ? 'green' : q.status === 'ACTIVE' ? 'blue' : 'grey') : '\u2013'));
+      });
+      var breaches = (c.breaches || []).map(function (b) {
+        return h('li', null, 'Breach ' + dash(b.breach_id) + ' initiated ' + dash(fmtDate(b.breach_date)) +
+          (b.reason ? ': ' + b.reason : '') + (b.outcome ? ' \u2013 concluded ' + dash(fmtDate(b.conclusion_date)) + ', ' + words(b.outcome) : ' \u2013 open'));
+      });
+      var flags = h('div', { 'class': 'banner__tags' },
+        c.in_breach ? tag('In breach', 'red', { 'class': 'compliance-breach' }) : null,
+        c.enforcement_due ? tag('Enforcement due', 'orange', { 'class': 'compliance-due' }) : null,
+        !c.in_breach && !c.enforcement_due ? tag('Complying', 'green') : null);
+      body.appendChild(h('div', { 'class': 'order', 'data-sentence-id': o.sentence_id || '', 'data-testid': 'community-order' },
+        h('h3', { 'class': 'heading-s' }, (o.sentence_type === 'SSO' ? 'Suspended sentence order ' : o.sentence_type === 'COMMUNITY_ORDER' ? 'Community order ' : words(o.sentence_type) + ' ') + dash(o.sentence_id),
+          ' ', o.status ? tag(words(o.status), o.status === 'ACTIVE' ? 'green' : 'grey') : null),
+        summaryList([
+          ['Start date', dateEl(o.start_date)],
+          ['End date', dateEl(o.end_date)]
+        ]),
+        reqRows.length ? table('requirements-table', ['Requirement', 'Progress', 'Status'], reqRows) : emptyNote('No requirements recorded.'),
+        h('h4', { 'class': 'heading-s' }, 'Compliance and enforcement'),
+        flags,
+        summaryList([
+          ['Failures to comply', String(num(c.failures_to_comply)), { 'class': 'compliance-failures' }],
+          ['Warnings', String(num(c.warnings)), { 'class': 'compliance-warnings' }],
+          ['Last warning', dateEl(c.last_warning_date)],
+          ['Breaches', breaches.length ? h('ul', { 'class': 'plain-list' }, breaches) : 'None']
+        ])));
+    });
+    return card('community', 'Community sentences', v, 'community', body, true);
+  }
+
+  var GOAL_COLOURS = { ACTIVE: 'blue', FUTURE: 'grey', ACHIEVED: 'green', REMOVED: 'grey' };
+  var STEP_COLOURS = { NOT_STARTED: 'grey', IN_PROGRESS: 'blue', COMPLETED: 'green', CANNOT_BE_DONE_YET: 'yellow', NO_LONGER_NEEDED: 'grey' };
+
+  /* The status changes of a goal or step: who changed what; concurrent edits flagged. */
+  function updatesList(updates, conflictRules) {
+    if (!updates || !updates.length) {
+      return null;
+    }
+    return h('ul', { 'class': 'plain-list plan__updates' }, updates.map(function (u) {
+      var rules = conflictRules[u.event] || [];
+      return h('li', { 'data-event-id': u.event || '', 'class': u.concurrent ? 'plan__update--conflict' : null },
+        dash(fmtDate(u.date)) + ': ' + words(u.previous_status || '?') + ' \u2192 ' + words(u.status) + ' by ' + dash(u.site) +
+        (u.note ? ' (' + u.note + ')' : '') + ' ',
+        u.concurrent || rules.length ? tag(rules.length ? rules.join(', ') : 'PLAN_CONCURRENT_UPDATE', 'red') : null);
+    }));
+  }
+
+  function planCard(v, conflictRules) {
+    var p = v.plan || {};
+    var goals = Array.isArray(p.goals) ? p.goals : [];
+    if (!goals.length && !p.agreement && !(p.reviews || []).length) {
+      return card('plan', 'Sentence plan', v, 'plan', emptyNote('No sentence plan recorded.'), true);
+    }
+    var areas = [];
+    var byArea = {};
+    goals.forEach(function (g) {
+      var a = g.area_of_need || 'OTHER';
+      if (!byArea[a]) {
+        byArea[a] = [];
+        areas.push(a);
+      }
+      byArea[a].push(g);
+    });
+    var body = h('div', null);
+    var ag = p.agreement;
+    body.appendChild(summaryList([
+      ['Agreement', ag ? [tag(words(ag.agreement_status), ag.agreement_status === 'AGREED' ? 'green' : 'yellow'),
+        ' ' + dash(fmtDate(ag.date)) + ', recorded by ' + dash(ag.site) + (ag.note ? ' (' + ag.note + ')' : '')] : 'Not yet agreed',
+        { id: 'plan-agreement', 'data-value': ag ? ag.agreement_status || '' : '' }]
+    ]));
+    areas.forEach(function (a) {
+      body.appendChild(h('h3', { 'class': 'heading-s plan__area', 'data-area': a }, words(a)));
+      byArea[a].forEach(function (g) {
+        var steps = (g.steps || []).map(function (st) {
+          return h('tr', { 'class': 'plan-step', 'data-step-id': st.step_id || '' },
+            h('td', null, dash(st.description), updatesList(st.updates, conflictRules)),
+            h('td', null, words(st.actor)),
+            h('td', null, st.status ? tag(words(st.status), STEP_COLOURS[st.status] || 'grey') : '\u2013'),
+            h('td', { 'class': 'plan-site' }, dash(st.site)));
+        });
+        body.appendChild(h('div', { 'class': 'plan__goal', 'data-goal-id': g.goal_id || '', 'data-area': a, 'data-testid': 'plan-goal' },
+          h('p', { 'class': 'plan__goal-title' }, h('strong', null, dash(g.title)), ' ',
+            g.status ? tag(words(g.status), GOAL_COLOURS[g.status] || 'grey', { 'class': 'plan-goal-status' }) : null),
+          h('p', { 'class': 'caption' }, 'Goal ' + dash(g.goal_id) + ', written by ' + dash(g.site) +
+            (g.target_date ? ', target ' + fmtDate(g.target_date) : '')),
+          updatesList(g.updates, conflictRules),
+          steps.length ? table('plan-steps', ['Step', 'Who', 'Status', 'Written by'], steps) : emptyNote('No steps yet.')));
+      });
+    });
+    var reviews = (p.reviews || []).map(function (r) {
+      return h('tr', { 'class': 'plan-review' }, h('td', null, dateEl(r.date)), h('td', null, words(r.review_type)), h('td', null, dash(r.site)),
+        h('td', null, dash(r.support_needed)), h('td', null, r.involved ? 'Yes' : 'No'), h('td', null, dash(r.note)));
+    });
+    body.appendChild(h('h3', { 'class': 'heading-s' }, 'Reviews'));
+    body.appendChild(reviews.length ? table('plan-reviews', ['Date', 'Review', 'By', 'Support needed', 'Person involved', 'Note'], reviews) :
+      emptyNote('No reviews yet.'));
+    return card('plan', 'Sentence plan', v, 'plan', body, true);
   }
 
   function licenceCard(v) {
@@ -1358,12 +1771,17 @@
   function start() {
     $('search-form').addEventListener('submit', onSearch);
     $('caseload-form').addEventListener('submit', onCaseload);
+    $('mycaseload-form').addEventListener('submit', onMyCaseload);
+    $('releases-form').addEventListener('submit', onReleases);
+    $('figures-form').addEventListener('submit', onFigures);
     api('/v1/status').then(function (st) {
       nodeStatus = st;
       updateBadge(st);
       if (parseHash().name === 'caseload') {
         var sel = $('caseload-select');
         fillCaseloadSelect(sel.value);
+      } else if (parseHash().name === 'releases') {
+        fillCaseloadSelect($('releases-select').value, $('releases-select'));
       }
     }).catch(function () { /* shown when a page needs it */ });
     $('skip-link').addEventListener('click', onSkipLink);
