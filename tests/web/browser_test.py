@@ -6,8 +6,13 @@ standard library only): signs in through the login page, searches for an
 offender by surname, opens the record and compares what the page shows with
 the API's view (names and event labels as /v1/refdata and /v1/catalogue
 give them), opens a record with a conflict and checks the red conflict
-panel and the highlighted timeline events, and opens the node status page.
-Screenshots of the offender page, the conflict and the status page are saved.
+panel and the highlighted timeline events (and a PLAN_CONCURRENT_UPDATE in the
+sentence plan), checks the record's sentence plan, risk badges and new release
+dates, a community sentence's requirement progress bars and compliance, the
+pages My caseload, Releases due and Regional figures (each against
+/v1/caseload, /v1/releases and /v1/figures), and opens the node status page.
+Screenshots of the offender page, the conflict, my caseload, the figures and
+the status page are saved.
 
 Accessibility (WCAG 2.2 AA): axe-core (tests/web/node_modules, from npm at the
 version pinned in tests/web/package.json; deploy/deps.sh installs it) runs its
@@ -411,6 +416,164 @@ def reflows_at_320(d, r, page):
         d.viewport(None)
 
 
+def record_additions(d, r, view, conflict_view):
+    """The offender screen's sentence plan, risk badges and new release dates (args.noms), and a
+    PLAN_CONCURRENT_UPDATE conflict in the conflict panel (args.conflict_noms); the page is args.noms."""
+    risk = view.get('risk') or {}
+    for key, el_id in (('rosh', 'badge-rosh'), ('tier', 'badge-tier')):
+        el = d.find('#' + el_id)
+        if risk.get(key):
+            r.eq(d.attr(el, 'data-value') if el else None, risk[key], 'risk badge %s shows %s' % (key, risk[key]))
+        else:
+            r.check(el is None, 'no %s badge when the view has none' % key)
+    mappa = risk.get('mappa')
+    el = d.find('#badge-mappa')
+    r.check((el is not None and mappa.get('category') in d.text(el)) if mappa else el is None,
+            'MAPPA badge matches the view', repr(mappa))
+    dates = view.get('dates') or {}
+    for key in ('hdced', 'ped', 'led'):
+        el = d.find('#date-' + key)
+        if dates.get(key):
+            r.eq(d.attr(el, 'data-value') if el else None, dates[key], 'release date %s shown' % key.upper())
+    if dates.get('release_date_adjusted'):
+        el = d.find('#date-adjusted')
+        r.eq(d.attr(el, 'data-value') if el else None, dates['release_date_adjusted'], 'working-day-adjusted release date shown')
+    plan = view.get('plan') or {}
+    goals = plan.get('goals') or []
+    r.check(len(goals) > 0, 'the API view of %s has a sentence plan' % view.get('noms'))
+    d.wait('#plan')
+    r.eq(len(d.find_all('#plan .plan__goal')), len(goals), 'the plan shows each goal')
+    for g in goals:
+        goal = d.find('#plan .plan__goal[data-goal-id="%s"]' % g['goal_id'])
+        if goal is None:
+            r.bad('plan goal %s shown' % g['goal_id'])
+            continue
+        text = d.text(goal)
+        r.check(g['title'] in text and d.attr(goal, 'data-area') == g['area_of_need'] and g['site'] in text,
+                'goal %s: title, area of need and the site that wrote it' % g['goal_id'], text[:200])
+        for st in g.get('steps') or []:
+            row = d.find_all('.plan-step[data-step-id="%s"]' % st['step_id'], root=goal)
+            rt = d.text(row[0]) if row else ''
+            r.check(row and st['description'] in rt and st['site'] in rt,
+                    'step %s/%s: description and site shown' % (g['goal_id'], st['step_id']), rt[:200])
+    heads = [d.attr(e, 'data-area') for e in d.find_all('#plan .plan__area')]
+    r.eq(sorted(heads), sorted(set(g['area_of_need'] for g in goals)), 'goals are grouped by area of need')
+    if plan.get('agreement'):
+        r.eq(d.attr(d.find('#plan-agreement'), 'data-value'), plan['agreement'].get('agreement_status'), 'plan agreement shown')
+    r.eq(len(d.find_all('#plan .plan-review')), len(plan.get('reviews') or []), 'plan reviews listed')
+
+
+def plan_conflict(d, r, conflict_view):
+    """On the conflict record's page: a PLAN_CONCURRENT_UPDATE conflict is in the panel and on the goal."""
+    want = [c for c in conflict_view.get('conflicts') or [] if c.get('rule') == 'PLAN_CONCURRENT_UPDATE']
+    if not want:
+        r.bad('the conflict record has a PLAN_CONCURRENT_UPDATE conflict (generator --conflicts)')
+        return
+    el = d.find('#conflicts .conflict[data-rule="PLAN_CONCURRENT_UPDATE"]')
+    r.check(el is not None and want[0].get('description', '') in d.text(el),
+            'the conflict panel shows PLAN_CONCURRENT_UPDATE with its description')
+    flagged = [eid for eid in want[0].get('events') or [] if d.find('#plan .plan__update--conflict[data-event-id="%s"]' % eid)]
+    r.check(flagged, 'the plan marks the concurrent goal update', repr(want[0].get('events')))
+
+
+def community_record(d, r, base, api):
+    """A person on a community sentence (found through the API): requirements with progress bars, compliance."""
+    items = api.get('/v1/offenders?region=N55&limit=500').get('items') or []
+    cview = None
+    for it in items:
+        if not it.get('noms') and it.get('crn'):
+            v = api.get('/v1/offenders/' + urllib.parse.quote(it['crn']))
+            if v.get('community'):
+                cview = v
+                break
+    if cview is None:
+        r.bad('a person on a community sentence in region N55 (nomsync-gen makes one in five)')
+        return
+    d.get(base + '/#/offender/' + cview['crn'])
+    d.wait('#community .order')
+    orders = cview['community']
+    r.eq(len(d.find_all('#community .order')), len(orders), '%s: each community sentence shown' % cview['crn'])
+    o = orders[0]
+    box = d.find('#community .order[data-sentence-id="%s"]' % o['sentence_id'])
+    for q in o.get('requirements') or []:
+        row = d.find_all('.requirement[data-requirement-id="%s"]' % q['requirement_id'], root=box) if box else []
+        bar = d.find_all('progress', root=row[0]) if row else []
+        got = d.script('return [Number(arguments[0].value), Number(arguments[0].max), arguments[0].getAttribute("aria-label")];',
+                       {ELEMENT_KEY: bar[0]}) if bar else None
+        r.check(got and got[0] == min(q['completed'], q['required']) and got[1] == max(q['required'], 1) and got[2],
+                'requirement %s (%s): a labelled progress bar at %s of %s' % (q['requirement_id'], q['category'], q['completed'], q['required']),
+                repr(got))
+        r.check(row and ('%s of %s' % (q['completed'], q['required'])) in d.text(row[0]),
+                'requirement %s: progress also as text' % q['requirement_id'])
+    c = o.get('compliance') or {}
+    r.eq(d.text(d.find_all('.compliance-failures', root=box)[0]) if box else None, str(c.get('failures_to_comply', 0)),
+         'failures to comply shown')
+    r.eq(d.text(d.find_all('.compliance-warnings', root=box)[0]) if box else None, str(c.get('warnings', 0)), 'warnings shown')
+    r.eq(len(d.find_all('.compliance-breach', root=box)) if box else -1, 1 if c.get('in_breach') else 0, '"In breach" exactly when the view says so')
+    r.eq(len(d.find_all('.compliance-due', root=box)) if box else -1, 1 if c.get('enforcement_due') else 0,
+         '"Enforcement due" exactly when the view says so')
+    axe_check(d, r, 'community sentence')
+    reflows_at_320(d, r, 'community sentence')
+
+
+def shown_refs(d, css):
+    return sorted(d.attr(e, 'data-ref') for e in d.find_all(css + ' .result'))
+
+
+def new_pages(d, r, base, args, api, view, shot):
+    """My caseload (typed and submitted from the keyboard), releases due, regional figures."""
+    staff = ((view.get('managers') or {}).get('com') or {}).get('staff')
+    want = sorted(p['ref'] for p in api.get('/v1/caseload?staff=' + urllib.parse.quote(staff or '')))
+    d.get(base + '/#/mycaseload')
+    box = d.wait('#mycaseload-staff')
+    d.type(box, staff.lower())
+    d.keys(box, ENTER)
+    d.wait_until(lambda: 'managed by' in d.text(d.find('#mycaseload-count')), 'the caseload of %s' % staff)
+    r.check(len(want) > 0 and shown_refs(d, '#mycaseload-results') == want,
+            'My caseload %s lists the %d people of /v1/caseload' % (staff, len(want)), repr(shown_refs(d, '#mycaseload-results')))
+    ref = view.get('noms')
+    r.check(ref in shown_refs(d, '#mycaseload-results'), 'My caseload of the COM lists %s' % ref)
+    r.eq(focused_id(d), 'mycaseload-title', 'after submitting, focus is on the new h1')
+    n = d.screenshot(shot('mycaseload.png'))
+    r.check(n > 1000, 'screenshot mycaseload.png (%d bytes)' % n)
+    axe_check(d, r, 'my caseload')
+    reflows_at_320(d, r, 'my caseload')
+
+    # Releases due from MDI over ten years from 2019 (the generated sentences start in 2020).
+    q = 'prison=MDI&days=3660&as_of=2019-01-01'
+    want = [p['ref'] for p in api.get('/v1/releases?' + q)]
+    d.get(base + '/#/releases?' + q)
+    d.wait_until(lambda: 'due for release' in d.text(d.find('#releases-count')), 'the releases due')
+    got = [d.attr(e, 'data-ref') for e in d.find_all('#releases-results .result')]
+    r.check(len(want) > 0 and got == want, 'Releases due at MDI lists the %d people of /v1/releases in date order' % len(want), repr(got))
+    r.eq(d.script('return document.getElementById("releases-select").value;'), 'prison:MDI', 'the form shows the prison asked for')
+    axe_check(d, r, 'releases due')
+    reflows_at_320(d, r, 'releases due')
+
+    # Regional figures: choose N55 in the form; charts drawn with their numbers as text.
+    fig = api.get('/v1/figures?region=N55')
+    d.get(base + '/#/figures')
+    d.wait('#chart-supervision')
+    d.script('document.getElementById("figures-select").value = "N55";')
+    d.click(d.find('#figures-button'))
+    d.wait_until(lambda: 'N55' in d.text(d.find('#figures-title')), 'the figures of N55')
+    d.wait('#chart-tier')
+    r.eq(d.text(d.find('#fig-persons')), str(fig.get('persons')), 'figures: people in N55')
+    for chart, key in (('chart-supervision', 'caseload_by_supervision'), ('chart-tier', 'caseload_by_tier'),
+                       ('chart-prison', 'population_by_prison'), ('chart-conflicts', 'conflicts_by_rule')):
+        rows = {d.attr(e, 'data-key'): d.text(d.find_all('.chart-value', root=e)[0]) for e in d.find_all('#%s .chart-row' % chart)}
+        r.eq(rows, {k: str(v) for k, v in (fig.get(key) or {}).items()}, 'chart %s lists %s as text' % (chart, key))
+    bars = d.script('return Array.prototype.map.call(document.querySelectorAll("#chart-supervision .bar"), function (b) {'
+                    ' return [b.getAttribute("aria-hidden"), b.getBoundingClientRect().width]; });')
+    r.check(bars and all(b[0] == 'true' for b in bars) and max(b[1] for b in bars) > 0,
+            'chart bars are drawn (and hidden from screen readers, the numbers being text)', repr(bars))
+    r.eq(d.text(d.find('#fig-uw-ordered')), str((fig.get('unpaid_work') or {}).get('hours_ordered')), 'figures: unpaid work hours ordered')
+    n = d.screenshot(shot('figures.png'))
+    r.check(n > 1000, 'screenshot figures.png (%d bytes)' % n)
+    axe_check(d, r, 'regional figures')
+    reflows_at_320(d, r, 'regional figures')
+
+
 def console_problems(d):
     """SEVERE browser console entries since the last call, less expected ones."""
     return [e.get('message', '') for e in d.browser_log()
@@ -524,6 +687,7 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     n = d.screenshot(shot('offender.png'))
     r.check(n > 1000, 'screenshot offender.png (%d bytes)' % n)
     r.eq(focused_id(d), 'offender-name', 'after opening a record, focus is on its h1 (the name)')
+    record_additions(d, r, view, conflict_view)
     axe_check(d, r, 'offender')
     # Every table that may scroll sideways is a focusable, named region (WCAG 2.1.1, 4.1.2).
     wraps = d.find_all('#offender .table-wrap')
@@ -594,6 +758,7 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     r.check(live is not None and d.attr(live, 'aria-live') == 'polite' and 'conflict' in d.script(
             'return arguments[0].textContent;', {ELEMENT_KEY: live}),
             'the conflict is announced in a live region', d.attr(live, 'aria-live') if live else 'no #announce')
+    plan_conflict(d, r, conflict_view)
     axe_check(d, r, 'offender with a conflict')
     reflows_at_320(d, r, 'offender with a conflict')
 
@@ -601,6 +766,13 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     # (the login page's own 401 is expected).
     problems = console_problems(d)
     r.check(not problems, 'no errors in the browser console', '; '.join(problems)[:400])
+
+    # 7a. A community sentence, and the pages My caseload, Releases due and Regional figures.
+    api = Api(base, args.token)
+    community_record(d, r, base, api)
+    new_pages(d, r, base, args, api, view, shot)
+    problems = console_problems(d)
+    r.check(not problems, 'no errors in the browser console on the new pages', '; '.join(problems)[:400])
 
     # 8. API errors are shown, and data is inserted as text, never as HTML.
     d.get(base + '/#/offender/A9999ZZ')
