@@ -476,7 +476,7 @@ def plan_conflict(d, r, conflict_view):
     r.check(flagged, 'the plan marks the concurrent goal update', repr(want[0].get('events')))
 
 
-def community_record(d, r, base, api):
+def community_record(d, r, base, api, shot):
     """A person on a community sentence (found through the API): requirements with progress bars, compliance."""
     items = api.get('/v1/offenders?region=N55&limit=500').get('items') or []
     cview = None
@@ -512,6 +512,10 @@ def community_record(d, r, base, api):
     r.eq(len(d.find_all('.compliance-breach', root=box)) if box else -1, 1 if c.get('in_breach') else 0, '"In breach" exactly when the view says so')
     r.eq(len(d.find_all('.compliance-due', root=box)) if box else -1, 1 if c.get('enforcement_due') else 0,
          '"Enforcement due" exactly when the view says so')
+    d.scroll_to(d.find('#community'))
+    time.sleep(0.2)
+    n = d.screenshot(shot('community.png'))
+    r.check(n > 1000, 'screenshot community.png (%d bytes)' % n)
     axe_check(d, r, 'community sentence')
     reflows_at_320(d, r, 'community sentence')
 
@@ -568,6 +572,8 @@ def new_pages(d, r, base, args, api, view, shot):
     r.check(bars and all(b[0] == 'true' for b in bars) and max(b[1] for b in bars) > 0,
             'chart bars are drawn (and hidden from screen readers, the numbers being text)', repr(bars))
     r.eq(d.text(d.find('#fig-uw-ordered')), str((fig.get('unpaid_work') or {}).get('hours_ordered')), 'figures: unpaid work hours ordered')
+    d.scroll_to(d.find('#chart-supervision'))
+    time.sleep(0.2)
     n = d.screenshot(shot('figures.png'))
     r.check(n > 1000, 'screenshot figures.png (%d bytes)' % n)
     axe_check(d, r, 'regional figures')
@@ -769,7 +775,7 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
 
     # 7a. A community sentence, and the pages My caseload, Releases due and Regional figures.
     api = Api(base, args.token)
-    community_record(d, r, base, api)
+    community_record(d, r, base, api, shot)
     new_pages(d, r, base, args, api, view, shot)
     problems = console_problems(d)
     r.check(not problems, 'no errors in the browser console on the new pages', '; '.join(problems)[:400])

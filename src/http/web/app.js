@@ -910,9 +910,9 @@
           'Download these figures (CSV)')));
       root.appendChild(h('div', { 'class': 'stat-grid', id: 'figures-stats' },
         stat('People', num(f.persons), 'fig-persons'),
-        stat('Released within 7 days', num(rel['7']), 'fig-rel-7'),
-        stat('Released within 28 days', num(rel['28']), 'fig-rel-28'),
-        stat('Released within 90 days', num(rel['90']), 'fig-rel-90'),
+        stat('Releases due within 7 days', num(rel['7']), 'fig-rel-7'),
+        stat('Releases due within 28 days', num(rel['28']), 'fig-rel-28'),
+        stat('Releases due within 90 days', num(rel['90']), 'fig-rel-90'),
         stat('Unpaid work hours ordered', num(uw.hours_ordered), 'fig-uw-ordered'),
         stat('Unpaid work hours credited', num(uw.hours_credited), 'fig-uw-credited'),
         stat('Breaches open', num(f.breaches_open), 'fig-breaches', num(f.breaches_open) > 0),
