@@ -872,7 +872,7 @@
    * with a bar (hidden from screen readers, sized through the CSSOM, which the
    * page's Content-Security-Policy allows) drawn beside each count.
    */
-  function barChart(id, title, counts, labelFor) {
+  function barChart(id, title, what, counts, labelFor) {
     var keys = Object.keys(counts || {});
     var max = 0;
     keys.forEach(function (k) { max = Math.max(max, num(counts[k])); });
@@ -887,7 +887,7 @@
     });
     return h('section', { 'class': 'card chart', id: id, 'aria-labelledby': id + '-title', 'data-testid': 'chart' },
       h('div', { 'class': 'card__header' }, h('h2', { 'class': 'heading-m', id: id + '-title' }, title)),
-      rows.length ? table('chart-table', ['', ['Number', 'num'], h('span', { 'class': 'visually-hidden' }, 'Bar')], rows) : emptyNote('None.'));
+      rows.length ? table('chart-table', [what, ['Number', 'num'], h('span', { 'class': 'visually-hidden' }, 'Bar')], rows) : emptyNote('None.'));
   }
 
   function renderFigures(params, gen) {
@@ -919,14 +919,14 @@
         stat('Enforcement due', num(f.enforcement_due), 'fig-enforcement', num(f.enforcement_due) > 0),
         stat('Programme completions', num(f.programme_completions), 'fig-programmes')));
       var grid = h('div', { 'class': 'card-grid' });
-      grid.appendChild(barChart('chart-supervision', 'Caseload by supervision type', f.caseload_by_supervision,
+      grid.appendChild(barChart('chart-supervision', 'Caseload by supervision type', 'Supervision', f.caseload_by_supervision,
         function (k) { return SUPERVISION_LABELS[k] || k; }));
-      grid.appendChild(barChart('chart-tier', 'Caseload by tier', f.caseload_by_tier, function (k) { return k === 'NONE' ? 'Not tiered' : k; }));
-      grid.appendChild(barChart('chart-prison', 'Population by prison', f.population_by_prison, prisonName));
-      grid.appendChild(barChart('chart-releases', 'Releases due', { '7': num(rel['7']), '28': num(rel['28']), '90': num(rel['90']) },
+      grid.appendChild(barChart('chart-tier', 'Caseload by tier', 'Tier', f.caseload_by_tier, function (k) { return k === 'NONE' ? 'Not tiered' : k; }));
+      grid.appendChild(barChart('chart-prison', 'Population by prison', 'Prison', f.population_by_prison, prisonName));
+      grid.appendChild(barChart('chart-releases', 'Releases due', 'Window', { '7': num(rel['7']), '28': num(rel['28']), '90': num(rel['90']) },
         function (k) { return 'Within ' + k + ' days'; }));
-      grid.appendChild(barChart('chart-unpaid', 'Unpaid work (hours)', { ordered: num(uw.hours_ordered), credited: num(uw.hours_credited) }, words));
-      grid.appendChild(barChart('chart-conflicts', 'Open conflicts by rule', f.conflicts_by_rule));
+      grid.appendChild(barChart('chart-unpaid', 'Unpaid work (hours)', 'Hours', { ordered: num(uw.hours_ordered), credited: num(uw.hours_credited) }, words));
+      grid.appendChild(barChart('chart-conflicts', 'Open conflicts by rule', 'Rule', f.conflicts_by_rule));
       root.appendChild(grid);
     }).catch(function (err) {
       setLoading(false);
@@ -1223,6 +1223,13 @@
 
   /* ---- risk, community sentences and the sentence plan ------------------------ */
 
+  var REQUIREMENT_LABELS = {
+    UNPAID_WORK: 'Unpaid work', RAR: 'Rehabilitation activity (RAR)', CURFEW: 'Curfew', PROGRAMME: 'Accredited programme',
+    DRUG_REHABILITATION: 'Drug rehabilitation', ALCOHOL_TREATMENT: 'Alcohol treatment',
+    MENTAL_HEALTH_TREATMENT: 'Mental health treatment', EXCLUSION: 'Exclusion', RESIDENCE: 'Residence',
+    ALCOHOL_MONITORING: 'Alcohol abstinence and monitoring'
+  };
+
   var ROSH_COLOURS = { LOW: 'green', MEDIUM: 'yellow', HIGH: 'orange', VERY_HIGH: 'red' };
 
   function words(code) {
@@ -1279,8 +1286,8 @@
       var c = o.compliance || {};
       var reqRows = (o.requirements || []).map(function (q) {
         return h('tr', { 'class': 'requirement', 'data-requirement-id': q.requirement_id || '', 'data-category': q.category || '' },
-          h('td', null, h('strong', null, words(q.category)), h('div', { 'class': 'mono caption' }, dash(q.requirement_id))),
-          h('td', null, progressBar(q.completed, q.required, q.unit, words(q.category) + ' progress')),
+          h('td', null, h('strong', null, REQUIREMENT_LABELS[q.category] || words(q.category)), h('div', { 'class': 'mono caption' }, dash(q.requirement_id))),
+          h('td', null, progressBar(q.completed, q.required, q.unit, (REQUIREMENT_LABELS[q.category] || words(q.category)) + ' progress')),
           h('td', null, q.status ? tag(words(q.status), q.status === 'COMPLETED' ? 'green' : q.status === 'ACTIVE' ? 'blue' : 'grey') : '\u2013'));
       });
       var breaches = (c.breaches || []).map(function (b) {
