@@ -1150,7 +1150,7 @@
       ['hdced', 'Home detention curfew eligibility', d.hdced, 'HDCED'],
       ['ped', 'Parole eligibility date', d.ped, 'PED'],
       ['led', 'Licence expiry date', d.led, 'LED'],
-      ['adjusted', 'Release on a working day', d.release_date_adjusted, 'Adjusted']
+      ['adjusted', 'Release on a working day', d.release_date_adjusted, null]
     ].filter(function (b) {
       /* HDCED, PED and LED apply to some sentences only: shown when set. */
       return ['hdced', 'ped', 'led'].indexOf(b[0]) < 0 || b[2];
@@ -1159,8 +1159,9 @@
     boxes.forEach(function (b) {
       strip.appendChild(h('div', { 'class': 'date-box' + (b[0] === 'release' ? ' date-box--primary' : '') },
         h('span', { 'class': 'date-box__label' },
-          b[0] === 'release' ? h('span', { 'class': 'date-box__abbr' }, 'Release' + (b[3] ? ' (' + b[3] + ')' : '')) : h('abbr', { 'class': 'date-box__abbr', title: b[1] }, b[3]),
-          b[0] === 'release' ? null : ' ' + b[1]),
+          b[0] === 'release' ? h('span', { 'class': 'date-box__abbr' }, 'Release' + (b[3] ? ' (' + b[3] + ')' : '')) :
+            b[3] ? h('abbr', { 'class': 'date-box__abbr', title: b[1] }, b[3]) : null,
+          b[0] === 'release' ? null : (b[3] ? ' ' : '') + b[1]),
         h('span', { 'class': 'date-box__value' }, dateEl(b[2], { id: 'date-' + b[0] }))));
     });
     return strip;
