@@ -146,6 +146,10 @@ static const char *const examples[] = {
 	"{'type':'event.erased','offender':'A1234BC','occurred_at':'2026-06-01T10:00:00Z',"
 	"'target_event_id':'9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a',"
 	"'reason':'DATA_PROTECTION_REQUEST','requested_by':'DPO-2026-17'}",
+	"{'type':'person.merged','offender':'A1234BC','occurred_at':'2026-03-05T09:00:00Z',"
+	"'identifier_type':'NOMS','survivor':'A1234BC','removed':'B2345CD'}",
+	"{'type':'person.unmerged','offender':'X123456','occurred_at':'2026-03-06T09:00:00Z',"
+	"'identifier_type':'CRN','survivor':'X123456','removed':'Y654321'}",
 	"{'type':'tier.calculated','offender':'X123456','occurred_at':'2026-03-05T09:00:00Z',"
 	"'tier':'B2','calculation_id':'0e7c3a52-tier','calculation_date':'2026-03-05'}",
 	"{'type':'plan.goal.added','offender':'A1234BC','occurred_at':'2026-03-05T09:00:00Z',"

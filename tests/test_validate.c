@@ -61,6 +61,8 @@ struct fx {
 	Nomsync__BreachConcluded bc;
 	Nomsync__EventErased ee;
 	Nomsync__TierCalculated tc;
+	Nomsync__PersonMerged pm;
+	Nomsync__PersonUnmerged pu;
 	Nomsync__PlanGoalAdded pga;
 	Nomsync__PlanGoalUpdated pgu;
 	Nomsync__PlanStepAdded psa;
@@ -258,6 +260,14 @@ static void fx_init(struct fx *f)
 	f->sdc.sled = "2022-12-26";
 	f->sdc.hdced = "2022-02-15";
 	f->sdc.tused = "2023-05-30";
+	f->pm = (Nomsync__PersonMerged)NOMSYNC__PERSON_MERGED__INIT;
+	f->pm.identifier_type = "NOMS";
+	f->pm.survivor = "A1234BC";
+	f->pm.removed = "B2345CD";
+	f->pu = (Nomsync__PersonUnmerged)NOMSYNC__PERSON_UNMERGED__INIT;
+	f->pu.identifier_type = "CRN";
+	f->pu.survivor = "X123456";
+	f->pu.removed = "Y654321";
 	f->tc = (Nomsync__TierCalculated)NOMSYNC__TIER_CALCULATED__INIT;
 	f->tc.tier = "B2";
 	f->tc.calculation_id = "0e7c3a52-tier";
@@ -377,6 +387,8 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 36: p->breach_concluded = &f->bc; break;
 	case 46: p->event_erased = &f->ee; break;
 	case 43: p->tier_calculated = &f->tc; break;
+	case 44: p->person_merged = &f->pm; break;
+	case 45: p->person_unmerged = &f->pu; break;
 	case 37: p->plan_goal_added = &f->pga; break;
 	case 38: p->plan_goal_updated = &f->pgu; break;
 	case 39: p->plan_step_added = &f->psa; break;
@@ -431,6 +443,8 @@ static const struct {
 	{ "breach.concluded", " court " },
 	{ "event.erased", " prison probation court hub " },
 	{ "tier.calculated", " probation " },
+	{ "person.merged", " hub " },
+	{ "person.unmerged", " hub " },
 	{ "plan.goal.added", " prison probation " },
 	{ "plan.goal.updated", " prison probation " },
 	{ "plan.step.added", " prison probation " },
@@ -1454,6 +1468,48 @@ static void test_tier(void)
 		  NS_EROLE);
 }
 
+/* person.merged / person.unmerged: both NOMS numbers or both CRNs, different, by a hub only. */
+static void test_merges(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	GOOD(&f, T(PERSON_MERGED));
+	GOOD(&f, T(PERSON_UNMERGED));
+	f.pm.identifier_type = "CRN";
+	f.pm.survivor = "X123456";
+	f.pm.removed = "Y654321";
+	GOOD(&f, T(PERSON_MERGED));
+	f.pm.identifier_type = "";
+	BAD(&f, T(PERSON_MERGED), "identifier_type");
+	f.pm.identifier_type = "PNC";
+	BAD(&f, T(PERSON_MERGED), "identifier_type");
+	f.pm.survivor = "";
+	BAD(&f, T(PERSON_MERGED), "survivor");
+	f.pm.survivor = "X123456"; /* a CRN where NOMS numbers are said */
+	BAD(&f, T(PERSON_MERGED), "survivor");
+	f.pm.removed = "X123456";
+	BAD(&f, T(PERSON_MERGED), "removed");
+	f.pm.removed = "";
+	BAD(&f, T(PERSON_MERGED), "removed");
+	f.pm.removed = "A1234BC"; /* into itself */
+	BAD(&f, T(PERSON_MERGED), "removed");
+	f.pu.identifier_type = "NOMS"; /* CRNs where NOMS numbers are said */
+	BAD(&f, T(PERSON_UNMERGED), "survivor");
+	f.pu.removed = "A1234BC";
+	BAD(&f, T(PERSON_UNMERGED), "removed");
+	f.pu.removed = "X123456";
+	BAD(&f, T(PERSON_UNMERGED), "removed");
+	f.pu.identifier_type = "CRO";
+	BAD(&f, T(PERSON_UNMERGED), "identifier_type");
+	/* A hub's: neither a prison nor probation may emit them. */
+	CHECK_INT(ns_validate_event(NS_ROLE_PRISON, "A1234BC", T(PERSON_MERGED), pay(&f, T(PERSON_MERGED)), NULL),
+		  NS_EROLE);
+	CHECK_INT(ns_validate_event(NS_ROLE_PROBATION, "X123456", T(PERSON_UNMERGED),
+				    pay(&f, T(PERSON_UNMERGED)), NULL),
+		  NS_EROLE);
+}
+
 /* COM allocation, licences, recalls, supervision, registrations, handover. */
 static void test_probation(void)
 {
@@ -1737,6 +1793,7 @@ int main(void)
 	RUN(test_alerts);
 	RUN(test_probation);
 	RUN(test_tier);
+	RUN(test_merges);
 	RUN(test_programmes_and_more);
 	RUN(test_plan);
 	RUN(test_plan_roles);

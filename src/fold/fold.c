@@ -451,6 +451,7 @@ static void ns__state_free(struct ns__fold *c)
 {
 	free(c->f);
 	free(c->ids);
+	free(c->merges);
 	free((void *)c->offences);
 	free(c->sent);
 	free(c->prog);
@@ -528,6 +529,7 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 		ns__state_free(&c);
 		return rc;
 	}
+	ns__merges_scan(&c);
 	for (size_t i = 0; i < c.n && c.rc == 0; i++) {
 		c.cur = (int)i;
 		if (c.f[i].ev->payload == NULL) /* erased, withdrawn or not */

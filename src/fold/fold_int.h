@@ -169,6 +169,13 @@ struct ns__fold {
 	int person_ev; /* the person.created that set the details, -1 */
 	int32_t deceased;
 	int death_ev;
+	/* person.merged / person.unmerged pairs, each with its final state (ns__merges_scan) */
+	struct ns__merge {
+		const char *survivor, *removed;
+		int ev;     /* the pair's last merge or unmerge in fold order */
+		int active; /* that event is a merge */
+	} *merges;
+	size_t nmerges, capmerges;
 
 	/* custody.c */
 	int custody;
@@ -317,6 +324,8 @@ int32_t ns__clamp_day(int64_t d);
 void ns__ident_offender(struct ns__fold *c);
 /* identity.c: the kept value of an identifier type, NULL if none. */
 const char *ns__ident_get(const struct ns__fold *c, const char *type);
+/* identity.c: note every merge pair's final state before the events are applied. */
+void ns__merges_scan(struct ns__fold *c);
 
 /* custody.c: is a custody state one of the ACTIVE ones (under prison care). */
 int ns__active(int custody);
@@ -343,7 +352,8 @@ const char *ns__community_status(const struct ns__fold *c, const struct ns__sent
 /*
  * Event handlers, by area; the fold column of src/event/catalogue.def maps types to them (fold.c expands it into its dispatch table).
  */
-ns__fold_fn ns__fold_person_created, ns__fold_person_identifier_added, ns__fold_person_deceased;
+ns__fold_fn ns__fold_person_created, ns__fold_person_identifier_added, ns__fold_person_deceased,
+	ns__fold_person_merged, ns__fold_person_unmerged;
 ns__fold_fn ns__fold_prisoner_received, ns__fold_prisoner_released, ns__fold_prisoner_transferred;
 ns__fold_fn ns__fold_court_remanded, ns__fold_court_convicted, ns__fold_court_appearance_recorded,
 	ns__fold_sentence_imposed, ns__fold_sentence_quashed, ns__fold_prisoner_adjustment_recorded,

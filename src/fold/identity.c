@@ -4,7 +4,13 @@
  * Handlers: person.created (name, date of birth, gender, PNC and CRO),
  * person.identifier.added, person.deceased; and the offender reference in
  * every event header, which is noted as a NOMS number or CRN.
- * View fields: noms, crn, pnc, cro, identifiers, name, dob, gender, deceased.
+ * View fields: noms, crn, pnc, cro, identifiers, name, dob, gender, deceased,
+ * merged_from (only when a merge is active).
+ *
+ * Merges (person.merged / person.unmerged): the store folds both records'
+ * events together while a merge is active (src/store/person.c); here the
+ * removed ids are listed under merged_from instead of as identifiers (they
+ * would otherwise clash with the survivor's as IDENTIFIER_MISMATCH).
  *
  * Each identifier type keeps its first value; a different later value is
  * listed too, with an IDENTIFIER_MISMATCH conflict.
@@ -34,6 +40,15 @@ static const char *ns__ident_field(const char *type)
 	return NULL;
 }
 
+/* Whether @p ref was merged away: the removed id of an active merge. */
+static int ns__merged_away(const struct ns__fold *c, const char *ref)
+{
+	for (size_t i = 0; i < c->nmerges; i++)
+		if (c->merges[i].active && strcmp(c->merges[i].removed, ref) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Note an identifier given by the current event. The first value of each
  * type is kept; a different later value is listed too, with a conflict.
@@ -45,7 +60,7 @@ static void ns__ident(struct ns__fold *c, const char *type, const char *value)
 	char canon[16] = "";
 	long kept = -1;
 
-	if (ns__nz(type) == NULL || ns__nz(value) == NULL)
+	if (ns__nz(type) == NULL || ns__nz(value) == NULL || ns__merged_away(c, value))
 		return;
 	v = strcmp(type, "PNC") == 0 && ns_is_pnc(value, canon) ? canon : value;
 	for (size_t i = 0; i < c->nids; i++) {
@@ -137,6 +152,106 @@ void ns__fold_person_identifier_added(struct ns__fold *c, const Nomsync__Payload
 	ns__ident(c, pl->person_identifier_added->identifier_type, pl->person_identifier_added->value);
 }
 
+/* The merge pair of event @p k (a person.merged or person.unmerged). */
+static const Nomsync__PersonMerged *ns__merge_of(const struct ns__fold *c, size_t k, int *merge)
+{
+	const Nomsync__Payload *pl = c->f[k].ev->payload;
+
+	*merge = pl->body_case == NOMSYNC__PAYLOAD__BODY_PERSON_MERGED;
+	if (*merge)
+		return pl->person_merged;
+	/* PersonUnmerged has the same fields, in the same order. */
+	return (const Nomsync__PersonMerged *)(const void *)pl->person_unmerged;
+}
+
+/*
+ * Each pair's state is that of its last merge or unmerge in fold order, so
+ * the result does not depend on arrival order. The store keeps the same
+ * state (by sort key) to decide which records form one person; like it,
+ * this counts every merge event that has its payload.
+ */
+void ns__merges_scan(struct ns__fold *c)
+{
+	for (size_t k = 0; k < c->n; k++) {
+		const Nomsync__Payload *pl = c->f[k].ev->payload;
+		const Nomsync__PersonMerged *p;
+		struct ns__merge *m = NULL;
+		int merge;
+
+		if (pl == NULL || (pl->body_case != NOMSYNC__PAYLOAD__BODY_PERSON_MERGED &&
+				   pl->body_case != NOMSYNC__PAYLOAD__BODY_PERSON_UNMERGED))
+			continue;
+		p = ns__merge_of(c, k, &merge);
+		if (ns__nz(p->survivor) == NULL || ns__nz(p->removed) == NULL)
+			continue;
+		for (size_t i = 0; i < c->nmerges && m == NULL; i++)
+			if (strcmp(c->merges[i].survivor, p->survivor) == 0 &&
+			    strcmp(c->merges[i].removed, p->removed) == 0)
+				m = &c->merges[i];
+		if (m == NULL) {
+			struct ns__merge *ms = ns__grow(c, c->merges, &c->capmerges, c->nmerges, sizeof(*ms));
+			if (ms == NULL)
+				return;
+			c->merges = ms;
+			m = &ms[c->nmerges++];
+			m->survivor = p->survivor;
+			m->removed = p->removed;
+		}
+		m->ev = (int)k;
+		m->active = merge;
+	}
+}
+
+/* Whether @p from reaches @p to along active merges (removed -> survivor) made before event @p before. */
+static int ns__merge_path(const struct ns__fold *c, const char *from, const char *to, int before,
+			  int depth, int *via)
+{
+	if (strcmp(from, to) == 0)
+		return 1;
+	if (depth > 64)
+		return 0;
+	for (size_t i = 0; i < c->nmerges; i++) {
+		const struct ns__merge *m = &c->merges[i];
+		if (m->active && m->ev < before && strcmp(m->removed, from) == 0 &&
+		    ns__merge_path(c, m->survivor, to, before, depth + 1, via)) {
+			*via = m->ev;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * person.merged / person.unmerged: the pairs were noted by ns__merges_scan.
+ * A merge that is still active and would close a cycle (its survivor already
+ * merged, directly or through others, into its removed id) cannot come from
+ * one append (src/store/write.c refuses it), so it came by replication from
+ * two hubs: flagged, deterministically, on the later merge.
+ */
+void ns__fold_person_merged(struct ns__fold *c, const Nomsync__Payload *pl)
+{
+	int merge, via = -1;
+	const Nomsync__PersonMerged *p = ns__merge_of(c, (size_t)c->cur, &merge);
+
+	(void)pl;
+	ns__prov(c, "merged_from");
+	if (!merge || !ns__merged_away(c, p->removed))
+		return;
+	for (size_t i = 0; i < c->nmerges; i++)
+		if (c->merges[i].ev == c->cur && ns__merge_path(c, p->survivor, p->removed, c->cur, 0, &via)) {
+			ns__conflict(c, "MERGE_CYCLE", via, c->cur,
+				     "%s merged into %s, which was already merged into %s", p->removed,
+				     p->survivor, p->removed);
+			return;
+		}
+}
+
+/* person.unmerged: its pair's state was noted by ns__merges_scan. */
+void ns__fold_person_unmerged(struct ns__fold *c, const Nomsync__Payload *pl)
+{
+	ns__fold_person_merged(c, pl);
+}
+
 /* person.deceased: the date, and legal status DEAD. */
 void ns__fold_person_deceased(struct ns__fold *c, const Nomsync__Payload *pl)
 {
@@ -181,4 +296,14 @@ void ns__render_identity(struct ns__fold *c, json_t *v)
 	ns__set(c, v, "dob", ns__jdate(c, c->dob));
 	ns__set(c, v, "gender", ns__jstr(c, c->gender));
 	ns__set(c, v, "deceased", ns__jdate(c, c->deceased));
+	if (c->nmerges > 0) {
+		json_t *from = ns__arr(c);
+		for (size_t i = 0; i < c->nmerges; i++)
+			if (c->merges[i].active)
+				ns__push(c, from, ns__jstr(c, c->merges[i].removed));
+		if (json_array_size(from) > 0)
+			ns__set(c, v, "merged_from", from);
+		else
+			json_decref(from);
+	}
 }

@@ -1,6 +1,7 @@
 /*
  * Persons. A person is a component of refs (NOMS numbers, CRNs) joined by
- * the links database; its events are found through byref under each ref,
+ * the links database and by active merges (person.merged not undone by a
+ * later person.unmerged of the same pair); its events are found through byref under each ref,
  * folded in sort-key order, and the view and summary are stored under its
  * canonical ref, which alias maps every ref to. Also here: the deferred
  * folds of NS_INGEST_DEFER_FOLD (the dirty database, ns_store_fold_pending)
@@ -60,7 +61,156 @@ int ns__load(MDB_txn *txn, ns_store *s, const uint8_t logkey[NS__LOGKEY], ns__ar
 	return rc == NS_ENOMEM ? rc : (rc ? NS_ECORRUPT : 0);
 }
 
-/* Refs linked to @ref, transitively: the person's identifiers. */
+/*
+ * Merges. A person.merged joins two records as a link does; unlike a link
+ * (which records no event) a person.unmerged can undo it, so each pair keeps
+ * the sort keys of its merge events, and the last one decides: the result is
+ * the same in any arrival order. The canonical ref stays the least NOMS
+ * number (else CRN) of the joined component, whichever is the survivor.
+ */
+int ns__merges_open(MDB_txn *txn, ns_store *s, int create)
+{
+	int rc;
+
+	s->has_merges = 0;
+	rc = mdb_dbi_open(txn, "mergeedge", MDB_DUPSORT | (create ? MDB_CREATE : 0), &s->mergeedge);
+	if (rc == MDB_NOTFOUND && !create)
+		return 0; /* read-only, older store: no merges */
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "mergelog", MDB_DUPSORT | MDB_DUPFIXED | (create ? MDB_CREATE : 0),
+				  &s->mergelog);
+	if (rc != 0)
+		return ns__mdb(rc);
+	s->has_merges = 1;
+	return 0;
+}
+
+/* mergelog key of a pair: "survivor>removed". */
+static MDB_val ns__merge_key(char buf[2 * NS_REF_MAX], const char *survivor, const char *removed)
+{
+	MDB_val k;
+
+	k.mv_size = (size_t)snprintf(buf, 2 * NS_REF_MAX, "%s>%s", survivor, removed);
+	k.mv_data = buf;
+	return k;
+}
+
+/* 1 if the last merge event of survivor>removed is a merge, 0 if none or an unmerge, or < 0. */
+static int ns__merge_state(MDB_txn *txn, ns_store *s, const char *survivor, const char *removed)
+{
+	char buf[2 * NS_REF_MAX];
+	MDB_val k = ns__merge_key(buf, survivor, removed), v;
+	MDB_cursor *c;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->mergelog, &c)) != 0)
+		return ns__mdb(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+	if (rc == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST_DUP);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return ns__mdb(rc);
+	if (v.mv_size != NS__SORTKEY + 1)
+		return NS_ECORRUPT;
+	return ((const uint8_t *)v.mv_data)[NS__SORTKEY] == 1;
+}
+
+/*
+ * Add to @p rs the refs merged with @p ref (either way) by an active merge;
+ * with @p up, only those @p ref was merged into (its survivors).
+ */
+static int ns__merged_with(MDB_txn *txn, ns_store *s, const char *ref, int up, ns__refset *rs)
+{
+	MDB_cursor *c;
+	MDB_val k = { strlen(ref), (void *)ref }, v;
+	int rc;
+
+	if (!s->has_merges)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->mergeedge, &c)) != 0)
+		return ns__mdb(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+	while (rc == 0) {
+		char other[NS_REF_MAX];
+		int on = 0;
+		if (v.mv_size < NS_REF_MAX) {
+			memcpy(other, v.mv_data, v.mv_size);
+			other[v.mv_size] = '\0';
+			on = ns__merge_state(txn, s, other, ref);
+			if (on == 0 && !up)
+				on = ns__merge_state(txn, s, ref, other);
+			if (on > 0)
+				on = ns__refset_add(rs, other);
+		}
+		if (on < 0) {
+			mdb_cursor_close(c);
+			return on;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : ns__mdb(rc);
+}
+
+int ns__merges(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t sk[NS__SORTKEY],
+	       ns__refset *touched)
+{
+	const Nomsync__PersonMerged *m = ev->payload->person_merged;
+	const Nomsync__PersonUnmerged *u = ev->payload->person_unmerged;
+	int merge = ev->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED;
+	const char *sv = merge ? (m ? m->survivor : NULL) : (u ? u->survivor : NULL);
+	const char *rm = merge ? (m ? m->removed : NULL) : (u ? u->removed : NULL);
+	uint8_t rec[NS__SORTKEY + 1];
+	char buf[2 * NS_REF_MAX];
+	int rc;
+
+	if (!s->has_merges || sv == NULL || rm == NULL || !*sv || !*rm || strcmp(sv, rm) == 0 ||
+	    strlen(sv) >= NS_REF_MAX || strlen(rm) >= NS_REF_MAX)
+		return 0;
+	MDB_val a = { strlen(sv), (void *)sv }, b = { strlen(rm), (void *)rm };
+	MDB_val k = ns__merge_key(buf, sv, rm), v = { sizeof(rec), rec };
+	memcpy(rec, sk, NS__SORTKEY);
+	rec[NS__SORTKEY] = (uint8_t)merge;
+	if ((rc = mdb_put(txn, s->mergeedge, &a, &b, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+		return ns__mdb(rc);
+	if ((rc = mdb_put(txn, s->mergeedge, &b, &a, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+		return ns__mdb(rc);
+	if ((rc = mdb_put(txn, s->mergelog, &k, &v, MDB_NODUPDATA)) != 0 && rc != MDB_KEYEXIST)
+		return ns__mdb(rc);
+	/* The event belongs to both records' streams, so each shows it after an unmerge. */
+	for (int i = 0; i < 2; i++) {
+		MDB_val rk = i ? b : a, sv2 = { NS__SORTKEY, (void *)sk };
+		if ((rc = mdb_put(txn, s->byref, &rk, &sv2, 0)) != 0 && rc != MDB_KEYEXIST)
+			return ns__mdb(rc);
+	}
+	if ((rc = ns__refset_add(touched, sv)) != 0 || (rc = ns__refset_add(touched, rm)) != 0)
+		return rc;
+	return 0;
+}
+
+int ns__merge_cycle(MDB_txn *txn, ns_store *s, const char *survivor, const char *removed)
+{
+	ns__refset up = { 0 };
+	int rc = 0, found = 0;
+
+	if (survivor == NULL || removed == NULL || (rc = ns__refset_add(&up, survivor)) != 0)
+		return rc;
+	/* Follow survivor up through the records it was merged into. */
+	for (size_t i = 0; i < up.n && up.n < NS__MAX_COMPONENT && rc == 0 && !found; i++) {
+		found = strcmp(up.ref[i], removed) == 0;
+		if (!found)
+			rc = ns__merged_with(txn, s, up.ref[i], 1, &up);
+	}
+	for (size_t i = 0; i < up.n && rc == 0 && !found; i++)
+		found = strcmp(up.ref[i], removed) == 0;
+	free(up.ref);
+	return rc < 0 ? rc : found;
+}
+
+/* Refs linked or merged to @ref, transitively: the person's identifiers. */
 int ns__component(MDB_txn *txn, ns_store *s, const char *ref, ns__refset *rs)
 {
 	MDB_cursor *c;
@@ -84,12 +234,23 @@ int ns__component(MDB_txn *txn, ns_store *s, const char *ref, ns__refset *rs)
 			}
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP);
 		}
+		if (rc == MDB_NOTFOUND)
+			rc = ns__merged_with(txn, s, rs->ref[i], 0, rs);
 		if (rc != 0 && rc != MDB_NOTFOUND) {
 			mdb_cursor_close(c);
 			return rc < 0 ? rc : ns__mdb(rc);
 		}
 	}
 	mdb_cursor_close(c);
+	return 0;
+}
+
+/* Whether @p ref is in @p rs. */
+static int ns__refset_has(const ns__refset *rs, const char *ref)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (strcmp(rs->ref[i], ref) == 0)
+			return 1;
 	return 0;
 }
 
@@ -344,7 +505,11 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 				if (old.mv_size < NS_REF_MAX) {
 					memcpy(oldref, old.mv_data, old.mv_size);
 					oldref[old.mv_size] = '\0';
-					if (strcmp(oldref, canon) != 0) {
+					/*
+					 * The old canonical ref's view goes if it joined this
+					 * person; after an unmerge it may head the other part.
+					 */
+					if (strcmp(oldref, canon) != 0 && ns__refset_has(&comp, oldref)) {
 						MDB_val ok = { strlen(oldref), oldref };
 						int r1 = mdb_del(txn, s->views, &ok, NULL);
 						int r2 = mdb_del(txn, s->summary, &ok, NULL);

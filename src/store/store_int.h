@@ -64,6 +64,11 @@ struct ns_store {
 	/* figures.c: per-person figures records, aggregate counters, staff and release indexes */
 	MDB_dbi figsum, figures, staffidx, relidx;
 	int has_figures; /* likewise */
+	/* person.c: merges. mergeedge: ref -> the other ref of every merge pair naming it (both ways,
+	 * never removed); mergelog: "survivor>removed" -> sort key + 1 (merge) or 0 (unmerge) of each
+	 * merge event of the pair, whose last (greatest sort key) says whether the merge is active. */
+	MDB_dbi mergeedge, mergelog;
+	int has_merges; /* likewise */
 	ns_store_limits lim;
 	/* Where ns_store_expire_held stopped (only the writer touches it). */
 	uint8_t expire_at[NS__LOGKEY];
@@ -293,6 +298,18 @@ int ns__upgrade(ns_store *s, ns_diag *d);
 
 /* NOMS <-> CRN links of a person.identifier.added; notes the refs they touch. */
 int ns__links(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched);
+
+/*
+ * person.c: merges
+ */
+
+/* Open (or, @p create, create) the merge databases. */
+int ns__merges_open(MDB_txn *txn, ns_store *s, int create);
+/* Record a person.merged / person.unmerged (sort key @p sk): index it under both refs, note them. */
+int ns__merges(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t sk[NS__SORTKEY],
+	       ns__refset *touched);
+/* 1 if @p survivor is already merged, directly or through others, into @p removed; 0; or < 0. */
+int ns__merge_cycle(MDB_txn *txn, ns_store *s, const char *survivor, const char *removed);
 
 /*
  * trust.c

@@ -23,12 +23,18 @@ static void ns__sortkey(uint8_t k[NS__SORTKEY], const ns_event *ev)
 	ns__logkey(k + 8, ev->origin, ev->seq);
 }
 
-/* NOMS <-> CRN links make either id find the same person. */
+/* NOMS <-> CRN links make either id find the same person; so do active merges (person.c). */
 int ns__links(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched)
 {
 	const Nomsync__PersonIdentifierAdded *p;
 	int rc;
 
+	if ((ev->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED ||
+	     ev->type == NOMSYNC__EVENT_TYPE__PERSON_UNMERGED) && ev->payload != NULL) {
+		uint8_t sk[NS__SORTKEY];
+		ns__sortkey(sk, ev);
+		return ns__merges(txn, s, ev, sk, touched);
+	}
 	if (ev->type != NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED || ev->payload == NULL ||
 	    (p = ev->payload->person_identifier_added) == NULL)
 		return 0;
@@ -325,6 +331,19 @@ static int ns__append_once(ns_store *s, void *arg)
 			if (bad)
 				*bad = i;
 			goto abort;
+		}
+		if (in[i].type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && in[i].payload->person_merged) {
+			const Nomsync__PersonMerged *m = in[i].payload->person_merged;
+			if ((rc = ns__merge_cycle(txn, s, m->survivor, m->removed)) != 0) {
+				if (bad)
+					*bad = i;
+				if (rc > 0)
+					rc = ns_diag_set(d, NS_EVALID, "removed",
+							 "%s is already merged, directly or through others, into "
+							 "%s: merging %s into it would make a cycle",
+							 m->survivor, m->removed, m->removed);
+				goto abort;
+			}
 		}
 		rc = ns_event_build(&s->id, vv.seq + 1, vv.head, in[i].occurred_at, now, in[i].offender,
 				    in[i].payload, &ev);
