@@ -757,19 +757,21 @@ char *ns_figures_csv(const json_t *v)
 	if (f == NULL)
 		return NULL;
 	if (json_is_array(v)) {
-		json_t *first = json_array_get(v, 0);
-		int col = 0;
-		json_object_foreach(first, key, val) fprintf(f, "%s%s", col++ ? "," : "", key);
-		if (col)
-			fputs("\r\n", f);
+		/* The columns of ns__figrec_json, named even when there are no rows. */
+		static const char *const cols[] = {
+			"ref", "noms", "crn", "status", "supervision", "prison", "region",
+			"pom", "com", "tier", "rosh", "next_key_date", "release_date", "flags",
+		};
+		const size_t ncols = sizeof(cols) / sizeof(cols[0]);
+		for (size_t k = 0; k < ncols; k++)
+			fprintf(f, "%s%s", k ? "," : "", cols[k]);
+		fputs("\r\n", f);
 		json_array_foreach(v, i, val)
 		{
-			col = 0;
-			json_object_foreach(first, key, sv)
-			{
-				if (col++)
+			for (size_t k = 0; k < ncols; k++) {
+				if (k)
 					fputc(',', f);
-				ns__csv_cell(f, json_object_get(val, key));
+				ns__csv_cell(f, json_object_get(val, cols[k]));
 			}
 			fputs("\r\n", f);
 		}
