@@ -310,12 +310,24 @@ int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const char *j
 
 	if (!s->has_figures)
 		return 0;
-	if ((rc = ns__figures_drop(txn, s, ref)) != 0)
-		return rc;
 	if ((v = json_loadb(json, len, 0, NULL)) == NULL)
 		return NS_ECORRUPT;
 	ns__figrec_from_view(v, &r);
 	json_decref(v);
+	/*
+	 * Most re-folds (an alert, a movement within a prison) leave the record
+	 * as it was: then nothing is written (the bench's late-event re-fold
+	 * took 0.24 ms longer at p99 when every one dropped and re-added some
+	 * sixty counters). Both records are zeroed before they are filled, so
+	 * equal contents compare equal byte for byte.
+	 */
+	ns__figrec old;
+	if ((rc = ns__figrec_get(txn, s, ref, &old)) == 0 && memcmp(&old, &r, sizeof(r)) == 0)
+		return 0;
+	if (rc != 0 && rc != NS_ENOTFOUND)
+		return rc;
+	if ((rc = ns__figures_drop(txn, s, ref)) != 0)
+		return rc;
 	if ((rc = ns__figrec_apply(txn, s, ref, &r, 1)) != 0)
 		return rc;
 	MDB_val k = { strlen(ref), (void *)ref }, val = { sizeof(r), &r };
