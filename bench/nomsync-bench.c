@@ -4,14 +4,14 @@
  *   nomsync-bench limits   [--seconds S] [--tmp DIR] [--only verify]
  *   nomsync-bench append   --gen FILE.jsonl --dir DIR --events N [--batch B]
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
- *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE
+ *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE [--defer-fold]
  *   nomsync-bench fold     --gen GENDIR [--persons P]
  *   nomsync-bench refold   --dir DIR [--persons P] [--events E]
  *   nomsync-bench catchup  --nomsyncd BIN --config CONF --dir DIR --events N
  *                          [--timeout S] [--log FILE] [--pidfile FILE] [--peer-pid PID]
  *   nomsync-bench live     --src DIR --dst DIR --refs FILE [--samples S] [--gap-ms G]
  *   nomsync-bench refs     --dir DIR [--max M]
- *   nomsync-bench http     --addr HOST:PORT --token T --refs FILE [--rate R]
+ *   nomsync-bench http     --addr HOST:PORT --token T --refs FILE|--path PATH [--rate R]
  *                          [--seconds S] [--conns C] [--warmup S]
  *   nomsync-bench wait     --http HOST:PORT [--timeout S] [--pid PID]
  *   nomsync-bench get      --http HOST:PORT --path /metrics --token T
@@ -139,6 +139,15 @@ static const char *opt(int argc, char **argv, const char *name, const char *def)
 		if (strcmp(argv[i], name) == 0)
 			return argv[i + 1];
 	return def;
+}
+
+/* 1 if the option @p name (without a value) is given. */
+static int flag(int argc, char **argv, const char *name)
+{
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+	return 0;
 }
 
 static const char *need(int argc, char **argv, const char *name)
@@ -708,6 +717,7 @@ static int cmd_prep(int argc, char **argv)
 {
 	const char *gendir = need(argc, argv, "--gen"), *dir = need(argc, argv, "--dir");
 	const char *roster = need(argc, argv, "--roster");
+	int defer = flag(argc, argv, "--defer-fold");
 	size_t want = (size_t)optd(argc, argv, "--events", 0), ng, n, bytes = 0;
 	gfile *g;
 	evref *order;
@@ -753,7 +763,8 @@ static int cmd_prep(int argc, char **argv)
 				bytes += f->rawlen[j];
 				res[i] = 0;
 			}
-			int rc = ns_store_ingest(s, evs, m, NS_INGEST_VERIFIED, res, NULL);
+			int rc = ns_store_ingest(s, evs, m, NS_INGEST_VERIFIED | (defer ? NS_INGEST_DEFER_FOLD : 0),
+						 res, NULL);
 			if (rc != 0)
 				die("ingest failed: %s", ns_strerror(rc));
 			for (size_t i = 0; i < m; i++) {
@@ -767,6 +778,40 @@ static int cmd_prep(int argc, char **argv)
 		free(res);
 	}
 	t2 = now_s();
+	if (defer) {
+		/*
+		 * --defer-fold: every person folded after the ingest, through the
+		 * store: ns_fold (with loading the events: the fold statistics)
+		 * plus what the store writes at each re-fold (view, summary,
+		 * aliases and, since issue 11, the figures record, its counters and
+		 * indexes), in transactions of 1,000 persons, without fsync.
+		 */
+		size_t left = 1;
+		ns_fold_stats fs;
+		ns_diag d;
+		while (left > 0)
+			if (ns_store_fold_pending(s, 1000, &left, &d) != 0)
+				die("fold_pending: %s", d.msg);
+		double t3 = now_s();
+		ns_store_fold_stats(s, &fs);
+		out("storefold.persons", (double)fs.count);
+		out("storefold.seconds", t3 - t2);
+		out("storefold.fold_seconds", fs.sum);
+		out("storefold.store_seconds", t3 - t2 - fs.sum);
+		out("storefold.person_us", fs.count ? (t3 - t2) / (double)fs.count * 1e6 : 0);
+		out("storefold.store_person_us", fs.count ? (t3 - t2 - fs.sum) / (double)fs.count * 1e6 : 0);
+		note("prep: folded %llu persons through the store in %.2f s (ns_fold and loading %.2f s)",
+		     (unsigned long long)fs.count, t3 - t2, fs.sum);
+		/*
+		 * And the id index, as a node has it once a catch-up has settled:
+		 * else the daemon started on this store would index millions of
+		 * ids while its requests are measured.
+		 */
+		for (left = 1; left > 0;)
+			if (ns_store_index_pending(s, 1u << 20, &left, &d) != 0)
+				die("index_pending: %s", d.msg);
+		note("prep: id index built in %.1f s", now_s() - t3);
+	}
 	if (ns_store_stats(s, &persons, &events) != 0)
 		die("stats failed");
 	if ((rf = fopen(roster, "w")) == NULL)
@@ -1594,8 +1639,10 @@ static int cmd_http(int argc, char **argv)
 	const char *addr = need(argc, argv, "--addr"), *token = need(argc, argv, "--token");
 	double rate = optd(argc, argv, "--rate", 1000), secs = optd(argc, argv, "--seconds", 10);
 	double warm = optd(argc, argv, "--warmup", 1);
-	size_t nconn = (size_t)optd(argc, argv, "--conns", 4), nrefs;
-	char **refs = read_refs(need(argc, argv, "--refs"), &nrefs);
+	size_t nconn = (size_t)optd(argc, argv, "--conns", 4), nrefs = 0;
+	/* --path: every request GETs that one path (GET /v1/figures), else a random person's view. */
+	const char *path = opt(argc, argv, "--path", NULL);
+	char **refs = path ? NULL : read_refs(need(argc, argv, "--refs"), &nrefs);
 	size_t nwarm = (size_t)(warm * rate), total = nwarm + (size_t)(secs * rate), next = 0, done = 0, errors = 0;
 	size_t counted = 0, bytes = 0, reconnects = 0;
 	double *lat = xcalloc(total, sizeof(double)), *svc = xcalloc(total, sizeof(double));
@@ -1615,8 +1662,8 @@ static int cmd_http(int argc, char **argv)
 		if ((c[i].fd = hconnect(&sa)) < 0)
 			die("cannot connect to %s: %s", addr, strerror(errno));
 	}
-	note("http: GET /v1/offenders/{random NOMS} at %.0f req/s for %.0f s (+%.0f s warm-up), %zu keep-alive connections",
-	     rate, secs, warm, nconn);
+	note("http: GET %s at %.0f req/s for %.0f s (+%.0f s warm-up), %zu keep-alive connections",
+	     path ? path : "/v1/offenders/{random NOMS}", rate, secs, warm, nconn);
 	t0 = now_s();
 	while (done < total) {
 		double now = now_s();
@@ -1627,10 +1674,13 @@ static int cmd_http(int argc, char **argv)
 				;
 			if (i == nconn)
 				break;
-			char req[512];
-			int l = snprintf(req, sizeof(req),
-					 "GET /v1/offenders/%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
-					 refs[rnd((uint32_t)nrefs)], addr, token);
+			char req[1024];
+			int l = path ? snprintf(req, sizeof(req),
+						"GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", path,
+						addr, token)
+				     : snprintf(req, sizeof(req),
+						"GET /v1/offenders/%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+						refs[rnd((uint32_t)nrefs)], addr, token);
 			if (send(c[i].fd, req, (size_t)l, 0) != l) {
 				close(c[i].fd);
 				reconnects++;

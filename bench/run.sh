@@ -161,7 +161,23 @@ rm -rf "$WORK/gen-append" "$WORK/append-api" "$WORK/append-cli" "$WORK/append.js
 say "fold: full re-fold of $FOLD_P offenders; late event for a 500-event offender"
 "$GEN" --outdir "$WORK/gen-fold" --offenders "$FOLD_P" >/dev/null
 run fold "$NB" fold --gen "$WORK/gen-fold" --persons "$FOLD_P"
+
+# The same offenders folded through the store (views, summaries and the figures record kept at each
+# fold, issue 11), then GET /v1/figures from a nomsyncd holding them. The roster is rewritten by pair.
+say "figures: $FOLD_P offenders folded through the store; GET /v1/figures"
+"$NS" --dir "$WORK/F" init --site MDI --role prison >/dev/null
+run prep-fig "$NB" prep --gen "$WORK/gen-fold" --dir "$WORK/F" --roster "$WORK/roster" --defer-fold
 rm -rf "$WORK/gen-fold"
+R[fig.persons]=${R[prep.persons]}
+config F "$WORK/F" $((BASE + 4)) $((BASE + 5))
+"$NSD" --config "$WORK/F.conf" >>"$WORK/F.log" 2>&1 &
+F_PID=$!
+PIDS+=("$F_PID")
+run waitF "$NB" wait --http "127.0.0.1:$((BASE + 5))" --timeout 120 --pid "$F_PID"
+PFX=fig. run http-fig "$NB" http --addr "127.0.0.1:$((BASE + 5))" --token "$TOKEN" --path /v1/figures \
+	--rate 100 --seconds "$HTTP_S" --conns 2 --warmup 1
+stop_pid "$F_PID"
+rm -rf "$WORK/F"
 run refold "$NB" refold --dir "$WORK/refold" --persons "$REFOLD_P" --events 500
 rm -rf "$WORK/refold"
 
@@ -295,6 +311,9 @@ row "Live replication A->B view, p99" "$(fmt "${R[live.p99_ms]}") ms" "2 fsyncs"
 	"$(judge "live replication p99" "${R[live.p99_ms]} <= 50")"
 row "Full re-fold, ${R[fold.persons]%.*} offenders (${R[fold.events]%.*} events), 1 thread" "$(fmt "${R[fold.seconds]}") s" "" "" "" ""
 row "  folds per second / per offender p99" "$(fmt "${R[fold.persons_per_s]}") /s / $(fmt "${R[fold.person_p99_us]}") us" "" "" "" ""
+row "Full re-fold through the store, ${R[storefold.persons]%.*} offenders (views, figures)" "$(fmt "${R[storefold.seconds]}") s" "ns_fold alone" \
+	"$(ratio "${R[storefold.seconds]} / ${R[fold.seconds]}")" "" ""
+row "  per offender: all / store writes (view, summary, figures record)" "$(fmt "${R[storefold.person_us]}") / $(fmt "${R[storefold.store_person_us]}") us" "" "" "" ""
 row "Late event, 500-event offender: ingest + re-fold p50" "$(fmt "${R[refold.ingest_p50_ms]}") ms" "" "" "" ""
 row "Late event, 500-event offender: ingest + re-fold p99" "$(fmt "${R[refold.ingest_p99_ms]}") ms" "" "" "<= 1 ms" \
 	"$(judge "re-fold of a 500-event offender p99" "${R[refold.ingest_p99_ms]} <= 1")"
@@ -304,6 +323,10 @@ row "  durable (fsync) p50 / p99" "$(fmt "${R[refold.durable_p50_ms]}") / $(fmt 
 row "HTTP view lookup at $(fmt "${R[http.rate]}") req/s, p50" "$(fmt "${R[http.p50_ms]}") ms" "" "" "" ""
 row "HTTP view lookup at $(fmt "${R[http.rate]}") req/s, p99" "$(fmt "${R[http.p99_ms]}") ms" "" "" "<= 2 ms" \
 	"$(judge "HTTP lookup p99" "${R[http.p99_ms]} <= 2 && ${R[http.errors]} == 0")"
+row "GET /v1/figures with ${R[fig.persons]%.*} offenders at $(fmt "${R[fig.http.rate]}") req/s, p50" "$(fmt "${R[fig.http.p50_ms]}") ms" "" "" "" ""
+row "GET /v1/figures with ${R[fig.persons]%.*} offenders, p99" "$(fmt "${R[fig.http.p99_ms]}") ms" "view lookup p99" \
+	"$(ratio "${R[fig.http.p99_ms]} / ${R[http.p99_ms]}")" "<= 20 ms" \
+	"$(judge "GET /v1/figures p99" "${R[fig.http.p99_ms]} <= 20 && ${R[fig.http.errors]} == 0")"
 row "Start-up with $NCAT events, median (max)" "$(fmt "$(calc "${R[startup.median_s]} * 1000")") ms ($(fmt "$(calc "${R[startup.max_s]} * 1000")"))" "" "" "<= 1 s" \
 	"$(judge "start-up" "${R[startup.median_s]} <= 1")"
 if [ -n "${R[cmp.rate]:-}" ]; then

@@ -7,6 +7,7 @@
  * oversized requests (4xx, and the server keeps serving), keep-alive and
  * pipelining, HEAD, and POST /v1/events (400 for bad JSON, 422 naming the
  * field, 201 with the ids; nothing stored unless the whole request is).
+ * Issue 11: caseload, releases and figures (JSON, CSV, 400s, auth).
  * Issue 10: session cookies and the CSRF refusals, sign-out by POST, session
  * expiry; and on a second server with small limits the lock-out attack
  * (pipelining, never-reading connections from several 127/8 addresses),
@@ -17,6 +18,7 @@
 
 #include "http/http.h"
 
+#include <nomsync/date.h>
 #include <nomsync/status.h>
 #include <nomsync/store.h>
 
@@ -761,6 +763,134 @@ static void test_routes(void)
 	CHECK_INT(stored_events(), 3);
 }
 
+/* A GET without the token: 401, whatever the route. */
+static void check_unauthorized(const char *path)
+{
+	client *c = connect_client();
+	resp r;
+	send_req(c, "GET", path, NULL, NULL, NULL);
+	CHECK_INT(read_resp(c, &r, 0), 401);
+	CHECK_STR(jstr(&r, "error"), "unauthorized");
+	resp_free(&r);
+	client_close(c);
+}
+
+/* GET with the token, expecting 400 and @p message. */
+static void check_bad_request(const char *path, const char *message)
+{
+	resp r;
+	CHECK_INT(req("GET", path, NULL, &r), 400);
+	CHECK_STR(jstr(&r, "error"), "bad_request");
+	CHECK_STR(jstr(&r, "message"), message);
+	resp_free(&r);
+}
+
+/* Issue 11 item 7: /v1/caseload, /v1/releases and /v1/figures, as JSON and CSV. */
+static void test_figures_routes(void)
+{
+	resp r;
+	const char *body =
+		"[{\"type\":\"manager.pom.allocated\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-01-03T10:00:00Z\","
+		"\"prison\":\"MDI\",\"staff\":\"POM9\",\"name\":\"A. POM\"},"
+		"{\"type\":\"prisoner.received\",\"offender\":\"A7777AA\",\"occurred_at\":\"2024-01-04T10:00:00Z\","
+		"\"prison\":\"LEI\",\"reason\":\"NEW_ADMISSION\"},"
+		"{\"type\":\"manager.pom.allocated\",\"offender\":\"A7777AA\",\"occurred_at\":\"2024-01-05T10:00:00Z\","
+		"\"prison\":\"LEI\",\"staff\":\"POM9\",\"name\":\"A. POM\"}]";
+	CHECK_INT(req("POST", "/v1/events", body, &r), 201);
+	resp_free(&r);
+
+	/* The POM's caseload: both, in reference order, as the figures records hold them. */
+	CHECK_INT(req("GET", "/v1/caseload?staff=POM9", NULL, &r), 200);
+	CHECK(json_is_array(r.json));
+	CHECK_INT(json_array_size(r.json), 2);
+	json_t *e = json_array_get(r.json, 0);
+	CHECK_STR(json_string_value(json_object_get(e, "ref")), "A1234BC");
+	CHECK_STR(json_string_value(json_object_get(e, "status")), "IN_CUSTODY");
+	CHECK_STR(json_string_value(json_object_get(e, "supervision")), "CUSTODY");
+	CHECK_STR(json_string_value(json_object_get(e, "prison")), "MDI");
+	CHECK_STR(json_string_value(json_object_get(e, "pom")), "POM9");
+	CHECK(json_is_null(json_object_get(e, "release_date")));
+	CHECK_STR(json_string_value(json_object_get(json_array_get(r.json, 1), "prison")), "LEI");
+	resp_free(&r);
+	CHECK_INT(req("GET", "/v1/caseload?staff=NOBODY", NULL, &r), 200);
+	CHECK_INT(json_array_size(r.json), 0);
+	resp_free(&r);
+	/* As CSV: a header row, one row per person, CRLF. */
+	CHECK_INT(req("GET", "/v1/caseload?staff=POM9&format=csv", NULL, &r), 200);
+	CHECK_STR(header(&r, "Content-Type"), "text/csv; charset=utf-8");
+	CHECK(strncmp(r.body, "ref,noms,crn,status,supervision,prison,region,pom,com,tier,rosh,next_key_date,"
+			      "release_date,flags\r\n", 98) == 0);
+	CHECK(strstr(r.body, "\r\nA7777AA,A7777AA,,IN_CUSTODY,CUSTODY,LEI,,POM9,,,,,,\r\n") != NULL);
+	resp_free(&r);
+
+	/* Releases: no sentence, no date, so nobody is due; the window is checked. */
+	CHECK_INT(req("GET", "/v1/releases?prison=MDI&days=90&as_of=2024-02-01", NULL, &r), 200);
+	CHECK_INT(json_array_size(r.json), 0);
+	resp_free(&r);
+	CHECK_INT(req("GET", "/v1/releases?region=N55&days=0&format=csv", NULL, &r), 200);
+	/* No rows: the header alone, so that a script still finds its columns. */
+	CHECK(strncmp(r.body, "ref,noms,crn,", 13) == 0 && strstr(r.body, "\r\n") == r.body + r.blen - 2);
+	resp_free(&r);
+
+	/* The figures of the estate, equal to the store's own at that day. */
+	CHECK_INT(req("GET", "/v1/figures?as_of=2024-05-01", NULL, &r), 200);
+	uint64_t persons = 0, events = 0;
+	CHECK_INT(ns_store_stats(store, &persons, &events), 0);
+	CHECK_INT(jint(&r, "persons"), (long long)persons);
+	CHECK_STR(jstr(&r, "as_of"), "2024-05-01");
+	CHECK(json_is_null(json_object_get(r.json, "region")));
+	CHECK_INT(json_integer_value(json_object_get(json_object_get(r.json, "population_by_prison"), "LEI")), 1);
+	int32_t day = 0;
+	CHECK_INT(ns_date_parse("2024-05-01", &day), 0);
+	json_t *direct = NULL;
+	CHECK_INT(ns_store_figures(store, NULL, day, &direct, NULL), 0);
+	CHECK(json_equal(r.json, direct));
+	json_decref(direct);
+	resp_free(&r);
+	/* A region nobody's COM is in: zero persons, same keys. */
+	CHECK_INT(req("GET", "/v1/figures?region=N55", NULL, &r), 200);
+	CHECK_STR(jstr(&r, "region"), "N55");
+	CHECK_INT(jint(&r, "persons"), 0);
+	CHECK(json_object_get(r.json, "releases_due") != NULL);
+	resp_free(&r);
+	/* As CSV: "figure,key,value". */
+	CHECK_INT(req("GET", "/v1/figures?as_of=2024-05-01&format=csv", NULL, &r), 200);
+	CHECK_STR(header(&r, "Content-Type"), "text/csv; charset=utf-8");
+	CHECK(strncmp(r.body, "figure,key,value\r\n", 18) == 0);
+	CHECK(strstr(r.body, "\r\nas_of,,2024-05-01\r\n") != NULL);
+	CHECK(strstr(r.body, "\r\npopulation_by_prison,LEI,1\r\n") != NULL);
+	CHECK(strstr(r.body, "\r\nreleases_due,90,0\r\n") != NULL);
+	resp_free(&r);
+
+	/* Bad parameters: 400 naming what to give. */
+	check_bad_request("/v1/caseload", "give staff=");
+	check_bad_request("/v1/caseload?staff=", "give staff=");
+	check_bad_request("/v1/releases", "give prison= or region=");
+	check_bad_request("/v1/releases?prison=&region=", "give prison= or region=");
+	check_bad_request("/v1/releases?prison=MDI&days=abc", "days must be 0 to 3660");
+	check_bad_request("/v1/releases?prison=MDI&days=", "days must be 0 to 3660");
+	check_bad_request("/v1/releases?prison=MDI&days=-1", "days must be 0 to 3660");
+	check_bad_request("/v1/releases?prison=MDI&days=3661", "days must be 0 to 3660");
+	check_bad_request("/v1/releases?prison=MDI&days=7x", "days must be 0 to 3660");
+	check_bad_request("/v1/figures?as_of=2024-13-01", "as_of must be YYYY-MM-DD");
+	check_bad_request("/v1/figures?as_of=yesterday", "as_of must be YYYY-MM-DD");
+	check_bad_request("/v1/caseload?staff=POM9&as_of=2024-02-30", "as_of must be YYYY-MM-DD");
+	check_bad_request("/v1/figures?format=xml", "format must be json or csv");
+	check_bad_request("/v1/releases?prison=MDI&format=CSV", "format must be json or csv");
+	CHECK_INT(req("GET", "/v1/figures?format=json", NULL, &r), 200);
+	CHECK(r.json != NULL);
+	resp_free(&r);
+
+	/* Auth: the token is required; GET only. */
+	check_unauthorized("/v1/caseload?staff=POM9");
+	check_unauthorized("/v1/releases?prison=MDI");
+	check_unauthorized("/v1/figures");
+	check_unauthorized("/v1/figures?format=csv");
+	CHECK_INT(req("POST", "/v1/figures", "{}", &r), 405);
+	CHECK_STR(jstr(&r, "message"), "use GET");
+	resp_free(&r);
+}
+
 /* /v1/status and /metrics: the store's numbers and the status callback's peers. */
 static void test_status_and_metrics(void)
 {
@@ -1301,6 +1431,7 @@ int main(void)
 	RUN(test_malformed_and_oversized);
 	RUN(test_keep_alive_and_pipelining);
 	RUN(test_post_events);
+	RUN(test_figures_routes);
 	RUN(test_sessions_and_csrf);
 	ns_http_opts lim = { .max_conns = LIM_MAX, .reserved_conns = LIM_RESERVED, .conns_per_client = LIM_PER_CLIENT,
 			     .response_timeout = 1, .session_lifetime = 1 };

@@ -30,14 +30,21 @@ static int ns__today(const char *query, int32_t *day)
 void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which)
 {
 	char staff[64], prison[NS_SITE_MAX], region[NS_SITE_MAX], days[16], fmt[8];
-	int has_prison = ns__query_param(query, "prison", prison, sizeof(prison));
-	int has_region = ns__query_param(query, "region", region, sizeof(region));
-	int csv = ns__query_param(query, "format", fmt, sizeof(fmt)) && strcmp(fmt, "csv") == 0;
+	/* An empty prison= or region= is no filter (as a form leaves it). */
+	int has_prison = ns__query_param(query, "prison", prison, sizeof(prison)) && prison[0];
+	int has_region = ns__query_param(query, "region", region, sizeof(region)) && region[0];
+	int has_fmt = ns__query_param(query, "format", fmt, sizeof(fmt));
+	int csv = has_fmt && strcmp(fmt, "csv") == 0;
 	int32_t today;
 	json_t *out = NULL;
 	ns_diag d = { 0 };
 	int rc;
 
+	if (has_fmt && !csv && strcmp(fmt, "json") != 0) {
+		/* Not silently JSON: a script asking for another format would parse the wrong thing. */
+		ns__respond_error(c, 400, "bad_request", "format must be json or csv");
+		return;
+	}
 	if (ns__today(query, &today) != 0) {
 		ns__respond_error(c, 400, "bad_request", "as_of must be YYYY-MM-DD");
 		return;
@@ -62,7 +69,7 @@ void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which)
 		rc = ns_store_releases(c->h->store, has_prison ? prison : NULL, has_region ? region : NULL,
 				       today, (int)n, &out, &d);
 	} else
-		rc = ns_store_figures(c->h->store, has_region && region[0] ? region : NULL, today, &out, &d);
+		rc = ns_store_figures(c->h->store, has_region ? region : NULL, today, &out, &d);
 	if (rc != 0) {
 		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;

@@ -147,6 +147,95 @@ static void ns__figrec_from_view(const json_t *v, ns__figrec *r)
 	}
 }
 
+/*
+ * The end of the JSON value at @p p (strings, objects and arrays by their
+ * quotes and brackets; a bare scalar up to the next ',' or closing bracket),
+ * or NULL if it does not end before @p end.
+ */
+static const char *ns__skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	for (; p < end; p++) {
+		switch (*p) {
+		case '"':
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return NULL;
+			if (depth == 0)
+				return p + 1;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (depth == 0)
+				return p;
+			if (--depth == 0)
+				return p + 1;
+			break;
+		case ',':
+			if (depth == 0)
+				return p;
+			break;
+		}
+	}
+	return depth == 0 ? p : NULL;
+}
+
+static const char *ns__skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * The top-level keys of a view that its figures record reads, parsed alone:
+ * the whole view of a long history (alerts, movements, the timeline's
+ * provenance) is many times larger, and parsing all of it made a re-fold of
+ * a 500-event offender 0.24 ms slower at p99. NULL if the text is not a
+ * JSON object.
+ */
+static json_t *ns__view_subset(const char *json, size_t len)
+{
+	static const char *const keys[] = { "noms",  "crn",	"prison",     "managers",  "risk",
+					    "dates", "licence", "community", "programmes", "conflicts" };
+	const char *p = ns__skip_ws(json, json + len), *end = json + len;
+	json_t *o = json_object();
+
+	if (o == NULL || p == end || *p++ != '{')
+		goto bad;
+	for (;;) {
+		if ((p = ns__skip_ws(p, end)) < end && *p == '}')
+			return o;
+		const char *ks = p + 1, *ke = p < end && *p == '"' ? ns__skip_value(p, end) : NULL, *ve;
+		if (ke == NULL || (p = ns__skip_ws(ke, end)) == end || *p != ':')
+			goto bad;
+		p = ns__skip_ws(p + 1, end);
+		if ((ve = ns__skip_value(p, end)) == NULL || ve == p)
+			goto bad;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strlen(keys[i]) == (size_t)(ke - 1 - ks) && memcmp(keys[i], ks, (size_t)(ke - 1 - ks)) == 0) {
+				json_t *x = json_loadb(p, (size_t)(ve - p), JSON_DECODE_ANY, NULL);
+				if (x == NULL || json_object_set_new(o, keys[i], x) != 0)
+					goto bad;
+				break;
+			}
+		if ((p = ns__skip_ws(ve, end)) < end && *p == ',')
+			p++;
+		else if (p == end || *p != '}')
+			goto bad;
+	}
+bad:
+	json_decref(o);
+	return NULL;
+}
+
 /* Called for each (scope, name, amount) a record contributes. */
 typedef int (*ns__add_fn)(void *arg, const char *scope, const char *name, int64_t n);
 
@@ -310,12 +399,24 @@ int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const char *j
 
 	if (!s->has_figures)
 		return 0;
-	if ((rc = ns__figures_drop(txn, s, ref)) != 0)
-		return rc;
-	if ((v = json_loadb(json, len, 0, NULL)) == NULL)
+	if ((v = ns__view_subset(json, len)) == NULL)
 		return NS_ECORRUPT;
 	ns__figrec_from_view(v, &r);
 	json_decref(v);
+	/*
+	 * Most re-folds (an alert, a movement within a prison) leave the record
+	 * as it was: then nothing is written (the bench's late-event re-fold
+	 * took 0.24 ms longer at p99 when every one dropped and re-added some
+	 * sixty counters). Both records are zeroed before they are filled, so
+	 * equal contents compare equal byte for byte.
+	 */
+	ns__figrec old;
+	if ((rc = ns__figrec_get(txn, s, ref, &old)) == 0 && memcmp(&old, &r, sizeof(r)) == 0)
+		return 0;
+	if (rc != 0 && rc != NS_ENOTFOUND)
+		return rc;
+	if ((rc = ns__figures_drop(txn, s, ref)) != 0)
+		return rc;
 	if ((rc = ns__figrec_apply(txn, s, ref, &r, 1)) != 0)
 		return rc;
 	MDB_val k = { strlen(ref), (void *)ref }, val = { sizeof(r), &r };
@@ -757,19 +858,21 @@ char *ns_figures_csv(const json_t *v)
 	if (f == NULL)
 		return NULL;
 	if (json_is_array(v)) {
-		json_t *first = json_array_get(v, 0);
-		int col = 0;
-		json_object_foreach(first, key, val) fprintf(f, "%s%s", col++ ? "," : "", key);
-		if (col)
-			fputs("\r\n", f);
+		/* The columns of ns__figrec_json, named even when there are no rows. */
+		static const char *const cols[] = {
+			"ref", "noms", "crn", "status", "supervision", "prison", "region",
+			"pom", "com", "tier", "rosh", "next_key_date", "release_date", "flags",
+		};
+		const size_t ncols = sizeof(cols) / sizeof(cols[0]);
+		for (size_t k = 0; k < ncols; k++)
+			fprintf(f, "%s%s", k ? "," : "", cols[k]);
+		fputs("\r\n", f);
 		json_array_foreach(v, i, val)
 		{
-			col = 0;
-			json_object_foreach(first, key, sv)
-			{
-				if (col++)
+			for (size_t k = 0; k < ncols; k++) {
+				if (k)
 					fputc(',', f);
-				ns__csv_cell(f, json_object_get(val, key));
+				ns__csv_cell(f, json_object_get(val, cols[k]));
 			}
 			fputs("\r\n", f);
 		}
