@@ -4,10 +4,22 @@
 # part of realistic offender life courses while the daemons replicate over
 # ZeroMQ with CURVE; LEI and the court talk only to the hub, which relays.
 # When every node holds the same events, each prints the same digest, and
-# one offender's view is shown from a prison and from probation.
+# one offender's view is shown from a prison and from probation: their
+# sentence plan, begun by the prison offender manager in custody and carried
+# on by the community offender manager after release; then a community
+# order with its requirements, compliance and enforcement, and the figures
+# a region uses.
 #
-#   bash deploy/demo.sh       (installs Debian packages and builds if needed)
+#   bash deploy/demo.sh           (installs Debian packages and builds if needed)
+#   bash deploy/demo.sh --serve   (then keeps the nodes running and prints the
+#                                  web page's address and sign-in token)
 set -euo pipefail
+serve=0
+case "${1:-}" in
+  --serve) serve=1 ;;
+  "") ;;
+  *) echo "usage: bash deploy/demo.sh [--serve]" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash deploy/deps.sh
@@ -36,11 +48,16 @@ for c in $sites; do
 done
 column -t "$demo/roster" | sed 's/^/  /'
 
+token=demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "== starting five nomsyncd nodes"
 for c in $sites; do
   {
     echo "[node]"; echo "dir = $demo/$c"; echo "listen = tcp://127.0.0.1:$((port[$c] + off))"
     echo "roster = $demo/roster"; echo "log_level = info"; echo "anti_entropy = 2"
+    if [ "$c" = N55 ]; then
+      # The probation area serves the API and the web page.
+      echo "[http]"; echo "listen = 127.0.0.1:$((7429 + off))"; echo "token = $token"
+    fi
     echo "[peers]"
     for p in ${peers[$c]}; do echo "$p = tcp://127.0.0.1:$((port[$p] + off))"; done
   } >"$demo/$c.conf"
@@ -77,6 +94,30 @@ echo "== the same person found by CRN $crn at the probation area N55"
 $NS --dir "$demo/N55" show "$crn"
 echo "== A0000AA was received at two prisons with no release between: flagged, not resolved"
 $NS --dir "$demo/N55" show A0000AA | grep -E "^(NOMS|Status|CONFLICT)"
+echo "== A0001AB's sentence plan: begun by the POM in custody, carried on by the COM after release"
+$NS --dir "$demo/N55" show A0001AB --json | jq -r '
+  (.plan.goals[] | "  goal \(.goal_id) [\(.area_of_need)] \(.title): \(.status) (added by \(.site))",
+     (.steps[] | "    step \(.step_id) \(.description) - \(.actor), \(.status) (added by \(.site)\(
+        if (.updates | length) > 0 then "; last change by " + (.updates[-1].site) else "" end))")),
+  "  agreement: \(.plan.agreement.agreement_status // "-") (\(.plan.agreement.site // "-"))",
+  (.plan.reviews[] | "  review \(.review_type) by \(.site) on \(.date)")'
+co=$(jq -r 'select(.type == "sentence.imposed" and .sentence_type == "COMMUNITY_ORDER") | .offender' \
+  "$demo/events/SHEFMC.jsonl" | head -n1)
+if [ -n "$co" ]; then
+  echo "== a community order, as the probation area N55 sees $co"
+  $NS --dir "$demo/N55" show "$co" --json | jq -r '
+    .community[] | "  \(.sentence_type) \(.sentence_id): \(.start_date) to \(.end_date), \(.status)",
+      (.requirements[] | "    \(.category): \(.completed // "-") of \(.required) \(.unit | ascii_downcase) done (\(.status))"),
+      "    compliance: \(.compliance.failures_to_comply) failures to comply, \(.compliance.warnings) warnings, in breach: \(.compliance.in_breach), enforcement due: \(.compliance.enforcement_due)"'
+fi
+echo "== the figures Yorkshire & the Humber (N55) uses, kept by the store as views change"
+$NS --dir "$demo/HUBNE" figures --region N55 | head -n 30 | sed 's/^/  /'
 echo "== the hub's view of its peers"
 sleep 1.2
 $NS --dir "$demo/HUBNE" status | sed -n '/^daemon/,$p'
+if [ "$serve" = 1 ]; then
+  echo "== serving: the web page of the probation area N55"
+  echo "  http://127.0.0.1:$((7429 + off))/   sign in with the token: $token"
+  echo "  (the nodes keep running; Ctrl-C stops them)"
+  wait
+fi
