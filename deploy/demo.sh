@@ -68,8 +68,8 @@ done
 
 echo "== each site signs and appends its events (300 offenders' life courses)"
 build/nomsync-gen --outdir "$demo/events" --offenders 300 --seed 2026 --court SHEFMC \
-  --prisons MDI,LEI --probation N55 --conflicts >/dev/null
-for c in SHEFMC MDI LEI N55; do
+  --prisons MDI,LEI --probation N55 --conflicts --hub HUBNE >/dev/null
+for c in SHEFMC MDI LEI N55 HUBNE; do
   n=$($NS --dir "$demo/$c" append "$demo/events/$c.jsonl" | wc -l)
   echo "  $c appended $n events"
 done
@@ -110,6 +110,9 @@ if [ -n "$co" ]; then
       (.requirements[] | "    \(.category): \(.completed // "-") of \(.required) \(.unit | ascii_downcase) done (\(.status))"),
       "    compliance: \(.compliance.failures_to_comply) failures to comply, \(.compliance.warnings) warnings, in breach: \(.compliance.in_breach), enforcement due: \(.compliance.enforcement_due)"'
 fi
+m=$(jq -r .survivor "$demo/events/HUBNE.jsonl" | head -n1)
+echo "== a duplicate record merged by the hub: $m at MDI"
+$NS --dir "$demo/MDI" show "$m" --json | jq -r '"  \(.noms) \(.name.surname), \(.name.forenames): merged from \(.merged_from | join(", ")); \(.event_count) events"'
 echo "== the figures Yorkshire & the Humber (N55) uses, kept by the store as views change"
 $NS --dir "$demo/HUBNE" figures --region N55 | head -n 30 | sed 's/^/  /'
 echo "== the hub's view of its peers"

@@ -20,11 +20,17 @@
  * program).
  *
  *   nomsync-gen --outdir DIR [--offenders N] [--seed S] [--court CODE]
- *               [--prisons MDI,LEI] [--probation N55] [--conflicts]
+ *               [--prisons MDI,LEI] [--probation N55] [--conflicts] [--hub CODE]
  *
  * With --conflicts the first offender is also received at a second prison
  * with no release in between, and the prison marks a plan goal achieved
  * that the COM then changes without having seen it; the fold flags both.
+ *
+ * With --hub CODE, one custody course in 25 also has a duplicate record: the
+ * prison creates the person again under a second NOMS number (Z...), and
+ * the hub merges the duplicate into the real one (person.merged), as the
+ * estate's data team does. Nothing else changes, so the other files are
+ * the same with or without it.
  */
 #include <nomsync/catalogue.h>
 #include <nomsync/date.h>
@@ -371,6 +377,34 @@ static void plan_in_community(const char *region, const char *crn, int32_t day)
 		       "Plan reviewed with the COM after release"));
 }
 
+/* The NOMS number of course @p idx. */
+static void noms_of(unsigned idx, char noms[8])
+{
+	snprintf(noms, 8, "%c%04u%c%c", 'A' + (idx / 67600) % 26, idx % 10000, 'A' + (idx / 10000) % 26,
+		 'A' + (idx / 260000 + idx) % 26);
+}
+
+/*
+ * A duplicate record of course @p idx created at @p prison under a second
+ * NOMS number, and the hub's merge of it into the real one. Draws nothing
+ * from the generator, so the rest of the data does not depend on it.
+ */
+static void duplicate_and_merge(unsigned idx, const char *prison, const char *hub)
+{
+	char noms[8], dup[8], dob[11];
+	int32_t day = ns_date_from_civil(2020, 3, 1) + (int32_t)(idx % 600);
+
+	noms_of(idx, noms);
+	snprintf(dup, sizeof(dup), "Z%04u%c%c", idx % 10000, 'A' + (idx / 10000) % 26, 'A' + idx % 26);
+	date_str(dob, ns_date_from_civil(1980 + (int)(idx % 20), 1 + (int)(idx % 12), 1 + (int)(idx % 28)));
+	emit(prison, T(PERSON_CREATED), dup, day, 9,
+	     json_pack("{s:s,s:s,s:s}", "surname", surnames[idx % (sizeof(surnames) / sizeof(*surnames))],
+		       "forenames", forenames[idx % (sizeof(forenames) / sizeof(*forenames))], "dob", dob));
+	emit(hub, T(PERSON_MERGED), noms, day + 3, 11,
+	     json_pack("{s:s,s:s,s:s}", "identifier_type", val(T(PERSON_MERGED), "identifier_type", "NOMS"),
+		       "survivor", noms, "removed", dup));
+}
+
 static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_MAX], size_t nprisons,
 			const char *region, const char *pdu, int conflicts)
 {
@@ -389,8 +423,7 @@ static void life_course(unsigned idx, const char *court, char prisons[][NS_SITE_
 	const char *gender = val(T(PERSON_CREATED), "gender", fi >= 15 ? "F" : "M");
 	int o = (int)rnd(sizeof(offences) / sizeof(*offences));
 
-	snprintf(noms, sizeof(noms), "%c%04u%c%c", 'A' + (idx / 67600) % 26, idx % 10000,
-		 'A' + (idx / 10000) % 26, 'A' + (idx / 260000 + idx) % 26);
+	noms_of(idx, noms);
 	snprintf(crn, sizeof(crn), "X%06u", (idx * 7919u) % 1000000u);
 	make_pnc(pnc, 1995 + (int)rnd(28), 10000 + idx);
 
@@ -499,6 +532,7 @@ int main(int argc, char **argv)
 	char prisons[MAX_PRISONS][NS_SITE_MAX];
 	size_t nprisons = 0;
 	int conflicts = 0;
+	const char *hub = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--outdir") == 0 && i + 1 < argc)
@@ -517,9 +551,12 @@ int main(int argc, char **argv)
 			pdu = argv[++i];
 		else if (strcmp(argv[i], "--conflicts") == 0)
 			conflicts = 1;
+		else if (strcmp(argv[i], "--hub") == 0 && i + 1 < argc)
+			hub = argv[++i];
 		else {
 			fprintf(stderr, "usage: nomsync-gen --outdir DIR [--offenders N] [--seed S] [--court CODE]\n"
-					"                   [--prisons MDI,LEI] [--probation N55] [--pdu N55DNR] [--conflicts]\n");
+					"                   [--prisons MDI,LEI] [--probation N55] [--pdu N55DNR] [--conflicts]\n"
+					"                   [--hub CODE]\n");
 			return 2;
 		}
 	}
@@ -560,6 +597,14 @@ int main(int argc, char **argv)
 			community_course(i, court, region, pdu);
 		else
 			life_course(i, court, prisons, nprisons, region, pdu, conflicts);
+	}
+	if (hub != NULL) {
+		if (ns_validate_site(NS_ROLE_HUB, hub, NULL) != 0) {
+			fprintf(stderr, "nomsync-gen: '%s' is not a hub site code\n", hub);
+			return 2;
+		}
+		for (unsigned i = 3; i < offenders; i += 25)
+			duplicate_and_merge(i, prisons[i % nprisons], hub);
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		if (fclose(files[i].f) != 0) {

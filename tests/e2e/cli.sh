@@ -177,4 +177,21 @@ expect_fail 1 "init with an unknown prison code" $NS --dir "$WORK/x2" init --sit
 expect_fail 1 "init over an existing store" $NS --dir "$WORK/MDI" init --site MDI --role prison
 expect_fail 1 "append of a missing file" $NS --dir "$WORK/MDI" append "$WORK/nope.jsonl"
 
+# nomsync-gen --hub: a duplicate record created at a prison, merged by the hub.
+$GEN --outdir "$WORK/genh" --offenders 10 --seed 7 --prisons MDI --probation N55 --hub HUBG >/dev/null
+$GEN --outdir "$WORK/gen0" --offenders 10 --seed 7 --prisons MDI --probation N55 >/dev/null
+expect_eq "$(cmp -s "$WORK/genh/N55.jsonl" "$WORK/gen0/N55.jsonl" && echo same)" same \
+  "nomsync-gen --hub changes no other site's events"
+expect_eq "$(jq -r .type "$WORK/genh/HUBG.jsonl" | sort -u)" person.merged "the hub's file holds merges"
+$NS --dir "$WORK/hubg" init --site HUBG --role hub >/dev/null
+$NS --dir "$WORK/mdig" init --site MDI --role prison >/dev/null
+$NS --dir "$WORK/mdig" append "$WORK/genh/MDI.jsonl" >/dev/null
+$NS --dir "$WORK/mdig" export >"$WORK/mdig.bundle"
+$NS --dir "$WORK/hubg" import "$WORK/mdig.bundle" --no-roster >/dev/null 2>&1
+$NS --dir "$WORK/hubg" append "$WORK/genh/HUBG.jsonl" >/dev/null
+surv=$(jq -r .survivor "$WORK/genh/HUBG.jsonl" | head -n1)
+dup=$(jq -r .removed "$WORK/genh/HUBG.jsonl" | head -n1)
+expect_eq "$($NS --dir "$WORK/hubg" show "$dup" --json | jq -r '[.noms, (.merged_from | join(","))] | join(" ")')" \
+  "$surv $dup" "the duplicate's number finds the merged record, which names it in merged_from"
+
 finish
