@@ -152,16 +152,15 @@ void ns__fold_person_identifier_added(struct ns__fold *c, const Nomsync__Payload
 	ns__ident(c, pl->person_identifier_added->identifier_type, pl->person_identifier_added->value);
 }
 
-/* The merge pair of event @p k (a person.merged or person.unmerged). */
-static const Nomsync__PersonMerged *ns__merge_of(const struct ns__fold *c, size_t k, int *merge)
+/* The merge pair of event @p k (a person.merged or person.unmerged); *merge 1 for a merge. */
+static void ns__merge_of(const struct ns__fold *c, size_t k, int *merge, const char **survivor,
+			 const char **removed)
 {
 	const Nomsync__Payload *pl = c->f[k].ev->payload;
 
 	*merge = pl->body_case == NOMSYNC__PAYLOAD__BODY_PERSON_MERGED;
-	if (*merge)
-		return pl->person_merged;
-	/* PersonUnmerged has the same fields, in the same order. */
-	return (const Nomsync__PersonMerged *)(const void *)pl->person_unmerged;
+	*survivor = *merge ? pl->person_merged->survivor : pl->person_unmerged->survivor;
+	*removed = *merge ? pl->person_merged->removed : pl->person_unmerged->removed;
 }
 
 /*
@@ -174,19 +173,18 @@ void ns__merges_scan(struct ns__fold *c)
 {
 	for (size_t k = 0; k < c->n; k++) {
 		const Nomsync__Payload *pl = c->f[k].ev->payload;
-		const Nomsync__PersonMerged *p;
+		const char *survivor, *removed;
 		struct ns__merge *m = NULL;
 		int merge;
 
 		if (pl == NULL || (pl->body_case != NOMSYNC__PAYLOAD__BODY_PERSON_MERGED &&
 				   pl->body_case != NOMSYNC__PAYLOAD__BODY_PERSON_UNMERGED))
 			continue;
-		p = ns__merge_of(c, k, &merge);
-		if (ns__nz(p->survivor) == NULL || ns__nz(p->removed) == NULL)
+		ns__merge_of(c, k, &merge, &survivor, &removed);
+		if (ns__nz(survivor) == NULL || ns__nz(removed) == NULL)
 			continue;
 		for (size_t i = 0; i < c->nmerges && m == NULL; i++)
-			if (strcmp(c->merges[i].survivor, p->survivor) == 0 &&
-			    strcmp(c->merges[i].removed, p->removed) == 0)
+			if (strcmp(c->merges[i].survivor, survivor) == 0 && strcmp(c->merges[i].removed, removed) == 0)
 				m = &c->merges[i];
 		if (m == NULL) {
 			struct ns__merge *ms = ns__grow(c, c->merges, &c->capmerges, c->nmerges, sizeof(*ms));
@@ -194,8 +192,8 @@ void ns__merges_scan(struct ns__fold *c)
 				return;
 			c->merges = ms;
 			m = &ms[c->nmerges++];
-			m->survivor = p->survivor;
-			m->removed = p->removed;
+			m->survivor = survivor;
+			m->removed = removed;
 		}
 		m->ev = (int)k;
 		m->active = merge;
@@ -231,17 +229,18 @@ static int ns__merge_path(const struct ns__fold *c, const char *from, const char
 void ns__fold_person_merged(struct ns__fold *c, const Nomsync__Payload *pl)
 {
 	int merge, via = -1;
-	const Nomsync__PersonMerged *p = ns__merge_of(c, (size_t)c->cur, &merge);
+	const char *survivor, *removed;
 
 	(void)pl;
+	ns__merge_of(c, (size_t)c->cur, &merge, &survivor, &removed);
 	ns__prov(c, "merged_from");
-	if (!merge || !ns__merged_away(c, p->removed))
+	if (!merge || !ns__merged_away(c, removed))
 		return;
 	for (size_t i = 0; i < c->nmerges; i++)
-		if (c->merges[i].ev == c->cur && ns__merge_path(c, p->survivor, p->removed, c->cur, 0, &via)) {
+		if (c->merges[i].ev == c->cur && ns__merge_path(c, survivor, removed, c->cur, 0, &via)) {
 			ns__conflict(c, "MERGE_CYCLE", via, c->cur,
-				     "%s merged into %s, which was already merged into %s", p->removed,
-				     p->survivor, p->removed);
+				     "%s merged into %s, which was already merged into %s", removed, survivor,
+				     removed);
 			return;
 		}
 }
@@ -298,9 +297,16 @@ void ns__render_identity(struct ns__fold *c, json_t *v)
 	ns__set(c, v, "deceased", ns__jdate(c, c->deceased));
 	if (c->nmerges > 0) {
 		json_t *from = ns__arr(c);
-		for (size_t i = 0; i < c->nmerges; i++)
-			if (c->merges[i].active)
+		for (size_t i = 0; i < c->nmerges; i++) {
+			int seen = 0;
+			if (!c->merges[i].active)
+				continue;
+			/* An id merged into two survivors is listed once. */
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = c->merges[j].active && strcmp(c->merges[j].removed, c->merges[i].removed) == 0;
+			if (!seen)
 				ns__push(c, from, ns__jstr(c, c->merges[i].removed));
+		}
 		if (json_array_size(from) > 0)
 			ns__set(c, v, "merged_from", from);
 		else
