@@ -456,10 +456,8 @@ static int ns__compact_copy(const char *dir, const char *tmp, size_t map)
 		}
 		memcpy(name, k.mv_data, k.mv_size);
 		name[k.mv_size] = '\0';
-		rc = ns__copy_db(rt, dst, name);
-		rc = rc < 0 ? rc : 0; /* ns__copy_db returns NS_E codes */
-		if (rc != 0)
-			goto out_ns;
+		if ((rc = ns__copy_db(rt, dst, name)) != 0)
+			goto out_ns; /* already an NS_E code: skip ns__mdb */
 	}
 	if (rc == 0 && g != MDB_NOTFOUND)
 		rc = g;
