@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git
       libzmq3-dev liblmdb-dev lmdb-utils libprotobuf-c-dev protobuf-c-compiler
       libuv1-dev libsodium-dev libjansson-dev libhttp-parser-dev
+      libssl-dev openssl libnats-dev nats-server python3-jsonschema
       clang libclang-rt-14-dev iproute2 procps psmisc curl jq python3
       chromium chromium-driver)
 missing=()

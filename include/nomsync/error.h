@@ -49,7 +49,10 @@ enum ns_error {
 	NS_EREVOKED = -25,    /**< the signing key was revoked */
 	NS_EHELDWINDOW = -26, /**< seq too far ahead of the origin's contiguous seq to hold */
 	NS_EHELDFULL = -27,   /**< no room left to hold events for the origin or the sender */
-	NS__ERRMIN = -28
+	NS_EAUTH = -28,       /**< credentials missing or not valid (token, JWT, certificate) */
+	NS_EDENIED = -29,     /**< authenticated, but not allowed (role or record restriction) */
+	NS_ENATS = -30,       /**< NATS server refused or failed a request */
+	NS__ERRMIN = -31
 };
 
 /**

@@ -40,6 +40,9 @@ static const struct {
 	{ NS_EREVOKED, "NS_EREVOKED", "the signing key was revoked by the roster authority" },
 	{ NS_EHELDWINDOW, "NS_EHELDWINDOW", "event too far ahead of its origin's chain to be held" },
 	{ NS_EHELDFULL, "NS_EHELDFULL", "no room left to hold events of this origin or from this sender" },
+	{ NS_EAUTH, "NS_EAUTH", "credentials missing or not valid" },
+	{ NS_EDENIED, "NS_EDENIED", "not allowed for this user" },
+	{ NS_ENATS, "NS_ENATS", "the NATS server refused or failed the request" },
 };
 
 const char *ns_strerror(int code)

@@ -309,6 +309,8 @@ static void ns__reset_request(ns__conn *c)
 	c->complete = 0;
 	c->in_request = 0;
 	c->error = 0;
+	memset(&c->who, 0, sizeof(c->who));
+	ns__audit_clear(c);
 }
 
 static void ns__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -421,6 +423,7 @@ static void ns__on_handle_closed(uv_handle_t *hd)
 		return;
 	free(c->body);
 	free(c->stash);
+	ns__audit_clear(c);
 	free(c);
 }
 

@@ -17,6 +17,8 @@
 #define NS_HTTP_H
 
 #include <jansson.h>
+#include <nomsync/audit.h>
+#include <nomsync/auth.h>
 #include <nomsync/status.h>
 #include <nomsync/store.h>
 #include <uv.h>
@@ -43,6 +45,10 @@ typedef struct ns_http_opts {
 	/** Warnings (connections refused or closed), at most one line per reason per 10 s; NULL: none. */
 	void (*log)(void *arg, const char *line);
 	void *log_arg;
+	/** Trusted JWT keys ([auth]); NULL: only the [http] token (service) is accepted. Not owned. */
+	const ns_auth *auth;
+	/** The read audit; NULL: reads are not audited. Not owned. */
+	ns_audit *audit;
 } ns_http_opts;
 
 /**

@@ -84,6 +84,9 @@ struct ns__conn {
 	size_t stash_len;
 	int keep_alive;
 	int handles; /* open uv handles (tcp, timer) */
+	ns_principal who;        /* who is behind the current request (valid once authorised) */
+	ns_audit_entry *audit;   /* reads of the current request to audit (audit.c) */
+	size_t naudit, audit_cap;
 };
 
 /* conn.c */
@@ -101,6 +104,15 @@ enum ns__auth ns__authorise(ns__conn *c);
 int ns__session_new(ns_http *h, char id_hex[2 * NS__SESSION_ID_BYTES + 1]);
 void ns__session_end(ns__conn *c);
 const char *ns__csrf_refusal(ns__conn *c, int need_json);
+
+/* audit.c: the read audit of the current request.
+ * ns__audit_note records that the request read (or was refused) @p offender's
+ * data at @p endpoint (the route, e.g. "GET /v1/offenders/{id}") with an
+ * enum ns_audit_outcome; the entries are submitted when the response is
+ * written, and the response leaves only once they are durable.
+ * ns__audit_clear forgets them (request reset). */
+int ns__audit_note(ns__conn *c, const char *offender, const char *endpoint, int outcome);
+void ns__audit_clear(ns__conn *c);
 
 /* http.c */
 void ns__dispatch(ns__conn *c);
