@@ -34,7 +34,7 @@ HEADER_MODULE = {
     "event.h": "event", "catalogue.h": "event", "ident.h": "event",
     "validate.h": "validate", "json.h": "json", "fold.h": "fold",
     "store.h": "store", "bundle.h": "bundle", "roster.h": "roster",
-    "config.h": "config", "status.h": "status",
+    "config.h": "config", "status.h": "status", "auth.h": "auth", "audit.h": "audit",
 }
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
