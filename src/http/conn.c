@@ -16,6 +16,10 @@
  * /login or carry the token or a session, else it gets 503 and is closed. A
  * newcomer finding every slot taken evicts the oldest probation connection
  * that has not started a request.
+ *
+ * On a TLS listener (tls.c) bytes read go through ns__tls_input, which
+ * feeds their plaintext to ns__feed, and ns__respond seals each response
+ * before writing it; everything else here is the same for both.
  */
 #include "http/http_int.h"
 
@@ -93,8 +97,9 @@ void ns__respond(ns__conn *c, int code, const char *type, const char *body, size
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n"
 		     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-		     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n%s\r\n",
-		     code, ns__reason(code), type, len, c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+		     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n%s%s\r\n",
+		     code, ns__reason(code), type, len, c->keep_alive ? "keep-alive" : "close",
+		     c->ssl ? "Strict-Transport-Security: max-age=31536000\r\n" : "", extra ? extra : "");
 	r = calloc(1, sizeof(*r));
 	if (r == NULL || n < 0 || (size_t)n >= sizeof(head) || (r->buf = malloc((size_t)n + len)) == NULL) {
 		free(r);
@@ -107,9 +112,10 @@ void ns__respond(ns__conn *c, int code, const char *type, const char *body, size
 	if (len)
 		memcpy(r->buf + n, body, len);
 	r->c = c;
-	uv_buf_t b = uv_buf_init(r->buf, (unsigned)((size_t)n + len));
+	len += (size_t)n;
 	c->busy = c->writing = 1;
-	if (uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1, ns__on_written) != 0) {
+	if ((c->ssl && ns__tls_seal(c, &r->buf, &len) != 0) ||
+	    uv_write(&r->req, (uv_stream_t *)&c->tcp, &(uv_buf_t){ .base = r->buf, .len = len }, 1, ns__on_written) != 0) {
 		free(r->buf);
 		free(r);
 		c->busy = c->writing = 0;
@@ -344,8 +350,8 @@ static void ns__answer(ns__conn *c)
 		ns__dispatch(c);
 }
 
-/* Feed bytes to the parser; dispatch a completed request. */
-static void ns__feed(ns__conn *c, const char *data, size_t len)
+/* Feed (plain) bytes to the parser; dispatch a completed request. */
+void ns__feed(ns__conn *c, const char *data, size_t len)
 {
 	size_t n;
 
@@ -424,6 +430,7 @@ static void ns__on_handle_closed(uv_handle_t *hd)
 	free(c->body);
 	free(c->stash);
 	ns__audit_clear(c);
+	ns__tls_free(c);
 	free(c);
 }
 
@@ -493,7 +500,10 @@ static void ns__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		c->keep_alive = 0;
 		ns__conn_close(c);
 	} else if (nread > 0 && c->closing == 0) {
-		ns__feed(c, buf->base, (size_t)nread);
+		if (c->tls != NS__TLS_OFF)
+			ns__tls_input(c, buf->base, (size_t)nread);
+		else
+			ns__feed(c, buf->base, (size_t)nread);
 	}
 	free(buf->base);
 }
@@ -592,6 +602,10 @@ static void ns__on_connection(uv_stream_t *srv, int status)
 	h->nconns++;
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
+	if (h->tls.ctx && ns__tls_accept(c) != 0) {
+		ns__conn_close(c);
+		return;
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	/*
 	 * A modest kernel send buffer, so a client that does not read finds its
@@ -680,7 +694,9 @@ void ns_http_stop(ns_http *h)
 
 void ns_http_free(ns_http *h)
 {
-	if (h)
+	if (h) {
 		free(h->sessions);
+		ns__tls_server_free(h);
+	}
 	free(h);
 }
