@@ -38,6 +38,13 @@
  *   connections_per_client = 32     # per client IPv4 address
  *   response_timeout = 10           # seconds a client may leave a response untaken
  *   session_lifetime = 43200        # seconds a web sign-in lasts
+ *   tls_cert = api.crt              # PEM certificate chain: serve HTTPS only
+ *                                   # (TLS 1.2+; plain HTTP gets a 400); reloaded
+ *                                   # with tls_key on SIGHUP; an expired or
+ *                                   # not-yet-valid certificate refuses start-up
+ *   tls_key = api.key               # its PEM private key (both or neither)
+ *   tls_client_ca = clients.crt     # optional: require client certificates
+ *                                   # signed by these CAs (mutual TLS)
  *
  *   [peers]
  *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
@@ -93,6 +100,9 @@ typedef struct ns_config {
 	unsigned http_conns_per_client;
 	double http_response_timeout; /**< seconds */
 	double http_session_lifetime; /**< seconds */
+	char http_tls_cert[PATH_MAX];      /**< "" unless TLS: PEM certificate chain */
+	char http_tls_key[PATH_MAX];       /**< its PEM private key ("" exactly when http_tls_cert is) */
+	char http_tls_client_ca[PATH_MAX]; /**< "" or the PEM CAs a client certificate must be signed by */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
 } ns_config;

@@ -94,12 +94,13 @@ static int ns__tls_build(const ns__tls_server *t, SSL_CTX **out, int64_t *not_af
 				 t->cert, ns__ssl_reason(why, sizeof(why)));
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
 		rc = ns_diag_set(d, NS_ECONFIG, "http", "[http] tls_key %s: not a usable PEM private key: %s", t->key,
 				 ns__ssl_reason(why, sizeof(why)));
 		goto fail;
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
+	if (SSL_CTX_check_private_key(ctx) != 1) { /* a mismatch, found by either */
 		rc = ns_diag_set(d, NS_ECONFIG, "http", "[http] tls_key %s does not match tls_cert %s: %s", t->key,
 				 t->cert, ns__ssl_reason(why, sizeof(why)));
 		goto fail;
