@@ -203,7 +203,8 @@ static int start_tls(server *sv, const char *cert, const char *key, const char *
 		ns_http_free(sv->http);
 		sv->http = NULL;
 	}
-	if (sv->http == NULL || ns_http_tls(sv->http, path(cert), path(key), client_ca ? path(client_ca) : NULL, &d) != 0) {
+	if (sv->http == NULL ||
+	    ns_http_tls(sv->http, path(cert), path(key), client_ca ? path(client_ca) : NULL, &d) != 0) {
 		fprintf(stderr, "TLS server: %s\n", d.msg);
 		return -1;
 	}
@@ -310,19 +311,26 @@ static int tls_send(tls_client *c, const char *text)
  */
 static int tls_read(tls_client *c, char *head, size_t hcap, char *body, size_t bcap)
 {
-	char *end;
-	size_t hl, bl = 0;
+	char *end, *cl;
+	size_t hl = 0, bl = 0;
 	int n;
 
-	while ((end = memmem(c->buf, c->have, "\r\n\r\n", 4)) == NULL ||
-	       c->have < (size_t)(end - c->buf) + 4 + (bl = strtoul(strcasestr(c->buf, "Content-Length:") + 15, NULL, 10))) {
-		if (c->have == sizeof(c->buf) || (n = SSL_read(c->ssl, c->buf + c->have, (int)(sizeof(c->buf) - c->have))) <= 0) {
+	for (;;) {
+		if ((end = memmem(c->buf, c->have, "\r\n\r\n", 4)) != NULL) {
+			hl = (size_t)(end - c->buf) + 4;
+			cl = memmem(c->buf, hl, "Content-Length: ", 16); /* every response of the server has it */
+			bl = cl ? strtoul(cl + 16, NULL, 10) : 0;
+			if (c->have >= hl + bl)
+				break;
+		}
+		if (c->have == sizeof(c->buf))
+			return -1;
+		if ((n = SSL_read(c->ssl, c->buf + c->have, (int)(sizeof(c->buf) - c->have))) <= 0) {
 			ERR_clear_error();
 			return -1;
 		}
 		c->have += (size_t)n;
 	}
-	hl = (size_t)(end - c->buf) + 4;
 	snprintf(head, hcap, "%.*s", (int)hl, c->buf);
 	snprintf(body, bcap, "%.*s", (int)bl, c->buf + hl);
 	memmove(c->buf, c->buf + hl + bl, c->have - hl - bl);

@@ -114,8 +114,9 @@ void ns__respond(ns__conn *c, int code, const char *type, const char *body, size
 	r->c = c;
 	len += (size_t)n;
 	c->busy = c->writing = 1;
-	if ((c->ssl && ns__tls_seal(c, &r->buf, &len) != 0) ||
-	    uv_write(&r->req, (uv_stream_t *)&c->tcp, &(uv_buf_t){ .base = r->buf, .len = len }, 1, ns__on_written) != 0) {
+	if ((c->ssl && ns__tls_seal(c, &r->buf, &len) != 0) || /* TLS: the response's records replace it */
+	    uv_write(&r->req, (uv_stream_t *)&c->tcp, &(uv_buf_t){ .base = r->buf, .len = len }, 1,
+		     ns__on_written) != 0) {
 		free(r->buf);
 		free(r);
 		c->busy = c->writing = 0;

@@ -610,7 +610,8 @@ static void ns__logout(ns__conn *c)
 		ns__session_end(c);
 	}
 	ns__respond(c, 303, "text/plain", "", 0,
-		    c->ssl ? "Location: /\r\nSet-Cookie: nomsync_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; Secure\r\n"
+		    c->ssl ? "Location: /\r\nSet-Cookie: nomsync_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; "
+			     "Secure\r\n"
 			   : "Location: /\r\nSet-Cookie: nomsync_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
 }
 

@@ -12,8 +12,8 @@
  * or from sibling subdomains (same site, other origin), so a cookie request
  * that changes something must also show it comes from the page: an Origin
  * naming this server's Host (scheme https on a TLS listener; http or https
- * on a plain one, for a TLS proxy that passes Host on), or, without Origin (or with "null"), Sec-Fetch-Site:
- * same-origin; and
+ * on a plain one, for a TLS proxy that passes Host on), or, without Origin
+ * (or with "null"), Sec-Fetch-Site: same-origin; and
  * POST /v1/events must be application/json, which no cross-origin form or
  * "simple" request can send. Bearer-token requests (machine clients) carry
  * no ambient credential and are not checked.

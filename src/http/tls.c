@@ -147,7 +147,8 @@ int ns_http_tls(ns_http *h, const char *cert, const char *key, const char *clien
 
 	if (snprintf(t->cert, sizeof(t->cert), "%s", cert) >= (int)sizeof(t->cert) ||
 	    snprintf(t->key, sizeof(t->key), "%s", key) >= (int)sizeof(t->key) ||
-	    snprintf(t->client_ca, sizeof(t->client_ca), "%s", client_ca ? client_ca : "") >= (int)sizeof(t->client_ca))
+	    snprintf(t->client_ca, sizeof(t->client_ca), "%s", client_ca ? client_ca : "") >=
+		    (int)sizeof(t->client_ca))
 		return ns_diag_set(d, NS_ECONFIG, "http", "[http] a TLS file path is too long");
 	return ns_http_reload_tls(h, d);
 }
