@@ -9,7 +9,8 @@
  * https-only Origin check, plain HTTP refused with a 400, a TLS 1.1 client
  * and a broken handshake refused, close_notify both ways, the reload
  * (connections keep their certificate, new ones get the new one, a failed
- * reload keeps the old one), the metrics, and mutual TLS.
+ * reload keeps the old one), the metrics, the response timeout against a
+ * client that does not read, and mutual TLS.
  */
 #define _GNU_SOURCE /* memmem */
 #include "test.h"
@@ -26,6 +27,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -182,7 +184,7 @@ static void *run_loop(void *arg)
 	return NULL;
 }
 
-static int start_tls(server *sv, const char *cert, const char *key, const char *client_ca)
+static int start_tls(server *sv, const char *cert, const char *key, const char *client_ca, const ns_http_opts *o)
 {
 	char listen[64];
 	ns_diag d;
@@ -203,7 +205,7 @@ static int start_tls(server *sv, const char *cert, const char *key, const char *
 		ns_http_free(sv->http);
 		sv->http = NULL;
 	}
-	if (sv->http == NULL ||
+	if (sv->http == NULL || (o && ns_http_configure(sv->http, o, &d) != 0) ||
 	    ns_http_tls(sv->http, path(cert), path(key), client_ca ? path(client_ca) : NULL, &d) != 0) {
 		fprintf(stderr, "TLS server: %s\n", d.msg);
 		return -1;
@@ -568,13 +570,45 @@ static void test_reload(void)
 	CHECK(metric("nomsync_http_tls_handshakes_total{result=\"ok\"}") >= ok + 3);
 }
 
+/*
+ * A client that pipelines requests and never reads its responses: the
+ * server reads nothing more while a response is unsent, so the client's
+ * writes back up, and the response timeout (1 s here) cuts it off, as
+ * without TLS.
+ */
+static void test_backpressure(void)
+{
+	const char *key = "nomsync_http_connections_refused_total{reason=\"response_timeout\"}";
+	const char *req = "GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN "\r\n\r\n";
+	long long before = metric(key);
+	tls_client *c = tls_connect(srv.port, NULL, 0);
+	struct timeval tv = { 10, 0 };
+	struct timespec t0, t1;
+	long sent = 0;
+
+	if (c == NULL) {
+		CHECK(c != NULL);
+		return;
+	}
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (sent < 1000000 && tls_send(c, req) == 0)
+		sent++;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ERR_clear_error();
+	CHECK(sent < 1000000);
+	CHECK(t1.tv_sec - t0.tv_sec < 10); /* ended by the server, not by the client's send timeout */
+	tls_close(c);
+	CHECK_INT(metric(key), before + 1);
+}
+
 /* Mutual TLS: a client certificate signed by tls_client_ca is required. */
 static void test_mutual_tls(void)
 {
 	char head[4096], body[4096];
 	tls_client *c;
 
-	if (start_tls(&mtls_srv, "one.pem", "one.key", "ca.pem") != 0) {
+	if (start_tls(&mtls_srv, "one.pem", "one.key", "ca.pem", NULL) != 0) {
 		CHECK(0);
 		return;
 	}
@@ -599,12 +633,13 @@ int main(void)
 	if (mkdtemp(tmproot) == NULL)
 		return 1;
 	ns_crypto_init();
+	signal(SIGPIPE, SIG_IGN); /* a write to a connection the server cut off fails instead */
 	make_certs();
 	copy_file("one.pem", "live.pem");
 	copy_file("one.key", "live.key");
 	snprintf(dir, sizeof(dir), "%s/mdi", tmproot);
 	if (ns_store_create(dir, "MDI", NS_ROLE_PRISON, &d) != 0 || ns_store_open(dir, NS_STORE_NOSYNC, &store, &d) != 0 ||
-	    start_tls(&srv, "live.pem", "live.key", NULL) != 0) {
+	    start_tls(&srv, "live.pem", "live.key", NULL, &(ns_http_opts){ .response_timeout = 1 }) != 0) {
 		fprintf(stderr, "could not start the server\n");
 		return 1;
 	}
@@ -613,6 +648,7 @@ int main(void)
 	RUN(test_cookie_and_origin);
 	RUN(test_refusals);
 	RUN(test_reload);
+	RUN(test_backpressure);
 	RUN(test_mutual_tls);
 	stop_tls(&srv);
 	ns_store_close(store);
