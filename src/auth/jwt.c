@@ -155,7 +155,7 @@ static int ns__date(json_t *c, const char *name, double *out, ns_diag *d)
 	*out = json_number_value(v);
 	if (!json_is_number(v) || !isfinite(*out) || *out < 0 || *out > NS__TIME_MAX)
 		return ns__refuse(d, "malformed", "the token's %s claim is not a date (seconds)", name);
-	*out = floor(*out);
+	*out = (double)(int64_t)*out; /* whole seconds (>= 0: truncation is floor) */
 	return 1;
 }
 
