@@ -272,7 +272,7 @@ static int ns__who(json_t *c, ns_principal *p, ns_diag *d)
 		if (!json_is_string(v))
 			return ns__refuse(d, "malformed", "the token's %s claim holds a non-string",
 					  "authorities");
-		p->roles |= ns_role_from_name(json_string_value(v));
+		p->roles |= ns_urole_from_name(json_string_value(v));
 	}
 	return 0;
 }

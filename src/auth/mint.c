@@ -297,7 +297,7 @@ static int ns__claims_json(const ns_auth_claims *c, char **out)
 		bad |= json_object_set_new(o, "nbf", json_integer(c->not_before));
 	for (unsigned bit = 1; !bad && bit <= NS_UROLE_ALL; bit <<= 1)
 		if (c->roles & bit)
-			bad |= json_array_append_new(roles, json_string(ns_role_name(bit)));
+			bad |= json_array_append_new(roles, json_string(ns_urole_name(bit)));
 	if (!bad)
 		bad |= json_object_set(o, "authorities", roles);
 	if (!bad)
@@ -327,7 +327,7 @@ int ns_auth_mint(const char *pem_path, const char *kid, const char *alg, const n
 		return rc;
 	EVP_PKEY_free(pk);
 	if (alg != NULL && ns__alg_from_name(alg) != key_alg)
-		return ns_diag_set(d, NS_EINVAL, "alg", "%s is a %s key, not %s", pem_path,
+		return ns_diag_set(d, NS_EINVAL, "alg", "the key in %s signs %s, not %s", pem_path,
 				   ns__alg_name(key_alg), alg);
 	h = json_pack("{s:s, s:s, s:s}", "alg", ns__alg_name(key_alg), "typ", "JWT", "kid", kid);
 	if (h == NULL || (header = json_dumps(h, JSON_COMPACT)) == NULL ||
