@@ -216,8 +216,9 @@ static int ns__load_auth(const ns_config *cfg, ns_auth **out, ns_diag *d)
 		return 0;
 	ns_diag_clear(&why);
 	if ((rc = ns_auth_open(out, cfg->auth_jwks, &o, &why)) != 0)
-		return ns_diag_set(d, rc, "auth", "[auth] jwks %s: %s", cfg->auth_jwks,
-				   why.msg[0] ? why.msg : ns_strerror(rc));
+		return rc == NS_ECONFIG ? ns_diag_set(d, rc, "auth", "[auth] jwks %s: %s", cfg->auth_jwks, why.msg)
+					: ns_diag_set(d, rc, "auth", "[auth] jwks: %s",
+						      why.msg[0] ? why.msg : ns_strerror(rc));
 	return 0;
 }
 
