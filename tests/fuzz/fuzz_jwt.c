@@ -55,8 +55,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_verify(const ns_auth *a, const char *tok, size_t len)
 {
-	static const char *const reasons[] = { "malformed",     "alg_refused",   "unknown_key",
-					       "bad_signature", "expired",       "not_yet_valid",
+	static const char *const reasons[] = { "malformed",     "alg_refused",    "unknown_key",
+					       "bad_signature", "expired",        "not_yet_valid",
 					       "wrong_issuer",  "wrong_audience", "no_user" };
 	ns_principal p, zero;
 	ns_diag d;
