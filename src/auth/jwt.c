@@ -10,6 +10,7 @@
 #include <math.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -324,6 +325,9 @@ int ns_auth_verify(const ns_auth *a, const char *token, size_t len, int64_t now,
 		goto out;
 	rc = 0;
 out:
+	/* OpenSSL's reasons for a bad signature stay on this thread's error queue,
+	 * where a TLS read on the same thread would take them for its own. */
+	ERR_clear_error();
 	if (rc != 0)
 		memset(p, 0, sizeof *p);
 	free(sig);

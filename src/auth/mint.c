@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ static int ns__load(const char *path, int need_private, EVP_PKEY **pk, enum ns__
 		*pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	}
 	fclose(f);
+	ERR_clear_error(); /* the failed first read, or why neither read */
 	if (*pk == NULL)
 		return ns_diag_set(d, NS_EKEY, "key", "%s is not a PEM %skey", path,
 				   need_private ? "private " : "");
