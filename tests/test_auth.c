@@ -611,6 +611,18 @@ static void test_mint_tools(void)
 	CHECK_INT(ns_auth_keygen("HS256", "/nonexistent", &d), NS_EINVAL);
 	CHECK_INT(ns_auth_keygen("RS256", rsa_pem, &d), NS_EIO); /* never overwritten */
 	CHECK_INT(ns_auth_jwks_of(pems, kids, 1, &json, &d), NS_EINVAL);
+	kids[0] = "a\tb";
+	CHECK_INT(ns_auth_jwks_of(pems, kids, 1, &json, &d), NS_EINVAL);
+	CHECK_INT(ns_auth_mint(rsa_pem, "a\nb", NULL, &c, &jwt, &d), NS_EINVAL);
+	/* No key set at all: every token is refused. */
+	{
+		ns_principal p;
+		char *t = mint(rsa_pem, "r1", &c);
+
+		CHECK_INT(ns_auth_verify(NULL, t, strlen(t), NOW, &p, &d), NS_EAUTH);
+		CHECK_STR(d.field, "unknown_key");
+		free(t);
+	}
 	CHECK_INT(ns_auth_mint(rsa_pem, "r1", "ES256", &c, &jwt, &d), NS_EINVAL);
 	CHECK_INT(ns_auth_mint(jwks_text, "r1", NULL, &c, &jwt, &d), NS_EIO);
 	CHECK(jwt == NULL && json == NULL);

@@ -294,6 +294,9 @@ int ns_auth_verify(const ns_auth *a, const char *token, size_t len, int64_t now,
 	int rc;
 
 	memset(p, 0, sizeof *p);
+	if (a == NULL)
+		return ns_diag_set(d, NS_EAUTH, "unknown_key",
+				   "this node trusts no JWT keys ([auth] jwks)");
 	if (len == 0 || len > NS__JWT_MAX)
 		return ns_diag_set(d, NS_EAUTH, "malformed",
 				   "the token is empty or longer than %d bytes", NS__JWT_MAX);
