@@ -304,9 +304,8 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				   "[auth] issuer and audience need [auth] jwks");
 	if (c->http_listen[0] && c->http_token[0] == '\0' && c->auth_jwks[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config",
-				   "[http] listen needs [auth] jwks (signed-in users) or [http] "
-				   "token (a service "
-				   "credential), or both");
+				   "[http] listen needs [auth] jwks (signed-in users) or [http] token "
+				   "(a service credential), or both");
 	return 0;
 }
 
