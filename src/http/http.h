@@ -89,5 +89,11 @@ int ns_http_tls_describe(const ns_http *h, char *buf, size_t cap);
 void ns_http_stop(ns_http *h);
 /** @brief Free after the loop has finished. NULL is allowed. */
 void ns_http_free(ns_http *h);
+/**
+ * @brief Replace the trusted JWT keys (SIGHUP), on the loop thread: requests
+ * verified from now on use @p a (not owned). The old set may be freed once
+ * this returns (verification runs on the loop thread and keeps no reference).
+ */
+void ns_http_set_auth(ns_http *h, const ns_auth *a);
 
 #endif /* NS_HTTP_H */
