@@ -3,7 +3,9 @@
  *   conn.c     connections: accept and admission (limits, reserve), request
  *              parsing, writing responses, deadlines, start/stop;
  *   session.c  web sign-in sessions and the CSRF checks on cookie requests;
- *   http.c     routing and the API handlers.
+ *   authz.c    who is behind a request (bearer token, JWT, session) and the
+ *              route table saying which role each route needs;
+ *   http.c     dispatch and the API handlers.
  */
 #ifndef NS_HTTP_INT_H
 #define NS_HTTP_INT_H
@@ -33,14 +35,30 @@ enum ns__refusal {
 	NS__NREFUSALS
 };
 
-/* How a request is authorised. */
-enum ns__auth { NS__AUTH_NONE, NS__AUTH_BEARER, NS__AUTH_COOKIE };
+/* How a request is authenticated: no credential, a bearer token or JWT, a session, or a bad credential. */
+enum ns__auth { NS__AUTH_NONE, NS__AUTH_BEARER, NS__AUTH_COOKIE, NS__AUTH_BAD };
+
+/* The API routes (authz.c's table). */
+enum ns__route_id {
+	NS__R_INDEX, NS__R_WHOAMI, NS__R_CATALOGUE, NS__R_REFDATA, NS__R_EVENTS, NS__R_SEARCH, NS__R_VIEW,
+	NS__R_TIMELINE, NS__R_CASELOAD, NS__R_RELEASES, NS__R_FIGURES, NS__R_AUDIT, NS__R_STATUS, NS__R_METRICS
+};
+
+typedef struct ns__route {
+	enum ns__route_id id;
+	int method;           /* HTTP_GET, HTTP_POST */
+	const char *path;     /* exact, or with one "{id}" segment naming a person */
+	const char *endpoint; /* the audit's name of the route */
+	unsigned role;        /* NS_UROLE_* needed; 0: any authenticated principal */
+	int person;           /* 1: the URL names one person */
+} ns__route;
 
 typedef struct ns__conn ns__conn;
 
 typedef struct ns__session {
 	uint8_t hash[32]; /* BLAKE2b of the id: the id itself is kept only by the browser */
 	uint64_t expires; /* uv_now() milliseconds */
+	ns_principal who; /* who signed in */
 } ns__session;
 
 struct ns_http {
@@ -60,6 +78,8 @@ struct ns_http {
 	uint64_t logged_at[NS__NREFUSALS]; /* uv_now() of the last log line per reason, 0 never */
 	ns__session *sessions;
 	size_t nsessions;
+	uint64_t service_uses;      /* requests authenticated by the [http] token */
+	uint64_t service_logged_at; /* uv_now() of the last log line about it, 0 never */
 };
 
 struct ns__conn {
@@ -71,10 +91,10 @@ struct ns__conn {
 	http_parser parser;
 	char url[4096];
 	size_t url_len;
-	char hname[64], hval[1024];
+	char hname[64], hval[8192];
 	size_t hname_len, hval_len;
 	int in_value;
-	char auth[256], cookie[1024], ctype[128], host[256], origin[256], fetch_site[32];
+	char auth[8192], cookie[1024], ctype[128], host[256], origin[256], fetch_site[32];
 	size_t header_bytes;
 	char *body;
 	size_t body_len;
@@ -100,8 +120,11 @@ void ns__count_refusal(ns_http *h, enum ns__refusal why, uint32_t addr);
 extern const char *const ns__refusal_names[NS__NREFUSALS];
 
 /* session.c */
-enum ns__auth ns__authorise(ns__conn *c);
-int ns__session_new(ns_http *h, char id_hex[2 * NS__SESSION_ID_BYTES + 1]);
+/* The principal of the request's live session into @p who; 1 if there is one. */
+int ns__session_principal(ns__conn *c, ns_principal *who);
+/* A session for @p who; its id into @p id_hex and its lifetime in seconds into @p max_age. */
+int ns__session_new(ns_http *h, const ns_principal *who, char id_hex[2 * NS__SESSION_ID_BYTES + 1],
+		    long *max_age);
 void ns__session_end(ns__conn *c);
 const char *ns__csrf_refusal(ns__conn *c, int need_json);
 
@@ -113,6 +136,19 @@ const char *ns__csrf_refusal(ns__conn *c, int need_json);
  * ns__audit_clear forgets them (request reset). */
 int ns__audit_note(ns__conn *c, const char *offender, const char *endpoint, int outcome);
 void ns__audit_clear(ns__conn *c);
+
+/* authz.c */
+/* Authenticate the request: c->who filled on success; on NS__AUTH_NONE/BAD @p why says why. */
+enum ns__auth ns__authenticate(ns__conn *c, ns_diag *why);
+/* The principal of bearer token @p tok (service token or JWT): 0, or NS_EAUTH with @p why. */
+int ns__credential(ns_http *h, const char *tok, ns_principal *p, ns_diag *why);
+/* 401 with the reason of @p why and WWW-Authenticate. */
+void ns__respond_unauthorized(ns__conn *c, const ns_diag *why);
+/* The route @p path matches (any method), its {id} into @p ref; NULL if none. */
+const ns__route *ns__route_find(const char *path, char *ref, size_t cap);
+/* 1 if c->who has the role @p r needs; else 403 naming it (audited against @p ref for a person route), 0. */
+int ns__route_allowed(ns__conn *c, const ns__route *r, const char *ref);
+void ns__get_whoami(ns__conn *c);
 
 /* http.c */
 void ns__dispatch(ns__conn *c);
