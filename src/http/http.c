@@ -77,11 +77,11 @@ static void ns__serve_asset(ns__conn *c, const char *path, int code)
  * API handlers.
  */
 
-static void ns__get_view(ns__conn *c, const char *ref)
+static void ns__get_view(ns__conn *c, const char *ref, const char *endpoint)
 {
-	char *view;
+	char *view, canon[NS_REF_MAX];
 	size_t len;
-	int rc = ns_store_view(c->h->store, ref, &view, &len, NULL);
+	int rc = ns_store_view(c->h->store, ref, &view, &len, canon);
 
 	if (rc == NS_ENOTFOUND) {
 		char msg[128];
@@ -93,7 +93,8 @@ static void ns__get_view(ns__conn *c, const char *ref)
 		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
-	ns__respond(c, 200, "application/json", view, len, NULL);
+	if (ns__person_allowed(c, canon, endpoint))
+		ns__respond(c, 200, "application/json", view, len, NULL);
 	free(view);
 }
 
@@ -131,7 +132,7 @@ static int ns__timeline_cb(void *arg, const ns_event *ev)
 	return 0;
 }
 
-static void ns__get_timeline(ns__conn *c, const char *ref)
+static void ns__get_timeline(ns__conn *c, const char *ref, const char *endpoint)
 {
 	char *view, canon[NS_REF_MAX];
 	size_t len;
@@ -144,6 +145,10 @@ static void ns__get_timeline(ns__conn *c, const char *ref)
 	}
 	if (rc != 0) {
 		ns__respond_error(c, 500, "store", ns_strerror(rc));
+		return;
+	}
+	if (!ns__person_allowed(c, canon, endpoint)) {
+		free(view);
 		return;
 	}
 	json_t *v = json_loadb(view, len, 0, NULL);
@@ -183,7 +188,7 @@ static int ns__caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
 	return 0;
 }
 
-static void ns__get_caseload(ns__conn *c, const char *query)
+static void ns__get_caseload(ns__conn *c, const char *query, const char *endpoint)
 {
 	ns__caseload cl;
 	char num[32];
@@ -228,12 +233,12 @@ static void ns__get_caseload(ns__conn *c, const char *query)
 			continue;
 		json_t *com = json_object_get(json_object_get(v, "managers"), "com");
 		json_array_append_new(
-			items, json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}", "noms", json_object_get(v, "noms"), "crn",
+			items, ns__list_item(c, json_string_value(k), endpoint, json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}", "noms", json_object_get(v, "noms"), "crn",
 					 json_object_get(v, "crn"), "name", json_object_get(v, "name"), "status",
 					 json_object_get(v, "status"), "prison", json_object_get(v, "prison"),
 					 "region", com ? json_object_get(com, "region") : json_null(), "legal_status",
 					 json_object_get(v, "legal_status"), "conflicts",
-					 (json_int_t)json_array_size(json_object_get(v, "conflicts"))));
+					 (json_int_t)json_array_size(json_object_get(v, "conflicts")))));
 		json_decref(v);
 	}
 	json_decref(cl.keys);
@@ -708,12 +713,12 @@ void ns__dispatch(ns__conn *c)
 	case NS__R_CATALOGUE: ns__get_catalogue(c); break;
 	case NS__R_REFDATA: ns__get_refdata(c); break;
 	case NS__R_EVENTS: ns__post_events(c); break;
-	case NS__R_SEARCH: ns__get_caseload(c, query); break;
-	case NS__R_VIEW: ns__get_view(c, ref); break;
-	case NS__R_TIMELINE: ns__get_timeline(c, ref); break;
-	case NS__R_CASELOAD: ns__get_figures(c, query, NS__FIG_CASELOAD); break;
-	case NS__R_RELEASES: ns__get_figures(c, query, NS__FIG_RELEASES); break;
-	case NS__R_FIGURES: ns__get_figures(c, query, NS__FIG_FIGURES); break;
+	case NS__R_SEARCH: ns__get_caseload(c, query, r->endpoint); break;
+	case NS__R_VIEW: ns__get_view(c, ref, r->endpoint); break;
+	case NS__R_TIMELINE: ns__get_timeline(c, ref, r->endpoint); break;
+	case NS__R_CASELOAD: ns__get_figures(c, query, NS__FIG_CASELOAD, r->endpoint); break;
+	case NS__R_RELEASES: ns__get_figures(c, query, NS__FIG_RELEASES, r->endpoint); break;
+	case NS__R_FIGURES: ns__get_figures(c, query, NS__FIG_FIGURES, r->endpoint); break;
 	case NS__R_STATUS: ns__respond_json(c, 200, ns__status_json(c->h)); break;
 	case NS__R_METRICS: ns__get_metrics(c); break;
 	default: ns__respond_error(c, 404, "not_found", "no such resource"); break;

@@ -5,6 +5,7 @@
  *   session.c  web sign-in sessions and the CSRF checks on cookie requests;
  *   authz.c    who is behind a request (bearer token, JWT, session) and the
  *              route table saying which role each route needs;
+ *   access.c   limited-access records: refused or masked, and audited;
  *   http.c     dispatch and the API handlers.
  */
 #ifndef NS_HTTP_INT_H
@@ -150,13 +151,24 @@ const ns__route *ns__route_find(const char *path, char *ref, size_t cap);
 int ns__route_allowed(ns__conn *c, const ns__route *r, const char *ref);
 void ns__get_whoami(ns__conn *c);
 
+/* access.c: limited-access records (service principals may read every record). */
+/* 1 if c->who may read @p ref's record, 0 if not, or a negative NS_E code. */
+int ns__may_read(ns__conn *c, const char *ref);
+/* 1 if c->who may read @p ref at @p endpoint (audited as allowed); else 403 restricted_record
+ * (audited as restricted) or an error response, and 0. */
+int ns__person_allowed(ns__conn *c, const char *ref, const char *endpoint);
+/* @p item (taken) if c->who may read @p ref, else {"offender": ref, "restricted": true}; audited
+ * as allowed or listed. */
+json_t *ns__list_item(ns__conn *c, const char *ref, const char *endpoint, json_t *item);
+
 /* http.c */
 void ns__dispatch(ns__conn *c);
 /* Query parameter @p name from @p query (URL-decoded into @p out); 1 if present. */
 int ns__query_param(const char *query, const char *name, char *out, size_t cap);
 
-/* figures.c: GET /v1/caseload, /v1/releases, /v1/figures (JSON, or CSV with format=csv). */
+/* figures.c: GET /v1/caseload, /v1/releases, /v1/figures (JSON, or CSV with format=csv);
+ * @p endpoint names the route in the read audit. */
 enum ns__fig_route { NS__FIG_CASELOAD, NS__FIG_RELEASES, NS__FIG_FIGURES };
-void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which);
+void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which, const char *endpoint);
 
 #endif /* NS_HTTP_INT_H */
