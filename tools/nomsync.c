@@ -19,6 +19,7 @@
  *   nomsync --dir DIR hold | release         (appends held after a restore)
  *   nomsync --dir DIR rekey                  (rotate this site's key)
  *   nomsync catalogue [--json]               (the event types and their rules; no store)
+ *   nomsync token keygen|jwks|mint ...       (test keys and JWTs; tools/nomsync_token.c)
  *
  * Errors go to stderr with exit status 1 (2 for usage errors).
  */
@@ -31,6 +32,8 @@
 #include <nomsync/status.h>
 #include <nomsync/store.h>
 #include <nomsync/validate.h>
+
+#include "nomsync_token.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -72,6 +75,7 @@ static const char *usage_text =
 	"  hold | release                   hold appends after restoring a backup / release by hand\n"
 	"  rekey                            rotate this site's signing key\n"
 	"  catalogue [--json]               every event type: label, roles, fields (no --dir)\n"
+	NS__TOKEN_USAGE
 	"\n"
 	"init --role also accepts 'authority': the offline roster authority, whose\n"
 	"store signs roster files and appends roster.* changes.\n";
@@ -1126,6 +1130,8 @@ int main(int argc, char **argv)
 	argv += i;
 	if (strcmp(cmd, "init") == 0)
 		return cmd_init(dir, argc, argv);
+	if (strcmp(cmd, "token") == 0)
+		return ns__cmd_token(argc, argv);
 	if (strcmp(cmd, "catalogue") == 0) {
 		rc = cmd_catalogue(argc, argv);
 		if (fflush(stdout) != 0) {
