@@ -1042,6 +1042,8 @@ static void print_rules(const ns_message_spec *m, const char *prefix)
 				printf(" for a %s site", ns_role_name(r->role));
 			if (r->kind == NS_CHECK_WHEN)
 				printf(" is %s", r->value);
+			if (r->kind == NS_CHECK_DISTINCT)
+				printf(" (at most %lld)", r->min);
 			for (size_t j = 0; r->values != NULL && r->values[j] != NULL; j++)
 				printf("%s%s", j ? " " : ": ", r->values[j]);
 			printf("\n");

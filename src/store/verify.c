@@ -244,7 +244,7 @@ static int ns__verify_views(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 		memcpy(ref, k.mv_data, k.mv_size);
 		ref[k.mv_size] = '\0';
 		if ((rc = ns__component(txn, s, ref, &rs)) != 0 ||
-		    (rc = ns__fold_component(txn, s, &rs, &json, &len, NULL)) != 0) {
+		    (rc = ns__fold_component(txn, s, &rs, &json, &len, NULL, NULL)) != 0) {
 			ns__report(r, "view of %s cannot be re-folded (%llu)", ref, 0);
 			continue;
 		}
