@@ -465,26 +465,36 @@ static void test_healthz(void)
 
 static void test_auth(void)
 {
-	const char *bad[] = {
-		NULL,                                /* no header */
-		"Bearer",                            /* no token */
-		"Bearer ",
-		"Bearer 0123456789abcdef-test-tokeX", /* same length, last byte differs */
-		"Bearer 0123456789abcdef-test-toke",  /* a prefix */
-		"Bearer " TOKEN "x",                  /* longer */
-		"Basic " TOKEN,
-		TOKEN,
+	/* Without [auth] keys only the token is a credential; 401 says why. */
+	const char *const must = "the Authorization header must be \"Bearer TOKEN\"";
+	const struct {
+		const char *auth, *reason, *message;
+	} bad[] = {
+		{ NULL, "missing", "a bearer token is required" }, /* no header */
+		{ "Bearer", "invalid", must },                      /* no token */
+		{ "Bearer ", "missing", "a bearer token is required" },
+		{ "Bearer 0123456789abcdef-test-tokeX", "invalid", "the bearer token is not valid" }, /* last byte */
+		{ "Bearer 0123456789abcdef-test-toke", "invalid", "the bearer token is not valid" },  /* a prefix */
+		{ "Bearer " TOKEN "x", "invalid", "the bearer token is not valid" },                   /* longer */
+		{ "Basic " TOKEN, "invalid", must },
+		{ TOKEN, "invalid", must },
 	};
 	client *c = connect_client();
 	resp r;
 
 	/* 401 keeps the connection open: every case on one connection. */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		send_req(c, "GET", "/v1/status", bad[i], NULL, NULL);
+		send_req(c, "GET", "/v1/status", bad[i].auth, NULL, NULL);
 		CHECK_INT(read_resp(c, &r, 0), 401);
 		CHECK_STR(jstr(&r, "error"), "unauthorized");
-		CHECK_STR(jstr(&r, "message"), "a bearer token is required");
+		CHECK_STR(jstr(&r, "reason"), bad[i].reason);
+		CHECK_STR(jstr(&r, "message"), bad[i].message);
 		CHECK_STR(header(&r, "Connection"), "keep-alive");
+		if (strcmp(bad[i].reason, "missing") == 0)
+			CHECK_STR(header(&r, "WWW-Authenticate"), "Bearer");
+		else
+			CHECK(header(&r, "WWW-Authenticate") &&
+			      strstr(header(&r, "WWW-Authenticate"), "Bearer error=\"invalid_token\"") != NULL);
 		resp_free(&r);
 	}
 	/* Protected API paths, including unknown ones (no probing for routes without the token). */
@@ -1525,14 +1535,14 @@ static void test_roles(void)
 		char *without = bearer("bob", NS_UROLE_ALL & ~routes[i].role), *only = bearer("bob", routes[i].role);
 		CHECK_INT(areq(routes[i].method, routes[i].path, without, routes[i].body, &r), 403);
 		CHECK_STR(jstr(&r, "error"), "forbidden");
-		CHECK_STR(jstr(&r, "role"), ns_role_name(routes[i].role));
-		CHECK(jstr(&r, "message") && strstr(jstr(&r, "message"), ns_role_name(routes[i].role)));
+		CHECK_STR(jstr(&r, "role"), ns_urole_name(routes[i].role));
+		CHECK(jstr(&r, "message") && strstr(jstr(&r, "message"), ns_urole_name(routes[i].role)));
 		resp_free(&r);
 		int st = areq(routes[i].method, routes[i].path, only, routes[i].body, &r);
 		CHECK(st != 401 && st != 403);
 		if (st == 401 || st == 403)
 			fprintf(stderr, "  %s %s with %s alone: %d\n", routes[i].method, routes[i].path,
-				ns_role_name(routes[i].role), st);
+				ns_urole_name(routes[i].role), st);
 		resp_free(&r);
 		free(without);
 		free(only);

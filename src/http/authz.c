@@ -76,7 +76,7 @@ int ns__route_allowed(ns__conn *c, const ns__route *r, const char *ref)
 
 	if ((c->who.roles & r->role) == r->role)
 		return 1;
-	role = ns_role_name(r->role);
+	role = ns_urole_name(r->role);
 	if (r->person)
 		ns__audit_note(c, ref, r->endpoint, NS_AUDIT_NO_ROLE);
 	snprintf(msg, sizeof(msg), "%s needs the role %s", r->endpoint, role);
@@ -185,7 +185,7 @@ void ns__get_whoami(ns__conn *c)
 
 	for (unsigned bit = 1; bit & NS_UROLE_ALL; bit <<= 1)
 		if (c->who.roles & bit)
-			json_array_append_new(roles, json_string(ns_role_name(bit)));
+			json_array_append_new(roles, json_string(ns_urole_name(bit)));
 	ns__respond_json(c, 200, json_pack("{s:o,s:o,s:o,s:b}", "user", ns__safe_string(c->who.user), "name",
 				       ns__safe_string(c->who.name), "roles", roles, "service", c->who.service));
 }
