@@ -171,12 +171,75 @@ static void test_deferred_fold(void)
 	ns_store_close(dst);
 }
 
+static int last_event(void *arg, const ns_event *ev)
+{
+	json_t **out = arg;
+	json_decref(*out);
+	*out = ns_event_to_json(ev);
+	return 0;
+}
+
+/* recorded_by: set by the caller, checked, signed, shown in the event's JSON and the provenance. */
+static void test_recorded_by(void)
+{
+	static const char line[] =
+		"{\"type\":\"access.restricted\",\"offender\":\"X123456\",\"occurred_at\":\"2024-03-02T09:00:00Z\","
+		"\"mode\":\"EXCLUSION\",\"users\":[\"PO_SMITH\"],\"reason\":\"Conflict of interest\"}";
+	static const char forged[] =
+		"{\"type\":\"access.lifted\",\"offender\":\"X123456\",\"occurred_at\":\"2024-03-02T09:00:00Z\","
+		"\"mode\":\"EXCLUSION\",\"recorded_by\":\"PO_SMITH\"}";
+	ns_store *s = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_input in;
+	ns_diag d;
+	size_t bad;
+	char *json = NULL;
+	json_t *v, *ev = NULL;
+
+	CHECK_INT(ns_input_parse(forged, strlen(forged), &in, &d), NS_EVALID);
+	CHECK_STR(d.field, "recorded_by");
+	CHECK_INT(ns_input_parse(line, strlen(line), &in, &d), 0);
+	snprintf(in.recorded_by, sizeof(in.recorded_by), "%s", "PO SMITH");
+	CHECK_INT(ns_store_append(s, &in, 1, NULL, &bad, &d), NS_EVALID);
+	CHECK_STR(d.field, "recorded_by");
+	snprintf(in.recorded_by, sizeof(in.recorded_by), "%s", "jane.doe@justice.gov.uk");
+	CHECK_INT(ns_store_append(s, &in, 1, NULL, &bad, &d), 0);
+	ns_input_clear(&in);
+
+	CHECK_INT(ns_store_foreach(s, last_event, &ev), 0);
+	CHECK_STR(json_string_value(json_object_get(ev, "recorded_by")), "jane.doe@justice.gov.uk");
+	json_decref(ev);
+	CHECK_INT(ns_store_view(s, "X123456", &json, NULL, NULL), 0);
+	v = json ? json_loads(json, 0, NULL) : NULL;
+	CHECK(v != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(v, "provenance"), "access"),
+						    "recorded_by")),
+		  "jane.doe@justice.gov.uk");
+	json_decref(v);
+	free(json);
+
+	/* Without it, neither the event's JSON nor the provenance has the key. */
+	append1(s, "{\"type\":\"access.lifted\",\"offender\":\"X123456\",\"occurred_at\":\"2024-03-03T09:00:00Z\","
+		   "\"mode\":\"EXCLUSION\"}");
+	ev = NULL;
+	CHECK_INT(ns_store_foreach(s, last_event, &ev), 0);
+	CHECK(ev != NULL && json_object_get(ev, "recorded_by") == NULL);
+	json_decref(ev);
+	CHECK_INT(ns_store_view(s, "X123456", &json, NULL, NULL), 0);
+	v = json ? json_loads(json, 0, NULL) : NULL;
+	CHECK(v != NULL);
+	CHECK(json_object_get(json_object_get(json_object_get(v, "provenance"), "access"), "recorded_by") == NULL);
+	json_decref(v);
+	free(json);
+	ns_store_close(s);
+}
+
 int main(void)
 {
 	if (mkdtemp(tmproot) == NULL || ns_crypto_init() != 0)
 		return 1;
 	RUN(test_access_record);
 	RUN(test_deferred_fold);
+	RUN(test_recorded_by);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmproot);
 	if (system(cmd) != 0)
