@@ -51,7 +51,9 @@ static const char *usage_text =
 	"commands:\n"
 	"  init --site CODE --role prison|probation|court|hub   create the store and key\n"
 	"  id [--json]                      site code, role and public key\n"
-	"  append [FILE|-]                  sign and append JSON events, one per line\n"
+	"  append [--recorded-by USER] [FILE|-]\n"
+	"                                   sign and append JSON events, one per line (USER: who\n"
+	"                                   recorded them, signed into each event's header)\n"
 	"  show ID [--json]                 the view of a person (NOMS number or CRN)\n"
 	"  log [--offender ID] [--json]     the event log\n"
 	"  verify                           re-check every signature, chain link and view\n"
@@ -231,6 +233,7 @@ struct append_ctx {
 	size_t n, lines[APPEND_BATCH];
 	uint64_t total;
 	int check_only;
+	const char *recorded_by; /* --recorded-by, or NULL */
 };
 
 static int append_flush(struct append_ctx *c)
@@ -284,6 +287,8 @@ static int append_line(void *arg, const char *line, size_t len, size_t lineno)
 	snprintf(what, sizeof(what), "line %zu", lineno);
 	if ((rc = ns_input_parse(line, len, in, &d)) != 0)
 		return fail(what, rc, &d);
+	if (c->recorded_by != NULL)
+		snprintf(in->recorded_by, sizeof(in->recorded_by), "%s", c->recorded_by);
 	if ((rc = ns_validate_event(id->role, in->offender, in->type, in->payload, &d)) != 0) {
 		ns_input_clear(in);
 		return fail(what, rc, &d);
@@ -299,11 +304,22 @@ static int append_line(void *arg, const char *line, size_t len, size_t lineno)
 static int cmd_append(ns_store *s, int argc, char **argv)
 {
 	struct append_ctx c = { .s = s };
-	const char *path = argc > 1 ? argv[1] : "-";
+	const char *path;
 	char *buf;
 	size_t len;
 	int rc;
 
+	if (argc > 2 && strcmp(argv[1], "--recorded-by") == 0) {
+		c.recorded_by = argv[2];
+		if (!ns_is_user_id(c.recorded_by)) {
+			fprintf(stderr, "nomsync: --recorded-by '%.40s' is not a user id (1-127 printable "
+					"characters, no spaces)\n", c.recorded_by);
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+	}
+	path = argc > 1 ? argv[1] : "-";
 	if (argc > 2)
 		return usage();
 	if (read_all(path, &buf, &len) != 0)

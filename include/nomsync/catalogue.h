@@ -88,15 +88,6 @@ typedef enum ns_rule_kind {
 /** @brief 1 if @p kind is a cross-field check, 0 if a field rule. */
 #define NS_RULE_IS_CHECK(kind) ((kind) >= NS_CHECK_NOT_BEFORE)
 
-/** Longest user id (ns_is_user_id), in bytes, plus the NUL. */
-#define NS_USER_MAX 128
-
-/**
- * @brief 1 if @p s is a user id: 1 to NS_USER_MAX - 1 bytes, each a printable
- * ASCII character other than space (0x21-0x7e). The users of access.restricted
- * and an event's recorded_by are user ids.
- */
-int ns_is_user_id(const char *s);
 
 struct ns_message_spec;
 

@@ -34,6 +34,12 @@ typedef struct ns_input {
 	char offender[NS_REF_MAX];
 	int64_t occurred_at;
 	Nomsync__Payload *payload; /**< owned */
+	/**
+	 * "" or the user id (ns_is_user_id) of the person recording the event,
+	 * signed into its header. Never read from the JSON (a "recorded_by" key
+	 * is an unknown field): the caller that authenticated the user sets it.
+	 */
+	char recorded_by[NS_USER_MAX];
 } ns_input;
 
 /**

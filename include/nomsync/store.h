@@ -643,7 +643,8 @@ int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg);
  *   COMMUNITY_ORDER, SSO, NONE), prison, region (the COM's), pom, com, tier,
  *   rosh, next_key_date (release in custody, licence expiry on licence, the
  *   order's end in the community), release_date (effective, custody only),
- *   flags (IN_BREACH, ENFORCEMENT_DUE, CONFLICTS); caller json_decrefs
+ *   flags (IN_BREACH, ENFORCEMENT_DUE, CONFLICTS), restricted (true when a
+ *   RESTRICTION or EXCLUSION list is in force: ns_store_access); caller json_decrefs
  * @return 0, NS_ENOTFOUND if the store has no figures databases (a
  *   read-only open of an older store), or an NS_E* code
  */

@@ -672,6 +672,11 @@ json_t *ns_event_to_json(const ns_event *ev)
 		json_decref(obj);
 		return NULL;
 	}
+	if (ev->recorded_by[0] != '\0' &&
+	    json_object_set_new(obj, "recorded_by", json_string(ev->recorded_by)) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
 	/*
 	 * A type this release does not know (a newer release's): no name, its
 	 * number, and a null payload that is not an erasure.

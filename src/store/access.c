@@ -66,6 +66,14 @@ int ns__access_drop(MDB_txn *txn, ns_store *s, const char *ref)
 	return rc == MDB_NOTFOUND ? 0 : ns__mdb(rc);
 }
 
+int ns__access_has(MDB_txn *txn, ns_store *s, const char *ref)
+{
+	MDB_val k = { strlen(ref), (void *)ref }, v;
+
+	/* A read error answers restricted: a list never shows what it cannot vouch for. */
+	return s->has_access && mdb_get(txn, s->access, &k, &v) != MDB_NOTFOUND;
+}
+
 /* Decode a stored record; NS_ECORRUPT if it is not one. */
 static int ns__access_decode(const MDB_val *v, ns_access *out)
 {

@@ -318,6 +318,8 @@ int ns__merges_open(MDB_txn *txn, ns_store *s, int create);
 int ns__access_open(MDB_txn *txn, ns_store *s, int create);
 int ns__access_put(MDB_txn *txn, ns_store *s, const char *ref, const ns_access *a);
 int ns__access_drop(MDB_txn *txn, ns_store *s, const char *ref);
+/* 1 if the person with canonical ref @p ref has an access record (either list in force), else 0. */
+int ns__access_has(MDB_txn *txn, ns_store *s, const char *ref);
 /* Record a person.merged / person.unmerged (sort key @p sk): index it under both refs, note them. */
 int ns__merges(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t sk[NS__SORTKEY],
 	       ns__refset *touched);
