@@ -73,8 +73,14 @@ static void teardown(void)
 
 static ns_auth_claims claims(void)
 {
-	ns_auth_claims c = { "JSMITH_GEN", "Jane Smith", NS_UROLE_VIEW | NS_UROLE_RECORD, ISS, AUD,
-			     NOW - 10, NOW + 3600, 0 };
+	ns_auth_claims c = { "JSMITH_GEN",
+			     "Jane Smith",
+			     NS_UROLE_VIEW | NS_UROLE_RECORD,
+			     ISS,
+			     AUD,
+			     NOW - 10,
+			     NOW + 3600,
+			     0 };
 	return c;
 }
 
@@ -365,7 +371,8 @@ static void test_hs256_confusion(void)
 		b = b64(payload_ok, strlen(payload_ok));
 		msg = malloc(strlen(h) + strlen(b) + 2);
 		sprintf(msg, "%s.%s", h, b);
-		HMAC(EVP_sha256(), pub, (int)publen, (unsigned char *)msg, strlen(msg), mac, &maclen);
+		HMAC(EVP_sha256(), pub, (int)publen, (unsigned char *)msg, strlen(msg), mac,
+		     &maclen);
 		t = assemble(header, payload_ok, mac, maclen);
 		CHECK_STR(verify(t), "alg_refused");
 		free(h);
@@ -379,7 +386,8 @@ static void test_hs256_confusion(void)
 static void test_keys(void)
 {
 	ns_auth_claims c = claims();
-	const char *pay = "{\"sub\":\"u\",\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"exp\":1800003600}";
+	const char *pay = "{\"sub\":\"u\",\"iss\":\"" ISS "\",\"aud\":\"" AUD
+			  "\",\"exp\":1800003600}";
 
 	/* The token's alg must be the key's: an RS256 header with the ES256 kid. */
 	CHECK_STR(verify(sign(rsa_pem, "{\"alg\":\"RS256\",\"kid\":\"e1\"}", pay)), "alg_refused");
@@ -390,7 +398,8 @@ static void test_keys(void)
 	CHECK_STR(verify(mint(rsa_pem, "r2", &c)), "unknown_key");
 	CHECK_STR(verify(sign(rsa_pem, "{\"alg\":\"RS256\"}", pay)), "unknown_key");
 	CHECK_STR(verify(sign(rsa_pem, "{\"alg\":\"RS256\",\"kid\":7}", pay)), "unknown_key");
-	CHECK_STR(verify(sign(rsa_pem, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"crit\":[\"exp\"]}", pay)),
+	CHECK_STR(verify(sign(rsa_pem, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"crit\":[\"exp\"]}",
+			      pay)),
 		  "malformed");
 }
 
@@ -541,7 +550,8 @@ static void test_jwks_refused(void)
 	check_edit(1, "crv", json_string("P-384"), "crv");
 	check_edit(1, "crv", NULL, "crv");
 	check_edit(1, "x", json_string("AAAA"), "x");
-	check_edit(1, "y", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "x"); /* not on curve */
+	check_edit(1, "y", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		   "x"); /* not on curve */
 	check_edit(2, "crv", json_string("Ed448"), "crv");
 	check_edit(2, "x", json_string("AAAA"), "x");
 	check_edit(2, "kty", json_string("EC"), "alg"); /* an EdDSA key said to be EC */

@@ -138,8 +138,8 @@ static long ns__roles(const char *list)
 			roles |= NS_UROLE_ALL;
 			continue;
 		}
-		snprintf(full, sizeof full, "%s%s", strncmp(r, "ROLE_", 5) == 0 ? "" : "ROLE_NOMSYNC_",
-			 r);
+		snprintf(full, sizeof full, "%s%s",
+			 strncmp(r, "ROLE_", 5) == 0 ? "" : "ROLE_NOMSYNC_", r);
 		if ((bit = ns_urole_from_name(full)) == 0) {
 			fprintf(stderr, "nomsync: token mint: unknown role '%s'\n", r);
 			return -1;

@@ -6,10 +6,10 @@
 
 #include <openssl/evp.h>
 
-#define NS__KID_MAX 128       /* bytes of a kid, NUL included */
-#define NS__JWKS_MAX_KEYS 64  /* keys in one set */
+#define NS__KID_MAX 128         /* bytes of a kid, NUL included */
+#define NS__JWKS_MAX_KEYS 64    /* keys in one set */
 #define NS__JWKS_MAX (1u << 20) /* bytes of a JWKS file */
-#define NS__JWT_MAX 8192      /* bytes of a compact JWT */
+#define NS__JWT_MAX 8192        /* bytes of a compact JWT */
 
 /* Signature algorithms a trusted key may have. */
 enum ns__alg { NS__ALG_RS256 = 1, NS__ALG_ES256, NS__ALG_EDDSA };

@@ -98,8 +98,8 @@ static int ns__member_b64(json_t *key, size_t i, const char *member, int require
 		free(*bin);
 		*bin = NULL;
 		return ns_diag_set(d, NS_ECONFIG, member,
-				   "key %zu: '%s' is not unpadded base64url of at least one byte", i,
-				   member);
+				   "key %zu: '%s' is not unpadded base64url of at least one byte",
+				   i, member);
 	}
 	return rc;
 }
@@ -205,7 +205,8 @@ static int ns__ec_key(json_t *key, size_t i, EVP_PKEY **pk, ns_diag *d)
 		goto out;
 	if (xlen != 32 || ylen != 32) {
 		rc = ns_diag_set(d, NS_ECONFIG, xlen != 32 ? "x" : "y",
-				 "key %zu: '%s' must be 32 bytes for P-256", i, xlen != 32 ? "x" : "y");
+				 "key %zu: '%s' must be 32 bytes for P-256", i,
+				 xlen != 32 ? "x" : "y");
 		goto out;
 	}
 	point[0] = 0x04; /* uncompressed point: 04 || x || y (SEC 1) */
@@ -245,7 +246,8 @@ static int ns__okp_key(json_t *key, size_t i, EVP_PKEY **pk, ns_diag *d)
 	    (rc = ns__member_b64(key, i, "x", 1, &x, &xlen, d)) != 0)
 		return rc;
 	if (xlen != 32)
-		rc = ns_diag_set(d, NS_ECONFIG, "x", "key %zu: 'x' must be 32 bytes for Ed25519", i);
+		rc = ns_diag_set(d, NS_ECONFIG, "x", "key %zu: 'x' must be 32 bytes for Ed25519",
+				 i);
 	else if ((*pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, xlen)) == NULL)
 		rc = ns_diag_set(d, NS_ECONFIG, "x", "key %zu: OpenSSL refused the Ed25519 key", i);
 	free(x);
@@ -258,7 +260,7 @@ static int ns__key_meta(json_t *key, size_t i, const char *kty, ns__key *k, ns_d
 	json_t *kid = json_object_get(key, "kid"), *use = json_object_get(key, "use");
 	json_t *ops = json_object_get(key, "key_ops"), *alg = json_object_get(key, "alg");
 	const char *s;
-	enum ns__alg want = strcmp(kty, "RSA") == 0 ? NS__ALG_RS256
+	enum ns__alg want = strcmp(kty, "RSA") == 0  ? NS__ALG_RS256
 			    : strcmp(kty, "EC") == 0 ? NS__ALG_ES256
 						     : NS__ALG_EDDSA;
 
@@ -286,7 +288,7 @@ static int ns__key_meta(json_t *key, size_t i, const char *kty, ns__key *k, ns_d
 		if (!json_is_array(ops))
 			return ns_diag_set(d, NS_ECONFIG, "key_ops",
 					   "key %zu ('%s'): 'key_ops' is not an array", i, k->kid);
-		json_array_foreach (ops, j, op)
+		json_array_foreach(ops, j, op)
 			if (json_is_string(op) && strcmp(json_string_value(op), "verify") == 0)
 				verify = 1;
 		if (!verify)
@@ -294,10 +296,11 @@ static int ns__key_meta(json_t *key, size_t i, const char *kty, ns__key *k, ns_d
 					   "key %zu ('%s'): 'key_ops' does not allow \"verify\"", i,
 					   k->kid);
 	}
-	if (alg != NULL && (!json_is_string(alg) || ns__alg_from_name(json_string_value(alg)) != want))
+	if (alg != NULL &&
+	    (!json_is_string(alg) || ns__alg_from_name(json_string_value(alg)) != want))
 		return ns_diag_set(d, NS_ECONFIG, "alg",
-				   "key %zu ('%s'): 'alg' must be \"%s\" for a key of kty \"%s\"", i,
-				   k->kid, ns__alg_name(want), kty);
+				   "key %zu ('%s'): 'alg' must be \"%s\" for a key of kty \"%s\"",
+				   i, k->kid, ns__alg_name(want), kty);
 	k->alg = want;
 	return 0;
 }
@@ -360,8 +363,9 @@ int ns_auth_parse(ns_auth **out, const char *jwks, size_t len, const ns_auth_opt
 	n = json_array_size(keys);
 	if (n == 0 || n > NS__JWKS_MAX_KEYS) {
 		json_decref(root);
-		return ns_diag_set(d, NS_ECONFIG, "keys", "the key set has %zu keys (1 to %d allowed)",
-				   n, NS__JWKS_MAX_KEYS);
+		return ns_diag_set(d, NS_ECONFIG, "keys",
+				   "the key set has %zu keys (1 to %d allowed)", n,
+				   NS__JWKS_MAX_KEYS);
 	}
 	if ((a = calloc(1, sizeof *a)) == NULL || (a->keys = calloc(n, sizeof *a->keys)) == NULL) {
 		free(a);

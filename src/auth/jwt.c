@@ -120,10 +120,11 @@ static int ns__header(const ns_auth *a, json_t *h, const ns__key **key, ns_diag 
 	an = json_string_value(alg);
 	want = ns__alg_from_name(an);
 	if (want == 0)
-		return ns_diag_set(d, NS_EAUTH, "alg_refused",
-				   "the token's algorithm '%.40s' is refused (only RS256, ES256 and "
-				   "EdDSA with a trusted key)",
-				   an);
+		return ns_diag_set(
+			d, NS_EAUTH, "alg_refused",
+			"the token's algorithm '%.40s' is refused (only RS256, ES256 and "
+			"EdDSA with a trusted key)",
+			an);
 	if (json_object_get(h, "crit") != NULL)
 		return ns__refuse(d, "malformed", "the token header has critical extensions (%s)",
 				  "crit");
@@ -134,10 +135,12 @@ static int ns__header(const ns_auth *a, json_t *h, const ns__key **key, ns_diag 
 	kn = json_string_value(kid);
 	*key = NULL;
 	for (size_t i = 0; i < a->n; i++)
-		if (strlen(a->keys[i].kid) == json_string_length(kid) && strcmp(a->keys[i].kid, kn) == 0)
+		if (strlen(a->keys[i].kid) == json_string_length(kid) &&
+		    strcmp(a->keys[i].kid, kn) == 0)
 			*key = &a->keys[i];
 	if (*key == NULL)
-		return ns_diag_set(d, NS_EAUTH, "unknown_key", "no trusted key has kid '%.100s'", kn);
+		return ns_diag_set(d, NS_EAUTH, "unknown_key", "no trusted key has kid '%.100s'",
+				   kn);
 	if ((*key)->alg != want)
 		return ns_diag_set(d, NS_EAUTH, "alg_refused",
 				   "the token says %s but the trusted key '%.100s' is %s", an,
@@ -154,7 +157,8 @@ static int ns__date(json_t *c, const char *name, double *out, ns_diag *d)
 		return 0;
 	*out = json_number_value(v);
 	if (!json_is_number(v) || !isfinite(*out) || *out < 0 || *out > NS__TIME_MAX)
-		return ns__refuse(d, "malformed", "the token's %s claim is not a date (seconds)", name);
+		return ns__refuse(d, "malformed", "the token's %s claim is not a date (seconds)",
+				  name);
 	*out = (double)(int64_t)*out; /* whole seconds (>= 0: truncation is floor) */
 	return 1;
 }
@@ -168,8 +172,8 @@ static int ns__time_claims(const ns_auth *a, json_t *c, int64_t now, ns_principa
 	if ((rc = ns__date(c, "exp", &exp, d)) < 0)
 		return rc;
 	if (rc == 0)
-		return ns__refuse(d, "malformed", "the token has no %s claim (an expiry is required)",
-				  "exp");
+		return ns__refuse(d, "malformed",
+				  "the token has no %s claim (an expiry is required)", "exp");
 	if ((double)now >= exp + a->leeway) {
 		ns__iso(exp, when, sizeof when);
 		return ns__refuse(d, "expired", "the token expired at %s", when);
@@ -189,7 +193,8 @@ static int ns__iss_aud(const ns_auth *a, json_t *c, ns_diag *d)
 	json_t *iss = json_object_get(c, "iss"), *aud = json_object_get(c, "aud"), *v;
 	size_t i;
 
-	if (a->issuer != NULL && (!json_is_string(iss) || strcmp(json_string_value(iss), a->issuer) != 0))
+	if (a->issuer != NULL &&
+	    (!json_is_string(iss) || strcmp(json_string_value(iss), a->issuer) != 0))
 		return ns__refuse(d, "wrong_issuer", "the token was not issued by '%.150s'",
 				  a->issuer);
 	if (a->audience == NULL)
@@ -197,7 +202,7 @@ static int ns__iss_aud(const ns_auth *a, json_t *c, ns_diag *d)
 	if (json_is_string(aud) && strcmp(json_string_value(aud), a->audience) == 0)
 		return 0;
 	if (json_is_array(aud))
-		json_array_foreach (aud, i, v)
+		json_array_foreach(aud, i, v)
 			if (json_is_string(v) && strcmp(json_string_value(v), a->audience) == 0)
 				return 0;
 	return ns__refuse(d, "wrong_audience", "the token is not meant for audience '%.150s'",
@@ -230,8 +235,8 @@ static int ns__name(json_t *c, ns_principal *p, ns_diag *d)
 	n = json_string_length(v);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return ns__refuse(d, "malformed", "the token's %s claim holds a control character",
-					  "name");
+			return ns__refuse(d, "malformed",
+					  "the token's %s claim holds a control character", "name");
 	if (n >= sizeof p->name) {
 		n = sizeof p->name - 1;
 		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
@@ -268,7 +273,7 @@ static int ns__who(json_t *c, ns_principal *p, ns_diag *d)
 	if (!json_is_array(auth))
 		return ns__refuse(d, "malformed", "the token's %s claim is not an array",
 				  "authorities");
-	json_array_foreach (auth, i, v) {
+	json_array_foreach(auth, i, v) {
 		if (!json_is_string(v))
 			return ns__refuse(d, "malformed", "the token's %s claim holds a non-string",
 					  "authorities");
@@ -289,8 +294,8 @@ int ns_auth_verify(const ns_auth *a, const char *token, size_t len, int64_t now,
 
 	memset(p, 0, sizeof *p);
 	if (len == 0 || len > NS__JWT_MAX)
-		return ns_diag_set(d, NS_EAUTH, "malformed", "the token is empty or longer than %d bytes",
-				   NS__JWT_MAX);
+		return ns_diag_set(d, NS_EAUTH, "malformed",
+				   "the token is empty or longer than %d bytes", NS__JWT_MAX);
 	dot1 = memchr(token, '.', len);
 	dot2 = dot1 != NULL ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
 	if (dot2 == NULL || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)) != NULL)

@@ -26,7 +26,8 @@ int ns_auth_keygen(const char *alg, const char *pem_path, ns_diag *d)
 	int fd, rc = 0;
 
 	if (a == 0)
-		return ns_diag_set(d, NS_EINVAL, "alg", "the algorithm must be RS256, ES256 or EdDSA");
+		return ns_diag_set(d, NS_EINVAL, "alg",
+				   "the algorithm must be RS256, ES256 or EdDSA");
 	if (a == NS__ALG_RS256)
 		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	else if (a == NS__ALG_ES256)
@@ -37,7 +38,8 @@ int ns_auth_keygen(const char *alg, const char *pem_path, ns_diag *d)
 		return ns_diag_set(d, NS_ENOMEM, "alg", "OpenSSL could not generate a %s key", alg);
 	fd = open(pem_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		rc = ns_diag_set(d, NS_EIO, "key", "cannot create %s: %s%s", pem_path, strerror(errno),
+		rc = ns_diag_set(d, NS_EIO, "key", "cannot create %s: %s%s", pem_path,
+				 strerror(errno),
 				 errno == EEXIST ? " (an existing key is never overwritten)" : "");
 		if (fd >= 0)
 			close(fd);
@@ -47,7 +49,8 @@ int ns_auth_keygen(const char *alg, const char *pem_path, ns_diag *d)
 	if (PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL) != 1)
 		rc = ns_diag_set(d, NS_EIO, "key", "cannot write %s", pem_path);
 	if (fclose(f) != 0 && rc == 0)
-		rc = ns_diag_set(d, NS_EIO, "key", "cannot write %s: %s", pem_path, strerror(errno));
+		rc = ns_diag_set(d, NS_EIO, "key", "cannot write %s: %s", pem_path,
+				 strerror(errno));
 	EVP_PKEY_free(pk);
 	return rc;
 }
@@ -84,7 +87,8 @@ static int ns__load(const char *path, int need_private, EVP_PKEY **pk, enum ns__
 		EVP_PKEY_free(*pk);
 		*pk = NULL;
 		return ns_diag_set(d, NS_EKEY, "key",
-				   "%s is not an RSA (2048 bits or more), P-256 or Ed25519 key", path);
+				   "%s is not an RSA (2048 bits or more), P-256 or Ed25519 key",
+				   path);
 	}
 	return 0;
 }
@@ -165,8 +169,9 @@ int ns_auth_jwks_of(const char *const *pem_paths, const char *const *kids, size_
 	json_t *root = json_object(), *keys = json_array(), *k;
 	EVP_PKEY *pk;
 	enum ns__alg alg;
-	int rc = root == NULL || keys == NULL || json_object_set(root, "keys", keys) != 0 ? NS_ENOMEM
-											   : 0;
+	int rc = root == NULL || keys == NULL || json_object_set(root, "keys", keys) != 0
+			 ? NS_ENOMEM
+			 : 0;
 
 	*json = NULL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -205,7 +210,8 @@ static int ns__sign(EVP_PKEY *pk, enum ns__alg alg, const char *msg, size_t len,
 	*sig = NULL;
 	if (md == NULL)
 		return NS_ENOMEM;
-	if (EVP_DigestSignInit(md, NULL, alg == NS__ALG_EDDSA ? NULL : EVP_sha256(), NULL, pk) != 1 ||
+	if (EVP_DigestSignInit(md, NULL, alg == NS__ALG_EDDSA ? NULL : EVP_sha256(), NULL, pk) !=
+		    1 ||
 	    EVP_DigestSign(md, NULL, &derlen, (const unsigned char *)msg, len) != 1 ||
 	    (der = malloc(derlen)) == NULL ||
 	    EVP_DigestSign(md, der, &derlen, (const unsigned char *)msg, len) != 1)

@@ -665,6 +665,11 @@ int ns_http_configure(ns_http *h, const ns_http_opts *opts, ns_diag *d)
 	return 0;
 }
 
+void ns_http_set_auth(ns_http *h, const ns_auth *a)
+{
+	h->opts.auth = a;
+}
+
 void ns_http_stop(ns_http *h)
 {
 	if (h == NULL || h->stopping)

@@ -61,5 +61,11 @@ int ns_http_configure(ns_http *h, const ns_http_opts *opts, ns_diag *d);
 void ns_http_stop(ns_http *h);
 /** @brief Free after the loop has finished. NULL is allowed. */
 void ns_http_free(ns_http *h);
+/**
+ * @brief Replace the trusted JWT keys (SIGHUP), on the loop thread: requests
+ * verified from now on use @p a (not owned). The old set may be freed once
+ * this returns (verification runs on the loop thread and keeps no reference).
+ */
+void ns_http_set_auth(ns_http *h, const ns_auth *a);
 
 #endif /* NS_HTTP_H */
