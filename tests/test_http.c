@@ -1569,6 +1569,19 @@ static void test_roles(void)
 	CHECK_STR(json_string_value(json_array_get(roles, 1)), "ROLE_NOMSYNC_AUDIT");
 	resp_free(&r);
 	free(two);
+	/* An event recorded by a person carries their user id, signed; by the service token, nobody's. */
+	char *clerk = bearer("clerk.one", NS_UROLE_RECORD | NS_UROLE_VIEW);
+	const char *alert = "{\"type\":\"alert.raised\",\"offender\":\"A7777AA\",\"occurred_at\":"
+			    "\"2024-02-07T09:00:00Z\",\"alert_type\":\"H\",\"alert_code\":\"HA\",\"from_date\":\"2024-02-07\"}";
+	CHECK_INT(areq("POST", "/v1/events", clerk, alert, &r), 201);
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders/A7777AA/events", clerk, NULL, &r), 200);
+	json_t *evs = json_object_get(r.json, "events"), *last = json_array_get(evs, json_array_size(evs) - 1);
+	CHECK_STR(json_string_value(json_object_get(last, "type")), "alert.raised");
+	CHECK_STR(json_string_value(json_object_get(last, "recorded_by")), "clerk.one");
+	CHECK(json_object_get(json_array_get(evs, 0), "recorded_by") == NULL); /* appended with the token */
+	resp_free(&r);
+	free(clerk);
 	/* An ES256 key of the set works as well. */
 	char *ec = bearer_from(ec_pem, "ec1", "erin", NS_UROLE_VIEW, 600, AUDIENCE);
 	CHECK_INT(areq("GET", "/v1/offenders/A1234BC", ec, NULL, &r), 200);

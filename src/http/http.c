@@ -333,6 +333,9 @@ static void ns__post_events(ns__conn *c)
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_is_array(body) ? json_array_get(body, i) : body;
 		int rc = ns_input_from_json(o, &j->in[i], &j->d);
+		/* The person recording it, signed into the event; the service credential is nobody's. */
+		if (rc == 0 && !c->who.service)
+			snprintf(j->in[i].recorded_by, sizeof(j->in[i].recorded_by), "%s", c->who.user);
 		if (rc != 0) {
 			ns__respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)i,
 						       "field", ns__safe_string(j->d.field), "message", ns__safe_string(j->d.msg)));
