@@ -232,13 +232,13 @@ static void ns__get_caseload(ns__conn *c, const char *query, const char *endpoin
 		if (v == NULL)
 			continue;
 		json_t *com = json_object_get(json_object_get(v, "managers"), "com");
-		json_array_append_new(
-			items, ns__list_item(c, json_string_value(k), endpoint, json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}", "noms", json_object_get(v, "noms"), "crn",
-					 json_object_get(v, "crn"), "name", json_object_get(v, "name"), "status",
-					 json_object_get(v, "status"), "prison", json_object_get(v, "prison"),
-					 "region", com ? json_object_get(com, "region") : json_null(), "legal_status",
+		json_t *item = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}", "noms", json_object_get(v, "noms"),
+					 "crn", json_object_get(v, "crn"), "name", json_object_get(v, "name"), "status",
+					 json_object_get(v, "status"), "prison", json_object_get(v, "prison"), "region",
+					 com ? json_object_get(com, "region") : json_null(), "legal_status",
 					 json_object_get(v, "legal_status"), "conflicts",
-					 (json_int_t)json_array_size(json_object_get(v, "conflicts")))));
+					 (json_int_t)json_array_size(json_object_get(v, "conflicts")));
+		json_array_append_new(items, ns__list_item(c, json_string_value(k), endpoint, item));
 		json_decref(v);
 	}
 	json_decref(cl.keys);
