@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -221,6 +222,8 @@ static void test_forged(void)
 	/* Signed by a key not in the set, under a trusted kid. */
 	CHECK_STR(verify_at(mint(forger_pem, "r1", &c), NOW, &p), "bad_signature");
 	CHECK_STR(p.user, "");
+	/* OpenSSL's error queue is left empty (a TLS read on the thread relies on it). */
+	CHECK(ERR_peek_error() == 0);
 	/* A valid token with its payload swapped for another user's. */
 	{
 		char *good = mint(rsa_pem, "r1", &c), *other, *forged;
@@ -608,6 +611,18 @@ static void test_mint_tools(void)
 	CHECK_INT(ns_auth_keygen("HS256", "/nonexistent", &d), NS_EINVAL);
 	CHECK_INT(ns_auth_keygen("RS256", rsa_pem, &d), NS_EIO); /* never overwritten */
 	CHECK_INT(ns_auth_jwks_of(pems, kids, 1, &json, &d), NS_EINVAL);
+	kids[0] = "a\tb";
+	CHECK_INT(ns_auth_jwks_of(pems, kids, 1, &json, &d), NS_EINVAL);
+	CHECK_INT(ns_auth_mint(rsa_pem, "a\nb", NULL, &c, &jwt, &d), NS_EINVAL);
+	/* No key set at all: every token is refused. */
+	{
+		ns_principal p;
+		char *t = mint(rsa_pem, "r1", &c);
+
+		CHECK_INT(ns_auth_verify(NULL, t, strlen(t), NOW, &p, &d), NS_EAUTH);
+		CHECK_STR(d.field, "unknown_key");
+		free(t);
+	}
 	CHECK_INT(ns_auth_mint(rsa_pem, "r1", "ES256", &c, &jwt, &d), NS_EINVAL);
 	CHECK_INT(ns_auth_mint(jwks_text, "r1", NULL, &c, &jwt, &d), NS_EIO);
 	CHECK(jwt == NULL && json == NULL);

@@ -390,7 +390,8 @@ static void test_errors(void)
 	EXPECT_ERROR("# only a comment\n", 0, "[node] dir is required");
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\n", 0,
 		     "[http] listen needs [auth] jwks (signed-in users) or [http] token");
-	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0, "[http] listen needs");
+	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0,
+		     "[http] listen needs");
 
 	/* [http] limits: whole numbers and seconds in range; the reserve smaller than the total. */
 	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 7\n", 6, "max_connections must be a whole number (8 to 65536)");
@@ -524,7 +525,8 @@ static void test_auth(void)
 	CHECK_STR(c->auth_audience, "");
 	CHECK_INT(c->auth_leeway, 60);
 	/* Every key; jwks relative to the config file's directory. */
-	CHECK_INT(parse(NODE_MIN "[auth]\njwks = keys/jwks.json\nissuer = https://sign-in.example/issuer\n"
+	CHECK_INT(parse(NODE_MIN
+			"[auth]\njwks = keys/jwks.json\nissuer = https://sign-in.example/issuer\n"
 			"audience = nomsync\nleeway = 0\n[http]\nlisten = 127.0.0.1:8401\n",
 			"/etc/nomsync", c, &d),
 		  0);
@@ -540,11 +542,14 @@ static void test_auth(void)
 
 	EXPECT_ERROR(NODE_MIN "[auth]\nkeys = /k.json\n", 6, "unknown key 'keys' in [auth]");
 	EXPECT_ERROR(NODE_MIN "[auth]\njwks =\n", 6, "jwks must be a path");
-	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nissuer =\n", 7, "issuer must be 1 to 255 characters");
-	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nleeway = -1\n", 7, "leeway must be a whole number");
+	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nissuer =\n", 7,
+		     "issuer must be 1 to 255 characters");
+	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nleeway = -1\n", 7,
+		     "leeway must be a whole number");
 	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nleeway = 3601\n", 7, "leeway must be");
 	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nleeway = 1.5\n", 7, "leeway must be");
-	EXPECT_ERROR(NODE_MIN "[auth]\naudience = nomsync\n", 0, "[auth] issuer and audience need [auth] jwks");
+	EXPECT_ERROR(NODE_MIN "[auth]\naudience = nomsync\n", 0,
+		     "[auth] issuer and audience need [auth] jwks");
 	EXPECT_ERROR(NODE_MIN "[Auth]\n", 5, "unknown section [Auth]");
 	{
 		char t[1024], v[300];

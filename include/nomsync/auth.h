@@ -124,7 +124,6 @@ const char *ns_urole_name(unsigned role);
 /** @brief The role bit for an authority string, 0 if it is not a nomsync role. */
 unsigned ns_urole_from_name(const char *authority);
 
-
 /*
  * Test tokens (`nomsync token`, the demo, the tests). A node never signs:
  * these read private keys from local PEM files.

@@ -101,10 +101,10 @@ typedef struct ns_config {
 	unsigned http_conns_per_client;
 	double http_response_timeout; /**< seconds */
 	double http_session_lifetime; /**< seconds */
-	char auth_jwks[PATH_MAX];  /**< [auth] jwks: "" if off */
-	char auth_issuer[256];     /**< "" for any */
-	char auth_audience[256];   /**< "" for any */
-	unsigned auth_leeway;      /**< seconds (default 60) */
+	char auth_jwks[PATH_MAX];     /**< [auth] jwks: "" if off */
+	char auth_issuer[256];        /**< "" for any */
+	char auth_audience[256];      /**< "" for any */
+	unsigned auth_leeway;         /**< seconds (default 60) */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
 } ns_config;

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -396,6 +397,7 @@ int ns_auth_parse(ns_auth **out, const char *jwks, size_t len, const ns_auth_opt
 fail:
 	json_decref(root);
 	ns_auth_close(a);
+	ERR_clear_error(); /* OpenSSL's reasons are in d; leave the thread's queue empty */
 	return rc;
 }
 

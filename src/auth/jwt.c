@@ -10,6 +10,7 @@
 #include <math.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -293,6 +294,9 @@ int ns_auth_verify(const ns_auth *a, const char *token, size_t len, int64_t now,
 	int rc;
 
 	memset(p, 0, sizeof *p);
+	if (a == NULL)
+		return ns_diag_set(d, NS_EAUTH, "unknown_key",
+				   "this node trusts no JWT keys ([auth] jwks)");
 	if (len == 0 || len > NS__JWT_MAX)
 		return ns_diag_set(d, NS_EAUTH, "malformed",
 				   "the token is empty or longer than %d bytes", NS__JWT_MAX);
@@ -324,6 +328,9 @@ int ns_auth_verify(const ns_auth *a, const char *token, size_t len, int64_t now,
 		goto out;
 	rc = 0;
 out:
+	/* OpenSSL's reasons for a bad signature stay on this thread's error queue,
+	 * where a TLS read on the same thread would take them for its own. */
+	ERR_clear_error();
 	if (rc != 0)
 		memset(p, 0, sizeof *p);
 	free(sig);

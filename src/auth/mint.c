@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,19 @@ int ns_auth_keygen(const char *alg, const char *pem_path, ns_diag *d)
 	return rc;
 }
 
+/* A kid the key set parser accepts (jwks.c). */
+static int ns__kid_ok(const char *kid)
+{
+	size_t n = kid != NULL ? strlen(kid) : 0;
+
+	if (n == 0 || n >= NS__KID_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)kid[i] < 0x20 || kid[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* A PEM key file (private, or public for ns_auth_jwks_of) and its algorithm. */
 static int ns__load(const char *path, int need_private, EVP_PKEY **pk, enum ns__alg *alg,
 		    ns_diag *d)
@@ -71,6 +85,7 @@ static int ns__load(const char *path, int need_private, EVP_PKEY **pk, enum ns__
 		*pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
 	}
 	fclose(f);
+	ERR_clear_error(); /* the failed first read, or why neither read */
 	if (*pk == NULL)
 		return ns_diag_set(d, NS_EKEY, "key", "%s is not a PEM %skey", path,
 				   need_private ? "private " : "");
@@ -175,9 +190,11 @@ int ns_auth_jwks_of(const char *const *pem_paths, const char *const *kids, size_
 
 	*json = NULL;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		if (kids[i] == NULL || kids[i][0] == '\0' || strlen(kids[i]) >= NS__KID_MAX) {
-			rc = ns_diag_set(d, NS_EINVAL, "kid", "the kid of %s must be 1 to %d bytes",
-					 pem_paths[i], NS__KID_MAX - 1);
+		if (!ns__kid_ok(kids[i])) {
+			rc = ns_diag_set(
+				d, NS_EINVAL, "kid",
+				"the kid of %s must be 1 to %d bytes, no control characters",
+				pem_paths[i], NS__KID_MAX - 1);
 			break;
 		}
 		if ((rc = ns__load(pem_paths[i], 0, &pk, &alg, d)) != 0)
@@ -326,8 +343,9 @@ int ns_auth_mint(const char *pem_path, const char *kid, const char *alg, const n
 	if (c->user == NULL || c->user[0] == '\0' || strlen(c->user) >= NS_USER_MAX)
 		return ns_diag_set(d, NS_EINVAL, "user", "the user id must be 1 to %d bytes",
 				   NS_USER_MAX - 1);
-	if (kid == NULL || kid[0] == '\0' || strlen(kid) >= NS__KID_MAX)
-		return ns_diag_set(d, NS_EINVAL, "kid", "the kid must be 1 to %d bytes",
+	if (!ns__kid_ok(kid))
+		return ns_diag_set(d, NS_EINVAL, "kid",
+				   "the kid must be 1 to %d bytes, no control characters",
 				   NS__KID_MAX - 1);
 	if ((rc = ns__load(pem_path, 1, &pk, &key_alg, d)) != 0)
 		return rc;

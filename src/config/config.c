@@ -77,22 +77,26 @@ static int ns__auth_key(ns_config *c, const char *base, const char *k, const cha
 
 	if (strcmp(k, "jwks") == 0) {
 		if (v[0] == '\0' || ns__set_path(c->auth_jwks, sizeof(c->auth_jwks), base, v) != 0)
-			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: jwks must be a path (not empty, "
-					   "not too long)", lineno);
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   "line %zu: jwks must be a path (not empty, not too long)", lineno);
 	} else if (strcmp(k, "issuer") == 0 || strcmp(k, "audience") == 0) {
 		char *out = k[0] == 'i' ? c->auth_issuer : c->auth_audience;
 
 		if (v[0] == '\0' || strlen(v) >= sizeof(c->auth_issuer))
-			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be 1 to %zu characters",
-					   lineno, k, sizeof(c->auth_issuer) - 1);
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   "line %zu: %s must be 1 to %zu characters", lineno, k,
+					   sizeof(c->auth_issuer) - 1);
 		snprintf(out, sizeof(c->auth_issuer), "%s", v);
 	} else if (strcmp(k, "leeway") == 0) {
 		if (ns__number(v, 0, 3600, &x) != 0 || x != (unsigned)x)
-			return ns_diag_set(d, NS_ECONFIG, "config",
-					   "line %zu: leeway must be a whole number of seconds (0 to 3600)", lineno);
+			return ns_diag_set(
+				d, NS_ECONFIG, "config",
+				"line %zu: leeway must be a whole number of seconds (0 to 3600)",
+				lineno);
 		c->auth_leeway = (unsigned)x;
 	} else {
-		return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown key '%s' in [auth]", lineno, k);
+		return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown key '%s' in [auth]",
+				   lineno, k);
 	}
 	return 0;
 }
@@ -296,11 +300,12 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	if (c->http_max_conns && c->http_reserved_conns >= c->http_max_conns)
 		return ns_diag_set(d, NS_ECONFIG, "config", "[http] reserved_connections must be less than max_connections");
 	if ((c->auth_issuer[0] || c->auth_audience[0]) && c->auth_jwks[0] == '\0')
-		return ns_diag_set(d, NS_ECONFIG, "config", "[auth] issuer and audience need [auth] jwks");
+		return ns_diag_set(d, NS_ECONFIG, "config",
+				   "[auth] issuer and audience need [auth] jwks");
 	if (c->http_listen[0] && c->http_token[0] == '\0' && c->auth_jwks[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config",
-				   "[http] listen needs [auth] jwks (signed-in users) or [http] token (a service "
-				   "credential), or both");
+				   "[http] listen needs [auth] jwks (signed-in users) or [http] token "
+				   "(a service credential), or both");
 	return 0;
 }
 

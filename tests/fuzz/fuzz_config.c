@@ -49,7 +49,8 @@ static void check(const char *text, size_t len, const char *base)
 		ns_fuzz_die("accepted [http] listen without a token or a key set");
 	if (strnlen(c.auth_jwks, sizeof(c.auth_jwks)) >= sizeof(c.auth_jwks) ||
 	    strnlen(c.auth_issuer, sizeof(c.auth_issuer)) >= sizeof(c.auth_issuer) ||
-	    strnlen(c.auth_audience, sizeof(c.auth_audience)) >= sizeof(c.auth_audience) || c.auth_leeway > 3600)
+	    strnlen(c.auth_audience, sizeof(c.auth_audience)) >= sizeof(c.auth_audience) ||
+	    c.auth_leeway > 3600)
 		ns_fuzz_die("an [auth] value is unterminated or out of range");
 	if (c.log_level < NS_LOG_DEBUG || c.log_level > NS_LOG_ERROR)
 		ns_fuzz_die("log_level %d out of range", c.log_level);
