@@ -399,6 +399,14 @@ static void print_view(json_t *v)
 	json_array_foreach(json_object_get(v, "alerts"), i, x)
 		printf("Alert         %s/%s %s\n", js(x, "alert_type"), js(x, "alert_code"),
 		       json_is_true(json_object_get(x, "active")) ? "active" : "closed");
+	json_array_foreach(json_object_get(v, "access"), i, x) {
+		json_t *u;
+		size_t j;
+		printf("Access        %s since %s:", js(x, "mode"), js(x, "since"));
+		json_array_foreach(json_object_get(x, "users"), j, u)
+			printf(" %s", json_string_value(u));
+		printf("\n");
+	}
 	json_array_foreach(json_object_get(v, "conflicts"), i, x)
 		printf("CONFLICT      %s: %s\n", js(x, "rule"), js(x, "description"));
 	printf("Events        %lld\n", (long long)json_integer_value(json_object_get(v, "event_count")));
@@ -460,8 +468,9 @@ static int log_event(void *arg, const ns_event *ev)
 		ns_hex(id, ev->id, NS_ID_BYTES);
 		ns_time_format(t, ev->occurred_at);
 		snprintf(unknown, sizeof(unknown), "unknown type %u", ev->type);
-		printf("%s %-6s %6llu %-28s %-8s %s\n", t, ev->site, (unsigned long long)ev->seq,
-		       ev->type_unknown ? unknown : ns_type_name(ev->type), ev->offender, id);
+		printf("%s %-6s %6llu %-28s %-8s %s%s%s\n", t, ev->site, (unsigned long long)ev->seq,
+		       ev->type_unknown ? unknown : ns_type_name(ev->type), ev->offender, id,
+		       ev->recorded_by[0] ? " by " : "", ev->recorded_by);
 	}
 	return ferror(stdout) ? NS_EIO : 0;
 }

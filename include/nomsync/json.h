@@ -70,8 +70,8 @@ json_t *ns_payload_to_json(const Nomsync__Payload *p);
 
 /**
  * @brief A stored event as JSON: id, type, offender, occurred_at,
- * recorded_at, origin (hex), site, role, seq, prev (hex), payload (object, or
- * null if erased). New reference, NULL on allocation failure.
+ * recorded_at, origin (hex), site, role, seq, prev (hex), recorded_by (only
+ * when the event names who recorded it), payload (object, or null if erased). New reference, NULL on allocation failure.
  */
 json_t *ns_event_to_json(const ns_event *ev);
 
@@ -87,8 +87,8 @@ json_t *ns_event_to_json(const ns_event *ev);
  *
  * Types in catalogue order; fields and checks in the order they are
  * checked. A rule also carries, where its kind has them, "other" (the
- * field it reads), "value", "values", "min", "role", "nonempty", and for
- * a nested message its own "fields" and "checks". New reference, NULL on
+ * field it reads), "value", "values", "min", "max" (distinct: most elements),
+ * "role", "nonempty", and for a nested message its own "fields" and "checks". New reference, NULL on
  * allocation failure.
  */
 json_t *ns_catalogue_to_json(void);
