@@ -13,8 +13,8 @@
  * (pipelining, never-reading connections from several 127/8 addresses),
  * the per-client limit, the reserved slots and their eviction.
  * Issue 12: with [auth] keys, a missing role on each route (403 naming it),
- * 401 reasons (expired, wrong audience, unknown key, forged, alg none or
- * HS256, malformed), the service token (every role, logged), sign-in with a
+ * 401 reasons (expired, not yet valid, wrong issuer or audience, unknown key,
+ * forged, alg none or HS256, malformed), the service token (every role, logged), sign-in with a
  * JWT, and limited-access records refused, allowed and masked in lists.
  */
 #define _GNU_SOURCE /* memmem */
@@ -1615,6 +1615,24 @@ static void test_bad_tokens(void)
 	char *hs = malloc(strlen(signed_tok ? signed_tok : "") + 8);
 	sprintf(hs, "Bearer %s", signed_tok ? signed_tok : "");
 	free(signed_tok);
+	/* Signed by the trusted key, but from another issuer, or not valid for an hour yet. */
+	char other_iss[400], later[400], *iss_tok = NULL, *nbf_tok = NULL;
+	snprintf(other_iss, sizeof(other_iss),
+		 "{\"user_name\":\"mallory\",\"iss\":\"https://elsewhere.test\",\"aud\":\"" AUDIENCE
+		 "\",\"exp\":%lld}",
+		 (long long)(now + 600));
+	snprintf(later, sizeof(later),
+		 "{\"user_name\":\"mallory\",\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE
+		 "\",\"nbf\":%lld,\"exp\":%lld}",
+		 (long long)(now + 3600), (long long)(now + 7200));
+	const char *rs = "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":\"JWT\"}";
+	CHECK_INT(ns_auth_sign(rsa_pem, rs, other_iss, &iss_tok, &d), 0);
+	CHECK_INT(ns_auth_sign(rsa_pem, rs, later, &nbf_tok, &d), 0);
+	char *iss_b = malloc(strlen(iss_tok ? iss_tok : "") + 8), *nbf_b = malloc(strlen(nbf_tok ? nbf_tok : "") + 8);
+	sprintf(iss_b, "Bearer %s", iss_tok ? iss_tok : "");
+	sprintf(nbf_b, "Bearer %s", nbf_tok ? nbf_tok : "");
+	free(iss_tok);
+	free(nbf_tok);
 	struct {
 		char *auth;
 		const char *reason;
@@ -1623,6 +1641,8 @@ static void test_bad_tokens(void)
 		{ bearer_from(rsa_pem, "rsa1", "bob", NS_UROLE_VIEW, 600, "someone-else"), "wrong_audience" },
 		{ bearer_from(rsa_pem, "nokey", "bob", NS_UROLE_VIEW, 600, AUDIENCE), "unknown_key" },
 		{ bearer_from(stranger_pem, "rsa1", "bob", NS_UROLE_VIEW, 600, AUDIENCE), "bad_signature" },
+		{ iss_b, "wrong_issuer" },
+		{ nbf_b, "not_yet_valid" },
 		{ strdup(none_tok), "alg_refused" },
 		{ hs, "alg_refused" },
 		{ strdup("Bearer not.a.jwt"), "malformed" },
