@@ -14,8 +14,9 @@
  * the per-client limit, the reserved slots and their eviction.
  * Issue 12: with [auth] keys, a missing role on each route (403 naming it),
  * 401 reasons (expired, not yet valid, wrong issuer or audience, unknown key,
- * forged, alg none or HS256, malformed), the service token (every role, logged), sign-in with a
- * JWT, and limited-access records refused, allowed and masked in lists.
+ * forged, alg none or HS256, malformed), the service token (every role,
+ * logged), sign-in with a JWT, recorded_by from the user, and limited-access
+ * records refused, allowed and masked in lists.
  */
 #define _GNU_SOURCE /* memmem */
 #include "test.h"
