@@ -99,6 +99,23 @@ static int ns__access_decode(const MDB_val *v, ns_access *out)
 	return p == end ? 0 : NS_ECORRUPT;
 }
 
+int ns__access_matches(MDB_txn *txn, ns_store *s, const char *ref, const ns_access *a)
+{
+	MDB_val k = { strlen(ref), (void *)ref }, v;
+	ns_access *stored;
+	int g, same;
+
+	if (!s->has_access)
+		return 1;
+	if ((g = mdb_get(txn, s->access, &k, &v)) == MDB_NOTFOUND)
+		return !a->restricted && !a->excluded;
+	if (g != 0 || (stored = calloc(1, sizeof(*stored))) == NULL)
+		return 0;
+	same = ns__access_decode(&v, stored) == 0 && memcmp(stored, a, sizeof(*a)) == 0;
+	free(stored);
+	return same;
+}
+
 int ns_store_access(ns_store *s, const char *offender, ns_access *out, ns_diag *d)
 {
 	char canon[NS_REF_MAX];
