@@ -2,13 +2,20 @@
  * Limited-access offenders in the store (src/store/access.c): the access
  * record written at each fold and read by ns_store_access, for any ref of
  * the person (a linked CRN, a merged-away NOMS number), a deferred fold,
- * and the restricted flag of summaries and caseload lists.
+ * the restricted flag of summaries and caseload lists, verify against a
+ * damaged record, and recorded_by through append.
  */
+#define _GNU_SOURCE /* memmem */
 #include "store_util.h"
 
 #include <nomsync/fold.h>
 
 #include <jansson.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void append1(ns_store *s, const char *line)
 {
@@ -233,6 +240,55 @@ static void test_recorded_by(void)
 	ns_store_close(s);
 }
 
+/* Flip bit 0 of the byte after the first occurrence of @p needle (@p n bytes) in a file. */
+static int flip_after(const char *path, const char *needle, size_t n)
+{
+	int fd = open(path, O_RDWR), hit = 0;
+	struct stat st;
+	char *m;
+
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m != MAP_FAILED) {
+		char *at = memmem(m, (size_t)st.st_size, needle, n);
+		if (at != NULL) {
+			at[1] ^= 0x01;
+			hit = 1;
+		}
+		msync(m, (size_t)st.st_size, MS_SYNC);
+		munmap(m, (size_t)st.st_size);
+	}
+	close(fd);
+	return hit;
+}
+
+/* ns_store_verify compares the access records with a fresh fold; a damaged one is an error, never "unrestricted". */
+static void test_verify(void)
+{
+	static const char record[] = "\x01\x01\x00ZQ_USER_ONE"; /* RESTRICTION, 1 allowed, 0 denied, the user */
+	char dir[256], path[300];
+	ns_store *s = mkstore("N07", NS_ROLE_PROBATION, dir);
+	ns_verify_report r;
+	ns_access a;
+	ns_diag d;
+
+	append1(s, "{\"type\":\"access.restricted\",\"offender\":\"X123456\",\"occurred_at\":\"2024-03-02T09:00:00Z\","
+		   "\"mode\":\"RESTRICTION\",\"users\":[\"ZQ_USER_ONE\"],\"reason\":\"Staff case\"}");
+	CHECK_INT(ns_store_verify(s, &r), 0);
+	ns_store_close(s);
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	CHECK(flip_after(path, record, sizeof(record) - 1));
+	CHECK_INT(ns_store_open(dir, 0, &s, &d), 0);
+	CHECK_INT(ns_store_verify(s, &r), NS_ECORRUPT);
+	CHECK(strstr(r.first, "access record of X123456") != NULL);
+	CHECK_INT(ns_store_access(s, "X123456", &a, &d), NS_ESTORE);
+	ns_store_close(s);
+}
+
 int main(void)
 {
 	if (mkdtemp(tmproot) == NULL || ns_crypto_init() != 0)
@@ -240,6 +296,7 @@ int main(void)
 	RUN(test_access_record);
 	RUN(test_deferred_fold);
 	RUN(test_recorded_by);
+	RUN(test_verify);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmproot);
 	if (system(cmd) != 0)

@@ -214,8 +214,8 @@ int ns_event_verify(const ns_event *ev);
  * @return 0, NS_EINVAL (also for a @p recorded_by that is not a user id) or NS_ENOMEM
  */
 int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
-		      int64_t occurred_at, int64_t recorded_at, const char *offender, const char *recorded_by,
-		      const Nomsync__Payload *payload, ns_event **out);
+		      int64_t occurred_at, int64_t recorded_at, const char *offender,
+		      const char *recorded_by, const Nomsync__Payload *payload, ns_event **out);
 
 /**
  * @brief Build, sign and encode an event.

@@ -71,7 +71,8 @@ json_t *ns_payload_to_json(const Nomsync__Payload *p);
 /**
  * @brief A stored event as JSON: id, type, offender, occurred_at,
  * recorded_at, origin (hex), site, role, seq, prev (hex), recorded_by (only
- * when the event names who recorded it), payload (object, or null if erased). New reference, NULL on allocation failure.
+ * when the event names who recorded it), payload (object, or null if
+ * erased). New reference, NULL on allocation failure.
  */
 json_t *ns_event_to_json(const ns_event *ev);
 

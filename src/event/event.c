@@ -577,8 +577,8 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 }
 
 int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
-		      int64_t occurred_at, int64_t recorded_at, const char *offender, const char *recorded_by,
-		      const Nomsync__Payload *payload, ns_event **out)
+		      int64_t occurred_at, int64_t recorded_at, const char *offender,
+		      const char *recorded_by, const Nomsync__Payload *payload, ns_event **out)
 {
 	static const uint8_t zero[NS_ID_BYTES];
 	Nomsync__EventHeader h = NOMSYNC__EVENT_HEADER__INIT;

@@ -32,7 +32,8 @@ void ns__fold_access_restricted(struct ns__fold *c, const Nomsync__Payload *pl)
 	ns__prov(c, "access");
 	for (size_t i = 0; i < c->nalists; i++) {
 		l = &c->alists[i];
-		if (ns__eq(l->mode, p->mode) && strcmp(l->ref, ev->offender) == 0 && strcmp(l->site, ev->site) == 0) {
+		if (ns__eq(l->mode, p->mode) && strcmp(l->ref, ev->offender) == 0 &&
+		    strcmp(l->site, ev->site) == 0) {
 			l->p = p;
 			l->ev = c->cur;
 			return;
@@ -129,7 +130,8 @@ static void ns__access_out(ns_access *a, int restriction, const char *const *use
 			return; /* already nobody: the exclusion (rendered first) overflowed */
 		a->restricted = 1;
 		for (size_t i = 0; i < n && a->nallow < NS_ACCESS_MAX_USERS; i++)
-			if (strlen(users[i]) < sizeof(a->allow[0])) /* a longer one cannot be a user: never allowed */
+			/* A longer one cannot be a user id: never allowed. */
+			if (strlen(users[i]) < sizeof(a->allow[0]))
 				strcpy(a->allow[a->nallow++], users[i]);
 		return;
 	}
@@ -146,7 +148,8 @@ static void ns__access_out(ns_access *a, int restriction, const char *const *use
 }
 
 /* One mode's entry of "access", its conflicts and its part of the access state. */
-static void ns__render_mode(struct ns__fold *c, json_t *arr, int restriction, struct ns__alist **ls, size_t n)
+static void ns__render_mode(struct ns__fold *c, json_t *arr, int restriction, struct ns__alist **ls,
+			    size_t n)
 {
 	struct ns__alist *last = ls[0];
 	const char **users;

@@ -94,7 +94,8 @@ static json_t *ns__render_prov(struct ns__fold *c)
 		ns__set(c, o, "site", ns__jstr(c, f->ev->site));
 		ns__set(c, o, "type", ns__jstr(c, ns_type_name(f->ev->type)));
 		ns__set(c, o, "occurred_at", ns__jstr(c, when));
-		if (f->ev->recorded_by[0] != '\0') /* absent, not null: views of older events keep their bytes */
+		/* Absent, not null, without it: views of events before it keep their bytes. */
+		if (f->ev->recorded_by[0] != '\0')
 			ns__set(c, o, "recorded_by", ns__jstr(c, f->ev->recorded_by));
 		ns__set(c, prov, c->prov[i].field, o);
 	}

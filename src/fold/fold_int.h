@@ -3,8 +3,8 @@
  * and render hook types, and the helpers that the area files share.
  *
  * fold.c drives the fold and says how to add an area. Each area file
- * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c, risk.c, plan.c, access.c) holds the
- * handlers of its event types and the rendering of its part of the view.
+ * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c, risk.c, plan.c,
+ * access.c) holds the handlers of its event types and the rendering of its part of the view.
  */
 #ifndef NS__FOLD_INT_H
 #define NS__FOLD_INT_H

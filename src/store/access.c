@@ -80,7 +80,8 @@ static int ns__access_decode(const MDB_val *v, ns_access *out)
 	const uint8_t *p = v->mv_data, *end = p + v->mv_size;
 	size_t total;
 
-	if (v->mv_size < 3 || p[1] > NS_ACCESS_MAX_USERS || p[2] > NS_ACCESS_MAX_USERS || (p[0] & ~3u) != 0)
+	if (v->mv_size < 3 || p[1] > NS_ACCESS_MAX_USERS || p[2] > NS_ACCESS_MAX_USERS ||
+	    (p[0] & ~3u) != 0)
 		return NS_ECORRUPT;
 	out->restricted = (p[0] & 1) != 0;
 	out->excluded = (p[0] & 2) != 0;
@@ -97,6 +98,23 @@ static int ns__access_decode(const MDB_val *v, ns_access *out)
 		p = nul + 1;
 	}
 	return p == end ? 0 : NS_ECORRUPT;
+}
+
+int ns__access_matches(MDB_txn *txn, ns_store *s, const char *ref, const ns_access *a)
+{
+	MDB_val k = { strlen(ref), (void *)ref }, v;
+	ns_access *stored;
+	int g, same;
+
+	if (!s->has_access)
+		return 1;
+	if ((g = mdb_get(txn, s->access, &k, &v)) == MDB_NOTFOUND)
+		return !a->restricted && !a->excluded;
+	if (g != 0 || (stored = calloc(1, sizeof(*stored))) == NULL)
+		return 0;
+	same = ns__access_decode(&v, stored) == 0 && memcmp(stored, a, sizeof(*a)) == 0;
+	free(stored);
+	return same;
 }
 
 int ns_store_access(ns_store *s, const char *offender, ns_access *out, ns_diag *d)
@@ -123,7 +141,9 @@ int ns_store_access(ns_store *s, const char *offender, ns_access *out, ns_diag *
 			mdb_txn_abort(txn);
 			if (rc != 0)
 				memset(out, 0, sizeof(*out));
-			return rc == 0 ? 0 : ns_diag_set(d, NS_ESTORE, NULL, "cannot fold %s: %s", offender, ns_strerror(rc));
+			return rc == 0 ? 0
+				       : ns_diag_set(d, NS_ESTORE, NULL, "cannot fold %s: %s", offender,
+						     ns_strerror(rc));
 		}
 		free(comp.ref);
 		if (rc != 0) {

@@ -320,6 +320,9 @@ int ns__access_put(MDB_txn *txn, ns_store *s, const char *ref, const ns_access *
 int ns__access_drop(MDB_txn *txn, ns_store *s, const char *ref);
 /* 1 if the person with canonical ref @p ref has an access record (either list in force), else 0. */
 int ns__access_has(MDB_txn *txn, ns_store *s, const char *ref);
+/* 1 if the stored access record of @p ref is @p a (a fresh fold's, zeroed before it was filled; no record
+ * for an unrestricted person), else 0. */
+int ns__access_matches(MDB_txn *txn, ns_store *s, const char *ref, const ns_access *a);
 /* Record a person.merged / person.unmerged (sort key @p sk): index it under both refs, note them. */
 int ns__merges(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t sk[NS__SORTKEY],
 	       ns__refset *touched);
