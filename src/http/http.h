@@ -1,9 +1,12 @@
 /*
  * The HTTP/JSON API and web page served by nomsyncd (docs in README.md):
  * libuv TCP, requests parsed by Debian's http-parser, JSON by jansson.
- * Every request but GET /healthz needs the configured bearer token, or the
- * session cookie POST /login sets for the web page (a random session id,
- * never the token); a cookie request that changes something must come from
+ * Every request but GET /healthz needs a bearer credential (a JWT verified
+ * with the [auth] keys, or the configured token: the service principal), or
+ * the session cookie POST /login sets for the web page (a random session id,
+ * never the token); each route needs a role of the principal (authz.c), and
+ * limited-access records are refused or masked (access.c); a cookie request
+ * that changes something must come from
  * the page itself (Origin or Sec-Fetch-Site) and POST /v1/events must be JSON.
  * Requests are bounded: 16 KiB of headers, 1 MiB of body, 10 s to arrive;
  * past that 431, 413 or 408, and the connection is closed. Connections are

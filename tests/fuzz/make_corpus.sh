@@ -53,6 +53,9 @@ cat >>"$W/gen/MDI.jsonl" <<'J'
 {"type":"alert.closed","offender":"A0000AA","occurred_at":"2024-06-01T10:00:00Z","alert_code":"HA","to_date":"2024-06-01"}
 {"type":"manager.handover.changed","offender":"A0000AA","occurred_at":"2024-06-02T10:00:00Z","handover_date":"2024-06-02","responsible":"COM"}
 {"type":"person.deceased","offender":"A0002AC","occurred_at":"2027-01-01T10:00:00Z","date_of_death":"2027-01-01"}
+{"type":"access.restricted","offender":"X000001","occurred_at":"2025-06-03T10:00:00Z","mode":"RESTRICTION","users":["PO_SMITH","jane.doe"],"reason":"Staff member on the caseload"}
+{"type":"access.restricted","offender":"X000001","occurred_at":"2025-06-04T10:00:00Z","mode":"EXCLUSION","users":["CASE_ADMIN"],"reason":"Conflict of interest"}
+{"type":"access.lifted","offender":"X000001","occurred_at":"2025-07-01T10:00:00Z","mode":"EXCLUSION"}
 J
 for c in SHEFMC MDI LEI N55; do $NS --dir "$W/$c" append "$W/gen/$c.jsonl" >/dev/null; done
 
