@@ -20,8 +20,9 @@ if [ "${#missing[@]}" -gt 0 ] || [ "${NS_FORCE_APT:-0}" = 1 ]; then
   $SUDO apt-get install -y --no-install-recommends "${pkgs[@]}"
 fi
 
-# axe-core (the browser test's accessibility checks), from npm at the version
-# pinned in tests/web/package-lock.json, into tests/web/node_modules. Node.js
+# axe-core (the browser test's accessibility checks) and @redocly/cli (the
+# OpenAPI 3.1 validator of tests/e2e/openapi.sh; Debian has none), from npm at
+# the versions pinned in tests/web/package-lock.json, into tests/web/node_modules. Node.js
 # comes from Debian when the machine has none (any Node.js with npm will do).
 web=$(cd "$(dirname "$0")/../tests/web" && pwd)
 if ! command -v npm >/dev/null; then
@@ -29,6 +30,7 @@ if ! command -v npm >/dev/null; then
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends nodejs npm
 fi
-if [ ! -f "$web/node_modules/axe-core/axe.min.js" ] || [ "${NS_FORCE_APT:-0}" = 1 ]; then
+if [ ! -f "$web/node_modules/axe-core/axe.min.js" ] || [ ! -x "$web/node_modules/.bin/redocly" ] ||
+   [ "${NS_FORCE_APT:-0}" = 1 ]; then
   (cd "$web" && npm ci --no-audit --no-fund)
 fi

@@ -1,5 +1,6 @@
-# Embed the web page's files as C byte arrays.
-# cmake -DOUT=file.inc -DWEB=dir -P gen_assets.cmake
+# Embed the web page's files, and the API's OpenAPI document served at
+# /v1/openapi.json, as C byte arrays.
+# cmake -DOUT=file.inc -DWEB=dir -DOPENAPI=docs/openapi.json -P gen_assets.cmake
 file(GLOB files RELATIVE ${WEB} ${WEB}/*.html ${WEB}/*.js ${WEB}/*.css)
 list(SORT files)
 set(out "/* Generated from src/http/web by gen_assets.cmake. Do not edit. */\n")
@@ -21,6 +22,14 @@ foreach(f ${files})
   string(APPEND table "  { \"/${f}\", \"${type}\", ns_asset_${i}, ${len} },\n")
   math(EXPR i "${i} + 1")
 endforeach()
+if(OPENAPI)
+  file(READ ${OPENAPI} hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND out "static const unsigned char ns_asset_${i}[] = {${bytes}0x00};\n")
+  string(APPEND table "  { \"/v1/openapi.json\", \"application/json\", ns_asset_${i}, ${len} },\n")
+endif()
 string(APPEND out "static const struct ns_asset { const char *path, *type; const unsigned char *data; size_t len; } ns_assets[] = {\n${table}  { NULL, NULL, NULL, 0 }\n};\n")
 file(WRITE ${OUT}.tmp "${out}")
 file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
