@@ -54,26 +54,29 @@ def get(base, token, path, method="GET", body=None, ctype=None):
         return e.code, e.headers.get("Content-Type", ""), e.read()
 
 
+ROLE_NAMES = {"0": "authenticated", "NS_UROLE_VIEW": "ROLE_NOMSYNC_VIEW", "NS_UROLE_RECORD": "ROLE_NOMSYNC_RECORD",
+              "NS_UROLE_FIGURES": "ROLE_NOMSYNC_FIGURES", "NS_UROLE_AUDIT": "ROLE_NOMSYNC_AUDIT",
+              "NS_UROLE_ADMIN": "ROLE_NOMSYNC_ADMIN"}
+
+
 def source_routes(src):
-    """Paths the router matches: literals compared with the request path."""
-    routes = set()
+    """The router's routes: path -> {method: role}.
+
+    The authenticated routes and their roles come from the route table of
+    src/http/authz.c; the public ones (health, sign-in, the web page's files)
+    from the literals ns__dispatch compares the path with, and src/http/web/.
+    """
+    routes = {}
+    table = open(os.path.join(src, "src/http/authz.c"), encoding="utf-8").read()
+    for m in re.finditer(r'\{\s*NS__R_\w+,\s*HTTP_(\w+),\s*"(/[^"]*)",\s*"[^"]*",\s*(NS_UROLE_\w+|0)\s*,', table):
+        routes.setdefault(m.group(2), {})[m.group(1).lower()] = ROLE_NAMES.get(m.group(3), m.group(3))
     for f in glob.glob(os.path.join(src, "src/http/*.c")):
         text = open(f, encoding="utf-8").read()
-        for m in re.finditer(r'str(?:n?cmp)\((?:path|slash), "(/[^"]*)"', text):
-            routes.add(m.group(1))
-        for m in re.finditer(r'\{\s*"(/[a-z0-9_/.{}]*)"\s*,\s*NS__ROUTE', text):
-            routes.add(m.group(1))
-    # /v1/offenders/ is a prefix: the router answers /v1/offenders/{id} and
-    # /v1/offenders/{id}/events below it.
-    if "/v1/offenders/" in routes:
-        routes.discard("/v1/offenders/")
-        routes.add("/v1/offenders/{id}")
-    if "/events" in routes:
-        routes.discard("/events")
-        routes.add("/v1/offenders/{id}/events")
+        for m in re.finditer(r'strcmp\(path, "(/[^"]*)"\)', text):
+            routes.setdefault(m.group(1), {})
     for f in glob.glob(os.path.join(src, "src/http/web/*")):
-        routes.add("/" + os.path.basename(f))
-    routes.add("/v1/openapi.json")  # embedded from docs/ by gen_assets.cmake
+        routes.setdefault("/" + os.path.basename(f), {})
+    routes.setdefault("/v1/openapi.json", {})  # embedded from docs/ by gen_assets.cmake
     return routes
 
 
@@ -82,7 +85,10 @@ def main():
     ap.add_argument("--doc", required=True)
     ap.add_argument("--src", required=True)
     ap.add_argument("--base", required=True)
-    ap.add_argument("--token", required=True)
+    ap.add_argument("--token", required=True, help="a credential with every role")
+    ap.add_argument("--norole-token", help="a JWT with no role: every role-guarded route must answer 403 naming it")
+    ap.add_argument("--restricted", help="a person whose record is restricted against --reader-token's user")
+    ap.add_argument("--reader-token", help="a JWT with ROLE_NOMSYNC_VIEW whose user may not read --restricted")
     a = ap.parse_args()
 
     raw = open(a.doc, "rb").read()
@@ -108,15 +114,26 @@ def main():
             fail("$ref %s does not resolve: %s" % (r, e))
     ok("%d component schemas valid, %d $refs resolve" % (len(doc["components"]["schemas"]), len(refs)))
 
-    # 2. routes
-    code_routes = source_routes(a.src)
-    doc_routes = set(doc["paths"])
+    # 2. routes, methods and roles
+    code = source_routes(a.src)
+    code_routes, doc_routes = set(code), set(doc["paths"])
     for r in sorted(code_routes - doc_routes):
         fail("the server answers %s but the document does not describe it" % r)
     for r in sorted(doc_routes - code_routes):
         fail("the document describes %s but the router has no such route" % r)
+    nroles = 0
+    for r in sorted(code_routes & doc_routes):
+        for method, role in code[r].items():
+            op = doc["paths"][r].get(method)
+            if op is None:
+                fail("%s %s is routed but not documented" % (method.upper(), r))
+            elif op.get("x-nomsync-role") != role:
+                fail("%s %s needs %s, the document says %s" % (method.upper(), r, role, op.get("x-nomsync-role")))
+            else:
+                nroles += 1
     if code_routes == doc_routes:
-        ok("the document's %d paths are exactly the router's" % len(doc_routes))
+        ok("the document's %d paths are exactly the router's; %d operations name the role the route table gives"
+           % (len(doc_routes), nroles))
 
     def schema_for(path, method, status, ctype="application/json"):
         op = doc["paths"][path][method]
@@ -130,8 +147,8 @@ def main():
             return None, "%s %s %s: content type %s not documented" % (method.upper(), path, status, ctype)
         return content[ctype]["schema"], None
 
-    def check(path, url, method="get", body=None, ctype=None, want=None):
-        status, rtype, data = get(a.base, a.token, url, method.upper(), body, ctype)
+    def check(path, url, method="get", body=None, ctype=None, want=None, token=None):
+        status, rtype, data = get(a.base, token or a.token, url, method.upper(), body, ctype)
         if want is not None and status != want:
             fail("%s %s: status %d, wanted %d: %s" % (method.upper(), url, status, want, data[:200]))
             return None
@@ -161,10 +178,10 @@ def main():
     people, seen = [], set()
     for key, codes in (("region", sorted(refdata.get("regions", {}))),
                        ("prison", sorted(refdata.get("prisons", {})))):
-        for code in codes:
+        for value in codes:
             offset, total = 0, 1
             while offset < total:
-                lst = check("/v1/offenders", "/v1/offenders?%s=%s&limit=500&offset=%d" % (key, code, offset),
+                lst = check("/v1/offenders", "/v1/offenders?%s=%s&limit=500&offset=%d" % (key, value, offset),
                             want=200)
                 if not lst or not lst.get("items"):
                     break
@@ -232,6 +249,38 @@ def main():
                 fail("401 body does not match Error: %s" % errs[0].message)
     ok("%d sample responses checked against their schemas (%d people, %d staff codes)" % (
         checked["samples"], len(people), len(staff)))
+
+    # roles: a principal without any role is refused every guarded route, 403 naming the role
+    if a.norole_token:
+        n = 0
+        for r in sorted(code_routes & doc_routes):
+            for method, role in code[r].items():
+                if role == "authenticated":
+                    continue
+                url = r.replace("{id}", people[0] if people else "A0000AA")
+                body = b"[]" if method == "post" else None
+                v = check(r, url, method, body, "application/json" if body else None, want=403, token=a.norole_token)
+                if v is not None and v.get("role") != role:
+                    fail("%s %s without a role: 403 names %r, not %s" % (method.upper(), url, v.get("role"), role))
+                n += 1
+        ok("%d role-guarded operations refuse a principal without the role (403, Error, the role named)" % n)
+    # limited access: refused in full, masked in lists
+    if a.restricted and a.reader_token:
+        v = check("/v1/offenders/{id}", "/v1/offenders/" + a.restricted, want=403, token=a.reader_token)
+        if v is not None and v.get("error") != "restricted_record":
+            fail("restricted view: error %r" % v.get("error"))
+        check("/v1/offenders/{id}/events", "/v1/offenders/%s/events" % a.restricted, want=403, token=a.reader_token)
+        masked = 0
+        for r in sorted(regions):
+            lst = check("/v1/offenders", "/v1/offenders?region=%s&limit=500" % r, want=200, token=a.reader_token)
+            masked += sum(1 for i in (lst or {}).get("items", []) if i.get("restricted") is True and "name" not in i)
+        for s_ in sorted(staff):
+            cl = check("/v1/caseload", "/v1/caseload?staff=" + s_, want=200, token=a.reader_token) or []
+            masked += sum(1 for i in cl if i.get("flags") == ["RESTRICTED"])
+        if masked:
+            ok("a restricted record: 403 restricted_record to an unlisted reader, masked in %d list entries" % masked)
+        else:
+            fail("the restricted person is not shown masked in any list")
 
     # 4. the served document
     status, rtype, data = get(a.base, a.token, "/v1/openapi.json")
