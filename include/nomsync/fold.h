@@ -39,6 +39,30 @@ typedef struct ns_fold_summary {
 	int conflicts;            /**< number of open conflicts */
 } ns_fold_summary;
 
+/** Distinct conflict rules an ns_fold_figures counts by name; more are counted in conflicts only. */
+#define NS_FOLD_FIG_RULES 8
+
+/**
+ * What the store's caseload and figures record (src/store/figures.c) needs
+ * of a view, taken by ns_fold_figured from the view it has just built, so
+ * that nothing parses the view's text again. Strings are "" and dates
+ * NS_DATE_NONE where the view has none.
+ */
+typedef struct ns_fold_figures {
+	char noms[NS_REF_MAX], crn[NS_REF_MAX];
+	char prison[NS_SITE_MAX], region[NS_SITE_MAX]; /**< current prison; managers.com.region */
+	char pom[32], com[32];                         /**< staff codes of the POM and the COM */
+	char status[12];      /**< IN_CUSTODY, LICENCE, COMMUNITY, NONE */
+	char supervision[16]; /**< CUSTODY, LICENCE, the active community sentence's type, NONE */
+	char tier[8], rosh[12];
+	int32_t next_key_date, release_date; /**< day numbers */
+	uint32_t uw_ordered, uw_credited;    /**< unpaid work of the community sentences, minutes */
+	uint32_t breaches_open, enforcement_due, programmes_completed, conflicts;
+	uint32_t nrules;                          /**< distinct conflict rules named in rule */
+	char rule[NS_FOLD_FIG_RULES][32];         /**< in the order of the view's conflicts */
+	uint32_t rule_n[NS_FOLD_FIG_RULES];       /**< conflicts under each rule */
+} ns_fold_figures;
+
 /**
  * @brief Fold a person's events into the view.
  *
@@ -50,6 +74,16 @@ typedef struct ns_fold_summary {
  * @return 0 or NS_ENOMEM
  */
 int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum);
+
+/**
+ * @brief ns_fold, and the view's figures (what the store's figures record
+ * holds) taken from the view before it is written out.
+ *
+ * @param[out] fig optional; filled as ns_fold_figures says
+ * @return as ns_fold
+ */
+int ns_fold_figured(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
+		    ns_fold_figures *fig);
 
 /**
  * Largest amount, in seconds, by which an event's occurred_at may be ahead

@@ -28,7 +28,8 @@
  * management.c (offender managers, alerts), licence.c (licence, recall,
  * supervision, programmes), community.c (community sentences:
  * requirements, appointments, enforcement), risk.c (registrations, RoSH,
- * MAPPA, tier), plan.c (the sentence plan); helpers.c has the shared helpers.
+ * MAPPA, tier), plan.c (the sentence plan); helpers.c has the shared helpers;
+ * figures.c reads the store's figures (ns_fold_figures) off the rendered view.
  *
  * To add an area (community requirements, sentence plan, enforcement,
  * risk, ...): write src/fold/<area>.c starting with a comment saying which
@@ -472,11 +473,17 @@ static void ns__state_free(struct ns__fold *c)
 	json_decref(c->erased);
 }
 
+int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum)
+{
+	return ns_fold_figured(evs, n, json, len, sum, NULL);
+}
+
 /*
  * Fold a person's events into the view. See fold.h. Returns 0, NS_EINVAL
  * for a missing argument or a NULL event, or NS_ENOMEM.
  */
-int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum)
+int ns_fold_figured(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
+		    ns_fold_figures *fig)
 {
 	struct ns__fold c;
 	const ns_event **sorted;
@@ -545,6 +552,8 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 		view = ns__render(&c);
 	if (c.rc == 0)
 		out = ns__dump(&c, view);
+	if (c.rc == 0 && fig != NULL)
+		ns__figures(view, fig);
 	json_decref(view);
 	if (c.rc == 0 && sum != NULL)
 		ns__summary(&c, sum);

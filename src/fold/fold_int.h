@@ -313,6 +313,9 @@ typedef void ns__entry_fn(struct ns__fold *c, json_t *o, const void *entry);
 /* A JSON array of a keyed list's @p n entries, sorted by key (in place) and rendered by @p fn. */
 json_t *ns__render_keyed(struct ns__fold *c, void *arr, size_t n, size_t size, ns__entry_fn *fn);
 
+/* figures.c: the figures of the rendered view @p v (ns_fold_figures). */
+void ns__figures(const json_t *v, ns_fold_figures *r);
+
 /* Clamp a day count to NS__DAY_LIMIT either side of 1970 (dates.c). */
 int32_t ns__clamp_day(int64_t d);
 

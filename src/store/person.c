@@ -360,9 +360,15 @@ static int ns__note_incomplete(char **json, size_t *len, json_t *ids)
 	return *json ? 0 : NS_ENOMEM;
 }
 
-/* Load and fold one component; its events live in one arena. */
 int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json,
 			      size_t *len, ns_fold_summary *sum)
+{
+	return ns__fold_figured(txn, s, rs, json, len, sum, NULL);
+}
+
+/* Load and fold one component; its events live in one arena. */
+int ns__fold_figured(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json, size_t *len,
+		     ns_fold_summary *sum, ns_fold_figures *fig)
 {
 	ns__arena arena = NS__ARENA_INIT;
 	uint8_t *keys;
@@ -403,7 +409,7 @@ int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **j
 	if (evs == NULL)
 		rc = NS_ENOMEM;
 	if (rc == 0)
-		rc = ns_fold(evs, m, json, len, sum);
+		rc = ns_fold_figured(evs, m, json, len, sum, fig);
 	if (rc == 0 && incomplete != NULL && (rc = ns__note_incomplete(json, len, incomplete)) != 0) {
 		free(*json);
 		*json = NULL;
@@ -459,6 +465,7 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 		char *json = NULL;
 		size_t len = 0;
 		ns_fold_summary sum;
+		ns_fold_figures fig;
 
 		if ((rc = ns__component(txn, s, touched->ref[t], &comp)) != 0)
 			break;
@@ -473,13 +480,13 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 			break;
 		memset(&sum, 0, sizeof(sum));
 		uint64_t t0 = ns__nanos();
-		if ((rc = ns__fold_component(txn, s, &comp, &json, &len, &sum)) != 0)
+		if ((rc = ns__fold_figured(txn, s, &comp, &json, &len, &sum, &fig)) != 0)
 			break;
 		ns__fold_record(s, ns__nanos() - t0);
 		MDB_val k = { strlen(canon), (void *)canon }, v = { len, json };
 		rc = ns__mdb(mdb_put(txn, s->views, &k, &v, 0));
 		if (rc == 0)
-			rc = ns__figures_update(txn, s, canon, json, len);
+			rc = ns__figures_update(txn, s, canon, &fig);
 		free(json);
 		if (rc != 0)
 			break;

@@ -203,6 +203,9 @@ int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, uint8_t 
 /* Fold a component's events: *json malloc'd; @p sum may be NULL. */
 int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json, size_t *len,
 		       ns_fold_summary *sum);
+/* ns__fold_component, and the view's figures into @p fig (may be NULL). */
+int ns__fold_figured(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json, size_t *len,
+		     ns_fold_summary *sum, ns_fold_figures *fig);
 /* Persons whose fold is deferred; 0 if none (or on error). */
 size_t ns__dirty_count(MDB_txn *txn, ns_store *s);
 /* 1 if any ref of @p comp awaits a deferred fold. */
@@ -387,8 +390,8 @@ int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d
 
 /* Open (creating, and marking every person for a re-fold, on a writable open) the figures databases. */
 int ns__figures_open(MDB_txn *txn, ns_store *s, int writable);
-/* After a re-fold of @p ref to the view @p json: replace its figures record and contribution. */
-int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const char *json, size_t len);
+/* After a re-fold of @p ref whose view has figures @p fig: replace its figures record and contribution. */
+int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const ns_fold_figures *fig);
 /* @p ref is no longer a canonical ref (merged): withdraw its figures record and contribution. */
 int ns__figures_drop(MDB_txn *txn, ns_store *s, const char *ref);
 
