@@ -86,6 +86,47 @@ int ns_fold_figured(ns_event *const *evs, size_t n, char **json, size_t *len, ns
 		    ns_fold_figures *fig);
 
 /**
+ * Events applied between two checkpoints of an ns_fold_inc: a re-fold
+ * applies at most this many events before the first that changed, however
+ * long the person's history.
+ */
+#define NS_FOLD_CHECKPOINT 64
+
+/**
+ * A person's fold kept between re-folds (ns_fold_inc_run): the events of the
+ * last fold in fold order and a checkpoint of the fold's state after every
+ * NS_FOLD_CHECKPOINT of them (EventStoreDB-style snapshots, kept in
+ * memory). The state points into the events, so the caller keeps every
+ * event it passed alive until the next call or ns_fold_inc_free.
+ */
+typedef struct ns_fold_inc ns_fold_inc;
+
+/** @brief A new, empty incremental fold; NULL if out of memory. */
+ns_fold_inc *ns_fold_inc_new(void);
+
+/** @brief Free an incremental fold and its checkpoints (not the events). NULL is allowed. */
+void ns_fold_inc_free(ns_fold_inc *fi);
+
+/**
+ * @brief ns_fold_figured, re-using what the last call on @p fi folded.
+ *
+ * The result is byte for byte that of ns_fold_figured over the same events.
+ * Where the events in fold order begin with the same event objects (the same
+ * pointers) as in the last call, the fold starts from the last checkpoint
+ * within that common start rather than from the first event; checkpoints
+ * after it are dropped and made again. A fold over events that include a
+ * correction (event.corrected) or a merge (person.merged, person.unmerged)
+ * is worked out whole and keeps no checkpoint: those change how earlier
+ * events fold.
+ *
+ * @param[in] evs the events (any order); see ns_fold_inc for how long they must live
+ * @param[out] reused optional: the number of events not applied again (0 for a whole fold)
+ * @return as ns_fold; after a failure the next call may fold whole
+ */
+int ns_fold_inc_run(ns_fold_inc *fi, ns_event *const *evs, size_t n, char **json, size_t *len,
+		    ns_fold_summary *sum, ns_fold_figures *fig, size_t *reused);
+
+/**
  * Largest amount, in seconds, by which an event's occurred_at may be ahead
  * of the clock that records it (5 minutes). A local append refuses more
  * (NS_EVALID, field "occurred_at"); the fold lists an event whose
