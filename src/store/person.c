@@ -624,7 +624,17 @@ static int ns__fold_step(MDB_txn *txn, ns_store *s, size_t max)
 
 int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d)
 {
+	if (s->fold_threads > 1 && s->has_dirty && max > 0 && !(s->flags & NS_STORE_RDONLY))
+		return ns__fold_parallel(s, max, left, d);
 	return ns__pending(s, s->has_dirty, ns__dirty_count, ns__fold_step, max, left, d);
+}
+
+int ns_store_set_fold_threads(ns_store *s, unsigned n)
+{
+	if (n < 1 || n > NS__FOLD_THREADS_MAX)
+		return NS_EINVAL;
+	s->fold_threads = n;
+	return 0;
 }
 
 /* Complete every deferred fold (ns_store_digest does first, on a writable store). */

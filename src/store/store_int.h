@@ -11,6 +11,7 @@
  *                folds (the dirty set), fold latency statistics
  *   foldcache.c  long histories' decoded events and fold checkpoints, for
  *                late events (ns_fold_inc_run)
+ *   foldpar.c    deferred folds on several threads (ns_store_set_fold_threads)
  *   idindex.c    the deferred id index (newids) and lookups by event id
  *   query.c      read-only queries: views, digest, iteration, vector,
  *                counters, summaries, sizes
@@ -249,6 +250,11 @@ int ns__load_keys(MDB_txn *txn, ns_store *s, const uint8_t *keys, size_t n, ns__
 /* Fold the events under @p keys (n sort keys, sorted) of the person @p canon. */
 int ns__fcache_fold(MDB_txn *txn, ns_store *s, const char *canon, const uint8_t *keys, size_t n,
 		    char **json, size_t *len, ns_fold_summary *sum, ns_fold_figures *fig);
+/* foldpar.c: most threads ns_store_set_fold_threads accepts */
+#define NS__FOLD_THREADS_MAX 64
+/* ns_store_fold_pending's step on s->fold_threads threads (writable store, max > 0). */
+int ns__fold_parallel(ns_store *s, size_t max, size_t *left, ns_diag *d);
+
 /* Forget every person (after a write transaction that did not commit). */
 void ns__fcache_clear(ns_store *s);
 /* Free the cache (ns_store_close). */
