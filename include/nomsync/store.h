@@ -333,6 +333,19 @@ int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d);
 int ns_store_set_fold_threads(ns_store *s, unsigned n);
 
 /**
+ * @brief Set the memory of the fold cache, 64 MiB by default; 0 turns it off.
+ *
+ * A person of 128 events or more re-folded by an append or an ingest keeps
+ * its decoded events and checkpoints of the fold state (ns_fold_inc) while
+ * they fit (the least recently folded go first; the last one folded
+ * stays); a late event for it then loads only what is new and folds from
+ * the checkpoint before it. About
+ * 1.2 KiB per event (a 500-event history: some 600 KiB). Deferred folds
+ * (ns_store_fold_pending) do not use it. Not while an append or ingest runs.
+ */
+void ns_store_set_fold_cache(ns_store *s, size_t bytes);
+
+/**
  * @brief Move id index entries deferred by NS_INGEST_DEFER_FOLD into the
  * id index: one step of a pass, in one durable transaction.
  *

@@ -547,6 +547,7 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 	pthread_mutex_init(&s->map_lock, NULL);
 	pthread_mutex_init(&s->fcache_lock, NULL);
 	s->fold_threads = 1;
+	s->fcache_max = (size_t)64 << 20;
 	if ((rc = ns__open_env(s, dir, flags)) != 0) {
 		ns_diag_set(d, rc, "dir", "cannot open the store in %s: %s", dir, ns_strerror(rc));
 		goto fail;

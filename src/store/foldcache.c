@@ -18,9 +18,9 @@
  * not stored: ns__retry clears the whole cache after any failed attempt.
  *
  * Memory: the raw bytes and decoded events of each entry live in its own
- * arena; the entries are kept to NS__FCACHE_BYTES in all (an estimate of
+ * arena; the entries are kept to s->fcache_max bytes in all (an estimate of
  * their arenas, event lists and checkpoints), dropping the least recently
- * used. Everything is under s->fcache_lock.
+ * used (ns_store_set_fold_cache). Everything is under s->fcache_lock.
  */
 #include "store_int.h"
 
@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NS__FCACHE_BYTES ((size_t)64 << 20)
 #define NS__FCACHE_ENTRIES 1024
 
 struct ns__fentry {
@@ -114,9 +113,9 @@ static struct ns__fentry *ns__fentry_get(struct ns__fcache *c, const char *ref)
 }
 
 /* Keep the cache within its budget, dropping least recently used entries other than @p keep. */
-static void ns__fcache_trim(struct ns__fcache *c, const char *keep)
+static void ns__fcache_trim(struct ns__fcache *c, const char *keep, size_t max)
 {
-	while (c->bytes > NS__FCACHE_BYTES && c->n > 1) {
+	while (c->bytes > max && c->n > 1) {
 		size_t lru = SIZE_MAX;
 		for (size_t i = 0; i < c->n; i++)
 			if (strcmp(c->e[i].ref, keep) != 0 && (lru == SIZE_MAX || c->e[i].used < c->e[lru].used))
@@ -237,7 +236,14 @@ int ns__fcache_fold(MDB_txn *txn, ns_store *s, const char *canon, const uint8_t 
 	if (rc != 0)
 		ns__fcache_drop(c, (size_t)(e - c->e));
 	else
-		ns__fcache_trim(c, canon);
+		ns__fcache_trim(c, canon, s->fcache_max);
 	pthread_mutex_unlock(&s->fcache_lock);
 	return rc;
+}
+
+void ns_store_set_fold_cache(ns_store *s, size_t bytes)
+{
+	s->fcache_max = bytes;
+	if (bytes == 0)
+		ns__fcache_clear(s);
 }

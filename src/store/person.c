@@ -431,7 +431,7 @@ int ns__fold_figured(MDB_txn *txn, ns_store *s, const ns__refset *rs, const char
 	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
 		return rc;
 	rc = ns__fold_select(txn, s, keys, &n, &incomplete);
-	if (rc == 0 && canon != NULL && n >= NS__FCACHE_MIN) {
+	if (rc == 0 && canon != NULL && n >= NS__FCACHE_MIN && s->fcache_max > 0) {
 		rc = ns__fcache_fold(txn, s, canon, keys, n, json, len, sum, fig);
 	} else if (rc == 0) {
 		if ((evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs))) == NULL)

@@ -111,6 +111,7 @@ struct ns_store {
 	/* foldcache.c: long histories' decoded events and fold checkpoints, under fcache_lock */
 	struct ns__fcache *fcache;
 	pthread_mutex_t fcache_lock;
+	size_t fcache_max; /* bytes (ns_store_set_fold_cache); 0: no cache */
 	/* persons folded in parallel by ns_store_fold_pending (ns_store_set_fold_threads), 1 or more */
 	unsigned fold_threads;
 };
