@@ -17,8 +17,7 @@
  * transaction that does not commit could leave one holding events that are
  * not stored: ns__retry clears the whole cache after any failed attempt.
  *
- * Memory: the raw bytes and decoded events of each entry live in its own
- * arena; the entries are kept to s->fcache_max bytes in all (an estimate of
+ * Memory: the decoded events of each entry live in its own arena; the entries are kept to s->fcache_max bytes in all (an estimate of
  * their arenas, event lists and checkpoints), dropping the least recently
  * used (ns_store_set_fold_cache). Everything is under s->fcache_lock.
  */
@@ -49,10 +48,14 @@ struct ns__fcache {
 	uint64_t tick;
 };
 
-/* Bytes an event costs: its stored copy, the decoded event, the fold's record of it and checkpoints. */
-static size_t ns__event_cost(size_t raw_len)
+/*
+ * Bytes an event costs: the decoded event with its payload, the fold's
+ * record of it (ns__fev) and its share of the checkpoints; measured about
+ * 1.15 KiB (RSS) for the 230-byte events of the benchmark's long histories.
+ */
+static size_t ns__event_cost(size_t stored_len)
 {
-	return 3 * raw_len + 512;
+	return 2 * stored_len + 700;
 }
 
 static void ns__fentry_clear(struct ns__fentry *e)
@@ -126,23 +129,29 @@ static void ns__fcache_trim(struct ns__fcache *c, const char *keep, size_t max)
 	}
 }
 
-/* Load the event under a sort key into the entry's arena, from a copy of its stored bytes. */
+/*
+ * Load the event under a sort key into the entry's arena. The decoded event
+ * (its payload unpacked into the arena) outlives the transaction; the
+ * pointers into the stored bytes (raw, header, signature, payload_bytes) do
+ * not, and the fold reads none of them: they are cleared.
+ */
 static int ns__fentry_load(MDB_txn *txn, ns_store *s, struct ns__fentry *e, const uint8_t *key,
 			   ns_event **ev)
 {
 	MDB_val k = { NS__LOGKEY, (void *)(key + 8) }, v;
 	int rc = mdb_get(txn, s->log, &k, &v);
-	void *copy;
 
 	if (rc != 0)
 		return ns__mdb(rc);
-	if ((copy = ns__arena_alloc(&e->arena, v.mv_size ? v.mv_size : 1)) == NULL)
-		return NS_ENOMEM;
-	memcpy(copy, v.mv_data, v.mv_size);
-	v.mv_data = copy;
 	rc = ns__decode_stored(&v, NS_DECODE_TRUSTED, &e->arena, ev);
 	if (rc != 0)
 		return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+	(*ev)->raw = NULL;
+	(*ev)->raw_len = 0;
+	(*ev)->header = NULL;
+	(*ev)->header_len = 0;
+	(*ev)->signature = NULL;
+	(*ev)->payload_bytes = NULL;
 	e->abytes += ns__event_cost(v.mv_size);
 	return 0;
 }
