@@ -4,7 +4,7 @@
  *   nomsync-bench limits   [--seconds S] [--tmp DIR] [--only verify]
  *   nomsync-bench append   --gen FILE.jsonl --dir DIR --events N [--batch B]
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
- *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE [--defer-fold]
+ *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE [--defer-fold [--fold-threads T]]
  *   nomsync-bench fold     --gen GENDIR [--persons P]
  *   nomsync-bench refold   --dir DIR [--persons P] [--events E] [--fold-cache-mib M]
  *   nomsync-bench catchup  --nomsyncd BIN --config CONF --dir DIR --events N
@@ -789,6 +789,8 @@ static int cmd_prep(int argc, char **argv)
 		size_t left = 1;
 		ns_fold_stats fs;
 		ns_diag d;
+		if (ns_store_set_fold_threads(s, (unsigned)optd(argc, argv, "--fold-threads", 1)) != 0)
+			die("--fold-threads: 1 to 64");
 		while (left > 0)
 			if (ns_store_fold_pending(s, 1000, &left, &d) != 0)
 				die("fold_pending: %s", d.msg);
