@@ -182,7 +182,10 @@ static int ns__pjobs(ns_store *s, size_t max, struct ns__pstep *p)
 
 	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
-	if ((p->jobs = calloc(max, sizeof(*p->jobs))) == NULL) {
+	size_t pending = ns__dirty_count(txn, s);
+	if (max > pending)
+		max = pending;
+	if ((p->jobs = calloc(max ? max : 1, sizeof(*p->jobs))) == NULL) {
 		mdb_txn_abort(txn);
 		return NS_ENOMEM;
 	}
