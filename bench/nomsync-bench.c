@@ -4,9 +4,9 @@
  *   nomsync-bench limits   [--seconds S] [--tmp DIR] [--only verify]
  *   nomsync-bench append   --gen FILE.jsonl --dir DIR --events N [--batch B]
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
- *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE [--defer-fold]
+ *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE [--defer-fold [--fold-threads T]]
  *   nomsync-bench fold     --gen GENDIR [--persons P]
- *   nomsync-bench refold   --dir DIR [--persons P] [--events E]
+ *   nomsync-bench refold   --dir DIR [--persons P] [--events E] [--fold-cache-mib M]
  *   nomsync-bench catchup  --nomsyncd BIN --config CONF --dir DIR --events N
  *                          [--timeout S] [--log FILE] [--pidfile FILE] [--peer-pid PID]
  *   nomsync-bench live     --src DIR --dst DIR --refs FILE [--samples S] [--gap-ms G]
@@ -789,6 +789,8 @@ static int cmd_prep(int argc, char **argv)
 		size_t left = 1;
 		ns_fold_stats fs;
 		ns_diag d;
+		if (ns_store_set_fold_threads(s, (unsigned)optd(argc, argv, "--fold-threads", 1)) != 0)
+			die("--fold-threads: 1 to 64");
 		while (left > 0)
 			if (ns_store_fold_pending(s, 1000, &left, &d) != 0)
 				die("fold_pending: %s", d.msg);
@@ -1202,12 +1204,14 @@ static int cmd_refold(int argc, char **argv)
 	const char *dir = need(argc, argv, "--dir");
 	unsigned persons = (unsigned)optd(argc, argv, "--persons", 200);
 	int events = (int)optd(argc, argv, "--events", 500);
+	double cache_mib = optd(argc, argv, "--fold-cache-mib", 64);
 	int32_t base = ns_date_from_civil(2010, 1, 1);
 	ns_identity lei;
 	uint8_t prev[NS_ID_BYTES] = { 0 };
 	uint64_t seq = 0;
 	double *ing = xcalloc(persons, sizeof(double)), *fold = xcalloc(persons, sizeof(double));
 	double *load = xcalloc(persons, sizeof(double)), *dur = xcalloc(persons, sizeof(double));
+	double *cold = xcalloc(persons, sizeof(double));
 	ns_input *in = xcalloc((size_t)events, sizeof(*in));
 	ns_store *s;
 	ns_diag d;
@@ -1221,7 +1225,9 @@ static int cmd_refold(int argc, char **argv)
 	if (ns_identity_generate(&lei, "LEI", NS_ROLE_PRISON) != 0)
 		die("key");
 	s = open_store(dir, NS_STORE_NOSYNC);
-	note("refold: %u offenders with %d events each (the last one late, from another origin)", persons, events);
+	ns_store_set_fold_cache(s, (size_t)(cache_mib * 1048576));
+	note("refold: %u offenders with %d events each (the last one late, from another origin), fold cache %.0f MiB",
+	     persons, events, cache_mib);
 	for (unsigned p = 0; p < persons; p++) {
 		char noms[8], json[1024];
 		size_t bad;
@@ -1273,9 +1279,24 @@ static int cmd_refold(int argc, char **argv)
 			ns_event_free(c.evs[i]);
 		free(c.evs);
 	}
+	/* (e) the same late-event ingest without the fold cache: every event loaded, the fold whole. */
+	ns_store_set_fold_cache(s, 0);
+	for (unsigned p = 0; p < persons; p++) {
+		char noms[8];
+		int res = 0;
+		refold_noms(noms, p);
+		ns_event *ev = late_event(&lei, ++seq, prev, noms, base + events / 4);
+		double a = now_s();
+		rc = ns_store_ingest(s, &ev, 1, NS_INGEST_VERIFIED, &res, NULL);
+		cold[p] = (now_s() - a) * 1e3;
+		if (rc != 0 || res != NS_INGEST_APPLIED)
+			die("late event not applied: %s / %d", ns_strerror(rc), res);
+		ns_event_free(ev);
+	}
 	ns_store_close(s);
-	/* (d) the same late-event ingest, durable (fsync), on the 501st event. */
+	/* (d) the same late-event ingest, durable (fsync), on the 503rd event, the cache refilled by (b). */
 	s = open_store(dir, 0);
+	ns_store_set_fold_cache(s, (size_t)(cache_mib * 1048576));
 	for (unsigned p = 0; p < persons; p++) {
 		char noms[8];
 		int res = 0;
@@ -1294,6 +1315,7 @@ static int cmd_refold(int argc, char **argv)
 	qsort(fold, persons, sizeof(double), cmp_double);
 	qsort(load, persons, sizeof(double), cmp_double);
 	qsort(dur, persons, sizeof(double), cmp_double);
+	qsort(cold, persons, sizeof(double), cmp_double);
 	out("refold.samples", persons);
 	out("refold.events", events);
 	out("refold.ingest_p50_ms", pct(ing, persons, 0.5));
@@ -1304,6 +1326,9 @@ static int cmd_refold(int argc, char **argv)
 	out("refold.load_p99_ms", pct(load, persons, 0.99));
 	out("refold.durable_p50_ms", pct(dur, persons, 0.5));
 	out("refold.durable_p99_ms", pct(dur, persons, 0.99));
+	out("refold.cold_p50_ms", pct(cold, persons, 0.5));
+	out("refold.cold_p99_ms", pct(cold, persons, 0.99));
+	out("refold.cache_mib", cache_mib);
 	free(in);
 	return 0;
 }

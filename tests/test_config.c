@@ -198,6 +198,29 @@ static void test_defaults(void)
 	free(c);
 }
 
+/* The deferred folds' threads and the fold cache (issue 13). */
+static void test_fold_keys(void)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+
+	CHECK_INT(parse(NODE_MIN, NULL, c, &d), 0);
+	CHECK_INT(c->fold_threads, 0);
+	CHECK_INT(c->fold_cache, 64 << 20);
+	CHECK_INT(parse(NODE_MIN "fold_threads = 2\nfold_cache_mib = 0\n", NULL, c, &d), 0);
+	CHECK_INT(c->fold_threads, 2);
+	CHECK_INT(c->fold_cache, 0);
+	CHECK_INT(parse(NODE_MIN "fold_threads = 64\nfold_cache_mib = 256\n", NULL, c, &d), 0);
+	CHECK_INT(c->fold_threads, 64);
+	CHECK_INT(c->fold_cache, 256 << 20);
+	EXPECT_ERROR(NODE_MIN "fold_threads = 65\n", 5, "fold_threads must be a whole number (0 to 64");
+	EXPECT_ERROR(NODE_MIN "fold_threads = 1.5\n", 5, "fold_threads must be");
+	EXPECT_ERROR(NODE_MIN "fold_threads = -1\n", 5, "fold_threads must be");
+	EXPECT_ERROR(NODE_MIN "fold_cache_mib = 65537\n", 5, "fold_cache_mib must be a whole number of MiB");
+	EXPECT_ERROR(NODE_MIN "fold_cache_mib = 1M\n", 5, "fold_cache_mib must be");
+	free(c);
+}
+
 /* The limits on events held for a gap (issue 10, item 4). */
 static void test_held_limits(void)
 {
@@ -584,6 +607,7 @@ int main(void)
 	RUN(test_full);
 	RUN(test_defaults);
 	RUN(test_held_limits);
+	RUN(test_fold_keys);
 	RUN(test_paths);
 	RUN(test_comments);
 	RUN(test_errors);

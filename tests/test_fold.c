@@ -1945,6 +1945,92 @@ static void test_order_independence(void)
 	CHECK(checked_access > 0);
 }
 
+/* Fold @p evs (n) with @p fi and whole; 1 if the two texts differ. Adds the events reused to @p reused. */
+static int inc_differs(ns_fold_inc *fi, ns_event **evs, size_t n, size_t *reused)
+{
+	char *a = NULL, *b = NULL;
+	ns_fold_summary sa, sb;
+	ns_fold_figures fa, fb;
+	size_t r = 0;
+	int differ;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	CHECK_INT(ns_fold_inc_run(fi, evs, n, &a, NULL, &sa, &fa, &r), 0);
+	CHECK_INT(ns_fold_figured(evs, n, &b, NULL, &sb, &fb), 0);
+	differ = a == NULL || b == NULL || strcmp(a, b) != 0 || memcmp(&sa, &sb, sizeof(sa)) != 0 ||
+		 memcmp(&fa, &fb, sizeof(fa)) != 0;
+	*reused += r;
+	free(a);
+	free(b);
+	return differ;
+}
+
+/*
+ * Incremental re-folds (ns_fold_inc_run): random histories longer than
+ * several checkpoints, with events held back and then added one at a time
+ * at random positions (late events), some replaced by their erased copy,
+ * give the bytes of a whole fold every time. Sets 0-9 have no correction,
+ * so re-folds start from checkpoints; sets 10-11 have corrections, so each
+ * is folded whole.
+ */
+static void test_incremental(void)
+{
+	struct site *origins[] = { &MDI, &LEI, &N07, &CRT };
+	static ns_event *evs[300];
+	int cases = 0, differ = 0;
+	size_t reused = 0, reused_corr = 0;
+
+	for (int set = 0; set < 12; set++) {
+		size_t n = 140 + (size_t)set * 12, held = 25, have;
+		int64_t t = T("2023-06-01T09:00:00Z");
+		ns_fold_inc *fi = ns_fold_inc_new();
+
+		CHECK(fi != NULL);
+		if (fi == NULL)
+			return;
+		rng_state = 0x51afd7ed558ccd6dULL + (uint64_t)set;
+		sites_init();
+		for (size_t i = 0; i < n; i++) {
+			ns_event *ev;
+			t += (int64_t)pick(3) * 3600;
+			do
+				ev = random_event(origins[pick(4)], t, evs, i);
+			while (set < 10 && ev->type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED);
+			evs[i] = ev;
+		}
+		/* Hold back random events: they arrive late, after the rest is folded. */
+		shuffle(evs, n);
+		have = n - held;
+		differ += inc_differs(fi, evs, have, set < 10 ? &reused : &reused_corr);
+		cases++;
+		while (have < n) {
+			if (pick(6) == 0) { /* an erasure: the stored copy loses its payload */
+				size_t e = pick((unsigned)have);
+				evs[e] = erased_copy(evs[e]);
+			}
+			have += 1 + pick(2);
+			if (have > n)
+				have = n;
+			differ += inc_differs(fi, evs, have, set < 10 ? &reused : &reused_corr);
+			/* The same events again reuse everything up to the last checkpoint. */
+			if (pick(4) == 0) {
+				differ += inc_differs(fi, evs, have, set < 10 ? &reused : &reused_corr);
+				cases++;
+			}
+			cases++;
+		}
+		ns_fold_inc_free(fi);
+		pool_free();
+	}
+	CHECK_INT(differ, 0);
+	CHECK(cases >= 200);
+	/* Checkpoints were used where there is no correction, and not where there is. */
+	CHECK(reused > 1000);
+	CHECK_INT(reused_corr, 0);
+	CHECK_INT(ns_fold_inc_run(NULL, evs, 0, NULL, NULL, NULL, NULL, NULL), NS_EINVAL);
+}
+
 /* Run every test; exit status 1 if any failed. */
 /* An event of a type this release does not know is left out of the view, as if absent. */
 static void test_unknown_type(void)
@@ -2000,6 +2086,7 @@ int main(void)
 	RUN(test_erased);
 	RUN(test_out_of_memory);
 	RUN(test_order_independence);
+	RUN(test_incremental);
 	RUN(test_unknown_type);
 	pool_free();
 	return TEST_SUMMARY();

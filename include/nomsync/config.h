@@ -25,6 +25,10 @@
  *   held_bytes = 8M                 # bytes held for a gap per origin (K, M, G)
  *   held_peer_bytes = 32M           # bytes held for a gap per sending peer
  *   held_ttl = 7d                   # drop held events after this long (s, m, h, d)
+ *   fold_threads = 0                # threads that fold deferred persons (catch-up),
+ *                                   # 1 to 64; 0: one per core (the default)
+ *   fold_cache_mib = 64             # long histories kept decoded, with fold
+ *                                   # checkpoints, for late events (MiB; 0: off)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)
@@ -98,6 +102,8 @@ typedef struct ns_config {
 	uint64_t held_origin_bytes; /**< bytes held for a gap per origin */
 	uint64_t held_peer_bytes;   /**< bytes held for a gap per sending peer */
 	double held_ttl;            /**< seconds before a held event is dropped */
+	unsigned fold_threads;      /**< threads for deferred folds; 0: one per core */
+	size_t fold_cache;          /**< bytes of the fold cache (ns_store_set_fold_cache) */
 	int has_authority;
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */

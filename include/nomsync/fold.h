@@ -80,6 +80,32 @@ int ns_access_allows(const ns_access *a, const char *user);
 int ns_fold_access(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
 		   ns_access *access);
 
+/** Distinct conflict rules an ns_fold_figures counts by name; more are counted in conflicts only. */
+#define NS_FOLD_FIG_RULES 8
+
+/**
+ * What the store keeps of a person besides the view: its caseload and
+ * figures record (src/store/figures.c), taken by ns_fold_figured from the
+ * view it has just built so that nothing parses the view's text again, and
+ * its access state (the per-person access record ns_store_access reads).
+ * Strings are "" and dates NS_DATE_NONE where the view has none.
+ */
+typedef struct ns_fold_figures {
+	char noms[NS_REF_MAX], crn[NS_REF_MAX];
+	char prison[NS_SITE_MAX], region[NS_SITE_MAX]; /**< current prison; managers.com.region */
+	char pom[32], com[32];                         /**< staff codes of the POM and the COM */
+	char status[12];      /**< IN_CUSTODY, LICENCE, COMMUNITY, NONE */
+	char supervision[16]; /**< CUSTODY, LICENCE, the active community sentence's type, NONE */
+	char tier[8], rosh[12];
+	int32_t next_key_date, release_date; /**< day numbers */
+	uint32_t uw_ordered, uw_credited;    /**< unpaid work of the community sentences, minutes */
+	uint32_t breaches_open, enforcement_due, programmes_completed, conflicts;
+	uint32_t nrules;                          /**< distinct conflict rules named in rule */
+	char rule[NS_FOLD_FIG_RULES][32];         /**< in the order of the view's conflicts */
+	uint32_t rule_n[NS_FOLD_FIG_RULES];       /**< conflicts under each rule */
+	ns_access access;                         /**< who may read the record (all zero: anyone) */
+} ns_fold_figures;
+
 /**
  * @brief Fold a person's events into the view.
  *
@@ -91,6 +117,57 @@ int ns_fold_access(ns_event *const *evs, size_t n, char **json, size_t *len, ns_
  * @return 0 or NS_ENOMEM
  */
 int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum);
+
+/**
+ * @brief ns_fold, and the view's figures (what the store's figures record
+ * holds) taken from the view before it is written out.
+ *
+ * @param[out] fig optional; filled as ns_fold_figures says
+ * @return as ns_fold
+ */
+int ns_fold_figured(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
+		    ns_fold_figures *fig);
+
+/**
+ * Events applied between two checkpoints of an ns_fold_inc: a re-fold
+ * applies at most this many events before the first that changed, however
+ * long the person's history.
+ */
+#define NS_FOLD_CHECKPOINT 64
+
+/**
+ * A person's fold kept between re-folds (ns_fold_inc_run): the events of the
+ * last fold in fold order and a checkpoint of the fold's state after every
+ * NS_FOLD_CHECKPOINT of them (EventStoreDB-style snapshots, kept in
+ * memory). The state points into the events, so the caller keeps every
+ * event it passed alive until the next call or ns_fold_inc_free.
+ */
+typedef struct ns_fold_inc ns_fold_inc;
+
+/** @brief A new, empty incremental fold; NULL if out of memory. */
+ns_fold_inc *ns_fold_inc_new(void);
+
+/** @brief Free an incremental fold and its checkpoints (not the events). NULL is allowed. */
+void ns_fold_inc_free(ns_fold_inc *fi);
+
+/**
+ * @brief ns_fold_figured, re-using what the last call on @p fi folded.
+ *
+ * The result is byte for byte that of ns_fold_figured over the same events.
+ * Where the events in fold order begin with the same event objects (the same
+ * pointers) as in the last call, the fold starts from the last checkpoint
+ * within that common start rather than from the first event; checkpoints
+ * after it are dropped and made again. A fold over events that include a
+ * correction (event.corrected) or a merge (person.merged, person.unmerged)
+ * is worked out whole and keeps no checkpoint: those change how earlier
+ * events fold.
+ *
+ * @param[in] evs the events (any order); see ns_fold_inc for how long they must live
+ * @param[out] reused optional: the number of events not applied again (0 for a whole fold)
+ * @return as ns_fold; after a failure the next call may fold whole
+ */
+int ns_fold_inc_run(ns_fold_inc *fi, ns_event *const *evs, size_t n, char **json, size_t *len,
+		    ns_fold_summary *sum, ns_fold_figures *fig, size_t *reused);
 
 /**
  * Largest amount, in seconds, by which an event's occurred_at may be ahead

@@ -309,7 +309,11 @@ int ns_store_ingest_from(ns_store *s, ns_event *const *evs, size_t n, unsigned f
  * @brief Fold up to @p max persons marked pending by NS_INGEST_DEFER_FOLD,
  * in one durable transaction, and store their views, summaries and
  * aliases (a normal re-fold, which also clears the marks of every ref of
- * each person folded).
+ * each person folded). With more than one fold thread
+ * (ns_store_set_fold_threads) the persons are folded on that many threads,
+ * each in a read transaction, and stored in one write transaction; a person
+ * whose events changed in between is folded again there, so the views are
+ * the same whatever the number of threads.
  *
  * @param[in] max marked refs to take (each with its whole person); 0 only
  *            counts (in a read transaction)
@@ -320,6 +324,29 @@ int ns_store_ingest_from(ns_store *s, ns_event *const *evs, size_t n, unsigned f
  *         @p max > 0 and anything is pending
  */
 int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d);
+
+/**
+ * @brief Set the number of threads ns_store_fold_pending folds on (the
+ * calling thread and n - 1 it starts for each call); 1 by default. Not while
+ * ns_store_fold_pending runs.
+ *
+ * @param[in] n 1 to 64
+ * @return 0, or NS_EINVAL outside that range
+ */
+int ns_store_set_fold_threads(ns_store *s, unsigned n);
+
+/**
+ * @brief Set the memory of the fold cache, 64 MiB by default; 0 turns it off.
+ *
+ * A person of 128 events or more re-folded by an append or an ingest keeps
+ * its decoded events and checkpoints of the fold state (ns_fold_inc) while
+ * they fit (the least recently folded go first; the last one folded
+ * stays); a late event for it then loads only what is new and folds from
+ * the checkpoint before it. About
+ * 1.2 KiB per event (a 500-event history: some 600 KiB). Deferred folds
+ * (ns_store_fold_pending) do not use it. Not while an append or ingest runs.
+ */
+void ns_store_set_fold_cache(ns_store *s, size_t bytes);
 
 /**
  * @brief Move id index entries deferred by NS_INGEST_DEFER_FOLD into the

@@ -123,6 +123,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->held_peer_bytes = (uint64_t)32 << 20;
 	c->held_ttl = 7 * 86400;
 	c->auth_leeway = 60;
+	c->fold_cache = (size_t)64 << 20;
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
 		size_t l = 0;
@@ -275,6 +276,17 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 						   "line %zu: %s must be a number of seconds (%d to 86400)", lineno, k,
 						   k[0] == 'r' ? 0 : 1);
 			*(k[0] == 'p' ? &c->peer_backoff : k[0] == 'r' ? &c->resend_interval : &c->claim_timeout) = x;
+		} else if (strcmp(k, "fold_threads") == 0) {
+			if (ns__number(v, 0, 64, &x) != 0 || x != (unsigned)x)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: fold_threads must be a whole number (0 to 64; 0: one per core)",
+						   lineno);
+			c->fold_threads = (unsigned)x;
+		} else if (strcmp(k, "fold_cache_mib") == 0) {
+			if (ns__number(v, 0, 65536, &x) != 0 || x != (unsigned)x)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: fold_cache_mib must be a whole number of MiB (0 to 65536)", lineno);
+			c->fold_cache = (size_t)x << 20;
 		} else if (strcmp(k, "held_window") == 0) {
 			if (ns__number(v, 1, 1e9, &x) != 0 || x != (uint64_t)x)
 				return ns_diag_set(d, NS_ECONFIG, "config",

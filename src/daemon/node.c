@@ -308,6 +308,10 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	}
 	ns_store_set_trust(n->store, ns__node_trust, n);
 	ns_store_set_limits(n->store, &(ns_store_limits){ cfg->held_window, cfg->held_origin_bytes, cfg->held_peer_bytes });
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	ns_store_set_fold_threads(n->store, cfg->fold_threads ? cfg->fold_threads
+							   : (unsigned)(cores < 1 ? 1 : cores > 64 ? 64 : cores));
+	ns_store_set_fold_cache(n->store, cfg->fold_cache);
 	if ((n->held = ns_store_held(n->store)))
 		ns_log(NS_LOG_WARN, "appends are held (restored store): catching up this site's own events first");
 	/* A bad key set stops the start-up before any socket opens. */

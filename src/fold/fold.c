@@ -29,7 +29,8 @@
  * supervision, programmes), community.c (community sentences:
  * requirements, appointments, enforcement), risk.c (registrations, RoSH,
  * MAPPA, tier), plan.c (the sentence plan), access.c (limited-access
- * offenders); helpers.c has the shared helpers.
+ * offenders); helpers.c has the shared helpers; figures.c reads the store's
+ * figures (ns_fold_figures) off the rendered view.
  *
  * To add an area (community requirements, sentence plan, enforcement,
  * risk, ...): write src/fold/<area>.c starting with a comment saying which
@@ -38,7 +39,8 @@
  * "unset" to ns__state_init); write one handler per event type, named
  * ns__fold_<type name with '.' as '_'> and declared in fold_int.h; set
  * them in their types' rows of src/event/catalogue.def; write a render hook for its view fields and
- * add it to ns__renderers; free what it allocates in ns__state_free.
+ * add it to ns__renderers; free what it allocates in ns__state_free and copy
+ * it in ns__state_copy (the checkpoints of incremental.c).
  * Each view field belongs to one area; record which event set it with
  * ns__prov, and inconsistencies with ns__conflict.
  *
@@ -438,7 +440,7 @@ static void ns__summary(const struct ns__fold *c, ns_fold_summary *sum)
 }
 
 /* An empty state: fields that are unset but not zero, and the lists built while folding. */
-static void ns__state_init(struct ns__fold *c)
+void ns__state_init(struct ns__fold *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->person_ev = c->cust_ev = c->death_ev = c->recall_ev = c->lic_ev = c->calc_ev = c->sup_end_ev =
@@ -451,8 +453,75 @@ static void ns__state_init(struct ns__fold *c)
 	c->erased = ns__arr(c);
 }
 
+/* A copy of @p n elements of @p size at @p *arr into a block of its own; *arr NULL and c->rc set on failure. */
+static void ns__dup(struct ns__fold *c, void *arrp, size_t *n, size_t *cap, size_t size)
+{
+	void *src, *p = NULL;
+
+	memcpy(&src, arrp, sizeof(src));
+	if (*n > 0 && (p = malloc(*n * size)) != NULL)
+		memcpy(p, src, *n * size);
+	else if (*n > 0)
+		c->rc = NS_ENOMEM;
+	if (p == NULL)
+		*n = 0;
+	*cap = *n;
+	memcpy(arrp, &p, sizeof(p));
+}
+
+/* A deep copy of @p j, NULL (with c->rc set) on failure. */
+static json_t *ns__jcopy(struct ns__fold *c, json_t *j)
+{
+	json_t *r = j != NULL ? json_deep_copy(j) : NULL;
+
+	if (j != NULL && r == NULL)
+		c->rc = NS_ENOMEM;
+	return r;
+}
+
+/*
+ * A copy of the state @p src that owns its own lists (the events and their
+ * order, f and n, are not copied: dst->f is NULL). Strings and payload
+ * pointers still point into the events. On failure dst->rc is NS_ENOMEM and
+ * dst can still be given to ns__state_free.
+ */
+void ns__state_copy(struct ns__fold *dst, const struct ns__fold *src)
+{
+	/*
+	 * Every list of the state must be copied here and freed in
+	 * ns__state_free. A field added to struct ns__fold changes its size:
+	 * check this function, then the number.
+	 */
+	_Static_assert(sizeof(void *) != 8 || sizeof(struct ns__fold) == 744,
+		       "struct ns__fold changed: copy its new lists in ns__state_copy");
+	memcpy(dst, src, sizeof(*dst));
+	dst->f = NULL;
+	dst->n = 0;
+	ns__dup(dst, &dst->prov, &dst->nprov, &dst->capprov, sizeof(*dst->prov));
+	ns__dup(dst, &dst->ids, &dst->nids, &dst->capids, sizeof(*dst->ids));
+	ns__dup(dst, &dst->merges, &dst->nmerges, &dst->capmerges, sizeof(*dst->merges));
+	ns__dup(dst, &dst->moves, &dst->nmoves, &dst->capmoves, sizeof(*dst->moves));
+	ns__dup(dst, (void *)&dst->offences, &dst->noffences, &dst->capoffences, sizeof(*dst->offences));
+	ns__dup(dst, &dst->sent, &dst->nsent, &dst->capsent, sizeof(*dst->sent));
+	ns__dup(dst, &dst->alerts, &dst->nalerts, &dst->capalerts, sizeof(*dst->alerts));
+	ns__dup(dst, &dst->prog, &dst->nprog, &dst->capprog, sizeof(*dst->prog));
+	ns__dup(dst, &dst->appts, &dst->nappts, &dst->capappts, sizeof(*dst->appts));
+	ns__dup(dst, &dst->warns, &dst->nwarns, &dst->capwarns, sizeof(*dst->warns));
+	ns__dup(dst, &dst->reqends, &dst->nreqends, &dst->capreqends, sizeof(*dst->reqends));
+	ns__dup(dst, &dst->breaches, &dst->nbreaches, &dst->capbreaches, sizeof(*dst->breaches));
+	ns__dup(dst, &dst->regs, &dst->nregs, &dst->capregs, sizeof(*dst->regs));
+	ns__dup(dst, &dst->plan, &dst->nplan, &dst->capplan, sizeof(*dst->plan));
+	ns__dup(dst, &dst->plan_upd, &dst->nplan_upd, &dst->capplan_upd, sizeof(*dst->plan_upd));
+	ns__dup(dst, &dst->reviews, &dst->nreviews, &dst->capreviews, sizeof(*dst->reviews));
+	ns__dup(dst, &dst->alists, &dst->nalists, &dst->capalists, sizeof(*dst->alists));
+	dst->conflicts = ns__jcopy(dst, src->conflicts);
+	dst->corrected = ns__jcopy(dst, src->corrected);
+	dst->erased = ns__jcopy(dst, src->erased);
+	dst->appearances = ns__jcopy(dst, src->appearances);
+}
+
 /* Release everything the state owns. */
-static void ns__state_free(struct ns__fold *c)
+void ns__state_free(struct ns__fold *c)
 {
 	free(c->f);
 	free(c->ids);
@@ -478,91 +547,98 @@ static void ns__state_free(struct ns__fold *c)
 	json_decref(c->erased);
 }
 
-int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum)
+int ns__fold_order(ns_event *const *evs, size_t n, struct ns__fev **fp, size_t *np)
 {
-	return ns_fold_access(evs, n, json, len, sum, NULL);
-}
-
-/*
- * Fold a person's events into the view. See fold.h. Returns 0, NS_EINVAL
- * for a missing argument or a NULL event, or NS_ENOMEM.
- */
-int ns_fold_access(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
-		   ns_access *access)
-{
-	struct ns__fold c;
 	const ns_event **sorted;
-	json_t *view = NULL;
-	char *out = NULL;
+	struct ns__fev *f;
 	size_t m = 0;
-	int rc;
 
-	if (json != NULL)
-		*json = NULL;
-	if (len != NULL)
-		*len = 0;
-	if (json == NULL || (evs == NULL && n > 0) || n > INT_MAX / 2)
+	*fp = NULL;
+	*np = 0;
+	if ((evs == NULL && n > 0) || n > INT_MAX / 2)
 		return NS_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (evs[i] == NULL)
 			return NS_EINVAL;
-
-	ns__state_init(&c);
-	c.access = access;
-
 	/* Sort a copy of the pointers, then keep one event per id. */
 	sorted = malloc((n ? n : 1) * sizeof(*sorted));
-	c.f = malloc((n ? n : 1) * sizeof(*c.f));
-	if (sorted == NULL || c.f == NULL) {
+	f = malloc((n ? n : 1) * sizeof(*f));
+	if (sorted == NULL || f == NULL) {
 		free((void *)sorted);
-		ns__state_free(&c);
+		free(f);
 		return NS_ENOMEM;
 	}
 	if (n > 0) {
+		size_t i = 1;
 		memcpy((void *)sorted, evs, n * sizeof(*sorted));
-		qsort((void *)sorted, n, sizeof(*sorted), ns__cmp_events);
+		/* The store passes a person's events nearly in this order already (by sort key). */
+		while (i < n && ns__cmp_events(&sorted[i - 1], &sorted[i]) <= 0)
+			i++;
+		if (i < n)
+			qsort((void *)sorted, n, sizeof(*sorted), ns__cmp_events);
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* A view is folded only from the event types this release knows. */
 		if (sorted[i]->type_unknown)
 			continue;
-		if (m > 0 && memcmp(c.f[m - 1].ev->id, sorted[i]->id, NS_ID_BYTES) == 0)
+		if (m > 0 && memcmp(f[m - 1].ev->id, sorted[i]->id, NS_ID_BYTES) == 0)
 			continue;
-		memset(&c.f[m], 0, sizeof(c.f[m]));
-		c.f[m].ev = sorted[i];
-		c.f[m].target = -1;
-		c.f[m].future = ns__is_future(sorted[i]);
-		ns_hex(c.f[m].hex, sorted[i]->id, NS_ID_BYTES);
+		memset(&f[m], 0, sizeof(f[m]));
+		f[m].ev = sorted[i];
+		f[m].target = -1;
+		f[m].future = ns__is_future(sorted[i]);
+		ns_hex(f[m].hex, sorted[i]->id, NS_ID_BYTES);
 		m++;
 	}
 	free((void *)sorted);
-	c.n = m;
+	*fp = f;
+	*np = m;
+	return 0;
+}
 
-	if ((rc = ns__corrections(&c)) != 0) {
-		ns__state_free(&c);
-		return rc;
-	}
-	ns__merges_scan(&c);
-	for (size_t i = 0; i < c.n && c.rc == 0; i++) {
-		c.cur = (int)i;
-		if (c.f[i].ev->payload == NULL) /* erased, withdrawn or not */
-			ns__push(&c, c.erased, ns__jstr(&c, c.f[i].hex));
-		if (c.f[i].voided || c.f[i].ev->payload == NULL)
+int ns__fold_prepass(struct ns__fold *c)
+{
+	int rc = ns__corrections(c);
+
+	if (rc == 0)
+		ns__merges_scan(c);
+	return rc;
+}
+
+void ns__fold_apply(struct ns__fold *c, size_t from, size_t to)
+{
+	for (size_t i = from; i < to && c->rc == 0; i++) {
+		c->cur = (int)i;
+		if (c->f[i].ev->payload == NULL) /* erased, withdrawn or not */
+			ns__push(c, c->erased, ns__jstr(c, c->f[i].hex));
+		if (c->f[i].voided || c->f[i].ev->payload == NULL)
 			continue;
-		if (c.f[i].future)
-			ns__future_dated(&c);
+		if (c->f[i].future)
+			ns__future_dated(c);
 		else
-			ns__apply(&c);
+			ns__apply(c);
 	}
-	if (c.rc == 0)
-		view = ns__render(&c);
-	if (c.rc == 0)
-		out = ns__dump(&c, view);
+}
+
+int ns__fold_finish(struct ns__fold *c, char **json, size_t *len, ns_fold_summary *sum,
+		    ns_fold_figures *fig)
+{
+	json_t *view = NULL;
+	char *out = NULL;
+	int rc;
+
+	c->access = fig != NULL ? &fig->access : NULL;
+	if (c->rc == 0)
+		view = ns__render(c);
+	if (c->rc == 0)
+		out = ns__dump(c, view);
+	if (c->rc == 0 && fig != NULL)
+		ns__figures(view, fig);
 	json_decref(view);
-	if (c.rc == 0 && sum != NULL)
-		ns__summary(&c, sum);
-	rc = c.rc;
-	ns__state_free(&c);
+	if (c->rc == 0 && sum != NULL)
+		ns__summary(c, sum);
+	rc = c->rc;
+	ns__state_free(c);
 	if (rc != 0) {
 		free(out);
 		return rc;
@@ -571,4 +647,55 @@ int ns_fold_access(ns_event *const *evs, size_t n, char **json, size_t *len, ns_
 	if (len != NULL)
 		*len = strlen(out);
 	return 0;
+}
+
+int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum)
+{
+	return ns_fold_figured(evs, n, json, len, sum, NULL);
+}
+
+int ns_fold_access(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
+		   ns_access *access)
+{
+	ns_fold_figures *fig;
+	int rc;
+
+	if (access == NULL)
+		return ns_fold_figured(evs, n, json, len, sum, NULL);
+	if ((fig = malloc(sizeof(*fig))) == NULL) {
+		if (json != NULL)
+			*json = NULL;
+		return NS_ENOMEM;
+	}
+	rc = ns_fold_figured(evs, n, json, len, sum, fig);
+	memset(access, 0, sizeof(*access));
+	if (rc == 0)
+		*access = fig->access;
+	free(fig);
+	return rc;
+}
+
+/*
+ * Fold a person's events into the view. See fold.h. Returns 0, NS_EINVAL
+ * for a missing argument or a NULL event, or NS_ENOMEM.
+ */
+int ns_fold_figured(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
+		    ns_fold_figures *fig)
+{
+	struct ns__fold c;
+	int rc;
+
+	if (json != NULL)
+		*json = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (json == NULL)
+		return NS_EINVAL;
+	ns__state_init(&c);
+	if ((rc = ns__fold_order(evs, n, &c.f, &c.n)) != 0 || (rc = ns__fold_prepass(&c)) != 0) {
+		ns__state_free(&c);
+		return rc;
+	}
+	ns__fold_apply(&c, 0, c.n);
+	return ns__fold_finish(&c, json, len, sum, fig);
 }

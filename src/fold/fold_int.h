@@ -263,6 +263,26 @@ typedef void ns__fold_fn(struct ns__fold *c, const Nomsync__Payload *pl);
 typedef void ns__render_fn(struct ns__fold *c, json_t *v);
 
 /*
+ * The driver's steps (fold.c), also used by incremental.c.
+ */
+
+/* An empty state (owns nothing yet but its JSON lists). */
+void ns__state_init(struct ns__fold *c);
+/* Release everything the state owns, f included. */
+void ns__state_free(struct ns__fold *c);
+/* A copy of @p src owning its own lists, without f (NULL) and n (0); dst->rc NS_ENOMEM on failure. */
+void ns__state_copy(struct ns__fold *dst, const struct ns__fold *src);
+/* The distinct known events of @p evs in fold order, malloc'd; NS_EINVAL or NS_ENOMEM. */
+int ns__fold_order(ns_event *const *evs, size_t n, struct ns__fev **f, size_t *m);
+/* The passes over every event before any is applied: corrections, merge pairs. */
+int ns__fold_prepass(struct ns__fold *c);
+/* Apply the events [from, to) in fold order. */
+void ns__fold_apply(struct ns__fold *c, size_t from, size_t to);
+/* Render and write out the view, the summary and the figures (each optional but json); frees c. */
+int ns__fold_finish(struct ns__fold *c, char **json, size_t *len, ns_fold_summary *sum,
+		    ns_fold_figures *fig);
+
+/*
  * Bookkeeping (fold.c).
  */
 
@@ -324,6 +344,9 @@ void *ns__keyed(struct ns__fold *c, void *arrp, size_t *n, size_t *cap, size_t s
 typedef void ns__entry_fn(struct ns__fold *c, json_t *o, const void *entry);
 /* A JSON array of a keyed list's @p n entries, sorted by key (in place) and rendered by @p fn. */
 json_t *ns__render_keyed(struct ns__fold *c, void *arr, size_t n, size_t size, ns__entry_fn *fn);
+
+/* figures.c: the figures of the rendered view @p v (ns_fold_figures). */
+void ns__figures(const json_t *v, ns_fold_figures *r);
 
 /* Clamp a day count to NS__DAY_LIMIT either side of 1970 (dates.c). */
 int32_t ns__clamp_day(int64_t d);

@@ -262,6 +262,9 @@ int ns__retry(ns_store *s, int (*once)(ns_store *s, void *arg), void *arg, ns_di
 	for (int attempt = 0;; attempt++) {
 		ns__last_mdb = 0;
 		int rc = once(s, arg);
+		/* The fold cache may hold what that transaction (not committed) read or wrote. */
+		if (rc != 0)
+			ns__fcache_clear(s);
 		/* Only a full map is worth a retry: a full disk stays full. */
 		if (rc != NS_EMAPFULL || ns__last_mdb != MDB_MAP_FULL || attempt >= 16 || !ns__grow(s))
 			return rc;
@@ -543,6 +546,9 @@ int ns_store_open(const char *dir, unsigned flags, ns_store **out, ns_diag *d)
 	s->lim.origin_bytes = NS_HELD_ORIGIN_BYTES;
 	s->lim.sender_bytes = NS_HELD_SENDER_BYTES;
 	pthread_mutex_init(&s->map_lock, NULL);
+	pthread_mutex_init(&s->fcache_lock, NULL);
+	s->fold_threads = 1;
+	s->fcache_max = (size_t)64 << 20;
 	if ((rc = ns__open_env(s, dir, flags)) != 0) {
 		ns_diag_set(d, rc, "dir", "cannot open the store in %s: %s", dir, ns_strerror(rc));
 		goto fail;
@@ -604,6 +610,8 @@ void ns_store_close(ns_store *s)
 	if (s->warm_fd >= 0)
 		close(s->warm_fd);
 	ns_identity_wipe(&s->id);
+	ns__fcache_free(s);
+	pthread_mutex_destroy(&s->fcache_lock);
 	pthread_mutex_destroy(&s->map_lock);
 	free(s);
 }

@@ -245,8 +245,7 @@ int ns__component(MDB_txn *txn, ns_store *s, const char *ref, ns__refset *rs)
 	return 0;
 }
 
-/* Whether @p ref is in @p rs. */
-static int ns__refset_has(const ns__refset *rs, const char *ref)
+int ns__refset_has(const ns__refset *rs, const char *ref)
 {
 	for (size_t i = 0; i < rs->n; i++)
 		if (strcmp(rs->ref[i], ref) == 0)
@@ -360,9 +359,79 @@ static int ns__note_incomplete(char **json, size_t *len, json_t *ids)
 	return *json ? 0 : NS_ENOMEM;
 }
 
-/* Load and fold one component; its events live in one arena. */
 int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json,
 			      size_t *len, ns_fold_summary *sum, ns_access *acc)
+{
+	ns_fold_figures *fig;
+	int rc;
+
+	if (acc == NULL)
+		return ns__fold_figured(txn, s, rs, NULL, json, len, sum, NULL, NULL, NULL);
+	if ((fig = malloc(sizeof(*fig))) == NULL)
+		return NS_ENOMEM;
+	rc = ns__fold_figured(txn, s, rs, NULL, json, len, sum, fig, NULL, NULL);
+	memset(acc, 0, sizeof(*acc));
+	if (rc == 0)
+		*acc = fig->access;
+	free(fig);
+	return rc;
+}
+
+/*
+ * Keep in @p keys (n sort keys, compacted in place) those of the events a
+ * view is folded from: rejected or unchecked events stay in the log and the
+ * timeline, not in the view; nor do revoked events, nor, until completed,
+ * those without their payload, whose ids go to *incomplete (NULL if none).
+ */
+int ns__fold_select(MDB_txn *txn, ns_store *s, uint8_t *keys, size_t *n, json_t **incomplete)
+{
+	ns__arena arena = NS__ARENA_INIT;
+	int skip = ns__unfolded_any(txn, s), trust = ns__trust_any(txn, s), rc = 0;
+	size_t m = 0;
+
+	*incomplete = NULL;
+	for (size_t i = 0; i < *n && rc == 0; i++) {
+		const uint8_t *lk = keys + i * NS__SORTKEY + 8;
+		if (skip && ns__unfolded(txn, s, lk))
+			continue;
+		if (trust) {
+			uint64_t from = ns__revoked_from(txn, s, lk);
+			if (from && ns__get_be64(lk + NS_KEY_BYTES) >= from)
+				continue;
+			if (ns__is_incomplete(txn, s, lk)) {
+				ns_event *ev;
+				char hex[2 * NS_ID_BYTES + 1];
+				if ((rc = ns__load(txn, s, lk, &arena, &ev)) != 0)
+					break;
+				ns_hex(hex, ev->id, NS_ID_BYTES);
+				if ((*incomplete == NULL && (*incomplete = json_array()) == NULL) ||
+				    json_array_append_new(*incomplete, json_string(hex)) != 0)
+					rc = NS_ENOMEM;
+				continue;
+			}
+		}
+		if (m != i)
+			memcpy(keys + m * NS__SORTKEY, keys + i * NS__SORTKEY, NS__SORTKEY);
+		m++;
+	}
+	ns__arena_free(&arena);
+	*n = m;
+	return rc;
+}
+
+int ns__load_keys(MDB_txn *txn, ns_store *s, const uint8_t *keys, size_t n, ns__arena *arena,
+		  ns_event **evs)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ns__load(txn, s, keys + i * NS__SORTKEY + 8, arena, &evs[i]);
+	return rc;
+}
+
+/* Load and fold one component; its events live in one arena (or the fold cache's). */
+int ns__fold_figured(MDB_txn *txn, ns_store *s, const ns__refset *rs, const char *canon, char **json,
+		     size_t *len, ns_fold_summary *sum, ns_fold_figures *fig, uint8_t **kept, size_t *nkept)
 {
 	ns__arena arena = NS__ARENA_INIT;
 	uint8_t *keys;
@@ -373,44 +442,27 @@ int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **j
 
 	if ((rc = ns__component_keys(txn, s, rs, &keys, &n)) != 0)
 		return rc;
-	evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs));
-	int skip = ns__unfolded_any(txn, s), trust = ns__trust_any(txn, s);
-	size_t m = 0;
-	for (size_t i = 0; i < n && evs != NULL && rc == 0; i++) {
-		const uint8_t *lk = keys + i * NS__SORTKEY + 8;
-		/* Rejected or unchecked events stay in the log and the timeline, not in the view. */
-		if (skip && ns__unfolded(txn, s, lk))
-			continue;
-		if (trust) {
-			/* Nor do revoked events, nor, until completed, those without their payload. */
-			uint64_t from = ns__revoked_from(txn, s, lk);
-			if (from && ns__get_be64(lk + NS_KEY_BYTES) >= from)
-				continue;
-			if (ns__is_incomplete(txn, s, lk)) {
-				ns_event *ev;
-				char hex[2 * NS_ID_BYTES + 1];
-				if ((rc = ns__load(txn, s, lk, &arena, &ev)) != 0)
-					break;
-				ns_hex(hex, ev->id, NS_ID_BYTES);
-				if ((incomplete == NULL && (incomplete = json_array()) == NULL) ||
-				    json_array_append_new(incomplete, json_string(hex)) != 0)
-					rc = NS_ENOMEM;
-				continue;
-			}
-		}
-		rc = ns__load(txn, s, lk, &arena, &evs[m++]);
+	rc = ns__fold_select(txn, s, keys, &n, &incomplete);
+	if (rc == 0 && canon != NULL && n >= NS__FCACHE_MIN && s->fcache_max > 0) {
+		rc = ns__fcache_fold(txn, s, canon, keys, n, json, len, sum, fig);
+	} else if (rc == 0) {
+		if ((evs = ns__arena_alloc(&arena, (n ? n : 1) * sizeof(*evs))) == NULL)
+			rc = NS_ENOMEM;
+		if (rc == 0 && (rc = ns__load_keys(txn, s, keys, n, &arena, evs)) == 0)
+			rc = ns_fold_figured(evs, n, json, len, sum, fig);
 	}
-	if (evs == NULL)
-		rc = NS_ENOMEM;
-	if (rc == 0)
-		rc = ns_fold_access(evs, m, json, len, sum, acc);
 	if (rc == 0 && incomplete != NULL && (rc = ns__note_incomplete(json, len, incomplete)) != 0) {
 		free(*json);
 		*json = NULL;
 	}
 	json_decref(incomplete);
 	ns__arena_free(&arena);
-	free(keys);
+	if (rc == 0 && kept != NULL) {
+		*kept = keys;
+		*nkept = n;
+	} else {
+		free(keys);
+	}
 	return rc;
 }
 
@@ -448,96 +500,109 @@ int ns__defer(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 	return rc;
 }
 
-/* Re-fold every person touched by a batch and store their views. */
-int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
+int ns__fold_store(MDB_txn *txn, ns_store *s, const ns__refset *comp, const char *canon, int dirty,
+		   const char *json, size_t len, const ns_fold_summary *sum, const ns_fold_figures *fig)
+{
+	MDB_val k = { strlen(canon), (void *)canon }, v = { len, (void *)json };
+	int rc = ns__mdb(mdb_put(txn, s->views, &k, &v, 0));
+
+	if (rc == 0)
+		rc = ns__figures_update(txn, s, canon, fig);
+	if (rc != 0)
+		return rc;
+	v.mv_size = sizeof(*sum);
+	v.mv_data = (void *)sum;
+	if ((rc = ns__mdb(mdb_put(txn, s->summary, &k, &v, 0))) != 0 ||
+	    (rc = ns__access_put(txn, s, canon, &fig->access)) != 0)
+		return rc;
+	/* Point every ref at the canonical one; drop views of merged persons. */
+	for (size_t i = 0; i < comp->n && rc == 0; i++) {
+		MDB_val ak = { strlen(comp->ref[i]), comp->ref[i] }, av;
+		int g;
+
+		if (dirty && (g = mdb_del(txn, s->dirty, &ak, NULL)) != 0 && g != MDB_NOTFOUND)
+			return ns__mdb(g);
+		g = mdb_get(txn, s->alias, &ak, &av);
+		if (g == 0 && av.mv_size == strlen(canon) && memcmp(av.mv_data, canon, av.mv_size) == 0)
+			continue;
+		if (g == 0) {
+			MDB_val old = { av.mv_size, av.mv_data };
+			char oldref[NS_REF_MAX];
+			if (old.mv_size < NS_REF_MAX) {
+				memcpy(oldref, old.mv_data, old.mv_size);
+				oldref[old.mv_size] = '\0';
+				/*
+				 * The old canonical ref's view goes if it joined this
+				 * person; after an unmerge it may head the other part.
+				 */
+				if (strcmp(oldref, canon) != 0 && ns__refset_has(comp, oldref)) {
+					MDB_val ok = { strlen(oldref), oldref };
+					int r1 = mdb_del(txn, s->views, &ok, NULL);
+					int r2 = mdb_del(txn, s->summary, &ok, NULL);
+					int r3 = ns__figures_drop(txn, s, oldref);
+					int r4 = ns__access_drop(txn, s, oldref);
+					if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND) || r3 || r4)
+						return NS_ESTORE;
+				}
+			}
+		} else if (g != MDB_NOTFOUND) {
+			return ns__mdb(g);
+		}
+		MDB_val nv = { strlen(canon), (void *)canon };
+		rc = ns__mdb(mdb_put(txn, s->alias, &ak, &nv, 0));
+	}
+	return rc;
+}
+
+int ns__fold_timed(MDB_txn *txn, ns_store *s, const ns__refset *comp, const char *canon, char **json,
+		   size_t *len, ns_fold_summary *sum, ns_fold_figures *fig, uint8_t **kept, size_t *nkept)
+{
+	uint64_t t0 = ns__nanos();
+	int rc;
+
+	memset(sum, 0, sizeof(*sum));
+	rc = ns__fold_figured(txn, s, comp, canon, json, len, sum, fig, kept, nkept);
+	if (rc == 0)
+		ns__fold_record(s, ns__nanos() - t0);
+	return rc;
+}
+
+/*
+ * Re-fold every person touched by a batch and store their views; with
+ * @p cached, long histories through the fold cache.
+ */
+static int ns__refold_ex(MDB_txn *txn, ns_store *s, const ns__refset *touched, int cached)
 {
 	ns__refset comp = { 0 }, done = { 0 };
 	int rc = 0, dirty = ns__dirty_count(txn, s) > 0;
-	ns_access *acc = malloc(sizeof(*acc));
-
-	if (acc == NULL)
-		return NS_ENOMEM;
 
 	for (size_t t = 0; t < touched->n && rc == 0; t++) {
 		const char *canon;
 		char *json = NULL;
 		size_t len = 0;
 		ns_fold_summary sum;
+		ns_fold_figures fig;
 
 		if ((rc = ns__component(txn, s, touched->ref[t], &comp)) != 0)
 			break;
 		canon = ns__canonical(&comp);
-		int seen = 0;
-		for (size_t i = 0; i < done.n; i++)
-			if (strcmp(done.ref[i], canon) == 0)
-				seen = 1;
-		if (seen)
+		if (ns__refset_has(&done, canon))
 			continue;
 		if ((rc = ns__refset_add(&done, canon)) != 0)
 			break;
-		memset(&sum, 0, sizeof(sum));
-		uint64_t t0 = ns__nanos();
-		if ((rc = ns__fold_component(txn, s, &comp, &json, &len, &sum, acc)) != 0)
-			break;
-		ns__fold_record(s, ns__nanos() - t0);
-		MDB_val k = { strlen(canon), (void *)canon }, v = { len, json };
-		rc = ns__mdb(mdb_put(txn, s->views, &k, &v, 0));
+		rc = ns__fold_timed(txn, s, &comp, cached ? canon : NULL, &json, &len, &sum, &fig, NULL, NULL);
 		if (rc == 0)
-			rc = ns__figures_update(txn, s, canon, json, len);
+			rc = ns__fold_store(txn, s, &comp, canon, dirty, json, len, &sum, &fig);
 		free(json);
-		if (rc != 0)
-			break;
-		v.mv_size = sizeof(sum);
-		v.mv_data = &sum;
-		if ((rc = ns__mdb(mdb_put(txn, s->summary, &k, &v, 0))) != 0 ||
-		    (rc = ns__access_put(txn, s, canon, acc)) != 0)
-			break;
-		/* Point every ref at the canonical one; drop views of merged persons. */
-		for (size_t i = 0; i < comp.n && rc == 0; i++) {
-			MDB_val ak = { strlen(comp.ref[i]), comp.ref[i] }, av;
-			int g;
-
-			if (dirty && (g = mdb_del(txn, s->dirty, &ak, NULL)) != 0 && g != MDB_NOTFOUND) {
-				rc = ns__mdb(g);
-				break;
-			}
-			g = mdb_get(txn, s->alias, &ak, &av);
-			if (g == 0 && av.mv_size == strlen(canon) && memcmp(av.mv_data, canon, av.mv_size) == 0)
-				continue;
-			if (g == 0) {
-				MDB_val old = { av.mv_size, av.mv_data };
-				char oldref[NS_REF_MAX];
-				if (old.mv_size < NS_REF_MAX) {
-					memcpy(oldref, old.mv_data, old.mv_size);
-					oldref[old.mv_size] = '\0';
-					/*
-					 * The old canonical ref's view goes if it joined this
-					 * person; after an unmerge it may head the other part.
-					 */
-					if (strcmp(oldref, canon) != 0 && ns__refset_has(&comp, oldref)) {
-						MDB_val ok = { strlen(oldref), oldref };
-						int r1 = mdb_del(txn, s->views, &ok, NULL);
-						int r2 = mdb_del(txn, s->summary, &ok, NULL);
-						int r3 = ns__figures_drop(txn, s, oldref);
-						int r4 = ns__access_drop(txn, s, oldref);
-						if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND) || r3 || r4) {
-							rc = NS_ESTORE;
-							break;
-						}
-					}
-				}
-			} else if (g != MDB_NOTFOUND) {
-				rc = ns__mdb(g);
-				break;
-			}
-			MDB_val nv = { strlen(canon), (void *)canon };
-			rc = ns__mdb(mdb_put(txn, s->alias, &ak, &nv, 0));
-		}
 	}
 	free(comp.ref);
 	free(done.ref);
-	free(acc);
 	return rc;
+}
+
+int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
+{
+	return ns__refold_ex(txn, s, touched, 1);
 }
 
 /* One step of ns_store_fold_pending: fold up to max pending persons. */
@@ -564,16 +629,26 @@ static int ns__fold_step(MDB_txn *txn, ns_store *s, size_t max)
 	mdb_cursor_close(c);
 	if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
 		rc = ns__mdb(g);
-	/* ns__refold clears the pending mark of every ref it folds. */
+	/* ns__refold_ex clears the pending mark of every ref it folds; catch-up bypasses the fold cache. */
 	if (rc == 0)
-		rc = ns__refold(txn, s, &set);
+		rc = ns__refold_ex(txn, s, &set, 0);
 	free(set.ref);
 	return rc;
 }
 
 int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d)
 {
+	if (s->fold_threads > 1 && s->has_dirty && max > 0 && !(s->flags & NS_STORE_RDONLY))
+		return ns__fold_parallel(s, max, left, d);
 	return ns__pending(s, s->has_dirty, ns__dirty_count, ns__fold_step, max, left, d);
+}
+
+int ns_store_set_fold_threads(ns_store *s, unsigned n)
+{
+	if (n < 1 || n > NS__FOLD_THREADS_MAX)
+		return NS_EINVAL;
+	s->fold_threads = n;
+	return 0;
 }
 
 /* Complete every deferred fold (ns_store_digest does first, on a writable store). */

@@ -9,6 +9,9 @@
  *   write.c      append and ingest: writing events, held events, equivocation
  *   person.c     persons: components, aliases, links, re-folds, deferred
  *                folds (the dirty set), fold latency statistics
+ *   foldcache.c  long histories' decoded events and fold checkpoints, for
+ *                late events (ns_fold_inc_run)
+ *   foldpar.c    deferred folds on several threads (ns_store_set_fold_threads)
  *   idindex.c    the deferred id index (newids) and lookups by event id
  *   query.c      read-only queries: views, digest, iteration, vector,
  *                counters, summaries, sizes
@@ -108,6 +111,12 @@ struct ns_store {
 	uint64_t warm_end;
 	/* Fold latency, updated by whichever thread commits; read with atomics. */
 	uint64_t fold_count, fold_nanos, fold_buckets[NS_FOLD_BUCKETS];
+	/* foldcache.c: long histories' decoded events and fold checkpoints, under fcache_lock */
+	struct ns__fcache *fcache;
+	pthread_mutex_t fcache_lock;
+	size_t fcache_max; /* bytes (ns_store_set_fold_cache); 0: no cache */
+	/* persons folded in parallel by ns_store_fold_pending (ns_store_set_fold_threads), 1 or more */
+	unsigned fold_threads;
 };
 
 /* A set of offender refs (touched by a batch, or one person's), each once. */
@@ -206,6 +215,54 @@ int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, uint8_t 
 /* Fold a component's events: *json malloc'd; @p sum and @p acc may be NULL. */
 int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json, size_t *len,
 		       ns_fold_summary *sum, ns_access *acc);
+/*
+ * ns__fold_component, and the view's figures into @p fig (may be NULL). With
+ * @p canon (the component's canonical ref; only in a write transaction) a
+ * long history goes through the fold cache (foldcache.c).
+ */
+int ns__fold_figured(MDB_txn *txn, ns_store *s, const ns__refset *rs, const char *canon, char **json,
+		     size_t *len, ns_fold_summary *sum, ns_fold_figures *fig, uint8_t **kept, size_t *nkept);
+/*
+ * ns__fold_figured, timed in the fold statistics; with @p kept, the sort keys
+ * of the events folded (malloc'd), to tell later whether they are still the
+ * person's (the parallel folds of foldpar.c).
+ */
+int ns__fold_timed(MDB_txn *txn, ns_store *s, const ns__refset *comp, const char *canon, char **json,
+		   size_t *len, ns_fold_summary *sum, ns_fold_figures *fig, uint8_t **kept, size_t *nkept);
+/*
+ * Store a person's fold: the view, figures record and summary under
+ * @p canon, every ref of @p comp aliased to it (and, with @p dirty, no longer
+ * pending), and the views of refs that joined it dropped.
+ */
+int ns__fold_store(MDB_txn *txn, ns_store *s, const ns__refset *comp, const char *canon, int dirty,
+		   const char *json, size_t len, const ns_fold_summary *sum, const ns_fold_figures *fig);
+/* The keys a view is folded from, as ns__fold_figured selects them (compacted in place). */
+int ns__fold_select(MDB_txn *txn, ns_store *s, uint8_t *keys, size_t *n, json_t **incomplete);
+/* Whether @p ref is in @p rs. */
+int ns__refset_has(const ns__refset *rs, const char *ref);
+/* Load the events under @p keys (n sort keys) into @p evs (decoded into @p arena). */
+int ns__load_keys(MDB_txn *txn, ns_store *s, const uint8_t *keys, size_t n, ns__arena *arena,
+		  ns_event **evs);
+
+/*
+ * foldcache.c: for persons of NS__FCACHE_MIN events or more re-folded in
+ * write transactions, the decoded events and an ns_fold_inc (checkpoints of
+ * the fold state), so that a late event loads only what is new and folds
+ * from the checkpoint before it.
+ */
+#define NS__FCACHE_MIN (2 * NS_FOLD_CHECKPOINT)
+/* Fold the events under @p keys (n sort keys, sorted) of the person @p canon. */
+int ns__fcache_fold(MDB_txn *txn, ns_store *s, const char *canon, const uint8_t *keys, size_t n,
+		    char **json, size_t *len, ns_fold_summary *sum, ns_fold_figures *fig);
+/* foldpar.c: most threads ns_store_set_fold_threads accepts */
+#define NS__FOLD_THREADS_MAX 64
+/* ns_store_fold_pending's step on s->fold_threads threads (writable store, max > 0). */
+int ns__fold_parallel(ns_store *s, size_t max, size_t *left, ns_diag *d);
+
+/* Forget every person (after a write transaction that did not commit). */
+void ns__fcache_clear(ns_store *s);
+/* Free the cache (ns_store_close). */
+void ns__fcache_free(ns_store *s);
 /* Persons whose fold is deferred; 0 if none (or on error). */
 size_t ns__dirty_count(MDB_txn *txn, ns_store *s);
 /* 1 if any ref of @p comp awaits a deferred fold. */
@@ -405,8 +462,8 @@ int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d
 
 /* Open (creating, and marking every person for a re-fold, on a writable open) the figures databases. */
 int ns__figures_open(MDB_txn *txn, ns_store *s, int writable);
-/* After a re-fold of @p ref to the view @p json: replace its figures record and contribution. */
-int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const char *json, size_t len);
+/* After a re-fold of @p ref whose view has figures @p fig: replace its figures record and contribution. */
+int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const ns_fold_figures *fig);
 /* @p ref is no longer a canonical ref (merged): withdraw its figures record and contribution. */
 int ns__figures_drop(MDB_txn *txn, ns_store *s, const char *ref);
 
