@@ -38,6 +38,11 @@
  *   connections_per_client = 32     # per client IPv4 address
  *   response_timeout = 10           # seconds a client may leave a response untaken
  *   session_lifetime = 43200        # seconds a web sign-in lasts
+ *   audit = on                      # the read audit of personal data, in <dir>/audit
+ *                                   # (on or off; default on)
+ *   audit_days = 2555               # days audit entries are kept (1 to 36500)
+ *   audit_syslog = off              # on: also one JSON line per entry to syslog
+ *                                   # (ident nomsyncd-audit, facility authpriv)
  *
  *   [peers]
  *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
@@ -93,6 +98,9 @@ typedef struct ns_config {
 	unsigned http_conns_per_client;
 	double http_response_timeout; /**< seconds */
 	double http_session_lifetime; /**< seconds */
+	int http_audit;               /**< 1 (default): audit reads into <dir>/audit */
+	unsigned http_audit_days;     /**< audit retention in days (default 2555) */
+	int http_audit_syslog;        /**< 1: also each audit entry to syslog */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
 } ns_config;

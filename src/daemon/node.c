@@ -264,6 +264,16 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	n->sigterm.data = n->sigint.data = n;
 	uv_signal_start(&n->sigterm, ns__on_signal, SIGTERM);
 	uv_signal_start(&n->sigint, ns__on_signal, SIGINT);
+	if (cfg->http_listen[0] && cfg->http_audit) {
+		/* The read audit; its writer thread expires old entries at open and every 24 h. */
+		char adir[PATH_MAX + 8];
+		ns_audit_opts ao = { .days = cfg->http_audit_days, .syslog = cfg->http_audit_syslog };
+		snprintf(adir, sizeof(adir), "%s/audit", cfg->dir);
+		if ((rc = ns_audit_open(&n->audit, adir, &ao, d)) != 0)
+			goto fail;
+		ns_log(NS_LOG_INFO, "read audit in %s, kept %u days%s", adir, cfg->http_audit_days,
+		       cfg->http_audit_syslog ? ", also to syslog" : "");
+	}
 	if (cfg->http_listen[0]) {
 		rc = ns_http_start(&n->http, loop, n->store, cfg->http_listen, cfg->http_token, ns__status, n,
 				   ns__on_local_append, d);
@@ -271,7 +281,8 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 			ns_http_opts ho = { .max_conns = cfg->http_max_conns, .reserved_conns = cfg->http_reserved_conns,
 					    .conns_per_client = cfg->http_conns_per_client,
 					    .response_timeout = cfg->http_response_timeout,
-					    .session_lifetime = cfg->http_session_lifetime, .log = ns__http_log };
+					    .session_lifetime = cfg->http_session_lifetime, .log = ns__http_log,
+					    .audit = n->audit };
 			if ((rc = ns_http_configure(n->http, &ho, d)) != 0)
 				ns_http_stop(n->http); /* as after a failed listen: the listener closes */
 		}
@@ -303,6 +314,9 @@ void ns_node_stop(ns_node *n)
 	uv_close((uv_handle_t *)&n->sigterm, NULL);
 	uv_close((uv_handle_t *)&n->sigint, NULL);
 	ns_http_stop(n->http);
+	/* After the HTTP server: responses waiting for the audit get their callback now (and close). */
+	ns_audit_close(n->audit);
+	n->audit = NULL;
 	ns__transport_unwatch(n);
 }
 
@@ -325,6 +339,7 @@ void ns_node_free(ns_node *n)
 		free(n->peers[i]);
 	}
 	ns_http_free(n->http);
+	ns_audit_close(n->audit); /* NULL after a stop */
 	ns_store_close(n->store);
 	ns_roster_free(&n->roster);
 	free(n->vv);

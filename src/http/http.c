@@ -93,6 +93,11 @@ static void ns__get_view(ns__conn *c, const char *ref)
 		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
+	if (ns__audit_note(c, ref, "GET /v1/offenders/{id}", NS_AUDIT_ALLOWED) != 0) {
+		free(view);
+		ns__respond_error(c, 500, "memory", "out of memory");
+		return;
+	}
 	ns__respond(c, 200, "application/json", view, len, NULL);
 	free(view);
 }
@@ -489,6 +494,7 @@ static void ns__get_metrics(ns__conn *c)
 	for (int r = 0; r < NS__NREFUSALS; r++)
 		fprintf(f, "nomsync_http_connections_refused_total{reason=\"%s\"} %llu\n", ns__refusal_names[r],
 			(unsigned long long)h->refused[r]);
+	ns__audit_metrics(h, f);
 	fclose(f);
 	json_decref(st);
 	ns__respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len, NULL);
@@ -709,6 +715,8 @@ void ns__dispatch(ns__conn *c)
 		ns__get_figures(c, query, NS__FIG_RELEASES);
 	else if (strcmp(path, "/v1/figures") == 0)
 		ns__get_figures(c, query, NS__FIG_FIGURES);
+	else if (strcmp(path, "/v1/audit") == 0)
+		ns__get_audit(c, query);
 	else if (strncmp(path, "/v1/offenders/", 14) == 0) {
 		char ref[64];
 		const char *rest = path + 14, *slash = strchr(rest, '/');

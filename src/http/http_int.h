@@ -12,6 +12,8 @@
 
 #include <http_parser.h>
 
+#include <stdio.h>
+
 #include <stdint.h>
 
 #define NS__MAX_HEADER_BYTES (16 * 1024)
@@ -60,6 +62,8 @@ struct ns_http {
 	uint64_t logged_at[NS__NREFUSALS]; /* uv_now() of the last log line per reason, 0 never */
 	ns__session *sessions;
 	size_t nsessions;
+	uint64_t reads[4];      /* audit notes by enum ns_audit_outcome (audited or not) */
+	uint64_t audit_refused; /* responses replaced by 503 audit_unavailable */
 };
 
 struct ns__conn {
@@ -87,6 +91,7 @@ struct ns__conn {
 	ns_principal who;        /* who is behind the current request (valid once authorised) */
 	ns_audit_entry *audit;   /* reads of the current request to audit (audit.c) */
 	size_t naudit, audit_cap;
+	struct ns__wreq *held;   /* the response waiting for the audit (busy meanwhile) */
 };
 
 /* conn.c */
@@ -113,6 +118,10 @@ const char *ns__csrf_refusal(ns__conn *c, int need_json);
  * ns__audit_clear forgets them (request reset). */
 int ns__audit_note(ns__conn *c, const char *offender, const char *endpoint, int outcome);
 void ns__audit_clear(ns__conn *c);
+/* GET /v1/audit?offender=ID|user=U[&from=..&to=..&limit=N] (ROLE_NOMSYNC_AUDIT). */
+void ns__get_audit(ns__conn *c, const char *query);
+/* The read and audit lines of /metrics. */
+void ns__audit_metrics(ns_http *h, FILE *f);
 
 /* http.c */
 void ns__dispatch(ns__conn *c);

@@ -81,12 +81,17 @@ enum ns__auth ns__authorise(ns__conn *c)
 	size_t tl = strlen(c->h->token);
 	char id[2 * NS__SESSION_ID_BYTES + 1];
 
+	enum ns__auth a = NS__AUTH_NONE;
 	if (strncasecmp(c->auth, "Bearer ", 7) == 0) {
 		const char *tok = c->auth + 7;
-		return strlen(tok) == tl && tl > 0 && sodium_memcmp(tok, c->h->token, tl) == 0 ? NS__AUTH_BEARER
-											      : NS__AUTH_NONE;
+		if (strlen(tok) == tl && tl > 0 && sodium_memcmp(tok, c->h->token, tl) == 0)
+			a = NS__AUTH_BEARER;
+	} else if (ns__cookie_id(c, id) && ns__session_find(c->h, id) >= 0) {
+		a = NS__AUTH_COOKIE;
 	}
-	return ns__cookie_id(c, id) && ns__session_find(c->h, id) >= 0 ? NS__AUTH_COOKIE : NS__AUTH_NONE;
+	if (a != NS__AUTH_NONE) /* the service token (or a sign-in with it): every role */
+		c->who = (ns_principal){ .user = "service", .roles = NS_UROLE_ALL, .service = 1 };
+	return a;
 }
 
 int ns__session_new(ns_http *h, char id[2 * NS__SESSION_ID_BYTES + 1])
