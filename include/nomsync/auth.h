@@ -113,11 +113,16 @@ size_t ns_auth_nkeys(const ns_auth *a);
 int ns_auth_verify(const ns_auth *a, const char *token, size_t len, int64_t now, ns_principal *p,
 		   ns_diag *d);
 
+/*
+ * User roles are "uroles": event.h's ns_role_name() names a site's role
+ * (prison, probation...), a different thing.
+ */
+
 /** @brief "ROLE_NOMSYNC_VIEW" etc. for one role bit; NULL for anything else. */
-const char *ns_role_name(unsigned role);
+const char *ns_urole_name(unsigned role);
 
 /** @brief The role bit for an authority string, 0 if it is not a nomsync role. */
-unsigned ns_role_from_name(const char *authority);
+unsigned ns_urole_from_name(const char *authority);
 
 #ifdef __cplusplus
 }

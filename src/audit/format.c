@@ -87,7 +87,7 @@ char *ns_audit_entry_json(const ns_audit_entry *e)
 		return NULL;
 	for (unsigned bit = 1; bit & NS_UROLE_ALL; bit <<= 1)
 		if (e->roles & bit)
-			json_array_append_new(roles, json_string(ns_role_name(bit)));
+			json_array_append_new(roles, json_string(ns_urole_name(bit)));
 	ns_audit_format_time(e->at_ms, at, sizeof(at));
 	o = json_pack("{s:s,s:s,s:s,s:s,s:O,s:s}", "at", at, "endpoint", e->endpoint, "offender", e->offender,
 		      "outcome", ns_audit_outcome_name(e->outcome), "roles", roles, "user", e->user);

@@ -12,7 +12,7 @@ static const struct {
 	{ NS_UROLE_ADMIN, "ROLE_NOMSYNC_ADMIN" },
 };
 
-const char *ns_role_name(unsigned role)
+const char *ns_urole_name(unsigned role)
 {
 	for (size_t i = 0; i < sizeof(ns__roles) / sizeof(ns__roles[0]); i++)
 		if (ns__roles[i].bit == role)
@@ -20,7 +20,7 @@ const char *ns_role_name(unsigned role)
 	return NULL;
 }
 
-unsigned ns_role_from_name(const char *authority)
+unsigned ns_urole_from_name(const char *authority)
 {
 	for (size_t i = 0; i < sizeof(ns__roles) / sizeof(ns__roles[0]); i++)
 		if (strcmp(ns__roles[i].name, authority) == 0)
