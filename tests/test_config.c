@@ -74,6 +74,9 @@ static void test_full(void)
 		"audit = off\n"
 		"audit_days = 365\n"
 		"audit_syslog = on\n"
+		"tls_cert = tls/api.crt\n"
+		"tls_key = /etc/ssl/private/api.key\n"
+		"tls_client_ca = clients.pem\n"
 		"\n"
 		"[peers]\n"
 		"HUBNE = tcp://hub.example:7400\n"
@@ -107,6 +110,10 @@ static void test_full(void)
 	CHECK_INT(c->http_audit, 0);
 	CHECK_INT(c->http_audit_days, 365);
 	CHECK_INT(c->http_audit_syslog, 1);
+	/* TLS files: relative to the config directory, absolute as given. */
+	CHECK_STR(c->http_tls_cert, "/etc/nomsync/tls/api.crt");
+	CHECK_STR(c->http_tls_key, "/etc/ssl/private/api.key");
+	CHECK_STR(c->http_tls_client_ca, "/etc/nomsync/clients.pem");
 	CHECK_INT(c->npeers, 3);
 	CHECK_STR(c->peers[0].site, "HUBNE");
 	CHECK_STR(c->peers[0].endpoint, "tcp://hub.example:7400");
@@ -178,6 +185,9 @@ static void test_defaults(void)
 	CHECK_INT(c->http_audit, 1);
 	CHECK_INT(c->http_audit_days, 2555);
 	CHECK_INT(c->http_audit_syslog, 0);
+	CHECK_STR(c->http_tls_cert, ""); /* no TLS unless asked for */
+	CHECK_STR(c->http_tls_key, "");
+	CHECK_STR(c->http_tls_client_ca, "");
 	CHECK_INT(c->npeers, 0);
 
 	/* A token without a listen address is allowed; the API stays off. */
@@ -408,6 +418,13 @@ static void test_errors(void)
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\n", 0,
 		     "[http] token is required when [http] listen is set");
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0, "[http] token is required");
+
+	/* [http] TLS: the certificate and key together; a client CA only with them; no empty paths. */
+	EXPECT_ERROR(NODE_MIN "[http]\ntls_cert = a.crt\n", 0, "[http] tls_cert and tls_key go together");
+	EXPECT_ERROR(NODE_MIN "[http]\ntls_key = a.key\n", 0, "[http] tls_cert and tls_key go together");
+	EXPECT_ERROR(NODE_MIN "[http]\ntls_client_ca = ca.pem\n", 0, "[http] tls_client_ca needs tls_cert and tls_key");
+	EXPECT_ERROR(NODE_MIN "[http]\ntls_cert =\ntls_key = a.key\n", 6, "tls_cert must be a file path (empty)");
+	EXPECT_ERROR(NODE_MIN "[http]\ntls_certificate = a.crt\n", 6, "unknown or too long key 'tls_certificate' in [http]");
 
 	/* [http] limits: whole numbers and seconds in range; the reserve smaller than the total. */
 	EXPECT_ERROR(NODE_MIN "[http]\nmax_connections = 7\n", 6, "max_connections must be a whole number (8 to 65536)");

@@ -43,6 +43,13 @@
  *   audit_days = 2555               # days audit entries are kept (1 to 36500)
  *   audit_syslog = off              # on: also one JSON line per entry to syslog
  *                                   # (ident nomsyncd-audit, facility authpriv)
+ *   tls_cert = api.crt              # PEM certificate chain: serve HTTPS only
+ *                                   # (TLS 1.2+; plain HTTP gets a 400); reloaded
+ *                                   # with tls_key on SIGHUP; an expired or
+ *                                   # not-yet-valid certificate refuses start-up
+ *   tls_key = api.key               # its PEM private key (both or neither)
+ *   tls_client_ca = clients.crt     # optional: require client certificates
+ *                                   # signed by these CAs (mutual TLS)
  *
  *   [peers]
  *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
@@ -101,6 +108,9 @@ typedef struct ns_config {
 	int http_audit;               /**< 1 (default): audit reads into <dir>/audit */
 	unsigned http_audit_days;     /**< audit retention in days (default 2555) */
 	int http_audit_syslog;        /**< 1: also each audit entry to syslog */
+	char http_tls_cert[PATH_MAX];      /**< "" unless TLS: PEM certificate chain */
+	char http_tls_key[PATH_MAX];       /**< its PEM private key ("" exactly when http_tls_cert is) */
+	char http_tls_client_ca[PATH_MAX]; /**< "" or the PEM CAs a client certificate must be signed by */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
 } ns_config;

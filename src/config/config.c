@@ -154,6 +154,14 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				snprintf(c->http_listen, sizeof(c->http_listen), "%s", v);
 			else if (strcmp(k, "token") == 0 && strlen(v) < sizeof(c->http_token))
 				snprintf(c->http_token, sizeof(c->http_token), "%s", v);
+			else if (strcmp(k, "tls_cert") == 0 || strcmp(k, "tls_key") == 0 || strcmp(k, "tls_client_ca") == 0) {
+				char *dst = strcmp(k, "tls_cert") == 0  ? c->http_tls_cert
+					    : strcmp(k, "tls_key") == 0 ? c->http_tls_key
+									: c->http_tls_client_ca;
+				if (*v == '\0' || ns__set_path(dst, PATH_MAX, base, v) != 0)
+					return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be a file path (%s)",
+							   lineno, k, *v ? "too long" : "empty");
+			}
 			else if (strcmp(k, "max_connections") == 0 || strcmp(k, "reserved_connections") == 0 ||
 				 strcmp(k, "connections_per_client") == 0) {
 				unsigned lo = k[0] == 'm' ? 8 : 1;
@@ -274,6 +282,10 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		return ns_diag_set(d, NS_ECONFIG, "config", "[node] roster is required");
 	if (c->http_max_conns && c->http_reserved_conns >= c->http_max_conns)
 		return ns_diag_set(d, NS_ECONFIG, "config", "[http] reserved_connections must be less than max_connections");
+	if ((c->http_tls_cert[0] == '\0') != (c->http_tls_key[0] == '\0'))
+		return ns_diag_set(d, NS_ECONFIG, "config", "[http] tls_cert and tls_key go together: set both or neither");
+	if (c->http_tls_client_ca[0] && c->http_tls_cert[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[http] tls_client_ca needs tls_cert and tls_key");
 	if (c->http_listen[0] && c->http_token[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config", "[http] token is required when [http] listen is set");
 	return 0;

@@ -204,6 +204,23 @@ static void ns__on_signal(uv_signal_t *h, int sig)
 	ns_node_stop(h->data);
 }
 
+/* SIGHUP: read the API's TLS certificate and key again; on failure the old ones stay. */
+static void ns__on_sighup(uv_signal_t *h, int sig)
+{
+	ns_node *n = h->data;
+	char about[768];
+	ns_diag d;
+
+	(void)sig;
+	ns_diag_clear(&d);
+	if (n->http == NULL || !ns_http_tls_describe(n->http, about, sizeof(about)))
+		return;
+	if (ns_http_reload_tls(n->http, &d) != 0)
+		ns_log(NS_LOG_ERROR, "SIGHUP: TLS not reloaded, still serving the old certificate: %s", d.msg);
+	else if (ns_http_tls_describe(n->http, about, sizeof(about)))
+		ns_log(NS_LOG_INFO, "SIGHUP: TLS reloaded: %s", about);
+}
+
 int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag *d)
 {
 	const ns_identity *id;
@@ -264,6 +281,9 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	n->sigterm.data = n->sigint.data = n;
 	uv_signal_start(&n->sigterm, ns__on_signal, SIGTERM);
 	uv_signal_start(&n->sigint, ns__on_signal, SIGINT);
+	uv_signal_init(loop, &n->sighup);
+	n->sighup.data = n;
+	uv_signal_start(&n->sighup, ns__on_sighup, SIGHUP);
 	if (cfg->http_listen[0] && cfg->http_audit) {
 		/* The read audit; its writer thread expires old entries at open and every 24 h. */
 		char adir[PATH_MAX + 8];
@@ -283,12 +303,18 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 					    .response_timeout = cfg->http_response_timeout,
 					    .session_lifetime = cfg->http_session_lifetime, .log = ns__http_log,
 					    .audit = n->audit };
-			if ((rc = ns_http_configure(n->http, &ho, d)) != 0)
+			if ((rc = ns_http_configure(n->http, &ho, d)) != 0 ||
+			    (cfg->http_tls_cert[0] && (rc = ns_http_tls(n->http, cfg->http_tls_cert, cfg->http_tls_key,
+								       cfg->http_tls_client_ca, d)) != 0))
 				ns_http_stop(n->http); /* as after a failed listen: the listener closes */
 		}
 		if (rc != 0)
 			goto fail;
-		ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);
+		char about[768];
+		if (ns_http_tls_describe(n->http, about, sizeof(about)))
+			ns_log(NS_LOG_INFO, "HTTP API on https://%s/ (TLS): %s", cfg->http_listen, about);
+		else
+			ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);
 	}
 	n->started = uv_now(loop);
 	for (size_t i = 0; i < n->npeers; i++)
@@ -313,6 +339,7 @@ void ns_node_stop(ns_node *n)
 	uv_close((uv_handle_t *)&n->tick, NULL);
 	uv_close((uv_handle_t *)&n->sigterm, NULL);
 	uv_close((uv_handle_t *)&n->sigint, NULL);
+	uv_close((uv_handle_t *)&n->sighup, NULL);
 	ns_http_stop(n->http);
 	/* After the HTTP server: responses waiting for the audit get their callback now (and close). */
 	ns_audit_close(n->audit);

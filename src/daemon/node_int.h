@@ -149,6 +149,7 @@ struct ns_node {
 	uv_poll_t router_poll, zap_poll;
 	uv_timer_t tick;
 	uv_signal_t sigterm, sigint;
+	uv_signal_t sighup; /* reload what can be reloaded: the API's TLS certificate */
 	ns__peer *peers[NS__PEER_MAX];
 	size_t npeers;
 	ns_vv_entry *vv;

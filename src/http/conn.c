@@ -16,6 +16,10 @@
  * /login or carry the token or a session, else it gets 503 and is closed. A
  * newcomer finding every slot taken evicts the oldest probation connection
  * that has not started a request.
+ *
+ * On a TLS listener (tls.c) bytes read go through ns__tls_input, which
+ * feeds their plaintext to ns__feed, and each response is sealed as it is
+ * written (ns__send); everything else here is the same for both.
  */
 #include "http/http_int.h"
 
@@ -88,13 +92,18 @@ static void ns__wreq_free(ns__wreq *r)
 	free(r);
 }
 
-/* Write a built response; the client then has response_timeout to take it. */
+/*
+ * Write a built response (on TLS, sealed now: records are sealed only when
+ * they are sent, never for a response the audit then holds back); the
+ * client then has response_timeout to take it.
+ */
 static void ns__send(ns__conn *c, ns__wreq *r)
 {
-	uv_buf_t b = uv_buf_init(r->buf, (unsigned)r->len);
 	c->h->requests[r->code / 100 < 6 ? r->code / 100 : 5]++;
 	c->busy = c->writing = 1;
-	if (uv_write(&r->req, (uv_stream_t *)&c->tcp, &b, 1, ns__on_written) != 0) {
+	if ((c->ssl && ns__tls_seal(c, &r->buf, &r->len) != 0) || /* TLS: the response's records replace it */
+	    uv_write(&r->req, (uv_stream_t *)&c->tcp, &(uv_buf_t){ .base = r->buf, .len = r->len }, 1,
+		     ns__on_written) != 0) {
 		ns__wreq_free(r);
 		c->busy = c->writing = 0;
 		ns__conn_close(c);
@@ -148,8 +157,9 @@ void ns__respond(ns__conn *c, int code, const char *type, const char *body, size
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n"
 		     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-		     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n%s\r\n",
-		     code, ns__reason(code), type, len, c->keep_alive ? "keep-alive" : "close", extra ? extra : "");
+		     "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n%s%s\r\n",
+		     code, ns__reason(code), type, len, c->keep_alive ? "keep-alive" : "close",
+		     c->ssl ? "Strict-Transport-Security: max-age=31536000\r\n" : "", extra ? extra : "");
 	r = calloc(1, sizeof(*r));
 	if (r == NULL || n < 0 || (size_t)n >= sizeof(head) || (r->buf = malloc((size_t)n + len)) == NULL) {
 		free(r);
@@ -402,8 +412,8 @@ static void ns__answer(ns__conn *c)
 		ns__dispatch(c);
 }
 
-/* Feed bytes to the parser; dispatch a completed request. */
-static void ns__feed(ns__conn *c, const char *data, size_t len)
+/* Feed (plain) bytes to the parser; dispatch a completed request. */
+void ns__feed(ns__conn *c, const char *data, size_t len)
 {
 	size_t n;
 
@@ -482,6 +492,7 @@ static void ns__on_handle_closed(uv_handle_t *hd)
 	free(c->body);
 	free(c->stash);
 	ns__audit_clear(c);
+	ns__tls_free(c);
 	free(c);
 }
 
@@ -551,7 +562,10 @@ static void ns__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		c->keep_alive = 0;
 		ns__conn_close(c);
 	} else if (nread > 0 && c->closing == 0) {
-		ns__feed(c, buf->base, (size_t)nread);
+		if (c->tls != NS__TLS_OFF)
+			ns__tls_input(c, buf->base, (size_t)nread);
+		else
+			ns__feed(c, buf->base, (size_t)nread);
 	}
 	free(buf->base);
 }
@@ -650,6 +664,10 @@ static void ns__on_connection(uv_stream_t *srv, int status)
 	h->nconns++;
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
+	if (h->tls.ctx && ns__tls_accept(c) != 0) {
+		ns__conn_close(c);
+		return;
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	/*
 	 * A modest kernel send buffer, so a client that does not read finds its
@@ -739,7 +757,9 @@ void ns_http_stop(ns_http *h)
 
 void ns_http_free(ns_http *h)
 {
-	if (h)
+	if (h) {
 		free(h->sessions);
+		ns__tls_server_free(h);
+	}
 	free(h);
 }

@@ -495,6 +495,7 @@ static void ns__get_metrics(ns__conn *c)
 		fprintf(f, "nomsync_http_connections_refused_total{reason=\"%s\"} %llu\n", ns__refusal_names[r],
 			(unsigned long long)h->refused[r]);
 	ns__audit_metrics(h, f);
+	ns__tls_metrics(h, f);
 	fclose(f);
 	json_decref(st);
 	ns__respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len, NULL);
@@ -593,8 +594,8 @@ static void ns__login(ns__conn *c)
 		return;
 	}
 	snprintf(cookie, sizeof(cookie),
-		 "Location: /\r\nSet-Cookie: nomsync_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%.0f\r\n", id,
-		 c->h->opts.session_lifetime);
+		 "Location: /\r\nSet-Cookie: nomsync_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%.0f%s\r\n", id,
+		 c->h->opts.session_lifetime, c->ssl ? "; Secure" : "");
 	ns__respond(c, 303, "text/plain", "", 0, cookie);
 }
 
@@ -615,7 +616,9 @@ static void ns__logout(ns__conn *c)
 		ns__session_end(c);
 	}
 	ns__respond(c, 303, "text/plain", "", 0,
-		    "Location: /\r\nSet-Cookie: nomsync_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
+		    c->ssl ? "Location: /\r\nSet-Cookie: nomsync_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0; "
+			     "Secure\r\n"
+			   : "Location: /\r\nSet-Cookie: nomsync_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0\r\n");
 }
 
 void ns__dispatch(ns__conn *c)

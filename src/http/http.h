@@ -12,6 +12,9 @@
  * within the response timeout closes the connection, and nothing more is read
  * from a connection while its response is unsent. Slow work (appends) runs on
  * the libuv thread pool, so one client never blocks another.
+ * With ns_http_tls the listener speaks only TLS (1.2 or later, OpenSSL): a
+ * plain-HTTP request gets a plain-text 400 naming the https:// address,
+ * responses carry Strict-Transport-Security and the session cookie Secure.
  */
 #ifndef NS_HTTP_H
 #define NS_HTTP_H
@@ -57,6 +60,31 @@ typedef struct ns_http_opts {
  * reserve is not smaller than the total.
  */
 int ns_http_configure(ns_http *h, const ns_http_opts *opts, ns_diag *d);
+/**
+ * @brief Serve TLS only: certificate chain @p cert and private key @p key
+ * (PEM files), and, if @p client_ca is neither NULL nor "", require client
+ * certificates signed by a CA in that PEM file (mutual TLS). Call after
+ * ns_http_start, before the loop runs; the paths are kept for
+ * ns_http_reload_tls.
+ * @return 0, or NS_ECONFIG naming the file and OpenSSL's reason (unreadable,
+ * not PEM, key not matching the certificate, certificate expired or not yet
+ * valid, key too weak for the security level).
+ */
+int ns_http_tls(ns_http *h, const char *cert, const char *key, const char *client_ca, ns_diag *d);
+/**
+ * @brief Read the TLS files again (after a certificate rotation): new
+ * connections use them, open ones keep the context they began with. On the
+ * loop thread.
+ * @return 0 (also when TLS is off), or NS_ECONFIG as ns_http_tls, and then
+ * the old certificate stays in use.
+ */
+int ns_http_reload_tls(ns_http *h, ns_diag *d);
+/**
+ * @brief One line about the certificate in use (subject, serial, file,
+ * expiry, mutual TLS) into @p buf, for the log.
+ * @return 1, or 0 when TLS is off (@p buf untouched).
+ */
+int ns_http_tls_describe(const ns_http *h, char *buf, size_t cap);
 /** @brief Stop listening and close every connection (handles close asynchronously). */
 void ns_http_stop(ns_http *h);
 /** @brief Free after the loop has finished. NULL is allowed. */

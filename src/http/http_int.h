@@ -3,6 +3,7 @@
  *   conn.c     connections: accept and admission (limits, reserve), request
  *              parsing, writing responses, deadlines, start/stop;
  *   session.c  web sign-in sessions and the CSRF checks on cookie requests;
+ *   tls.c      TLS under the connections (OpenSSL, memory BIOs), reloads;
  *   http.c     routing and the API handlers.
  */
 #ifndef NS_HTTP_INT_H
@@ -11,10 +12,13 @@
 #include "http/http.h"
 
 #include <http_parser.h>
+#include <openssl/ssl.h>
 
 #include <stdio.h>
 
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define NS__MAX_HEADER_BYTES (16 * 1024)
 #define NS__MAX_BODY (1024 * 1024)
@@ -40,6 +44,27 @@ enum ns__auth { NS__AUTH_NONE, NS__AUTH_BEARER, NS__AUTH_COOKIE };
 
 typedef struct ns__conn ns__conn;
 
+/* A connection's TLS state (tls.c). */
+enum ns__tls_state {
+	NS__TLS_OFF,       /* plain HTTP listener */
+	NS__TLS_NEW,       /* nothing read yet */
+	NS__TLS_HANDSHAKE, /* the first byte opened a handshake record */
+	NS__TLS_UP,        /* handshake done */
+	NS__TLS_REFUSED,   /* plain HTTP on the TLS port: a plain-text 400, then closed */
+	NS__TLS_BROKEN     /* handshake failed or a bad record: the alert, then closed */
+};
+enum { NS__TLS_OK, NS__TLS_FAILED };
+
+/* The server's TLS context and what it was built from ([http] tls_*). */
+typedef struct ns__tls_server {
+	SSL_CTX *ctx; /* NULL: plain HTTP */
+	char cert[PATH_MAX], key[PATH_MAX], client_ca[PATH_MAX];
+	int64_t not_after;      /* the certificate's expiry, Unix time */
+	uint64_t handshakes[2]; /* NS__TLS_OK, NS__TLS_FAILED */
+	uint64_t plain_refused;
+	uint64_t logged_at; /* uv_now() of the last handshake-failure log line, 0 never */
+} ns__tls_server;
+
 typedef struct ns__session {
 	uint8_t hash[32]; /* BLAKE2b of the id: the id itself is kept only by the browser */
 	uint64_t expires; /* uv_now() milliseconds */
@@ -64,6 +89,7 @@ struct ns_http {
 	size_t nsessions;
 	uint64_t reads[4];      /* audit notes by enum ns_audit_outcome (audited or not) */
 	uint64_t audit_refused; /* responses replaced by 503 audit_unavailable */
+	ns__tls_server tls;
 };
 
 struct ns__conn {
@@ -92,6 +118,8 @@ struct ns__conn {
 	ns_audit_entry *audit;   /* reads of the current request to audit (audit.c) */
 	size_t naudit, audit_cap;
 	struct ns__wreq *held;   /* the response waiting for the audit (busy meanwhile) */
+	SSL *ssl; /* NULL on a plain connection (tls.c) */
+	enum ns__tls_state tls;
 };
 
 /* conn.c */
@@ -101,6 +129,7 @@ void ns__respond_json(ns__conn *c, int code, json_t *j);
 void ns__respond_error(ns__conn *c, int code, const char *error, const char *message);
 json_t *ns__safe_string(const char *text);
 void ns__conn_close(ns__conn *c);
+void ns__feed(ns__conn *c, const char *data, size_t len);
 void ns__count_refusal(ns_http *h, enum ns__refusal why, uint32_t addr);
 extern const char *const ns__refusal_names[NS__NREFUSALS];
 
@@ -109,6 +138,18 @@ enum ns__auth ns__authorise(ns__conn *c);
 int ns__session_new(ns_http *h, char id_hex[2 * NS__SESSION_ID_BYTES + 1]);
 void ns__session_end(ns__conn *c);
 const char *ns__csrf_refusal(ns__conn *c, int need_json);
+
+/* tls.c: ns__tls_accept gives a new connection its SSL (-1: out of memory);
+ * ns__tls_input takes bytes read from the socket (the handshake, then
+ * records whose plaintext goes to ns__feed); ns__tls_seal replaces a
+ * response in @p buf with its TLS records (and close_notify after the last);
+ * -1 on failure. */
+int ns__tls_accept(ns__conn *c);
+void ns__tls_input(ns__conn *c, const char *data, size_t len);
+int ns__tls_seal(ns__conn *c, char **buf, size_t *len);
+void ns__tls_free(ns__conn *c);
+void ns__tls_server_free(ns_http *h);
+void ns__tls_metrics(const ns_http *h, FILE *f);
 
 /* audit.c: the read audit of the current request.
  * ns__audit_note records that the request read (or was refused) @p offender's

@@ -11,9 +11,9 @@
  * SameSite=Strict does not stop requests from other ports of the same host
  * or from sibling subdomains (same site, other origin), so a cookie request
  * that changes something must also show it comes from the page: an Origin
- * naming this server's Host (scheme http or https, for a TLS proxy that
- * passes Host on), or, without Origin (or with "null"), Sec-Fetch-Site:
- * same-origin; and
+ * naming this server's Host (scheme https on a TLS listener; http or https
+ * on a plain one, for a TLS proxy that passes Host on), or, without Origin
+ * (or with "null"), Sec-Fetch-Site: same-origin; and
  * POST /v1/events must be application/json, which no cross-origin form or
  * "simple" request can send. Bearer-token requests (machine clients) carry
  * no ambient credential and are not checked.
@@ -145,7 +145,7 @@ const char *ns__csrf_refusal(ns__conn *c, int need_json)
 	 */
 	if (c->origin[0] && strcmp(c->origin, "null") != 0) {
 		const char *o = c->origin;
-		if (strncasecmp(o, "http://", 7) == 0)
+		if (strncasecmp(o, "http://", 7) == 0 && c->ssl == NULL)
 			o += 7;
 		else if (strncasecmp(o, "https://", 8) == 0)
 			o += 8;
