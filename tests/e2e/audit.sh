@@ -9,7 +9,8 @@
 # of distinct persons in a loop and a kill -9 in the middle of them: every
 # person whose view came back (200) has an entry. Then, restarted: GET
 # /v1/audit by offender, user and time range, its refusals, the metrics, and
-# `nomsync audit` while the daemon runs.
+# `nomsync audit` while the daemon runs; and over TLS, three reads on one
+# connection (responses held for the audit are sealed when sent).
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/net.bash"
 
@@ -117,6 +118,25 @@ expect_grep '^nomsync_audit_batches_total [1-9]' "$WORK/metrics" "metrics: audit
 expect_grep '^nomsync_audit_failed_total 0$' "$WORK/metrics" "metrics: no audit failures"
 expect_grep '^nomsync_audit_queued 0$' "$WORK/metrics" "metrics: nothing queued"
 stop MDI && ok "the daemon stops cleanly" || bad "the daemon stops cleanly"
+
+# ---- over TLS: held responses are sealed when sent, several on one connection --------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/api.key" -out "$WORK/api.crt" \
+  -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+printf 'tls_cert = %s\ntls_key = %s\n' "$WORK/api.crt" "$WORK/api.key" >>"$WORK/MDI.conf"
+API="https://127.0.0.1:$HTTP_PORT"
+start MDI
+deadline=$((SECONDS + 30))
+until curl -fsS --cacert "$WORK/api.crt" -o /dev/null "$API/healthz" 2>/dev/null; do
+  [ $SECONDS -lt $deadline ] || break
+  sleep 0.1
+done
+before=$(audit_count)
+a1=$(sed -n 2p "$WORK/ids20")
+codes=$(curl -sS --cacert "$WORK/api.crt" -H "Authorization: Bearer $TOKEN" -o /dev/null -o /dev/null -o /dev/null -w '%{http_code} ' \
+  "$API/v1/offenders/$a0" "$API/v1/offenders/$a1" "$API/v1/offenders/$a0")
+expect_eq "$codes" "200 200 200 " "three view reads over one TLS connection"
+expect_eq "$(audit_count)" $((before + 3)) "... all three audited"
+stop MDI && ok "the daemon stops cleanly (TLS)" || bad "the daemon stops cleanly (TLS)"
 expect_fail 2 "nomsync audit: a bad --from is a usage error" $NS --dir "$WORK/MDI" audit --from 2026-02-30
 expect_fail 1 "nomsync audit: no audit in a directory" $NS --dir "$WORK/gen" audit
 finish
