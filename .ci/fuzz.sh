@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${FUZZ_BUILD:-build-fuzz}
 TIME=${FUZZ_TIME:-30}
-TARGETS=${FUZZ_TARGETS:-"event message ingest bundle json config roster http"}
+TARGETS=${FUZZ_TARGETS:-"event message ingest bundle json config roster http jwt"}
 JOBS=${FUZZ_JOBS:-$(nproc)}
 OUT=${FUZZ_OUT:-$(mktemp -d /tmp/nomsync-fuzz-ci.XXXXXX)}
 mkdir -p "$OUT/artifacts" "$OUT/logs" "$OUT/corpus" "$OUT/tmp"

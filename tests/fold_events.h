@@ -501,4 +501,39 @@ static inline ns_event *random_plan(struct site *s, int64_t t)
 	}
 }
 
+/* access.restricted of @p mode listing the @p n users. */
+static inline ns_event *e_restrict(struct site *s, int64_t t, const char *off, const char *mode,
+				   const char *const *users, size_t n, const char *reason)
+{
+	Nomsync__AccessRestricted m = NOMSYNC__ACCESS_RESTRICTED__INIT;
+	m.mode = STR(mode);
+	m.users = (char **)users;
+	m.n_users = n;
+	m.reason = STR(reason);
+	BODY(ACCESS_RESTRICTED, access_restricted);
+}
+
+/* access.lifted of @p mode */
+static inline ns_event *e_lift(struct site *s, int64_t t, const char *off, const char *mode)
+{
+	Nomsync__AccessLifted m = NOMSYNC__ACCESS_LIFTED__INIT;
+	m.mode = STR(mode);
+	BODY(ACCESS_LIFTED, access_lifted);
+}
+
+/*
+ * One random access event from site @p s (not a court): few users, both
+ * modes, under either ref, so that lists from two sites and lifts meet.
+ */
+static inline ns_event *random_access(struct site *s, int64_t t)
+{
+	static const char *const users[] = { "PO_SMITH", "POM_JONES", "CASE_ADMIN", "jane.doe" };
+	const char *off = pick(2) ? NOMS : CRN, *mode = pick(2) ? "RESTRICTION" : "EXCLUSION";
+	size_t first = pick(3);
+
+	if (pick(3) == 0)
+		return e_lift(s, t, off, mode);
+	return e_restrict(s, t, off, mode, users + first, 1 + pick((unsigned)(4 - first)), "Staff on the caseload");
+}
+
 #endif /* NS_TEST_FOLD_EVENTS_H */

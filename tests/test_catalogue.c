@@ -131,6 +131,9 @@ static void check_rule(const ns_message_spec *m, size_t i, const ProtobufCMessag
 		CHECK(good_list(r->values));
 		CHECK((r->kind == NS_CHECK_WHEN) == (r->value != NULL));
 		break;
+	case NS_CHECK_DISTINCT:
+		CHECK(r->min > 0 && f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_STRING);
+		break;
 	default:
 		CHECK(0);
 	}

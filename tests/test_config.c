@@ -416,8 +416,9 @@ static void test_errors(void)
 	EXPECT_ERROR("", 0, "[node] dir is required");
 	EXPECT_ERROR("# only a comment\n", 0, "[node] dir is required");
 	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\n", 0,
-		     "[http] token is required when [http] listen is set");
-	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0, "[http] token is required");
+		     "[http] listen needs [auth] jwks (signed-in users) or [http] token");
+	EXPECT_ERROR(NODE_MIN "[http]\nlisten = 127.0.0.1:8401\ntoken =\n", 0,
+		     "[http] listen needs");
 
 	/* [http] TLS: the certificate and key together; a client CA only with them; no empty paths. */
 	EXPECT_ERROR(NODE_MIN "[http]\ntls_cert = a.crt\n", 0, "[http] tls_cert and tls_key go together");
@@ -546,6 +547,55 @@ static void test_load(void)
 	free(c);
 }
 
+static void test_auth(void)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+
+	/* Off by default. */
+	CHECK_INT(parse(NODE_MIN, "/etc/nomsync", c, &d), 0);
+	CHECK_STR(c->auth_jwks, "");
+	CHECK_STR(c->auth_issuer, "");
+	CHECK_STR(c->auth_audience, "");
+	CHECK_INT(c->auth_leeway, 60);
+	/* Every key; jwks relative to the config file's directory. */
+	CHECK_INT(parse(NODE_MIN
+			"[auth]\njwks = keys/jwks.json\nissuer = https://sign-in.example/issuer\n"
+			"audience = nomsync\nleeway = 0\n[http]\nlisten = 127.0.0.1:8401\n",
+			"/etc/nomsync", c, &d),
+		  0);
+	CHECK_STR(c->auth_jwks, "/etc/nomsync/keys/jwks.json");
+	CHECK_STR(c->auth_issuer, "https://sign-in.example/issuer");
+	CHECK_STR(c->auth_audience, "nomsync");
+	CHECK_INT(c->auth_leeway, 0);
+	/* [auth] jwks alone is enough for the API: [http] token is optional. */
+	CHECK_STR(c->http_token, "");
+	CHECK_INT(parse(NODE_MIN "[auth]\njwks = /k.json\nleeway = 3600\n", NULL, c, &d), 0);
+	CHECK_STR(c->auth_jwks, "/k.json");
+	CHECK_INT(c->auth_leeway, 3600);
+
+	EXPECT_ERROR(NODE_MIN "[auth]\nkeys = /k.json\n", 6, "unknown key 'keys' in [auth]");
+	EXPECT_ERROR(NODE_MIN "[auth]\njwks =\n", 6, "jwks must be a path");
+	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nissuer =\n", 7,
+		     "issuer must be 1 to 255 characters");
+	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nleeway = -1\n", 7,
+		     "leeway must be a whole number");
+	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nleeway = 3601\n", 7, "leeway must be");
+	EXPECT_ERROR(NODE_MIN "[auth]\njwks = /k\nleeway = 1.5\n", 7, "leeway must be");
+	EXPECT_ERROR(NODE_MIN "[auth]\naudience = nomsync\n", 0,
+		     "[auth] issuer and audience need [auth] jwks");
+	EXPECT_ERROR(NODE_MIN "[Auth]\n", 5, "unknown section [Auth]");
+	{
+		char t[1024], v[300];
+
+		memset(v, 'x', sizeof(v) - 1);
+		v[sizeof(v) - 1] = '\0';
+		snprintf(t, sizeof(t), NODE_MIN "[auth]\njwks = /k\naudience = %s\n", v);
+		EXPECT_ERROR(t, 7, "audience must be 1 to 255 characters");
+	}
+	free(c);
+}
+
 int main(void)
 {
 	RUN(test_full);
@@ -554,6 +604,7 @@ int main(void)
 	RUN(test_paths);
 	RUN(test_comments);
 	RUN(test_errors);
+	RUN(test_auth);
 	RUN(test_load);
 	return TEST_SUMMARY();
 }

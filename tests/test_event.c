@@ -75,6 +75,90 @@ static void test_roundtrip(void)
 	ns_event_free(ev);
 }
 
+/* recorded_by: signed in the header, decoded back, refused when not a user id, absent by default. */
+static void test_recorded_by(void)
+{
+	Nomsync__Payload *p = ns_test_received("MDI");
+	ns_event *ev = NULL, *plain = NULL, *back = NULL;
+	Nomsync__EventHeader *h;
+	char longest[NS_USER_MAX + 1];
+
+	CHECK_INT(ns_event_build_by(&mdi, 1, NULL, 1767603600, 1767603700, "A1234BC", "PO_SMITH", p, &ev), 0);
+	CHECK_INT(ns_event_build(&mdi, 1, NULL, 1767603600, 1767603700, "A1234BC", p, &plain), 0);
+	if (ev != NULL && plain != NULL) {
+		CHECK_STR(ev->recorded_by, "PO_SMITH");
+		CHECK_STR(plain->recorded_by, "");
+		CHECK_INT(ns_event_verify(ev), 0);
+		CHECK_INT(ns_event_decode(ev->raw, ev->raw_len, &back, NULL), 0);
+		CHECK(back != NULL && strcmp(back->recorded_by, "PO_SMITH") == 0);
+		/* Signed: another user in the header is another event. */
+		CHECK(memcmp(ev->id, plain->id, NS_ID_BYTES) != 0);
+		/* Absent, the header is encoded exactly as before the field existed. */
+		h = nomsync__event_header__unpack(NULL, plain->header_len, plain->header);
+		CHECK(h != NULL && h->recorded_by != NULL && h->recorded_by[0] == '\0');
+		if (h != NULL) {
+			CHECK_INT(nomsync__event_header__get_packed_size(h), plain->header_len);
+			nomsync__event_header__free_unpacked(h, NULL);
+		}
+	}
+	ns_event_free(back);
+	ns_event_free(plain);
+	ns_event_free(ev);
+	ev = NULL;
+	CHECK_INT(ns_event_build_by(&mdi, 1, NULL, 1767603600, 1767603700, "A1234BC", "", p, &ev), 0);
+	CHECK(ev != NULL && ev->recorded_by[0] == '\0');
+	ns_event_free(ev);
+	ev = NULL;
+	CHECK_INT(ns_event_build_by(&mdi, 1, NULL, 1767603600, 1767603700, "A1234BC", "Jane Doe", p, &ev),
+		  NS_EINVAL);
+	memset(longest, 'u', sizeof(longest));
+	longest[NS_USER_MAX] = '\0';
+	CHECK_INT(ns_event_build_by(&mdi, 1, NULL, 1767603600, 1767603700, "A1234BC", longest, p, &ev),
+		  NS_EINVAL);
+	longest[NS_USER_MAX - 1] = '\0';
+	CHECK_INT(ns_event_build_by(&mdi, 1, NULL, 1767603600, 1767603700, "A1234BC", longest, p, &ev), 0);
+	ns_event_free(ev);
+	nomsync__payload__free_unpacked(p, NULL);
+}
+
+/*
+ * A header field this build does not know (as field 12, recorded_by, is to a
+ * build before it) is skipped: the event decodes and its signature, over
+ * the bytes as received, verifies.
+ */
+static void test_unknown_header_field(void)
+{
+	ns_event *ev = make(1, NULL), *back = NULL;
+	static const uint8_t extra[] = { 0x9a, 0x06, 3, 'a', 'b', 'c' }; /* field 99, "abc" */
+	Nomsync__Event e = NOMSYNC__EVENT__INIT;
+	uint8_t *hb, sig[64], *out;
+	size_t hl, len;
+
+	if (ev == NULL)
+		return;
+	hl = ev->header_len + sizeof(extra);
+	hb = malloc(hl);
+	memcpy(hb, ev->header, ev->header_len);
+	memcpy(hb + ev->header_len, extra, sizeof(extra));
+	crypto_sign_detached(sig, NULL, hb, hl, mdi.sk);
+	e.header.data = hb;
+	e.header.len = hl;
+	e.signature.data = sig;
+	e.signature.len = 64;
+	e.payload.data = (uint8_t *)ev->payload_bytes;
+	e.payload.len = ev->payload_len;
+	len = nomsync__event__get_packed_size(&e);
+	out = malloc(len);
+	nomsync__event__pack(&e, out);
+	CHECK_INT(ns_event_decode(out, len, &back, NULL), 0);
+	CHECK(back != NULL && back->header_len == hl && ns_event_verify(back) == 0);
+	CHECK(back != NULL && back->recorded_by[0] == '\0');
+	ns_event_free(back);
+	free(out);
+	free(hb);
+	ns_event_free(ev);
+}
+
 static void test_chain_and_ids(void)
 {
 	ns_event *a = make(1, NULL), *b = make(2, a->id);
@@ -233,6 +317,21 @@ static void test_signed_but_invalid_headers(void)
 	ns_event_free(t);
 	t = NULL;
 	free(buf);
+
+	/* recorded_by, when present, must be a user id. */
+	h.recorded_by = "PO_SMITH";
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), 0);
+	CHECK(t != NULL && strcmp(t->recorded_by, "PO_SMITH") == 0);
+	ns_event_free(t);
+	t = NULL;
+	free(buf);
+	h.recorded_by = "PO SMITH";
+	buf = frame(&h, p, &len);
+	CHECK_INT(ns_event_decode(buf, len, &t, &d), NS_EDECODE);
+	CHECK_STR(d.field, "recorded_by");
+	free(buf);
+	h.recorded_by = "";
 
 	h.version = 2;
 	buf = frame(&h, p, &len);
@@ -470,6 +569,8 @@ int main(void)
 {
 	CHECK_INT(ns_identity_generate(&mdi, "MDI", NS_ROLE_PRISON), 0);
 	RUN(test_roundtrip);
+	RUN(test_recorded_by);
+	RUN(test_unknown_header_field);
 	RUN(test_chain_and_ids);
 	RUN(test_tamper_every_byte);
 	RUN(test_truncation);

@@ -1899,7 +1899,7 @@ static void test_order_independence(void)
 {
 	struct site *origins[] = { &MDI, &LEI, &N07, &CRT, &HUB };
 	ns_event *evs[128];
-	int checked_conflicts = 0, checked_community = 0;
+	int checked_conflicts = 0, checked_community = 0, checked_access = 0;
 
 	for (int set = 0; set < 8; set++) {
 		size_t n = 30 + (size_t)set * 7;
@@ -1913,6 +1913,9 @@ static void test_order_independence(void)
 			t += (int64_t)pick(3) * 3600;
 			evs[i] = random_event(origins[pick(set % 2 ? 5 : 4)], t, evs, i);
 		}
+		/* Access lists and lifts from the prisons and probation, some at the same times. */
+		for (size_t k = 0; k < 6; k++, n++)
+			evs[n] = random_access(origins[pick(3)], T("2024-01-01T09:00:00Z") + (int64_t)pick(4) * 86400);
 		/* Some events erased in place of the original, as a store would hold them. */
 		for (int k = 0; k < 3; k++) {
 			size_t i = pick((unsigned)n);
@@ -1926,6 +1929,7 @@ static void test_order_independence(void)
 			CHECK(v != NULL);
 			CHECK_INT(JI(v, "event_count"), n);
 			checked_conflicts += (int)json_array_size(J(v, "conflicts"));
+			checked_access += J(v, "access") != NULL;
 			for (size_t k = 0; k < json_array_size(J(v, "community")); k++)
 				checked_community += JI(json_array_get(J(v, "community"), k),
 							"compliance.failures_to_comply") > 0;
@@ -1938,6 +1942,7 @@ static void test_order_independence(void)
 	/* The random courses do exercise the conflict rules, and community orders with failures. */
 	CHECK(checked_conflicts > 0);
 	CHECK(checked_community > 0);
+	CHECK(checked_access > 0);
 }
 
 /* Run every test; exit status 1 if any failed. */

@@ -12,6 +12,11 @@
  * expiry; and on a second server with small limits the lock-out attack
  * (pipelining, never-reading connections from several 127/8 addresses),
  * the per-client limit, the reserved slots and their eviction.
+ * Issue 12: with [auth] keys, a missing role on each route (403 naming it),
+ * 401 reasons (expired, not yet valid, wrong issuer or audience, unknown key,
+ * forged, alg none or HS256, malformed), the service token (every role,
+ * logged), sign-in with a JWT, recorded_by from the user, and limited-access
+ * records refused, allowed and masked in lists.
  */
 #define _GNU_SOURCE /* memmem */
 #include "test.h"
@@ -29,6 +34,7 @@
 #include <time.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -460,26 +466,36 @@ static void test_healthz(void)
 
 static void test_auth(void)
 {
-	const char *bad[] = {
-		NULL,                                /* no header */
-		"Bearer",                            /* no token */
-		"Bearer ",
-		"Bearer 0123456789abcdef-test-tokeX", /* same length, last byte differs */
-		"Bearer 0123456789abcdef-test-toke",  /* a prefix */
-		"Bearer " TOKEN "x",                  /* longer */
-		"Basic " TOKEN,
-		TOKEN,
+	/* Without [auth] keys only the token is a credential; 401 says why. */
+	const char *const must = "the Authorization header must be \"Bearer TOKEN\"";
+	const struct {
+		const char *auth, *reason, *message;
+	} bad[] = {
+		{ NULL, "missing", "a bearer token is required" }, /* no header */
+		{ "Bearer", "invalid", must },                      /* no token */
+		{ "Bearer ", "missing", "a bearer token is required" },
+		{ "Bearer 0123456789abcdef-test-tokeX", "invalid", "the bearer token is not valid" }, /* last byte */
+		{ "Bearer 0123456789abcdef-test-toke", "invalid", "the bearer token is not valid" },  /* a prefix */
+		{ "Bearer " TOKEN "x", "invalid", "the bearer token is not valid" },                   /* longer */
+		{ "Basic " TOKEN, "invalid", must },
+		{ TOKEN, "invalid", must },
 	};
 	client *c = connect_client();
 	resp r;
 
 	/* 401 keeps the connection open: every case on one connection. */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		send_req(c, "GET", "/v1/status", bad[i], NULL, NULL);
+		send_req(c, "GET", "/v1/status", bad[i].auth, NULL, NULL);
 		CHECK_INT(read_resp(c, &r, 0), 401);
 		CHECK_STR(jstr(&r, "error"), "unauthorized");
-		CHECK_STR(jstr(&r, "message"), "a bearer token is required");
+		CHECK_STR(jstr(&r, "reason"), bad[i].reason);
+		CHECK_STR(jstr(&r, "message"), bad[i].message);
 		CHECK_STR(header(&r, "Connection"), "keep-alive");
+		if (strcmp(bad[i].reason, "missing") == 0)
+			CHECK_STR(header(&r, "WWW-Authenticate"), "Bearer");
+		else
+			CHECK(header(&r, "WWW-Authenticate") &&
+			      strstr(header(&r, "WWW-Authenticate"), "Bearer error=\"invalid_token\"") != NULL);
 		resp_free(&r);
 	}
 	/* Protected API paths, including unknown ones (no probing for routes without the token). */
@@ -1414,6 +1430,428 @@ static void test_session_expiry(void)
 	CHECK_INT(raw_req(limited_srv.port, "GET", "/v1/status", cookie, ""), 401);
 }
 
+
+/*
+ * Issue 12: people, roles and limited-access records, on a third server with
+ * [auth] keys (a JWKS of an RS256 and an ES256 key; tokens minted with
+ * ns_auth_mint, odd ones signed with ns_auth_sign) over the same store.
+ */
+#define ISSUER "https://sign-in.test"
+#define AUDIENCE "nomsync"
+
+static server access_srv;
+static ns_auth *keys;
+static char rsa_pem[300], ec_pem[300], stranger_pem[300]; /* stranger: a key the node does not trust */
+static char service_log[400];
+static atomic_int service_logs;
+
+static void on_log(void *arg, const char *line)
+{
+	(void)arg;
+	if (strstr(line, "service credential")) {
+		snprintf(service_log, sizeof(service_log), "%s", line);
+		atomic_fetch_add(&service_logs, 1);
+	}
+}
+
+/* "Bearer " and a token for @p user with @p roles, valid for @p ttl seconds, signed by @p pem as @p kid. */
+static char *bearer_from(const char *pem, const char *kid, const char *user, unsigned roles, int64_t ttl,
+			 const char *aud)
+{
+	int64_t now = (int64_t)time(NULL);
+	ns_auth_claims cl = { .user = user, .name = "Test User", .roles = roles, .issuer = ISSUER,
+			      .audience = aud, .issued = now, .expires = now + ttl };
+	char *jwt = NULL, *out;
+	ns_diag d;
+
+	CHECK_INT(ns_auth_mint(pem, kid, NULL, &cl, &jwt, &d), 0);
+	out = malloc(strlen(jwt ? jwt : "") + 8);
+	sprintf(out, "Bearer %s", jwt ? jwt : "");
+	free(jwt);
+	return out;
+}
+
+static char *bearer(const char *user, unsigned roles)
+{
+	return bearer_from(rsa_pem, "rsa1", user, roles, 600, AUDIENCE);
+}
+
+/* One request to the access server with Authorization @p auth; the status. */
+static int areq(const char *method, const char *path, const char *auth, const char *body, resp *r)
+{
+	client *c = connect_from(access_srv.port, NULL);
+	send_req(c, method, path, auth, NULL, body);
+	read_resp(c, r, 0);
+	client_close(c);
+	return r->status;
+}
+
+static int start_access_server(void)
+{
+	const char *pems[2], *kids[2] = { "rsa1", "ec1" };
+	char *jwks = NULL;
+	ns_diag d;
+	ns_auth_opts ao = { .issuer = ISSUER, .audience = AUDIENCE, .leeway = 60 };
+
+	snprintf(rsa_pem, sizeof(rsa_pem), "%s/rsa.pem", tmproot);
+	snprintf(ec_pem, sizeof(ec_pem), "%s/ec.pem", tmproot);
+	snprintf(stranger_pem, sizeof(stranger_pem), "%s/stranger.pem", tmproot);
+	pems[0] = rsa_pem;
+	pems[1] = ec_pem;
+	if (ns_auth_keygen("RS256", rsa_pem, &d) != 0 || ns_auth_keygen("ES256", ec_pem, &d) != 0 ||
+	    ns_auth_keygen("RS256", stranger_pem, &d) != 0 || ns_auth_jwks_of(pems, kids, 2, &jwks, &d) != 0 ||
+	    ns_auth_parse(&keys, jwks, strlen(jwks), &ao, &d) != 0) {
+		fprintf(stderr, "keys: %s: %s\n", d.field, d.msg);
+		free(jwks);
+		return -1;
+	}
+	free(jwks);
+	ns_http_opts o = { .auth = keys, .log = on_log };
+	return start_http(&access_srv, &o);
+}
+
+/* A missing role on each route: 403 naming the role; the role alone is enough. */
+static void test_roles(void)
+{
+	const char *ev = "{\"type\":\"alert.raised\",\"offender\":\"A1234BC\",\"occurred_at\":\"2024-02-06T09:00:00Z\","
+			 "\"alert_type\":\"H\",\"alert_code\":\"HA\",\"from_date\":\"2024-02-06\"}";
+	const struct {
+		const char *method, *path, *body;
+		unsigned role;
+	} routes[] = {
+		{ "GET", "/v1/offenders?prison=MDI", NULL, NS_UROLE_VIEW },
+		{ "GET", "/v1/offenders/A1234BC", NULL, NS_UROLE_VIEW },
+		{ "GET", "/v1/offenders/A1234BC/events", NULL, NS_UROLE_VIEW },
+		{ "GET", "/v1/caseload?staff=POM9", NULL, NS_UROLE_VIEW },
+		{ "GET", "/v1/releases?prison=MDI", NULL, NS_UROLE_VIEW },
+		{ "GET", "/v1/figures", NULL, NS_UROLE_FIGURES },
+		{ "GET", "/v1/audit", NULL, NS_UROLE_AUDIT },
+		{ "GET", "/v1/status", NULL, NS_UROLE_ADMIN },
+		{ "GET", "/metrics", NULL, NS_UROLE_ADMIN },
+		{ "POST", "/v1/events", ev, NS_UROLE_RECORD },
+	};
+	resp r;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		char *without = bearer("bob", NS_UROLE_ALL & ~routes[i].role), *only = bearer("bob", routes[i].role);
+		CHECK_INT(areq(routes[i].method, routes[i].path, without, routes[i].body, &r), 403);
+		CHECK_STR(jstr(&r, "error"), "forbidden");
+		CHECK_STR(jstr(&r, "role"), ns_urole_name(routes[i].role));
+		CHECK(jstr(&r, "message") && strstr(jstr(&r, "message"), ns_urole_name(routes[i].role)));
+		resp_free(&r);
+		int st = areq(routes[i].method, routes[i].path, only, routes[i].body, &r);
+		CHECK(st != 401 && st != 403);
+		if (st == 401 || st == 403)
+			fprintf(stderr, "  %s %s with %s alone: %d\n", routes[i].method, routes[i].path,
+				ns_urole_name(routes[i].role), st);
+		resp_free(&r);
+		free(without);
+		free(only);
+	}
+	/* No role at all: the catalogue, the reference data, whoami and the page itself. */
+	char *none = bearer("carol", 0);
+	const char *open[] = { "/v1/catalogue", "/v1/refdata", "/v1/whoami", "/" };
+	for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++) {
+		CHECK_INT(areq("GET", open[i], none, NULL, &r), 200);
+		resp_free(&r);
+	}
+	CHECK_INT(areq("GET", "/v1/whoami", none, NULL, &r), 200);
+	CHECK_STR(jstr(&r, "user"), "carol");
+	CHECK_STR(jstr(&r, "name"), "Test User");
+	CHECK_INT(json_array_size(json_object_get(r.json, "roles")), 0);
+	CHECK(json_is_false(json_object_get(r.json, "service")));
+	resp_free(&r);
+	free(none);
+	char *two = bearer("dave", NS_UROLE_VIEW | NS_UROLE_AUDIT);
+	CHECK_INT(areq("GET", "/v1/whoami", two, NULL, &r), 200);
+	json_t *roles = json_object_get(r.json, "roles");
+	CHECK_INT(json_array_size(roles), 2);
+	CHECK_STR(json_string_value(json_array_get(roles, 0)), "ROLE_NOMSYNC_VIEW");
+	CHECK_STR(json_string_value(json_array_get(roles, 1)), "ROLE_NOMSYNC_AUDIT");
+	resp_free(&r);
+	free(two);
+	/* An event recorded by a person carries their user id, signed; by the service token, nobody's. */
+	char *clerk = bearer("clerk.one", NS_UROLE_RECORD | NS_UROLE_VIEW);
+	const char *alert = "{\"type\":\"alert.raised\",\"offender\":\"A7777AA\",\"occurred_at\":"
+			    "\"2024-02-07T09:00:00Z\",\"alert_type\":\"H\",\"alert_code\":\"HA\",\"from_date\":\"2024-02-07\"}";
+	CHECK_INT(areq("POST", "/v1/events", clerk, alert, &r), 201);
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders/A7777AA/events", clerk, NULL, &r), 200);
+	json_t *evs = json_object_get(r.json, "events"), *last = json_array_get(evs, json_array_size(evs) - 1);
+	CHECK_STR(json_string_value(json_object_get(last, "type")), "alert.raised");
+	CHECK_STR(json_string_value(json_object_get(last, "recorded_by")), "clerk.one");
+	CHECK(json_object_get(json_array_get(evs, 0), "recorded_by") == NULL); /* appended with the token */
+	resp_free(&r);
+	free(clerk);
+	/* An ES256 key of the set works as well. */
+	char *ec = bearer_from(ec_pem, "ec1", "erin", NS_UROLE_VIEW, 600, AUDIENCE);
+	CHECK_INT(areq("GET", "/v1/offenders/A1234BC", ec, NULL, &r), 200);
+	resp_free(&r);
+	free(ec);
+}
+
+/* base64url of @p text (libsodium), for hand-made tokens. */
+static void b64url(char *out, size_t cap, const char *text)
+{
+	sodium_bin2base64(out, cap, (const unsigned char *)text, strlen(text), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* 401s say why, with an RFC 6750 WWW-Authenticate; the service token still works and is logged. */
+static void test_bad_tokens(void)
+{
+	int64_t now = (int64_t)time(NULL);
+	char payload[400], h64[200], p64[600], none_tok[900], *signed_tok = NULL;
+	ns_diag d;
+	resp r;
+
+	snprintf(payload, sizeof(payload),
+		 "{\"user_name\":\"mallory\",\"authorities\":[\"ROLE_NOMSYNC_VIEW\"],\"iss\":\"" ISSUER
+		 "\",\"aud\":\"" AUDIENCE "\",\"exp\":%lld}",
+		 (long long)(now + 600));
+	b64url(h64, sizeof(h64), "{\"alg\":\"none\",\"kid\":\"rsa1\"}");
+	b64url(p64, sizeof(p64), payload);
+	snprintf(none_tok, sizeof(none_tok), "Bearer %s.%s.", h64, p64);
+	/* HS256 "signed" with the RSA key: the key's algorithm decides, so refused before any HMAC. */
+	CHECK_INT(ns_auth_sign(rsa_pem, "{\"alg\":\"HS256\",\"kid\":\"rsa1\",\"typ\":\"JWT\"}", payload, &signed_tok, &d), 0);
+	char *hs = malloc(strlen(signed_tok ? signed_tok : "") + 8);
+	sprintf(hs, "Bearer %s", signed_tok ? signed_tok : "");
+	free(signed_tok);
+	/* Signed by the trusted key, but from another issuer, or not valid for an hour yet. */
+	char other_iss[400], later[400], *iss_tok = NULL, *nbf_tok = NULL;
+	snprintf(other_iss, sizeof(other_iss),
+		 "{\"user_name\":\"mallory\",\"iss\":\"https://elsewhere.test\",\"aud\":\"" AUDIENCE
+		 "\",\"exp\":%lld}",
+		 (long long)(now + 600));
+	snprintf(later, sizeof(later),
+		 "{\"user_name\":\"mallory\",\"iss\":\"" ISSUER "\",\"aud\":\"" AUDIENCE
+		 "\",\"nbf\":%lld,\"exp\":%lld}",
+		 (long long)(now + 3600), (long long)(now + 7200));
+	const char *rs = "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":\"JWT\"}";
+	CHECK_INT(ns_auth_sign(rsa_pem, rs, other_iss, &iss_tok, &d), 0);
+	CHECK_INT(ns_auth_sign(rsa_pem, rs, later, &nbf_tok, &d), 0);
+	char *iss_b = malloc(strlen(iss_tok ? iss_tok : "") + 8), *nbf_b = malloc(strlen(nbf_tok ? nbf_tok : "") + 8);
+	sprintf(iss_b, "Bearer %s", iss_tok ? iss_tok : "");
+	sprintf(nbf_b, "Bearer %s", nbf_tok ? nbf_tok : "");
+	free(iss_tok);
+	free(nbf_tok);
+	struct {
+		char *auth;
+		const char *reason;
+	} cases[] = {
+		{ bearer_from(rsa_pem, "rsa1", "bob", NS_UROLE_VIEW, -3600, AUDIENCE), "expired" },
+		{ bearer_from(rsa_pem, "rsa1", "bob", NS_UROLE_VIEW, 600, "someone-else"), "wrong_audience" },
+		{ bearer_from(rsa_pem, "nokey", "bob", NS_UROLE_VIEW, 600, AUDIENCE), "unknown_key" },
+		{ bearer_from(stranger_pem, "rsa1", "bob", NS_UROLE_VIEW, 600, AUDIENCE), "bad_signature" },
+		{ iss_b, "wrong_issuer" },
+		{ nbf_b, "not_yet_valid" },
+		{ strdup(none_tok), "alg_refused" },
+		{ hs, "alg_refused" },
+		{ strdup("Bearer not.a.jwt"), "malformed" },
+		{ strdup("Bearer " TOKEN "x"), "malformed" },
+	};
+	client *c = connect_from(access_srv.port, NULL);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		send_req(c, "GET", "/v1/offenders/A1234BC", cases[i].auth, NULL, NULL);
+		CHECK_INT(read_resp(c, &r, 0), 401);
+		CHECK_STR(jstr(&r, "error"), "unauthorized");
+		CHECK_STR(jstr(&r, "reason"), cases[i].reason);
+		CHECK(jstr(&r, "message") && jstr(&r, "message")[0]);
+		const char *www = header(&r, "WWW-Authenticate");
+		CHECK(www && strncmp(www, "Bearer error=\"invalid_token\", error_description=\"", 48) == 0);
+		CHECK_STR(header(&r, "Connection"), "keep-alive");
+		resp_free(&r);
+		free(cases[i].auth);
+	}
+	/* No credential: the plain challenge. */
+	send_req(c, "GET", "/v1/offenders/A1234BC", NULL, NULL, NULL);
+	CHECK_INT(read_resp(c, &r, 0), 401);
+	CHECK_STR(jstr(&r, "reason"), "missing");
+	CHECK_STR(header(&r, "WWW-Authenticate"), "Bearer");
+	resp_free(&r);
+	/* The service token: every role, user "service", logged (once in 10 s, however often used). */
+	int before = atomic_load(&service_logs);
+	for (int i = 0; i < 3; i++) {
+		send_req(c, "GET", "/v1/whoami", "Bearer " TOKEN, NULL, NULL);
+		CHECK_INT(read_resp(c, &r, 0), 200);
+		CHECK_STR(jstr(&r, "user"), "service");
+		CHECK(json_is_true(json_object_get(r.json, "service")));
+		CHECK_INT(json_array_size(json_object_get(r.json, "roles")), 5);
+		resp_free(&r);
+	}
+	send_req(c, "GET", "/metrics", "Bearer " TOKEN, NULL, NULL);
+	CHECK_INT(read_resp(c, &r, 0), 200);
+	resp_free(&r);
+	client_close(c);
+	CHECK_INT(atomic_load(&service_logs), before + 1);
+	CHECK(strstr(service_log, "from 127.0.0.1") != NULL);
+}
+
+/* Sign-in with a JWT: the session carries the user and ends with the token. */
+static void test_jwt_login(void)
+{
+	char *b = bearer_from(rsa_pem, "rsa1", "alice", NS_UROLE_VIEW, 300, AUDIENCE), form[4096], extra[128];
+	client *c = connect_from(access_srv.port, NULL);
+	resp r;
+
+	snprintf(form, sizeof(form), "token=%s", b + 7);
+	snprintf(extra, sizeof(extra), "Content-Length: %zu\r\n", strlen(form));
+	send_req(c, "POST", "/login", NULL, extra, NULL);
+	send_raw(c, form, strlen(form));
+	CHECK_INT(read_resp(c, &r, 0), 303);
+	const char *set = header(&r, "Set-Cookie");
+	char cookie[128] = "";
+	long max_age = -1;
+	if (set) {
+		snprintf(cookie, sizeof(cookie), "Cookie: %.80s\r\n", set);
+		const char *m = strstr(set, "Max-Age=");
+		max_age = m ? strtol(m + 8, NULL, 10) : -1;
+		char *semi = strchr(cookie, ';');
+		if (semi)
+			strcpy(semi, "\r\n");
+	}
+	CHECK(max_age > 250 && max_age <= 300);
+	resp_free(&r);
+	client_close(c);
+	CHECK_INT(areq("GET", "/v1/whoami", NULL, NULL, &r), 401);
+	resp_free(&r);
+	c = connect_from(access_srv.port, NULL);
+	send_req(c, "GET", "/v1/whoami", NULL, cookie, NULL);
+	CHECK_INT(read_resp(c, &r, 0), 200);
+	CHECK_STR(jstr(&r, "user"), "alice");
+	resp_free(&r);
+	/* The session has alice's roles only. */
+	send_req(c, "GET", "/v1/status", NULL, cookie, NULL);
+	CHECK_INT(read_resp(c, &r, 0), 403);
+	CHECK_STR(jstr(&r, "role"), "ROLE_NOMSYNC_ADMIN");
+	resp_free(&r);
+	client_close(c);
+	/* A JWT the login proxy passes on: the page itself with it. */
+	CHECK_INT(areq("GET", "/", b, NULL, &r), 200);
+	CHECK(strstr(r.body, "id=\"user-badge\"") != NULL);
+	resp_free(&r);
+	/* An expired JWT does not sign in. */
+	char *old = bearer_from(rsa_pem, "rsa1", "alice", NS_UROLE_VIEW, -3600, AUDIENCE);
+	snprintf(form, sizeof(form), "token=%s", old + 7);
+	snprintf(extra, sizeof(extra), "Content-Length: %zu\r\n", strlen(form));
+	c = connect_from(access_srv.port, NULL);
+	send_req(c, "POST", "/login", NULL, extra, NULL);
+	send_raw(c, form, strlen(form));
+	CHECK_INT(read_resp(c, &r, 0), 401);
+	CHECK(header(&r, "Set-Cookie") == NULL);
+	resp_free(&r);
+	client_close(c);
+	free(old);
+	free(b);
+}
+
+/* The item of @p list whose "noms" or "offender" is @p ref, or NULL. */
+static json_t *item_of(json_t *list, const char *ref)
+{
+	size_t i;
+	json_t *it;
+
+	json_array_foreach(list, i, it)
+	{
+		const char *n = json_string_value(json_object_get(it, "noms"));
+		const char *o = json_string_value(json_object_get(it, "offender"));
+		if ((n && strcmp(n, ref) == 0) || (o && strcmp(o, ref) == 0))
+			return it;
+	}
+	return NULL;
+}
+
+/* 1 if @p it is the masked form of a restricted person: {"offender", "restricted": true}, nothing more. */
+static int masked(const json_t *it)
+{
+	return it && json_is_true(json_object_get(it, "restricted")) && json_object_get(it, "name") == NULL &&
+	       json_object_get(it, "prison") == NULL && json_object_get(it, "status") == NULL;
+}
+
+/*
+ * Limited-access records: A5555RR restricted to alice, A6666XX excluding
+ * bob. A refused view or timeline is 403 restricted_record; in searches and
+ * caseloads the person is shown masked; the service token reads everything.
+ */
+static void test_restricted_records(void)
+{
+	const char *body =
+		"[{\"type\":\"person.created\",\"offender\":\"A5555RR\",\"occurred_at\":\"2024-03-01T09:00:00Z\","
+		"\"surname\":\"HIDDEN\",\"forenames\":\"ROSE\",\"dob\":\"1980-01-01\",\"gender\":\"F\"},"
+		"{\"type\":\"prisoner.received\",\"offender\":\"A5555RR\",\"occurred_at\":\"2024-03-01T10:00:00Z\","
+		"\"prison\":\"MDI\",\"reason\":\"NEW_ADMISSION\"},"
+		"{\"type\":\"manager.pom.allocated\",\"offender\":\"A5555RR\",\"occurred_at\":\"2024-03-01T11:00:00Z\","
+		"\"prison\":\"MDI\",\"staff\":\"POM5\",\"name\":\"B. POM\"},"
+		"{\"type\":\"access.restricted\",\"offender\":\"A5555RR\",\"occurred_at\":\"2024-03-01T12:00:00Z\","
+		"\"mode\":\"RESTRICTION\",\"users\":[\"alice\"],\"reason\":\"high-profile case\"},"
+		"{\"type\":\"person.created\",\"offender\":\"A6666XX\",\"occurred_at\":\"2024-03-01T09:00:00Z\","
+		"\"surname\":\"HIDDENTOO\",\"forenames\":\"SAM\",\"dob\":\"1981-01-01\",\"gender\":\"M\"},"
+		"{\"type\":\"prisoner.received\",\"offender\":\"A6666XX\",\"occurred_at\":\"2024-03-01T10:00:00Z\","
+		"\"prison\":\"MDI\",\"reason\":\"NEW_ADMISSION\"},"
+		"{\"type\":\"manager.pom.allocated\",\"offender\":\"A6666XX\",\"occurred_at\":\"2024-03-01T11:00:00Z\","
+		"\"prison\":\"MDI\",\"staff\":\"POM5\",\"name\":\"B. POM\"},"
+		"{\"type\":\"access.restricted\",\"offender\":\"A6666XX\",\"occurred_at\":\"2024-03-01T12:00:00Z\","
+		"\"mode\":\"EXCLUSION\",\"users\":[\"bob\"],\"reason\":\"bob is a relative\"}]";
+	char *alice = bearer("alice", NS_UROLE_VIEW), *bob = bearer("bob", NS_UROLE_VIEW);
+	resp r;
+
+	CHECK_INT(req("POST", "/v1/events", body, &r), 201);
+	resp_free(&r);
+	/* A5555RR: alice only. */
+	CHECK_INT(areq("GET", "/v1/offenders/A5555RR", bob, NULL, &r), 403);
+	CHECK_STR(jstr(&r, "error"), "restricted_record");
+	CHECK(strstr(r.body, "HIDDEN") == NULL);
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders/A5555RR/events", bob, NULL, &r), 403);
+	CHECK_STR(jstr(&r, "error"), "restricted_record");
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders/A5555RR", alice, NULL, &r), 200);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(r.json, "name"), "surname")), "HIDDEN");
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders/A5555RR/events", alice, NULL, &r), 200);
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders/A5555RR", "Bearer " TOKEN, NULL, &r), 200);
+	resp_free(&r);
+	/* A6666XX: everyone but bob. */
+	CHECK_INT(areq("GET", "/v1/offenders/A6666XX", bob, NULL, &r), 403);
+	CHECK_STR(jstr(&r, "error"), "restricted_record");
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders/A6666XX", alice, NULL, &r), 200);
+	resp_free(&r);
+	/* Search: bob sees both masked, alice sees A5555RR in full and A6666XX in full. */
+	CHECK_INT(areq("GET", "/v1/offenders?q=HIDDEN", bob, NULL, &r), 200);
+	CHECK_INT(jint(&r, "total"), 2);
+	CHECK(masked(item_of(json_object_get(r.json, "items"), "A5555RR")));
+	CHECK(masked(item_of(json_object_get(r.json, "items"), "A6666XX")));
+	CHECK(strstr(r.body, "ROSE") == NULL && strstr(r.body, "SAM") == NULL);
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/offenders?q=HIDDEN", alice, NULL, &r), 200);
+	CHECK(!masked(item_of(json_object_get(r.json, "items"), "A5555RR")));
+	CHECK(!masked(item_of(json_object_get(r.json, "items"), "A6666XX")));
+	resp_free(&r);
+	/* The POM's caseload, JSON and CSV: masked for bob. */
+	CHECK_INT(areq("GET", "/v1/caseload?staff=POM5", bob, NULL, &r), 200);
+	CHECK_INT(json_array_size(r.json), 2);
+	CHECK(masked(item_of(r.json, "A5555RR")));
+	CHECK(masked(item_of(r.json, "A6666XX")));
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/caseload?staff=POM5&format=csv", bob, NULL, &r), 200);
+	CHECK(strstr(r.body, "\r\nA5555RR,,,,,,,,,,,,,[\"RESTRICTED\"]\r\n") != NULL ||
+	      strstr(r.body, "\r\nA5555RR,,,,,,,,,,,,,RESTRICTED\r\n") != NULL);
+	CHECK(strstr(r.body, "MDI") == NULL);
+	resp_free(&r);
+	CHECK_INT(areq("GET", "/v1/caseload?staff=POM5", alice, NULL, &r), 200);
+	CHECK(!masked(item_of(r.json, "A5555RR")));
+	resp_free(&r);
+	/* The figures count them and name nobody. */
+	char *analyst = bearer("ann", NS_UROLE_FIGURES);
+	CHECK_INT(areq("GET", "/v1/figures", analyst, NULL, &r), 200);
+	CHECK(strstr(r.body, "A5555RR") == NULL && strstr(r.body, "A6666XX") == NULL);
+	resp_free(&r);
+	free(analyst);
+	free(alice);
+	free(bob);
+}
+
 int main(void)
 {
 	if (mkdtemp(tmproot) == NULL)
@@ -1444,6 +1882,16 @@ int main(void)
 	RUN(test_reserved_slots);
 	RUN(test_session_expiry);
 	stop_http(&limited_srv);
+	if (start_access_server() != 0) {
+		fprintf(stderr, "could not start the server with [auth] keys\n");
+		return 1;
+	}
+	RUN(test_roles);
+	RUN(test_bad_tokens);
+	RUN(test_jwt_login);
+	RUN(test_restricted_records);
+	stop_http(&access_srv);
+	ns_auth_close(keys);
 	stop_server();
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmproot);

@@ -146,6 +146,9 @@ static const char *const examples[] = {
 	"{'type':'event.erased','offender':'A1234BC','occurred_at':'2026-06-01T10:00:00Z',"
 	"'target_event_id':'9f2c4e6a8b0d1f3a5c7e9b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a',"
 	"'reason':'DATA_PROTECTION_REQUEST','requested_by':'DPO-2026-17'}",
+	"{'type':'access.restricted','offender':'X123456','occurred_at':'2026-06-02T10:00:00Z',"
+	"'mode':'RESTRICTION','users':['PO_SMITH','jane.doe@justice.gov.uk'],'reason':'Staff on the caseload'}",
+	"{'type':'access.lifted','offender':'X123456','occurred_at':'2026-07-02T10:00:00Z','mode':'RESTRICTION'}",
 	"{'type':'person.merged','offender':'A1234BC','occurred_at':'2026-03-05T09:00:00Z',"
 	"'identifier_type':'NOMS','survivor':'A1234BC','removed':'B2345CD'}",
 	"{'type':'person.unmerged','offender':'X123456','occurred_at':'2026-03-06T09:00:00Z',"

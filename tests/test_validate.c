@@ -8,6 +8,7 @@
  * field and checks the code and the field named in the diag.
  */
 #include <nomsync/catalogue.h>
+#include <nomsync/fold.h>
 #include <nomsync/validate.h>
 
 #include <stdlib.h>
@@ -69,6 +70,10 @@ struct fx {
 	Nomsync__PlanStepUpdated psu;
 	Nomsync__PlanAgreed pag;
 	Nomsync__PlanReviewed prv;
+	char *users[NS_ACCESS_MAX_USERS + 1];
+	char user_ids[NS_ACCESS_MAX_USERS + 1][8];
+	Nomsync__AccessRestricted arx;
+	Nomsync__AccessLifted alf;
 	Nomsync__Payload p;
 };
 
@@ -253,6 +258,20 @@ static void fx_init(struct fx *f)
 	f->ee.target_event_id = EVID;
 	f->ee.reason = "DATA_PROTECTION_REQUEST";
 
+	for (size_t i = 0; i <= NS_ACCESS_MAX_USERS; i++) {
+		snprintf(f->user_ids[i], sizeof(f->user_ids[i]), "U%03zu", i);
+		f->users[i] = f->user_ids[i];
+	}
+	f->users[0] = "PO_SMITH";
+	f->users[1] = "jane.doe@justice.gov.uk";
+	f->arx = (Nomsync__AccessRestricted)NOMSYNC__ACCESS_RESTRICTED__INIT;
+	f->arx.mode = "RESTRICTION";
+	f->arx.n_users = 2;
+	f->arx.users = f->users;
+	f->arx.reason = "Staff member on the caseload";
+	f->alf = (Nomsync__AccessLifted)NOMSYNC__ACCESS_LIFTED__INIT;
+	f->alf.mode = "EXCLUSION";
+
 	f->sdc = (Nomsync__SentenceDatesCalculated)NOMSYNC__SENTENCE_DATES_CALCULATED__INIT;
 	f->sdc.booking_id = "1234567";
 	f->sdc.calculation_id = "C-42";
@@ -386,6 +405,8 @@ static Nomsync__Payload *pay(struct fx *f, uint32_t type)
 	case 35: p->breach_initiated = &f->bi; break;
 	case 36: p->breach_concluded = &f->bc; break;
 	case 46: p->event_erased = &f->ee; break;
+	case 47: p->access_restricted = &f->arx; break;
+	case 48: p->access_lifted = &f->alf; break;
 	case 43: p->tier_calculated = &f->tc; break;
 	case 44: p->person_merged = &f->pm; break;
 	case 45: p->person_unmerged = &f->pu; break;
@@ -442,6 +463,8 @@ static const struct {
 	{ "breach.initiated", " probation " },
 	{ "breach.concluded", " court " },
 	{ "event.erased", " prison probation court hub " },
+	{ "access.restricted", " prison probation hub " },
+	{ "access.lifted", " prison probation hub " },
 	{ "tier.calculated", " probation " },
 	{ "person.merged", " hub " },
 	{ "person.unmerged", " hub " },
@@ -1668,6 +1691,63 @@ static void test_programmes_and_more(void)
 	BAD(&f, T(EVENT_ERASED), "reason");
 }
 
+/* Limited-access offenders: mode, users (user ids, 1 to 64, distinct), reason. */
+static void test_access(void)
+{
+	struct fx f;
+
+	fx_init(&f);
+	GOOD(&f, T(ACCESS_RESTRICTED));
+	f.arx.mode = "EXCLUSION";
+	GOOD(&f, T(ACCESS_RESTRICTED));
+	f.arx.n_users = NS_ACCESS_MAX_USERS;
+	GOOD(&f, T(ACCESS_RESTRICTED));
+	f.arx.mode = "HIDDEN";
+	BAD(&f, T(ACCESS_RESTRICTED), "mode");
+	f.arx.mode = "";
+	BAD(&f, T(ACCESS_RESTRICTED), "mode");
+	f.arx.n_users = 0;
+	BAD(&f, T(ACCESS_RESTRICTED), "users");
+	f.arx.n_users = NS_ACCESS_MAX_USERS + 1;
+	BAD(&f, T(ACCESS_RESTRICTED), "users");
+	f.users[1] = "PO_SMITH";
+	BAD(&f, T(ACCESS_RESTRICTED), "users[1]");
+	f.users[1] = "";
+	BAD(&f, T(ACCESS_RESTRICTED), "users[1]");
+	f.users[0] = "Jane Doe";
+	BAD(&f, T(ACCESS_RESTRICTED), "users[0]");
+	f.users[0] = "tab\there";
+	BAD(&f, T(ACCESS_RESTRICTED), "users[0]");
+	f.users[0] = "caf\xc3\xa9";
+	BAD(&f, T(ACCESS_RESTRICTED), "users[0]");
+	{
+		char longest[NS_USER_MAX + 1];
+		memset(longest, 'u', sizeof(longest));
+		longest[NS_USER_MAX - 1] = '\0';
+		f.users[0] = longest;
+		GOOD(&f, T(ACCESS_RESTRICTED));
+		longest[NS_USER_MAX - 1] = 'u';
+		longest[NS_USER_MAX] = '\0';
+		f.users[0] = longest;
+		BAD(&f, T(ACCESS_RESTRICTED), "users[0]");
+	}
+	f.arx.reason = "";
+	BAD(&f, T(ACCESS_RESTRICTED), "reason");
+
+	GOOD(&f, T(ACCESS_LIFTED));
+	f.alf.mode = "RESTRICTION";
+	GOOD(&f, T(ACCESS_LIFTED));
+	f.alf.mode = "";
+	BAD(&f, T(ACCESS_LIFTED), "mode");
+	f.alf.mode = "ALL";
+	BAD(&f, T(ACCESS_LIFTED), "mode");
+
+	CHECK(ns_is_user_id("PO_SMITH"));
+	CHECK(!ns_is_user_id(""));
+	CHECK(!ns_is_user_id(NULL));
+	CHECK(!ns_is_user_id("a b"));
+}
+
 /* Run every test; the exit status is 1 if any failed. */
 /* The sentence plan: ids, closed lists and required fields of each type. */
 static void test_plan(void)
@@ -1797,5 +1877,6 @@ int main(void)
 	RUN(test_programmes_and_more);
 	RUN(test_plan);
 	RUN(test_plan_roles);
+	RUN(test_access);
 	return TEST_SUMMARY();
 }

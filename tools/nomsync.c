@@ -20,6 +20,7 @@
  *   nomsync --dir DIR rekey                  (rotate this site's key)
  *   nomsync catalogue [--json]               (the event types and their rules; no store)
  *   nomsync --dir DIR audit [--offender ID] [--user U] [--from D] [--to D] [--limit N] [--json]
+ *   nomsync token keygen|jwks|mint ...       (test keys and JWTs; tools/nomsync_token.c)
  *
  * Errors go to stderr with exit status 1 (2 for usage errors).
  */
@@ -34,6 +35,7 @@
 #include <nomsync/validate.h>
 
 #include "nomsync_audit.h"
+#include "nomsync_token.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -51,7 +53,9 @@ static const char *usage_text =
 	"commands:\n"
 	"  init --site CODE --role prison|probation|court|hub   create the store and key\n"
 	"  id [--json]                      site code, role and public key\n"
-	"  append [FILE|-]                  sign and append JSON events, one per line\n"
+	"  append [--recorded-by USER] [FILE|-]\n"
+	"                                   sign and append JSON events, one per line (USER: who\n"
+	"                                   recorded them, signed into each event's header)\n"
 	"  show ID [--json]                 the view of a person (NOMS number or CRN)\n"
 	"  log [--offender ID] [--json]     the event log\n"
 	"  verify                           re-check every signature, chain link and view\n"
@@ -77,6 +81,7 @@ static const char *usage_text =
 	"  catalogue [--json]               every event type: label, roles, fields (no --dir)\n"
 	"  audit [--offender ID] [--user U] [--from DATE] [--to DATE] [--limit N] [--json]\n"
 	"                                   the read audit (who read whose record), read-only\n"
+	NS__TOKEN_USAGE
 	"\n"
 	"init --role also accepts 'authority': the offline roster authority, whose\n"
 	"store signs roster files and appends roster.* changes.\n";
@@ -232,6 +237,7 @@ struct append_ctx {
 	size_t n, lines[APPEND_BATCH];
 	uint64_t total;
 	int check_only;
+	const char *recorded_by; /* --recorded-by, or NULL */
 };
 
 static int append_flush(struct append_ctx *c)
@@ -285,6 +291,8 @@ static int append_line(void *arg, const char *line, size_t len, size_t lineno)
 	snprintf(what, sizeof(what), "line %zu", lineno);
 	if ((rc = ns_input_parse(line, len, in, &d)) != 0)
 		return fail(what, rc, &d);
+	if (c->recorded_by != NULL)
+		snprintf(in->recorded_by, sizeof(in->recorded_by), "%s", c->recorded_by);
 	if ((rc = ns_validate_event(id->role, in->offender, in->type, in->payload, &d)) != 0) {
 		ns_input_clear(in);
 		return fail(what, rc, &d);
@@ -300,11 +308,22 @@ static int append_line(void *arg, const char *line, size_t len, size_t lineno)
 static int cmd_append(ns_store *s, int argc, char **argv)
 {
 	struct append_ctx c = { .s = s };
-	const char *path = argc > 1 ? argv[1] : "-";
+	const char *path;
 	char *buf;
 	size_t len;
 	int rc;
 
+	if (argc > 2 && strcmp(argv[1], "--recorded-by") == 0) {
+		c.recorded_by = argv[2];
+		if (!ns_is_user_id(c.recorded_by)) {
+			fprintf(stderr, "nomsync: --recorded-by '%.40s' is not a user id (1-127 printable "
+					"characters, no spaces)\n", c.recorded_by);
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+	}
+	path = argc > 1 ? argv[1] : "-";
 	if (argc > 2)
 		return usage();
 	if (read_all(path, &buf, &len) != 0)
@@ -384,6 +403,14 @@ static void print_view(json_t *v)
 	json_array_foreach(json_object_get(v, "alerts"), i, x)
 		printf("Alert         %s/%s %s\n", js(x, "alert_type"), js(x, "alert_code"),
 		       json_is_true(json_object_get(x, "active")) ? "active" : "closed");
+	json_array_foreach(json_object_get(v, "access"), i, x) {
+		json_t *u;
+		size_t j;
+		printf("Access        %s since %s:", js(x, "mode"), js(x, "since"));
+		json_array_foreach(json_object_get(x, "users"), j, u)
+			printf(" %s", json_string_value(u));
+		printf("\n");
+	}
 	json_array_foreach(json_object_get(v, "conflicts"), i, x)
 		printf("CONFLICT      %s: %s\n", js(x, "rule"), js(x, "description"));
 	printf("Events        %lld\n", (long long)json_integer_value(json_object_get(v, "event_count")));
@@ -445,8 +472,9 @@ static int log_event(void *arg, const ns_event *ev)
 		ns_hex(id, ev->id, NS_ID_BYTES);
 		ns_time_format(t, ev->occurred_at);
 		snprintf(unknown, sizeof(unknown), "unknown type %u", ev->type);
-		printf("%s %-6s %6llu %-28s %-8s %s\n", t, ev->site, (unsigned long long)ev->seq,
-		       ev->type_unknown ? unknown : ns_type_name(ev->type), ev->offender, id);
+		printf("%s %-6s %6llu %-28s %-8s %s%s%s\n", t, ev->site, (unsigned long long)ev->seq,
+		       ev->type_unknown ? unknown : ns_type_name(ev->type), ev->offender, id,
+		       ev->recorded_by[0] ? " by " : "", ev->recorded_by);
 	}
 	return ferror(stdout) ? NS_EIO : 0;
 }
@@ -1043,6 +1071,8 @@ static void print_rules(const ns_message_spec *m, const char *prefix)
 				printf(" for a %s site", ns_role_name(r->role));
 			if (r->kind == NS_CHECK_WHEN)
 				printf(" is %s", r->value);
+			if (r->kind == NS_CHECK_DISTINCT)
+				printf(" (at most %lld)", r->min);
 			for (size_t j = 0; r->values != NULL && r->values[j] != NULL; j++)
 				printf("%s%s", j ? " " : ": ", r->values[j]);
 			printf("\n");
@@ -1133,6 +1163,8 @@ int main(int argc, char **argv)
 		return cmd_init(dir, argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(dir, argc, argv);
+	if (strcmp(cmd, "token") == 0)
+		return ns__cmd_token(argc, argv);
 	if (strcmp(cmd, "catalogue") == 0) {
 		rc = cmd_catalogue(argc, argv);
 		if (fflush(stdout) != 0) {

@@ -124,6 +124,63 @@ const char *ns_urole_name(unsigned role);
 /** @brief The role bit for an authority string, 0 if it is not a nomsync role. */
 unsigned ns_urole_from_name(const char *authority);
 
+/*
+ * Test tokens (`nomsync token`, the demo, the tests). A node never signs:
+ * these read private keys from local PEM files.
+ */
+
+/**
+ * @brief Generate a signing key and write it as a PKCS#8 PEM file (mode 0600).
+ * @param[in] alg "RS256" (RSA 2048), "ES256" (P-256) or "EdDSA" (Ed25519)
+ * @param[in] pem_path where to write; an existing file is never overwritten
+ * @return 0, NS_EINVAL (unknown alg), NS_EIO (file exists or cannot be written)
+ */
+int ns_auth_keygen(const char *alg, const char *pem_path, ns_diag *d);
+
+/**
+ * @brief The JWKS text ({"keys": [...]}) of the public halves of PEM keys.
+ * @param[in] pem_paths @p n PEM files, private or public keys (RSA >= 2048
+ *	bits, P-256 or Ed25519)
+ * @param[in] kids the kid of each key
+ * @param[out] json the key set, NUL-terminated; free() it
+ * @return 0, NS_EINVAL (bad kid), NS_EIO, NS_EKEY (not a usable key), NS_ENOMEM
+ */
+int ns_auth_jwks_of(const char *const *pem_paths, const char *const *kids, size_t n, char **json,
+		    ns_diag *d);
+
+/** Claims of a minted token. */
+typedef struct ns_auth_claims {
+	const char *user;     /**< user_name and sub (required) */
+	const char *name;     /**< `name`, or NULL */
+	unsigned roles;       /**< NS_UROLE_* bits, written as `authorities` */
+	const char *issuer;   /**< `iss`, or NULL */
+	const char *audience; /**< `aud`, or NULL */
+	int64_t issued;       /**< `iat`, Unix seconds */
+	int64_t expires;      /**< `exp`, Unix seconds */
+	int64_t not_before;   /**< `nbf`, or 0 for none */
+} ns_auth_claims;
+
+/**
+ * @brief Mint a JWT signed by a local private key.
+ * @param[in] pem_path the private key (PEM)
+ * @param[in] kid the `kid` of the header (as in the JWKS)
+ * @param[in] alg NULL for the key's own algorithm, or a check that it is this one
+ * @param[out] jwt the compact token; free() it
+ * @return 0, NS_EINVAL (bad user, kid or alg), NS_EIO, NS_EKEY, NS_ENOMEM
+ */
+int ns_auth_mint(const char *pem_path, const char *kid, const char *alg, const ns_auth_claims *c,
+		 char **jwt, ns_diag *d);
+
+/**
+ * @brief Sign a header and payload exactly as given (JSON text, not checked)
+ *	with a local private key, in the key's algorithm: for tests that need
+ *	odd tokens (wrong alg, no kid, no exp...).
+ * @param[out] jwt the compact token; free() it
+ * @return 0, NS_EIO, NS_EKEY, NS_ENOMEM
+ */
+int ns_auth_sign(const char *pem_path, const char *header, const char *payload, char **jwt,
+		 ns_diag *d);
+
 #ifdef __cplusplus
 }
 #endif

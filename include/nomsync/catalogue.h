@@ -69,6 +69,7 @@ typedef enum ns_rule_kind {
 	NS_RULE_ROLE,     /**< a site role: prison, probation, court or hub (empty is invalid) */
 	NS_RULE_SITE,     /**< a site code valid for the role in field `other` (ns_validate_site) */
 	NS_RULE_MESSAGE,  /**< nested message(s), each checked by the rules of `sub` */
+	NS_RULE_USER,     /**< a user id (ns_is_user_id): 1-127 printable ASCII characters, no spaces */
 	/* Checks across fields. */
 	NS_CHECK_NOT_BEFORE,     /**< date `field`, if given, is not before date `other` */
 	NS_CHECK_NOT_AFTER,      /**< date `field`, if given, is not after date `other` */
@@ -80,10 +81,13 @@ typedef enum ns_rule_kind {
 	NS_CHECK_ONLY_FOR,       /**< `field`, if given (non-empty, non-zero, or with elements), only
 				      when `other` is one of `values` */
 	NS_CHECK_WHEN,           /**< when `other` is `value`, `field` is one of `values` */
+	NS_CHECK_DISTINCT,       /**< the elements of repeated string `field` are distinct, at most
+				      `max` of them */
 } ns_rule_kind;
 
 /** @brief 1 if @p kind is a cross-field check, 0 if a field rule. */
 #define NS_RULE_IS_CHECK(kind) ((kind) >= NS_CHECK_NOT_BEFORE)
+
 
 struct ns_message_spec;
 
@@ -97,7 +101,7 @@ typedef struct ns_rule {
 					 or NULL */
 	const char *value;          /**< IDENT: identifier type; TERM: the value needing no term;
 					 WHEN: the value of `other` the check applies to */
-	long long min;              /**< INT: smallest value */
+	long long min;              /**< INT: smallest value; DISTINCT: most elements */
 	ns_role role;               /**< ROLE_ONLY: the role restricted */
 	const struct ns_message_spec *sub; /**< MESSAGE: the nested message's rules */
 	const char *label;          /**< field rules: what the field is, for people */
@@ -173,8 +177,8 @@ int ns_rule_fits(const ns_rule *r, const ProtobufCFieldDescriptor *f);
  * @brief Lower-case name of a rule kind: "text", "token", "code", "date",
  * "prison", "court", "region", "pdu", "enum", "identifier",
  * "identifier_of", "integer", "bool", "event_id", "key", "role", "site",
- * "message", "not_before", "not_after", "not_after_outer", "differ",
- * "term", "role_only", "only_for", "when".
+ * "message", "user", "not_before", "not_after", "not_after_outer", "differ",
+ * "term", "role_only", "only_for", "when", "distinct".
  * @return the name, or NULL for an unknown kind
  */
 const char *ns_rule_kind_name(ns_rule_kind kind);

@@ -30,8 +30,9 @@
  *                                   # by it are applied (optional)
  *
  *   [http]
- *   listen = 127.0.0.1:8401         # HTTP/JSON API (empty: off)
- *   token = secret                  # bearer token required by the API
+ *   listen = 127.0.0.1:8401         # HTTP/JSON API (empty: off; needs [auth] jwks
+ *                                   # or token, or both)
+ *   token = secret                  # bearer token of machine clients (every role)
  *   max_connections = 512           # open connections at once (8 to 65536)
  *   reserved_connections = 64       # of those, kept for authenticated requests
  *                                   # and /healthz (default max_connections / 8)
@@ -50,6 +51,13 @@
  *   tls_key = api.key               # its PEM private key (both or neither)
  *   tls_client_ca = clients.crt     # optional: require client certificates
  *                                   # signed by these CAs (mutual TLS)
+ *
+ *   [auth]                          # people: JWTs (nomsync/auth.h)
+ *   jwks = /etc/nomsync/jwks.json   # trusted public keys (JSON Web Key Set);
+ *                                   # reread on SIGHUP
+ *   issuer = https://sign-in.example/auth/issuer   # required `iss` (optional)
+ *   audience = nomsync              # required member of `aud` (optional)
+ *   leeway = 60                     # seconds of clock skew on exp/nbf (0 to 3600)
  *
  *   [peers]
  *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
@@ -111,6 +119,10 @@ typedef struct ns_config {
 	char http_tls_cert[PATH_MAX];      /**< "" unless TLS: PEM certificate chain */
 	char http_tls_key[PATH_MAX];       /**< its PEM private key ("" exactly when http_tls_cert is) */
 	char http_tls_client_ca[PATH_MAX]; /**< "" or the PEM CAs a client certificate must be signed by */
+	char auth_jwks[PATH_MAX];     /**< [auth] jwks: "" if off */
+	char auth_issuer[256];        /**< "" for any */
+	char auth_audience[256];      /**< "" for any */
+	unsigned auth_leeway;         /**< seconds (default 60) */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
 } ns_config;

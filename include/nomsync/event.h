@@ -112,6 +112,16 @@ uint32_t ns_type_max(void);
  */
 int ns_type_hide_check(ns_diag *d);
 
+/** Longest user id (ns_is_user_id), in bytes, plus the NUL. */
+#define NS_USER_MAX 128
+
+/**
+ * @brief 1 if @p s is a user id: 1 to NS_USER_MAX - 1 bytes, each a printable
+ * ASCII character other than space (0x21-0x7e). The users of access.restricted
+ * and an event's recorded_by are user ids.
+ */
+int ns_is_user_id(const char *s);
+
 /**
  * A decoded event. Produced by ns_event_decode or ns_event_build and freed
  * with ns_event_free. Every field is read-only for the caller.
@@ -128,6 +138,11 @@ typedef struct ns_event {
 	char offender[NS_REF_MAX];
 	char site[NS_SITE_MAX];
 	ns_role role;
+	/**
+	 * The user who recorded the event through the API (EventHeader
+	 * recorded_by, a user id), or "" for a site's own processes.
+	 */
+	char recorded_by[NS_USER_MAX];
 	uint8_t payload_hash[NS_ID_BYTES];
 	const uint8_t *header;            /**< signed bytes, inside raw */
 	size_t header_len;
@@ -148,7 +163,8 @@ typedef struct ns_event {
  *
  * Checks the framing, sizes of keys and hashes, version, seq >= 1, a type
  * in 1 .. NS_TYPE_LIMIT - 1, that a present payload hashes to payload_hash,
- * well-formed offender and site strings, and, for a type this build knows,
+ * well-formed offender and site strings, a recorded_by that is empty or a
+ * user id (ns_is_user_id), and, for a type this build knows,
  * that the payload decodes to the oneof case named by type. An event of a
  * type this build does not know (a newer release's) decodes with
  * type_unknown 1 and its payload left as bytes (payload_bytes), so that it
@@ -190,6 +206,16 @@ int ns_event_decode_flags(const uint8_t *buf, size_t len, unsigned flags, ns_eve
  * @return 0 or NS_ESIG
  */
 int ns_event_verify(const ns_event *ev);
+
+/**
+ * @brief ns_event_build, naming the user who recorded the event.
+ * @param[in] recorded_by NULL or "" for none, else a user id (ns_is_user_id),
+ *   signed in the header's recorded_by
+ * @return 0, NS_EINVAL (also for a @p recorded_by that is not a user id) or NS_ENOMEM
+ */
+int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+		      int64_t occurred_at, int64_t recorded_at, const char *offender,
+		      const char *recorded_by, const Nomsync__Payload *payload, ns_event **out);
 
 /**
  * @brief Build, sign and encode an event.

@@ -27,7 +27,7 @@ extern "C" {
  * another version marks every person for a re-fold at its first writable
  * open (ns_store_open).
  */
-#define NS_FOLD_VERSION 2
+#define NS_FOLD_VERSION 3
 
 /** A few view fields that the store indexes for caseload lists. */
 typedef struct ns_fold_summary {
@@ -37,7 +37,48 @@ typedef struct ns_fold_summary {
 	char region[NS_SITE_MAX]; /**< community offender manager's region, "" if none */
 	char surname[64];         /**< upper-cased, "" if unknown */
 	int conflicts;            /**< number of open conflicts */
+	int restricted;           /**< 1 if a RESTRICTION or EXCLUSION list is in force (ns_access) */
 } ns_fold_summary;
+
+/** Most users one access list holds (access.restricted's users), and ns_access's capacity. */
+#define NS_ACCESS_MAX_USERS 64
+
+/**
+ * Who may read a limited-access offender's record (docs/DOMAIN.md section
+ * 9.3): the RESTRICTION and EXCLUSION lists in force, each the combination
+ * of every list standing for the person (RESTRICTION lists intersected,
+ * EXCLUSION lists joined). All zero when the record is unrestricted. If
+ * the joined EXCLUSION lists hold more than NS_ACCESS_MAX_USERS users the
+ * record is answered as restricted to nobody (restricted 1, nallow 0), never
+ * with an exclusion cut short.
+ */
+typedef struct ns_access {
+	int restricted;   /**< 1: a RESTRICTION list is in force: only its users may read */
+	int excluded;     /**< 1: an EXCLUSION list is in force: its users may not read */
+	size_t nallow;    /**< users in allow */
+	size_t ndeny;     /**< users in deny */
+	char allow[NS_ACCESS_MAX_USERS][128]; /**< the RESTRICTION users, sorted (strcmp) */
+	char deny[NS_ACCESS_MAX_USERS][128];  /**< the EXCLUSION users, sorted (strcmp) */
+} ns_access;
+
+/**
+ * @brief May @p user read the record whose access state is @p a: under a
+ * RESTRICTION only a listed user, under an EXCLUSION anyone not listed
+ * (both in force: listed under RESTRICTION and not under EXCLUSION).
+ * Service principals (no user) are the caller's to decide.
+ * @return 1 if allowed, 0 if not (also for a NULL or empty @p user on a
+ *         restricted or excluded record)
+ */
+int ns_access_allows(const ns_access *a, const char *user);
+
+/**
+ * @brief ns_fold, also giving the access state of the person (docs/DOMAIN.md
+ * section 9.3).
+ * @param[out] access optional; all zero when the record is unrestricted
+ * @return as ns_fold
+ */
+int ns_fold_access(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
+		   ns_access *access);
 
 /**
  * @brief Fold a person's events into the view.

@@ -34,6 +34,12 @@ typedef struct ns_input {
 	char offender[NS_REF_MAX];
 	int64_t occurred_at;
 	Nomsync__Payload *payload; /**< owned */
+	/**
+	 * "" or the user id (ns_is_user_id) of the person recording the event,
+	 * signed into its header. Never read from the JSON (a "recorded_by" key
+	 * is an unknown field): the caller that authenticated the user sets it.
+	 */
+	char recorded_by[NS_USER_MAX];
 } ns_input;
 
 /**
@@ -64,8 +70,9 @@ json_t *ns_payload_to_json(const Nomsync__Payload *p);
 
 /**
  * @brief A stored event as JSON: id, type, offender, occurred_at,
- * recorded_at, origin (hex), site, role, seq, prev (hex), payload (object, or
- * null if erased). New reference, NULL on allocation failure.
+ * recorded_at, origin (hex), site, role, seq, prev (hex), recorded_by (only
+ * when the event names who recorded it), payload (object, or null if
+ * erased). New reference, NULL on allocation failure.
  */
 json_t *ns_event_to_json(const ns_event *ev);
 
@@ -81,8 +88,8 @@ json_t *ns_event_to_json(const ns_event *ev);
  *
  * Types in catalogue order; fields and checks in the order they are
  * checked. A rule also carries, where its kind has them, "other" (the
- * field it reads), "value", "values", "min", "role", "nonempty", and for
- * a nested message its own "fields" and "checks". New reference, NULL on
+ * field it reads), "value", "values", "min", "max" (distinct: most elements),
+ * "role", "nonempty", and for a nested message its own "fields" and "checks". New reference, NULL on
  * allocation failure.
  */
 json_t *ns_catalogue_to_json(void);

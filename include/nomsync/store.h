@@ -62,6 +62,9 @@
  *                                              (16, NUL padded): one per pending event
  *   heldsum  origin(32) | "@" sender        -> bytes held (8 BE), per origin and per
  *                                              sending peer (ns_store_set_limits)
+ *   access   canonical ref                  -> the person's access state (ns_store_access;
+ *                                              src/store/access.c), written at each fold;
+ *                                              none when the person is unrestricted
  *
  * The sort key is occurred_at(8, BE, sign bit flipped) origin(32) seq(8 BE):
  * the fold's total order, so a person's events come out of byref already
@@ -377,6 +380,20 @@ json_t *ns_vector_to_json(const ns_vv_entry *v, size_t n);
 int ns_vector_from_json(const json_t *j, ns_vv_entry **out, size_t *n, ns_diag *d);
 
 /**
+ * @brief The access state of the person with NOMS number or CRN @p offender
+ * (any ref of the person, a merged-away one included: the joined person's),
+ * as of their current fold: who may read the record (ns_access_allows;
+ * docs/DOMAIN.md section 9.3). One LMDB get through the alias table, no JSON,
+ * except for a person whose fold is deferred, who is folded on the fly.
+ *
+ * @param[out] out all zero when the person is unrestricted, and on failure:
+ *   a caller enforcing access must refuse the read on any non-zero return
+ * @return 0, NS_ENOTFOUND (no such person), NS_ESTORE (a store error or a
+ *   damaged record), with @p d saying which
+ */
+int ns_store_access(ns_store *s, const char *offender, ns_access *out, ns_diag *d);
+
+/**
  * @brief The folded view of the person with NOMS number or CRN @p ref (any
  * ref of the person). A person whose fold is deferred is folded on the fly
  * from its events.
@@ -626,7 +643,8 @@ int ns_store_summaries(ns_store *s, ns_summary_cb cb, void *arg);
  *   COMMUNITY_ORDER, SSO, NONE), prison, region (the COM's), pom, com, tier,
  *   rosh, next_key_date (release in custody, licence expiry on licence, the
  *   order's end in the community), release_date (effective, custody only),
- *   flags (IN_BREACH, ENFORCEMENT_DUE, CONFLICTS); caller json_decrefs
+ *   flags (IN_BREACH, ENFORCEMENT_DUE, CONFLICTS), restricted (true when a
+ *   RESTRICTION or EXCLUSION list is in force: ns_store_access); caller json_decrefs
  * @return 0, NS_ENOTFOUND if the store has no figures databases (a
  *   read-only open of an older store), or an NS_E* code
  */

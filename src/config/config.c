@@ -69,6 +69,38 @@ static int ns__scaled(const char *v, const char *units, const double *scale, dou
 	return 0;
 }
 
+/* One key of [auth]: who the API trusts to name its users (nomsync/auth.h). */
+static int ns__auth_key(ns_config *c, const char *base, const char *k, const char *v, size_t lineno,
+			ns_diag *d)
+{
+	double x;
+
+	if (strcmp(k, "jwks") == 0) {
+		if (v[0] == '\0' || ns__set_path(c->auth_jwks, sizeof(c->auth_jwks), base, v) != 0)
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   "line %zu: jwks must be a path (not empty, not too long)", lineno);
+	} else if (strcmp(k, "issuer") == 0 || strcmp(k, "audience") == 0) {
+		char *out = k[0] == 'i' ? c->auth_issuer : c->auth_audience;
+
+		if (v[0] == '\0' || strlen(v) >= sizeof(c->auth_issuer))
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   "line %zu: %s must be 1 to %zu characters", lineno, k,
+					   sizeof(c->auth_issuer) - 1);
+		snprintf(out, sizeof(c->auth_issuer), "%s", v);
+	} else if (strcmp(k, "leeway") == 0) {
+		if (ns__number(v, 0, 3600, &x) != 0 || x != (unsigned)x)
+			return ns_diag_set(
+				d, NS_ECONFIG, "config",
+				"line %zu: leeway must be a whole number of seconds (0 to 3600)",
+				lineno);
+		c->auth_leeway = (unsigned)x;
+	} else {
+		return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown key '%s' in [auth]",
+				   lineno, k);
+	}
+	return 0;
+}
+
 int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c, ns_diag *d)
 {
 	char section[32] = "";
@@ -92,6 +124,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->held_ttl = 7 * 86400;
 	c->http_audit = 1;
 	c->http_audit_days = 2555;
+	c->auth_leeway = 60;
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
 		size_t l = 0;
@@ -118,7 +151,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 			*close = '\0';
 			snprintf(section, sizeof(section), "%s", ns__trim(line + 1));
 			if (strcmp(section, "node") != 0 && strcmp(section, "peers") != 0 &&
-			    strcmp(section, "http") != 0)
+			    strcmp(section, "http") != 0 && strcmp(section, "auth") != 0)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown section [%s]", lineno,
 						   section);
 			continue;
@@ -147,6 +180,11 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 			snprintf(c->peers[c->npeers].site, NS_SITE_MAX, "%s", k);
 			snprintf(c->peers[c->npeers].endpoint, sizeof(c->peers[0].endpoint), "%s", v);
 			c->npeers++;
+			continue;
+		}
+		if (strcmp(section, "auth") == 0) {
+			if (ns__auth_key(c, base, k, v, lineno, d) != 0)
+				return NS_ECONFIG;
 			continue;
 		}
 		if (strcmp(section, "http") == 0) {
@@ -286,8 +324,13 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		return ns_diag_set(d, NS_ECONFIG, "config", "[http] tls_cert and tls_key go together: set both or neither");
 	if (c->http_tls_client_ca[0] && c->http_tls_cert[0] == '\0')
 		return ns_diag_set(d, NS_ECONFIG, "config", "[http] tls_client_ca needs tls_cert and tls_key");
-	if (c->http_listen[0] && c->http_token[0] == '\0')
-		return ns_diag_set(d, NS_ECONFIG, "config", "[http] token is required when [http] listen is set");
+	if ((c->auth_issuer[0] || c->auth_audience[0]) && c->auth_jwks[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config",
+				   "[auth] issuer and audience need [auth] jwks");
+	if (c->http_listen[0] && c->http_token[0] == '\0' && c->auth_jwks[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config",
+				   "[http] listen needs [auth] jwks (signed-in users) or [http] token "
+				   "(a service credential), or both");
 	return 0;
 }
 

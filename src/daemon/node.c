@@ -205,13 +205,11 @@ static void ns__on_signal(uv_signal_t *h, int sig)
 }
 
 /* SIGHUP: read the API's TLS certificate and key again; on failure the old ones stay. */
-static void ns__on_sighup(uv_signal_t *h, int sig)
+static void ns__reload_tls(ns_node *n)
 {
-	ns_node *n = h->data;
 	char about[768];
 	ns_diag d;
 
-	(void)sig;
 	ns_diag_clear(&d);
 	if (n->http == NULL || !ns_http_tls_describe(n->http, about, sizeof(about)))
 		return;
@@ -219,6 +217,52 @@ static void ns__on_sighup(uv_signal_t *h, int sig)
 		ns_log(NS_LOG_ERROR, "SIGHUP: TLS not reloaded, still serving the old certificate: %s", d.msg);
 	else if (ns_http_tls_describe(n->http, about, sizeof(about)))
 		ns_log(NS_LOG_INFO, "SIGHUP: TLS reloaded: %s", about);
+}
+
+/* The [auth] key set named by @p cfg (NULL if [auth] jwks is not set). */
+static int ns__load_auth(const ns_config *cfg, ns_auth **out, ns_diag *d)
+{
+	ns_auth_opts o = { cfg->auth_issuer, cfg->auth_audience, cfg->auth_leeway };
+	ns_diag why;
+	int rc;
+
+	*out = NULL;
+	if (cfg->auth_jwks[0] == '\0')
+		return 0;
+	ns_diag_clear(&why);
+	if ((rc = ns_auth_open(out, cfg->auth_jwks, &o, &why)) != 0)
+		return rc == NS_ECONFIG ? ns_diag_set(d, rc, "auth", "[auth] jwks %s: %s", cfg->auth_jwks, why.msg)
+					: ns_diag_set(d, rc, "auth", "[auth] jwks: %s",
+						      why.msg[0] ? why.msg : ns_strerror(rc));
+	return 0;
+}
+
+/* SIGHUP: read [auth] jwks again (key rotation); on failure the keys in use stay. */
+static void ns__reload_auth(ns_node *n)
+{
+	ns_auth *a;
+	ns_diag d;
+
+	if (n->auth == NULL)
+		return;
+	ns_diag_clear(&d);
+	if (ns__load_auth(&n->cfg, &a, &d) != 0) {
+		ns_log(NS_LOG_ERROR, "SIGHUP: JWT keys not reloaded, the %zu keys in use stay: %s",
+		       ns_auth_nkeys(n->auth), d.msg);
+		return;
+	}
+	if (n->http != NULL)
+		ns_http_set_auth(n->http, a);
+	ns_auth_close(n->auth);
+	n->auth = a;
+	ns_log(NS_LOG_INFO, "SIGHUP: %zu JWT keys reloaded from %s", ns_auth_nkeys(a), n->cfg.auth_jwks);
+}
+
+static void ns__on_sighup(uv_signal_t *h, int sig)
+{
+	(void)sig;
+	ns__reload_auth(h->data);
+	ns__reload_tls(h->data);
 }
 
 int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag *d)
@@ -266,6 +310,13 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	ns_store_set_limits(n->store, &(ns_store_limits){ cfg->held_window, cfg->held_origin_bytes, cfg->held_peer_bytes });
 	if ((n->held = ns_store_held(n->store)))
 		ns_log(NS_LOG_WARN, "appends are held (restored store): catching up this site's own events first");
+	/* A bad key set stops the start-up before any socket opens. */
+	if ((rc = ns__load_auth(cfg, &n->auth, d)) != 0)
+		goto fail;
+	if (n->auth != NULL)
+		ns_log(NS_LOG_INFO, "JWT sign-in: %zu trusted keys from %s (issuer %s, audience %s, leeway %u s)",
+		       ns_auth_nkeys(n->auth), cfg->auth_jwks, cfg->auth_issuer[0] ? cfg->auth_issuer : "any",
+		       cfg->auth_audience[0] ? cfg->auth_audience : "any", cfg->auth_leeway);
 	if ((rc = ns_curve_keys(id, n->curve_pk, n->curve_sk)) != 0)
 		goto fail;
 	if ((rc = ns__transport_open(n, d)) != 0)
@@ -302,7 +353,7 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 					    .conns_per_client = cfg->http_conns_per_client,
 					    .response_timeout = cfg->http_response_timeout,
 					    .session_lifetime = cfg->http_session_lifetime, .log = ns__http_log,
-					    .audit = n->audit };
+					    .auth = n->auth, .audit = n->audit };
 			if ((rc = ns_http_configure(n->http, &ho, d)) != 0 ||
 			    (cfg->http_tls_cert[0] && (rc = ns_http_tls(n->http, cfg->http_tls_cert, cfg->http_tls_key,
 								       cfg->http_tls_client_ca, d)) != 0))
@@ -366,6 +417,7 @@ void ns_node_free(ns_node *n)
 		free(n->peers[i]);
 	}
 	ns_http_free(n->http);
+	ns_auth_close(n->auth);
 	ns_audit_close(n->audit); /* NULL after a stop */
 	ns_store_close(n->store);
 	ns_roster_free(&n->roster);

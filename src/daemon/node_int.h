@@ -149,7 +149,7 @@ struct ns_node {
 	uv_poll_t router_poll, zap_poll;
 	uv_timer_t tick;
 	uv_signal_t sigterm, sigint;
-	uv_signal_t sighup; /* reload what can be reloaded: the API's TLS certificate */
+	uv_signal_t sighup; /* reload what can be reloaded: [auth] jwks, the API's TLS certificate */
 	ns__peer *peers[NS__PEER_MAX];
 	size_t npeers;
 	ns_vv_entry *vv;
@@ -168,6 +168,7 @@ struct ns_node {
 	uint64_t frames_rejected, events_rejected, zap_refused;
 	ns_http *http;
 	ns_audit *audit; /* the read audit (<dir>/audit), NULL when off */
+	ns_auth *auth;               /* [auth] jwks; NULL if not set; replaced on SIGHUP */
 	pthread_mutex_t roster_lock; /* the worker's trust checks vs roster rebuilds */
 	uint64_t authority_seq;      /* roster changes applied so far */
 	int held;                    /* appends held after a restore */

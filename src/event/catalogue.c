@@ -41,6 +41,7 @@
 #define NS__ARG_EVENT_ID(a) .min = 0
 #define NS__ARG_KEY(a) .min = 0
 #define NS__ARG_ROLE(a) .min = 0
+#define NS__ARG_USER(a) .min = 0
 #define NS__ARG_ENUM(a) .values = ns__list_##a
 #define NS__ARG_PDU(a) .other = #a
 #define NS__ARG_IDENT_OF(a) .other = #a
@@ -58,6 +59,7 @@
 #define NS__CARG_ROLE_ONLY(r, list) .role = NS_ROLE_##r, .values = ns__list_##list
 #define NS__CARG_ONLY_FOR(o, list) .other = #o, .values = ns__list_##list
 #define NS__CARG_WHEN(o, v, list) .other = #o, .value = v, .values = ns__list_##list
+#define NS__CARG_DISTINCT(max) .min = (max)
 
 /* Rule arrays: the first NS_EVENT closes this unused one. */
 #define NS__OPEN(key)                \
@@ -254,6 +256,16 @@ int ns_rule_fits(const ns_rule *r, const ProtobufCFieldDescriptor *f)
 	}
 }
 
+int ns_is_user_id(const char *s)
+{
+	size_t n = 0;
+
+	for (; s != NULL && s[n] != '\0'; n++)
+		if ((unsigned char)s[n] <= ' ' || (unsigned char)s[n] >= 0x7f)
+			return 0;
+	return n > 0 && n < NS_USER_MAX;
+}
+
 const char *ns_rule_kind_name(ns_rule_kind kind)
 {
 	static const char *const names[] = {
@@ -275,6 +287,7 @@ const char *ns_rule_kind_name(ns_rule_kind kind)
 		[NS_RULE_ROLE] = "role",
 		[NS_RULE_SITE] = "site",
 		[NS_RULE_MESSAGE] = "message",
+		[NS_RULE_USER] = "user",
 		[NS_CHECK_NOT_BEFORE] = "not_before",
 		[NS_CHECK_NOT_AFTER] = "not_after",
 		[NS_CHECK_NOT_AFTER_OUTER] = "not_after_outer",
@@ -283,6 +296,7 @@ const char *ns_rule_kind_name(ns_rule_kind kind)
 		[NS_CHECK_ROLE_ONLY] = "role_only",
 		[NS_CHECK_ONLY_FOR] = "only_for",
 		[NS_CHECK_WHEN] = "when",
+		[NS_CHECK_DISTINCT] = "distinct",
 	};
 
 	if ((unsigned)kind >= NS__COUNT(names))

@@ -465,6 +465,11 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 		rc = ns_diag_set(d, NS_EDECODE, "site", "origin site code or role is malformed");
 		goto fail;
 	}
+	/* Optional (field 12); a build before it skips the field, and the bytes stay as signed. */
+	if (h->recorded_by != NULL && h->recorded_by[0] != '\0' && !ns_is_user_id(h->recorded_by)) {
+		rc = ns_diag_set(d, NS_EDECODE, "recorded_by", "recorded_by is not a user id");
+		goto fail;
+	}
 	memcpy(ev->origin, h->origin.data, NS_KEY_BYTES);
 	memcpy(ev->prev, h->prev.data, NS_ID_BYTES);
 	memcpy(ev->payload_hash, h->payload_hash.data, NS_ID_BYTES);
@@ -475,6 +480,8 @@ static int ns__decode(const uint8_t *buf, size_t len, unsigned flags, ns__arena 
 	ev->type_unknown = ns_type_name(h->type) == NULL || (flags & NS_DECODE_OPAQUE);
 	memcpy(ev->offender, h->offender, strlen(h->offender) + 1); /* lengths checked above */
 	memcpy(ev->site, h->site, strlen(h->site) + 1);
+	if (h->recorded_by != NULL)
+		memcpy(ev->recorded_by, h->recorded_by, strlen(h->recorded_by) + 1); /* checked above */
 	nomsync__event_header__free_unpacked(h, pb);
 	h = NULL;
 	ns_hash(ev->id, ev->header, ev->header_len);
@@ -566,6 +573,13 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 		   int64_t occurred_at, int64_t recorded_at, const char *offender,
 		   const Nomsync__Payload *payload, ns_event **out)
 {
+	return ns_event_build_by(id, seq, prev, occurred_at, recorded_at, offender, NULL, payload, out);
+}
+
+int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+		      int64_t occurred_at, int64_t recorded_at, const char *offender,
+		      const char *recorded_by, const Nomsync__Payload *payload, ns_event **out)
+{
 	static const uint8_t zero[NS_ID_BYTES];
 	Nomsync__EventHeader h = NOMSYNC__EVENT_HEADER__INIT;
 	uint8_t phash[NS_ID_BYTES], sig[NS_SIG_BYTES];
@@ -577,7 +591,8 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 	if (ns_crypto_init() != 0 || id == NULL || payload == NULL || offender == NULL || seq == 0 ||
 	    payload->body_case == NOMSYNC__PAYLOAD__BODY__NOT_SET ||
 	    ns_type_name((uint32_t)payload->body_case) == NULL || !ns__ref_ok(offender) ||
-	    !ns_site_code_ok(id->site) || ns_role_name(id->role) == NULL)
+	    !ns_site_code_ok(id->site) || ns_role_name(id->role) == NULL ||
+	    (recorded_by != NULL && recorded_by[0] != '\0' && !ns_is_user_id(recorded_by)))
 		return NS_EINVAL;
 	if (prev == NULL)
 		prev = zero;
@@ -603,6 +618,8 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 	h.payload_hash.len = NS_ID_BYTES;
 	h.site = (char *)id->site;
 	h.role = (char *)ns_role_name(id->role);
+	/* "" is proto3's absent value: an event without it encodes as before the field existed. */
+	h.recorded_by = (char *)(recorded_by != NULL ? recorded_by : "");
 	hlen = nomsync__event_header__get_packed_size(&h);
 	hdr = malloc(hlen);
 	if (hdr == NULL) {

@@ -28,7 +28,8 @@
  * management.c (offender managers, alerts), licence.c (licence, recall,
  * supervision, programmes), community.c (community sentences:
  * requirements, appointments, enforcement), risk.c (registrations, RoSH,
- * MAPPA, tier), plan.c (the sentence plan); helpers.c has the shared helpers.
+ * MAPPA, tier), plan.c (the sentence plan), access.c (limited-access
+ * offenders); helpers.c has the shared helpers.
  *
  * To add an area (community requirements, sentence plan, enforcement,
  * risk, ...): write src/fold/<area>.c starting with a comment saying which
@@ -78,7 +79,7 @@ void ns__prov(struct ns__fold *c, const char *field)
 	c->prov[c->nprov++].ev = c->cur;
 }
 
-/* The provenance object: field -> {event, site, type, occurred_at}. */
+/* The provenance object: field -> {event, site, type, occurred_at[, recorded_by]}. */
 static json_t *ns__render_prov(struct ns__fold *c)
 {
 	json_t *prov = ns__obj(c);
@@ -93,6 +94,9 @@ static json_t *ns__render_prov(struct ns__fold *c)
 		ns__set(c, o, "site", ns__jstr(c, f->ev->site));
 		ns__set(c, o, "type", ns__jstr(c, ns_type_name(f->ev->type)));
 		ns__set(c, o, "occurred_at", ns__jstr(c, when));
+		/* Absent, not null, without it: views of events before it keep their bytes. */
+		if (f->ev->recorded_by[0] != '\0')
+			ns__set(c, o, "recorded_by", ns__jstr(c, f->ev->recorded_by));
 		ns__set(c, prov, c->prov[i].field, o);
 	}
 	return prov;
@@ -362,7 +366,7 @@ static int ns__corrections(struct ns__fold *c)
 /* The areas' render hooks, run in this order. */
 static ns__render_fn *const ns__renderers[] = {
 	ns__render_identity, ns__render_custody, ns__render_sentence, ns__render_management,
-	ns__render_licence, ns__render_community, ns__render_risk, ns__render_plan,
+	ns__render_licence, ns__render_community, ns__render_risk, ns__render_plan, ns__render_access,
 };
 
 /* The whole view object. Takes the lists built during the fold. */
@@ -430,6 +434,7 @@ static void ns__summary(const struct ns__fold *c, ns_fold_summary *sum)
 	ns__copy(sum->region, sizeof(sum->region), c->com ? c->com->region : NULL, 0);
 	ns__copy(sum->surname, sizeof(sum->surname), c->surname, 1);
 	sum->conflicts = (int)json_array_size(c->conflicts);
+	sum->restricted = c->restricted;
 }
 
 /* An empty state: fields that are unset but not zero, and the lists built while folding. */
@@ -465,6 +470,7 @@ static void ns__state_free(struct ns__fold *c)
 	free(c->plan);
 	free(c->plan_upd);
 	free(c->reviews);
+	free(c->alists);
 	json_decref(c->appearances);
 	json_decref(c->conflicts);
 	free(c->prov);
@@ -472,11 +478,17 @@ static void ns__state_free(struct ns__fold *c)
 	json_decref(c->erased);
 }
 
+int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum)
+{
+	return ns_fold_access(evs, n, json, len, sum, NULL);
+}
+
 /*
  * Fold a person's events into the view. See fold.h. Returns 0, NS_EINVAL
  * for a missing argument or a NULL event, or NS_ENOMEM.
  */
-int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum)
+int ns_fold_access(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_summary *sum,
+		   ns_access *access)
 {
 	struct ns__fold c;
 	const ns_event **sorted;
@@ -496,6 +508,7 @@ int ns_fold(ns_event *const *evs, size_t n, char **json, size_t *len, ns_fold_su
 			return NS_EINVAL;
 
 	ns__state_init(&c);
+	c.access = access;
 
 	/* Sort a copy of the pointers, then keep one event per id. */
 	sorted = malloc((n ? n : 1) * sizeof(*sorted));

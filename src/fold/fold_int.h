@@ -3,8 +3,8 @@
  * and render hook types, and the helpers that the area files share.
  *
  * fold.c drives the fold and says how to add an area. Each area file
- * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c, risk.c, plan.c) holds the
- * handlers of its event types and the rendering of its part of the view.
+ * (identity.c, custody.c, sentence.c, management.c, licence.c, community.c, risk.c, plan.c,
+ * access.c) holds the handlers of its event types and the rendering of its part of the view.
  */
 #ifndef NS__FOLD_INT_H
 #define NS__FOLD_INT_H
@@ -138,6 +138,13 @@ struct ns__move {
 	int ev;
 };
 
+/* A standing access list (access.c): the latest access.restricted of its mode, ref and site. */
+struct ns__alist {
+	const char *mode, *ref, *site;
+	const Nomsync__AccessRestricted *p;
+	int ev;
+};
+
 /* A view field and the event (fold index) that last set it. */
 struct ns__provrec {
 	const char *field;
@@ -239,6 +246,11 @@ struct ns__fold {
 	int agree_ev; /* the latest plan.agreed, -1 */
 	int *reviews; /* plan.reviewed events, in fold order */
 	size_t nreviews, capreviews;
+	/* access.c */
+	struct ns__alist *alists; /* standing lists, in the order first recorded */
+	size_t nalists, capalists;
+	int restricted;    /* set by the render: some list is in force */
+	ns_access *access; /* the caller's, filled by the render; NULL if not wanted */
 };
 
 /*
@@ -366,11 +378,13 @@ ns__fold_fn ns__fold_licence_activated, ns__fold_licence_ended, ns__fold_recall_
 ns__fold_fn ns__fold_appointment_outcome_recorded, ns__fold_requirement_ended,
 	ns__fold_enforcement_warning_issued, ns__fold_breach_initiated, ns__fold_breach_concluded;
 ns__fold_fn ns__fold_registration_added, ns__fold_registration_removed, ns__fold_tier_calculated;
+ns__fold_fn ns__fold_access_restricted, ns__fold_access_lifted;
 ns__fold_fn ns__fold_plan_goal_added, ns__fold_plan_goal_updated, ns__fold_plan_step_added,
 	ns__fold_plan_step_updated, ns__fold_plan_agreed, ns__fold_plan_reviewed;
 
 /* Render hooks, one per area; ns__renderers in fold.c lists them. */
 ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
-	ns__render_management, ns__render_licence, ns__render_community, ns__render_risk, ns__render_plan;
+	ns__render_management, ns__render_licence, ns__render_community, ns__render_risk, ns__render_plan,
+	ns__render_access;
 
 #endif /* NS__FOLD_INT_H */

@@ -80,11 +80,6 @@ void ns__get_audit(ns__conn *c, const char *query)
 	size_t len = 0;
 	ns_diag d;
 
-	if (!(c->who.roles & NS_UROLE_AUDIT)) {
-		ns__respond_json(c, 403, json_pack("{s:s,s:s,s:s}", "error", "forbidden", "role", "ROLE_NOMSYNC_AUDIT",
-						   "message", "the read audit needs the role ROLE_NOMSYNC_AUDIT"));
-		return;
-	}
 	if (c->h->opts.audit == NULL) {
 		ns__respond_error(c, 404, "not_found", "the read audit is off on this node ([http] audit = off)");
 		return;

@@ -13,7 +13,7 @@
  * max_conns in all, the last reserved_conns are kept for authenticated
  * clients: a connection admitted into the reserve is on probation until its
  * first request, which must be GET /healthz (answered, then closed), POST
- * /login or carry the token or a session, else it gets 503 and is closed. A
+ * /login or carry a valid token, JWT or session, else it gets 503 and is closed. A
  * newcomer finding every slot taken evicts the oldest probation connection
  * that has not started a request.
  *
@@ -739,6 +739,11 @@ int ns_http_configure(ns_http *h, const ns_http_opts *opts, ns_diag *d)
 				   o.reserved_conns, o.max_conns);
 	h->opts = o;
 	return 0;
+}
+
+void ns_http_set_auth(ns_http *h, const ns_auth *a)
+{
+	h->opts.auth = a;
 }
 
 void ns_http_stop(ns_http *h)

@@ -3,7 +3,8 @@
  * /v1/figures[?region=Y] (issue 11 item 7), each as JSON or, with
  * format=csv, as CSV. The store keeps what they read at each fold
  * (src/store/figures.c); "today" is the node's clock (UTC) unless as_of=
- * names a date (for tests and for figures as of a past day).
+ * names a date (for tests and for figures as of a past day). Restricted
+ * people in the lists are masked (access.c); the figures are counts only.
  */
 #include "http/http_int.h"
 
@@ -27,7 +28,29 @@ static int ns__today(const char *query, int32_t *day)
 	return 0;
 }
 
-void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which)
+/*
+ * The people of a caseload or releases list that c->who may not read, as
+ * {"offender", "restricted": true} only (the CSV's row says RESTRICTED in its
+ * flags); the figures are counts and name nobody.
+ */
+static void ns__mask_list(ns__conn *c, json_t *list, const char *endpoint)
+{
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(list, i, item)
+	{
+		const char *ref = json_string_value(json_object_get(item, "ref"));
+		json_t *shown = ns__list_item(c, ref ? ref : "", endpoint, json_incref(item));
+		if (shown != item) {
+			json_object_set_new(shown, "ref", json_string(ref ? ref : ""));
+			json_object_set_new(shown, "flags", json_pack("[s]", "RESTRICTED"));
+		}
+		json_array_set_new(list, i, shown);
+	}
+}
+
+void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which, const char *endpoint)
 {
 	char staff[64], prison[NS_SITE_MAX], region[NS_SITE_MAX], days[16], fmt[8];
 	/* An empty prison= or region= is no filter (as a form leaves it). */
@@ -74,6 +97,8 @@ void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which)
 		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
+	if (which != NS__FIG_FIGURES)
+		ns__mask_list(c, out, endpoint);
 	if (!csv) {
 		ns__respond_json(c, 200, out);
 		return;

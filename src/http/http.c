@@ -77,11 +77,11 @@ static void ns__serve_asset(ns__conn *c, const char *path, int code)
  * API handlers.
  */
 
-static void ns__get_view(ns__conn *c, const char *ref)
+static void ns__get_view(ns__conn *c, const char *ref, const char *endpoint)
 {
-	char *view;
+	char *view, canon[NS_REF_MAX];
 	size_t len;
-	int rc = ns_store_view(c->h->store, ref, &view, &len, NULL);
+	int rc = ns_store_view(c->h->store, ref, &view, &len, canon);
 
 	if (rc == NS_ENOTFOUND) {
 		char msg[128];
@@ -93,12 +93,8 @@ static void ns__get_view(ns__conn *c, const char *ref)
 		ns__respond_error(c, 500, "store", ns_strerror(rc));
 		return;
 	}
-	if (ns__audit_note(c, ref, "GET /v1/offenders/{id}", NS_AUDIT_ALLOWED) != 0) {
-		free(view);
-		ns__respond_error(c, 500, "memory", "out of memory");
-		return;
-	}
-	ns__respond(c, 200, "application/json", view, len, NULL);
+	if (ns__person_allowed(c, canon, endpoint))
+		ns__respond(c, 200, "application/json", view, len, NULL);
 	free(view);
 }
 
@@ -136,7 +132,7 @@ static int ns__timeline_cb(void *arg, const ns_event *ev)
 	return 0;
 }
 
-static void ns__get_timeline(ns__conn *c, const char *ref)
+static void ns__get_timeline(ns__conn *c, const char *ref, const char *endpoint)
 {
 	char *view, canon[NS_REF_MAX];
 	size_t len;
@@ -149,6 +145,10 @@ static void ns__get_timeline(ns__conn *c, const char *ref)
 	}
 	if (rc != 0) {
 		ns__respond_error(c, 500, "store", ns_strerror(rc));
+		return;
+	}
+	if (!ns__person_allowed(c, canon, endpoint)) {
+		free(view);
 		return;
 	}
 	json_t *v = json_loadb(view, len, 0, NULL);
@@ -188,7 +188,7 @@ static int ns__caseload_cb(void *arg, const char *key, const ns_fold_summary *s)
 	return 0;
 }
 
-static void ns__get_caseload(ns__conn *c, const char *query)
+static void ns__get_caseload(ns__conn *c, const char *query, const char *endpoint)
 {
 	ns__caseload cl;
 	char num[32];
@@ -232,13 +232,13 @@ static void ns__get_caseload(ns__conn *c, const char *query)
 		if (v == NULL)
 			continue;
 		json_t *com = json_object_get(json_object_get(v, "managers"), "com");
-		json_array_append_new(
-			items, json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}", "noms", json_object_get(v, "noms"), "crn",
-					 json_object_get(v, "crn"), "name", json_object_get(v, "name"), "status",
-					 json_object_get(v, "status"), "prison", json_object_get(v, "prison"),
-					 "region", com ? json_object_get(com, "region") : json_null(), "legal_status",
+		json_t *item = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:I}", "noms", json_object_get(v, "noms"),
+					 "crn", json_object_get(v, "crn"), "name", json_object_get(v, "name"), "status",
+					 json_object_get(v, "status"), "prison", json_object_get(v, "prison"), "region",
+					 com ? json_object_get(com, "region") : json_null(), "legal_status",
 					 json_object_get(v, "legal_status"), "conflicts",
-					 (json_int_t)json_array_size(json_object_get(v, "conflicts"))));
+					 (json_int_t)json_array_size(json_object_get(v, "conflicts")));
+		json_array_append_new(items, ns__list_item(c, json_string_value(k), endpoint, item));
 		json_decref(v);
 	}
 	json_decref(cl.keys);
@@ -333,6 +333,9 @@ static void ns__post_events(ns__conn *c)
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_is_array(body) ? json_array_get(body, i) : body;
 		int rc = ns_input_from_json(o, &j->in[i], &j->d);
+		/* The person recording it, signed into the event; the service credential is nobody's. */
+		if (rc == 0 && !c->who.service)
+			snprintf(j->in[i].recorded_by, sizeof(j->in[i].recorded_by), "%s", c->who.user);
 		if (rc != 0) {
 			ns__respond_json(c, 422, json_pack("{s:s,s:I,s:o,s:o}", "error", "validation", "index", (json_int_t)i,
 						       "field", ns__safe_string(j->d.field), "message", ns__safe_string(j->d.msg)));
@@ -575,27 +578,28 @@ static void ns__login_refused(ns__conn *c)
 	free(out);
 }
 
-/* POST /login: a new session for the token in the form; the cookie carries the session id. */
+/* POST /login: a new session for the token or JWT in the form; the cookie carries the session id. */
 static void ns__login(ns__conn *c)
 {
-	char tok[256], body[300], id[2 * NS__SESSION_ID_BYTES + 1];
-	size_t n = c->body_len < sizeof(body) - 1 ? c->body_len : sizeof(body) - 1;
-	char cookie[400];
+	char tok[8192], id[2 * NS__SESSION_ID_BYTES + 1], cookie[400];
+	ns_principal who;
+	ns_diag why;
+	long max_age;
 
-	memcpy(body, c->body ? c->body : "", n);
-	body[n] = '\0';
-	if (!ns__query_param(body, "token", tok, sizeof(tok)) || strlen(tok) != strlen(c->h->token) ||
-	    sodium_memcmp(tok, c->h->token, strlen(tok)) != 0) {
+	if (c->body == NULL || !ns__query_param(c->body, "token", tok, sizeof(tok)) ||
+	    ns__credential(c->h, tok, &who, &why) != 0) {
+		sodium_memzero(tok, sizeof(tok));
 		ns__login_refused(c);
 		return;
 	}
-	if (ns__session_new(c->h, id) != 0) {
+	sodium_memzero(tok, sizeof(tok));
+	if (ns__session_new(c->h, &who, id, &max_age) != 0) {
 		ns__respond_error(c, 503, "memory", "out of memory");
 		return;
 	}
 	snprintf(cookie, sizeof(cookie),
-		 "Location: /\r\nSet-Cookie: nomsync_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%.0f%s\r\n", id,
-		 c->h->opts.session_lifetime, c->ssl ? "; Secure" : "");
+		 "Location: /\r\nSet-Cookie: nomsync_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%ld%s\r\n", id,
+		 max_age, c->ssl ? "; Secure" : "");
 	ns__respond(c, 303, "text/plain", "", 0, cookie);
 }
 
@@ -607,8 +611,9 @@ static void ns__login(ns__conn *c)
 static void ns__logout(ns__conn *c)
 {
 	const char *why;
+	ns_principal who;
 
-	if (ns__authorise(c) == NS__AUTH_COOKIE) {
+	if (ns__session_principal(c, &who)) {
 		if ((why = ns__csrf_refusal(c, 0)) != NULL) {
 			ns__respond_error(c, 403, "forbidden", why);
 			return;
@@ -625,9 +630,12 @@ void ns__dispatch(ns__conn *c)
 {
 	struct http_parser_url u;
 	char path[2048], query[2048] = "";
+	char ref[64];
 	int method = c->parser.method;
 	enum ns__auth auth;
+	const ns__route *r;
 	const char *why;
+	ns_diag unauth;
 
 	http_parser_url_init(&u);
 	if (http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)) ||
@@ -659,24 +667,24 @@ void ns__dispatch(ns__conn *c)
 		ns__logout(c);
 		return;
 	}
-	auth = ns__authorise(c);
+	auth = ns__authenticate(c, &unauth);
 	if (c->probation) {
-		if (auth == NS__AUTH_NONE) {
+		if (auth == NS__AUTH_NONE || auth == NS__AUTH_BAD) {
 			ns__count_refusal(c->h, NS__REFUSE_RESERVED, c->addr);
 			ns__respond_error(c, 503, "busy",
 					  "the server is at its connection limit and serves only authenticated requests");
 			return;
 		}
-		c->probation = 0; /* shown the token: an ordinary connection from now on */
+		c->probation = 0; /* shown a credential: an ordinary connection from now on */
 		c->keep_alive = http_should_keep_alive(&c->parser);
 	}
-	if (auth == NS__AUTH_NONE) {
+	if (auth == NS__AUTH_NONE || auth == NS__AUTH_BAD) {
 		if (method == HTTP_GET && (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
 					   strcmp(path, "/login.html") == 0 || strcmp(path, "/style.css") == 0))
 			ns__serve_asset(c, strcmp(path, "/style.css") == 0 ? "/style.css" : "/login.html",
 				    strcmp(path, "/style.css") == 0 ? 200 : 401);
 		else
-			ns__respond_error(c, 401, "unauthorized", "a bearer token is required");
+			ns__respond_unauthorized(c, &unauth);
 		return;
 	}
 	/* A signed-in page's request that changes something must come from the page (CSRF). */
@@ -689,56 +697,38 @@ void ns__dispatch(ns__conn *c)
 		ns__respond_error(c, 405, "method_not_allowed", "use POST");
 		return;
 	}
-	if (strcmp(path, "/v1/events") == 0) {
-		if (method != HTTP_POST)
-			ns__respond_error(c, 405, "method_not_allowed", "use POST");
-		else
-			ns__post_events(c);
-		return;
-	}
-	if (method != HTTP_GET) {
-		ns__respond_error(c, 405, "method_not_allowed", "use GET");
-		return;
-	}
-	if (strcmp(path, "/") == 0)
-		ns__serve_asset(c, "/index.html", 200);
-	else if (strcmp(path, "/v1/status") == 0)
-		ns__respond_json(c, 200, ns__status_json(c->h));
-	else if (strcmp(path, "/v1/catalogue") == 0)
-		ns__get_catalogue(c);
-	else if (strcmp(path, "/v1/refdata") == 0)
-		ns__get_refdata(c);
-	else if (strcmp(path, "/metrics") == 0)
-		ns__get_metrics(c);
-	else if (strcmp(path, "/v1/offenders") == 0)
-		ns__get_caseload(c, query);
-	else if (strcmp(path, "/v1/caseload") == 0)
-		ns__get_figures(c, query, NS__FIG_CASELOAD);
-	else if (strcmp(path, "/v1/releases") == 0)
-		ns__get_figures(c, query, NS__FIG_RELEASES);
-	else if (strcmp(path, "/v1/figures") == 0)
-		ns__get_figures(c, query, NS__FIG_FIGURES);
-	else if (strcmp(path, "/v1/audit") == 0)
-		ns__get_audit(c, query);
-	else if (strncmp(path, "/v1/offenders/", 14) == 0) {
-		char ref[64];
-		const char *rest = path + 14, *slash = strchr(rest, '/');
-		size_t rl = slash ? (size_t)(slash - rest) : strlen(rest);
-		if (rl == 0 || rl >= sizeof(ref)) {
+	if ((r = ns__route_find(path, ref, sizeof(ref))) == NULL) {
+		if (method != HTTP_GET)
+			ns__respond_error(c, 405, "method_not_allowed", "use GET");
+		else if (ns__asset(path))
+			ns__serve_asset(c, path, 200);
+		else if (strncmp(path, "/v1/offenders/", 14) == 0 && strchr(path + 14, '/') == NULL)
 			ns__respond_error(c, 404, "not_found", "no such person");
-			return;
-		}
-		memcpy(ref, rest, rl);
-		ref[rl] = '\0';
-		if (slash == NULL)
-			ns__get_view(c, ref);
-		else if (strcmp(slash, "/events") == 0)
-			ns__get_timeline(c, ref);
 		else
 			ns__respond_error(c, 404, "not_found", "no such resource");
-	} else if (ns__asset(path))
-		ns__serve_asset(c, path, 200);
-	else
-		ns__respond_error(c, 404, "not_found", "no such resource");
+		return;
+	}
+	if (method != r->method) {
+		ns__respond_error(c, 405, "method_not_allowed", r->method == HTTP_POST ? "use POST" : "use GET");
+		return;
+	}
+	if (!ns__route_allowed(c, r, ref))
+		return;
+	switch (r->id) {
+	case NS__R_INDEX: ns__serve_asset(c, "/index.html", 200); break;
+	case NS__R_WHOAMI: ns__get_whoami(c); break;
+	case NS__R_CATALOGUE: ns__get_catalogue(c); break;
+	case NS__R_REFDATA: ns__get_refdata(c); break;
+	case NS__R_EVENTS: ns__post_events(c); break;
+	case NS__R_SEARCH: ns__get_caseload(c, query, r->endpoint); break;
+	case NS__R_VIEW: ns__get_view(c, ref, r->endpoint); break;
+	case NS__R_TIMELINE: ns__get_timeline(c, ref, r->endpoint); break;
+	case NS__R_CASELOAD: ns__get_figures(c, query, NS__FIG_CASELOAD, r->endpoint); break;
+	case NS__R_RELEASES: ns__get_figures(c, query, NS__FIG_RELEASES, r->endpoint); break;
+	case NS__R_FIGURES: ns__get_figures(c, query, NS__FIG_FIGURES, r->endpoint); break;
+	case NS__R_AUDIT: ns__get_audit(c, query); break;
+	case NS__R_STATUS: ns__respond_json(c, 200, ns__status_json(c->h)); break;
+	case NS__R_METRICS: ns__get_metrics(c); break;
+	default: ns__respond_error(c, 404, "not_found", "no such resource"); break;
+	}
 }
-

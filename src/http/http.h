@@ -1,9 +1,12 @@
 /*
  * The HTTP/JSON API and web page served by nomsyncd (docs in README.md):
  * libuv TCP, requests parsed by Debian's http-parser, JSON by jansson.
- * Every request but GET /healthz needs the configured bearer token, or the
- * session cookie POST /login sets for the web page (a random session id,
- * never the token); a cookie request that changes something must come from
+ * Every request but GET /healthz needs a bearer credential (a JWT verified
+ * with the [auth] keys, or the configured token: the service principal), or
+ * the session cookie POST /login sets for the web page (a random session id,
+ * never the token); each route needs a role of the principal (authz.c), and
+ * limited-access records are refused or masked (access.c); a cookie request
+ * that changes something must come from
  * the page itself (Origin or Sec-Fetch-Site) and POST /v1/events must be JSON.
  * Requests are bounded: 16 KiB of headers, 1 MiB of body, 10 s to arrive;
  * past that 431, 413 or 408, and the connection is closed. Connections are
@@ -89,5 +92,11 @@ int ns_http_tls_describe(const ns_http *h, char *buf, size_t cap);
 void ns_http_stop(ns_http *h);
 /** @brief Free after the loop has finished. NULL is allowed. */
 void ns_http_free(ns_http *h);
+/**
+ * @brief Replace the trusted JWT keys (SIGHUP), on the loop thread: requests
+ * verified from now on use @p a (not owned). The old set may be freed once
+ * this returns (verification runs on the loop thread and keeps no reference).
+ */
+void ns_http_set_auth(ns_http *h, const ns_auth *a);
 
 #endif /* NS_HTTP_H */

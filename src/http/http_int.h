@@ -4,7 +4,10 @@
  *              parsing, writing responses, deadlines, start/stop;
  *   session.c  web sign-in sessions and the CSRF checks on cookie requests;
  *   tls.c      TLS under the connections (OpenSSL, memory BIOs), reloads;
- *   http.c     routing and the API handlers.
+ *   authz.c    who is behind a request (bearer token, JWT, session) and the
+ *              route table saying which role each route needs;
+ *   access.c   limited-access records: refused or masked, and audited;
+ *   http.c     dispatch and the API handlers.
  */
 #ifndef NS_HTTP_INT_H
 #define NS_HTTP_INT_H
@@ -39,8 +42,23 @@ enum ns__refusal {
 	NS__NREFUSALS
 };
 
-/* How a request is authorised. */
-enum ns__auth { NS__AUTH_NONE, NS__AUTH_BEARER, NS__AUTH_COOKIE };
+/* How a request is authenticated: no credential, a bearer token or JWT, a session, or a bad credential. */
+enum ns__auth { NS__AUTH_NONE, NS__AUTH_BEARER, NS__AUTH_COOKIE, NS__AUTH_BAD };
+
+/* The API routes (authz.c's table). */
+enum ns__route_id {
+	NS__R_INDEX, NS__R_WHOAMI, NS__R_CATALOGUE, NS__R_REFDATA, NS__R_EVENTS, NS__R_SEARCH, NS__R_VIEW,
+	NS__R_TIMELINE, NS__R_CASELOAD, NS__R_RELEASES, NS__R_FIGURES, NS__R_AUDIT, NS__R_STATUS, NS__R_METRICS
+};
+
+typedef struct ns__route {
+	enum ns__route_id id;
+	int method;           /* HTTP_GET, HTTP_POST */
+	const char *path;     /* exact, or with one "{id}" segment naming a person */
+	const char *endpoint; /* the audit's name of the route */
+	unsigned role;        /* NS_UROLE_* needed; 0: any authenticated principal */
+	int person;           /* 1: the URL names one person */
+} ns__route;
 
 typedef struct ns__conn ns__conn;
 
@@ -68,6 +86,7 @@ typedef struct ns__tls_server {
 typedef struct ns__session {
 	uint8_t hash[32]; /* BLAKE2b of the id: the id itself is kept only by the browser */
 	uint64_t expires; /* uv_now() milliseconds */
+	ns_principal who; /* who signed in */
 } ns__session;
 
 struct ns_http {
@@ -90,6 +109,8 @@ struct ns_http {
 	uint64_t reads[4];      /* audit notes by enum ns_audit_outcome (audited or not) */
 	uint64_t audit_refused; /* responses replaced by 503 audit_unavailable */
 	ns__tls_server tls;
+	uint64_t service_uses;      /* requests authenticated by the [http] token */
+	uint64_t service_logged_at; /* uv_now() of the last log line about it, 0 never */
 };
 
 struct ns__conn {
@@ -101,10 +122,10 @@ struct ns__conn {
 	http_parser parser;
 	char url[4096];
 	size_t url_len;
-	char hname[64], hval[1024];
+	char hname[64], hval[8192];
 	size_t hname_len, hval_len;
 	int in_value;
-	char auth[256], cookie[1024], ctype[128], host[256], origin[256], fetch_site[32];
+	char auth[8192], cookie[1024], ctype[128], host[256], origin[256], fetch_site[32];
 	size_t header_bytes;
 	char *body;
 	size_t body_len;
@@ -134,8 +155,11 @@ void ns__count_refusal(ns_http *h, enum ns__refusal why, uint32_t addr);
 extern const char *const ns__refusal_names[NS__NREFUSALS];
 
 /* session.c */
-enum ns__auth ns__authorise(ns__conn *c);
-int ns__session_new(ns_http *h, char id_hex[2 * NS__SESSION_ID_BYTES + 1]);
+/* The principal of the request's live session into @p who; 1 if there is one. */
+int ns__session_principal(ns__conn *c, ns_principal *who);
+/* A session for @p who; its id into @p id_hex and its lifetime in seconds into @p max_age. */
+int ns__session_new(ns_http *h, const ns_principal *who, char id_hex[2 * NS__SESSION_ID_BYTES + 1],
+		    long *max_age);
 void ns__session_end(ns__conn *c);
 const char *ns__csrf_refusal(ns__conn *c, int need_json);
 
@@ -159,18 +183,42 @@ void ns__tls_metrics(const ns_http *h, FILE *f);
  * ns__audit_clear forgets them (request reset). */
 int ns__audit_note(ns__conn *c, const char *offender, const char *endpoint, int outcome);
 void ns__audit_clear(ns__conn *c);
-/* GET /v1/audit?offender=ID|user=U[&from=..&to=..&limit=N] (ROLE_NOMSYNC_AUDIT). */
+/* GET /v1/audit?offender=ID|user=U[&from=..&to=..&limit=N] (ROLE_NOMSYNC_AUDIT, checked by the route table). */
 void ns__get_audit(ns__conn *c, const char *query);
 /* The read and audit lines of /metrics. */
 void ns__audit_metrics(ns_http *h, FILE *f);
+
+/* authz.c */
+/* Authenticate the request: c->who filled on success; on NS__AUTH_NONE/BAD @p why says why. */
+enum ns__auth ns__authenticate(ns__conn *c, ns_diag *why);
+/* The principal of bearer token @p tok (service token or JWT): 0, or NS_EAUTH with @p why. */
+int ns__credential(ns_http *h, const char *tok, ns_principal *p, ns_diag *why);
+/* 401 with the reason of @p why and WWW-Authenticate. */
+void ns__respond_unauthorized(ns__conn *c, const ns_diag *why);
+/* The route @p path matches (any method), its {id} into @p ref; NULL if none. */
+const ns__route *ns__route_find(const char *path, char *ref, size_t cap);
+/* 1 if c->who has the role @p r needs; else 403 naming it (audited against @p ref for a person route), 0. */
+int ns__route_allowed(ns__conn *c, const ns__route *r, const char *ref);
+void ns__get_whoami(ns__conn *c);
+
+/* access.c: limited-access records (service principals may read every record). */
+/* 1 if c->who may read @p ref's record, 0 if not, or a negative NS_E code. */
+int ns__may_read(ns__conn *c, const char *ref);
+/* 1 if c->who may read @p ref at @p endpoint (audited as allowed); else 403 restricted_record
+ * (audited as restricted) or an error response, and 0. */
+int ns__person_allowed(ns__conn *c, const char *ref, const char *endpoint);
+/* @p item (taken) if c->who may read @p ref, else {"offender": ref, "restricted": true}; audited
+ * as allowed or listed. */
+json_t *ns__list_item(ns__conn *c, const char *ref, const char *endpoint, json_t *item);
 
 /* http.c */
 void ns__dispatch(ns__conn *c);
 /* Query parameter @p name from @p query (URL-decoded into @p out); 1 if present. */
 int ns__query_param(const char *query, const char *name, char *out, size_t cap);
 
-/* figures.c: GET /v1/caseload, /v1/releases, /v1/figures (JSON, or CSV with format=csv). */
+/* figures.c: GET /v1/caseload, /v1/releases, /v1/figures (JSON, or CSV with format=csv);
+ * @p endpoint names the route in the read audit. */
 enum ns__fig_route { NS__FIG_CASELOAD, NS__FIG_RELEASES, NS__FIG_FIGURES };
-void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which);
+void ns__get_figures(ns__conn *c, const char *query, enum ns__fig_route which, const char *endpoint);
 
 #endif /* NS_HTTP_INT_H */

@@ -1,11 +1,12 @@
 /*
  * Web sign-in sessions and the CSRF checks on cookie requests (see http.h).
  *
- * POST /login with the token makes a session: 32 random bytes, sent to the
+ * POST /login with the token or a JWT makes a session for its principal (ending
+ * no later than the JWT): 32 random bytes, sent to the
  * browser as the HttpOnly cookie nomsync_session (hex) and kept here only as
  * their BLAKE2b hash with an expiry, in a table of at most NS__MAX_SESSIONS
  * (when full, the session closest to its expiry makes room). So the cookie
- * never carries the token, a stolen cookie dies with its session, and POST
+ * never carries the token or JWT, a stolen cookie dies with its session, and POST
  * /logout really ends it.
  *
  * SameSite=Strict does not stop requests from other ports of the same host
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define NS__COOKIE_NAME "nomsync_session="
 
@@ -76,30 +78,29 @@ static long ns__session_find(ns_http *h, const char *id)
 	return -1;
 }
 
-enum ns__auth ns__authorise(ns__conn *c)
+int ns__session_principal(ns__conn *c, ns_principal *who)
 {
-	size_t tl = strlen(c->h->token);
 	char id[2 * NS__SESSION_ID_BYTES + 1];
+	long i;
 
-	enum ns__auth a = NS__AUTH_NONE;
-	if (strncasecmp(c->auth, "Bearer ", 7) == 0) {
-		const char *tok = c->auth + 7;
-		if (strlen(tok) == tl && tl > 0 && sodium_memcmp(tok, c->h->token, tl) == 0)
-			a = NS__AUTH_BEARER;
-	} else if (ns__cookie_id(c, id) && ns__session_find(c->h, id) >= 0) {
-		a = NS__AUTH_COOKIE;
-	}
-	if (a != NS__AUTH_NONE) /* the service token (or a sign-in with it): every role */
-		c->who = (ns_principal){ .user = "service", .roles = NS_UROLE_ALL, .service = 1 };
-	return a;
+	if (!ns__cookie_id(c, id) || (i = ns__session_find(c->h, id)) < 0)
+		return 0;
+	*who = c->h->sessions[i].who;
+	return 1;
 }
 
-int ns__session_new(ns_http *h, char id[2 * NS__SESSION_ID_BYTES + 1])
+int ns__session_new(ns_http *h, const ns_principal *who, char id[2 * NS__SESSION_ID_BYTES + 1], long *max_age)
 {
 	uint8_t raw[NS__SESSION_ID_BYTES];
 	uint64_t now = uv_now(h->loop);
+	double life = h->opts.session_lifetime;
 	size_t slot;
 
+	/* A session signed in with a JWT ends with the token. */
+	if (who->expires != 0 && (double)(who->expires - (int64_t)time(NULL)) < life)
+		life = (double)(who->expires - (int64_t)time(NULL));
+	if (life < 1)
+		life = 1;
 	if (h->sessions == NULL && (h->sessions = calloc(NS__MAX_SESSIONS, sizeof(*h->sessions))) == NULL)
 		return NS_ENOMEM;
 	for (size_t i = h->nsessions; i-- > 0;)
@@ -118,7 +119,9 @@ int ns__session_new(ns_http *h, char id[2 * NS__SESSION_ID_BYTES + 1])
 	sodium_bin2hex(id, 2 * NS__SESSION_ID_BYTES + 1, raw, sizeof(raw));
 	sodium_memzero(raw, sizeof(raw));
 	ns__session_hash(h->sessions[slot].hash, id);
-	h->sessions[slot].expires = now + (uint64_t)(h->opts.session_lifetime * 1000);
+	h->sessions[slot].expires = now + (uint64_t)(life * 1000);
+	h->sessions[slot].who = *who;
+	*max_age = (long)life;
 	return 0;
 }
 

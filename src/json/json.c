@@ -672,6 +672,11 @@ json_t *ns_event_to_json(const ns_event *ev)
 		json_decref(obj);
 		return NULL;
 	}
+	if (ev->recorded_by[0] != '\0' &&
+	    json_object_set_new(obj, "recorded_by", json_string(ev->recorded_by)) != 0) {
+		json_decref(obj);
+		return NULL;
+	}
 	/*
 	 * A type this release does not know (a newer release's): no name, its
 	 * number, and a null payload that is not an erasure.
@@ -727,6 +732,8 @@ static json_t *ns__rule_json(const ns_rule *r, const ProtobufCMessageDescriptor 
 		bad = json_object_set_new(o, "values", ns__strings_json(r->values)) != 0;
 	if (!bad && r->kind == NS_RULE_INT)
 		bad = json_object_set_new(o, "min", json_integer((json_int_t)r->min)) != 0;
+	if (!bad && r->kind == NS_CHECK_DISTINCT)
+		bad = json_object_set_new(o, "max", json_integer((json_int_t)r->min)) != 0;
 	if (!bad && r->kind == NS_CHECK_ROLE_ONLY)
 		bad = json_object_set_new(o, "role", json_string(ns_role_name(r->role))) != 0;
 	if (!bad && r->sub != NULL && f != NULL)

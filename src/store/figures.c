@@ -480,23 +480,28 @@ static json_t *ns__jstr_or_null(const char *s)
 	return s[0] ? json_string(s) : json_null();
 }
 
-/* A person as caseload and releases list them. */
-static json_t *ns__figrec_json(const char *ref, const ns__figrec *r)
+/* A person as caseload and releases list them; @p txn reads whether access is restricted. */
+static json_t *ns__figrec_json(MDB_txn *txn, ns_store *s, const char *ref, const ns__figrec *r)
 {
-	json_t *flags = json_array();
+	json_t *flags = json_array(), *o;
 	if (r->breaches_open)
 		json_array_append_new(flags, json_string("IN_BREACH"));
 	if (r->enforcement_due)
 		json_array_append_new(flags, json_string("ENFORCEMENT_DUE"));
 	if (r->conflicts)
 		json_array_append_new(flags, json_string("CONFLICTS"));
-	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ref", ref, "noms",
+	o = json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ref", ref, "noms",
 			 ns__jstr_or_null(r->noms), "crn", ns__jstr_or_null(r->crn), "status", r->status,
 			 "supervision", r->supervision, "prison", ns__jstr_or_null(r->prison), "region",
 			 ns__jstr_or_null(r->region), "pom", ns__jstr_or_null(r->pom), "com",
 			 ns__jstr_or_null(r->com), "tier", ns__jstr_or_null(r->tier), "rosh",
 			 ns__jstr_or_null(r->rosh), "next_key_date", ns__jdate_or_null(r->next_key_date),
 			 "release_date", ns__jdate_or_null(r->release_date), "flags", flags);
+	if (o != NULL && json_object_set_new(o, "restricted", json_boolean(ns__access_has(txn, s, ref))) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static int ns__read_txn(ns_store *s, MDB_txn **txn, ns_diag *d)
@@ -534,7 +539,7 @@ int ns_store_caseload(ns_store *s, const char *staff, json_t **out, ns_diag *d)
 			memcpy(ref, v.mv_data, v.mv_size);
 			ref[v.mv_size] = '\0';
 			if ((rc = ns__figrec_get(txn, s, ref, &r)) == 0)
-				json_array_append_new(arr, ns__figrec_json(ref, &r));
+				json_array_append_new(arr, ns__figrec_json(txn, s, ref, &r));
 			else if (rc == NS_ENOTFOUND)
 				rc = 0;
 		}
@@ -620,7 +625,7 @@ static int ns__release_item(void *arg, MDB_txn *txn, int32_t day, const char *re
 		return 0;
 	if ((rc = ns__figrec_get(txn, q->s, ref, &r)) != 0)
 		return rc == NS_ENOTFOUND ? 0 : rc;
-	json_array_append_new(q->arr, ns__figrec_json(ref, &r));
+	json_array_append_new(q->arr, ns__figrec_json(txn, q->s, ref, &r));
 	return 0;
 }
 
@@ -858,7 +863,7 @@ char *ns_figures_csv(const json_t *v)
 	if (f == NULL)
 		return NULL;
 	if (json_is_array(v)) {
-		/* The columns of ns__figrec_json, named even when there are no rows. */
+		/* The columns of ns__figrec_json but restricted, named even when there are no rows. */
 		static const char *const cols[] = {
 			"ref", "noms", "crn", "status", "supervision", "prison", "region",
 			"pom", "com", "tier", "rosh", "next_key_date", "release_date", "flags",

@@ -362,7 +362,7 @@ static int ns__note_incomplete(char **json, size_t *len, json_t *ids)
 
 /* Load and fold one component; its events live in one arena. */
 int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json,
-			      size_t *len, ns_fold_summary *sum)
+			      size_t *len, ns_fold_summary *sum, ns_access *acc)
 {
 	ns__arena arena = NS__ARENA_INIT;
 	uint8_t *keys;
@@ -403,7 +403,7 @@ int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **j
 	if (evs == NULL)
 		rc = NS_ENOMEM;
 	if (rc == 0)
-		rc = ns_fold(evs, m, json, len, sum);
+		rc = ns_fold_access(evs, m, json, len, sum, acc);
 	if (rc == 0 && incomplete != NULL && (rc = ns__note_incomplete(json, len, incomplete)) != 0) {
 		free(*json);
 		*json = NULL;
@@ -453,6 +453,10 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 {
 	ns__refset comp = { 0 }, done = { 0 };
 	int rc = 0, dirty = ns__dirty_count(txn, s) > 0;
+	ns_access *acc = malloc(sizeof(*acc));
+
+	if (acc == NULL)
+		return NS_ENOMEM;
 
 	for (size_t t = 0; t < touched->n && rc == 0; t++) {
 		const char *canon;
@@ -473,7 +477,7 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 			break;
 		memset(&sum, 0, sizeof(sum));
 		uint64_t t0 = ns__nanos();
-		if ((rc = ns__fold_component(txn, s, &comp, &json, &len, &sum)) != 0)
+		if ((rc = ns__fold_component(txn, s, &comp, &json, &len, &sum, acc)) != 0)
 			break;
 		ns__fold_record(s, ns__nanos() - t0);
 		MDB_val k = { strlen(canon), (void *)canon }, v = { len, json };
@@ -485,7 +489,8 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 			break;
 		v.mv_size = sizeof(sum);
 		v.mv_data = &sum;
-		if ((rc = ns__mdb(mdb_put(txn, s->summary, &k, &v, 0))) != 0)
+		if ((rc = ns__mdb(mdb_put(txn, s->summary, &k, &v, 0))) != 0 ||
+		    (rc = ns__access_put(txn, s, canon, acc)) != 0)
 			break;
 		/* Point every ref at the canonical one; drop views of merged persons. */
 		for (size_t i = 0; i < comp.n && rc == 0; i++) {
@@ -514,7 +519,8 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 						int r1 = mdb_del(txn, s->views, &ok, NULL);
 						int r2 = mdb_del(txn, s->summary, &ok, NULL);
 						int r3 = ns__figures_drop(txn, s, oldref);
-						if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND) || r3) {
+						int r4 = ns__access_drop(txn, s, oldref);
+						if ((r1 && r1 != MDB_NOTFOUND) || (r2 && r2 != MDB_NOTFOUND) || r3 || r4) {
 							rc = NS_ESTORE;
 							break;
 						}
@@ -530,6 +536,7 @@ int ns__refold(MDB_txn *txn, ns_store *s, const ns__refset *touched)
 	}
 	free(comp.ref);
 	free(done.ref);
+	free(acc);
 	return rc;
 }
 

@@ -205,7 +205,7 @@ int ns_store_view(ns_store *s, const char *ref, char **json, size_t *len, char c
 		ns__refset comp = { 0 };
 		if ((rc = ns__component(txn, s, ref, &comp)) == 0 && ns__dirty_any(txn, s, &comp)) {
 			size_t n = 0;
-			if ((rc = ns__fold_component(txn, s, &comp, json, &n, NULL)) == 0) {
+			if ((rc = ns__fold_component(txn, s, &comp, json, &n, NULL, NULL)) == 0) {
 				if (len)
 					*len = n;
 				if (canonical)
@@ -455,11 +455,14 @@ static int ns__summary_cb(void *arg, const MDB_val *k, const MDB_val *v)
 	char key[NS_REF_MAX];
 	ns_fold_summary sum;
 
-	if (k->mv_size >= NS_REF_MAX || v->mv_size != sizeof(sum))
+	/* A summary stored before `restricted` existed reads as unrestricted until its re-fold. */
+	if (k->mv_size >= NS_REF_MAX ||
+	    (v->mv_size != sizeof(sum) && v->mv_size != offsetof(ns_fold_summary, restricted)))
 		return NS_ECORRUPT;
 	memcpy(key, k->mv_data, k->mv_size);
 	key[k->mv_size] = '\0';
-	memcpy(&sum, v->mv_data, sizeof(sum));
+	memset(&sum, 0, sizeof(sum));
+	memcpy(&sum, v->mv_data, v->mv_size);
 	return x->cb(x->arg, key, &sum);
 }
 

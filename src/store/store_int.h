@@ -69,6 +69,9 @@ struct ns_store {
 	 * merge event of the pair, whose last (greatest sort key) says whether the merge is active. */
 	MDB_dbi mergeedge, mergelog;
 	int has_merges; /* likewise */
+	/* access.c: the access state of each restricted person (canonical ref) */
+	MDB_dbi access;
+	int has_access; /* likewise */
 	ns_store_limits lim;
 	/* Where ns_store_expire_held stopped (only the writer touches it). */
 	uint8_t expire_at[NS__LOGKEY];
@@ -200,9 +203,9 @@ const char *ns__canonical(const ns__refset *rs);
 /* Sort keys (NS__SORTKEY each, malloc'd) of every event of a component, sorted, unique. */
 int ns__component_keys(MDB_txn *txn, ns_store *s, const ns__refset *rs, uint8_t **keys,
 		       size_t *nkeys);
-/* Fold a component's events: *json malloc'd; @p sum may be NULL. */
+/* Fold a component's events: *json malloc'd; @p sum and @p acc may be NULL. */
 int ns__fold_component(MDB_txn *txn, ns_store *s, const ns__refset *rs, char **json, size_t *len,
-		       ns_fold_summary *sum);
+		       ns_fold_summary *sum, ns_access *acc);
 /* Persons whose fold is deferred; 0 if none (or on error). */
 size_t ns__dirty_count(MDB_txn *txn, ns_store *s);
 /* 1 if any ref of @p comp awaits a deferred fold. */
@@ -305,6 +308,21 @@ int ns__links(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *touched
 
 /* Open (or, @p create, create) the merge databases. */
 int ns__merges_open(MDB_txn *txn, ns_store *s, int create);
+
+/*
+ * Access records (access.c). ns__access_open opens (or, writable, creates)
+ * the access database; ns__access_put writes a person's record under its
+ * canonical ref, or deletes it when @p a restricts nothing; ns__access_drop
+ * deletes it (the person joined another).
+ */
+int ns__access_open(MDB_txn *txn, ns_store *s, int create);
+int ns__access_put(MDB_txn *txn, ns_store *s, const char *ref, const ns_access *a);
+int ns__access_drop(MDB_txn *txn, ns_store *s, const char *ref);
+/* 1 if the person with canonical ref @p ref has an access record (either list in force), else 0. */
+int ns__access_has(MDB_txn *txn, ns_store *s, const char *ref);
+/* 1 if the stored access record of @p ref is @p a (a fresh fold's, zeroed before it was filled; no record
+ * for an unrestricted person), else 0. */
+int ns__access_matches(MDB_txn *txn, ns_store *s, const char *ref, const ns_access *a);
 /* Record a person.merged / person.unmerged (sort key @p sk): index it under both refs, note them. */
 int ns__merges(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t sk[NS__SORTKEY],
 	       ns__refset *touched);

@@ -230,9 +230,14 @@ static int ns__verify_views(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 	MDB_val k, v;
 	ns__refset rs = { 0 };
 	int g, rc, dirty = ns__dirty_count(txn, s) > 0;
+	ns_access *acc = calloc(1, sizeof(*acc));
 
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->views, &c))) != 0)
+	if (acc == NULL)
+		return NS_ENOMEM;
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->views, &c))) != 0) {
+		free(acc);
 		return rc;
+	}
 	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		char ref[NS_REF_MAX], *json = NULL;
 		size_t len = 0;
@@ -244,7 +249,7 @@ static int ns__verify_views(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 		memcpy(ref, k.mv_data, k.mv_size);
 		ref[k.mv_size] = '\0';
 		if ((rc = ns__component(txn, s, ref, &rs)) != 0 ||
-		    (rc = ns__fold_component(txn, s, &rs, &json, &len, NULL)) != 0) {
+		    (rc = ns__fold_component(txn, s, &rs, &json, &len, NULL, acc)) != 0) {
 			ns__report(r, "view of %s cannot be re-folded (%llu)", ref, 0);
 			continue;
 		}
@@ -252,10 +257,13 @@ static int ns__verify_views(MDB_txn *txn, ns_store *s, ns_verify_report *r)
 			; /* folded fine; the stored view awaits its deferred fold */
 		else if (len != v.mv_size || memcmp(json, v.mv_data, len) != 0)
 			ns__report(r, "stored view of %s differs from a fresh fold (%llu events)", ref, 0);
+		else if (!ns__access_matches(txn, s, ref, acc))
+			ns__report(r, "stored access record of %s differs from a fresh fold (%llu)", ref, 0);
 		free(json);
 	}
 	mdb_cursor_close(c);
 	free(rs.ref);
+	free(acc);
 	r->pending = ns__dirty_count(txn, s);
 	return g == MDB_NOTFOUND ? 0 : ns__mdb(g);
 }

@@ -268,6 +268,13 @@ static int ns__append_once(ns_store *s, void *arg)
 				*bad = i;
 			return rc;
 		}
+		if (in[i].recorded_by[0] != '\0' && !ns_is_user_id(in[i].recorded_by)) {
+			if (bad)
+				*bad = i;
+			return ns_diag_set(d, NS_EVALID, "recorded_by",
+					   "'%.40s' is not a user id (1-127 printable characters, no spaces)",
+					   in[i].recorded_by);
+		}
 		/* A business time ahead of this clock would win every "latest" rule of the fold. */
 		if (now <= INT64_MAX - NS_CLOCK_SKEW_MAX && in[i].occurred_at > now + NS_CLOCK_SKEW_MAX) {
 			char when[21];
@@ -345,8 +352,8 @@ static int ns__append_once(ns_store *s, void *arg)
 				goto abort;
 			}
 		}
-		rc = ns_event_build(&s->id, vv.seq + 1, vv.head, in[i].occurred_at, now, in[i].offender,
-				    in[i].payload, &ev);
+		rc = ns_event_build_by(&s->id, vv.seq + 1, vv.head, in[i].occurred_at, now, in[i].offender,
+				       in[i].recorded_by, in[i].payload, &ev);
 		if (rc != 0) {
 			if (bad)
 				*bad = i;

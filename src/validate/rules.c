@@ -319,6 +319,16 @@ static int ns__site(const struct ns__at *at, const ns_rule *r, const char *path,
 	return ns_validate_site(ns_role_parse(ns__str(at->m, r->other)), v, at->d);
 }
 
+/* A user id (ns_is_user_id): 1-127 printable ASCII characters, no spaces. */
+static int ns__user(const struct ns__at *at, const ns_rule *r, const char *path, const char *v)
+{
+	(void)r;
+	if (!ns_is_user_id(v))
+		return ns_diag_set(at->d, NS_EVALID, path,
+				   "'%.40s' is not a user id (1-127 printable characters, no spaces)", v);
+	return 0;
+}
+
 /*
  * String rules by kind: the function, whether it also judges an empty
  * value (otherwise empty passes if optional, or is "required for TYPE"),
@@ -344,6 +354,7 @@ static const struct {
 	[NS_RULE_KEY] = { ns__key, 1, "" },
 	[NS_RULE_ROLE] = { ns__role, 1, "" },
 	[NS_RULE_SITE] = { ns__site, 1, "" },
+	[NS_RULE_USER] = { ns__user, 0, " (a user id)" },
 };
 
 /* Apply string rule @p r to value @p v, named @p path. */
@@ -581,6 +592,30 @@ static int ns__when(const struct ns__at *at, const ns_rule *r, const char *path)
 			   r->value, v ? v : "");
 }
 
+/* The elements of repeated string r->field are distinct, and at most r->min of them. */
+static int ns__distinct(const struct ns__at *at, const ns_rule *r, const char *path)
+{
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field_by_name(at->m->descriptor, r->field);
+	const char *const *v;
+	char at_i[NS__PATH_MAX];
+	size_t n;
+
+	if (f == NULL || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_STRING)
+		return ns_diag_set(at->d, NS_EVALID, path, "the catalogue's check does not fit this field");
+	n = *(const size_t *)((const char *)at->m + f->quantifier_offset);
+	memcpy(&v, (const char *)at->m + f->offset, sizeof(v));
+	if ((long long)n > r->min)
+		return ns_diag_set(at->d, NS_EVALID, path, "at most %lld are allowed (got %zu)", r->min, n);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (v[i] != NULL && v[j] != NULL && strcmp(v[i], v[j]) == 0) {
+				ns__path(at_i, at->prefix, r->field, (long)i);
+				return ns_diag_set(at->d, NS_EVALID, at_i, "'%.40s' is listed twice", v[i]);
+			}
+	return 0;
+}
+
 static const ns__check_fn ns__checks[] = {
 	[NS_CHECK_NOT_BEFORE] = ns__not_before,
 	[NS_CHECK_NOT_AFTER] = ns__not_after,
@@ -590,6 +625,7 @@ static const ns__check_fn ns__checks[] = {
 	[NS_CHECK_ROLE_ONLY] = ns__role_only,
 	[NS_CHECK_ONLY_FOR] = ns__only_for,
 	[NS_CHECK_WHEN] = ns__when,
+	[NS_CHECK_DISTINCT] = ns__distinct,
 };
 
 /* Apply the rules of @p spec to at->m, in order; the first failure wins. */

@@ -194,4 +194,14 @@ dup=$(jq -r .removed "$WORK/genh/HUBG.jsonl" | head -n1)
 expect_eq "$($NS --dir "$WORK/hubg" show "$dup" --json | jq -r '[.noms, (.merged_from | join(","))] | join(" ")')" \
   "$surv $dup" "the duplicate's number finds the merged record, which names it in merged_from"
 
+# access.restricted recorded by a named user: --recorded-by signs it in; the log and the view show it.
+$NS --dir "$WORK/mdig" append --recorded-by PO_SMITH >/dev/null <<J
+{"type":"access.restricted","offender":"$surv","occurred_at":"2026-01-05T09:00:00Z","mode":"RESTRICTION","users":["PO_SMITH","jane.doe"],"reason":"Staff member on the caseload"}
+J
+expect_eq "$($NS --dir "$WORK/mdig" log --offender "$surv" --json | jq -r 'select(.type == "access.restricted") | .recorded_by')" \
+  PO_SMITH "log --json shows who recorded the event"
+expect_eq "$($NS --dir "$WORK/mdig" show "$surv" --json | jq -r '[.access[0].mode, (.access[0].users | join(",")), .provenance.access.recorded_by] | join(" ")')" \
+  "RESTRICTION PO_SMITH,jane.doe PO_SMITH" "the view shows the restriction and who recorded it"
+expect_fail 2 "--recorded-by with a space refused" $NS --dir "$WORK/mdig" append --recorded-by "PO SMITH" /dev/null
+
 finish

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The HTTP/JSON API and the caseworker web page on a real network of five
 # daemons (a court, two prisons, a probation area and a hub; the hub serves
-# [http]). API checks with curl + jq: authentication (bearer token, login
-# session cookie, 401s, CSRF refusals, sign-out by POST), views by NOMS number and CRN byte-for-byte equal to
+# [http] and [auth]). API checks with curl + jq: authentication (bearer token,
+# login session cookie with the token or a JWT, 401s, CSRF refusals, sign-out by POST), views by NOMS number and CRN byte-for-byte equal to
 # `nomsync show --json`, event timelines, caseloads by prison, region and
 # surname, the event catalogue and reference data (equal to `nomsync
 # catalogue --json` and the CSVs), appends (201, 422 naming the field, 400,
@@ -21,6 +21,12 @@ mknode MDI prison; mknode LEI prison; mknode N55 probation; mknode HUBNE hub; mk
 write_roster
 config HUBNE
 printf '[http]\nlisten = 127.0.0.1:%s\ntoken = %s\n' "$HTTP_PORT" "$TOKEN" >>"$WORK/HUBNE.conf"
+# People sign in with JWTs from a test key (`nomsync token`); a prison officer may view records only.
+$NS token keygen --alg ES256 --out "$WORK/signer.pem" >/dev/null
+$NS token jwks "$WORK/signer.pem:web1" >"$WORK/jwks.json"
+printf '[auth]\njwks = %s\naudience = nomsync\n' "$WORK/jwks.json" >>"$WORK/HUBNE.conf"
+OFFICER_JWT=$($NS token mint --key "$WORK/signer.pem" --kid web1 --user officer1 --name "Pat Officer" \
+  --roles VIEW --aud nomsync)
 config MDI HUBNE N55
 config LEI HUBNE
 config N55 HUBNE
@@ -71,6 +77,13 @@ expect_grep 'id="login-form"' "$WORK/body" "a wrong token shows the login page a
 expect_grep 'role="alert"[^>]*>.*That token is not valid' "$WORK/body" "... saying the token is not valid, as an alert"
 expect_grep 'aria-describedby="token-error token-hint" aria-invalid="true"' "$WORK/body" "... with the field described by the error"
 expect_grep '<title>Error: Sign in' "$WORK/body" "... and a title that starts with Error:"
+expect_eq "$(req POST /login --data-urlencode "token=$OFFICER_JWT")" 303 "login with a JWT: 303 See Other"
+jcookie=$(grep -i '^set-cookie: nomsync_session=' "$WORK/headers" | head -n1 | sed 's/^[^:]*: //; s/;.*//' | tr -d '\r')
+expect_eq "$(req GET /v1/whoami -H "Cookie: $jcookie")" 200 "the JWT's session: whoami"
+expect_eq "$(body '.user + " " + (.roles | join(","))')" "officer1 ROLE_NOMSYNC_VIEW" "... is the officer, with the JWT's roles"
+expect_eq "$(req GET /v1/status -H "Cookie: $jcookie")" 403 "the officer's session may not read the status (ROLE_NOMSYNC_ADMIN)"
+expect_eq "$(req GET / -H "Authorization: Bearer $OFFICER_JWT")" 200 "GET / with a login proxy's Bearer JWT: the page"
+expect_grep 'id="user-badge"' "$WORK/body" "... with the signed-in user's place in the header"
 expect_eq "$(req POST /login --data-urlencode "token=$TOKEN")" 303 "login with the token: 303 See Other"
 grep -qi '^location: /' "$WORK/headers" && ok "login redirects to /" || bad "login redirects to /: $(tr '\r\n' '  ' <"$WORK/headers")"
 cookie=$(grep -i '^set-cookie: nomsync_session=' "$WORK/headers" | head -n1 | tr -d '\r')
@@ -247,7 +260,8 @@ if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && command -v python
   mkdir -p "$shots"
   brc=0
   python3 "$SRC/tests/web/browser_test.py" --base "$API" --token "$TOKEN" --screenshot-dir "$shots" \
-    --noms A0001AB --conflict-noms "$conflicted" >"$WORK/browser.out" 2>&1 || brc=$?
+    --noms A0001AB --conflict-noms "$conflicted" --jwt "$OFFICER_JWT" --jwt-name "Pat Officer" \
+    >"$WORK/browser.out" 2>&1 || brc=$?
   sed 's/^/  browser: /' "$WORK/browser.out"
   summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/browser.out" | tail -n1)
   bp=$(echo "$summary" | cut -d' ' -f1); bf=$(echo "$summary" | cut -d' ' -f3)

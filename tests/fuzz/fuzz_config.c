@@ -8,7 +8,8 @@
  * Invariants on success: dir, listen and roster are set; every string is
  * terminated within its buffer; numbers are within their documented ranges;
  * peers are at most NS_MAX_PEERS, with distinct non-empty site codes and
- * tcp:// or ipc:// endpoints; http.token is set when http.listen is.
+ * tcp:// or ipc:// endpoints; http.token or auth.jwks is set when http.listen
+ * is; auth.leeway is at most 3600.
  * On failure: NS_ECONFIG with a message.
  */
 #include "fuzz_common.h"
@@ -44,8 +45,13 @@ static void check(const char *text, size_t len, const char *base)
 		ns_fuzz_die("a configuration string is not terminated");
 	if (!c.dir[0] || !c.listen[0] || !c.roster[0])
 		ns_fuzz_die("accepted a configuration without dir, listen or roster");
-	if (c.http_listen[0] && !c.http_token[0])
-		ns_fuzz_die("accepted [http] listen without a token");
+	if (c.http_listen[0] && !c.http_token[0] && !c.auth_jwks[0])
+		ns_fuzz_die("accepted [http] listen without a token or a key set");
+	if (strnlen(c.auth_jwks, sizeof(c.auth_jwks)) >= sizeof(c.auth_jwks) ||
+	    strnlen(c.auth_issuer, sizeof(c.auth_issuer)) >= sizeof(c.auth_issuer) ||
+	    strnlen(c.auth_audience, sizeof(c.auth_audience)) >= sizeof(c.auth_audience) ||
+	    c.auth_leeway > 3600)
+		ns_fuzz_die("an [auth] value is unterminated or out of range");
 	if ((c.http_audit != 0 && c.http_audit != 1) || (c.http_audit_syslog != 0 && c.http_audit_syslog != 1) ||
 	    c.http_audit_days < 1 || c.http_audit_days > 36500)
 		ns_fuzz_die("[http] audit %d, audit_syslog %d or audit_days %u out of range", c.http_audit,

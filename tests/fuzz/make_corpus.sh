@@ -53,6 +53,9 @@ cat >>"$W/gen/MDI.jsonl" <<'J'
 {"type":"alert.closed","offender":"A0000AA","occurred_at":"2024-06-01T10:00:00Z","alert_code":"HA","to_date":"2024-06-01"}
 {"type":"manager.handover.changed","offender":"A0000AA","occurred_at":"2024-06-02T10:00:00Z","handover_date":"2024-06-02","responsible":"COM"}
 {"type":"person.deceased","offender":"A0002AC","occurred_at":"2027-01-01T10:00:00Z","date_of_death":"2027-01-01"}
+{"type":"access.restricted","offender":"X000001","occurred_at":"2025-06-03T10:00:00Z","mode":"RESTRICTION","users":["PO_SMITH","jane.doe"],"reason":"Staff member on the caseload"}
+{"type":"access.restricted","offender":"X000001","occurred_at":"2025-06-04T10:00:00Z","mode":"EXCLUSION","users":["CASE_ADMIN"],"reason":"Conflict of interest"}
+{"type":"access.lifted","offender":"X000001","occurred_at":"2025-07-01T10:00:00Z","mode":"EXCLUSION"}
 J
 for c in SHEFMC MDI LEI N55; do $NS --dir "$W/$c" append "$W/gen/$c.jsonl" >/dev/null; done
 
@@ -135,7 +138,7 @@ $NS --dir "$W/AUTH" export >"$W/AUTH.bundle" 2>/dev/null
 $NS --dir "$W/AUTH" roster-sign "$HERE/data/roster" >/dev/null
 $NS --dir "$W/AUTH" id | cut -d' ' -f3 >"$HERE/data/authority"
 
-for t in event message ingest bundle json config roster http; do
+for t in event message ingest bundle json config roster http jwt; do
   mkdir -p "$HERE/corpus/$t"
   find "$HERE/corpus/$t" -type f ! -name 'crash-*' ! -name 'v1-*' -delete
 done
@@ -311,6 +314,8 @@ put('config', 'all-keys', b'; comment\n[node]\ndir = MDI # relative\nlisten = ip
 put('config', 'http-audit', b'[node]\ndir = /tmp/w/MDI\nlisten = tcp://127.0.0.1:20001\nroster = /tmp/w/roster\n'
     b'[http]\nlisten = 127.0.0.1:8401\ntoken = 0123456789abcdef0123456789abcdef\naudit = on\naudit_days = 2555\n'
     b'audit_syslog = off\n')
+put('config', 'auth', b'[node]\ndir = d\nlisten = tcp://127.0.0.1:7401\nroster = r\n[http]\nlisten = 127.0.0.1:8401\n'
+    b'[auth]\njwks = jwks.json\nissuer = https://sign-in.example/issuer\naudience = nomsync\nleeway = 30\n')
 
 # --- roster: the real one, the example (placeholders), variants.
 roster = open(os.path.join(OUT, '..', 'data', 'roster'), 'rb').read()
@@ -356,6 +361,32 @@ put('http', 'pipelined', req(b'GET', b'/healthz') + req(b'GET', b'/v1/offenders/
 put('http', 'http10', b'GET /v1/status HTTP/1.0\r\n' + T + b'\r\n')
 put('http', 'garbage', b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03')
 PY
-echo "corpus:"; for t in event message ingest bundle json config roster http; do
+# --- jwt: key sets with tokens (nomsync token), and header/payload pairs the
+# harness signs itself ("signed\n"). Tokens live ~3 years from now: the
+# harness verifies at 2027-01-15.
+J=$HERE/corpus/jwt
+for a in RS256 ES256 EdDSA; do $NS token keygen --alg $a --out "$W/jwt-$a.pem"; done
+$NS token keygen --alg ES256 --out "$W/jwt-other.pem"
+jwks=$($NS token jwks "$W/jwt-RS256.pem:r1" "$W/jwt-ES256.pem:e1" "$W/jwt-EdDSA.pem:d1" | tr -d ' \n')
+mint() { $NS token mint --iss iss-fz --aud aud-fz --ttl 100000000 "$@"; }
+for a in RS256 ES256 EdDSA; do
+  k=$(case $a in RS256) echo r1;; ES256) echo e1;; *) echo d1;; esac)
+  printf '%s\n\n%s\n' "$jwks" "$(mint --key "$W/jwt-$a.pem" --kid $k --user PO_$a --name 'Pat O' --roles VIEW,RECORD)" >"$J/valid-$a"
+done
+printf '%s\n\n%s\n%s\n%s\n%s\n' "$jwks" \
+  "$(mint --key "$W/jwt-other.pem" --kid e1 --user FORGER --roles ALL)" \
+  "$(mint --key "$W/jwt-ES256.pem" --kid e1 --user OLD --ttl -100000000)" \
+  "$(mint --key "$W/jwt-EdDSA.pem" --kid d1 --user LATER --nbf-in 100000000)" \
+  "$(mint --key "$W/jwt-ES256.pem" --kid r1 --user SWAP)" >"$J/refused"
+printf '%s\n\n%s\n' "$jwks" "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4IiwiZXhwIjo5OTk5OTk5OTk5fQ." >"$J/alg-none"
+printf '%s\n\n%s\n' '{"keys":[{"kty":"oct","kid":"h","k":"c2VjcmV0"}]}' x.y.z >"$J/jwks-oct"
+printf '%s\n\n' '{"keys":[{"kty":"RSA","kid":"r","n":"AQAB","e":"AQAB","use":"enc"}]}' >"$J/jwks-rsa-short"
+printf '%s\n\n' '{"keys":[{"kty":"EC","kid":"e","crv":"P-384","x":"AA","y":"AA"}]}' >"$J/jwks-ec-p384"
+printf 'signed\n%s\n%s' '{"alg":"EdDSA","kid":"fz"}' \
+  '{"user_name":"AB","name":"A B","sub":"x","iss":"iss-fz","aud":["y","aud-fz"],"exp":1800000100,"nbf":1799999000,"authorities":["ROLE_NOMSYNC_VIEW","ROLE_X"]}' >"$J/signed-valid"
+printf 'signed\n%s\n%s' '{"alg":"EdDSA","kid":"fz","crit":["b64"]}' '{"sub":"x","exp":1}' >"$J/signed-crit"
+printf 'signed\n%s\n%s' '{"alg":"RS256","kid":"rs"}' '{"sub":"x","iss":"iss-fz","aud":"aud-fz","exp":1800000100}' >"$J/signed-alg-mismatch"
+printf 'signed\n%s\n%s' '{"alg":"EdDSA","kid":"fz"}' '{"sub":"a b","iss":"other","aud":"aud-fz","exp":"soon","authorities":"ROLE_NOMSYNC_ADMIN"}' >"$J/signed-bad-claims"
+echo "corpus:"; for t in event message ingest bundle json config roster http jwt; do
   printf '  %-8s %3d files, %6d bytes\n' $t "$(ls "$HERE/corpus/$t" | wc -l)" "$(cat "$HERE/corpus/$t"/* | wc -c)"
 done

@@ -19,7 +19,9 @@ version pinned in tests/web/package.json; deploy/deps.sh installs it) runs its
 wcag2a/2aa/21a/21aa/22aa rules on every page visited and any violation fails;
 the keyboard is checked (skip link, focus on each new page's h1, the status
 page's pause control), pages reflow at 320 CSS px, and a wrong token is
-reported as an error on the login page.
+reported as an error on the login page. With --jwt it finally signs in with a
+JWT of a user with ROLE_NOMSYNC_VIEW only: the header names the user and
+roles, and the pages that need other roles are hidden and refused.
 
     browser_test.py --base http://127.0.0.1:PORT --token TOKEN \
         --screenshot-dir DIR --noms A0001AB --conflict-noms A0000AA
@@ -620,6 +622,9 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     d.click(d.wait('#login-button'))
     d.wait('#search-input')
     r.ok('signed in: search page shown')
+    d.wait_until(lambda: d.attr(d.find('#user-badge'), 'hidden') is None, 'the signed-in user in the header')
+    r.check('service' in d.text(d.find('#user-badge-name')).lower(), 'signed in with the token: the header says service',
+            d.text(d.find('#user-badge-name')))
     axe_check(d, r, 'home')
     del form
 
@@ -844,6 +849,28 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
     d.wait('#login-form')
     r.ok('after signing out the session is gone (the login page again)')
 
+    # 12. Signing in with a JWT (pasted): the header shows the user's name
+    # and roles, and pages the roles do not allow are hidden and refused.
+    if args.jwt:
+        d.type(d.wait('#token-input'), args.jwt)
+        d.click(d.wait('#login-button'))
+        d.wait('#search-input')
+        d.wait_until(lambda: d.find('#user-badge') is not None and d.attr(d.find('#user-badge'), 'hidden') is None,
+                     'the user in the header')
+        r.eq(d.text(d.find('#user-badge-name')), args.jwt_name, 'signed in with a JWT: the header names the user')
+        r.eq(d.text(d.find('#user-badge-roles')).lower(), 'view', 'the header shows the user\'s roles')
+        hidden = [i for i in ('nav-figures', 'nav-status') if d.attr(d.find('#' + i), 'hidden') is not None]
+        r.eq(hidden, ['nav-figures', 'nav-status'], 'links to pages the roles do not allow are hidden')
+        r.check(d.attr(d.find('#nav-search'), 'hidden') is None, 'the search link stays (ROLE_NOMSYNC_VIEW)')
+        axe_check(d, r, 'home (signed in with a JWT)')
+        d.get(base + '/#/status')
+        err = d.wait('#error-message')
+        d.wait_until(lambda: 'ROLE_NOMSYNC_ADMIN' in d.text(err), 'the status page refused for want of a role')
+        r.ok('a page the roles do not allow says which role it needs')
+        d.click(d.find('#nav-logout'))
+        d.wait('#login-form')
+        r.ok('signed out of the JWT session')
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -854,6 +881,8 @@ def main():
     ap.add_argument('--conflict-noms', default='A0000AA')
     ap.add_argument('--chromedriver', default='/usr/bin/chromedriver')
     ap.add_argument('--chromium', default='/usr/bin/chromium')
+    ap.add_argument('--jwt', help='a JWT with ROLE_NOMSYNC_VIEW only, to sign in with at the end')
+    ap.add_argument('--jwt-name', help='the name claim of --jwt')
     args = ap.parse_args()
     r = Results()
     try:

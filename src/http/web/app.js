@@ -307,6 +307,23 @@
   var announceTimer = null;
   var routedHash = '';       /* the address of the page shown, for a stray #main */
   var nodeStatus = null;  /* last /v1/status, for the header badge and caseload list */
+  var whoami = null;      /* GET /v1/whoami: the signed-in user's name and roles (null: not known) */
+
+  /*
+   * The role each page needs (as the server's route table, src/http/authz.c,
+   * says for the API it calls): links and forms the user's roles do not allow
+   * are hidden, and such a page says so instead of failing request by request.
+   */
+  var PAGE_ROLES = {
+    search: 'ROLE_NOMSYNC_VIEW', offender: 'ROLE_NOMSYNC_VIEW', caseload: 'ROLE_NOMSYNC_VIEW',
+    mycaseload: 'ROLE_NOMSYNC_VIEW', releases: 'ROLE_NOMSYNC_VIEW', figures: 'ROLE_NOMSYNC_FIGURES',
+    status: 'ROLE_NOMSYNC_ADMIN'
+  };
+
+  function mayUse(page) {
+    var need = PAGE_ROLES[page];
+    return !need || !whoami || (whoami.roles || []).indexOf(need) >= 0;
+  }
 
   function showError(message) {
     $('error-message').textContent = message;
@@ -453,6 +470,12 @@
       $('search-input').value = '';
     }
     announce('');
+    if (!mayUse(r.name)) {
+      showView('home');
+      setTitle('Not allowed');
+      showError('Your account does not have the role ' + PAGE_ROLES[r.name] + ' that this page needs.');
+      return;
+    }
     switch (r.name) {
       case 'home':
         showView('home');
@@ -1759,6 +1782,25 @@
     $('node-badge').hidden = false;
   }
 
+  /* The signed-in user in the header; hide what their roles do not allow. */
+  function applyWhoami(me) {
+    whoami = me;
+    $('user-badge-name').textContent = me.name || me.user || '';
+    $('user-badge-roles').textContent = (me.roles || []).map(function (r) {
+      return r.replace(/^ROLE_NOMSYNC_/, '');
+    }).join(', ') || 'no roles';
+    $('user-badge').hidden = false;
+    var links = document.querySelectorAll('.header__nav a[data-route]');
+    for (var i = 0; i < links.length; i++) {
+      links[i].hidden = !mayUse(links[i].getAttribute('data-route'));
+    }
+    $('search-form').hidden = !mayUse('search');
+  }
+
+  function loadWhoami() {
+    return api('/v1/whoami').then(applyWhoami).catch(function () { /* everything shown; the server still decides */ });
+  }
+
   /* ---- start ------------------------------------------------------------------- */
 
   /* Fetch the display names (see PRISONS above); resolves when done or failed. */
@@ -1782,7 +1824,10 @@
     $('mycaseload-form').addEventListener('submit', onMyCaseload);
     $('releases-form').addEventListener('submit', onReleases);
     $('figures-form').addEventListener('submit', onFigures);
-    api('/v1/status').then(function (st) {
+    var me = loadWhoami();
+    me.then(function () {
+      return mayUse('status') ? api('/v1/status') : Promise.reject(null);
+    }).then(function (st) {
       nodeStatus = st;
       updateBadge(st);
       if (parseHash().name === 'caseload') {
@@ -1795,7 +1840,7 @@
     $('skip-link').addEventListener('click', onSkipLink);
     $('status-pause').addEventListener('click', onStatusPause);
     new MutationObserver(afterDraw).observe($('main'), { childList: true, subtree: true, attributes: true, attributeFilter: ['hidden'] });
-    loadNames().then(function () {
+    Promise.all([loadNames(), me]).then(function () {
       window.addEventListener('hashchange', onHashChange);
       route();
       afterDraw();
