@@ -9,8 +9,10 @@
 # of distinct persons in a loop and a kill -9 in the middle of them: every
 # person whose view came back (200) has an entry. Then, restarted: GET
 # /v1/audit by offender, user and time range, its refusals, the metrics, and
-# `nomsync audit` while the daemon runs; and over TLS, three reads on one
-# connection (responses held for the audit are sealed when sent).
+# `nomsync audit` while the daemon runs; over TLS, three reads on one
+# connection (responses held for the audit are sealed when sent); with JWTs,
+# a read allowed and a read refused (no role) audited with the user and roles
+# and surviving another kill -9, and the audit's own role.
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/net.bash"
 
@@ -136,7 +138,40 @@ codes=$(curl -sS --cacert "$WORK/api.crt" -H "Authorization: Bearer $TOKEN" -o /
   "$API/v1/offenders/$a0" "$API/v1/offenders/$a1" "$API/v1/offenders/$a0")
 expect_eq "$codes" "200 200 200 " "three view reads over one TLS connection"
 expect_eq "$(audit_count)" $((before + 3)) "... all three audited"
+
+# ---- people (JWTs): allowed and refused reads audited with the user and roles, kill -9 again ------
+$NS token keygen --alg ES256 --out "$WORK/signer.pem" >/dev/null
+$NS token jwks "$WORK/signer.pem:k1" >"$WORK/jwks.json"
+printf '[auth]\njwks = %s\n' "$WORK/jwks.json" >>"$WORK/MDI.conf"
+mint() { $NS token mint --key "$WORK/signer.pem" --kid k1 --user "$1" --roles "$2"; }
+ALICE=$(mint alice VIEW) CLERK=$(mint clerk RECORD) AUDITOR=$(mint auditor AUDIT)
+as() { curl -sS --cacert "$WORK/api.crt" -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $1" "$API$2"; }
 stop MDI && ok "the daemon stops cleanly (TLS)" || bad "the daemon stops cleanly (TLS)"
+start MDI
+deadline=$((SECONDS + 30))
+until curl -fsS --cacert "$WORK/api.crt" -o /dev/null "$API/healthz" 2>/dev/null; do
+  [ $SECONDS -lt $deadline ] || break
+  sleep 0.1
+done
+expect_eq "$(as "$ALICE" "/v1/offenders/$a1")" 200 "alice (VIEW) reads a view"
+expect_eq "$(as "$CLERK" "/v1/offenders/$a1")" 403 "clerk (RECORD only) is refused it"
+expect_eq "$(as "$ALICE" "/v1/audit?offender=$a1")" 403 "alice may not read the audit"
+expect_eq "$(jq -r .role "$WORK/body")" ROLE_NOMSYNC_AUDIT "... the refusal names ROLE_NOMSYNC_AUDIT"
+kill9 MDI
+$NS --dir "$WORK/MDI" audit --json --offender "$a1" --from "$(date -u +%Y-%m-%d)" >"$WORK/people"
+expect_eq "$(jq -c 'select(.user == "alice") | [.outcome, .roles]' "$WORK/people")" '["allowed",["ROLE_NOMSYNC_VIEW"]]' \
+  "after kill -9: alice's read, allowed, with her roles"
+expect_eq "$(jq -c 'select(.user == "clerk") | [.outcome, .roles]' "$WORK/people")" '["no_role",["ROLE_NOMSYNC_RECORD"]]' \
+  "after kill -9: clerk's refused read, no_role"
+start MDI
+deadline=$((SECONDS + 30))
+until curl -fsS --cacert "$WORK/api.crt" -o /dev/null "$API/healthz" 2>/dev/null; do
+  [ $SECONDS -lt $deadline ] || break
+  sleep 0.1
+done
+expect_eq "$(as "$AUDITOR" "/v1/audit?user=clerk")" 200 "the auditor (AUDIT) reads the audit by user"
+expect_eq "$(jq -c '[.entries[] | .outcome]' "$WORK/body")" '["no_role"]' "... clerk's refused read"
+stop MDI && ok "the daemon stops cleanly (JWT)" || bad "the daemon stops cleanly (JWT)"
 expect_fail 2 "nomsync audit: a bad --from is a usage error" $NS --dir "$WORK/MDI" audit --from 2026-02-30
 expect_fail 1 "nomsync audit: no audit in a directory" $NS --dir "$WORK/gen" audit
 finish
