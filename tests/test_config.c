@@ -71,6 +71,9 @@ static void test_full(void)
 		"connections_per_client = 8\n"
 		"response_timeout = 2.5\n"
 		"session_lifetime = 3600\n"
+		"audit = off\n"
+		"audit_days = 365\n"
+		"audit_syslog = on\n"
 		"tls_cert = tls/api.crt\n"
 		"tls_key = /etc/ssl/private/api.key\n"
 		"tls_client_ca = clients.pem\n"
@@ -104,6 +107,9 @@ static void test_full(void)
 	CHECK_INT(c->http_conns_per_client, 8);
 	CHECK(c->http_response_timeout == 2.5);
 	CHECK(c->http_session_lifetime == 3600);
+	CHECK_INT(c->http_audit, 0);
+	CHECK_INT(c->http_audit_days, 365);
+	CHECK_INT(c->http_audit_syslog, 1);
 	/* TLS files: relative to the config directory, absolute as given. */
 	CHECK_STR(c->http_tls_cert, "/etc/nomsync/tls/api.crt");
 	CHECK_STR(c->http_tls_key, "/etc/ssl/private/api.key");
@@ -175,6 +181,10 @@ static void test_defaults(void)
 	CHECK_INT(c->http_conns_per_client, 0);
 	CHECK(c->http_response_timeout == 0);
 	CHECK(c->http_session_lifetime == 0);
+	/* The read audit: on, seven years, no syslog. */
+	CHECK_INT(c->http_audit, 1);
+	CHECK_INT(c->http_audit_days, 2555);
+	CHECK_INT(c->http_audit_syslog, 0);
 	CHECK_STR(c->http_tls_cert, ""); /* no TLS unless asked for */
 	CHECK_STR(c->http_tls_key, "");
 	CHECK_STR(c->http_tls_client_ca, "");
@@ -352,6 +362,13 @@ static void test_errors(void)
 	EXPECT_ERROR(NODE_MIN "Dir = /x\n", 5, "unknown key 'Dir'");
 	EXPECT_ERROR(NODE_MIN "[http]\nport = 8401\n", 6, "'port' in [http]");
 	EXPECT_ERROR(NODE_MIN "[http]\ndir = /x\n", 6, "'dir' in [http]");
+	/* The read audit's keys. */
+	EXPECT_ERROR(NODE_MIN "[http]\naudit = yes\n", 6, "audit must be on or off");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_syslog = 1\n", 6, "audit_syslog must be on or off");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_days = 0\n", 6, "audit_days must be a whole number of days");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_days = 7.5\n", 6, "audit_days must be");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_days = 36501\n", 6, "audit_days must be");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_days =\n", 6, "audit_days must be");
 
 	/* Bad endpoints: [node] listen. */
 	EXPECT_ERROR("[node]\nlisten = 127.0.0.1:7401\n", 2, "listen must be tcp://HOST:PORT or ipc://PATH");

@@ -19,6 +19,7 @@
  *   nomsync --dir DIR hold | release         (appends held after a restore)
  *   nomsync --dir DIR rekey                  (rotate this site's key)
  *   nomsync catalogue [--json]               (the event types and their rules; no store)
+ *   nomsync --dir DIR audit [--offender ID] [--user U] [--from D] [--to D] [--limit N] [--json]
  *   nomsync token keygen|jwks|mint ...       (test keys and JWTs; tools/nomsync_token.c)
  *
  * Errors go to stderr with exit status 1 (2 for usage errors).
@@ -33,6 +34,7 @@
 #include <nomsync/store.h>
 #include <nomsync/validate.h>
 
+#include "nomsync_audit.h"
 #include "nomsync_token.h"
 
 #include <errno.h>
@@ -77,6 +79,8 @@ static const char *usage_text =
 	"  hold | release                   hold appends after restoring a backup / release by hand\n"
 	"  rekey                            rotate this site's signing key\n"
 	"  catalogue [--json]               every event type: label, roles, fields (no --dir)\n"
+	"  audit [--offender ID] [--user U] [--from DATE] [--to DATE] [--limit N] [--json]\n"
+	"                                   the read audit (who read whose record), read-only\n"
 	NS__TOKEN_USAGE
 	"\n"
 	"init --role also accepts 'authority': the offline roster authority, whose\n"
@@ -1157,6 +1161,8 @@ int main(int argc, char **argv)
 	argv += i;
 	if (strcmp(cmd, "init") == 0)
 		return cmd_init(dir, argc, argv);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(dir, argc, argv);
 	if (strcmp(cmd, "token") == 0)
 		return ns__cmd_token(argc, argv);
 	if (strcmp(cmd, "catalogue") == 0) {

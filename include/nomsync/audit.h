@@ -54,26 +54,48 @@ typedef struct ns_audit ns_audit;
 typedef struct ns_audit_opts {
 	unsigned days;   /**< retention in days (0: 2,555) */
 	int syslog;      /**< 1: also one JSON line per entry to syslog */
-	size_t map_size; /**< LMDB map size in bytes (0: 64 GiB) */
+	size_t map_size; /**< initial LMDB map size in bytes (0: 64 GiB); it doubles when full */
+	size_t map_max;  /**< the map grows up to this (0: the larger of map_size and 64 GiB);
+			      past it a submission fails with NS_EMAPFULL */
 } ns_audit_opts;
 
 /**
  * @brief Open (creating if needed) the audit environment in @p dir and
  *	start its writer thread.
+ *
+ * The writer thread also expires entries older than the retention: once at
+ * open and then every 24 hours, in bounded transactions between batches (so
+ * a large expiry never holds audited responses back for long).
  * @return 0, NS_EIO, NS_ESTORE, NS_ENOMEM
  */
 int ns_audit_open(ns_audit **out, const char *dir, const ns_audit_opts *opts, ns_diag *d);
 
-/** @brief Commit everything queued, stop the writer and close (NULL is fine). */
+/**
+ * @brief Commit everything queued, stop the writer and close (NULL is fine).
+ *
+ * Call it on the thread of the loop(s) that submitted, while they can still
+ * run: the done callbacks not yet delivered are called from here, and each
+ * loop's wake-up handle (a uv_async_t) is closed, which completes when that
+ * loop next runs (a daemon's shutdown runs it anyway); the object is freed
+ * then. Without submissions (read-only, or never used) it is freed at once.
+ */
 void ns_audit_close(ns_audit *a);
 
-/** Called on the submitter's loop thread once the entries are durable (status 0) or failed. */
+/**
+ * Called on the submitter's loop thread once the entries are durable
+ * (status 0) or failed: NS_EMAPFULL (the map is at map_max, or the disk is
+ * full), NS_ESTORE or NS_EIO. A failed submission is never retried.
+ */
 typedef void (*ns_audit_done_fn)(void *arg, int status);
 
 /**
- * @brief Queue @p n entries; @p done runs on @p loop after their commit.
+ * @brief Queue @p n entries (copied); @p done runs on @p loop after their commit.
+ *
+ * Call it on @p loop's thread (the loop's wake-up handle is made there on
+ * first use). Entries with at_ms 0 get the current time.
  * @param[in] loop a uv_loop_t * (void * so this header needs no uv.h)
- * @return 0, NS_ENOMEM; on error @p done is not called
+ * @return 0, NS_ENOMEM, NS_EINVAL (closing, read-only, or @p n is 0); on error
+ *	@p done is not called
  */
 int ns_audit_submit(ns_audit *a, void *loop, const ns_audit_entry *e, size_t n,
 		    ns_audit_done_fn done, void *arg);
@@ -98,10 +120,19 @@ typedef int (*ns_audit_row_fn)(void *arg, const ns_audit_entry *e);
 int ns_audit_query_run(ns_audit *a, const ns_audit_query *q, ns_audit_row_fn fn, void *arg,
 		       ns_diag *d);
 
-/** @brief Open an existing audit environment for reading only (no writer thread). */
+/**
+ * @brief Open an existing audit environment for reading only (no writer
+ *	thread), e.g. from the CLI while the daemon writes to it.
+ * @return 0, NS_ENOTFOUND (no audit there), NS_ESTORE
+ */
 int ns_audit_open_readonly(ns_audit **out, const char *dir, ns_diag *d);
 
-/** @brief Delete entries older than the retention; returns how many through @p removed. */
+/**
+ * @brief Delete entries older than the retention (at_ms < now_ms - days),
+ *	with their index entries; returns how many through @p removed (may be NULL).
+ *	Any thread; the writer thread calls it itself (see ns_audit_open).
+ * @return 0, NS_EINVAL (read-only), NS_ESTORE, NS_EMAPFULL
+ */
 int ns_audit_expire(ns_audit *a, int64_t now_ms, uint64_t *removed, ns_diag *d);
 
 /** Counters for /metrics. */
@@ -118,6 +149,25 @@ void ns_audit_get_stats(ns_audit *a, ns_audit_stats *s);
 
 /** @brief "allowed", "restricted", "no_role", "listed". */
 const char *ns_audit_outcome_name(int outcome);
+
+/**
+ * @brief Parse a query bound: a date "YYYY-MM-DD" (midnight UTC; with
+ *	@p end set, the midnight after it, so that to=DATE includes the day) or
+ *	"YYYY-MM-DDTHH:MM:SS[.mmm]Z".
+ * @return 0, NS_EINVAL
+ */
+int ns_audit_parse_time(const char *text, int end, int64_t *ms);
+
+/** @brief "YYYY-MM-DDTHH:MM:SS.mmmZ" of Unix milliseconds into @p buf (at least 32 bytes). */
+void ns_audit_format_time(int64_t ms, char *buf, size_t cap);
+
+/**
+ * @brief One entry as a compact JSON object {"at","endpoint","offender",
+ *	"outcome","roles":[names],"user"}: the syslog line, the CLI's --json
+ *	line and an element of GET /v1/audit's "entries".
+ * @return a string to free(), NULL when out of memory
+ */
+char *ns_audit_entry_json(const ns_audit_entry *e);
 
 #ifdef __cplusplus
 }

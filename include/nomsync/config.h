@@ -43,6 +43,11 @@
  *   connections_per_client = 32     # per client IPv4 address
  *   response_timeout = 10           # seconds a client may leave a response untaken
  *   session_lifetime = 43200        # seconds a web sign-in lasts
+ *   audit = on                      # the read audit of personal data, in <dir>/audit
+ *                                   # (on or off; default on)
+ *   audit_days = 2555               # days audit entries are kept (1 to 36500)
+ *   audit_syslog = off              # on: also one JSON line per entry to syslog
+ *                                   # (ident nomsyncd-audit, facility authpriv)
  *   tls_cert = api.crt              # PEM certificate chain: serve HTTPS only
  *                                   # (TLS 1.2+; plain HTTP gets a 400); reloaded
  *                                   # with tls_key on SIGHUP; an expired or
@@ -114,6 +119,9 @@ typedef struct ns_config {
 	unsigned http_conns_per_client;
 	double http_response_timeout; /**< seconds */
 	double http_session_lifetime; /**< seconds */
+	int http_audit;               /**< 1 (default): audit reads into <dir>/audit */
+	unsigned http_audit_days;     /**< audit retention in days (default 2555) */
+	int http_audit_syslog;        /**< 1: also each audit entry to syslog */
 	char http_tls_cert[PATH_MAX];      /**< "" unless TLS: PEM certificate chain */
 	char http_tls_key[PATH_MAX];       /**< its PEM private key ("" exactly when http_tls_cert is) */
 	char http_tls_client_ca[PATH_MAX]; /**< "" or the PEM CAs a client certificate must be signed by */

@@ -122,6 +122,8 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->held_origin_bytes = (uint64_t)8 << 20;
 	c->held_peer_bytes = (uint64_t)32 << 20;
 	c->held_ttl = 7 * 86400;
+	c->http_audit = 1;
+	c->http_audit_days = 2555;
 	c->auth_leeway = 60;
 	c->fold_cache = (size_t)64 << 20;
 	while (pos < len) {
@@ -219,6 +221,17 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 							   "line %zu: session_lifetime must be a number of seconds (60 to 604800)",
 							   lineno);
 				c->http_session_lifetime = x;
+			} else if (strcmp(k, "audit") == 0 || strcmp(k, "audit_syslog") == 0) {
+				int on = strcmp(v, "on") == 0;
+				if (!on && strcmp(v, "off") != 0)
+					return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be on or off", lineno, k);
+				*(k[5] ? &c->http_audit_syslog : &c->http_audit) = on;
+			} else if (strcmp(k, "audit_days") == 0) {
+				if (ns__number(v, 1, 36500, &x) != 0 || x != (unsigned)x)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: audit_days must be a whole number of days (1 to 36500)",
+							   lineno);
+				c->http_audit_days = (unsigned)x;
 			}
 			else
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown or too long key '%s' in [http]",

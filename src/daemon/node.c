@@ -339,6 +339,16 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	uv_signal_init(loop, &n->sighup);
 	n->sighup.data = n;
 	uv_signal_start(&n->sighup, ns__on_sighup, SIGHUP);
+	if (cfg->http_listen[0] && cfg->http_audit) {
+		/* The read audit; its writer thread expires old entries at open and every 24 h. */
+		char adir[PATH_MAX + 8];
+		ns_audit_opts ao = { .days = cfg->http_audit_days, .syslog = cfg->http_audit_syslog };
+		snprintf(adir, sizeof(adir), "%s/audit", cfg->dir);
+		if ((rc = ns_audit_open(&n->audit, adir, &ao, d)) != 0)
+			goto fail;
+		ns_log(NS_LOG_INFO, "read audit in %s, kept %u days%s", adir, cfg->http_audit_days,
+		       cfg->http_audit_syslog ? ", also to syslog" : "");
+	}
 	if (cfg->http_listen[0]) {
 		rc = ns_http_start(&n->http, loop, n->store, cfg->http_listen, cfg->http_token, ns__status, n,
 				   ns__on_local_append, d);
@@ -347,7 +357,7 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 					    .conns_per_client = cfg->http_conns_per_client,
 					    .response_timeout = cfg->http_response_timeout,
 					    .session_lifetime = cfg->http_session_lifetime, .log = ns__http_log,
-					    .auth = n->auth };
+					    .auth = n->auth, .audit = n->audit };
 			if ((rc = ns_http_configure(n->http, &ho, d)) != 0 ||
 			    (cfg->http_tls_cert[0] && (rc = ns_http_tls(n->http, cfg->http_tls_cert, cfg->http_tls_key,
 								       cfg->http_tls_client_ca, d)) != 0))
@@ -386,6 +396,9 @@ void ns_node_stop(ns_node *n)
 	uv_close((uv_handle_t *)&n->sigint, NULL);
 	uv_close((uv_handle_t *)&n->sighup, NULL);
 	ns_http_stop(n->http);
+	/* After the HTTP server: responses waiting for the audit get their callback now (and close). */
+	ns_audit_close(n->audit);
+	n->audit = NULL;
 	ns__transport_unwatch(n);
 }
 
@@ -409,6 +422,7 @@ void ns_node_free(ns_node *n)
 	}
 	ns_http_free(n->http);
 	ns_auth_close(n->auth);
+	ns_audit_close(n->audit); /* NULL after a stop */
 	ns_store_close(n->store);
 	ns_roster_free(&n->roster);
 	free(n->vv);

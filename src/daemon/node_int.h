@@ -167,6 +167,7 @@ struct ns_node {
 	int stopping;
 	uint64_t frames_rejected, events_rejected, zap_refused;
 	ns_http *http;
+	ns_audit *audit; /* the read audit (<dir>/audit), NULL when off */
 	ns_auth *auth;               /* [auth] jwks; NULL if not set; replaced on SIGHUP */
 	pthread_mutex_t roster_lock; /* the worker's trust checks vs roster rebuilds */
 	uint64_t authority_seq;      /* roster changes applied so far */

@@ -18,8 +18,8 @@
  * that has not started a request.
  *
  * On a TLS listener (tls.c) bytes read go through ns__tls_input, which
- * feeds their plaintext to ns__feed, and ns__respond seals each response
- * before writing it; everything else here is the same for both.
+ * feeds their plaintext to ns__feed, and each response is sealed as it is
+ * written (ns__send); everything else here is the same for both.
  */
 #include "http/http_int.h"
 
@@ -68,6 +68,8 @@ typedef struct ns__wreq {
 	uv_write_t req;
 	ns__conn *c;
 	char *buf;
+	size_t len;
+	int code;
 } ns__wreq;
 
 static void ns__on_written(uv_write_t *w, int status)
@@ -84,14 +86,72 @@ static void ns__on_written(uv_write_t *w, int status)
 	ns__conn_continue(c);
 }
 
-/* Send a complete response; @extra is more header lines, each ending "\r\n". */
+static void ns__wreq_free(ns__wreq *r)
+{
+	free(r->buf);
+	free(r);
+}
+
+/*
+ * Write a built response (on TLS, sealed now: records are sealed only when
+ * they are sent, never for a response the audit then holds back); the
+ * client then has response_timeout to take it.
+ */
+static void ns__send(ns__conn *c, ns__wreq *r)
+{
+	c->h->requests[r->code / 100 < 6 ? r->code / 100 : 5]++;
+	c->busy = c->writing = 1;
+	if ((c->ssl && ns__tls_seal(c, &r->buf, &r->len) != 0) || /* TLS: the response's records replace it */
+	    uv_write(&r->req, (uv_stream_t *)&c->tcp, &(uv_buf_t){ .base = r->buf, .len = r->len }, 1,
+		     ns__on_written) != 0) {
+		ns__wreq_free(r);
+		c->busy = c->writing = 0;
+		ns__conn_close(c);
+		return;
+	}
+	uv_timer_start(&c->timer, ns__on_timeout, (uint64_t)(c->h->opts.response_timeout * 1000), 0);
+}
+
+/* The audit could not record the reads: the response built is discarded, never sent. */
+static void ns__audit_refused(ns__conn *c)
+{
+	c->h->audit_refused++;
+	ns__audit_clear(c);
+	ns__respond_error(c, 503, "audit_unavailable",
+			  "the read audit could not record this request, so its data is not sent");
+}
+
+/* The read audit has the request's entries (status 0) or failed: send the held response, or 503. */
+static void ns__on_audited(void *arg, int status)
+{
+	ns__conn *c = arg;
+	ns__wreq *r = c->held;
+	c->held = NULL;
+	c->busy = 0;
+	if (c->closing) {
+		ns__wreq_free(r);
+		ns__conn_close(c);
+	} else if (status != 0) {
+		ns__wreq_free(r);
+		ns__audit_refused(c);
+	} else {
+		ns__send(c, r);
+	}
+}
+
+/*
+ * Send a complete response; @extra is more header lines, each ending "\r\n".
+ * A response to a request that read someone's data (ns__audit_note) is held
+ * until the audit has the entries on disk, so that no personal data leaves
+ * unaudited; meanwhile the connection is busy (it is not freed under the
+ * audit's callback: a close waits for it, like an append's).
+ */
 void ns__respond(ns__conn *c, int code, const char *type, const char *body, size_t len, const char *extra)
 {
 	char head[1024];
 	ns__wreq *r;
 	int n;
 
-	c->h->requests[code / 100 < 6 ? code / 100 : 5]++;
 	if (code >= 400 && code != 401 && code != 404 && code != 409 && code != 422)
 		c->keep_alive = 0;
 	n = snprintf(head, sizeof(head),
@@ -112,19 +172,20 @@ void ns__respond(ns__conn *c, int code, const char *type, const char *body, size
 	if (len)
 		memcpy(r->buf + n, body, len);
 	r->c = c;
-	len += (size_t)n;
-	c->busy = c->writing = 1;
-	if ((c->ssl && ns__tls_seal(c, &r->buf, &len) != 0) || /* TLS: the response's records replace it */
-	    uv_write(&r->req, (uv_stream_t *)&c->tcp, &(uv_buf_t){ .base = r->buf, .len = len }, 1,
-		     ns__on_written) != 0) {
-		free(r->buf);
-		free(r);
-		c->busy = c->writing = 0;
-		ns__conn_close(c);
+	r->len = (size_t)n + len;
+	r->code = code;
+	if (c->naudit == 0) {
+		ns__send(c, r);
 		return;
 	}
-	/* The client has this long to take the response (the write completes when the kernel has it all). */
-	uv_timer_start(&c->timer, ns__on_timeout, (uint64_t)(c->h->opts.response_timeout * 1000), 0);
+	if (c->h->opts.audit == NULL ||
+	    ns_audit_submit(c->h->opts.audit, c->h->loop, c->audit, c->naudit, ns__on_audited, c) != 0) {
+		ns__wreq_free(r);
+		ns__audit_refused(c);
+		return;
+	}
+	c->held = r;
+	c->busy = 1;
 }
 
 void ns__respond_json(ns__conn *c, int code, json_t *j)
@@ -690,6 +751,7 @@ void ns_http_stop(ns_http *h)
 	if (h == NULL || h->stopping)
 		return;
 	h->stopping = 1;
+	h->opts.audit = NULL; /* the daemon closes the audit next: nothing more is submitted to it */
 	uv_close((uv_handle_t *)&h->listener, NULL);
 	for (ns__conn *c = h->conns, *next; c; c = next) {
 		next = c->next;

@@ -497,6 +497,7 @@ static void ns__get_metrics(ns__conn *c)
 	for (int r = 0; r < NS__NREFUSALS; r++)
 		fprintf(f, "nomsync_http_connections_refused_total{reason=\"%s\"} %llu\n", ns__refusal_names[r],
 			(unsigned long long)h->refused[r]);
+	ns__audit_metrics(h, f);
 	ns__tls_metrics(h, f);
 	fclose(f);
 	json_decref(st);
@@ -725,6 +726,7 @@ void ns__dispatch(ns__conn *c)
 	case NS__R_CASELOAD: ns__get_figures(c, query, NS__FIG_CASELOAD, r->endpoint); break;
 	case NS__R_RELEASES: ns__get_figures(c, query, NS__FIG_RELEASES, r->endpoint); break;
 	case NS__R_FIGURES: ns__get_figures(c, query, NS__FIG_FIGURES, r->endpoint); break;
+	case NS__R_AUDIT: ns__get_audit(c, query); break;
 	case NS__R_STATUS: ns__respond_json(c, 200, ns__status_json(c->h)); break;
 	case NS__R_METRICS: ns__get_metrics(c); break;
 	default: ns__respond_error(c, 404, "not_found", "no such resource"); break;

@@ -17,6 +17,8 @@
 #include <http_parser.h>
 #include <openssl/ssl.h>
 
+#include <stdio.h>
+
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,6 +106,8 @@ struct ns_http {
 	uint64_t logged_at[NS__NREFUSALS]; /* uv_now() of the last log line per reason, 0 never */
 	ns__session *sessions;
 	size_t nsessions;
+	uint64_t reads[4];      /* audit notes by enum ns_audit_outcome (audited or not) */
+	uint64_t audit_refused; /* responses replaced by 503 audit_unavailable */
 	ns__tls_server tls;
 	uint64_t service_uses;      /* requests authenticated by the [http] token */
 	uint64_t service_logged_at; /* uv_now() of the last log line about it, 0 never */
@@ -134,6 +138,7 @@ struct ns__conn {
 	ns_principal who;        /* who is behind the current request (valid once authorised) */
 	ns_audit_entry *audit;   /* reads of the current request to audit (audit.c) */
 	size_t naudit, audit_cap;
+	struct ns__wreq *held;   /* the response waiting for the audit (busy meanwhile) */
 	SSL *ssl; /* NULL on a plain connection (tls.c) */
 	enum ns__tls_state tls;
 };
@@ -178,6 +183,10 @@ void ns__tls_metrics(const ns_http *h, FILE *f);
  * ns__audit_clear forgets them (request reset). */
 int ns__audit_note(ns__conn *c, const char *offender, const char *endpoint, int outcome);
 void ns__audit_clear(ns__conn *c);
+/* GET /v1/audit?offender=ID|user=U[&from=..&to=..&limit=N] (ROLE_NOMSYNC_AUDIT, checked by the route table). */
+void ns__get_audit(ns__conn *c, const char *query);
+/* The read and audit lines of /metrics. */
+void ns__audit_metrics(ns_http *h, FILE *f);
 
 /* authz.c */
 /* Authenticate the request: c->who filled on success; on NS__AUTH_NONE/BAD @p why says why. */

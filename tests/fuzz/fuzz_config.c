@@ -52,6 +52,10 @@ static void check(const char *text, size_t len, const char *base)
 	    strnlen(c.auth_audience, sizeof(c.auth_audience)) >= sizeof(c.auth_audience) ||
 	    c.auth_leeway > 3600)
 		ns_fuzz_die("an [auth] value is unterminated or out of range");
+	if ((c.http_audit != 0 && c.http_audit != 1) || (c.http_audit_syslog != 0 && c.http_audit_syslog != 1) ||
+	    c.http_audit_days < 1 || c.http_audit_days > 36500)
+		ns_fuzz_die("[http] audit %d, audit_syslog %d or audit_days %u out of range", c.http_audit,
+			    c.http_audit_syslog, c.http_audit_days);
 	if (c.log_level < NS_LOG_DEBUG || c.log_level > NS_LOG_ERROR)
 		ns_fuzz_die("log_level %d out of range", c.log_level);
 	if (!(c.anti_entropy >= 0.01 && c.anti_entropy <= 86400) || !(c.heartbeat >= 0.01 && c.heartbeat <= 86400) ||

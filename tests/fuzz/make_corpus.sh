@@ -311,6 +311,9 @@ put('config', 'all-keys', b'; comment\n[node]\ndir = MDI # relative\nlisten = ip
     b'log_level = debug\nanti_entropy = 0.25\nheartbeat = 2\npeer_timeout = 30\nbatch = 4096\nwindow = 1024\n'
     b'[http]\nlisten = 0.0.0.0:8401\ntoken = 0123456789abcdef0123456789abcdef\n'
     b'[peers]\nHUBNE = tcp://10.0.0.1:7400\nN55 = ipc:///run/nomsync/n55\nLEI = tcp://[::1]:7402\n')
+put('config', 'http-audit', b'[node]\ndir = /tmp/w/MDI\nlisten = tcp://127.0.0.1:20001\nroster = /tmp/w/roster\n'
+    b'[http]\nlisten = 127.0.0.1:8401\ntoken = 0123456789abcdef0123456789abcdef\naudit = on\naudit_days = 2555\n'
+    b'audit_syslog = off\n')
 put('config', 'auth', b'[node]\ndir = d\nlisten = tcp://127.0.0.1:7401\nroster = r\n[http]\nlisten = 127.0.0.1:8401\n'
     b'[auth]\njwks = jwks.json\nissuer = https://sign-in.example/issuer\naudience = nomsync\nleeway = 30\n')
 
