@@ -73,6 +73,7 @@ static void test_full(void)
 		"session_lifetime = 3600\n"
 		"audit = off\n"
 		"audit_days = 365\n"
+		"audit_sync = 0\n"
 		"audit_syslog = on\n"
 		"tls_cert = tls/api.crt\n"
 		"tls_key = /etc/ssl/private/api.key\n"
@@ -109,6 +110,7 @@ static void test_full(void)
 	CHECK(c->http_session_lifetime == 3600);
 	CHECK_INT(c->http_audit, 0);
 	CHECK_INT(c->http_audit_days, 365);
+	CHECK(c->http_audit_sync == 0);
 	CHECK_INT(c->http_audit_syslog, 1);
 	/* TLS files: relative to the config directory, absolute as given. */
 	CHECK_STR(c->http_tls_cert, "/etc/nomsync/tls/api.crt");
@@ -184,6 +186,7 @@ static void test_defaults(void)
 	/* The read audit: on, seven years, no syslog. */
 	CHECK_INT(c->http_audit, 1);
 	CHECK_INT(c->http_audit_days, 2555);
+	CHECK(c->http_audit_sync == 1);
 	CHECK_INT(c->http_audit_syslog, 0);
 	CHECK_STR(c->http_tls_cert, ""); /* no TLS unless asked for */
 	CHECK_STR(c->http_tls_key, "");
@@ -369,6 +372,9 @@ static void test_errors(void)
 	EXPECT_ERROR(NODE_MIN "[http]\naudit_days = 7.5\n", 6, "audit_days must be");
 	EXPECT_ERROR(NODE_MIN "[http]\naudit_days = 36501\n", 6, "audit_days must be");
 	EXPECT_ERROR(NODE_MIN "[http]\naudit_days =\n", 6, "audit_days must be");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_sync = -1\n", 6, "audit_sync must be a number of seconds");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_sync = 61\n", 6, "audit_sync must be");
+	EXPECT_ERROR(NODE_MIN "[http]\naudit_sync = soon\n", 6, "audit_sync must be");
 
 	/* Bad endpoints: [node] listen. */
 	EXPECT_ERROR("[node]\nlisten = 127.0.0.1:7401\n", 2, "listen must be tcp://HOST:PORT or ipc://PATH");

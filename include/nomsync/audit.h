@@ -8,11 +8,12 @@
  * and are kept for [http] audit_days (default 2,555: seven years).
  *
  * Writing is off the request path and batched: ns_audit_submit queues
- * entries for a writer thread that commits them in groups (one synced
+ * entries for a writer thread that commits them in groups (one
  * transaction per group) and then calls the submitter back on its own
  * libuv loop. The HTTP server sends a response only after that callback,
- * so an entry is durable before its response leaves: a kill -9 after the
- * response loses nothing.
+ * so an entry is committed before its response leaves: a kill -9 after the
+ * response loses nothing. The fsync is per group, or deferred by at most
+ * ns_audit_opts.sync_ms (then a power cut loses at most that much).
  *
  * Optionally each committed entry is also written as one JSON line to
  * syslog (facility AUTHPRIV, ident "nomsyncd-audit") for the estate's SIEM.
@@ -57,6 +58,10 @@ typedef struct ns_audit_opts {
 	size_t map_size; /**< initial LMDB map size in bytes (0: 64 GiB); it doubles when full */
 	size_t map_max;  /**< the map grows up to this (0: the larger of map_size and 64 GiB);
 			      past it a submission fails with NS_EMAPFULL */
+	unsigned sync_ms; /**< 0: each batch is fsynced before its submitters are called back.
+			       N: a batch is committed to the operating system (written, not
+			       fsynced) before the callback, and fsynced at most N ms later:
+			       a kill -9 still loses nothing, a power cut at most N ms of entries */
 } ns_audit_opts;
 
 /**

@@ -46,6 +46,10 @@
  *   audit = on                      # the read audit of personal data, in <dir>/audit
  *                                   # (on or off; default on)
  *   audit_days = 2555               # days audit entries are kept (1 to 36500)
+ *   audit_sync = 1                  # seconds an audit entry may wait for fsync
+ *                                   # (0 to 60); it is written before its response
+ *                                   # leaves, so a kill -9 loses none; a power cut
+ *                                   # at most this much. 0: fsync before each reply
  *   audit_syslog = off              # on: also one JSON line per entry to syslog
  *                                   # (ident nomsyncd-audit, facility authpriv)
  *   tls_cert = api.crt              # PEM certificate chain: serve HTTPS only
@@ -121,6 +125,7 @@ typedef struct ns_config {
 	double http_session_lifetime; /**< seconds */
 	int http_audit;               /**< 1 (default): audit reads into <dir>/audit */
 	unsigned http_audit_days;     /**< audit retention in days (default 2555) */
+	double http_audit_sync;       /**< seconds an entry may wait for fsync (default 1; 0: each batch) */
 	int http_audit_syslog;        /**< 1: also each audit entry to syslog */
 	char http_tls_cert[PATH_MAX];      /**< "" unless TLS: PEM certificate chain */
 	char http_tls_key[PATH_MAX];       /**< its PEM private key ("" exactly when http_tls_cert is) */

@@ -18,6 +18,14 @@
  * The writer also expires old entries (at open, then every 24 h) in chunks
  * of NS__EXPIRE_CHUNK between batches.
  *
+ * Durability (ns_audit_opts.sync_ms): with 0 every batch is one synced
+ * transaction. With N > 0 the environment is opened MDB_NOSYNC: a committed
+ * batch is in the kernel's page cache when its submitters are called back,
+ * so the death of this process (kill -9) loses nothing, and the writer
+ * fsyncs (mdb_env_sync) at most N ms after the first unsynced commit, so a
+ * power cut loses at most that much. That is the difference between one
+ * fsync per audited response and one every N ms at any request rate.
+ *
  * The map: on MDB_MAP_FULL the writer doubles it (up to map_max) and retries
  * the transaction. LMDB allows a resize only with no transaction open in the
  * process, so every transaction holds `map_lock` shared and a resize holds it
@@ -84,6 +92,8 @@ struct ns_audit {
 	ns_audit_stats st;      /* under mu */
 	uint64_t seq;           /* writer: sequence of the next key */
 	int64_t next_expire;    /* writer: Unix ms of the next expiry */
+	unsigned sync_ms;       /* 0: synced commits; else the most ms a commit stays unsynced */
+	int64_t sync_due;       /* writer: Unix ms by which to fsync the unsynced commits, 0 none */
 };
 
 static int64_t ns__now_ms(void)
@@ -402,13 +412,26 @@ static void *ns__writer(void *arg)
 			int rc = ns__write_batch(a, first, stop);
 			if (rc == 0 && a->syslog)
 				ns__syslog_batch(first, stop);
+			if (rc == 0 && a->sync_ms && a->sync_due == 0)
+				a->sync_due = ns__now_ms() + a->sync_ms;
 			pthread_mutex_lock(&a->mu);
 			ns__deliver(a, first, stop, rc);
 			continue;
 		}
+		int64_t now = ns__now_ms();
+		if (a->sync_due && (a->stop || now >= a->sync_due)) {
+			pthread_mutex_unlock(&a->mu);
+			pthread_rwlock_rdlock(&a->map_lock);
+			if (mdb_env_sync(a->env, 1) == 0)
+				a->sync_due = 0;
+			else
+				a->sync_due = now + a->sync_ms; /* the disk refused: again later */
+			pthread_rwlock_unlock(&a->map_lock);
+			pthread_mutex_lock(&a->mu);
+			continue;
+		}
 		if (a->stop)
 			break;
-		int64_t now = ns__now_ms();
 		if (now >= a->next_expire) {
 			uint64_t n = 0;
 			pthread_mutex_unlock(&a->mu);
@@ -418,7 +441,8 @@ static void *ns__writer(void *arg)
 			pthread_mutex_lock(&a->mu);
 			continue;
 		}
-		struct timespec until = { (time_t)(a->next_expire / 1000), (long)(a->next_expire % 1000) * 1000000 };
+		int64_t wake = a->sync_due && a->sync_due < a->next_expire ? a->sync_due : a->next_expire;
+		struct timespec until = { (time_t)(wake / 1000), (long)(wake % 1000) * 1000000 };
 		pthread_cond_timedwait(&a->cv, &a->mu, &until);
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -622,11 +646,12 @@ int ns_audit_open(ns_audit **out, const char *dir, const ns_audit_opts *opts, ns
 		return NS_ENOMEM;
 	a->days = o.days ? o.days : NS__AUDIT_DAYS;
 	a->syslog = o.syslog;
+	a->sync_ms = o.sync_ms;
 	size_t map = o.map_size ? o.map_size : NS__AUDIT_MAP;
 	a->map_max = o.map_max ? o.map_max : map > NS__AUDIT_MAP ? map : NS__AUDIT_MAP;
 	if (a->map_max < map)
 		a->map_max = map;
-	if ((rc = ns__env(a, dir, map, 0, d)) != 0) {
+	if ((rc = ns__env(a, dir, map, a->sync_ms ? MDB_NOSYNC : 0, d)) != 0) {
 		ns__free(a);
 		return rc;
 	}

@@ -124,6 +124,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->held_ttl = 7 * 86400;
 	c->http_audit = 1;
 	c->http_audit_days = 2555;
+	c->http_audit_sync = 1;
 	c->auth_leeway = 60;
 	c->fold_cache = (size_t)64 << 20;
 	while (pos < len) {
@@ -232,8 +233,14 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 							   "line %zu: audit_days must be a whole number of days (1 to 36500)",
 							   lineno);
 				c->http_audit_days = (unsigned)x;
-			}
-			else
+			} else if (strcmp(k, "audit_sync") == 0) {
+				if (ns__number(v, 0, 60, &x) != 0)
+					return ns_diag_set(d, NS_ECONFIG, "config",
+							   "line %zu: audit_sync must be a number of seconds (0 to 60; "
+							   "0: fsync each batch before its responses leave)",
+							   lineno);
+				c->http_audit_sync = x;
+			} else
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown or too long key '%s' in [http]",
 						   lineno, k);
 			continue;

@@ -342,11 +342,14 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 	if (cfg->http_listen[0] && cfg->http_audit) {
 		/* The read audit; its writer thread expires old entries at open and every 24 h. */
 		char adir[PATH_MAX + 8];
-		ns_audit_opts ao = { .days = cfg->http_audit_days, .syslog = cfg->http_audit_syslog };
+		ns_audit_opts ao = { .days = cfg->http_audit_days, .syslog = cfg->http_audit_syslog,
+				     .sync_ms = (unsigned)(cfg->http_audit_sync * 1000 + 0.5) };
 		snprintf(adir, sizeof(adir), "%s/audit", cfg->dir);
 		if ((rc = ns_audit_open(&n->audit, adir, &ao, d)) != 0)
 			goto fail;
-		ns_log(NS_LOG_INFO, "read audit in %s, kept %u days%s", adir, cfg->http_audit_days,
+		ns_log(NS_LOG_INFO, "read audit in %s, kept %u days, fsynced %s%s", adir, cfg->http_audit_days,
+		       cfg->http_audit_sync > 0 ? "within audit_sync seconds (written before each response)"
+						: "before each response",
 		       cfg->http_audit_syslog ? ", also to syslog" : "");
 	}
 	if (cfg->http_listen[0]) {
