@@ -395,6 +395,12 @@ static void test_tls_errors(void)
 	uv_loop_init(&l);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", srv.port + 1);
 	if (ns_http_start(&h, &l, store, listen, TOKEN, stub_status, NULL, NULL, &d) != 0) {
+		/* The port is taken: the server that failed to listen is the caller's to free once closed. */
+		if (h != NULL) {
+			ns_http_stop(h);
+			uv_run(&l, UV_RUN_DEFAULT);
+			ns_http_free(h);
+		}
 		snprintf(listen, sizeof(listen), "127.0.0.1:%d", srv.port + 2);
 		CHECK_INT(ns_http_start(&h, &l, store, listen, TOKEN, stub_status, NULL, NULL, &d), 0);
 	}
