@@ -423,6 +423,12 @@ static void test_start_errors(void)
 	CHECK(h != NULL);
 	uv_run(&l, UV_RUN_DEFAULT);
 	ns_http_free(h);
+	/* No token (signed-in people only, [auth]): not refused for it; here it fails on the same taken port. */
+	CHECK_INT(ns_http_start(&h, &l, store, listen, "", NULL, NULL, NULL, &d), NS_ECONFIG);
+	CHECK(strncmp(d.msg, "cannot listen on ", 17) == 0);
+	CHECK(h != NULL);
+	uv_run(&l, UV_RUN_DEFAULT);
+	ns_http_free(h);
 	/* Limits: the reserve must be smaller than the total (refused before anything changes). */
 	CHECK_INT(ns_http_configure(main_srv.http, &(ns_http_opts){ .max_conns = 16, .reserved_conns = 16 }, &d),
 		  NS_ECONFIG);
