@@ -158,7 +158,9 @@ $NS --dir "$demo/HUBNE" status | sed -n '/^daemon/,$p'
 # the body in $demo/body, the status code on stdout.
 api() {
   local who=$1 url="https://127.0.0.1:$((https[$2] + off))$3"; shift 3
-  echo "  \$ curl --cacert $t/ca.pem -H \"Authorization: Bearer \$(cat $demo/$who.jwt)\" $* $url" >&2
+  local a shown=
+  for a in "$@" "$url"; do shown+=" ${a@Q}"; done
+  echo "  \$ curl --cacert $t/ca.pem -H \"Authorization: Bearer \$(cat $demo/$who.jwt)\"$shown" >&2
   curl -sS --cacert "$t/ca.pem" -H "Authorization: Bearer $(cat "$demo/$who.jwt")" -o "$demo/body" \
     -w '%{http_code}' "$@" "$url"
 }
@@ -173,11 +175,11 @@ echo "== over https, each person gets what their roles allow"
 echo "  the prison officer at the prison MDI (ROLE_NOMSYNC_VIEW, RECORD): A0001AB's record"
 shows "$(api prison-officer MDI /v1/offenders/A0001AB)" '{noms, crn, name: .name.surname, status}'
 echo "  the probation officer at the probation area N55: the same person by CRN $crn"
-shows "$(api probation-officer N55 "/v1/offenders/$crn")" '{crn, noms, name: .name.surname, tier: .tier, com: .managers.com.region}'
+shows "$(api probation-officer N55 "/v1/offenders/$crn")" '{crn, noms, name: .name.surname, tier: .risk.tier, com: .managers.com.staff}'
 echo "  the analyst (ROLE_NOMSYNC_FIGURES only) asks for a record: refused, naming the role"
 shows "$(api analyst N55 /v1/offenders/A0001AB)" .
 echo "  ... and gets the region's figures (no personal data)"
-shows "$(api analyst N55 '/v1/figures?region=N55')" '{region, caseload: .caseload.total?, population: ([.population[]?.count] | add)}'
+shows "$(api analyst N55 '/v1/figures?region=N55')" '{region, persons, caseload_by_supervision, breaches_open}'
 echo "== a limited-access record: the probation officer restricts A0001AB to themselves (access.restricted)"
 ev='{"type":"access.restricted","offender":"A0001AB","occurred_at":"'"$(date -u +%FT%TZ)"'","mode":"RESTRICTION","users":["N55AH01"],"reason":"a member of staff is on the caseload"}'
 shows "$(api probation-officer N55 /v1/events -H 'Content-Type: application/json' --data-binary "$ev")" .
