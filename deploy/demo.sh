@@ -159,7 +159,7 @@ $NS --dir "$demo/HUBNE" status | sed -n '/^daemon/,$p'
 api() {
   local who=$1 url="https://127.0.0.1:$((https[$2] + off))$3"; shift 3
   local a shown=
-  for a in "$@" "$url"; do shown+=" ${a@Q}"; done
+  for a in "$@" "$url"; do [[ $a =~ ^[-A-Za-z0-9_./:=]+$ ]] && shown+=" $a" || shown+=" ${a@Q}"; done
   echo "  \$ curl --cacert $t/ca.pem -H \"Authorization: Bearer \$(cat $demo/$who.jwt)\"$shown" >&2
   curl -sS --cacert "$t/ca.pem" -H "Authorization: Bearer $(cat "$demo/$who.jwt")" -o "$demo/body" \
     -w '%{http_code}' "$@" "$url"
