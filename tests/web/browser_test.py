@@ -866,6 +866,10 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
         d.wait_until(lambda: d.find('#user-badge') is not None and d.attr(d.find('#user-badge'), 'hidden') is None,
                      'the user in the header')
         r.eq(d.text(d.find('#user-badge-name')), args.jwt_name, 'signed in with a JWT: the header names the user')
+        if base.startswith('https:'):
+            r.eq(d.script('return location.protocol;'), 'https:', 'the JWT sign-in was over TLS (https:)')
+        r.check('nomsync_session' not in (d.script('return document.cookie;') or ''),
+                'the session cookie is HttpOnly: the page\'s scripts cannot read it')
         r.eq(d.text(d.find('#user-badge-roles')).lower(), 'view', 'the header shows the user\'s roles')
         hidden = [i for i in ('nav-figures', 'nav-status') if d.attr(d.find('#' + i), 'hidden') is not None]
         r.eq(hidden, ['nav-figures', 'nav-status'], 'links to pages the roles do not allow are hidden')
