@@ -167,7 +167,9 @@ api() {
 # shows STATUS JQ: the status and the body, summed up by JQ.
 shows() { echo "    $1 $(jq -c "$2" "$demo/body")"; }
 for c in MDI N55; do
+  start=$SECONDS
   until curl -fsS --cacert "$t/ca.pem" -o /dev/null "https://127.0.0.1:$((https[$c] + off))/healthz" 2>/dev/null; do
+    if [ $((SECONDS - start)) -gt 20 ]; then echo "  $c's API does not answer:"; tail -n 5 "$demo/$c.log"; exit 1; fi
     sleep 0.2
   done
 done
@@ -202,5 +204,6 @@ if [ "$serve" = 1 ]; then
   echo "    (import it into the browser as an authority, or: curl --cacert $t/ca.pem ...)"
   echo "  paste one of these tokens into the sign-in page:"
   for p in prison-officer probation-officer analyst; do echo "    $p: $demo/$p.jwt"; done
+  echo "  (A0001AB stays restricted: the prison officer's page refuses it, the probation officer's shows it)"
   wait
 fi
