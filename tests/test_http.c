@@ -423,6 +423,12 @@ static void test_start_errors(void)
 	CHECK(h != NULL);
 	uv_run(&l, UV_RUN_DEFAULT);
 	ns_http_free(h);
+	/* No token (signed-in people only, [auth]): not refused for it; here it fails on the same taken port. */
+	CHECK_INT(ns_http_start(&h, &l, store, listen, "", NULL, NULL, NULL, &d), NS_ECONFIG);
+	CHECK(strncmp(d.msg, "cannot listen on ", 17) == 0);
+	CHECK(h != NULL);
+	uv_run(&l, UV_RUN_DEFAULT);
+	ns_http_free(h);
 	/* Limits: the reserve must be smaller than the total (refused before anything changes). */
 	CHECK_INT(ns_http_configure(main_srv.http, &(ns_http_opts){ .max_conns = 16, .reserved_conns = 16 }, &d),
 		  NS_ECONFIG);
@@ -594,7 +600,8 @@ static int raw_req(int to, const char *method, const char *path, const char *hea
 /*
  * Cross-site request forgery: a cookie session may change something only
  * from the page itself (same Origin, or Sec-Fetch-Site: same-origin) and
- * POST /v1/events only as JSON; bearer requests are not checked. Sign-out
+ * POST /v1/events only as JSON; so may a bearer request that a browser sent
+ * (a login proxy's injected bearer), while machine clients' are not checked. Sign-out
  * is a POST and ends the session; an unknown session is refused.
  */
 static void test_sessions_and_csrf(void)
@@ -640,11 +647,35 @@ static void test_sessions_and_csrf(void)
 	snprintf(h, sizeof(h), "%s%sOrigin: null\r\nSec-Fetch-Site: cross-site\r\n", cookie, json);
 	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
 	CHECK_INT(stored_events(), before + 4);
-	/* A bearer token (a machine client, no ambient credential): no Origin, any Content-Type, any Origin. */
-	CHECK_INT(raw_req(port, "POST", "/v1/events", "Authorization: Bearer " TOKEN "\r\n", ev), 201);
-	CHECK_INT(raw_req(port, "POST", "/v1/events", "Authorization: Bearer " TOKEN "\r\nOrigin: http://evil.example\r\n"
-			  "Content-Type: text/plain\r\n", ev), 201);
+	/* A bearer token from a machine client (no Origin, no Sec-Fetch-Site): any Content-Type. */
+	const char *bearer = "Authorization: Bearer " TOKEN "\r\n";
+	CHECK_INT(raw_req(port, "POST", "/v1/events", bearer, ev), 201);
+	snprintf(h, sizeof(h), "%sContent-Type: text/plain\r\n", bearer);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	/*
+	 * A bearer a login proxy injected into a browser's request: checked like a cookie. Foreign
+	 * Origin, Sec-Fetch-Site other than same-origin, "null" without Sec-Fetch-Site: 403.
+	 */
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		snprintf(h, sizeof(h), "%s%sOrigin: %s\r\n", bearer, json, foreign[i]);
+		CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	}
+	const char *sites[] = { "cross-site", "same-site" };
+	for (size_t i = 0; i < sizeof(sites) / sizeof(sites[0]); i++) {
+		snprintf(h, sizeof(h), "%s%sSec-Fetch-Site: %s\r\n", bearer, json, sites[i]);
+		CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
+	}
+	snprintf(h, sizeof(h), "%sOrigin: http://localhost\r\nContent-Type: text/plain\r\n", bearer);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 403);
 	CHECK_INT(stored_events(), before + 6);
+	/* From the page through the proxy (same Origin, or Sec-Fetch-Site same-origin or none): 201. */
+	snprintf(h, sizeof(h), "%s%sOrigin: http://localhost\r\nSec-Fetch-Site: same-origin\r\n", bearer, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	snprintf(h, sizeof(h), "%s%sOrigin: null\r\nSec-Fetch-Site: same-origin\r\n", bearer, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	snprintf(h, sizeof(h), "%s%sSec-Fetch-Site: none\r\n", bearer, json);
+	CHECK_INT(raw_req(port, "POST", "/v1/events", h, ev), 201);
+	CHECK_INT(stored_events(), before + 9);
 
 	/* GET /logout no longer signs out (405); POST from elsewhere is refused; POST from the page does. */
 	CHECK_INT(raw_req(port, "GET", "/logout", cookie, ""), 405);

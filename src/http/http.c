@@ -687,9 +687,13 @@ void ns__dispatch(ns__conn *c)
 			ns__respond_unauthorized(c, &unauth);
 		return;
 	}
-	/* A signed-in page's request that changes something must come from the page (CSRF). */
-	if (auth == NS__AUTH_COOKIE && method != HTTP_GET && method != HTTP_HEAD &&
-	    (why = ns__csrf_refusal(c, strcmp(path, "/v1/events") == 0)) != NULL) {
+	/*
+	 * A signed-in page's request that changes something must come from the page (CSRF); so must a
+	 * bearer request a browser sent (a login proxy may inject the bearer into every request).
+	 */
+	if (method != HTTP_GET && method != HTTP_HEAD &&
+	    (why = auth == NS__AUTH_COOKIE ? ns__csrf_refusal(c, strcmp(path, "/v1/events") == 0)
+					   : ns__bearer_csrf_refusal(c, strcmp(path, "/v1/events") == 0)) != NULL) {
 		ns__respond_error(c, 403, "forbidden", why);
 		return;
 	}

@@ -38,7 +38,8 @@ typedef int (*ns_http_status_fn)(void *arg, ns_node_status *out);
  * @brief Listen on "HOST:PORT". @p appended (may be NULL) is called on the
  * loop thread after each durable append through POST /v1/events.
  */
-/* Listen on "HOST:PORT". @return 0 or NS_ECONFIG/NS_EIO with @p d filled. */
+/* Listen on "HOST:PORT". @p token: the service credential, "" for none (only [auth] JWTs).
+ * @return 0 or NS_ECONFIG/NS_EIO with @p d filled. */
 int ns_http_start(ns_http **out, uv_loop_t *loop, ns_store *store, const char *listen, const char *token,
 		  ns_http_status_fn status, void *arg, void (*appended)(void *arg), ns_diag *d);
 /** Connection limits and sessions; a zero field keeps the default named. */

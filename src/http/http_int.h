@@ -162,6 +162,8 @@ int ns__session_new(ns_http *h, const ns_principal *who, char id_hex[2 * NS__SES
 		    long *max_age);
 void ns__session_end(ns__conn *c);
 const char *ns__csrf_refusal(ns__conn *c, int need_json);
+/* The same for a bearer request that carries browser provenance (Origin or Sec-Fetch-Site); NULL without. */
+const char *ns__bearer_csrf_refusal(ns__conn *c, int need_json);
 
 /* tls.c: ns__tls_accept gives a new connection its SSL (-1: out of memory);
  * ns__tls_input takes bytes read from the socket (the handshake, then

@@ -16,8 +16,11 @@
  * on a plain one, for a TLS proxy that passes Host on), or, without Origin
  * (or with "null"), Sec-Fetch-Site: same-origin; and
  * POST /v1/events must be application/json, which no cross-origin form or
- * "simple" request can send. Bearer-token requests (machine clients) carry
- * no ambient credential and are not checked.
+ * "simple" request can send. A bearer request is checked the same way when
+ * it shows a browser sent it (Origin, or Sec-Fetch-Site other than "none"):
+ * an estate login proxy that injects "Authorization: Bearer" into every
+ * browser request turns the bearer into an ambient credential, like a
+ * cookie. Machine clients send neither header and are not checked.
  */
 #include "http/http_int.h"
 
@@ -160,4 +163,12 @@ const char *ns__csrf_refusal(ns__conn *c, int need_json)
 		return "a signed-in request that changes something must carry Origin or Sec-Fetch-Site";
 	}
 	return NULL;
+}
+
+const char *ns__bearer_csrf_refusal(ns__conn *c, int need_json)
+{
+	/* No browser provenance (a machine client), or a navigation the user made themselves. */
+	if (c->origin[0] == '\0' && (c->fetch_site[0] == '\0' || strcasecmp(c->fetch_site, "none") == 0))
+		return NULL;
+	return ns__csrf_refusal(c, need_json);
 }

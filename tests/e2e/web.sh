@@ -1,26 +1,41 @@
 #!/usr/bin/env bash
 # The HTTP/JSON API and the caseworker web page on a real network of five
 # daemons (a court, two prisons, a probation area and a hub; the hub serves
-# [http] and [auth]). API checks with curl + jq: authentication (bearer token,
+# [http] over TLS, with a certificate from a test CA made with the openssl
+# CLI, and [auth]). API checks with curl --cacert + jq: authentication (bearer token,
 # login session cookie with the token or a JWT, 401s, CSRF refusals, sign-out by POST), views by NOMS number and CRN byte-for-byte equal to
 # `nomsync show --json`, event timelines, caseloads by prison, region and
 # surname, the event catalogue and reference data (equal to `nomsync
 # catalogue --json` and the CSVs), appends (201, 422 naming the field, 400,
 # 413), 404 and 405. Then the headless-browser test (tests/web/browser_test.py)
-# drives Chromium through the page and saves screenshots in ${NS_BIN}/screenshots.
+# drives Chromium through the page over https (the server key pinned with
+# --ignore-certificate-errors-spki-list), signing in with the token and then
+# with a JWT, and saves screenshots in ${NS_BIN}/screenshots.
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/net.bash"
 SRC=${NS_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 HTTP_PORT=$((BASE_PORT + 45))   # nodes use BASE_PORT + 0..4
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-API=http://127.0.0.1:$HTTP_PORT
+API=https://127.0.0.1:$HTTP_PORT
+# The test CA and the hub's certificate for 127.0.0.1/localhost.
+T=$WORK/tls
+mkdir -p "$T"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" \
+  -subj "/CN=nomsync web test CA" -days 2 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/api.key" -out "$T/api.csr" \
+  -subj /CN=localhost 2>/dev/null
+openssl x509 -req -in "$T/api.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -set_serial 0x1001 -days 2 \
+  -extfile <(echo 'subjectAltName=DNS:localhost,IP:127.0.0.1') -out "$T/api.pem" 2>/dev/null
+# Chromium trusts no test CA: it is told to accept this one key (base64 SHA-256 of its SubjectPublicKeyInfo).
+SPKI=$(openssl pkey -in "$T/api.key" -pubout -outform der | openssl dgst -sha256 -binary | base64)
 AUTH=(-H "Authorization: Bearer $TOKEN")
 
 mknode MDI prison; mknode LEI prison; mknode N55 probation; mknode HUBNE hub; mknode SHEFMC court
 write_roster
 config HUBNE
-printf '[http]\nlisten = 127.0.0.1:%s\ntoken = %s\n' "$HTTP_PORT" "$TOKEN" >>"$WORK/HUBNE.conf"
+printf '[http]\nlisten = 127.0.0.1:%s\ntoken = %s\ntls_cert = %s\ntls_key = %s\n' "$HTTP_PORT" "$TOKEN" \
+  "$T/api.pem" "$T/api.key" >>"$WORK/HUBNE.conf"
 # People sign in with JWTs from a test key (`nomsync token`); a prison officer may view records only.
 $NS token keygen --alg ES256 --out "$WORK/signer.pem" >/dev/null
 $NS token jwks "$WORK/signer.pem:web1" >"$WORK/jwks.json"
@@ -39,7 +54,7 @@ total=$(cat "$WORK"/gen/*.jsonl | wc -l)
 if wait_converged 60 HUBNE MDI LEI N55 SHEFMC; then ok "five nodes converged ($total events)"; else bad "five nodes converged"; fi
 
 deadline=$((SECONDS + 20))
-until curl -fsS -o /dev/null "$API/healthz" 2>/dev/null; do
+until curl -fsS --cacert "$T/ca.pem" -o /dev/null "$API/healthz" 2>/dev/null; do
   if [ $SECONDS -ge $deadline ]; then
     bad "the hub's HTTP API answers on $API/healthz"
     tail -n 20 "$WORK/HUBNE.log"
@@ -49,14 +64,15 @@ until curl -fsS -o /dev/null "$API/healthz" 2>/dev/null; do
   sleep 0.2
 done
 ok "the hub's HTTP API answers on port $HTTP_PORT"
-expect_grep "HTTP API on http://127.0.0.1:$HTTP_PORT" "$WORK/HUBNE.log" "the hub logs where the API listens"
+expect_grep "HTTP API on https://127.0.0.1:$HTTP_PORT/ (TLS)" "$WORK/HUBNE.log" "the hub logs where the API listens (TLS)"
 
 # req METHOD PATH [CURL ARGS...]: response body in $WORK/body, headers in
 # $WORK/headers; prints the status code (000 if the connection failed).
 req() {
   local method=$1 path=$2; shift 2
   : >"$WORK/body"; : >"$WORK/headers"
-  curl -sS -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' -X "$method" "$@" "$API$path" 2>"$WORK/curl.err" || true
+  curl -sS --cacert "$T/ca.pem" -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' -X "$method" "$@" "$API$path" \
+    2>"$WORK/curl.err" || true
 }
 body() { jq -r "$1" "$WORK/body" 2>/dev/null; }
 same_json() { [ "$(jq -cS . "$1")" = "$(jq -cS . "$2")" ]; }
@@ -88,7 +104,7 @@ expect_eq "$(req POST /login --data-urlencode "token=$TOKEN")" 303 "login with t
 grep -qi '^location: /' "$WORK/headers" && ok "login redirects to /" || bad "login redirects to /: $(tr '\r\n' '  ' <"$WORK/headers")"
 cookie=$(grep -i '^set-cookie: nomsync_session=' "$WORK/headers" | head -n1 | tr -d '\r')
 case "$cookie" in
-  *HttpOnly*SameSite=Strict* | *SameSite=Strict*HttpOnly*) ok "login sets an HttpOnly, SameSite=Strict cookie" ;;
+  *HttpOnly*SameSite=Strict*Secure*) ok "login sets an HttpOnly, SameSite=Strict, Secure cookie (TLS)" ;;
   *) bad "login cookie attributes: '$cookie'" ;;
 esac
 session=$(printf '%s' "$cookie" | sed -E 's/^[Ss]et-[Cc]ookie: nomsync_session=([0-9a-f]*);.*/\1/')
@@ -109,6 +125,12 @@ expect_eq "$(req POST /v1/events "${SESSION[@]}" -H 'Origin: http://127.0.0.1:1'
   --data-binary "$ev")" 403 "cookie + JSON from another port of the host (Origin): 403"
 expect_eq "$(req POST /v1/events "${SESSION[@]}" -H 'Content-Type: application/json' --data-binary "$ev")" 403 \
   "cookie + JSON without Origin or Sec-Fetch-Site: 403"
+# A bearer a login proxy injects into a browser's requests is as ambient as a cookie: checked the same way.
+PROXIED=(-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json')
+expect_eq "$(req POST /v1/events "${PROXIED[@]}" -H 'Origin: https://evil.example' --data-binary "$ev")" 403 \
+  "bearer + JSON from another site (Origin; a proxy-injected bearer): 403"
+expect_eq "$(req POST /v1/events "${PROXIED[@]}" -H 'Sec-Fetch-Site: cross-site' --data-binary "$ev")" 403 \
+  "bearer + JSON with Sec-Fetch-Site: cross-site: 403"
 expect_eq "$(req GET /logout "${SESSION[@]}")" 405 "GET /logout does not sign out: 405"
 expect_eq "$(req GET /v1/status "${SESSION[@]}")" 200 "... and the session still works"
 expect_eq "$(req POST /logout "${SESSION[@]}" -H "Origin: $API")" 303 "POST /logout from the page: 303"
@@ -259,7 +281,8 @@ if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && command -v python
   shots=${NS_BIN}/screenshots
   mkdir -p "$shots"
   brc=0
-  python3 "$SRC/tests/web/browser_test.py" --base "$API" --token "$TOKEN" --screenshot-dir "$shots" \
+  python3 "$SRC/tests/web/browser_test.py" --base "$API" --cacert "$T/ca.pem" --spki "$SPKI" \
+    --token "$TOKEN" --screenshot-dir "$shots" \
     --noms A0001AB --conflict-noms "$conflicted" --jwt "$OFFICER_JWT" --jwt-name "Pat Officer" \
     >"$WORK/browser.out" 2>&1 || brc=$?
   sed 's/^/  browser: /' "$WORK/browser.out"

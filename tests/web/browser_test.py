@@ -26,6 +26,10 @@ roles, and the pages that need other roles are hidden and refused.
     browser_test.py --base http://127.0.0.1:PORT --token TOKEN \
         --screenshot-dir DIR --noms A0001AB --conflict-noms A0000AA
 
+Over TLS (--base https://...), --cacert is the CA the test's own API
+requests trust and --spki pins the server key for Chromium, which trusts no
+test CA.
+
 Prints "ok ..." / "FAIL ..." per check and "N passed, M failed" at the end;
 exits non-zero if anything failed.
 """
@@ -35,6 +39,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -44,6 +49,8 @@ import urllib.parse
 import urllib.request
 
 ELEMENT_KEY = 'element-6066-11e4-a52e-4f735466cecf'
+# The TLS context of API requests to an https --base: set from --cacert.
+TLS_CONTEXT = None
 WAIT_SECONDS = 10.0
 CONFLICT_RULE = 'RECEIVED_WHILE_IN_CUSTODY'
 DATE_KEYS = ('crd', 'sled', 'ard', 'sed', 'tused')
@@ -99,7 +106,8 @@ def http_json(method, url, body=None, headers=None, timeout=30):
         hdrs['Content-Type'] = 'application/json'
     req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as res:
+        with urllib.request.urlopen(req, timeout=timeout,
+                                    context=TLS_CONTEXT if url.startswith('https:') else None) as res:
             raw = res.read()
             status = res.status
     except urllib.error.HTTPError as e:
@@ -146,8 +154,8 @@ class Driver:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.session = None
 
-    def start(self, chromium):
-        """Wait for chromedriver, then open a headless Chromium session."""
+    def start(self, chromium, spki=None):
+        """Wait for chromedriver, then open a headless Chromium session (trusting the key @spki pins)."""
         deadline = time.time() + 20
         while True:
             try:
@@ -174,7 +182,7 @@ class Driver:
                             '--disable-quic', '--no-first-run', '--disable-background-networking',
                             '--disable-component-update', '--disable-sync',
                             '--user-data-dir=' + self.profile, '--window-size=1400,1000',
-                        ],
+                        ] + (['--ignore-certificate-errors-spki-list=' + spki] if spki else []),
                     },
                 }
             }
@@ -348,7 +356,7 @@ def run(args, r):
         raise Fatal('%s is missing: run deploy/deps.sh (npm ci in tests/web)' % AXE_JS)
     d = Driver(args.chromedriver, os.path.join(args.screenshot_dir, 'chromedriver.log'))
     try:
-        d.start(args.chromium)
+        d.start(args.chromium, args.spki)
         steps(d, base, args, r, view, events, conflict_view, status, surname, shot, labels, refdata)
     except (Fatal, WebDriverError) as e:
         r.bad('browser run', str(e))
@@ -858,6 +866,10 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
         d.wait_until(lambda: d.find('#user-badge') is not None and d.attr(d.find('#user-badge'), 'hidden') is None,
                      'the user in the header')
         r.eq(d.text(d.find('#user-badge-name')), args.jwt_name, 'signed in with a JWT: the header names the user')
+        if base.startswith('https:'):
+            r.eq(d.script('return location.protocol;'), 'https:', 'the JWT sign-in was over TLS (https:)')
+        r.check('nomsync_session' not in (d.script('return document.cookie;') or ''),
+                'the session cookie is HttpOnly: the page\'s scripts cannot read it')
         r.eq(d.text(d.find('#user-badge-roles')).lower(), 'view', 'the header shows the user\'s roles')
         hidden = [i for i in ('nav-figures', 'nav-status') if d.attr(d.find('#' + i), 'hidden') is not None]
         r.eq(hidden, ['nav-figures', 'nav-status'], 'links to pages the roles do not allow are hidden')
@@ -874,7 +886,10 @@ def steps(d, base, args, r, view, events, conflict_view, status, surname, shot, 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--base', required=True, help='http://127.0.0.1:PORT')
+    ap.add_argument('--base', required=True, help='http://127.0.0.1:PORT or https://127.0.0.1:PORT')
+    ap.add_argument('--cacert', help='with an https --base: the CA file the API requests trust')
+    ap.add_argument('--spki', help='with an https --base: base64 SHA-256 of the server key\'s SPKI, the one '
+                    'certificate Chromium accepts without the CA (--ignore-certificate-errors-spki-list)')
     ap.add_argument('--token', required=True)
     ap.add_argument('--screenshot-dir', required=True)
     ap.add_argument('--noms', default='A0001AB')
@@ -884,6 +899,11 @@ def main():
     ap.add_argument('--jwt', help='a JWT with ROLE_NOMSYNC_VIEW only, to sign in with at the end')
     ap.add_argument('--jwt-name', help='the name claim of --jwt')
     args = ap.parse_args()
+    if args.base.startswith('https:'):
+        if not args.cacert or not args.spki:
+            ap.error('an https --base needs --cacert and --spki')
+        global TLS_CONTEXT
+        TLS_CONTEXT = ssl.create_default_context(cafile=args.cacert)
     r = Results()
     try:
         run(args, r)
