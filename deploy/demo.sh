@@ -196,6 +196,9 @@ echo "  and in a search is a restricted entry, without name or details"
 shows "$(api prison-officer MDI '/v1/offenders?prison=MDI&limit=500')" '[.items[] | select(.offender == "A0001AB")]'
 echo "  the probation officer, listed, still reads it at the prison's API"
 shows "$(api probation-officer MDI /v1/offenders/A0001AB)" '{noms, name: .name.surname, status}'
+echo "== the prison's read audit of A0001AB: every read above, allowed or refused, with who and how"
+echo "  \$ nomsync --dir $demo/MDI audit --offender A0001AB"
+$NS --dir "$demo/MDI" audit --offender A0001AB | sed 's/^/    /'
 if [ "$serve" = 1 ]; then
   echo "== serving the web page over TLS (the nodes keep running; Ctrl-C stops them)"
   echo "  the probation area N55: https://127.0.0.1:$((https[N55] + off))/"
