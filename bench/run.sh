@@ -55,6 +55,7 @@ else
 fi
 HTTP_RATE=1000
 TOKEN=nomsync-bench-token-$RANDOM$RANDOM
+JWT=
 # Ports BASE .. BASE+9, free and below the ephemeral range (deploy/ports.bash).
 source "$ROOT/deploy/ports.bash"
 ns_reserve_ports 10
@@ -117,6 +118,10 @@ config() {
 		echo "[http]"
 		echo "listen = 127.0.0.1:$hp"
 		echo "token = $TOKEN"
+		# A serves the baseline of the HTTP figure: no read audit; B audits every read (the default).
+		[ "$name" != A ] || echo "audit = off"
+		echo "[auth]"
+		echo "jwks = $WORK/jwks.json"
 		echo "[peers]"
 		for p in "$@"; do echo "${p%%=*} = ${p#*=}"; done
 	} >"$WORK/$name.conf"
@@ -140,6 +145,12 @@ pair() {
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "nomsync benchmark ($MODE) on $(nproc) cores, $(uname -sr); build $BUILD; load average $LOAD0" >&2
+
+# Signed-in users (issue 12): one ES256 key of an identity service, trusted by every node, and
+# the JWT of the user whose view lookups the HTTP figure times.
+"$NS" token keygen --alg ES256 --out "$WORK/idp.pem" >/dev/null
+"$NS" token jwks "$WORK/idp.pem:idp" >"$WORK/jwks.json"
+JWT=$("$NS" token mint --key "$WORK/idp.pem" --kid idp --user bench.reader --roles VIEW,ADMIN --ttl 86400)
 
 # ---- 1. limits --------------------------------------------------------------
 say "limits of this machine"
@@ -208,8 +219,14 @@ say "live replication: append on A, until B's view shows it"
 "$NB" refs --dir "$WORK/A" --max 100000 >"$WORK/refs"
 run live "$NB" live --src "$WORK/A" --dst "$WORK/B" --refs "$WORK/refs" --samples "$LIVE_N" --gap-ms 20
 
-say "HTTP view lookups on B at $HTTP_RATE req/s"
-run http "$NB" http --addr "127.0.0.1:$((BASE + 3))" --token "$TOKEN" --refs "$WORK/refs" \
+# The cost of knowing who reads (issue 12): the same lookups as a signed-in user (an ES256 JWT
+# verified on every request) with every read audited, on B; and with the service token, no
+# audit, on A, which holds the same views.
+say "HTTP view lookups on B at $HTTP_RATE req/s, as a JWT user, every read audited"
+run http "$NB" http --addr "127.0.0.1:$((BASE + 3))" --token "$JWT" --refs "$WORK/refs" \
+	--rate "$HTTP_RATE" --seconds "$HTTP_S" --conns 4 --warmup 1
+say "HTTP view lookups on A at $HTTP_RATE req/s, service token, no audit (the baseline)"
+PFX=base. run http-base "$NB" http --addr "127.0.0.1:$((BASE + 2))" --token "$TOKEN" --refs "$WORK/refs" \
 	--rate "$HTTP_RATE" --seconds "$HTTP_S" --conns 4 --warmup 1
 
 # Convergence check: the same views on both nodes.
@@ -330,6 +347,9 @@ row "  durable (fsync) p50 / p99" "$(fmt "${R[refold.durable_p50_ms]}") / $(fmt 
 row "HTTP view lookup at $(fmt "${R[http.rate]}") req/s, p50" "$(fmt "${R[http.p50_ms]}") ms" "" "" "" ""
 row "HTTP view lookup at $(fmt "${R[http.rate]}") req/s, p99" "$(fmt "${R[http.p99_ms]}") ms" "" "" "<= 2 ms" \
 	"$(judge "HTTP lookup p99" "${R[http.p99_ms]} <= 2 && ${R[http.errors]} == 0")"
+row "  same, service token, no audit (baseline), p50 / p99" "$(fmt "${R[base.http.p50_ms]}") / $(fmt "${R[base.http.p99_ms]}") ms" "" "" "" ""
+row "  JWT + read audit / baseline, p99" "$(ratio "${R[http.p99_ms]} / ${R[base.http.p99_ms]}") x" "" "" "<= 1.5 x" \
+	"$(judge "HTTP p99 with JWT and audit vs without" "${R[http.p99_ms]} <= 1.5 * ${R[base.http.p99_ms]} && ${R[base.http.errors]} == 0")"
 row "GET /v1/figures with ${R[fig.persons]%.*} offenders at $(fmt "${R[fig.http.rate]}") req/s, p50" "$(fmt "${R[fig.http.p50_ms]}") ms" "" "" "" ""
 row "GET /v1/figures with ${R[fig.persons]%.*} offenders, p99" "$(fmt "${R[fig.http.p99_ms]}") ms" "view lookup p99" \
 	"$(ratio "${R[fig.http.p99_ms]} / ${R[http.p99_ms]}")" "<= 20 ms" \
