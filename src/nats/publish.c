@@ -1,0 +1,615 @@
+/*
+ * The publisher thread: every stored event to <prefix>.event.<type>, every
+ * touched person's view to <prefix>.view.<ref>, asynchronously, with the
+ * acknowledged positions kept in the store (see nomsync/nats.h).
+ */
+#include "nats/nats_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- version vectors of positions ------------------------------------------- */
+
+static uint64_t ns__vget(const ns__nvec *v, const uint8_t *origin)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (memcmp(v->v[i].origin, origin, NS_KEY_BYTES) == 0)
+			return v->v[i].seq;
+	return 0;
+}
+
+static int ns__vset(ns__nvec *v, const uint8_t *origin, uint64_t seq)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (memcmp(v->v[i].origin, origin, NS_KEY_BYTES) == 0) {
+			v->v[i].seq = seq;
+			return 0;
+		}
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		ns__npos *p = realloc(v->v, cap * sizeof(*p));
+		if (p == NULL)
+			return NS_ENOMEM;
+		v->v = p;
+		v->cap = cap;
+	}
+	memcpy(v->v[v->n].origin, origin, NS_KEY_BYTES);
+	v->v[v->n++].seq = seq;
+	return 0;
+}
+
+static int ns__vcopy(ns__nvec *dst, const ns__nvec *src)
+{
+	dst->n = 0;
+	for (size_t i = 0; i < src->n; i++)
+		if (ns__vset(dst, src->v[i].origin, src->v[i].seq) != 0)
+			return NS_ENOMEM;
+	return 0;
+}
+
+static int ns__vequal(const ns__nvec *a, const ns__nvec *b)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (ns__vget(b, a->v[i].origin) != a->v[i].seq)
+			return 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (ns__vget(a, b->v[i].origin) != b->v[i].seq)
+			return 0;
+	return 1;
+}
+
+/* Stored form: origin(32) seq(8 BE), repeated. */
+static int ns__vload(ns_nats *n, const char *name, ns__nvec *v)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = ns_store_cursor_get(n->store, name, &buf, &len);
+
+	if (rc == NS_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	for (size_t off = 0; rc == 0 && off + NS_KEY_BYTES + 8 <= len; off += NS_KEY_BYTES + 8) {
+		uint64_t seq = 0;
+		for (int i = 0; i < 8; i++)
+			seq = seq << 8 | buf[off + NS_KEY_BYTES + i];
+		rc = ns__vset(v, buf + off, seq);
+	}
+	free(buf);
+	return rc;
+}
+
+static int ns__vsave(ns_nats *n, const char *name, const ns__nvec *v)
+{
+	uint8_t *buf = malloc(v->n * (NS_KEY_BYTES + 8) + 1);
+	int rc;
+
+	if (buf == NULL)
+		return NS_ENOMEM;
+	for (size_t i = 0; i < v->n; i++) {
+		uint8_t *p = buf + i * (NS_KEY_BYTES + 8);
+		memcpy(p, v->v[i].origin, NS_KEY_BYTES);
+		for (int b = 0; b < 8; b++)
+			p[NS_KEY_BYTES + b] = (uint8_t)(v->v[i].seq >> (56 - 8 * b));
+	}
+	rc = ns_store_cursor_put(n->store, name, buf, v->n * (NS_KEY_BYTES + 8));
+	free(buf);
+	return rc;
+}
+
+/* ---- batches in flight -------------------------------------------------------- */
+
+/* The batch numbered @p no, or NULL (lock held). */
+static ns__nbatch *ns__batch_find(ns_nats *n, uint64_t no)
+{
+	if (n->qlen == 0 || no < n->q[n->qhead].no || no - n->q[n->qhead].no >= n->qlen)
+		return NULL;
+	return &n->q[(n->qhead + (no - n->q[n->qhead].no)) % n->qcap];
+}
+
+/* A new open batch at the tail (lock held); NULL if the ring is full. */
+static ns__nbatch *ns__batch_new(ns_nats *n, int kind)
+{
+	if (n->qlen == n->qcap)
+		return NULL;
+	ns__nbatch *b = &n->q[(n->qhead + n->qlen++) % n->qcap];
+	memset(b, 0, sizeof(*b));
+	b->no = n->next_no++;
+	b->kind = kind;
+	b->open = 1;
+	return b;
+}
+
+void ns__nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	ns_nats *n = closure;
+	const char *no = NULL;
+
+	(void)js;
+	(void)pa;
+	natsMsgHeader_Get(msg, "Nomsync-Batch", &no);
+	pthread_mutex_lock(&n->lock);
+	ns__nbatch *b = no ? ns__batch_find(n, strtoull(no, NULL, 10)) : NULL;
+	if (b != NULL && b->pending > 0) {
+		b->pending--;
+		n->inflight--;
+		if (pae != NULL) {
+			if (!b->failed)
+				n->st.failed++;
+			b->failed = 1;
+		} else if (b->kind == NS__NB_EVENTS)
+			n->st.published++;
+		else
+			n->st.views_published++;
+		pthread_cond_broadcast(&n->cond);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (pae != NULL && pae->ErrText && n->st.failed < 5)
+		ns__nats_log(n, NS_LOG_WARN, "NATS: a publish failed (%s); resending from the acknowledged position",
+			     pae->ErrText);
+	natsMsg_Destroy(msg);
+}
+
+/* ---- the publisher's state ------------------------------------------------------ */
+
+typedef struct ns__pub {
+	ns_nats *n;
+	ns__nvec acked;    /* E: events acknowledged (durable as "nats.events") */
+	ns__nvec viewed;   /* V: events whose persons' views are acknowledged ("nats.views") */
+	ns__nvec read;     /* events handed to NATS */
+	int dirty;         /* acked or viewed changed since saved */
+	int resetting;     /* a publish failed: wait for the rest to settle, then resend */
+	int64_t last_save, last_view, last_lag;
+	ns__vpass pass;
+	jsPubOptions po;
+	char subj[256];
+	/* the batch being published */
+	ns__nbatch *cur;
+	uint64_t cur_no;
+	int pub_rc;
+} ns__pub;
+
+static void ns__pass_end(ns__vpass *p)
+{
+	free(p->snap.v);
+	free(p->refs);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Publish one message of the current batch: @p id (hex) as Nats-Msg-Id, or none. */
+static int ns__send(ns__pub *p, const char *subj, const char *data, size_t len, const char *id)
+{
+	ns_nats *n = p->n;
+	natsMsg *m = NULL;
+	char no[24];
+	natsStatus s;
+
+	snprintf(no, sizeof(no), "%llu", (unsigned long long)p->cur_no);
+	if ((s = natsMsg_Create(&m, subj, NULL, data, (int)len)) != NATS_OK ||
+	    (id && (s = natsMsgHeader_Set(m, "Nats-Msg-Id", id)) != NATS_OK) ||
+	    (s = natsMsgHeader_Set(m, "Nomsync-Batch", no)) != NATS_OK) {
+		natsMsg_Destroy(m);
+		return NS_ENOMEM;
+	}
+	pthread_mutex_lock(&n->lock);
+	p->cur->pending++;
+	p->cur->msgs++;
+	n->inflight++;
+	pthread_mutex_unlock(&n->lock);
+	s = js_PublishMsgAsync(n->js_pub, &m, &p->po);
+	if (s != NATS_OK) {
+		/* Not handed over: nothing will acknowledge it. */
+		natsMsg_Destroy(m);
+		pthread_mutex_lock(&n->lock);
+		ns__nbatch *b = ns__batch_find(n, p->cur_no);
+		b->pending--;
+		n->inflight--;
+		if (!b->failed)
+			n->st.failed++;
+		b->failed = 1;
+		pthread_mutex_unlock(&n->lock);
+		return NS_ENATS;
+	}
+	return 0;
+}
+
+static int ns__begin(ns__pub *p, int kind)
+{
+	pthread_mutex_lock(&p->n->lock);
+	p->cur = ns__batch_new(p->n, kind);
+	p->cur_no = p->cur ? p->cur->no : 0;
+	pthread_mutex_unlock(&p->n->lock);
+	return p->cur ? 0 : NS_EAGAIN;
+}
+
+static void ns__close(ns__pub *p, const uint8_t *origin, uint64_t to_seq, int final)
+{
+	pthread_mutex_lock(&p->n->lock);
+	ns__nbatch *b = ns__batch_find(p->n, p->cur_no);
+	if (origin)
+		memcpy(b->origin, origin, NS_KEY_BYTES);
+	b->to_seq = to_seq;
+	b->final = final;
+	b->open = 0;
+	pthread_mutex_unlock(&p->n->lock);
+	p->cur = NULL;
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+typedef struct ns__evread {
+	ns__pub *p;
+	uint64_t last;
+	int64_t now;
+	int rc;
+} ns__evread;
+
+static int ns__on_event(void *arg, const ns_event *ev)
+{
+	ns__evread *r = arg;
+	ns__pub *p = r->p;
+	const char *tname = ns_type_name(ev->type);
+	char id[2 * NS_ID_BYTES + 1];
+	json_t *env = ns_nats_envelope(ev, r->now);
+	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+
+	json_decref(env);
+	if (text == NULL)
+		return r->rc = NS_ENOMEM;
+	if (tname)
+		snprintf(p->subj, sizeof(p->subj), "%s.event.%s", p->n->conf.prefix, tname);
+	else
+		snprintf(p->subj, sizeof(p->subj), "%s.event.type-%u", p->n->conf.prefix, (unsigned)ev->type);
+	ns_hex(id, ev->id, NS_ID_BYTES);
+	r->rc = ns__send(p, p->subj, text, strlen(text), id);
+	free(text);
+	if (r->rc == 0)
+		r->last = ev->seq;
+	return r->rc;
+}
+
+/* Publish what the store holds beyond what was read, as far as the window allows. 1 if anything was sent. */
+static int ns__publish_events(ns__pub *p)
+{
+	ns_nats *n = p->n;
+	ns_vv_entry *vv = NULL;
+	size_t nvv = 0, room;
+	int sent = 0;
+
+	pthread_mutex_lock(&n->lock);
+	room = n->inflight < n->conf.window ? n->conf.window - n->inflight : 0;
+	pthread_mutex_unlock(&n->lock);
+	if (room < 64 || ns_store_vector(n->store, &vv, &nvv) != 0)
+		return 0;
+	for (size_t i = 0; i < nvv && room >= 64 && !n->stop; i++) {
+		uint64_t relay = ns_vv_relay_seq(&vv[i]), from = ns__vget(&p->read, vv[i].origin);
+		if (relay <= from)
+			continue;
+		if (ns__begin(p, NS__NB_EVENTS) != 0)
+			break;
+		ns__evread r = { p, from, (int64_t)time(NULL), 0 };
+		size_t max = room < NS__NATS_READ_MAX ? room : NS__NATS_READ_MAX;
+		int rc = ns_store_read_range(n->store, vv[i].origin, from + 1, max, (size_t)8 << 20, ns__on_event, &r);
+		/* Events up to relay that were not read (revoked) are passed over. */
+		uint64_t upto = rc == 0 && r.rc == 0 && r.last == from ? relay : r.last;
+		ns__close(p, vv[i].origin, upto, 0);
+		ns__vset(&p->read, vv[i].origin, upto);
+		if (rc != 0 || r.rc != 0) {
+			p->resetting = 1;
+			if (r.rc != NS_ENATS)
+				ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot read events to publish: %s",
+					     ns_strerror(rc ? rc : r.rc));
+			break;
+		}
+		sent = 1;
+		room = room > (r.last - from) ? room - (r.last - from) : 0;
+	}
+	free(vv);
+	return sent;
+}
+
+/* ---- views ----------------------------------------------------------------------- */
+
+static int ns__ref_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int ns__add_ref(ns__vpass *vp, const char *ref, size_t *cap)
+{
+	if (ref == NULL || ref[0] == '\0' || strcmp(ref, NS_ROSTER_REF) == 0 || strlen(ref) >= NS_REF_MAX)
+		return 0;
+	if (vp->nrefs == *cap) {
+		size_t c = *cap ? *cap * 2 : 1024;
+		char(*r)[NS_REF_MAX] = realloc(vp->refs, c * sizeof(*r));
+		if (r == NULL)
+			return NS_ENOMEM;
+		vp->refs = r;
+		*cap = c;
+	}
+	snprintf(vp->refs[vp->nrefs++], NS_REF_MAX, "%s", ref);
+	return 0;
+}
+
+typedef struct ns__refread {
+	ns__vpass *vp;
+	size_t cap;
+	uint64_t last;
+} ns__refread;
+
+/* The refs whose person an event changes: its offender, and the other refs of a merge or identifier. */
+static int ns__on_ref(void *arg, const ns_event *ev)
+{
+	ns__refread *r = arg;
+	const Nomsync__Payload *pl = ev->payload;
+	int rc = ns__add_ref(r->vp, ev->offender, &r->cap);
+
+	r->last = ev->seq;
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && pl->person_merged)
+		rc = ns__add_ref(r->vp, pl->person_merged->removed, &r->cap);
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_UNMERGED && pl->person_unmerged)
+		rc = ns__add_ref(r->vp, pl->person_unmerged->removed, &r->cap);
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && pl->person_identifier_added)
+		rc = ns__add_ref(r->vp, pl->person_identifier_added->value, &r->cap);
+	return rc;
+}
+
+/* Start a view pass over the events acknowledged since the last one: collect their refs. */
+static int ns__pass_start(ns__pub *p)
+{
+	ns__vpass *vp = &p->pass;
+	ns__refread r = { vp, 0, 0 };
+	int rc = 0;
+
+	memset(vp, 0, sizeof(*vp));
+	if ((rc = ns__vcopy(&vp->snap, &p->acked)) != 0)
+		goto fail;
+	for (size_t i = 0; i < vp->snap.n && !p->n->stop; i++) {
+		uint64_t from = ns__vget(&p->viewed, vp->snap.v[i].origin), to = vp->snap.v[i].seq;
+		while (from < to && !p->n->stop) {
+			size_t max = to - from < NS__NATS_READ_MAX ? (size_t)(to - from) : NS__NATS_READ_MAX;
+			r.last = from;
+			if ((rc = ns_store_read_range(p->n->store, vp->snap.v[i].origin, from + 1, max, (size_t)8 << 20,
+						      ns__on_ref, &r)) != 0)
+				goto fail;
+			if (r.last == from)
+				break; /* the rest is revoked */
+			from = r.last;
+		}
+	}
+	if (vp->nrefs > 1) {
+		size_t w = 1;
+		qsort(vp->refs, vp->nrefs, NS_REF_MAX, ns__ref_cmp);
+		for (size_t i = 1; i < vp->nrefs; i++)
+			if (strcmp(vp->refs[i], vp->refs[w - 1]) != 0)
+				memmove(vp->refs[w++], vp->refs[i], NS_REF_MAX);
+		vp->nrefs = w;
+	}
+	vp->active = 1;
+	return 0;
+fail:
+	ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot read events for their views: %s", ns_strerror(rc));
+	ns__pass_end(vp);
+	return rc;
+}
+
+/* Publish the next chunk of the pass's views as one batch (the last one carries the snapshot). */
+static int ns__pass_step(ns__pub *p)
+{
+	ns__vpass *vp = &p->pass;
+	size_t end = vp->next + NS__NATS_VIEW_CHUNK < vp->nrefs ? vp->next + NS__NATS_VIEW_CHUNK : vp->nrefs;
+
+	if (ns__begin(p, NS__NB_VIEWS) != 0)
+		return 0;
+	vp->batch_no = p->cur_no;
+	for (; vp->next < end && !p->n->stop; vp->next++) {
+		char canonical[NS_REF_MAX], *json = NULL;
+		size_t len;
+		int rc = ns_store_view(p->n->store, vp->refs[vp->next], &json, &len, canonical);
+		if (rc == NS_ENOTFOUND)
+			continue;
+		if (rc == 0) {
+			snprintf(p->subj, sizeof(p->subj), "%s.view.%s", p->n->conf.prefix, canonical);
+			rc = ns__send(p, p->subj, json, len, NULL);
+		}
+		free(json);
+		if (rc != 0) {
+			p->resetting = 1;
+			break;
+		}
+	}
+	ns__close(p, NULL, 0, vp->next >= vp->nrefs);
+	return 1;
+}
+
+/* ---- settling ---------------------------------------------------------------------- */
+
+/* Take settled batches off the head of the queue, in order, and apply them. */
+static void ns__settle(ns__pub *p)
+{
+	ns_nats *n = p->n;
+
+	pthread_mutex_lock(&n->lock);
+	while (n->qlen > 0) {
+		ns__nbatch *b = &n->q[n->qhead];
+		if (b->open || b->pending > 0)
+			break;
+		if (b->failed)
+			p->resetting = 1;
+		else if (!p->resetting && b->kind == NS__NB_EVENTS && b->to_seq > ns__vget(&p->acked, b->origin)) {
+			ns__vset(&p->acked, b->origin, b->to_seq);
+			p->dirty = 1;
+		} else if (!p->resetting && b->kind == NS__NB_VIEWS && b->final && p->pass.active &&
+			   b->no == p->pass.batch_no) {
+			ns__vcopy(&p->viewed, &p->pass.snap);
+			ns__pass_end(&p->pass);
+			p->dirty = 1;
+		}
+		if (b->kind == NS__NB_VIEWS && p->pass.active && b->no == p->pass.batch_no)
+			p->pass.batch_no = 0;
+		n->qhead = (n->qhead + 1) % n->qcap;
+		n->qlen--;
+	}
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void ns__save(ns__pub *p, int64_t now)
+{
+	if (!p->dirty)
+		return;
+	pthread_rwlock_rdlock(&p->n->store_lock);
+	int rc = ns__vsave(p->n, "nats.events", &p->acked);
+	if (rc == 0)
+		rc = ns__vsave(p->n, "nats.views", &p->viewed);
+	pthread_rwlock_unlock(&p->n->store_lock);
+	if (rc == 0)
+		p->dirty = 0;
+	else
+		ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot store the acknowledged position: %s", ns_strerror(rc));
+	p->last_save = now;
+}
+
+typedef struct ns__first {
+	int64_t recorded_at;
+} ns__first;
+
+static int ns__on_first(void *arg, const ns_event *ev)
+{
+	((ns__first *)arg)->recorded_at = ev->recorded_at;
+	return 1;
+}
+
+/* Lag: stored events beyond the acknowledged position, and the age of the oldest. */
+static void ns__lag(ns__pub *p)
+{
+	ns_vv_entry *vv = NULL;
+	size_t nvv = 0;
+	uint64_t events = 0;
+	int64_t oldest = 0, now = (int64_t)time(NULL);
+
+	if (ns_store_vector(p->n->store, &vv, &nvv) != 0)
+		return;
+	for (size_t i = 0; i < nvv; i++) {
+		uint64_t relay = ns_vv_relay_seq(&vv[i]), acked = ns__vget(&p->acked, vv[i].origin);
+		if (relay <= acked)
+			continue;
+		ns__first f = { 0 };
+		events += relay - acked;
+		ns_store_read_range(p->n->store, vv[i].origin, acked + 1, 1, 1, ns__on_first, &f);
+		if (f.recorded_at && (oldest == 0 || f.recorded_at < oldest))
+			oldest = f.recorded_at;
+	}
+	free(vv);
+	pthread_mutex_lock(&p->n->lock);
+	p->n->st.lag_events = events;
+	p->n->st.lag_seconds = events && oldest && now > oldest ? (double)(now - oldest) : 0;
+	pthread_mutex_unlock(&p->n->lock);
+}
+
+/* The streams, until they are right. */
+static int ns__streams(ns__pub *p)
+{
+	ns_nats *n = p->n;
+	char ev[128], dl[128], vw[128];
+	const char *evs[] = { ev, dl }, *vws[] = { vw };
+	ns_diag d;
+
+	snprintf(ev, sizeof(ev), "%s.event.>", n->conf.prefix);
+	snprintf(dl, sizeof(dl), "%s.deadletter", n->conf.prefix);
+	snprintf(vw, sizeof(vw), "%s.view.>", n->conf.prefix);
+	ns_diag_clear(&d);
+	if (ns__nats_stream(n, n->events_stream, evs, 2, 0, &d) == 0 &&
+	    ns__nats_stream(n, n->views_stream, vws, 1, 1, &d) == 0)
+		return 0;
+	ns__nats_log(n, NS_LOG_ERROR, "NATS: streams %s and %s: %s (retrying)", n->events_stream, n->views_stream, d.msg);
+	return NS_ENATS;
+}
+
+void *ns__nats_publisher(void *arg)
+{
+	ns__pub p = { .n = arg };
+	ns_nats *n = p.n;
+	int streams = 0, rc;
+
+	jsPubOptions_Init(&p.po);
+	p.po.MaxWait = (int64_t)(n->conf.ack_timeout * 1000);
+	pthread_rwlock_rdlock(&n->store_lock);
+	rc = ns__vload(n, "nats.events", &p.acked);
+	if (rc == 0)
+		rc = ns__vload(n, "nats.views", &p.viewed);
+	if (rc == 0)
+		rc = ns__vcopy(&p.read, &p.acked);
+	pthread_rwlock_unlock(&n->store_lock);
+	if (rc != 0) {
+		ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot read the published position: %s; not publishing",
+			     ns_strerror(rc));
+		goto out;
+	}
+	while (!n->stop) {
+		int64_t now = ns__nats_now_ms();
+		int sent = 0;
+
+		pthread_mutex_lock(&n->lock);
+		int up = n->st.connected;
+		if (!up)
+			ns__nats_wait(n, 200);
+		pthread_mutex_unlock(&n->lock);
+		if (!up)
+			continue;
+		if (!streams) {
+			if ((streams = ns__streams(&p) == 0) == 0) {
+				pthread_mutex_lock(&n->lock);
+				ns__nats_wait(n, 1000);
+				pthread_mutex_unlock(&n->lock);
+				continue;
+			}
+		}
+		ns__settle(&p);
+		pthread_mutex_lock(&n->lock);
+		size_t qlen = n->qlen;
+		pthread_mutex_unlock(&n->lock);
+		if (p.dirty && (qlen == 0 || now - p.last_save >= NS__NATS_SAVE_EVERY_MS))
+			ns__save(&p, now);
+		if (p.resetting) {
+			if (qlen == 0) {
+				/* Everything settled: resend from the acknowledged position. */
+				ns__vcopy(&p.read, &p.acked);
+				ns__pass_end(&p.pass);
+				p.resetting = 0;
+			}
+			pthread_mutex_lock(&n->lock);
+			ns__nats_wait(n, qlen == 0 ? 1000 : 50);
+			pthread_mutex_unlock(&n->lock);
+			continue;
+		}
+		pthread_rwlock_rdlock(&n->store_lock);
+		sent = ns__publish_events(&p);
+		if (!p.resetting && !p.pass.active && !ns__vequal(&p.acked, &p.viewed) &&
+		    ((!sent && qlen == 0) || now - p.last_view >= NS__NATS_VIEW_EVERY_MS)) {
+			p.last_view = now;
+			ns__pass_start(&p);
+		}
+		if (!p.resetting && p.pass.active && p.pass.batch_no == 0 && p.pass.next <= p.pass.nrefs)
+			sent |= ns__pass_step(&p);
+		if (now - p.last_lag >= 500) {
+			p.last_lag = now;
+			ns__lag(&p);
+		}
+		pthread_rwlock_unlock(&n->store_lock);
+		if (!sent) {
+			pthread_mutex_lock(&n->lock);
+			ns__nats_wait(n, 10);
+			pthread_mutex_unlock(&n->lock);
+		}
+	}
+	ns__settle(&p);
+	ns__save(&p, ns__nats_now_ms());
+out:
+	ns__pass_end(&p.pass);
+	free(p.acked.v);
+	free(p.viewed.v);
+	free(p.read.v);
+	return NULL;
+}
