@@ -146,9 +146,6 @@ void ns__nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, vo
 		pthread_cond_broadcast(&n->cond);
 	}
 	pthread_mutex_unlock(&n->lock);
-	if (pae != NULL && pae->ErrText && n->st.failed < 5)
-		ns__nats_log(n, NS_LOG_WARN, "NATS: a publish failed (%s); resending from the acknowledged position",
-			     pae->ErrText);
 	natsMsg_Destroy(msg);
 }
 
@@ -436,6 +433,10 @@ static void ns__settle(ns__pub *p)
 		ns__nbatch *b = &n->q[n->qhead];
 		if (b->open || b->pending > 0)
 			break;
+		if (b->failed && !p->resetting)
+			ns__nats_log(n, NS_LOG_WARN,
+				     "NATS: a publish failed or was not acknowledged in time; resending from the "
+				     "acknowledged position");
 		if (b->failed)
 			p->resetting = 1;
 		else if (!p->resetting && b->kind == NS__NB_EVENTS && b->to_seq > ns__vget(&p->acked, b->origin)) {
@@ -551,6 +552,12 @@ void *ns__nats_publisher(void *arg)
 		int64_t now = ns__nats_now_ms();
 		int sent = 0;
 
+		if (now - p.last_lag >= 500) {
+			p.last_lag = now;
+			pthread_rwlock_rdlock(&n->store_lock);
+			ns__lag(&p);
+			pthread_rwlock_unlock(&n->store_lock);
+		}
 		pthread_mutex_lock(&n->lock);
 		int up = n->st.connected;
 		if (!up)
@@ -593,10 +600,6 @@ void *ns__nats_publisher(void *arg)
 		}
 		if (!p.resetting && p.pass.active && p.pass.batch_no == 0 && p.pass.next <= p.pass.nrefs)
 			sent |= ns__pass_step(&p);
-		if (now - p.last_lag >= 500) {
-			p.last_lag = now;
-			ns__lag(&p);
-		}
 		pthread_rwlock_unlock(&n->store_lock);
 		if (!sent) {
 			pthread_mutex_lock(&n->lock);
