@@ -113,8 +113,8 @@ done:
 	json_decref(events);
 }
 
-/* Subscribe, first creating a stream for the subject if none captures it. */
-static natsSubscription *ns__subscribe(ns_nats *n, int *logged)
+/* Subscribe; @p fails counts the failures since the last success. */
+static natsSubscription *ns__subscribe(ns_nats *n, int *fails)
 {
 	natsSubscription *sub = NULL;
 	jsErrCode jerr = 0;
@@ -122,26 +122,22 @@ static natsSubscription *ns__subscribe(ns_nats *n, int *logged)
 
 	if (s == NATS_OK) {
 		ns__nats_log(n, NS_LOG_INFO, "NATS: consuming %s as durable %s", n->conf.consume, n->conf.consumer);
+		*fails = 0;
 		return sub;
 	}
-	if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+	if (++*fails == 1) {
+		/* Most likely no stream captures the subject (libnats reports it in more than one way): make one. */
 		char name[80];
 		const char *subjects[] = { n->conf.consume };
 		ns_diag d;
 		ns_diag_clear(&d);
 		snprintf(name, sizeof(name), "%s_INBOUND", n->conf.stream);
-		if (ns__nats_stream(n, name, subjects, 1, 0, &d) != 0 && !*logged) {
-			ns__nats_log(n, NS_LOG_ERROR, "NATS: no stream captures %s and one cannot be made: %s",
-				     n->conf.consume, d.msg);
-			*logged = 1;
-		}
-		return NULL;
-	}
-	if (!*logged) {
-		ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot consume %s: %s (retrying)", n->conf.consume,
+		if (ns__nats_stream(n, name, subjects, 1, 0, &d) != 0)
+			ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot consume %s (%s) and cannot make stream %s for it: %s",
+				     n->conf.consume, natsStatus_GetText(s), name, d.msg);
+	} else if (*fails == 2)
+		ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot consume %s: %s (retrying every second)", n->conf.consume,
 			     natsStatus_GetText(s));
-		*logged = 1;
-	}
 	return NULL;
 }
 
@@ -149,7 +145,7 @@ void *ns__nats_consumer(void *arg)
 {
 	ns_nats *n = arg;
 	natsSubscription *sub = NULL;
-	int logged = 0;
+	int fails = 0;
 
 	while (!n->stop) {
 		pthread_mutex_lock(&n->lock);
@@ -159,7 +155,7 @@ void *ns__nats_consumer(void *arg)
 		pthread_mutex_unlock(&n->lock);
 		if (!up)
 			continue;
-		if (sub == NULL && (sub = ns__subscribe(n, &logged)) == NULL) {
+		if (sub == NULL && (sub = ns__subscribe(n, &fails)) == NULL) {
 			pthread_mutex_lock(&n->lock);
 			ns__nats_wait(n, 1000);
 			pthread_mutex_unlock(&n->lock);

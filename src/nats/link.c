@@ -220,6 +220,10 @@ int ns_nats_start(ns_nats **out, ns_store *s, const ns_nats_conf *c, ns_nats_log
 	}
 	if ((rc = ns__options(n, d)) != 0)
 		goto fail;
+	if ((rc = ns__nats_initial_lag(n)) != 0) {
+		ns_diag_set(d, rc, "nats", "cannot read the published position from the store: %s", ns_strerror(rc));
+		goto fail;
+	}
 	ns = natsConnection_Connect(&n->nc, n->opts);
 	if (ns != NATS_OK && ns != NATS_NOT_YET_CONNECTED) {
 		rc = ns__fail(d, "cannot connect", ns);

@@ -95,6 +95,8 @@ int64_t ns__nats_now_ms(void);
 /* publish.c: the publisher thread; the acknowledgement handler given to js_pub. */
 void *ns__nats_publisher(void *arg);
 void ns__nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
+/* The lag as the stored position says, before the publisher starts (so status never shows a false 0). */
+int ns__nats_initial_lag(ns_nats *n);
 /* Create or check a stream (link.c). @return 0, or NS_ENATS with @p d. */
 int ns__nats_stream(ns_nats *n, const char *name, const char *const *subjects, int nsubjects,
 		    int64_t max_per_subject, ns_diag *d);

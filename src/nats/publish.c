@@ -482,31 +482,41 @@ static int ns__on_first(void *arg, const ns_event *ev)
 	return 1;
 }
 
-/* Lag: stored events beyond the acknowledged position, and the age of the oldest. */
-static void ns__lag(ns__pub *p)
+/* Lag: stored events beyond the acknowledged position @p acked, and the age of the oldest. */
+static void ns__lag(ns_nats *n, const ns__nvec *acked)
 {
 	ns_vv_entry *vv = NULL;
 	size_t nvv = 0;
 	uint64_t events = 0;
 	int64_t oldest = 0, now = (int64_t)time(NULL);
 
-	if (ns_store_vector(p->n->store, &vv, &nvv) != 0)
+	if (ns_store_vector(n->store, &vv, &nvv) != 0)
 		return;
 	for (size_t i = 0; i < nvv; i++) {
-		uint64_t relay = ns_vv_relay_seq(&vv[i]), acked = ns__vget(&p->acked, vv[i].origin);
-		if (relay <= acked)
+		uint64_t relay = ns_vv_relay_seq(&vv[i]), done = ns__vget(acked, vv[i].origin);
+		if (relay <= done)
 			continue;
 		ns__first f = { 0 };
-		events += relay - acked;
-		ns_store_read_range(p->n->store, vv[i].origin, acked + 1, 1, 1, ns__on_first, &f);
+		events += relay - done;
+		ns_store_read_range(n->store, vv[i].origin, done + 1, 1, 1, ns__on_first, &f);
 		if (f.recorded_at && (oldest == 0 || f.recorded_at < oldest))
 			oldest = f.recorded_at;
 	}
 	free(vv);
-	pthread_mutex_lock(&p->n->lock);
-	p->n->st.lag_events = events;
-	p->n->st.lag_seconds = events && oldest && now > oldest ? (double)(now - oldest) : 0;
-	pthread_mutex_unlock(&p->n->lock);
+	pthread_mutex_lock(&n->lock);
+	n->st.lag_events = events;
+	n->st.lag_seconds = events && oldest && now > oldest ? (double)(now - oldest) : 0;
+	pthread_mutex_unlock(&n->lock);
+}
+
+int ns__nats_initial_lag(ns_nats *n)
+{
+	ns__nvec acked = { 0 };
+	int rc = ns__vload(n, "nats.events", &acked);
+	if (rc == 0)
+		ns__lag(n, &acked);
+	free(acked.v);
+	return rc;
 }
 
 /* The streams, until they are right. */
@@ -555,7 +565,7 @@ void *ns__nats_publisher(void *arg)
 		if (now - p.last_lag >= 500) {
 			p.last_lag = now;
 			pthread_rwlock_rdlock(&n->store_lock);
-			ns__lag(&p);
+			ns__lag(n, &p.acked);
 			pthread_rwlock_unlock(&n->store_lock);
 		}
 		pthread_mutex_lock(&n->lock);
