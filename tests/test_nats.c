@@ -15,6 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The envelope of @p ev, parsed (it must be valid JSON). */
+static json_t *envelope(const ns_event *ev, int64_t published_at)
+{
+	size_t len = 0;
+	char *text = ns_nats_envelope(ev, published_at, &len);
+	json_t *j = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	CHECK(text != NULL && strlen(text) == len);
+	CHECK(json_is_object(j));
+	free(text);
+	return j;
+}
+
 static void test_envelope(void)
 {
 	ns_identity id;
@@ -27,7 +39,7 @@ static void test_envelope(void)
 	CHECK_INT(ns_crypto_init(), 0);
 	CHECK_INT(ns_identity_generate(&id, "MDI", NS_ROLE_PRISON), 0);
 	CHECK_INT(ns_event_build(&id, 3, prev, 1767603600, 1767603660, "A1234BC", p, &ev), 0);
-	json_t *env = ns_nats_envelope(ev, 1767603700);
+	json_t *env = envelope(ev, 1767603700);
 	CHECK(env != NULL);
 	CHECK_STR(json_string_value(json_object_get(env, "eventType")), "nomsync.prisoner.received");
 	CHECK_INT(json_integer_value(json_object_get(env, "version")), 1);
@@ -69,13 +81,13 @@ static void test_envelope(void)
 
 	/* A CRN is a CRN; a roster change has no personReference. */
 	CHECK_INT(ns_event_build(&id, 4, prev, 1767603600, 1767603660, "X123456", p, &ev), 0);
-	env = ns_nats_envelope(ev, 0);
+	env = envelope(ev, 0);
 	ident = json_array_get(json_object_get(json_object_get(env, "personReference"), "identifiers"), 0);
 	CHECK_STR(json_string_value(json_object_get(ident, "type")), "CRN");
 	json_decref(env);
 	ns_event_free(ev);
 	CHECK_INT(ns_event_build(&id, 5, prev, 1767603600, 1767603660, NS_ROSTER_REF, p, &ev), 0);
-	env = ns_nats_envelope(ev, 0);
+	env = envelope(ev, 0);
 	CHECK(json_object_get(env, "personReference") == NULL);
 	json_decref(env);
 	ns_event_free(ev);

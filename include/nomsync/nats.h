@@ -56,8 +56,8 @@ extern "C" {
 #define NS_NATS_ENVELOPE_VERSION 1
 
 /**
- * @brief The HMPPS-shaped domain event for a stored event (new reference,
- * NULL when out of memory):
+ * @brief The HMPPS-shaped domain event for a stored event, as compact JSON
+ * text (malloc'd, NUL-terminated, caller frees; NULL when out of memory):
  *
  *   {"eventType":"nomsync.prisoner.received","version":1,
  *    "occurredAt":"...Z","publishedAt":"...Z","description":"Received into prison",
@@ -74,8 +74,9 @@ extern "C" {
  * an offender ref that is neither a NOMS number nor a CRN (roster changes);
  * additionalInformation is {} and payload null for an erased payload.
  * @param[in] published_at Unix seconds for publishedAt
+ * @param[out] len optional: the text's length
  */
-json_t *ns_nats_envelope(const ns_event *ev, int64_t published_at);
+char *ns_nats_envelope(const ns_event *ev, int64_t published_at, size_t *len);
 
 /**
  * @brief Map one HMPPS domain event (JSON text) to the nomsync events it

@@ -132,7 +132,7 @@ static natsSubscription *ns__subscribe(ns_nats *n, int *fails)
 		ns_diag d;
 		ns_diag_clear(&d);
 		snprintf(name, sizeof(name), "%s_INBOUND", n->conf.stream);
-		if (ns__nats_stream(n, name, subjects, 1, 0, &d) != 0)
+		if (ns__nats_stream(n, name, subjects, 1, 0, &d) < 0)
 			ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot consume %s (%s) and cannot make stream %s for it: %s",
 				     n->conf.consume, natsStatus_GetText(s), name, d.msg);
 	} else if (*fails == 2)

@@ -151,7 +151,7 @@ int ns__nats_stream(ns_nats *n, const char *name, const char *const *subjects, i
 		if ((s = js_AddStream(NULL, n->js, &cfg, NULL, &jerr)) != NATS_OK)
 			return ns__fail(d, "cannot create the stream", s);
 		ns__nats_log(n, NS_LOG_INFO, "NATS: created stream %s", name);
-		return 0;
+		return 1;
 	}
 	if (s != NATS_OK)
 		return ns__fail(d, "cannot read the stream's configuration", s);

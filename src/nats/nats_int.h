@@ -23,7 +23,7 @@
 
 #define NS__NATS_READ_MAX 1024     /* events read from the store at once */
 #define NS__NATS_VIEW_CHUNK 256    /* views in one batch */
-#define NS__NATS_VIEW_EVERY_MS 5000 /* a view pass at least this often while events are being published */
+#define NS__NATS_VIEW_EVERY_MS 5000 /* a view pass at least this often while events flow (not in a catch-up) */
 #define NS__NATS_SAVE_EVERY_MS 100  /* acknowledged positions written at most this often while busy */
 
 /* An origin's position: every event up to seq is acknowledged (or read, or covered). */
@@ -97,7 +97,7 @@ void *ns__nats_publisher(void *arg);
 void ns__nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure);
 /* The lag as the stored position says, before the publisher starts (so status never shows a false 0). */
 int ns__nats_initial_lag(ns_nats *n);
-/* Create or check a stream (link.c). @return 0, or NS_ENATS with @p d. */
+/* Create or check a stream (link.c). @return 1 if created, 0 if it was there, or NS_ENATS with @p d. */
 int ns__nats_stream(ns_nats *n, const char *name, const char *const *subjects, int nsubjects,
 		    int64_t max_per_subject, ns_diag *d);
 

@@ -143,7 +143,8 @@ void ns__nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, vo
 			n->st.published++;
 		else
 			n->st.views_published++;
-		pthread_cond_broadcast(&n->cond);
+		if (b->pending == 0 && !b->open)
+			pthread_cond_broadcast(&n->cond); /* a batch settled */
 	}
 	pthread_mutex_unlock(&n->lock);
 	natsMsg_Destroy(msg);
@@ -162,10 +163,11 @@ typedef struct ns__pub {
 	ns__vpass pass;
 	jsPubOptions po;
 	char subj[256];
-	/* the batch being published */
+	/* the batch being published, and its messages made ready (ns__add, ns__flush) */
 	ns__nbatch *cur;
 	uint64_t cur_no;
-	int pub_rc;
+	natsMsg **ready;
+	size_t nready, capready;
 } ns__pub;
 
 static void ns__pass_end(ns__vpass *p)
@@ -175,41 +177,63 @@ static void ns__pass_end(ns__vpass *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Publish one message of the current batch: @p id (hex) as Nats-Msg-Id, or none. */
-static int ns__send(ns__pub *p, const char *subj, const char *data, size_t len, const char *id)
+/* Make one message of the current batch ready: @p id (hex) as Nats-Msg-Id, or none. */
+static int ns__add(ns__pub *p, const char *subj, const char *data, size_t len, const char *id)
 {
-	ns_nats *n = p->n;
 	natsMsg *m = NULL;
 	char no[24];
-	natsStatus s;
 
+	if (p->nready == p->capready) {
+		size_t cap = p->capready ? p->capready * 2 : 256;
+		natsMsg **r = realloc(p->ready, cap * sizeof(*r));
+		if (r == NULL)
+			return NS_ENOMEM;
+		p->ready = r;
+		p->capready = cap;
+	}
 	snprintf(no, sizeof(no), "%llu", (unsigned long long)p->cur_no);
-	if ((s = natsMsg_Create(&m, subj, NULL, data, (int)len)) != NATS_OK ||
-	    (id && (s = natsMsgHeader_Set(m, "Nats-Msg-Id", id)) != NATS_OK) ||
-	    (s = natsMsgHeader_Set(m, "Nomsync-Batch", no)) != NATS_OK) {
+	if (natsMsg_Create(&m, subj, NULL, data, (int)len) != NATS_OK ||
+	    (id && natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK) ||
+	    natsMsgHeader_Set(m, "Nomsync-Batch", no) != NATS_OK) {
 		natsMsg_Destroy(m);
 		return NS_ENOMEM;
 	}
-	pthread_mutex_lock(&n->lock);
-	p->cur->pending++;
-	p->cur->msgs++;
-	n->inflight++;
-	pthread_mutex_unlock(&n->lock);
-	s = js_PublishMsgAsync(n->js_pub, &m, &p->po);
-	if (s != NATS_OK) {
-		/* Not handed over: nothing will acknowledge it. */
-		natsMsg_Destroy(m);
-		pthread_mutex_lock(&n->lock);
-		ns__nbatch *b = ns__batch_find(n, p->cur_no);
-		b->pending--;
-		n->inflight--;
-		if (!b->failed)
-			n->st.failed++;
-		b->failed = 1;
-		pthread_mutex_unlock(&n->lock);
-		return NS_ENATS;
-	}
+	p->ready[p->nready++] = m;
 	return 0;
+}
+
+/*
+ * Publish the ready messages (counted as pending first, under one lock);
+ * one that libnats does not take is never acknowledged: it and the rest
+ * are uncounted and the batch fails.
+ */
+static int ns__flush(ns__pub *p)
+{
+	ns_nats *n = p->n;
+	size_t i = 0, count = p->nready;
+
+	pthread_mutex_lock(&n->lock);
+	p->cur->pending += count;
+	p->cur->msgs += count;
+	n->inflight += count;
+	pthread_mutex_unlock(&n->lock);
+	for (; i < count; i++)
+		if (js_PublishMsgAsync(n->js_pub, &p->ready[i], &p->po) != NATS_OK)
+			break;
+	for (size_t j = i; j < count; j++)
+		natsMsg_Destroy(p->ready[j]);
+	p->nready = 0;
+	if (i == count)
+		return 0;
+	pthread_mutex_lock(&n->lock);
+	ns__nbatch *b = ns__batch_find(n, p->cur_no);
+	b->pending -= count - i;
+	n->inflight -= count - i;
+	if (!b->failed)
+		n->st.failed++;
+	b->failed = 1;
+	pthread_mutex_unlock(&n->lock);
+	return NS_ENATS;
 }
 
 static int ns__begin(ns__pub *p, int kind)
@@ -249,10 +273,9 @@ static int ns__on_event(void *arg, const ns_event *ev)
 	ns__pub *p = r->p;
 	const char *tname = ns_type_name(ev->type);
 	char id[2 * NS_ID_BYTES + 1];
-	json_t *env = ns_nats_envelope(ev, r->now);
-	char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+	size_t len;
+	char *text = ns_nats_envelope(ev, r->now, &len);
 
-	json_decref(env);
 	if (text == NULL)
 		return r->rc = NS_ENOMEM;
 	if (tname)
@@ -260,7 +283,7 @@ static int ns__on_event(void *arg, const ns_event *ev)
 	else
 		snprintf(p->subj, sizeof(p->subj), "%s.event.type-%u", p->n->conf.prefix, (unsigned)ev->type);
 	ns_hex(id, ev->id, NS_ID_BYTES);
-	r->rc = ns__send(p, p->subj, text, strlen(text), id);
+	r->rc = ns__add(p, p->subj, text, len, id);
 	free(text);
 	if (r->rc == 0)
 		r->last = ev->seq;
@@ -289,6 +312,10 @@ static int ns__publish_events(ns__pub *p)
 		ns__evread r = { p, from, (int64_t)time(NULL), 0 };
 		size_t max = room < NS__NATS_READ_MAX ? room : NS__NATS_READ_MAX;
 		int rc = ns_store_read_range(n->store, vv[i].origin, from + 1, max, (size_t)8 << 20, ns__on_event, &r);
+		if (rc == 0 && r.rc == 0)
+			r.rc = ns__flush(p);
+		else
+			ns__flush(p); /* what was made ready goes; the batch fails below */
 		/* Events up to relay that were not read (revoked) are passed over. */
 		uint64_t upto = rc == 0 && r.rc == 0 && r.last == from ? relay : r.last;
 		ns__close(p, vv[i].origin, upto, 0);
@@ -409,7 +436,7 @@ static int ns__pass_step(ns__pub *p)
 			continue;
 		if (rc == 0) {
 			snprintf(p->subj, sizeof(p->subj), "%s.view.%s", p->n->conf.prefix, canonical);
-			rc = ns__send(p, p->subj, json, len, NULL);
+			rc = ns__add(p, p->subj, json, len, NULL);
 		}
 		free(json);
 		if (rc != 0) {
@@ -417,6 +444,8 @@ static int ns__pass_step(ns__pub *p)
 			break;
 		}
 	}
+	if (ns__flush(p) != 0)
+		p->resetting = 1;
 	ns__close(p, NULL, 0, vp->next >= vp->nrefs);
 	return 1;
 }
@@ -519,23 +548,40 @@ int ns__nats_initial_lag(ns_nats *n)
 	return rc;
 }
 
-/* The streams, until they are right. */
+/*
+ * The streams, until they are right. A stream made now is empty: whatever
+ * the stored position says was published went elsewhere (a stream deleted
+ * or a new server), so everything is published again from the start.
+ */
 static int ns__streams(ns__pub *p)
 {
 	ns_nats *n = p->n;
 	char ev[128], dl[128], vw[128];
 	const char *evs[] = { ev, dl }, *vws[] = { vw };
 	ns_diag d;
+	int e, v = 0;
 
 	snprintf(ev, sizeof(ev), "%s.event.>", n->conf.prefix);
 	snprintf(dl, sizeof(dl), "%s.deadletter", n->conf.prefix);
 	snprintf(vw, sizeof(vw), "%s.view.>", n->conf.prefix);
 	ns_diag_clear(&d);
-	if (ns__nats_stream(n, n->events_stream, evs, 2, 0, &d) == 0 &&
-	    ns__nats_stream(n, n->views_stream, vws, 1, 1, &d) == 0)
-		return 0;
-	ns__nats_log(n, NS_LOG_ERROR, "NATS: streams %s and %s: %s (retrying)", n->events_stream, n->views_stream, d.msg);
-	return NS_ENATS;
+	if ((e = ns__nats_stream(n, n->events_stream, evs, 2, 0, &d)) < 0 ||
+	    (v = ns__nats_stream(n, n->views_stream, vws, 1, 1, &d)) < 0) {
+		ns__nats_log(n, NS_LOG_ERROR, "NATS: streams %s and %s: %s (retrying)", n->events_stream,
+			     n->views_stream, d.msg);
+		return NS_ENATS;
+	}
+	if ((e && p->acked.n) || (v && p->viewed.n)) {
+		ns__nats_log(n, NS_LOG_WARN, "NATS: stream %s is new: publishing every stored %s from the start",
+			     e ? n->events_stream : n->views_stream, e ? "event and view" : "person's view");
+		if (e) {
+			p->acked.n = 0;
+			p->read.n = 0;
+		}
+		p->viewed.n = 0;
+		p->dirty = 1;
+	}
+	return 0;
 }
 
 void *ns__nats_publisher(void *arg)
@@ -603,8 +649,12 @@ void *ns__nats_publisher(void *arg)
 		}
 		pthread_rwlock_rdlock(&n->store_lock);
 		sent = ns__publish_events(&p);
+		pthread_mutex_lock(&n->lock);
+		int backlog = n->st.lag_events > 4 * (uint64_t)n->conf.window;
+		pthread_mutex_unlock(&n->lock);
+		/* Views when the events are out, or every few seconds unless a catch-up is under way. */
 		if (!p.resetting && !p.pass.active && !ns__vequal(&p.acked, &p.viewed) &&
-		    ((!sent && qlen == 0) || now - p.last_view >= NS__NATS_VIEW_EVERY_MS)) {
+		    ((!sent && qlen == 0) || (!backlog && now - p.last_view >= NS__NATS_VIEW_EVERY_MS))) {
 			p.last_view = now;
 			ns__pass_start(&p);
 		}
@@ -624,5 +674,6 @@ out:
 	free(p.acked.v);
 	free(p.viewed.v);
 	free(p.read.v);
+	free(p.ready);
 	return NULL;
 }
