@@ -524,7 +524,7 @@ static void test_nats(void)
 	CHECK_INT(c->nats.enabled, 1);
 	CHECK_STR(c->nats.stream, "NOMSYNC");
 	CHECK_STR(c->nats.prefix, "nomsync");
-	CHECK_INT(c->nats.window, 4096);
+	CHECK_INT(c->nats.window, 16384);
 	CHECK(c->nats.duplicate_window == 7200 && c->nats.ack_timeout == 10);
 	CHECK_STR(c->nats.consume, "");
 	CHECK_INT(parse(NODE_MIN "[nats]\nurl = nats://a:4222, nats://b:4222\nstream = EST_1\nsubject_prefix = hmpps.nomsync\n"

@@ -56,7 +56,7 @@
  *   tls_ca = ca.pem                 # TLS: CA to verify the server; tls_cert and
  *   tls_cert = client.pem           # tls_key (both or neither) a client certificate
  *   tls_key = client.key
- *   window = 4096                   # messages published but not yet acknowledged
+ *   window = 16384                  # messages published but not yet acknowledged
  *                                   # (16 to 65536)
  *   duplicate_window = 2h           # the streams' de-duplication window (s, m, h, d;
  *                                   # 1 m to 7 d)
@@ -103,7 +103,7 @@ typedef struct ns_nats_conf {
 	char tls_ca[PATH_MAX];
 	char tls_cert[PATH_MAX];
 	char tls_key[PATH_MAX];
-	unsigned window;         /**< messages in flight, default 4096 */
+	unsigned window;         /**< messages in flight, default 16384 */
 	double duplicate_window; /**< seconds, default 7200 */
 	double ack_timeout;      /**< seconds, default 10 */
 	char consume[256];       /**< inbound subject, "" for none */

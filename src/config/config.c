@@ -217,7 +217,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->held_ttl = 7 * 86400;
 	snprintf(c->nats.stream, sizeof(c->nats.stream), "NOMSYNC");
 	snprintf(c->nats.prefix, sizeof(c->nats.prefix), "nomsync");
-	c->nats.window = 4096;
+	c->nats.window = 16384;
 	c->nats.duplicate_window = 7200;
 	c->nats.ack_timeout = 10;
 	while (pos < len) {

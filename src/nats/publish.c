@@ -166,6 +166,7 @@ typedef struct ns__pub {
 	/* the batch being published, and its messages made ready (ns__add, ns__flush) */
 	ns__nbatch *cur;
 	uint64_t cur_no;
+	char cur_text[24]; /* cur_no as text: the Nomsync-Batch header */
 	natsMsg **ready;
 	size_t nready, capready;
 } ns__pub;
@@ -181,7 +182,6 @@ static void ns__pass_end(ns__vpass *p)
 static int ns__add(ns__pub *p, const char *subj, const char *data, size_t len, const char *id)
 {
 	natsMsg *m = NULL;
-	char no[24];
 
 	if (p->nready == p->capready) {
 		size_t cap = p->capready ? p->capready * 2 : 256;
@@ -191,10 +191,9 @@ static int ns__add(ns__pub *p, const char *subj, const char *data, size_t len, c
 		p->ready = r;
 		p->capready = cap;
 	}
-	snprintf(no, sizeof(no), "%llu", (unsigned long long)p->cur_no);
 	if (natsMsg_Create(&m, subj, NULL, data, (int)len) != NATS_OK ||
 	    (id && natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK) ||
-	    natsMsgHeader_Set(m, "Nomsync-Batch", no) != NATS_OK) {
+	    natsMsgHeader_Set(m, "Nomsync-Batch", p->cur_text) != NATS_OK) {
 		natsMsg_Destroy(m);
 		return NS_ENOMEM;
 	}
@@ -242,6 +241,7 @@ static int ns__begin(ns__pub *p, int kind)
 	p->cur = ns__batch_new(p->n, kind);
 	p->cur_no = p->cur ? p->cur->no : 0;
 	pthread_mutex_unlock(&p->n->lock);
+	snprintf(p->cur_text, sizeof(p->cur_text), "%llu", (unsigned long long)p->cur_no);
 	return p->cur ? 0 : NS_EAGAIN;
 }
 
