@@ -5,9 +5,10 @@
  *       a bare libnats async publisher: COUNT messages of SIZE bytes, each
  *       with its own Nats-Msg-Id, at most WINDOW unacknowledged, into a new
  *       file-backed STREAM (subjects STREAM.>) on the server at URL
- *   nomsync-nats-bench publish URL STREAM COUNT TIMEOUT -- NOMSYNCD ARGS...
- *       start NOMSYNCD ARGS... and time until STREAM (empty before) holds
- *       COUNT messages; the daemon is left running (its pid is printed)
+ *   nomsync-nats-bench publish URL STREAM COUNT TIMEOUT LOG -- NOMSYNCD ARGS...
+ *       start NOMSYNCD ARGS... (its output appended to LOG) and time until
+ *       STREAM (empty before) holds COUNT messages; the daemon is left
+ *       running (its pid is printed)
  *
  * Both print "name value" lines: nats.<what>_rate (messages/s) and
  * nats.<what>_seconds.
@@ -87,11 +88,13 @@ static uint64_t stream_msgs(jsCtx *js, const char *stream)
 	return n;
 }
 
-static int publish(jsCtx *js, const char *stream, long count, double timeout, char **argv)
+static int publish(jsCtx *js, const char *stream, long count, double timeout, const char *log, char **argv)
 {
 	double t0 = now_s(), first = 0;
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (freopen(log, "a", stdout) == NULL || dup2(fileno(stdout), 2) < 0)
+			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -128,7 +131,7 @@ int main(int argc, char **argv)
 
 	if (argc < 6) {
 		fprintf(stderr, "usage: nomsync-nats-bench ceiling URL STREAM COUNT SIZE WINDOW\n"
-				"       nomsync-nats-bench publish URL STREAM COUNT TIMEOUT -- NOMSYNCD ARGS...\n");
+				"       nomsync-nats-bench publish URL STREAM COUNT TIMEOUT LOG -- NOMSYNCD ARGS...\n");
 		return 2;
 	}
 	if ((s = natsConnection_ConnectTo(&nc, argv[2])) != NATS_OK)
@@ -140,8 +143,8 @@ int main(int argc, char **argv)
 		return die("JetStream", s);
 	if (strcmp(argv[1], "ceiling") == 0 && argc == 7)
 		rc = ceiling(js, argv[3], atol(argv[4]), atoi(argv[5]));
-	else if (strcmp(argv[1], "publish") == 0 && argc > 7 && strcmp(argv[6], "--") == 0)
-		rc = publish(js, argv[3], atol(argv[4]), atof(argv[5]), argv + 7);
+	else if (strcmp(argv[1], "publish") == 0 && argc > 8 && strcmp(argv[7], "--") == 0)
+		rc = publish(js, argv[3], atol(argv[4]), atof(argv[5]), argv[6], argv + 8);
 	else
 		fprintf(stderr, "nomsync-nats-bench: bad arguments\n");
 	jsCtx_Destroy(js);
