@@ -128,16 +128,21 @@ check_stream "NATS stopped during appends"
 
 # ---------------------------------------------------------------- (c)
 stop MDI && ok "MDI stops cleanly" || bad "MDI exit status on SIGTERM"
-$GEN --outdir "$WORK/genC" --offenders 3000 --seed 43 --court SHEFMC --prisons MDI --probation N55 >/dev/null
+$GEN --outdir "$WORK/genC" --offenders $((OFFENDERS / 2)) --seed 43 --court SHEFMC --prisons MDI --probation N55 >/dev/null
 $NS --dir "$WORK/MDI" append "$WORK/genC/MDI.jsonl" >/dev/null
+before=$($CAT "$URL" count NOMSYNC)
+want=$(events_of MDI)
 start MDI
-before=$(jq -r .nats.published "$WORK/MDI/nomsyncd.status.json")
-for i in $(seq 100); do
-  p=$(status_nats MDI published); [ -n "$p" ] && [ "$p" != "$before" ] && [ "$(status_nats MDI lag_events)" != 0 ] && break
-  sleep 0.05
+# Kill it as soon as the stream has grown by 1000 messages: in the middle of publishing.
+for i in $(seq 400); do
+  n=$($CAT "$URL" count NOMSYNC 2>/dev/null || echo 0); [ "$n" -gt $((before + 1000)) ] && break
+  sleep 0.02
 done
 kill9 MDI
-ok "MDI killed -9 while publishing (lag $(status_nats MDI lag_events) events)"
+n=$($CAT "$URL" count NOMSYNC)
+if [ "$n" -gt "$before" ] && [ "$n" -lt "$want" ]; then
+  ok "MDI killed -9 while publishing (stream at $n of $want messages)"
+else bad "MDI killed -9 while publishing: stream at $n, before $before, store $want events"; fi
 start MDI
 if wait_published MDI 120; then ok "MDI resumes publishing after kill -9"; else bad "MDI resumes after kill -9"; fi
 check_stream "nomsyncd killed -9 while publishing"

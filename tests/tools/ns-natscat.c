@@ -5,6 +5,7 @@
  *   ns-natscat URL dump STREAM SUBJECT   every message on SUBJECT, one line each:
  *                                        Nats-Msg-Id (or -) TAB subject TAB data
  *   ns-natscat URL last STREAM SUBJECT   the data of the last message on SUBJECT
+ *   ns-natscat URL count STREAM          the number of messages in STREAM
  *   ns-natscat URL pub SUBJECT FILE      publish each line of FILE as one message
  *                                        (waiting for each acknowledgement)
  *   ns-natscat URL rawpub SUBJECT FILE   publish FILE's bytes as one message
@@ -106,8 +107,8 @@ int main(int argc, char **argv)
 	natsStatus s;
 	int rc = 2;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: ns-natscat URL dump|last STREAM SUBJECT | URL pub|rawpub SUBJECT FILE\n");
+	if (argc != 5 && !(argc == 4 && strcmp(argv[2], "count") == 0)) {
+		fprintf(stderr, "usage: ns-natscat URL dump|last STREAM SUBJECT | URL count STREAM | URL pub|rawpub SUBJECT FILE\n");
 		return 2;
 	}
 	if ((s = natsConnection_ConnectTo(&nc, argv[1])) != NATS_OK)
@@ -116,6 +117,16 @@ int main(int argc, char **argv)
 		return die("JetStream", s);
 	if (strcmp(argv[2], "dump") == 0)
 		rc = dump(js, argv[3], argv[4]);
+	else if (strcmp(argv[2], "count") == 0) {
+		jsStreamInfo *si = NULL;
+		if ((s = js_GetStreamInfo(&si, js, argv[3], NULL, NULL)) != NATS_OK)
+			rc = die("stream info", s);
+		else {
+			printf("%llu\n", (unsigned long long)si->State.Msgs);
+			jsStreamInfo_Destroy(si);
+			rc = 0;
+		}
+	}
 	else if (strcmp(argv[2], "last") == 0) {
 		natsMsg *m = NULL;
 		if ((s = js_GetLastMsg(&m, js, argv[3], argv[4], NULL, NULL)) != NATS_OK)
