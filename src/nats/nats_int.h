@@ -21,7 +21,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define NS__NATS_READ_MAX 1024     /* events read from the store at once */
+#define NS__NATS_READ_MAX 2048     /* events read from the store at once (one batch) */
+#define NS__NATS_ENCODERS 4        /* threads encoding a batch's envelopes, at most (one per CPU) */
 #define NS__NATS_VIEW_CHUNK 256    /* views in one batch */
 #define NS__NATS_VIEW_EVERY_MS 5000 /* a view pass at least this often while events flow (not in a catch-up) */
 #define NS__NATS_SAVE_EVERY_MS 100  /* acknowledged positions written at most this often while busy */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- version vectors of positions ------------------------------------------- */
 
@@ -169,6 +170,15 @@ typedef struct ns__pub {
 	char cur_text[24]; /* cur_no as text: the Nomsync-Batch header */
 	natsMsg **ready;
 	size_t nready, capready;
+	/* encoders: the batch's seqs split among this thread and nworkers helpers */
+	pthread_t workers[NS__NATS_ENCODERS - 1];
+	size_t nworkers;
+	pthread_mutex_t pool_lock;
+	pthread_cond_t pool_go, pool_done;
+	uint64_t gen;      /* job generation */
+	size_t busy;       /* helpers still encoding the current job */
+	int quit;
+	struct ns__part *parts;
 } ns__pub;
 
 static void ns__pass_end(ns__vpass *p)
@@ -260,34 +270,178 @@ static void ns__close(ns__pub *p, const uint8_t *origin, uint64_t to_seq, int fi
 
 /* ---- events ---------------------------------------------------------------------- */
 
-typedef struct ns__evread {
+/* One encoder's share of a batch: events start .. end - 1 of an origin into slot[seq - start]. */
+typedef struct ns__part {
 	ns__pub *p;
-	uint64_t last;
+	const uint8_t *origin;
+	uint64_t start, end, last; /* last: the highest seq encoded (0 if none) */
+	natsMsg **slot;
 	int64_t now;
 	int rc;
-} ns__evread;
+	char subj[256];
+} ns__part;
 
 static int ns__on_event(void *arg, const ns_event *ev)
 {
-	ns__evread *r = arg;
-	ns__pub *p = r->p;
+	ns__part *pt = arg;
 	const char *tname = ns_type_name(ev->type);
 	char id[2 * NS_ID_BYTES + 1];
+	natsMsg *m = NULL;
 	size_t len;
-	char *text = ns_nats_envelope(ev, r->now, &len);
+	char *text;
 
-	if (text == NULL)
-		return r->rc = NS_ENOMEM;
+	if (ev->seq >= pt->end)
+		return 1; /* past this share (revoked events were passed over) */
+	if ((text = ns_nats_envelope(ev, pt->now, &len)) == NULL)
+		return pt->rc = NS_ENOMEM;
 	if (tname)
-		snprintf(p->subj, sizeof(p->subj), "%s.event.%s", p->n->conf.prefix, tname);
+		snprintf(pt->subj, sizeof(pt->subj), "%s.event.%s", pt->p->n->conf.prefix, tname);
 	else
-		snprintf(p->subj, sizeof(p->subj), "%s.event.type-%u", p->n->conf.prefix, (unsigned)ev->type);
+		snprintf(pt->subj, sizeof(pt->subj), "%s.event.type-%u", pt->p->n->conf.prefix, (unsigned)ev->type);
 	ns_hex(id, ev->id, NS_ID_BYTES);
-	r->rc = ns__add(p, p->subj, text, len, id);
+	if (natsMsg_Create(&m, pt->subj, NULL, text, (int)len) != NATS_OK ||
+	    natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK ||
+	    natsMsgHeader_Set(m, "Nomsync-Batch", pt->p->cur_text) != NATS_OK) {
+		natsMsg_Destroy(m);
+		pt->rc = NS_ENOMEM;
+	} else {
+		pt->slot[ev->seq - pt->start] = m;
+		pt->last = ev->seq;
+	}
 	free(text);
-	if (r->rc == 0)
-		r->last = ev->seq;
-	return r->rc;
+	return pt->rc;
+}
+
+static void ns__encode(ns__part *pt)
+{
+	int rc = pt->end > pt->start ? ns_store_read_range(pt->p->n->store, pt->origin, pt->start,
+							   (size_t)(pt->end - pt->start), (size_t)64 << 20,
+							   ns__on_event, pt)
+				     : 0;
+	if (pt->rc == 0 && rc < 0)
+		pt->rc = rc;
+}
+
+static void *ns__encoder(void *arg)
+{
+	ns__part *pt = arg;
+	ns__pub *p = pt->p;
+	uint64_t seen = 0;
+
+	pthread_mutex_lock(&p->pool_lock);
+	for (;;) {
+		while (!p->quit && p->gen == seen)
+			pthread_cond_wait(&p->pool_go, &p->pool_lock);
+		if (p->quit)
+			break;
+		seen = p->gen;
+		pthread_mutex_unlock(&p->pool_lock);
+		ns__encode(pt);
+		pthread_mutex_lock(&p->pool_lock);
+		if (--p->busy == 0)
+			pthread_cond_signal(&p->pool_done);
+	}
+	pthread_mutex_unlock(&p->pool_lock);
+	return NULL;
+}
+
+/* Start the helpers (as many as there are other CPUs, at most NS__NATS_ENCODERS - 1). */
+static int ns__pool_start(ns__pub *p)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = cpus > 1 ? (size_t)cpus - 1 : 0;
+
+	if (want > NS__NATS_ENCODERS - 1)
+		want = NS__NATS_ENCODERS - 1;
+	pthread_mutex_init(&p->pool_lock, NULL);
+	pthread_cond_init(&p->pool_go, NULL);
+	pthread_cond_init(&p->pool_done, NULL);
+	if ((p->parts = calloc(NS__NATS_ENCODERS, sizeof(*p->parts))) == NULL)
+		return NS_ENOMEM;
+	for (size_t i = 0; i < NS__NATS_ENCODERS; i++)
+		p->parts[i].p = p;
+	for (; p->nworkers < want; p->nworkers++)
+		if (pthread_create(&p->workers[p->nworkers], NULL, ns__encoder, &p->parts[p->nworkers + 1]) != 0)
+			break;
+	return 0;
+}
+
+static void ns__pool_stop(ns__pub *p)
+{
+	if (p->parts == NULL)
+		return;
+	pthread_mutex_lock(&p->pool_lock);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->pool_go);
+	pthread_mutex_unlock(&p->pool_lock);
+	for (size_t i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i], NULL);
+	pthread_cond_destroy(&p->pool_done);
+	pthread_cond_destroy(&p->pool_go);
+	pthread_mutex_destroy(&p->pool_lock);
+	free(p->parts);
+}
+
+/*
+ * Encode events from + 1 .. from + count of @p origin into p->ready (in
+ * seq order, revoked ones left out), split among the encoders.
+ * @return 0 or the first error; *last: the highest seq encoded (from if none)
+ */
+static int ns__encode_batch(ns__pub *p, const uint8_t *origin, uint64_t from, size_t count, uint64_t *last)
+{
+	size_t k = p->nworkers + 1, share = (count + k - 1) / k;
+	int rc = 0;
+
+	if (count > p->capready) {
+		natsMsg **r = realloc(p->ready, count * sizeof(*r));
+		if (r == NULL)
+			return NS_ENOMEM;
+		p->ready = r;
+		p->capready = count;
+	}
+	memset(p->ready, 0, count * sizeof(*p->ready));
+	for (size_t i = 0; i < k; i++) {
+		ns__part *pt = &p->parts[i];
+		uint64_t a = from + 1 + i * share, b = a + share;
+		if (a > from + count)
+			a = from + 1 + count;
+		if (b > from + 1 + count)
+			b = from + 1 + count;
+		pt->origin = origin;
+		pt->start = a;
+		pt->end = b;
+		pt->last = 0;
+		pt->slot = p->ready + (a - from - 1);
+		pt->now = (int64_t)time(NULL);
+		pt->rc = 0;
+	}
+	if (k > 1) {
+		pthread_mutex_lock(&p->pool_lock);
+		p->busy = k - 1;
+		p->gen++;
+		pthread_cond_broadcast(&p->pool_go);
+		pthread_mutex_unlock(&p->pool_lock);
+	}
+	ns__encode(&p->parts[0]);
+	if (k > 1) {
+		pthread_mutex_lock(&p->pool_lock);
+		while (p->busy > 0)
+			pthread_cond_wait(&p->pool_done, &p->pool_lock);
+		pthread_mutex_unlock(&p->pool_lock);
+	}
+	*last = from;
+	for (size_t i = 0; i < k; i++) {
+		if (p->parts[i].last > *last)
+			*last = p->parts[i].last;
+		if (rc == 0)
+			rc = p->parts[i].rc;
+	}
+	/* Close the holes (revoked events), keeping the order. */
+	p->nready = 0;
+	for (size_t i = 0; i < count; i++)
+		if (p->ready[i])
+			p->ready[p->nready++] = p->ready[i];
+	return rc;
 }
 
 /* Publish what the store holds beyond what was read, as far as the window allows. 1 if anything was sent. */
@@ -309,26 +463,24 @@ static int ns__publish_events(ns__pub *p)
 			continue;
 		if (ns__begin(p, NS__NB_EVENTS) != 0)
 			break;
-		ns__evread r = { p, from, (int64_t)time(NULL), 0 };
 		size_t max = room < NS__NATS_READ_MAX ? room : NS__NATS_READ_MAX;
-		int rc = ns_store_read_range(n->store, vv[i].origin, from + 1, max, (size_t)8 << 20, ns__on_event, &r);
-		if (rc == 0 && r.rc == 0)
-			r.rc = ns__flush(p);
-		else
-			ns__flush(p); /* what was made ready goes; the batch fails below */
+		uint64_t last = from;
+		if (relay - from < max)
+			max = (size_t)(relay - from);
+		int rc = ns__encode_batch(p, vv[i].origin, from, max, &last);
+		int frc = ns__flush(p); /* what was made ready goes, also after an error (the batch then fails) */
 		/* Events up to relay that were not read (revoked) are passed over. */
-		uint64_t upto = rc == 0 && r.rc == 0 && r.last == from ? relay : r.last;
+		uint64_t upto = rc == 0 && last == from ? relay : last;
 		ns__close(p, vv[i].origin, upto, 0);
 		ns__vset(&p->read, vv[i].origin, upto);
-		if (rc != 0 || r.rc != 0) {
+		if (rc != 0 || frc != 0) {
 			p->resetting = 1;
-			if (r.rc != NS_ENATS)
-				ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot read events to publish: %s",
-					     ns_strerror(rc ? rc : r.rc));
+			if (rc != 0)
+				ns__nats_log(n, NS_LOG_ERROR, "NATS: cannot read events to publish: %s", ns_strerror(rc));
 			break;
 		}
 		sent = 1;
-		room = room > (r.last - from) ? room - (r.last - from) : 0;
+		room = room > (last - from) ? room - (last - from) : 0;
 	}
 	free(vv);
 	return sent;
@@ -592,6 +744,10 @@ void *ns__nats_publisher(void *arg)
 
 	jsPubOptions_Init(&p.po);
 	p.po.MaxWait = (int64_t)(n->conf.ack_timeout * 1000);
+	if (ns__pool_start(&p) != 0) {
+		ns__nats_log(n, NS_LOG_ERROR, "NATS: out of memory; not publishing");
+		goto out;
+	}
 	pthread_rwlock_rdlock(&n->store_lock);
 	rc = ns__vload(n, "nats.events", &p.acked);
 	if (rc == 0)
@@ -670,6 +826,7 @@ void *ns__nats_publisher(void *arg)
 	ns__settle(&p);
 	ns__save(&p, ns__nats_now_ms());
 out:
+	ns__pool_stop(&p);
 	ns__pass_end(&p.pass);
 	free(p.acked.v);
 	free(p.viewed.v);
