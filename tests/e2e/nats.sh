@@ -128,14 +128,14 @@ check_stream "NATS stopped during appends"
 
 # ---------------------------------------------------------------- (c)
 stop MDI && ok "MDI stops cleanly" || bad "MDI exit status on SIGTERM"
-$GEN --outdir "$WORK/genC" --offenders $((OFFENDERS / 2)) --seed 43 --court SHEFMC --prisons MDI --probation N55 >/dev/null
+$GEN --outdir "$WORK/genC" --offenders $((OFFENDERS / 2 > 2000 ? OFFENDERS / 2 : 2000)) --seed 43 --court SHEFMC --prisons MDI --probation N55 >/dev/null
 $NS --dir "$WORK/MDI" append "$WORK/genC/MDI.jsonl" >/dev/null
 before=$($CAT "$URL" count NOMSYNC)
 want=$(events_of MDI)
 start MDI
-# Kill it as soon as the stream has grown by 1000 messages: in the middle of publishing.
-for i in $(seq 400); do
-  n=$($CAT "$URL" count NOMSYNC 2>/dev/null || echo 0); [ "$n" -gt $((before + 1000)) ] && break
+# Kill it as soon as the stream has grown by 200 messages: in the middle of publishing.
+for i in $(seq 1000); do
+  n=$($CAT "$URL" count NOMSYNC 2>/dev/null || echo 0); [ "$n" -gt $((before + 200)) ] && break
   sleep 0.02
 done
 kill9 MDI
