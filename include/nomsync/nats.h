@@ -35,10 +35,17 @@
  * whose events fail validation or the role rule, is published to
  * <prefix>.deadletter (ns_nats_dead_letter) and acknowledged.
  *
- * Threads: ns_nats_start runs two threads of its own (publisher and, with
- * consume, consumer) that call the store directly (its calls are
- * thread-safe); libnats runs its own threads for the connection and the
- * acknowledgements. Nothing runs on the caller's loop.
+ * Threads: ns_nats_start runs threads of its own (the publisher, one
+ * helper per further CPU, at most 3, that encodes a share of each batch's
+ * envelopes, and with consume the consumer) that call the store directly
+ * (its calls are thread-safe); libnats runs its own threads for the
+ * connection and the acknowledgements. Nothing runs on the caller's libuv
+ * loop, by choice: libnats's libuv adapter moves only the socket I/O onto
+ * the loop (acknowledgements and fetched messages are still delivered on
+ * libnats threads), while reading events and encoding about 1 KB of JSON
+ * per event is CPU work that would stall the loop's replication and HTTP
+ * during a catch-up. The daemon needs no hand-off: appends by the consumer
+ * reach the peers at the next tick, as appends by another process do.
  */
 #ifndef NOMSYNC_NATS_H
 #define NOMSYNC_NATS_H
