@@ -16,6 +16,7 @@
 # Needs: the built nomsync, nomsyncd, nomsync-gen and bench/nomsync-bench;
 # for the comparison, node and bench/hypercore/node_modules (npm install).
 # Uses /tmp (or $TMPDIR), ten free ports below the ephemeral range, ~3.5 GB of disk in the full run.
+# The NATS figures need nats-server (deploy/deps.sh); without it they are skipped.
 # See docs/PERFORMANCE.md.
 set -euo pipefail
 
@@ -235,6 +236,32 @@ if [ "$("$NS" --dir "$WORK/A" digest)" = "$("$NS" --dir "$WORK/B" digest)" ]; th
 stop_pid "$B_PID"
 stop_pid "$A_PID"
 
+# ---- 4b. NATS JetStream (issue 14) ---------------------------------------------------
+# The limit first: a bare libnats async publisher of 400-byte messages, each with its
+# own Nats-Msg-Id, into a file-backed stream; then B (holding the catch-up's events)
+# publishing them all to an empty NOMSYNC stream on the same server, in the same window.
+NATS_BENCH=$BUILD/bench/nomsync-nats-bench
+NATS_WINDOW=16384
+if command -v nats-server >/dev/null && [ -x "$NATS_BENCH" ]; then
+	NCAT_N=${R[catchup.events]%.*}
+	NATS_N=$((QUICK == 1 ? 50000 : 200000))
+	say "NATS: bare libnats publisher ($NATS_N x 400 B), then nomsyncd publishing $NCAT_N stored events"
+	NATS_URL=nats://127.0.0.1:$((BASE + 9))
+	nats-server -js -sd "$WORK/jetstream" -a 127.0.0.1 -p $((BASE + 9)) >"$WORK/nats-server.log" 2>&1 &
+	NATS_PID=$!
+	PIDS+=("$NATS_PID")
+	for i in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$((BASE + 9))) 2>/dev/null && break; sleep 0.1; done
+	run nats-ceiling "$NATS_BENCH" ceiling "$NATS_URL" CEILING "$NATS_N" 400 "$NATS_WINDOW"
+	{ cat "$WORK/B.conf"; echo "[nats]"; echo "url = $NATS_URL"; echo "window = $NATS_WINDOW"; } >"$WORK/B.nats.conf"
+	run nats-publish "$NATS_BENCH" publish "$NATS_URL" NOMSYNC "$NCAT_N" 900 "$WORK/B.nats.log" -- "$NSD" --config "$WORK/B.nats.conf"
+	PIDS+=("${R[nats.publish_pid]}")
+	stop_pid "${R[nats.publish_pid]}"
+	stop_pid "$NATS_PID"
+	rm -rf "$WORK/jetstream"
+else
+	NATS_NOTE="NATS figures skipped: nats-server or nomsync-nats-bench missing"
+fi
+
 say "start-up of a node holding ${R[catchup.events]%.*} events"
 run startup "$NB" startup --nomsyncd "$NSD" --config "$WORK/B.conf" --http "127.0.0.1:$((BASE + 3))" \
 	--runs "$STARTUP_RUNS" --log "$WORK/B.startup.log"
@@ -356,6 +383,14 @@ row "GET /v1/figures with ${R[fig.persons]%.*} offenders, p99" "$(fmt "${R[fig.h
 	"$(judge "GET /v1/figures p99" "${R[fig.http.p99_ms]} <= 20 && ${R[fig.http.errors]} == 0")"
 row "Start-up with $NCAT events, median (max)" "$(fmt "$(calc "${R[startup.median_s]} * 1000")") ms ($(fmt "$(calc "${R[startup.max_s]} * 1000")"))" "" "" "<= 1 s" \
 	"$(judge "start-up" "${R[startup.median_s]} <= 1")"
+if [ -n "${R[nats.publish_rate]:-}" ]; then
+	row "NATS limit: bare async publisher, 400 B + Nats-Msg-Id (limit)" "$(fmt "${R[nats.ceiling_rate]}") msg/s" "" "" "" ""
+	row "nomsyncd publishing $NCAT stored events to JetStream" "$(fmt "${R[nats.publish_rate]}") ev/s" "bare publisher" \
+		"$(ratio "${R[nats.publish_rate]} / ${R[nats.ceiling_rate]}")" ">= 0.7 x limit" \
+		"$(judge "NATS publishing rate" "${R[nats.publish_rate]} >= 0.7 * ${R[nats.ceiling_rate]}")"
+else
+	row "nomsyncd publishing to JetStream" "skipped" "" "" ">= 0.7 x limit" "${NATS_NOTE:-skipped}"
+fi
 if [ -n "${R[cmp.rate]:-}" ]; then
 	row "nomsync replication, $CMP_N x 400 B" "$(fmt "${R[cmp.rate]}") ev/s" "verify all cores" "$(ratio "${R[cmp.rate]} / $VA")" "" ""
 fi

@@ -625,6 +625,61 @@ static void test_auth(void)
 	free(c);
 }
 
+/* [nats]: optional; defaults, every key, and each refusal. */
+static void test_nats(void)
+{
+	ns_config *c = malloc(sizeof(*c));
+	ns_diag d;
+
+	CHECK_INT(parse(NODE_MIN, NULL, c, &d), 0);
+	CHECK_INT(c->nats.enabled, 0);
+	CHECK_INT(parse(NODE_MIN "[nats]\nurl = nats://127.0.0.1:4222\n", NULL, c, &d), 0);
+	CHECK_INT(c->nats.enabled, 1);
+	CHECK_STR(c->nats.stream, "NOMSYNC");
+	CHECK_STR(c->nats.prefix, "nomsync");
+	CHECK_INT(c->nats.window, 16384);
+	CHECK(c->nats.duplicate_window == 7200 && c->nats.ack_timeout == 10);
+	CHECK_STR(c->nats.consume, "");
+	CHECK_INT(parse(NODE_MIN "[nats]\nurl = nats://a:4222, nats://b:4222\nstream = EST_1\nsubject_prefix = hmpps.nomsync\n"
+			"user = u\npassword = p w\ntls_ca = ca.pem\ntls_cert = /c.pem\ntls_key = k.pem\nwindow = 64\n"
+			"duplicate_window = 1d\nack_timeout = 2.5\nconsume = hmpps.domain.>\nconsumer = nomsync-MDI\n",
+			"/etc/ns", c, &d),
+		  0);
+	CHECK_STR(c->nats.url, "nats://a:4222, nats://b:4222");
+	CHECK_STR(c->nats.stream, "EST_1");
+	CHECK_STR(c->nats.prefix, "hmpps.nomsync");
+	CHECK_STR(c->nats.password, "p w");
+	CHECK_STR(c->nats.tls_ca, "/etc/ns/ca.pem");
+	CHECK_STR(c->nats.tls_cert, "/c.pem");
+	CHECK_STR(c->nats.tls_key, "/etc/ns/k.pem");
+	CHECK_INT(c->nats.window, 64);
+	CHECK(c->nats.duplicate_window == 86400 && c->nats.ack_timeout == 2.5);
+	CHECK_STR(c->nats.consume, "hmpps.domain.>");
+	CHECK_STR(c->nats.consumer, "nomsync-MDI");
+	CHECK_INT(parse(NODE_MIN "[nats]\nurl = nats://a:4222\nnkey = UABC\nnkey_seed = s.nk\n", "/etc", c, &d), 0);
+	CHECK_STR(c->nats.nkey_seed, "/etc/s.nk");
+	CHECK_INT(parse(NODE_MIN "[nats]\nurl = nats://a:4222\ncreds = /x.creds\n", NULL, c, &d), 0);
+	CHECK_INT(parse(NODE_MIN "[nats]\nurl = nats://a:4222\ntoken = t\n", NULL, c, &d), 0);
+	CHECK_STR(c->nats.token, "t");
+	EXPECT_ERROR(NODE_MIN "[nats]\nstream = S\n", 0, "[nats] url is required");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nfoo = 1\n", 7, "unknown key 'foo' in [nats]");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl =\n", 6, "[nats] url is empty");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nstream = A.B\n", 7, "[nats] stream must be");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nsubject_prefix = a.*\n", 7, "subject_prefix must be");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nsubject_prefix = a..b\n", 7, "subject_prefix must be");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nconsume = a.>.b\n", 7, "consume must be a NATS subject");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nwindow = 8\n", 7, "window must be a whole number");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nduplicate_window = 30s\n", 7, "duplicate_window must be");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nack_timeout = 0\n", 7, "ack_timeout must be");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nuser = u\n", 0, "user and password go together");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\ntoken = t\ncreds = c\n", 0, "one kind of credentials");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nnkey = U\n", 0, "nkey and nkey_seed go together");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\ntls_cert = c\n", 0, "tls_cert and tls_key go together");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nconsume = x\n", 0, "consumer (a durable name) is required");
+	EXPECT_ERROR(NODE_MIN "[nats]\nurl = nats://a:4222\nconsumer = x\n", 0, "consumer is set but consume is not");
+	free(c);
+}
+
 int main(void)
 {
 	RUN(test_full);
@@ -635,6 +690,7 @@ int main(void)
 	RUN(test_comments);
 	RUN(test_errors);
 	RUN(test_auth);
+	RUN(test_nats);
 	RUN(test_load);
 	return TEST_SUMMARY();
 }

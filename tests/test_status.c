@@ -283,9 +283,55 @@ static void test_trust_metrics(void)
 	free(buf);
 }
 
+/* The nats object: absent when not enabled, round trip, strict, and its metrics. */
+static void test_nats(void)
+{
+	ns_node_status st, back;
+	ns_diag d;
+	char *buf = NULL;
+	size_t len = 0;
+
+	memset(&st, 0, sizeof(st));
+	snprintf(st.site, sizeof(st.site), "MDI");
+	json_t *j = ns_status_to_json(&st);
+	CHECK(json_object_get(j, "nats") == NULL);
+	json_decref(j);
+	st.nats = (ns_nats_status){ 1, 1, 90, 7, 2, 11, 1.5, 4, 3 };
+	j = ns_status_to_json(&st);
+	char *text = dump(j);
+	json_decref(j);
+	CHECK_INT(parse(text, &back, &d), 0);
+	CHECK(memcmp(&back.nats, &st.nats, sizeof(st.nats)) == 0);
+	ns_status_free(&back);
+	char *bad = strdup(text), *p = strstr(bad, "\"lag_events\"");
+	CHECK(p != NULL);
+	memcpy(p, "\"lag_eventz\"", 12);
+	CHECK_INT(parse(bad, &back, &d), NS_EVALID);
+	CHECK(strstr(d.msg, "nats.lag_events") != NULL);
+	ns_status_free(&back);
+	free(bad);
+	free(text);
+	FILE *f = open_memstream(&buf, &len);
+	ns_nats_metrics(f, &st.nats);
+	fclose(f);
+	CHECK(strstr(buf, "# TYPE nomsync_nats_lag_events gauge\nnomsync_nats_lag_events 11\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_nats_published_total 90\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_nats_dead_letters_total 3\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_nats_lag_seconds 1.500\n") != NULL);
+	free(buf);
+	buf = NULL;
+	st.nats.enabled = 0;
+	f = open_memstream(&buf, &len);
+	ns_nats_metrics(f, &st.nats);
+	fclose(f);
+	CHECK_INT(len, 0);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(test_read_written);
+	RUN(test_nats);
 	RUN(test_trust_metrics);
 	RUN(test_round_trip);
 	RUN(test_strict);

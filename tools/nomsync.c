@@ -868,6 +868,13 @@ static void print_daemon_status(const char *dir)
 	       (long long)st.folds_pending, (long long)st.ids_pending);
 	if (st.appends_held)
 		printf("appends HELD: restored store, catching up this site's own events from its peers\n");
+	if (st.nats.enabled)
+		printf("NATS: %s, publishing lag %llu events (%.1f s), published %llu events and %llu views, %llu "
+		       "failed (resent), consumed %llu, dead letters %llu\n",
+		       st.nats.connected ? "connected" : "DISCONNECTED", (unsigned long long)st.nats.lag_events,
+		       st.nats.lag_seconds, (unsigned long long)st.nats.published,
+		       (unsigned long long)st.nats.views_published, (unsigned long long)st.nats.failed,
+		       (unsigned long long)st.nats.consumed, (unsigned long long)st.nats.dead_letters);
 	ns_status_free(&st);
 }
 

@@ -70,6 +70,29 @@
  *   [peers]
  *   HUBNE = tcp://127.0.0.1:7400    # site code = endpoint to connect to
  *
+ *   [nats]                          # optional: JetStream publishing (src/nats)
+ *   url = nats://127.0.0.1:4222     # one or more servers, comma separated (required)
+ *   stream = NOMSYNC                # event stream; views go to <stream>_VIEWS
+ *   subject_prefix = nomsync        # <prefix>.event.<type>, <prefix>.view.<ref>,
+ *                                   # <prefix>.deadletter
+ *   user = nomsync                  # credentials: user and password, or token,
+ *   password = secret               # or nkey (public key) with nkey_seed (file),
+ *   token = secret                  # or creds (a .creds file); at most one kind
+ *   nkey = U...                     #
+ *   nkey_seed = /etc/nomsync/nats.nk
+ *   creds = /etc/nomsync/nats.creds
+ *   tls_ca = ca.pem                 # TLS: CA to verify the server; tls_cert and
+ *   tls_cert = client.pem           # tls_key (both or neither) a client certificate
+ *   tls_key = client.key
+ *   window = 16384                  # messages published but not yet acknowledged
+ *                                   # (16 to 65536)
+ *   duplicate_window = 2h           # the streams' de-duplication window (s, m, h, d;
+ *                                   # 1 m to 7 d)
+ *   ack_timeout = 10                # seconds to wait for a publish acknowledgement
+ *   consume = hmpps.domainevents    # inbound: HMPPS domain events on this subject
+ *                                   # (optional; wildcards allowed)
+ *   consumer = nomsync-MDI          # durable consumer name (required with consume)
+ *
  * Relative paths are taken from the config file's directory. Unknown
  * sections or keys, bad values and missing required keys are errors that
  * name the line.
@@ -92,6 +115,28 @@ typedef struct ns_peer_conf {
 	char site[NS_SITE_MAX];
 	char endpoint[256];
 } ns_peer_conf;
+
+/** The [nats] section (all "" / 0 when absent: enabled is 0). */
+typedef struct ns_nats_conf {
+	int enabled;
+	char url[1024];          /**< comma-separated server URLs */
+	char stream[64];         /**< default "NOMSYNC" */
+	char prefix[64];         /**< subject prefix, default "nomsync" */
+	char user[128];
+	char password[256];
+	char token[256];
+	char nkey[64];           /**< nkey public key (U...) */
+	char nkey_seed[PATH_MAX];
+	char creds[PATH_MAX];
+	char tls_ca[PATH_MAX];
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	unsigned window;         /**< messages in flight, default 16384 */
+	double duplicate_window; /**< seconds, default 7200 */
+	double ack_timeout;      /**< seconds, default 10 */
+	char consume[256];       /**< inbound subject, "" for none */
+	char consumer[64];       /**< durable consumer name */
+} ns_nats_conf;
 
 typedef struct ns_config {
 	char dir[PATH_MAX];
@@ -136,6 +181,7 @@ typedef struct ns_config {
 	unsigned auth_leeway;         /**< seconds (default 60) */
 	ns_peer_conf peers[NS_MAX_PEERS];
 	size_t npeers;
+	ns_nats_conf nats;
 } ns_config;
 
 /** @brief Parse config text; @p base is the directory for relative paths. */

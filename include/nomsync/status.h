@@ -56,6 +56,19 @@ typedef struct ns_peer_status {
 } ns_peer_status;
 
 /** The node as a whole. Free the arrays with ns_status_free. */
+/** The NATS JetStream link of a node with a [nats] section (src/nats). */
+typedef struct ns_nats_status {
+	int enabled;                /**< 0: no [nats] section (nothing below is shown) */
+	int connected;              /**< 1 while connected to a server */
+	uint64_t published;         /**< event messages acknowledged by the stream */
+	uint64_t views_published;   /**< view messages acknowledged */
+	uint64_t failed;            /**< publishes that failed or timed out (resent) */
+	uint64_t lag_events;        /**< stored events not yet acknowledged */
+	double lag_seconds;         /**< age (recorded_at) of the oldest of them, 0 if none */
+	uint64_t consumed;          /**< inbound messages appended as events */
+	uint64_t dead_letters;      /**< inbound messages sent to <prefix>.deadletter */
+} ns_nats_status;
+
 typedef struct ns_node_status {
 	char site[NS_SITE_MAX];
 	int64_t pid;
@@ -76,6 +89,7 @@ typedef struct ns_node_status {
 	uint64_t events_incomplete;  /**< stored without their payload, awaiting it (ns_trust_stats) */
 	uint64_t events_held;        /**< held for a gap */
 	uint64_t held_bytes;         /**< their bytes */
+	ns_nats_status nats;         /**< JSON "nats" (only when enabled) */
 } ns_node_status;
 
 /** @brief "down", "handshake", "syncing" or "live". */
@@ -100,6 +114,16 @@ int ns_status_from_json(const json_t *j, ns_node_status *out, ns_diag *d);
  * nomsync_events_held and nomsync_held_bytes, each with HELP and TYPE lines.
  */
 void ns_trust_metrics(FILE *f, const ns_trust_stats *ts);
+
+/**
+ * @brief Write the NATS gauges and counters of @p ns (nothing if not
+ * enabled) to @p f in the Prometheus text format: nomsync_nats_connected,
+ * nomsync_nats_lag_events, nomsync_nats_lag_seconds and the totals
+ * nomsync_nats_published_total, nomsync_nats_views_published_total,
+ * nomsync_nats_failed_total, nomsync_nats_consumed_total,
+ * nomsync_nats_dead_letters_total.
+ */
+void ns_nats_metrics(FILE *f, const ns_nats_status *ns);
 
 /** @brief Free the arrays of @p st and zero it. */
 void ns_status_free(ns_node_status *st);

@@ -32,7 +32,9 @@
  *                                              of the views), site, role, pk (public key
  *                                              hex), hold ("1" while appends are held),
  *                                              newids.pass (progress of an id index pass),
- *                                              scrub ("1" until compacted after an erasure)
+ *                                              scrub ("1" until compacted after an erasure),
+ *                                              cursor.<name> (ns_store_cursor_put: e.g. the
+ *                                              NATS publisher's acknowledged positions)
  *   dirty    offender ref                   -> 1 byte: the person's fold is deferred
  *   newids   counter(8 BE, appended)        -> event id(32) origin(32) seq(8 BE) whose
  *                                              ids entry is deferred
@@ -469,6 +471,22 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
  */
 int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
 			size_t max_bytes, ns_event_cb cb, void *arg);
+
+/**
+ * @brief Read the named cursor @p name (1 to 64 characters): an opaque
+ * value a consumer of the log keeps durably beside it (meta
+ * "cursor.<name>"), such as the positions the NATS publisher has had
+ * acknowledged (src/nats).
+ * @param[out] out malloc'd copy, caller frees (NULL if not set)
+ * @return 0, NS_ENOTFOUND (never set), NS_EINVAL (bad name), NS_ENOMEM or a store error
+ */
+int ns_store_cursor_get(ns_store *s, const char *name, uint8_t **out, size_t *len);
+/**
+ * @brief Set the named cursor @p name to @p len bytes, in its own durable
+ * write transaction.
+ * @return 0, NS_EINVAL (bad name or a read-only store) or a store error
+ */
+int ns_store_cursor_put(ns_store *s, const char *name, const uint8_t *val, size_t len);
 
 /** @brief Add @p n to the counter @p name (e.g. "rejected.frame"), in its own write transaction. */
 int ns_store_count(ns_store *s, const char *name, uint64_t n);

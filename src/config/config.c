@@ -101,6 +101,131 @@ static int ns__auth_key(ns_config *c, const char *base, const char *k, const cha
 	return 0;
 }
 
+/* A NATS name (stream, durable consumer): letters, digits, '-' and '_'. */
+static int ns__nats_name_ok(const char *v)
+{
+	if (*v == '\0')
+		return 0;
+	for (; *v; v++)
+		if (!isalnum((unsigned char)*v) && *v != '-' && *v != '_')
+			return 0;
+	return 1;
+}
+
+/* A NATS subject: dot-separated non-empty tokens of printable characters; '*' and '>' only if @p wild. */
+static int ns__nats_subject_ok(const char *v, int wild)
+{
+	size_t tok = 0;
+	if (*v == '\0')
+		return 0;
+	for (const char *p = v;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (tok == 0)
+				return 0;
+			if (*p == '\0')
+				return 1;
+			tok = 0;
+			continue;
+		}
+		if (!isgraph((unsigned char)*p) || ((*p == '*' || *p == '>') && !wild))
+			return 0;
+		if (*p == '>' && p[1] != '\0')
+			return 0;
+		tok++;
+	}
+}
+
+/* One key of [nats]. */
+static int ns__nats_key(ns_nats_conf *n, const char *k, const char *v, const char *base, size_t lineno, ns_diag *d)
+{
+	static const char *const text_keys[] = { "url", "user", "password", "token", "nkey" };
+	static const char *const path_keys[] = { "nkey_seed", "creds", "tls_ca", "tls_cert", "tls_key" };
+	char *text[] = { n->url, n->user, n->password, n->token, n->nkey };
+	size_t text_cap[] = { sizeof(n->url), sizeof(n->user), sizeof(n->password), sizeof(n->token), sizeof(n->nkey) };
+	char *path[] = { n->nkey_seed, n->creds, n->tls_ca, n->tls_cert, n->tls_key };
+	double x;
+
+	for (size_t i = 0; i < sizeof(text_keys) / sizeof(text_keys[0]); i++)
+		if (strcmp(k, text_keys[i]) == 0) {
+			if (*v == '\0' || strlen(v) >= text_cap[i])
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: [nats] %s is empty or too long",
+						   lineno, k);
+			snprintf(text[i], text_cap[i], "%s", v);
+			return 0;
+		}
+	for (size_t i = 0; i < sizeof(path_keys) / sizeof(path_keys[0]); i++)
+		if (strcmp(k, path_keys[i]) == 0) {
+			if (*v == '\0' || ns__set_path(path[i], PATH_MAX, base, v) != 0)
+				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: [nats] %s is empty or too long",
+						   lineno, k);
+			return 0;
+		}
+	if (strcmp(k, "stream") == 0 || strcmp(k, "consumer") == 0) {
+		char *out = k[0] == 's' ? n->stream : n->consumer;
+		if (!ns__nats_name_ok(v) || strlen(v) > 48)
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   "line %zu: [nats] %s must be 1 to 48 letters, digits, '-' or '_'", lineno, k);
+		snprintf(out, 64, "%s", v);
+	} else if (strcmp(k, "subject_prefix") == 0 || strcmp(k, "consume") == 0) {
+		int consume = k[0] == 'c';
+		size_t cap = consume ? sizeof(n->consume) : sizeof(n->prefix);
+		if (!ns__nats_subject_ok(v, consume) || strlen(v) >= cap)
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   consume ? "line %zu: [nats] consume must be a NATS subject (dot-separated tokens, "
+						     "'*' and '>' allowed)"
+						   : "line %zu: [nats] subject_prefix must be dot-separated tokens without "
+						     "spaces or wildcards",
+					   lineno);
+		snprintf(consume ? n->consume : n->prefix, cap, "%s", v);
+	} else if (strcmp(k, "window") == 0) {
+		if (ns__number(v, 16, 65536, &x) != 0 || x != (unsigned)x)
+			return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: [nats] window must be a whole number (16 to 65536)",
+					   lineno);
+		n->window = (unsigned)x;
+	} else if (strcmp(k, "duplicate_window") == 0) {
+		static const double smhd[] = { 1, 60, 3600, 86400 };
+		if (ns__scaled(v, "smhd", smhd, 60, 7 * 86400.0, &x) != 0)
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   "line %zu: [nats] duplicate_window must be a whole number of seconds, optionally "
+					   "with s, m, h or d (1 m to 7 d)",
+					   lineno);
+		n->duplicate_window = x;
+	} else if (strcmp(k, "ack_timeout") == 0) {
+		if (ns__number(v, 0.1, 600, &x) != 0)
+			return ns_diag_set(d, NS_ECONFIG, "config",
+					   "line %zu: [nats] ack_timeout must be a number of seconds (0.1 to 600)", lineno);
+		n->ack_timeout = x;
+	} else
+		return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown key '%s' in [nats]", lineno, k);
+	return 0;
+}
+
+/* The [nats] section as a whole, once parsed. */
+static int ns__nats_check(ns_nats_conf *n, ns_diag *d)
+{
+	int kinds = (n->user[0] || n->password[0]) + (n->token[0] != 0) + (n->nkey[0] || n->nkey_seed[0]) +
+		    (n->creds[0] != 0);
+	if (!n->enabled)
+		return 0;
+	if (n->url[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[nats] url is required in a [nats] section");
+	if (kinds > 1)
+		return ns_diag_set(d, NS_ECONFIG, "config",
+				   "[nats] give one kind of credentials: user and password, token, nkey and nkey_seed, "
+				   "or creds");
+	if ((n->user[0] == 0) != (n->password[0] == 0))
+		return ns_diag_set(d, NS_ECONFIG, "config", "[nats] user and password go together");
+	if ((n->nkey[0] == 0) != (n->nkey_seed[0] == 0))
+		return ns_diag_set(d, NS_ECONFIG, "config", "[nats] nkey and nkey_seed go together");
+	if ((n->tls_cert[0] == 0) != (n->tls_key[0] == 0))
+		return ns_diag_set(d, NS_ECONFIG, "config", "[nats] tls_cert and tls_key go together");
+	if (n->consume[0] && n->consumer[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[nats] consumer (a durable name) is required with consume");
+	if (n->consumer[0] && n->consume[0] == '\0')
+		return ns_diag_set(d, NS_ECONFIG, "config", "[nats] consumer is set but consume is not");
+	return 0;
+}
+
 int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c, ns_diag *d)
 {
 	char section[32] = "";
@@ -127,6 +252,11 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->http_audit_sync = 1;
 	c->auth_leeway = 60;
 	c->fold_cache = (size_t)64 << 20;
+	snprintf(c->nats.stream, sizeof(c->nats.stream), "NOMSYNC");
+	snprintf(c->nats.prefix, sizeof(c->nats.prefix), "nomsync");
+	c->nats.window = 16384;
+	c->nats.duplicate_window = 7200;
+	c->nats.ack_timeout = 10;
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
 		size_t l = 0;
@@ -152,8 +282,11 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: malformed section header", lineno);
 			*close = '\0';
 			snprintf(section, sizeof(section), "%s", ns__trim(line + 1));
+			if (strcmp(section, "nats") == 0)
+				c->nats.enabled = 1;
 			if (strcmp(section, "node") != 0 && strcmp(section, "peers") != 0 &&
-			    strcmp(section, "http") != 0 && strcmp(section, "auth") != 0)
+			    strcmp(section, "http") != 0 && strcmp(section, "auth") != 0 &&
+			    strcmp(section, "nats") != 0)
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: unknown section [%s]", lineno,
 						   section);
 			continue;
@@ -187,6 +320,12 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		if (strcmp(section, "auth") == 0) {
 			if (ns__auth_key(c, base, k, v, lineno, d) != 0)
 				return NS_ECONFIG;
+			continue;
+		}
+		if (strcmp(section, "nats") == 0) {
+			int rc = ns__nats_key(&c->nats, k, v, base, lineno, d);
+			if (rc != 0)
+				return rc;
 			continue;
 		}
 		if (strcmp(section, "http") == 0) {
@@ -350,7 +489,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 		return ns_diag_set(d, NS_ECONFIG, "config",
 				   "[http] listen needs [auth] jwks (signed-in users) or [http] token "
 				   "(a service credential), or both");
-	return 0;
+	return ns__nats_check(&c->nats, d);
 }
 
 int ns_config_load(const char *path, ns_config *c, ns_diag *d)

@@ -67,6 +67,8 @@ static int ns__status(void *arg, ns_node_status *st)
 	st->folds_pending = n->folds_pending;
 	st->ids_pending = n->ids_pending;
 	st->roster_changes_applied = n->authority_seq;
+	if (n->nats)
+		ns_nats_status_get(n->nats, &st->nats);
 	ns_trust_stats trust;
 	if (ns_store_trust_stats(n->store, &trust) == 0) {
 		st->events_incomplete = trust.incomplete;
@@ -146,7 +148,12 @@ static void ns__compact(ns_node *n)
 	if (n->committing || !ns_store_scrub_due(n->store))
 		return;
 	ns_diag_clear(&d);
-	if ((rc = ns_store_compact(n->store, &d)) == 0) {
+	if (n->nats)
+		ns_nats_pause(n->nats); /* its threads read and append too */
+	rc = ns_store_compact(n->store, &d);
+	if (n->nats)
+		ns_nats_resume(n->nats);
+	if (rc == 0) {
 		n->compact_waiting = 0;
 		ns_log(NS_LOG_INFO, "store compacted after an erasure: the erased bytes are gone from the file");
 	} else if (!n->compact_waiting) { /* one line until it succeeds */
@@ -196,6 +203,13 @@ static void ns__on_tick(uv_timer_t *h)
 	ns__pump_all(n);
 	ns__try_commit(n);
 	ns__drain_all(n);
+}
+
+/* The nats module's log lines (from its threads). */
+static void ns__nats_log(void *arg, int level, const char *line)
+{
+	(void)arg;
+	ns_log(level, "%s", line);
 }
 
 static void ns__on_signal(uv_signal_t *h, int sig)
@@ -374,6 +388,13 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 		else
 			ns_log(NS_LOG_INFO, "HTTP API on http://%s/", cfg->http_listen);
 	}
+	if (cfg->nats.enabled) {
+		if ((rc = ns_nats_start(&n->nats, n->store, &cfg->nats, ns__nats_log, n, d)) != 0)
+			goto fail;
+		ns_log(NS_LOG_INFO, "publishing to NATS %s: stream %s, subjects %s.event.>, %s.view.>%s%s",
+		       cfg->nats.url, cfg->nats.stream, cfg->nats.prefix, cfg->nats.prefix,
+		       cfg->nats.consume[0] ? "; consuming " : "", cfg->nats.consume);
+	}
 	n->started = uv_now(loop);
 	for (size_t i = 0; i < n->npeers; i++)
 		n->peers[i]->dialled_at = n->started;
@@ -417,6 +438,7 @@ void ns_node_free(ns_node *n)
 	}
 	if (n->store && n->vv)
 		ns__write_status(n);
+	ns_nats_stop(n->nats); /* before the store closes: its threads use it */
 	ns__transport_close(n);
 	for (size_t i = 0; i < n->npeers; i++) {
 		free(n->peers[i]->their);

@@ -12,7 +12,8 @@
  *   node.c       lifecycle: start/stop/free, timers, signals, hold, status
  *
  * Threads: everything runs on the libuv loop thread except the uv_work jobs
- * of commit.c (signature checks, one ingest commit at a time).
+ * of commit.c (signature checks, one ingest commit at a time) and, with
+ * [nats], the nats module's own threads (nomsync/nats.h).
  */
 #ifndef NS_DAEMON_NODE_INT_H
 #define NS_DAEMON_NODE_INT_H
@@ -20,6 +21,7 @@
 #include "daemon/node.h"
 #include "http/http.h"
 
+#include <nomsync/nats.h>
 #include <nomsync/roster.h>
 #include <nomsync/status.h>
 #include <nomsync/store.h>
@@ -175,6 +177,7 @@ struct ns_node {
 	uint64_t last_hold_check;
 	uint64_t last_expire;        /* last step expiring held events */
 	int compact_waiting;         /* a compaction after an erasure failed: logged once */
+	ns_nats *nats;               /* the [nats] link (src/nats), NULL without [nats] */
 };
 
 /* ---- protocol.c ---------------------------------------------------------- */

@@ -465,6 +465,7 @@ static void ns__get_metrics(ns__conn *c)
 	for (size_t i = 0; i < ds.npeers; i++)
 		fprintf(f, "nomsync_replication_lag_seconds{peer=\"%s\",direction=\"%s\"} %.3f\n", ds.peers[i].site,
 			ds.peers[i].outbound ? "outbound" : "inbound", ds.peers[i].behind_seconds);
+	ns_nats_metrics(f, &ds.nats);
 	ns_status_free(&ds);
 	ns_store_fold_stats(h->store, &fs);
 	fprintf(f, "# HELP nomsync_fold_seconds Time to re-fold one person.\n# TYPE nomsync_fold_seconds histogram\n");

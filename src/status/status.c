@@ -35,7 +35,7 @@ json_t *ns_status_to_json(const ns_node_status *st)
 			json_decref(peers);
 			return NULL;
 		}
-	return json_pack("{s:s,s:I,s:I,s:f,s:s,s:o,s:o,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "site", st->site, "pid",
+	json_t *j = json_pack("{s:s,s:I,s:I,s:f,s:s,s:o,s:o,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "site", st->site, "pid",
 			 (json_int_t)st->pid, "written_at_ms", (json_int_t)st->written_at_ms, "uptime_s",
 			 st->uptime_s, "listen", st->listen, "peers", peers, "vector",
 			 ns_vector_to_json(st->vector, st->nvector), "ingest_queue_batches",
@@ -45,6 +45,18 @@ json_t *ns_status_to_json(const ns_node_status *st)
 			 (json_int_t)st->ids_pending, "roster_changes_applied",
 			 (json_int_t)st->roster_changes_applied, "events_incomplete", (json_int_t)st->events_incomplete,
 			 "events_held", (json_int_t)st->events_held, "held_bytes", (json_int_t)st->held_bytes);
+	const ns_nats_status *ns = &st->nats;
+	if (j && ns->enabled &&
+	    json_object_set_new(j, "nats",
+				json_pack("{s:b,s:I,s:I,s:I,s:I,s:f,s:I,s:I}", "connected", ns->connected, "published",
+					  (json_int_t)ns->published, "views_published", (json_int_t)ns->views_published,
+					  "failed", (json_int_t)ns->failed, "lag_events", (json_int_t)ns->lag_events,
+					  "lag_seconds", ns->lag_seconds, "consumed", (json_int_t)ns->consumed,
+					  "dead_letters", (json_int_t)ns->dead_letters)) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 /*
@@ -206,6 +218,22 @@ int ns_status_from_json(const json_t *j, ns_node_status *st, ns_diag *d)
 	    (rc = ns__get_u64_opt(j, "", "events_held", &st->events_held, d)) != 0 ||
 	    (rc = ns__get_u64_opt(j, "", "held_bytes", &st->held_bytes, d)) != 0)
 		return rc;
+	json_t *nj = json_object_get(j, "nats");
+	if (nj != NULL) {
+		ns_nats_status *ns = &st->nats;
+		if (!json_is_object(nj))
+			return ns__bad(d, "", "nats", "an object");
+		ns->enabled = 1;
+		if ((rc = ns__get_bool(nj, "nats.", "connected", &ns->connected, d)) != 0 ||
+		    (rc = ns__get_u64(nj, "nats.", "published", &ns->published, d)) != 0 ||
+		    (rc = ns__get_u64(nj, "nats.", "views_published", &ns->views_published, d)) != 0 ||
+		    (rc = ns__get_u64(nj, "nats.", "failed", &ns->failed, d)) != 0 ||
+		    (rc = ns__get_u64(nj, "nats.", "lag_events", &ns->lag_events, d)) != 0 ||
+		    (rc = ns__get_real(nj, "nats.", "lag_seconds", &ns->lag_seconds, d)) != 0 ||
+		    (rc = ns__get_u64(nj, "nats.", "consumed", &ns->consumed, d)) != 0 ||
+		    (rc = ns__get_u64(nj, "nats.", "dead_letters", &ns->dead_letters, d)) != 0)
+			return rc;
+	}
 	if (!json_is_array(peers))
 		return ns__bad(d, "", "peers", "an array");
 	if (json_array_size(peers) > 0 &&
@@ -241,4 +269,28 @@ void ns_trust_metrics(FILE *f, const ns_trust_stats *ts)
 	for (size_t i = 0; i < sizeof(value) / sizeof(value[0]); i++)
 		fprintf(f, "# HELP nomsync_%s %s\n# TYPE nomsync_%s gauge\nnomsync_%s %llu\n", gauge[i][0], gauge[i][1],
 			gauge[i][0], gauge[i][0], (unsigned long long)value[i]);
+}
+
+void ns_nats_metrics(FILE *f, const ns_nats_status *ns)
+{
+	static const char *const name[][3] = {
+		{ "connected", "gauge", "1 while connected to a NATS server." },
+		{ "lag_events", "gauge", "Stored events not yet acknowledged by the NATS stream." },
+		{ "published_total", "counter", "Event messages acknowledged by the NATS stream." },
+		{ "views_published_total", "counter", "View messages acknowledged by the NATS views stream." },
+		{ "failed_total", "counter", "NATS publishes that failed or timed out (resent)." },
+		{ "consumed_total", "counter", "Inbound NATS messages appended as events." },
+		{ "dead_letters_total", "counter", "Inbound NATS messages sent to the dead-letter subject." },
+	};
+	const uint64_t value[] = { (uint64_t)ns->connected, ns->lag_events, ns->published, ns->views_published,
+				   ns->failed, ns->consumed, ns->dead_letters };
+
+	if (!ns->enabled)
+		return;
+	for (size_t i = 0; i < sizeof(value) / sizeof(value[0]); i++)
+		fprintf(f, "# HELP nomsync_nats_%s %s\n# TYPE nomsync_nats_%s %s\nnomsync_nats_%s %llu\n", name[i][0],
+			name[i][2], name[i][0], name[i][1], name[i][0], (unsigned long long)value[i]);
+	fprintf(f, "# HELP nomsync_nats_lag_seconds Age of the oldest stored event not yet acknowledged by NATS.\n"
+		   "# TYPE nomsync_nats_lag_seconds gauge\nnomsync_nats_lag_seconds %.3f\n",
+		ns->lag_seconds);
 }

@@ -35,6 +35,7 @@ HEADER_MODULE = {
     "validate.h": "validate", "json.h": "json", "fold.h": "fold",
     "store.h": "store", "bundle.h": "bundle", "roster.h": "roster",
     "config.h": "config", "status.h": "status", "auth.h": "auth", "audit.h": "audit",
+    "nats.h": "nats",
 }
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
