@@ -107,7 +107,26 @@ int ns__credential(ns_http *h, const char *tok, ns_principal *p, ns_diag *why)
 	}
 	if (h->opts.auth == NULL)
 		return ns_diag_set(why, NS_EAUTH, "invalid", "the bearer token is not valid");
-	int rc = ns_auth_verify(h->opts.auth, tok, n, (int64_t)time(NULL), p, why);
+	/*
+	 * A client sends the same JWT with every request: remember the ones that
+	 * verified (by hash, direct-mapped), and check only the expiry again.
+	 * An ES256 or EdDSA verification costs 50-85 us, the hash under 1 us.
+	 * A token is remembered only until its exp (no leeway): after that it
+	 * goes through ns_auth_verify again, which gives the reason.
+	 */
+	int64_t now = (int64_t)time(NULL);
+	uint8_t hash[32];
+	crypto_generichash(hash, sizeof(hash), (const uint8_t *)tok, n, NULL, 0);
+	ns__jwt_seen *seen = &h->jwt_seen[hash[0] % NS__JWT_SEEN];
+	if (seen->who.expires > now && sodium_memcmp(seen->hash, hash, sizeof(hash)) == 0) {
+		*p = seen->who;
+		return 0;
+	}
+	int rc = ns_auth_verify(h->opts.auth, tok, n, now, p, why);
+	if (rc == 0 && p->expires > now) {
+		memcpy(seen->hash, hash, sizeof(hash));
+		seen->who = *p;
+	}
 	if (rc != 0 && rc != NS_EAUTH)
 		ns_diag_set(why, rc, "internal", "the token could not be checked: %s", ns_strerror(rc));
 	return rc;

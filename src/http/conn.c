@@ -745,6 +745,7 @@ int ns_http_configure(ns_http *h, const ns_http_opts *opts, ns_diag *d)
 void ns_http_set_auth(ns_http *h, const ns_auth *a)
 {
 	h->opts.auth = a;
+	memset(h->jwt_seen, 0, sizeof(h->jwt_seen)); /* a key taken out of the set stops its tokens now */
 }
 
 void ns_http_stop(ns_http *h)

@@ -62,6 +62,17 @@ typedef struct ns__route {
 
 typedef struct ns__conn ns__conn;
 
+/*
+ * A JWT that verified, remembered by the BLAKE2b hash of its text so that the
+ * next request carrying it skips the signature check (authz.c). Emptied when
+ * the keys change (ns_http_set_auth); a token past its exp is verified again.
+ */
+#define NS__JWT_SEEN 256
+typedef struct ns__jwt_seen {
+	uint8_t hash[32];
+	ns_principal who; /* who.expires: exp; 0 marks an empty slot */
+} ns__jwt_seen;
+
 /* A connection's TLS state (tls.c). */
 enum ns__tls_state {
 	NS__TLS_OFF,       /* plain HTTP listener */
@@ -111,6 +122,7 @@ struct ns_http {
 	ns__tls_server tls;
 	uint64_t service_uses;      /* requests authenticated by the [http] token */
 	uint64_t service_logged_at; /* uv_now() of the last log line about it, 0 never */
+	ns__jwt_seen jwt_seen[NS__JWT_SEEN]; /* JWTs verified lately (authz.c) */
 };
 
 struct ns__conn {

@@ -93,5 +93,17 @@ kill -HUP "${PID[MDI]}"
 wait_log "SIGHUP: 3 JWT keys reloaded from" && ok "SIGHUP reloads the key set (3 keys)" || bad "SIGHUP reload"
 curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" && ok "the API still answers after the reloads" ||
   bad "the API after the reloads"
+
+# Retiring a key: a token of the RS256 key works (and is remembered as verified, so the
+# next request skips its signature check), then the key leaves the set: its token is
+# refused at once after SIGHUP, the remembered verification forgotten.
+TOK=$($NS token mint --key "$K/rs.pem" --kid rs --user kr --roles VIEW --iss https://sign-in.example --aud nomsync)
+who() { curl -s -o "$WORK/who" -w '%{http_code}' -H "Authorization: Bearer $TOK" "http://127.0.0.1:$HTTP_PORT/v1/whoami"; }
+expect_eq "$(who)/$(who)" "200/200" "a token of the RS256 key is accepted (twice: the second from the verified tokens)"
+$NS token jwks "$K/es.pem:es-2026" "$K/ed.pem:ed-2027" >"$K/jwks.json"
+kill -HUP "${PID[MDI]}"
+wait_log "SIGHUP: 2 JWT keys reloaded from" && ok "SIGHUP reloads the set without the RS256 key" || bad "SIGHUP reload (2 keys)"
+expect_eq "$(who)" 401 "its token is refused once the key has left the set"
+expect_eq "$(jq -r .reason "$WORK/who")" unknown_key "  ... as signed by an unknown key"
 stop MDI && ok "nomsyncd stops cleanly" || bad "nomsyncd stop"
 finish
