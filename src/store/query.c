@@ -284,9 +284,12 @@ static int ns__emit(const MDB_val *v, ns_event_cb cb, void *arg)
 	return rc;
 }
 
+static int ns__foreach(ns_store *s, const ns_vv_entry *since, size_t nsince, int relay, ns_event_cb cb,
+			void *arg);
+
 int ns_store_foreach(ns_store *s, ns_event_cb cb, void *arg)
 {
-	return ns_store_foreach_since(s, NULL, 0, cb, arg);
+	return ns__foreach(s, NULL, 0, 0, cb, arg);
 }
 
 int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *arg)
@@ -316,6 +319,13 @@ int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *
 int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince, ns_event_cb cb,
 			   void *arg)
 {
+	return ns__foreach(s, since, nsince, 1, cb, arg);
+}
+
+/* With @p relay, only what may leave the store: not revoked, signature checked (ns__relay_limit). */
+static int ns__foreach(ns_store *s, const ns_vv_entry *since, size_t nsince, int relay, ns_event_cb cb,
+			void *arg)
+{
 	MDB_txn *txn;
 	MDB_cursor *vc = NULL, *lc = NULL;
 	MDB_val k, v;
@@ -341,8 +351,12 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
 		for (size_t i = 0; i < nsince; i++)
 			if (memcmp(since[i].origin, origin, NS_KEY_BYTES) == 0)
 				from = since[i].seq;
-		/* A revoked key's events from its revocation on are not handed out. */
-		uint64_t revoked = ns__revoked_from(txn, s, origin);
+		/*
+		 * A revoked key's events from its revocation on are not handed out,
+		 * nor (when relaying) an origin's events from its first one whose
+		 * signature is unchecked.
+		 */
+		uint64_t revoked = relay ? ns__relay_limit(txn, s, origin) : ns__revoked_from(txn, s, origin);
 		ns__logkey(lk, origin, from + 1);
 		for (lg = mdb_cursor_get(lc, &lkv, &lv, MDB_SET_RANGE);
 		     lg == 0 && rc == 0 && lkv.mv_size == NS__LOGKEY &&
@@ -381,7 +395,7 @@ int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	uint64_t revoked = ns__revoked_from(txn, s, origin);
+	uint64_t revoked = ns__relay_limit(txn, s, origin);
 	for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	     g == 0 && n < max && (n == 0 || bytes + v.mv_size <= max_bytes) && k.mv_size == NS__LOGKEY &&
 	     memcmp(k.mv_data, origin, NS_KEY_BYTES) == 0 &&
