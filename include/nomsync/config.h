@@ -25,6 +25,8 @@
  *   held_bytes = 8M                 # bytes held for a gap per origin (K, M, G)
  *   held_peer_bytes = 32M           # bytes held for a gap per sending peer
  *   held_ttl = 7d                   # drop held events after this long (s, m, h, d)
+ *   sigcheck_step = 8192            # signatures covered by a run's tip checked per
+ *                                   # background step (1 to 1000000)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)
@@ -83,6 +85,7 @@ typedef struct ns_config {
 	uint64_t held_origin_bytes; /**< bytes held for a gap per origin */
 	uint64_t held_peer_bytes;   /**< bytes held for a gap per sending peer */
 	double held_ttl;            /**< seconds before a held event is dropped */
+	unsigned sigcheck_step;     /**< covered signatures checked per background step */
 	int has_authority;
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */

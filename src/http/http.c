@@ -476,6 +476,9 @@ static void ns__get_metrics(ns__conn *c)
 	ns_trust_stats ts;
 	if (ns_store_trust_stats(h->store, &ts) == 0)
 		ns_trust_metrics(f, &ts);
+	ns_sig_stats ss;
+	if (ns_store_sig_stats(h->store, &ss) == 0)
+		ns_sig_metrics(f, &ss);
 	ns_store_size(h->store, &size);
 	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
 		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);
