@@ -436,9 +436,10 @@ int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *
 /**
  * @brief Events that a holder of version vector @p since lacks (seq above
  * its entry for the origin), by origin then seq. @p since may be NULL
- * (everything). Held events (pending) are not included, nor revoked ones,
- * nor an origin's events from its first one whose own signature is not
- * checked yet (see ns_verify_runs): what may be exported.
+ * (everything). Held events (pending) are not included, nor revoked ones:
+ * what may be exported. An event whose own signature is not checked yet
+ * (see ns_verify_runs) is checked now; an origin's events stop at its first
+ * one whose signature is bad.
  */
 int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince, ns_event_cb cb,
 			   void *arg);

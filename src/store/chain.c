@@ -155,6 +155,19 @@ int ns__sig_checked(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
 	return s->has_unsig ? ns__sig_clear(txn, s, lk, "sig.checked") : 0;
 }
 
+int ns__sig_valid_now(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const MDB_val *stored)
+{
+	ns_event *ev;
+	int ok;
+
+	if (ns__sig_state(txn, s, lk, NULL) != NS__SIG_UNCHECKED ||
+	    ns__decode_stored(stored, NS_DECODE_TRUSTED, NULL, &ev) != 0)
+		return 0;
+	ok = ns_event_verify(ev) == 0;
+	ns_event_free(ev);
+	return ok;
+}
+
 int ns__sig_evidence(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
 {
 	char sender[NS_SITE_MAX];

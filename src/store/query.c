@@ -322,8 +322,12 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
 	return ns__foreach(s, since, nsince, 1, cb, arg);
 }
 
-/* With @p relay, only what may leave the store: not revoked, signature checked (ns__relay_limit). */
-static int ns__foreach(ns_store *s, const ns_vv_entry *since, size_t nsince, int relay, ns_event_cb cb,
+/*
+ * With @p export, only what may leave the store: not revoked, and each
+ * event's own signature checked, now if the background check has not come
+ * to it yet (an origin stops at its first bad one).
+ */
+static int ns__foreach(ns_store *s, const ns_vv_entry *since, size_t nsince, int export, ns_event_cb cb,
 			void *arg)
 {
 	MDB_txn *txn;
@@ -351,19 +355,18 @@ static int ns__foreach(ns_store *s, const ns_vv_entry *since, size_t nsince, int
 		for (size_t i = 0; i < nsince; i++)
 			if (memcmp(since[i].origin, origin, NS_KEY_BYTES) == 0)
 				from = since[i].seq;
-		/*
-		 * A revoked key's events from its revocation on are not handed out,
-		 * nor (when relaying) an origin's events from its first one whose
-		 * signature is unchecked.
-		 */
-		uint64_t revoked = relay ? ns__relay_limit(txn, s, origin) : ns__revoked_from(txn, s, origin);
+		/* A revoked key's events from its revocation on are not handed out. */
+		uint64_t revoked = ns__revoked_from(txn, s, origin);
 		ns__logkey(lk, origin, from + 1);
 		for (lg = mdb_cursor_get(lc, &lkv, &lv, MDB_SET_RANGE);
 		     lg == 0 && rc == 0 && lkv.mv_size == NS__LOGKEY &&
 		     memcmp(lkv.mv_data, origin, NS_KEY_BYTES) == 0 &&
 		     (!revoked || ns__get_be64((const uint8_t *)lkv.mv_data + NS_KEY_BYTES) < revoked);
-		     lg = mdb_cursor_get(lc, &lkv, &lv, MDB_NEXT))
+		     lg = mdb_cursor_get(lc, &lkv, &lv, MDB_NEXT)) {
+			if (export && ns__sig_pending(txn, s, lkv.mv_data) && !ns__sig_valid_now(txn, s, lkv.mv_data, &lv))
+				break; /* bad: nothing of this origin from here until a valid copy replaces it */
 			rc = ns__emit(&lv, cb, arg);
+		}
 		if (rc == 0 && lg != 0 && lg != MDB_NOTFOUND)
 			rc = ns__mdb(lg);
 	}

@@ -410,6 +410,12 @@ int ns__sig_pending(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
 /* The event under @p lk now has its own signature checked (a copy that verified replaced it). */
 int ns__sig_checked(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
 /*
+ * 1 if the stored event under @p lk (bytes @p stored), whose signature is
+ * unchecked, verifies now (a read-only check before it is exported); 0 if
+ * it fails or is marked bad.
+ */
+int ns__sig_valid_now(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const MDB_val *stored);
+/*
  * Before the stored event under @p lk serves as evidence (an equivocation
  * proof): check its own signature if it is unchecked. 0 if it verifies;
  * NS_EAGAIN if it is bad (marked and counted: a valid copy must replace it
