@@ -83,7 +83,7 @@ static int count_cb(void *arg, const ns_event *ev)
 static size_t relayed(ns_store *s, const uint8_t *origin)
 {
 	size_t n = 0;
-	CHECK_INT(ns_store_read_range(s, origin, 1, 1000, 1 << 20, count_cb, &n), 0);
+	CHECK_INT(ns_store_relay_range(s, origin, 1, 1000, 1 << 20, count_cb, &n), 0);
 	return n;
 }
 

@@ -447,12 +447,18 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
 /**
  * @brief Events of one origin from seq @p from, in order, at most @p max
  * events or about @p max_bytes bytes (at least one event if any), up to
- * (not including) a revoked seq or its first event whose own signature is
- * not checked yet: what may be relayed.
+ * (not including) a revoked seq. Events whose own signature is not checked
+ * yet are included (their headers are authentic: see ns_verify_runs).
  * @return 0 or a store error; the callback's non-zero return stops and is returned
  */
 int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
 			size_t max_bytes, ns_event_cb cb, void *arg);
+/**
+ * @brief ns_store_read_range up to (not including) the origin's first event
+ * whose own signature is not checked yet: what may be relayed to a peer.
+ */
+int ns_store_relay_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			 size_t max_bytes, ns_event_cb cb, void *arg);
 
 /** @brief Add @p n to the counter @p name (e.g. "rejected.frame"), in its own write transaction. */
 int ns_store_count(ns_store *s, const char *name, uint64_t n);

@@ -340,7 +340,8 @@ static void ns__sig_done(uv_work_t *w, int status)
 		       ns_strerror(n->sig_rc), n->sig_diag.msg);
 		return;
 	}
-	n->sigs_pending = r->left;
+	/* A step that found nothing leaves the next to a new hint (a commit, an import by another process). */
+	n->sigs_pending = r->checked + r->bad > 0 ? r->left : 0;
 	if (r->left == 0 && r->checked + r->bad > 0)
 		ns_log(NS_LOG_INFO, "background signature checks complete");
 	if (r->bad > 0) {

@@ -172,8 +172,12 @@ static void ns__on_tick(uv_timer_t *h)
 
 	if (n->stopping)
 		return;
-	if (ns__refresh_vector(n))
+	if (ns__refresh_vector(n)) {
 		ns__pump_all(n);
+		/* Maybe an import by another process stored covered events: a check step finds out. */
+		if (n->sigs_pending == 0)
+			n->sigs_pending = 1;
+	}
 	for (size_t i = 0; i < n->npeers; i++) {
 		ns__peer_tick(n->peers[i], t);
 		ns__transport_redial(n->peers[i], t);

@@ -277,7 +277,7 @@ void ns__pump(ns__peer *p)
 				continue;
 			size_t before = c.n;
 			c.last_seq = have;
-			int rc = ns_store_read_range(n->store, n->vv[i].origin, have + 1, c.cap - c.n,
+			int rc = ns_store_relay_range(n->store, n->vv[i].origin, have + 1, c.cap - c.n,
 						     NS__BATCH_BYTES - c.bytes, ns__collect_cb, &c);
 			if (rc < 0)
 				ns_log(NS_LOG_ERROR, "reading events for %s: %s", p->site, ns_strerror(rc));

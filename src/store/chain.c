@@ -10,6 +10,8 @@
  *
  *   unsig  log key -> state (1: 0 unchecked, 1 bad), first seen (8 BE),
  *                     sender (16, NUL padded: the peer that supplied the copy)
+ *   meta "sigbad"  how many unsig entries are bad (decimal), so that the
+ *                  gauges need no scan
  */
 #include "store_int.h"
 
@@ -103,6 +105,25 @@ static int ns__sig_state(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]
 	return ((const uint8_t *)v.mv_data)[0];
 }
 
+/* Add @p delta to the count of bad entries (meta "sigbad"). */
+static int ns__sig_bad_add(MDB_txn *txn, ns_store *s, int delta)
+{
+	char buf[24] = "0";
+	long long v;
+
+	if (ns__meta_get(txn, s, "sigbad", buf, sizeof(buf)) != 0)
+		snprintf(buf, sizeof(buf), "0");
+	v = strtoll(buf, NULL, 10) + delta;
+	snprintf(buf, sizeof(buf), "%lld", v > 0 ? v : 0);
+	return ns__meta_put(txn, s, "sigbad", buf);
+}
+
+static uint64_t ns__sig_bad_count(MDB_txn *txn, ns_store *s)
+{
+	char buf[24];
+	return ns__meta_get(txn, s, "sigbad", buf, sizeof(buf)) == 0 ? strtoull(buf, NULL, 10) : 0;
+}
+
 static int ns__sig_put(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], int state, uint64_t first,
 		       const char *sender)
 {
@@ -133,11 +154,15 @@ int ns__sig_pending(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
 static int ns__sig_clear(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const char *counter)
 {
 	MDB_val k = { NS__LOGKEY, (void *)lk };
-	int rc = mdb_del(txn, s->unsig, &k, NULL);
+	int state = ns__sig_state(txn, s, lk, NULL), rc;
 
-	if (rc == MDB_NOTFOUND)
+	if (state < 0)
 		return 0;
-	return rc ? ns__mdb(rc) : ns__counter_add(txn, s, counter, 1);
+	if ((rc = mdb_del(txn, s->unsig, &k, NULL)) != 0)
+		return ns__mdb(rc);
+	if (state == NS__SIG_BAD && (rc = ns__sig_bad_add(txn, s, -1)) != 0)
+		return rc;
+	return ns__counter_add(txn, s, counter, 1);
 }
 
 /* Count a bad signature found on a copy @p sender supplied, by that peer too. */
@@ -145,6 +170,9 @@ static int ns__sig_count_bad(MDB_txn *txn, ns_store *s, const char *sender)
 {
 	char name[48];
 	int rc = ns__counter_add(txn, s, "sig.bad", 1);
+
+	if (rc == 0)
+		rc = ns__sig_bad_add(txn, s, 1);
 
 	snprintf(name, sizeof(name), "sig.bad.%s", sender && *sender ? sender : "unknown");
 	return rc ? rc : ns__counter_add(txn, s, name, 1);
@@ -432,10 +460,8 @@ count:
 int ns_store_sig_stats(ns_store *s, ns_sig_stats *out)
 {
 	MDB_txn *txn;
-	MDB_cursor *c;
-	MDB_val k, v;
 	MDB_stat st;
-	int rc, g;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
@@ -454,16 +480,9 @@ int ns_store_sig_stats(ns_store *s, ns_sig_stats *out)
 				*cs[i].to = ns__get_be64(cv.mv_data);
 		}
 	}
-	if (s->has_unsig && mdb_stat(txn, s->unsig, &st) == 0 && st.ms_entries > 0 &&
-	    (rc = ns__mdb(mdb_cursor_open(txn, s->unsig, &c))) == 0) {
-		for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-			if (v.mv_size == NS__UNSIG && ((const uint8_t *)v.mv_data)[0] == NS__SIG_BAD)
-				out->bad++;
-			else
-				out->pending++;
-		mdb_cursor_close(c);
-		if (g != MDB_NOTFOUND)
-			rc = ns__mdb(g);
+	if (s->has_unsig && mdb_stat(txn, s->unsig, &st) == 0) {
+		out->bad = ns__sig_bad_count(txn, s);
+		out->pending = st.ms_entries > out->bad ? st.ms_entries - out->bad : 0;
 	}
 	mdb_txn_abort(txn);
 	return rc;

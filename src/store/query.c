@@ -381,8 +381,9 @@ out:
 	return rc;
 }
 
-int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
-			size_t max_bytes, ns_event_cb cb, void *arg)
+/* With @p relay, up to the first event whose signature is unchecked (ns__relay_limit). */
+static int ns__range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max, size_t max_bytes,
+		     int relay, ns_event_cb cb, void *arg)
 {
 	uint8_t lk[NS__LOGKEY];
 	MDB_val k = { NS__LOGKEY, lk }, v;
@@ -398,7 +399,7 @@ int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	uint64_t revoked = ns__relay_limit(txn, s, origin);
+	uint64_t revoked = relay ? ns__relay_limit(txn, s, origin) : ns__revoked_from(txn, s, origin);
 	for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	     g == 0 && n < max && (n == 0 || bytes + v.mv_size <= max_bytes) && k.mv_size == NS__LOGKEY &&
 	     memcmp(k.mv_data, origin, NS_KEY_BYTES) == 0 &&
@@ -414,6 +415,18 @@ int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			size_t max_bytes, ns_event_cb cb, void *arg)
+{
+	return ns__range(s, origin, from, max, max_bytes, 0, cb, arg);
+}
+
+int ns_store_relay_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			 size_t max_bytes, ns_event_cb cb, void *arg)
+{
+	return ns__range(s, origin, from, max, max_bytes, 1, cb, arg);
 }
 
 int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, uint8_t **out,
