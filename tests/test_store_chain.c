@@ -147,6 +147,11 @@ static void test_valid_run(void)
 	CHECK_INT(ns_store_get_complete(b, ev[2]->id, &raw, &len), NS_ENOTFOUND);
 	CHECK_INT(ns_store_verify(b, &vr), 0);
 	CHECK_INT(vr.unchecked, RUN_N - 1);
+	unsigned state;
+	CHECK_INT(ns_store_event_state(b, o.pk, 1, &state), 0);
+	CHECK_INT(state, NS_EVENT_UNCHECKED);
+	CHECK_INT(ns_store_event_state(b, o.pk, RUN_N, &state), 0);
+	CHECK_INT(state, 0);
 	/* The background check, in two steps. */
 	CHECK_INT(ns_store_verify_pending(b, NULL, 3, 2, &r, NULL), 0);
 	CHECK_INT(r.checked, 3);

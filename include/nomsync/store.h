@@ -492,6 +492,8 @@ int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, 
 /** ns_store_event_state flags. */
 #define NS_EVENT_INCOMPLETE 0x1 /**< stored without its payload, awaiting a complete copy */
 #define NS_EVENT_REVOKED 0x2    /**< signed by a key revoked from this seq or earlier */
+#define NS_EVENT_UNCHECKED 0x4  /**< header authentic by its run's tip; its own signature not yet
+				     checked, or found bad and awaiting a valid copy (ns_verify_runs) */
 
 /**
  * @brief The trust state of stored event (origin, seq): 0 or NS_EVENT_* flags.

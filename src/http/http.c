@@ -125,7 +125,7 @@ static int ns__timeline_cb(void *arg, const ns_event *ev)
 	json_object_set_new(j, "signature", json_string(ns_event_verify(ev) == 0 ? "valid" : "invalid"));
 	json_object_set_new(j, "sets", sets);
 	unsigned st = 0; /* revoked events and those awaiting their payload are not in the view: say so */
-	if (ns_store_event_state(t->store, ev->origin, ev->seq, &st) == 0 && st)
+	if (ns_store_event_state(t->store, ev->origin, ev->seq, &st) == 0 && (st & (NS_EVENT_REVOKED | NS_EVENT_INCOMPLETE)))
 		json_object_set_new(j, st & NS_EVENT_REVOKED ? "revoked" : "incomplete", json_true());
 	json_array_append_new(t->events, j);
 	return 0;

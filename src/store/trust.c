@@ -322,6 +322,8 @@ int ns_store_event_state(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64
 	uint64_t from = ns__revoked_from(txn, s, origin);
 	if (from && seq >= from)
 		*state |= NS_EVENT_REVOKED;
+	if (ns__sig_pending(txn, s, lk))
+		*state |= NS_EVENT_UNCHECKED;
 	mdb_txn_abort(txn);
 	return 0;
 }
