@@ -91,7 +91,8 @@ static void test_strip_then_complete(void)
 	free(v);
 	unsigned st = 0;
 	CHECK_INT(ns_store_event_state(b, l.ev[1]->origin, 2, &st), 0);
-	CHECK_INT(st, NS_EVENT_INCOMPLETE);
+	/* Covered by its run's tip too (its own signature checked in the background). */
+	CHECK_INT(st, NS_EVENT_INCOMPLETE | NS_EVENT_UNCHECKED);
 	uint8_t (*ids)[NS_ID_BYTES];
 	size_t n;
 	uint64_t total;
