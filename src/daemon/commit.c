@@ -321,10 +321,9 @@ void ns__try_commit(ns_node *n)
 static void ns__sig_work(uv_work_t *w)
 {
 	ns_node *n = w->data;
-	unsigned threads = n->qhead != NULL || n->committing ? 1 : 0;
 
 	n->sig_rc = ns_store_verify_pending(n->store, n->sig_want_set ? n->sig_want : NULL, n->cfg.sigcheck_step,
-					    threads, &n->sig_report, &n->sig_diag);
+					    n->sig_threads, &n->sig_report, &n->sig_diag);
 }
 
 static void ns__sig_done(uv_work_t *w, int status)
@@ -358,6 +357,7 @@ void ns__try_sigcheck(ns_node *n)
 	if (n->sigchecking || n->sigs_pending == 0 || n->stopping || n->cfg.sigcheck_step == 0)
 		return;
 	n->sig_work.data = n;
+	n->sig_threads = n->qhead != NULL || n->committing ? 1 : 0; /* all cores only when idle */
 	n->sigchecking = 1;
 	if (uv_queue_work(n->loop, &n->sig_work, ns__sig_work, ns__sig_done) != 0)
 		n->sigchecking = 0;
