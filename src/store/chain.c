@@ -141,8 +141,7 @@ static int ns__sig_put(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], 
 
 int ns__sig_mark(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const char *sender)
 {
-	int rc = ns__sig_put(txn, s, lk, NS__SIG_UNCHECKED, (uint64_t)time(NULL), sender);
-	return rc ? rc : ns__counter_add(txn, s, "sig.covered", 1);
+	return ns__sig_put(txn, s, lk, NS__SIG_UNCHECKED, (uint64_t)time(NULL), sender);
 }
 
 int ns__sig_pending(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY])
@@ -382,14 +381,14 @@ static int ns__sig_record_once(ns_store *s, void *arg)
 		    lv.mv_size != j->len || memcmp(lv.mv_data, j->raw, j->len) != 0)
 			continue; /* replaced, erased or checked meanwhile: the next step sees it again if needed */
 		if (j->ok) {
-			rc = ns__sig_clear(txn, s, j->lk, "sig.checked");
+			rc = ns__mdb(mdb_del(txn, s->unsig, &k, NULL)); /* unchecked, so no bad count to adjust */
 			a->r->checked++;
 		} else if ((rc = ns__sig_put(txn, s, j->lk, NS__SIG_BAD, (uint64_t)time(NULL), sender)) == 0) {
 			rc = ns__sig_count_bad(txn, s, sender);
 			a->r->bad++;
 		}
 	}
-	if (rc == 0)
+	if (rc == 0 && (rc = ns__counter_add(txn, s, "sig.checked", a->r->checked)) == 0)
 		rc = ns__counter_add(txn, s, "sig.background", a->r->checked + a->r->bad);
 	if (rc != 0) {
 		mdb_txn_abort(txn);

@@ -403,7 +403,10 @@ int ns__figures_drop(MDB_txn *txn, ns_store *s, const char *ref);
 
 /* Open (creating on a writable open) unsig. */
 int ns__sig_open(MDB_txn *txn, ns_store *s, int writable);
-/* After ns__write of @p ev, authenticated by a later event's signature: record it unchecked. */
+/*
+ * After ns__write of @p ev, authenticated by a later event's signature:
+ * record it unchecked (the caller counts sig.covered).
+ */
 int ns__sig_mark(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const char *sender);
 /* 1 if the signature of the event under @p lk is unchecked or bad. */
 int ns__sig_pending(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);

@@ -431,7 +431,7 @@ static int ns__own_sig(const ns_event *ev, int *covered)
  * ns_store_ingest_covered).
  */
 static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const char *sender, int covered,
-			  ns__refset *touched, uint64_t *applied)
+			  ns__refset *touched, uint64_t *applied, uint64_t *marked)
 {
 	uint8_t lk[NS__LOGKEY];
 	MDB_val k = { NS__LOGKEY, lk }, v;
@@ -497,8 +497,11 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const c
 		}
 		if ((rc = ns__write(txn, s, ev, touched, 0)) != 0)
 			return rc;
-		if (covered && (rc = ns__sig_mark(txn, s, lk, sender)) != 0)
-			return rc;
+		if (covered) {
+			if ((rc = ns__sig_mark(txn, s, lk, sender)) != 0)
+				return rc;
+			(*marked)++;
+		}
 		vv.seq = ev->seq;
 		memcpy(vv.head, ev->id, NS_ID_BYTES);
 		(*applied)++;
@@ -563,7 +566,7 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	int *results = a->results;
 	ns_diag *d = a->d;
 	ns__refset touched = { 0 };
-	uint64_t applied = 0, dups = 0, held = 0;
+	uint64_t applied = 0, dups = 0, held = 0, marked = 0;
 	MDB_txn *txn;
 	int rc;
 
@@ -584,7 +587,7 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	for (size_t i = 0; i < n; i++) {
 		if (results[i] == 0) {
 			rc = ns__ingest_one(txn, s, evs[i], a->senders ? a->senders[i] : NULL,
-					    a->covered ? a->covered[i] : 0, &touched, &applied);
+					    a->covered ? a->covered[i] : 0, &touched, &applied, &marked);
 			if (rc == NS_ENOMEM || rc == NS_EMAPFULL || rc == NS_ESTORE || rc == NS_ECORRUPT)
 				goto abort;
 			results[i] = rc;
@@ -599,6 +602,7 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	if ((rc = ns__counter_add(txn, s, "ingested", applied)) != 0 ||
 	    (rc = ns__counter_add(txn, s, "duplicates", dups)) != 0 ||
 	    (rc = ns__counter_add(txn, s, "held", held)) != 0 ||
+	    (rc = ns__counter_add(txn, s, "sig.covered", marked)) != 0 ||
 	    (rc = (flags & NS_INGEST_DEFER_FOLD) ? ns__defer(txn, s, &touched) : ns__refold(txn, s, &touched)) != 0)
 		goto abort;
 	s->txn_defer_ids = 0;
