@@ -296,6 +296,9 @@ row "Catch-up, every event stored (views readable)" "$(fmt "${R[catchup.seconds]
 	"$(ratio "${R[catchup.seconds]} / ($NCAT / $VC)")" "" ""
 row "Catch-up total time, every view folded and stored" "$(fmt "${R[catchup.settled_seconds]}") s" "N / verify all cores" \
 	"$(ratio "${R[catchup.settled_seconds]} / ($NCAT / $VC)")" "<= 60 s for 1M" "$T1M"
+row "  every signature checked (background checks done)" "$(fmt "${R[catchup.checked_seconds]}") s" "time to store" \
+	"$(ratio "${R[catchup.checked_seconds]} / ${R[catchup.seconds]}")" "" ""
+row "  signatures covered by a run's tip (checked in the background)" "$(fmt "${R[catchup.covered]}")" "" "" "" ""
 row "  rate until every view folded" "$(fmt "${R[catchup.settled_rate]}") ev/s" "verify all cores, around" \
 	"$(ratio "${R[catchup.settled_rate]} / $VC")" "" ""
 row "  CPU: receiver cores busy / sender core-s" "$(fmt "$(calc "${R[catchup.cpu_seconds]} / ${R[catchup.settled_seconds]}")") / $(fmt "${R[catchup.sender_cpu_seconds]}")" "" "" "" ""
