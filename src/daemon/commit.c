@@ -102,14 +102,16 @@ int ns__refresh_vector(ns_node *n)
 /*
  * Signatures by runs (docs/PROTOCOL.md, "Chain-tip verification"): one
  * check per contiguous run of an origin in the batch; the earlier events of
- * a run are covered by its tip and checked later in the background. Without
- * memory for the flags, every event is checked on its own.
+ * a run are covered by its tip and checked later in the background. A small
+ * batch (live traffic) is checked event by event, so that it can be relayed
+ * at once rather than after a background step; so is a batch when there is
+ * no memory for the flags.
  */
 static void ns__verify_work(uv_work_t *w)
 {
 	ns__batch *b = w->data;
 
-	if (b->covered == NULL && (b->covered = malloc(b->n ? b->n : 1)) != NULL) {
+	if (b->n >= NS__RUN_MIN_BATCH && b->covered == NULL && (b->covered = malloc(b->n)) != NULL) {
 		ns_verify_runs(b->evs, b->n, b->res, b->covered);
 		return;
 	}

@@ -46,6 +46,7 @@
 #define NS__PULL_MAX_IDS 256        /* event ids in one PayloadPull */
 #define NS__EXPIRE_STEP 4096        /* held events visited per expiry step */
 #define NS__EXPIRE_EVERY_MS 10000   /* how often an expiry step runs */
+#define NS__RUN_MIN_BATCH 32        /* smaller batches (live traffic): every signature checked at once */
 #define NS__SIGPULL_EVERY_MS 2000   /* how often copies of events with a bad signature are asked for */
 #define NS__SIGPULL_MAX 64          /* such events asked for at a time */
 
