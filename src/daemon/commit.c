@@ -314,18 +314,18 @@ void ns__try_commit(ns_node *n)
 }
 
 /*
- * Background signature checks: a step of NS_SIGCHECK_STEP events (the
- * config's sigcheck_step) on the pool, on one thread while batches wait for
- * their commit and on every core when the node is idle, the threads at the
- * lowest CPU priority. An origin a peer waits for goes first. Valid ones
+ * Background signature checks: a step of the config's sigcheck_step events
+ * on the pool, verified on every core by threads at the lowest CPU priority
+ * (nice 19), so that they take only what ingest, commits and folds leave. An origin a peer waits for goes first. Valid ones
  * become relayable at once; bad ones are asked for again from every peer.
  */
 static void ns__sig_work(uv_work_t *w)
 {
 	ns_node *n = w->data;
 
+	/* Every core, at the lowest CPU priority: ingest, commits and folds go first. */
 	n->sig_rc = ns_store_verify_pending(n->store, n->sig_want_set ? n->sig_want : NULL, n->cfg.sigcheck_step,
-					    n->sig_threads, &n->sig_report, &n->sig_diag);
+					    0, &n->sig_report, &n->sig_diag);
 }
 
 static void ns__sig_done(uv_work_t *w, int status)
@@ -359,7 +359,6 @@ void ns__try_sigcheck(ns_node *n)
 	if (n->sigchecking || n->sigs_pending == 0 || n->stopping || n->cfg.sigcheck_step == 0)
 		return;
 	n->sig_work.data = n;
-	n->sig_threads = n->qhead != NULL || n->committing ? 1 : 0; /* all cores only when idle */
 	n->sigchecking = 1;
 	if (uv_queue_work(n->loop, &n->sig_work, ns__sig_work, ns__sig_done) != 0)
 		n->sigchecking = 0;

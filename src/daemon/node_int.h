@@ -180,7 +180,6 @@ struct ns_node {
 	/* Background checks of signatures covered by a run's tip (commit.c). */
 	uv_work_t sig_work;
 	int sigchecking;             /* a step runs on the pool */
-	unsigned sig_threads;        /* its threads: 1 while batches wait, 0 (every core) when idle */
 	uint64_t sigs_pending;       /* events whose own signature awaits its check (0 = none known) */
 	uint64_t sigs_bad;           /* found bad, awaiting a valid copy from a peer */
 	uint8_t sig_want[NS_KEY_BYTES]; /* an origin a peer waits for: checked first */
