@@ -346,6 +346,9 @@ row "Catch-up total time, every view folded and stored" "$(fmt "${R[catchup.sett
 row "  every view folded / every event stored" "$(fmt "${R[catchup.settled_seconds]}") / $(fmt "${R[catchup.seconds]}") s" "time to store" \
 	"$(ratio "${R[catchup.settled_seconds]} / ${R[catchup.seconds]}")" "<= 1.3 x" \
 	"$(judge "catch-up: every view folded within 1.3 x the time to store" "${R[catchup.settled_seconds]} <= 1.3 * ${R[catchup.seconds]}")"
+row "  every signature checked (background checks done)" "$(fmt "${R[catchup.checked_seconds]}") s" "time to store" \
+	"$(ratio "${R[catchup.checked_seconds]} / ${R[catchup.seconds]}")" "" ""
+row "  signatures covered by a run's tip (checked in the background)" "$(fmt "${R[catchup.covered]}")" "" "" "" ""
 row "  rate until every view folded" "$(fmt "${R[catchup.settled_rate]}") ev/s" "verify all cores, around" \
 	"$(ratio "${R[catchup.settled_rate]} / $VC")" "" ""
 row "  CPU: receiver cores busy / sender core-s" "$(fmt "$(calc "${R[catchup.cpu_seconds]} / ${R[catchup.settled_seconds]}")") / $(fmt "${R[catchup.sender_cpu_seconds]}")" "" "" "" ""

@@ -148,6 +148,9 @@ static void test_full(void)
 	CHECK(c->peer_backoff == 1 && c->resend_interval == 0 && c->claim_timeout == 86400);
 	CHECK_INT(parse(NODE_MIN "ingest_queue_mib = 65536\n", NULL, c, &d), 0);
 	CHECK_INT(c->ingest_queue, (size_t)65536 << 20);
+	CHECK_INT(c->sigcheck_step, 8192);
+	CHECK_INT(parse(NODE_MIN "sigcheck_step = 16\n", NULL, c, &d), 0);
+	CHECK_INT(c->sigcheck_step, 16);
 	/* Sections may repeat and come in any order. */
 	CHECK_INT(parse("[peers]\nA = tcp://a:1\n[node]\ndir = /d\n[peers]\nB = tcp://b:2\n"
 			"[ node ]\nlisten = ipc:///x\nroster = /r\n",
@@ -426,6 +429,12 @@ static void test_errors(void)
 		char t[512];
 		snprintf(t, sizeof(t), NODE_MIN "ingest_queue_mib = %s\n", bad_mib[j]);
 		EXPECT_ERROR(t, 5, "ingest_queue_mib must be a whole number of MiB (1 to 65536)");
+	}
+	static const char *const bad_step[] = { "abc", "", "0", "-1", "1.5", "1000001", "nan", "8K" };
+	for (size_t j = 0; j < sizeof(bad_step) / sizeof(bad_step[0]); j++) {
+		char t[512];
+		snprintf(t, sizeof(t), NODE_MIN "sigcheck_step = %s\n", bad_step[j]);
+		EXPECT_ERROR(t, 5, "sigcheck_step must be a whole number of events (1 to 1000000)");
 	}
 	static const char *const bad_wait[] = { "abc", "", "-1", "0.5", "86401", "nan", "10s" };
 	for (size_t j = 0; j < sizeof(bad_wait) / sizeof(bad_wait[0]); j++) {

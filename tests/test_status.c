@@ -58,6 +58,13 @@ static const char written[] =
 	"  ],\n"
 	"  \"pid\": 4242,\n"
 	"  \"roster_changes_applied\": 0,\n"
+	"  \"signatures\": {\n"
+	"    \"bad\": 2,\n"
+	"    \"checked_background\": 90,\n"
+	"    \"covered\": 100,\n"
+	"    \"pending\": 8,\n"
+	"    \"replaced\": 1\n"
+	"  },\n"
 	"  \"site\": \"HUBNE\",\n"
 	"  \"uptime_s\": 12.345000000000001,\n"
 	"  \"vector\": {\n"
@@ -136,6 +143,11 @@ static void test_read_written(void)
 	CHECK_INT(st.events_incomplete, 3);
 	CHECK_INT(st.events_held, 4);
 	CHECK_INT(st.held_bytes, 2048);
+	CHECK_INT(st.sigs_covered, 100);
+	CHECK_INT(st.sigs_pending, 8);
+	CHECK_INT(st.sigs_bad, 2);
+	CHECK_INT(st.sigs_background, 90);
+	CHECK_INT(st.sigs_replaced, 1);
 
 	/* Back to JSON: byte for byte what was read. */
 	json_t *j = ns_status_to_json(&st);
@@ -154,8 +166,14 @@ static void test_read_written(void)
 		memmove(at, nl, strlen(nl) + 1);
 	}
 	CHECK(strstr(older, "held_bytes") == NULL);
+	{
+		/* Nor the signatures of chain-tip verification. */
+		char *at = strstr(older, "  \"signatures\""), *end = strstr(at, "},\n") + 3;
+		memmove(at, end, strlen(end) + 1);
+	}
 	CHECK_INT(parse(older, &st, &d), 0);
 	CHECK_INT(st.events_incomplete + st.events_held + st.held_bytes, 0);
+	CHECK_INT(st.sigs_covered + st.sigs_pending + st.sigs_bad, 0);
 	CHECK_INT(st.ids_pending, 5);
 	ns_status_free(&st);
 	free(older);
@@ -178,6 +196,8 @@ static void test_round_trip(void)
 	st.roster_changes_applied = 3;
 	st.events_incomplete = 7;
 	st.held_bytes = 4096;
+	st.sigs_bad = 3;
+	st.sigs_replaced = 2;
 	snprintf(peer.site, sizeof(peer.site), "HUBNE");
 	peer.state = NS_PEER_LIVE;
 	peer.behind_seconds = 1.0 / 3.0;
@@ -205,6 +225,8 @@ static void test_round_trip(void)
 	CHECK_INT(back.roster_changes_applied, 3);
 	CHECK_INT(back.events_incomplete, 7);
 	CHECK_INT(back.held_bytes, 4096);
+	CHECK_INT(back.sigs_bad, 3);
+	CHECK_INT(back.sigs_replaced, 2);
 	CHECK_INT(back.nvector, 1);
 	CHECK(memcmp(&back.vector[0], &v, sizeof(v)) == 0);
 	j = ns_status_to_json(&back);
@@ -328,11 +350,30 @@ static void test_nats(void)
 	free(buf);
 }
 
+static void test_sig_metrics(void)
+{
+	ns_sig_stats ss = { .covered = 100, .pending = 8, .bad = 2, .checked = 91, .background = 90, .replaced = 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ns_sig_metrics(f, &ss);
+	fclose(f);
+	CHECK(strstr(buf, "# TYPE nomsync_signatures_pending gauge\nnomsync_signatures_pending 8\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_signatures_bad 2\n") != NULL);
+	CHECK(strstr(buf, "# TYPE nomsync_signatures_covered_total counter\nnomsync_signatures_covered_total 100\n") !=
+	      NULL);
+	CHECK(strstr(buf, "\nnomsync_signatures_checked_background_total 90\n") != NULL);
+	CHECK(strstr(buf, "\nnomsync_signatures_replaced_total 1\n") != NULL);
+	free(buf);
+}
+
 int main(void)
 {
 	RUN(test_read_written);
 	RUN(test_nats);
 	RUN(test_trust_metrics);
+	RUN(test_sig_metrics);
 	RUN(test_round_trip);
 	RUN(test_strict);
 	return TEST_SUMMARY();

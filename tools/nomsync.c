@@ -521,6 +521,10 @@ static int cmd_verify(ns_store *s)
 	if (r.unindexed > 0)
 		printf("note: %llu events await the deferred id index (checked where they are)\n",
 		       (unsigned long long)r.unindexed);
+	if (r.unchecked > 0)
+		printf("note: %llu events await the background check of their own signature (headers authentic by "
+		       "their run's tip)\n",
+		       (unsigned long long)r.unchecked);
 	return 0;
 }
 

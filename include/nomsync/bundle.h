@@ -79,7 +79,10 @@ typedef struct ns_import_report {
 /**
  * @brief Check a bundle held in memory without applying it: magic (format 1
  * or 2), record framing, trailer digest and signature (in format 2 over the
- * site, time, count and key too), and every event's decoding and signature.
+ * site, time, count and key too), and every event's decoding and signature:
+ * by runs (ns_verify_runs over up to 1024 records at a time), so an event
+ * inside a run is authenticated by its run's last signature and its own
+ * signature bytes are checked only after import (proofs: both signatures).
  * @p d names the first problem (with its byte offset).
  * @return 0 or NS_EBUNDLE
  */

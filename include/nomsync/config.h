@@ -29,6 +29,8 @@
  *                                   # 1 to 64; 0: one per core (the default)
  *   fold_cache_mib = 64             # long histories kept decoded, with fold
  *                                   # checkpoints, for late events (MiB; 0: off)
+ *   sigcheck_step = 8192            # signatures covered by a run's tip checked per
+ *                                   # background step (1 to 1000000)
  *   authority = <64 hex>            # roster authority key: the roster must be
  *                                   # signed by it, and roster changes signed
  *                                   # by it are applied (optional)
@@ -158,6 +160,7 @@ typedef struct ns_config {
 	double held_ttl;            /**< seconds before a held event is dropped */
 	unsigned fold_threads;      /**< threads for deferred folds; 0: one per core */
 	size_t fold_cache;          /**< bytes of the fold cache (ns_store_set_fold_cache) */
+	unsigned sigcheck_step;     /**< covered signatures checked per background step */
 	int has_authority;
 	uint8_t authority[NS_KEY_BYTES];
 	char http_listen[128]; /**< "" if off */

@@ -15,7 +15,8 @@
  *    "vector": {version vector, as ns_vector_to_json},
  *    "ingest_queue_batches", "frames_rejected", "connections_refused",
  *    "appends_held" (boolean), "folds_pending", "ids_pending",
- *    "roster_changes_applied", "events_incomplete", "events_held", "held_bytes"}
+ *    "roster_changes_applied", "events_incomplete", "events_held", "held_bytes",
+ *    "signatures": {"covered", "pending", "bad", "checked_background", "replaced"}}
  *
  * Reading is strict: every key must be present with its JSON type, except
  * "events_incomplete", "events_held" and "held_bytes" (added later; 0 when absent).
@@ -90,6 +91,12 @@ typedef struct ns_node_status {
 	uint64_t events_held;        /**< held for a gap */
 	uint64_t held_bytes;         /**< their bytes */
 	ns_nats_status nats;         /**< JSON "nats" (only when enabled) */
+	/* Chain-tip verification (ns_store_sig_stats); 0 when read from a node before it. */
+	uint64_t sigs_covered;       /**< events stored on a run tip's signature, in all */
+	uint64_t sigs_pending;       /**< of those, awaiting their own signature's background check */
+	uint64_t sigs_bad;           /**< found with a bad signature, awaiting a valid copy from a peer */
+	uint64_t sigs_background;    /**< checked in the background, in all */
+	uint64_t sigs_replaced;      /**< bad copies replaced by valid ones, in all */
 } ns_node_status;
 
 /** @brief "down", "handshake", "syncing" or "live". */
@@ -124,6 +131,16 @@ void ns_trust_metrics(FILE *f, const ns_trust_stats *ts);
  * nomsync_nats_dead_letters_total.
  */
 void ns_nats_metrics(FILE *f, const ns_nats_status *ns);
+
+/**
+ * @brief Write the chain-tip verification figures (ns_store_sig_stats) to
+ * @p f in the Prometheus text format: gauges nomsync_signatures_pending and
+ * nomsync_signatures_bad, counters nomsync_signatures_covered_total,
+ * nomsync_signatures_checked_background_total and
+ * nomsync_signatures_replaced_total (bad copies by peer are the store
+ * counters sig.bad.<site>).
+ */
+void ns_sig_metrics(FILE *f, const ns_sig_stats *ss);
 
 /** @brief Free the arrays of @p st and zero it. */
 void ns_status_free(ns_node_status *st);

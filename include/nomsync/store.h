@@ -67,6 +67,11 @@
  *   access   canonical ref                  -> the person's access state (ns_store_access;
  *                                              src/store/access.c), written at each fold;
  *                                              none when the person is unrestricted
+ *   unsig    origin(32) seq(8 BE)           -> state(1: 0 unchecked, 1 bad) first seen
+ *                                              (8 BE) sender (16, NUL padded): events
+ *                                              stored on a run tip's signature whose own
+ *                                              signature is not checked yet (see
+ *                                              ns_verify_runs); never relayed or exported
  *
  * The sort key is occurred_at(8, BE, sign bit flipped) origin(32) seq(8 BE):
  * the fold's total order, so a person's events come out of byref already
@@ -78,7 +83,9 @@
  * 2 (see ns_store_upgrade_report). incomplete, revoked, heldinfo and heldsum
  * are created by the first writable open of a store made before them (held
  * events found then are dated to that open); a read-only open of such a
- * store sees none.
+ * store sees none. unsig likewise (no format change: an older release
+ * opening the store ignores it, so run ns_store_verify_pending to the end
+ * before downgrading).
  *
  * Writes. Every append, ingest, fold or index step is one write transaction
  * (group commit), durable when the call returns (unless NS_STORE_NOSYNC);
@@ -261,7 +268,8 @@ void ns_store_set_limits(ns_store *s, const ns_store_limits *lim);
  * in one durable transaction that also re-folds the persons they touch
  * (unless NS_INGEST_DEFER_FOLD).
  *
- * Each event is checked: signature (unless NS_INGEST_VERIFIED), trust
+ * Each event is checked: signature (unless NS_INGEST_VERIFIED; by runs, see
+ * ns_verify_runs and ns_store_ingest_covered), trust
  * policy, role rule and payload validation. Duplicates are idempotent; an
  * event whose predecessor is missing is held; when a predecessor arrives the
  * held successors are applied in order. Two different events with the same
@@ -296,6 +304,21 @@ void ns_store_set_limits(ns_store *s, const ns_store_limits *lim);
  */
 int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags, int *results,
 		    ns_diag *d);
+
+/**
+ * @brief ns_store_ingest_from for events whose signatures the caller checked
+ * by runs (ns_verify_runs), so implying NS_INGEST_VERIFIED.
+ * @param[in] covered NULL (every signature checked), or n flags: 1 for an
+ *            event authenticated by a later event's signature through the
+ *            chain but whose own signature was not checked. Such an event is
+ *            stored with its signature unchecked (unsig) when it extends its
+ *            origin's chain; before it is held for a gap, completes or
+ *            replaces a copy, or serves in an equivocation proof, its own
+ *            signature is checked (NS_ESIG if it fails).
+ */
+int ns_store_ingest_covered(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
+			    const char *const *senders, const uint8_t *covered, int *results,
+			    ns_diag *d);
 
 /**
  * @brief ns_store_ingest, naming the peer each event came from so that the
@@ -459,18 +482,29 @@ int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *
 /**
  * @brief Events that a holder of version vector @p since lacks (seq above
  * its entry for the origin), by origin then seq. @p since may be NULL
- * (everything). Held events (pending) are not included.
+ * (everything). Held events (pending) are not included, nor revoked ones:
+ * what may be exported. An event whose own signature is not checked yet
+ * (see ns_verify_runs) is checked now; an origin's events stop at its first
+ * one whose signature is bad.
  */
 int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince, ns_event_cb cb,
 			   void *arg);
 
 /**
  * @brief Events of one origin from seq @p from, in order, at most @p max
- * events or about @p max_bytes bytes (at least one event if any).
+ * events or about @p max_bytes bytes (at least one event if any), up to
+ * (not including) a revoked seq. Events whose own signature is not checked
+ * yet are included (their headers are authentic: see ns_verify_runs).
  * @return 0 or a store error; the callback's non-zero return stops and is returned
  */
 int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
 			size_t max_bytes, ns_event_cb cb, void *arg);
+/**
+ * @brief ns_store_read_range up to (not including) the origin's first event
+ * whose own signature is not checked yet: what may be relayed to a peer.
+ */
+int ns_store_relay_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			 size_t max_bytes, ns_event_cb cb, void *arg);
 
 /**
  * @brief Read the named cursor @p name (1 to 64 characters): an opaque
@@ -520,6 +554,8 @@ int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, 
 /** ns_store_event_state flags. */
 #define NS_EVENT_INCOMPLETE 0x1 /**< stored without its payload, awaiting a complete copy */
 #define NS_EVENT_REVOKED 0x2    /**< signed by a key revoked from this seq or earlier */
+#define NS_EVENT_UNCHECKED 0x4  /**< header authentic by its run's tip; its own signature not yet
+				     checked, or found bad and awaiting a valid copy (ns_verify_runs) */
 
 /**
  * @brief The trust state of stored event (origin, seq): 0 or NS_EVENT_* flags.
@@ -539,7 +575,8 @@ int ns_store_incomplete(ns_store *s, size_t max, uint8_t (**ids)[NS_ID_BYTES], s
 
 /**
  * @brief Raw bytes of the event with id @p id, only if this store holds it
- * with its payload and it is not revoked (the answer to a payload pull).
+ * with its payload, its signature checked, and it is not revoked (the
+ * answer to a payload pull).
  * @param[out] out malloc'd, caller frees (NULL on failure)
  * @return 0, NS_ENOTFOUND (not held, held without payload, or revoked),
  *         NS_ENOMEM or a store error
@@ -589,6 +626,9 @@ typedef struct ns_verify_report {
 	uint64_t bad;         /**< problems found */
 	uint64_t pending;     /**< refs awaiting a deferred fold (their views are re-folded, not compared) */
 	uint64_t unindexed;   /**< events whose id index entry is deferred (checked where they are) */
+	uint64_t unchecked;   /**< events whose own signature awaits its background check (unsig):
+				   a bad one is counted here, not as a problem, while it awaits a
+				   valid copy */
 	char first[256];      /**< description of the first problem */
 } ns_verify_report;
 
@@ -602,6 +642,75 @@ typedef struct ns_verify_report {
  *         or a store error
  */
 int ns_store_verify(ns_store *s, ns_verify_report *r);
+
+/*
+ * Chain-tip verification (chain.c; docs/PROTOCOL.md, "Chain-tip verification").
+ */
+
+/**
+ * @brief Authenticate @p n decoded events by runs: a run is a maximal
+ * sequence of adjacent entries of one origin with consecutive seqs (none
+ * NULL or already refused in @p res). If every event of a run links to the
+ * one before it (prev == its id, a BLAKE2b-256 of the header) and the last
+ * event's signature verifies, every header of the run is authentic: the
+ * earlier events are marked @p covered, their own signatures unchecked.
+ * Otherwise (a broken link, a bad tip) every event of the run is verified
+ * on its own and a failing one gets NS_ESIG, so no event is ever accepted
+ * that per-event verification would refuse for its header.
+ * @param[in,out] res n results: non-zero entries are skipped; NS_ESIG set
+ * @param[out] covered n flags: 1 if the event's own signature was not checked
+ * @return the number of Ed25519 verifications made
+ */
+size_t ns_verify_runs(ns_event *const *evs, size_t n, int *res, uint8_t *covered);
+
+/** What one ns_store_verify_pending step did. */
+typedef struct ns_sigcheck_report {
+	uint64_t checked; /**< signatures found valid (no longer pending) */
+	uint64_t bad;     /**< signatures found bad: marked, counted sig.bad and sig.bad.<sender> */
+	uint64_t left;    /**< events still awaiting their check afterwards */
+} ns_sigcheck_report;
+
+/**
+ * @brief Check the signatures of up to @p max events stored with their
+ * signature unchecked (unsig), on @p threads threads at the lowest CPU
+ * priority (0: one per online CPU), and record the results in one durable
+ * transaction: a valid one leaves unsig (counted sig.checked and
+ * sig.background); a bad one is marked bad and counted, and waits for a
+ * valid copy (same id) from a peer, which ingest takes in its place
+ * (sig.replaced). The set is durable, so a step lost to a crash is done
+ * again after the restart. @p origin (or NULL) is checked first: an origin
+ * a peer waits for.
+ * @return 0, NS_EINVAL (read-only store, unless @p max is 0: only counts),
+ *         or a store error
+ */
+int ns_store_verify_pending(ns_store *s, const uint8_t *origin, size_t max, unsigned threads,
+			    ns_sigcheck_report *r, ns_diag *d);
+
+/** Gauges and counters of chain-tip verification. */
+typedef struct ns_sig_stats {
+	uint64_t covered;    /**< events stored on a tip's signature (counter sig.covered) */
+	uint64_t pending;    /**< events whose signature awaits its check now */
+	uint64_t bad;        /**< events whose signature was found bad, awaiting a valid copy */
+	uint64_t checked;    /**< signatures of covered events checked since (sig.checked) */
+	uint64_t background; /**< of those, checked by ns_store_verify_pending (sig.background) */
+	uint64_t replaced;   /**< bad copies replaced by a valid copy (sig.replaced) */
+} ns_sig_stats;
+/** @brief Current figures (all zero on a read-only open of a store made before them). */
+int ns_store_sig_stats(ns_store *s, ns_sig_stats *out);
+
+/** An event whose stored signature was found bad. */
+typedef struct ns_bad_sig {
+	uint8_t origin[NS_KEY_BYTES];
+	uint64_t seq;
+	int64_t found;             /**< when it was found bad (Unix seconds) */
+	char sender[NS_SITE_MAX];  /**< the peer that supplied the bad copy ("" if unknown) */
+} ns_bad_sig;
+/**
+ * @brief Up to @p max events whose stored signature is bad, by log key: to
+ * ask peers for a valid copy.
+ * @param[out] out malloc'd array of *n (NULL if none), caller frees
+ */
+int ns_store_bad_signatures(ns_store *s, size_t max, ns_bad_sig **out, size_t *n);
 
 /** Counters kept by the store (rejections by reason, totals). */
 typedef struct ns_counter {

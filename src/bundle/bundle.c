@@ -255,9 +255,39 @@ static int ns__version(const uint8_t *buf, size_t len, ns_diag *d)
 typedef int (*ns__record_fn)(void *arg, char kind, const uint8_t *a, size_t alen, const uint8_t *b,
 			     size_t blen);
 
-/* Walk the records; with @fn NULL, check everything instead. */
-static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg, ns_import_report *r,
-		    ns_diag *d)
+/*
+ * Events decoded by the check pass, waiting for their signatures to be
+ * checked by runs (ns_verify_runs): one check per contiguous run of an
+ * origin, each event's own signature when a link breaks or a tip fails.
+ */
+typedef struct ns__runbuf {
+	ns_event *ev[NS__BATCH];
+	size_t at[NS__BATCH]; /* byte offset of each record, for the diag */
+	int res[NS__BATCH];
+	uint8_t covered[NS__BATCH];
+	size_t n;
+} ns__runbuf;
+
+/* Check the buffered events' signatures and empty the buffer: 0, or NS_EBUNDLE naming the first bad one. */
+static int ns__runs_check(ns__runbuf *rb, ns_diag *d)
+{
+	int rc = 0;
+
+	memset(rb->res, 0, rb->n * sizeof(rb->res[0]));
+	ns_verify_runs(rb->ev, rb->n, rb->res, rb->covered);
+	for (size_t i = 0; i < rb->n; i++) {
+		if (rc == 0 && rb->res[i] != 0)
+			rc = ns_diag_set(d, NS_EBUNDLE, "bundle", "event at byte %zu: signature does not verify",
+					 rb->at[i]);
+		ns_event_free(rb->ev[i]);
+	}
+	rb->n = 0;
+	return rc;
+}
+
+/* Walk the records; with @fn NULL, check everything instead (signatures by runs, into @p rb). */
+static int ns__walk_in(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg, ns_import_report *r,
+		       ns__runbuf *rb, ns_diag *d)
 {
 	size_t pos = strlen(NS_BUNDLE_MAGIC);
 	uint64_t events = 0;
@@ -278,6 +308,8 @@ static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg,
 				return ns_diag_set(d, NS_EBUNDLE, "bundle", "bytes after the trailer at %zu", pos);
 			if (fn != NULL)
 				return 0;
+			if ((rc = ns__runs_check(rb, d)) != 0)
+				return rc;
 			return ns__check_trailer(version, buf, at, a, alen, events, r, d);
 		}
 		if (kind == 'P' && ns__r_blob(buf, len, &pos, &b, &blen) != 0)
@@ -297,6 +329,15 @@ static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg,
 			if ((rc = ns_event_decode(p, plen, &ev, &ed)) != 0)
 				return ns_diag_set(d, NS_EBUNDLE, "bundle", "event at byte %zu: %s: %s", at,
 						   ed.field, ed.msg);
+			if (kind == 'E') {
+				/* Signatures by runs: checked when the buffer fills, a proof comes, or at the end. */
+				rb->at[rb->n] = at;
+				rb->ev[rb->n++] = ev;
+				if (rb->n == NS__BATCH && (rc = ns__runs_check(rb, d)) != 0)
+					return rc;
+				continue;
+			}
+			/* Both events of a proof by their own signatures: a proof is evidence. */
 			rc = ns_event_verify(ev);
 			ns_event_free(ev);
 			if (rc != 0)
@@ -307,6 +348,23 @@ static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg,
 			events++;
 	}
 	return ns_diag_set(d, NS_EBUNDLE, "bundle", "bundle has no trailer (truncated)");
+}
+
+static int ns__walk(const uint8_t *buf, size_t len, ns__record_fn fn, void *arg, ns_import_report *r,
+		    ns_diag *d)
+{
+	ns__runbuf *rb = NULL;
+	int rc;
+
+	if (fn == NULL && (rb = calloc(1, sizeof(*rb))) == NULL)
+		return NS_ENOMEM;
+	rc = ns__walk_in(buf, len, fn, arg, r, rb, d);
+	if (rb) {
+		for (size_t i = 0; i < rb->n; i++)
+			ns_event_free(rb->ev[i]);
+		free(rb);
+	}
+	return rc;
 }
 
 int ns_bundle_check(const uint8_t *buf, size_t len, ns_import_report *r, ns_diag *d)
@@ -329,7 +387,8 @@ static int ns__flush(ns__importer *im)
 	int rc;
 
 	memset(im->results, 0, sizeof(im->results));
-	rc = im->n ? ns_store_ingest(im->s, im->batch, im->n, NS_INGEST_VERIFIED, im->results, NULL) : 0;
+	/* Signatures again by runs (one check per run): the store records the covered ones. */
+	rc = im->n ? ns_store_ingest(im->s, im->batch, im->n, 0, im->results, NULL) : 0;
 
 	for (size_t i = 0; i < im->n; i++) {
 		if (rc == 0) {

@@ -257,6 +257,7 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 	c->nats.window = 16384;
 	c->nats.duplicate_window = 7200;
 	c->nats.ack_timeout = 10;
+	c->sigcheck_step = 8192;
 	while (pos < len) {
 		char buf[1024], *line, *eq, *k, *v;
 		size_t l = 0;
@@ -421,6 +422,12 @@ int ns_config_parse(const char *text, size_t len, const char *base, ns_config *c
 				return ns_diag_set(d, NS_ECONFIG, "config", "line %zu: %s must be a whole number (1 to %d)",
 						   lineno, k, k[0] == 'b' ? 4096 : 1024);
 			*(k[0] == 'b' ? &c->batch : &c->window) = (unsigned)x;
+		} else if (strcmp(k, "sigcheck_step") == 0) {
+			if (ns__number(v, 1, 1000000, &x) != 0 || x != (unsigned)x)
+				return ns_diag_set(d, NS_ECONFIG, "config",
+						   "line %zu: sigcheck_step must be a whole number of events (1 to 1000000)",
+						   lineno);
+			c->sigcheck_step = (unsigned)x;
 		} else if (strcmp(k, "ingest_queue_mib") == 0) {
 			if (ns__number(v, 1, 65536, &x) != 0 || x != (unsigned)x)
 				return ns_diag_set(d, NS_ECONFIG, "config",

@@ -99,9 +99,22 @@ int ns__refresh_vector(ns_node *n)
 	return changed;
 }
 
+/*
+ * Signatures by runs (docs/PROTOCOL.md, "Chain-tip verification"): one
+ * check per contiguous run of an origin in the batch; the earlier events of
+ * a run are covered by its tip and checked later in the background. A small
+ * batch (live traffic) is checked event by event, so that it can be relayed
+ * at once rather than after a background step; so is a batch when there is
+ * no memory for the flags.
+ */
 static void ns__verify_work(uv_work_t *w)
 {
 	ns__batch *b = w->data;
+
+	if (b->n >= NS__RUN_MIN_BATCH && b->covered == NULL && (b->covered = malloc(b->n)) != NULL) {
+		ns_verify_runs(b->evs, b->n, b->res, b->covered);
+		return;
+	}
 	for (size_t i = 0; i < b->n; i++)
 		if (b->res[i] == 0 && ns_event_verify(b->evs[i]) != 0)
 			b->res[i] = NS_ESIG;
@@ -153,7 +166,8 @@ static void ns__commit_work(uv_work_t *w)
 	else if (j->kind == NS__JOB_INDEX)
 		j->rc = ns_store_index_pending(j->node->store, NS__INDEX_STEP, &j->left, &j->diag);
 	else
-		j->rc = ns_store_ingest_from(j->node->store, j->evs, j->n, flags, j->senders, j->res, &j->diag);
+		j->rc = ns_store_ingest_covered(j->node->store, j->evs, j->n, flags, j->senders, j->covered, j->res,
+						&j->diag);
 }
 
 static void ns__deferred_done(ns__commit_job *j)
@@ -198,6 +212,9 @@ static void ns__commit_done(uv_work_t *w, int status)
 		ns_log(NS_LOG_ERROR, "ingest of %zu events failed, nothing written: %s: %s (will retry)", j->n,
 		       ns_strerror(j->rc), j->diag.msg);
 	ns__refresh_vector(n);
+	for (size_t i = 0; j->rc == 0 && i < j->n; i++)
+		if (j->covered[i] && j->res[i] == NS_INGEST_APPLIED)
+			n->sigs_pending++; /* at least; the check steps learn the count */
 	for (size_t bi = 0; bi < j->nbatches; bi++) {
 		ns__batch *b = n->qhead;
 		n->qhead = b->next;
@@ -210,6 +227,7 @@ static void ns__commit_done(uv_work_t *w, int status)
 	}
 	free(j->evs);
 	free(j->res);
+	free(j->covered);
 	free(j->senders);
 	free(j);
 	n->committing = 0;
@@ -261,10 +279,12 @@ void ns__try_commit(ns_node *n)
 	j = calloc(1, sizeof(*j));
 	if (j == NULL || (j->evs = calloc(total ? total : 1, sizeof(*j->evs))) == NULL ||
 	    (j->res = calloc(total ? total : 1, sizeof(*j->res))) == NULL ||
+	    (j->covered = calloc(total ? total : 1, 1)) == NULL ||
 	    (j->senders = calloc(total ? total : 1, sizeof(*j->senders))) == NULL) {
 		if (j) {
 			free(j->evs);
 			free(j->res);
+			free(j->covered);
 			free(j);
 		}
 		return;
@@ -278,6 +298,7 @@ void ns__try_commit(ns_node *n)
 		for (size_t e = 0; e < b->n; e++, k++) {
 			j->evs[k] = b->evs[e];
 			j->res[k] = b->res[e];
+			j->covered[k] = b->covered ? b->covered[e] : 0;
 			j->senders[k] = b->peer ? b->peer->site : NULL;
 		}
 	j->work.data = j;
@@ -286,7 +307,59 @@ void ns__try_commit(ns_node *n)
 		n->committing = 0;
 		free(j->evs);
 		free(j->res);
+		free(j->covered);
 		free(j->senders);
 		free(j);
 	}
+}
+
+/*
+ * Background signature checks: a step of the config's sigcheck_step events
+ * on the pool, verified on every core by threads at the lowest CPU priority
+ * (nice 19), so that they take only what ingest, commits and folds leave. An origin a peer waits for goes first. Valid ones
+ * become relayable at once; bad ones are asked for again from every peer.
+ */
+static void ns__sig_work(uv_work_t *w)
+{
+	ns_node *n = w->data;
+
+	/* Every core, at the lowest CPU priority: ingest, commits and folds go first. */
+	n->sig_rc = ns_store_verify_pending(n->store, n->sig_want_set ? n->sig_want : NULL, n->cfg.sigcheck_step,
+					    0, &n->sig_report, &n->sig_diag);
+}
+
+static void ns__sig_done(uv_work_t *w, int status)
+{
+	ns_node *n = w->data;
+	const ns_sigcheck_report *r = &n->sig_report;
+
+	(void)status;
+	n->sigchecking = 0;
+	n->sig_want_set = 0;
+	if (n->sig_rc != 0) {
+		ns_log(NS_LOG_ERROR, "background signature check failed, nothing recorded: %s: %s (will retry)",
+		       ns_strerror(n->sig_rc), n->sig_diag.msg);
+		return;
+	}
+	/* A step that found nothing leaves the next to a new hint (a commit, an import by another process). */
+	n->sigs_pending = r->checked + r->bad > 0 ? r->left : 0;
+	if (r->left == 0 && r->checked + r->bad > 0)
+		ns_log(NS_LOG_INFO, "background signature checks complete");
+	if (r->bad > 0) {
+		ns__pull_signatures(n, 1);
+	}
+	if (r->checked > 0)
+		ns__pump_all(n); /* checked events can be relayed now */
+	if (!n->stopping)
+		ns__try_sigcheck(n);
+}
+
+void ns__try_sigcheck(ns_node *n)
+{
+	if (n->sigchecking || n->sigs_pending == 0 || n->stopping || n->cfg.sigcheck_step == 0)
+		return;
+	n->sig_work.data = n;
+	n->sigchecking = 1;
+	if (uv_queue_work(n->loop, &n->sig_work, ns__sig_work, ns__sig_done) != 0)
+		n->sigchecking = 0;
 }

@@ -75,6 +75,14 @@ static int ns__status(void *arg, ns_node_status *st)
 		st->events_held = trust.held;
 		st->held_bytes = trust.held_bytes;
 	}
+	ns_sig_stats sig;
+	if (ns_store_sig_stats(n->store, &sig) == 0) {
+		st->sigs_covered = sig.covered;
+		st->sigs_pending = sig.pending;
+		st->sigs_bad = sig.bad;
+		st->sigs_background = sig.background;
+		st->sigs_replaced = sig.replaced;
+	}
 	return 0;
 }
 
@@ -145,7 +153,7 @@ static void ns__compact(ns_node *n)
 	ns_diag d;
 	int rc;
 
-	if (n->committing || !ns_store_scrub_due(n->store))
+	if (n->committing || n->sigchecking || !ns_store_scrub_due(n->store))
 		return;
 	ns_diag_clear(&d);
 	if (n->nats)
@@ -171,8 +179,12 @@ static void ns__on_tick(uv_timer_t *h)
 
 	if (n->stopping)
 		return;
-	if (ns__refresh_vector(n))
+	if (ns__refresh_vector(n)) {
 		ns__pump_all(n);
+		/* Maybe an import by another process stored covered events: a check step finds out. */
+		if (n->sigs_pending == 0)
+			n->sigs_pending = 1;
+	}
 	for (size_t i = 0; i < n->npeers; i++) {
 		ns__peer_tick(n->peers[i], t);
 		ns__transport_redial(n->peers[i], t);
@@ -202,6 +214,7 @@ static void ns__on_tick(uv_timer_t *h)
 	}
 	ns__pump_all(n);
 	ns__try_commit(n);
+	ns__try_sigcheck(n);
 	ns__drain_all(n);
 }
 
@@ -310,6 +323,18 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 		ns_log(NS_LOG_INFO, "%zu persons have deferred folds; folding them", n->folds_pending);
 	if (ns_store_index_pending(n->store, 0, &n->ids_pending, NULL) == 0 && n->ids_pending > 0)
 		ns_log(NS_LOG_INFO, "%zu events await the id index; indexing them", n->ids_pending);
+	{
+		/* Covered signatures not checked before a stop or crash: checked again in the background. */
+		ns_sig_stats sig;
+		if (ns_store_sig_stats(n->store, &sig) == 0) {
+			n->sigs_pending = sig.pending;
+			n->sigs_bad = sig.bad;
+			if (sig.pending || sig.bad)
+				ns_log(NS_LOG_INFO, "%llu signatures await their background check, %llu copies with a bad "
+						    "signature await a valid copy",
+				       (unsigned long long)sig.pending, (unsigned long long)sig.bad);
+		}
+	}
 	if ((rc = ns__build_roster(n, &n->roster, &n->authority_seq, d)) != 0)
 		goto fail;
 	id = ns_store_identity(n->store);

@@ -48,6 +48,9 @@
 #define NS__PULL_MAX_IDS 256        /* event ids in one PayloadPull */
 #define NS__EXPIRE_STEP 4096        /* held events visited per expiry step */
 #define NS__EXPIRE_EVERY_MS 10000   /* how often an expiry step runs */
+#define NS__RUN_MIN_BATCH 32        /* smaller batches (live traffic): every signature checked at once */
+#define NS__SIGPULL_EVERY_MS 2000   /* how often copies of events with a bad signature are asked for */
+#define NS__SIGPULL_MAX 64          /* such events asked for at a time */
 
 typedef struct ns__peer ns__peer;
 
@@ -60,6 +63,7 @@ typedef struct ns__batch {
 	size_t bytes;   /* memory it holds, as counted against [node] ingest_queue_mib */
 	ns_event **evs;
 	int *res;       /* per event: a decode error, or 0 until verified (NS_ESIG) */
+	uint8_t *covered; /* per event: authenticated by its run's tip, own signature unchecked */
 	size_t n;
 	int verified;
 	uv_work_t work;
@@ -74,6 +78,7 @@ typedef struct ns__commit_job {
 	size_t nbatches;
 	ns_event **evs;
 	int *res;
+	uint8_t *covered;     /* per event: own signature unchecked (ns_verify_runs) */
 	const char **senders; /* the peer each event came from (held byte caps) */
 	size_t n;
 	int kind;    /* NS__JOB_INGEST, or deferred work without events: NS__JOB_FOLD, NS__JOB_INDEX */
@@ -178,6 +183,17 @@ struct ns_node {
 	uint64_t last_expire;        /* last step expiring held events */
 	int compact_waiting;         /* a compaction after an erasure failed: logged once */
 	ns_nats *nats;               /* the [nats] link (src/nats), NULL without [nats] */
+	/* Background checks of signatures covered by a run's tip (commit.c). */
+	uv_work_t sig_work;
+	int sigchecking;             /* a step runs on the pool */
+	uint64_t sigs_pending;       /* events whose own signature awaits its check (0 = none known) */
+	uint64_t sigs_bad;           /* found bad, awaiting a valid copy from a peer */
+	uint8_t sig_want[NS_KEY_BYTES]; /* an origin a peer waits for: checked first */
+	int sig_want_set;
+	uint64_t last_sig_pull;
+	ns_sigcheck_report sig_report; /* of the step that runs */
+	int sig_rc;
+	ns_diag sig_diag;
 };
 
 /* ---- protocol.c ---------------------------------------------------------- */
@@ -219,6 +235,12 @@ int ns__batch_done(ns__batch *b, const int *res, int rc);
 void ns__peer_tick(ns__peer *p, uint64_t t);
 /* Ask every live peer for the payloads of events held without them (PayloadPull). */
 void ns__pull_payloads(ns_node *n);
+/*
+ * Ask every live peer for a valid copy of each event whose stored signature
+ * was found bad (Pull from its seq): when just found (@p announce, logging
+ * who supplied the bad copy), else at most every NS__SIGPULL_EVERY_MS.
+ */
+void ns__pull_signatures(ns_node *n, int announce);
 /* Anti-entropy Hellos (and payload pulls) and heartbeat Pings when due. */
 void ns__proto_timers(ns_node *n, uint64_t t);
 /* The status of peer @p p at loop time @p t. */
@@ -237,6 +259,8 @@ int ns__refresh_vector(ns_node *n);
 void ns__commit_enqueue(void *arg, ns__batch *b);
 /* Start the next commit or deferred step if none runs. */
 void ns__try_commit(ns_node *n);
+/* Start a background signature check step if signatures await one and none runs. */
+void ns__try_sigcheck(ns_node *n);
 
 /* ---- transport.c --------------------------------------------------------- */
 

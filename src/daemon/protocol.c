@@ -91,6 +91,7 @@ void ns__batch_free(ns__batch *b)
 		ns_event_free(b->evs[i]);
 	free(b->evs);
 	free(b->res);
+	free(b->covered);
 	free(b);
 }
 
@@ -276,12 +277,17 @@ void ns__pump(ns__peer *p)
 				continue;
 			size_t before = c.n;
 			c.last_seq = have;
-			int rc = ns_store_read_range(n->store, n->vv[i].origin, have + 1, c.cap - c.n,
+			int rc = ns_store_relay_range(n->store, n->vv[i].origin, have + 1, c.cap - c.n,
 						     NS__BATCH_BYTES - c.bytes, ns__collect_cb, &c);
 			if (rc < 0)
 				ns_log(NS_LOG_ERROR, "reading events for %s: %s", p->site, ns_strerror(rc));
 			if (c.n > before)
 				ns__vec_set(&p->their, &p->ntheir, n->vv[i].origin, c.last_seq, 0);
+			else if (rc == 0 && !n->sig_want_set && n->sigs_pending > 0) {
+				/* Held back until their signatures are checked: check this origin first. */
+				memcpy(n->sig_want, n->vv[i].origin, NS_KEY_BYTES);
+				n->sig_want_set = 1;
+			}
 		}
 		if (c.n == 0) {
 			free(c.items);
@@ -354,6 +360,38 @@ void ns__pull_payloads(ns_node *n)
 		free(items);
 	}
 	free(ids);
+}
+
+void ns__pull_signatures(ns_node *n, int announce)
+{
+	ns_bad_sig *bad;
+	size_t nbad;
+
+	if (ns_store_bad_signatures(n->store, NS__SIGPULL_MAX, &bad, &nbad) != 0 || nbad == 0) {
+		n->sigs_bad = 0;
+		return;
+	}
+	n->sigs_bad = nbad;
+	if (!announce && ns__now(n) - n->last_sig_pull < NS__SIGPULL_EVERY_MS) {
+		free(bad);
+		return;
+	}
+	n->last_sig_pull = ns__now(n);
+	for (size_t i = 0; i < nbad; i++) {
+		char oh[17];
+		/* One Pull per origin: a peer resends from the first bad seq on. */
+		if (i > 0 && memcmp(bad[i].origin, bad[i - 1].origin, NS_KEY_BYTES) == 0)
+			continue;
+		ns_hex(oh, bad[i].origin, 8);
+		if (announce)
+			ns_log(NS_LOG_WARN, "origin %s.. seq %llu: the copy %s sent has a bad signature (a relay altered "
+				    "it; the origin is not at fault); asking peers for a valid copy",
+		       oh, (unsigned long long)bad[i].seq, bad[i].sender[0] ? bad[i].sender : "a peer");
+		for (size_t k = 0; k < n->npeers; k++)
+			if (n->peers[k]->up && n->peers[k]->hello_seen)
+				ns__send_pull(n->peers[k], bad[i].origin, bad[i].seq);
+	}
+	free(bad);
 }
 
 /*
@@ -797,6 +835,8 @@ void ns__proto_timers(ns_node *n, uint64_t t)
 				ns__send_hello(n->peers[i]);
 		ns__pull_payloads(n);
 	}
+	if (n->sigs_bad > 0)
+		ns__pull_signatures(n, 0); /* at most every NS__SIGPULL_EVERY_MS */
 	if (t - n->last_hb >= (uint64_t)(n->cfg.heartbeat * 1000)) {
 		n->last_hb = t;
 		for (size_t i = 0; i < n->npeers; i++)

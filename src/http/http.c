@@ -126,7 +126,7 @@ static int ns__timeline_cb(void *arg, const ns_event *ev)
 	json_object_set_new(j, "signature", json_string(ns_event_verify(ev) == 0 ? "valid" : "invalid"));
 	json_object_set_new(j, "sets", sets);
 	unsigned st = 0; /* revoked events and those awaiting their payload are not in the view: say so */
-	if (ns_store_event_state(t->store, ev->origin, ev->seq, &st) == 0 && st)
+	if (ns_store_event_state(t->store, ev->origin, ev->seq, &st) == 0 && (st & (NS_EVENT_REVOKED | NS_EVENT_INCOMPLETE)))
 		json_object_set_new(j, st & NS_EVENT_REVOKED ? "revoked" : "incomplete", json_true());
 	json_array_append_new(t->events, j);
 	return 0;
@@ -485,6 +485,9 @@ static void ns__get_metrics(ns__conn *c)
 	ns_trust_stats ts;
 	if (ns_store_trust_stats(h->store, &ts) == 0)
 		ns_trust_metrics(f, &ts);
+	ns_sig_stats ss;
+	if (ns_store_sig_stats(h->store, &ss) == 0)
+		ns_sig_metrics(f, &ss);
 	ns_store_size(h->store, &size);
 	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
 		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);

@@ -26,15 +26,8 @@ static json_t *ns__peer_to_json(const ns_peer_status *p)
 			 (json_int_t)p->queued_batches, "behind_seconds", p->behind_seconds);
 }
 
-json_t *ns_status_to_json(const ns_node_status *st)
+static json_t *ns__node_to_json(const ns_node_status *st, json_t *peers)
 {
-	json_t *peers = json_array();
-
-	for (size_t i = 0; peers && i < st->npeers; i++)
-		if (json_array_append_new(peers, ns__peer_to_json(&st->peers[i])) != 0) {
-			json_decref(peers);
-			return NULL;
-		}
 	json_t *j = json_pack("{s:s,s:I,s:I,s:f,s:s,s:o,s:o,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "site", st->site, "pid",
 			 (json_int_t)st->pid, "written_at_ms", (json_int_t)st->written_at_ms, "uptime_s",
 			 st->uptime_s, "listen", st->listen, "peers", peers, "vector",
@@ -53,6 +46,27 @@ json_t *ns_status_to_json(const ns_node_status *st)
 					  "failed", (json_int_t)ns->failed, "lag_events", (json_int_t)ns->lag_events,
 					  "lag_seconds", ns->lag_seconds, "consumed", (json_int_t)ns->consumed,
 					  "dead_letters", (json_int_t)ns->dead_letters)) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+json_t *ns_status_to_json(const ns_node_status *st)
+{
+	json_t *peers = json_array(), *j;
+
+	for (size_t i = 0; peers && i < st->npeers; i++)
+		if (json_array_append_new(peers, ns__peer_to_json(&st->peers[i])) != 0) {
+			json_decref(peers);
+			return NULL;
+		}
+	if ((j = ns__node_to_json(st, peers)) == NULL ||
+	    json_object_set_new(j, "signatures",
+				json_pack("{s:I,s:I,s:I,s:I,s:I}", "covered", (json_int_t)st->sigs_covered, "pending",
+					  (json_int_t)st->sigs_pending, "bad", (json_int_t)st->sigs_bad,
+					  "checked_background", (json_int_t)st->sigs_background, "replaced",
+					  (json_int_t)st->sigs_replaced)) != 0) {
 		json_decref(j);
 		return NULL;
 	}
@@ -245,6 +259,14 @@ int ns_status_from_json(const json_t *j, ns_node_status *st, ns_diag *d)
 			return rc;
 		st->npeers++;
 	}
+	const json_t *sig = json_object_get(j, "signatures");
+	if (sig != NULL && (!json_is_object(sig) ||
+			    (rc = ns__get_u64(sig, "signatures.", "covered", &st->sigs_covered, d)) != 0 ||
+			    (rc = ns__get_u64(sig, "signatures.", "pending", &st->sigs_pending, d)) != 0 ||
+			    (rc = ns__get_u64(sig, "signatures.", "bad", &st->sigs_bad, d)) != 0 ||
+			    (rc = ns__get_u64(sig, "signatures.", "checked_background", &st->sigs_background, d)) != 0 ||
+			    (rc = ns__get_u64(sig, "signatures.", "replaced", &st->sigs_replaced, d)) != 0))
+		return rc ? rc : ns__bad(d, "", "signatures", "an object");
 	if (json_object_get(j, "vector") == NULL)
 		return ns__bad(d, "", "vector", "an object");
 	return ns__vector_from_json(json_object_get(j, "vector"), st, d);
@@ -255,6 +277,22 @@ void ns_status_free(ns_node_status *st)
 	free(st->peers);
 	free(st->vector);
 	memset(st, 0, sizeof(*st));
+}
+
+void ns_sig_metrics(FILE *f, const ns_sig_stats *ss)
+{
+	static const char *const name[][3] = {
+		{ "signatures_pending", "gauge", "Events authenticated by a run tip whose own signature awaits its check." },
+		{ "signatures_bad", "gauge", "Events whose stored signature was found bad, awaiting a valid copy." },
+		{ "signatures_covered_total", "counter", "Events stored on a run tip's signature." },
+		{ "signatures_checked_background_total", "counter", "Covered signatures checked in the background." },
+		{ "signatures_replaced_total", "counter", "Bad signatures replaced by a valid copy from a peer." },
+	};
+	const uint64_t value[] = { ss->pending, ss->bad, ss->covered, ss->background, ss->replaced };
+
+	for (size_t i = 0; i < sizeof(value) / sizeof(value[0]); i++)
+		fprintf(f, "# HELP nomsync_%s %s\n# TYPE nomsync_%s %s\nnomsync_%s %llu\n", name[i][0], name[i][2],
+			name[i][0], name[i][1], name[i][0], (unsigned long long)value[i]);
 }
 
 void ns_trust_metrics(FILE *f, const ns_trust_stats *ts)

@@ -434,7 +434,8 @@ int ns__open_env(ns_store *s, const char *dir, unsigned flags)
 	if ((rc = ns__trust_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0 ||
 	    (rc = ns__figures_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0 ||
 	    (rc = ns__merges_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0 ||
-	    (rc = ns__access_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0) {
+	    (rc = ns__access_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0 ||
+	    (rc = ns__sig_open(txn, s, !(flags & NS_STORE_RDONLY))) != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}

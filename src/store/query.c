@@ -284,9 +284,12 @@ static int ns__emit(const MDB_val *v, ns_event_cb cb, void *arg)
 	return rc;
 }
 
+static int ns__foreach(ns_store *s, const ns_vv_entry *since, size_t nsince, int relay, ns_event_cb cb,
+			void *arg);
+
 int ns_store_foreach(ns_store *s, ns_event_cb cb, void *arg)
 {
-	return ns_store_foreach_since(s, NULL, 0, cb, arg);
+	return ns__foreach(s, NULL, 0, 0, cb, arg);
 }
 
 int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *arg)
@@ -315,6 +318,17 @@ int ns_store_foreach_person(ns_store *s, const char *ref, ns_event_cb cb, void *
 
 int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince, ns_event_cb cb,
 			   void *arg)
+{
+	return ns__foreach(s, since, nsince, 1, cb, arg);
+}
+
+/*
+ * With @p export, only what may leave the store: not revoked, and each
+ * event's own signature checked, now if the background check has not come
+ * to it yet (an origin stops at its first bad one).
+ */
+static int ns__foreach(ns_store *s, const ns_vv_entry *since, size_t nsince, int export, ns_event_cb cb,
+			void *arg)
 {
 	MDB_txn *txn;
 	MDB_cursor *vc = NULL, *lc = NULL;
@@ -348,8 +362,11 @@ int ns_store_foreach_since(ns_store *s, const ns_vv_entry *since, size_t nsince,
 		     lg == 0 && rc == 0 && lkv.mv_size == NS__LOGKEY &&
 		     memcmp(lkv.mv_data, origin, NS_KEY_BYTES) == 0 &&
 		     (!revoked || ns__get_be64((const uint8_t *)lkv.mv_data + NS_KEY_BYTES) < revoked);
-		     lg = mdb_cursor_get(lc, &lkv, &lv, MDB_NEXT))
+		     lg = mdb_cursor_get(lc, &lkv, &lv, MDB_NEXT)) {
+			if (export && ns__sig_pending(txn, s, lkv.mv_data) && !ns__sig_valid_now(txn, s, lkv.mv_data, &lv))
+				break; /* bad: nothing of this origin from here until a valid copy replaces it */
 			rc = ns__emit(&lv, cb, arg);
+		}
 		if (rc == 0 && lg != 0 && lg != MDB_NOTFOUND)
 			rc = ns__mdb(lg);
 	}
@@ -364,8 +381,9 @@ out:
 	return rc;
 }
 
-int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
-			size_t max_bytes, ns_event_cb cb, void *arg)
+/* With @p relay, up to the first event whose signature is unchecked (ns__relay_limit). */
+static int ns__range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max, size_t max_bytes,
+		     int relay, ns_event_cb cb, void *arg)
 {
 	uint8_t lk[NS__LOGKEY];
 	MDB_val k = { NS__LOGKEY, lk }, v;
@@ -381,7 +399,7 @@ int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	uint64_t revoked = ns__revoked_from(txn, s, origin);
+	uint64_t revoked = relay ? ns__relay_limit(txn, s, origin) : ns__revoked_from(txn, s, origin);
 	for (g = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	     g == 0 && n < max && (n == 0 || bytes + v.mv_size <= max_bytes) && k.mv_size == NS__LOGKEY &&
 	     memcmp(k.mv_data, origin, NS_KEY_BYTES) == 0 &&
@@ -397,6 +415,18 @@ int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+int ns_store_read_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			size_t max_bytes, ns_event_cb cb, void *arg)
+{
+	return ns__range(s, origin, from, max, max_bytes, 0, cb, arg);
+}
+
+int ns_store_relay_range(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t from, size_t max,
+			 size_t max_bytes, ns_event_cb cb, void *arg)
+{
+	return ns__range(s, origin, from, max, max_bytes, 1, cb, arg);
 }
 
 int ns_store_get(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64_t seq, uint8_t **out,

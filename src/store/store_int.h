@@ -20,6 +20,8 @@
  *   erase.c      event.erased: applying erasures everywhere a copy is kept,
  *                the erasures database, compaction (ns_store_compact)
  *   pagecache.c  Linux page cache and mapping: ns_store_trim, ns__warm_tail
+ *   chain.c      chain-tip verification of runs, the unchecked signatures
+ *                (unsig), background checks and replacement of bad copies
  *   upgrade.c    events of types this release does not know (unknown,
  *                rejected), the conversion and re-checks of a writable open
  *
@@ -75,6 +77,9 @@ struct ns_store {
 	/* access.c: the access state of each restricted person (canonical ref) */
 	MDB_dbi access;
 	int has_access; /* likewise */
+	/* chain.c: events stored on a run tip's signature whose own signature is not checked yet */
+	MDB_dbi unsig;
+	int has_unsig; /* likewise */
 	ns_store_limits lim;
 	/* Where ns_store_expire_held stopped (only the writer touches it). */
 	uint8_t expire_at[NS__LOGKEY];
@@ -466,6 +471,48 @@ int ns__figures_open(MDB_txn *txn, ns_store *s, int writable);
 int ns__figures_update(MDB_txn *txn, ns_store *s, const char *ref, const ns_fold_figures *fig);
 /* @p ref is no longer a canonical ref (merged): withdraw its figures record and contribution. */
 int ns__figures_drop(MDB_txn *txn, ns_store *s, const char *ref);
+
+/*
+ * chain.c
+ */
+
+/* Open (creating on a writable open) unsig. */
+int ns__sig_open(MDB_txn *txn, ns_store *s, int writable);
+/*
+ * After ns__write of @p ev, authenticated by a later event's signature:
+ * record it unchecked (the caller counts sig.covered).
+ */
+int ns__sig_mark(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const char *sender);
+/* 1 if the signature of the event under @p lk is unchecked or bad. */
+int ns__sig_pending(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/* The event under @p lk now has its own signature checked (a copy that verified replaced it). */
+int ns__sig_checked(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/*
+ * 1 if the stored event under @p lk (bytes @p stored), whose signature is
+ * unchecked, verifies now (a read-only check before it is exported); 0 if
+ * it fails or is marked bad.
+ */
+int ns__sig_valid_now(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const MDB_val *stored);
+/*
+ * Before the stored event under @p lk serves as evidence (an equivocation
+ * proof): check its own signature if it is unchecked. 0 if it verifies;
+ * NS_EAGAIN if it is bad (marked and counted: a valid copy must replace it
+ * first).
+ */
+int ns__sig_evidence(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY]);
+/*
+ * @p ev has the id of the stored event under @p lk (bytes @p stored) whose
+ * signature is unchecked or bad: take its bytes (keeping a stored payload
+ * erasure) if its own signature is checked (@p own_checked) or, for a bad
+ * copy, verifies now; counted sig.checked or sig.replaced. 0 otherwise too.
+ */
+int ns__sig_replace(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t lk[NS__LOGKEY],
+		    const MDB_val *stored, int own_checked);
+/*
+ * The first seq of @p origin not relayed, exported or served: its first
+ * event whose signature is unchecked, or its revocation's from_seq (0: none).
+ */
+uint64_t ns__relay_limit(MDB_txn *txn, ns_store *s, const uint8_t *origin);
 
 /* After a commit: cache the file's tail one page per folio (see pagecache.c). */
 void ns__warm_tail(ns_store *s);

@@ -322,6 +322,8 @@ int ns_store_event_state(ns_store *s, const uint8_t origin[NS_KEY_BYTES], uint64
 	uint64_t from = ns__revoked_from(txn, s, origin);
 	if (from && seq >= from)
 		*state |= NS_EVENT_REVOKED;
+	if (ns__sig_pending(txn, s, lk))
+		*state |= NS_EVENT_UNCHECKED;
 	mdb_txn_abort(txn);
 	return 0;
 }
@@ -386,7 +388,7 @@ int ns_store_get_complete(ns_store *s, const uint8_t id[NS_ID_BYTES], uint8_t **
 		return rc;
 	if ((rc = ns__id_find(txn, s, id, lk)) == 0 && (rc = ns__load(txn, s, lk, NULL, &ev)) == 0) {
 		uint64_t from = ns__revoked_from(txn, s, ev->origin);
-		if (ev->payload_len == 0 || (from && ev->seq >= from))
+		if (ev->payload_len == 0 || (from && ev->seq >= from) || ns__sig_pending(txn, s, lk))
 			rc = NS_ENOTFOUND;
 		else if ((*out = malloc(ev->raw_len)) == NULL)
 			rc = NS_ENOMEM;

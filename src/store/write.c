@@ -158,6 +158,9 @@ static int ns__fork(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, const ns_event *
 	int rc;
 
 	ns__logkey(hk, vv->origin, vv->seq);
+	/* A proof carries both signatures: the head's own must be checked (chain.c). */
+	if ((rc = ns__sig_evidence(txn, s, hk)) != 0)
+		return rc;
 	if ((rc = mdb_get(txn, s->log, &k, &v)) != 0)
 		return ns__mdb(rc);
 	return ns__equivocate(txn, s, vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
@@ -204,10 +207,14 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 		if ((rc = ns__decode_stored(&v, 0, NULL, &ev)) != 0)
 			return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
 		if (memcmp(ev->prev, vv->head, NS_ID_BYTES) != 0) {
-			/* The held event forks from what we hold: proof with our head. */
+			/*
+			 * The held event forks from what we hold: proof with our head,
+			 * unless the head's signature is bad (then it stays held until a
+			 * valid copy of the head replaces it).
+			 */
 			rc = ns__fork(txn, s, vv, ev);
 			ns_event_free(ev);
-			return rc;
+			return rc == NS_EAGAIN ? 0 : rc;
 		}
 		if ((rc = ns__recheck_held(txn, s, ev)) != 0) {
 			uint64_t seq = ev->seq;
@@ -398,13 +405,11 @@ int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS
 	return ns__retry(s, ns__append_once, &a, d);
 }
 
-/* Checks that need no store access: signature, trust, role and content. */
-static int ns__precheck(ns_store *s, const ns_event *ev, unsigned flags)
+/* Checks that need no store access, after the signatures (by runs): trust, role and content. */
+static int ns__precheck(ns_store *s, const ns_event *ev)
 {
 	int rc;
 
-	if (!(flags & NS_INGEST_VERIFIED) && ns_event_verify(ev) != 0)
-		return NS_ESIG;
 	if (s->trust && (rc = s->trust(s->trust_arg, ev)) != 0)
 		return rc;
 	if (ns_validate_site(ev->role, ev->site, NULL) != 0)
@@ -412,9 +417,28 @@ static int ns__precheck(ns_store *s, const ns_event *ev, unsigned flags)
 	return ns__type_rules(ev); /* none for a type this release does not know */
 }
 
-/* Ingest one pre-checked event from @p sender (may be NULL) inside the batch transaction. */
-static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const char *sender,
-			  ns__refset *touched, uint64_t *applied)
+/*
+ * An event authenticated by a run's tip (@p covered) must have its own
+ * signature checked before it is held, completes or replaces a copy, or
+ * serves as evidence: 0 if it verifies (*covered cleared), else NS_ESIG.
+ */
+static int ns__own_sig(const ns_event *ev, int *covered)
+{
+	if (!*covered)
+		return 0;
+	if (ns_event_verify(ev) != 0)
+		return NS_ESIG;
+	*covered = 0;
+	return 0;
+}
+
+/*
+ * Ingest one pre-checked event from @p sender (may be NULL) inside the batch
+ * transaction; @p covered: its own signature is not checked (see
+ * ns_store_ingest_covered).
+ */
+static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const char *sender, int covered,
+			  ns__refset *touched, uint64_t *applied, uint64_t *marked)
 {
 	uint8_t lk[NS__LOGKEY];
 	MDB_val k = { NS__LOGKEY, lk }, v;
@@ -450,11 +474,22 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const c
 		}
 		if (same && ev->payload_len > 0 && ns__is_incomplete(txn, s, lk)) {
 			/* The payload of an event stored without it (decode checked its hash). */
-			rc = ns__complete(txn, s, ev, lk, touched);
-			return rc ? rc : NS_INGEST_APPLIED;
+			if ((rc = ns__own_sig(ev, &covered)) != 0 || (rc = ns__complete(txn, s, ev, lk, touched)) != 0 ||
+			    (rc = ns__sig_checked(txn, s, lk)) != 0)
+				return rc;
+			return NS_INGEST_APPLIED;
 		}
-		if (same)
+		if (same) {
+			/* A copy held with its signature unchecked or bad: a checked copy replaces it. */
+			if (ns__sig_pending(txn, s, lk) && (rc = ns__sig_replace(txn, s, ev, lk, &v, !covered)) != 0)
+				return rc;
 			return NS_INGEST_DUPLICATE;
+		}
+		/* A proof carries both signatures: both must be checked. */
+		if ((rc = ns__own_sig(ev, &covered)) != 0 || (rc = ns__sig_evidence(txn, s, lk)) != 0)
+			return rc;
+		if ((rc = mdb_get(txn, s->log, &k, &v)) != 0)
+			return ns__mdb(rc);
 		rc = ns__equivocate(txn, s, &vv, v.mv_data, v.mv_size, ev->raw, ev->raw_len);
 		return rc ? rc : NS_EEQUIV;
 	}
@@ -462,11 +497,18 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const c
 		return ns__mdb(rc);
 	if (ev->seq == vv.seq + 1) {
 		if (memcmp(ev->prev, vv.head, NS_ID_BYTES) != 0) {
+			if ((rc = ns__own_sig(ev, &covered)) != 0)
+				return rc;
 			rc = ns__fork(txn, s, &vv, ev);
 			return rc ? rc : NS_EEQUIV;
 		}
 		if ((rc = ns__write(txn, s, ev, touched, 0)) != 0)
 			return rc;
+		if (covered) {
+			if ((rc = ns__sig_mark(txn, s, lk, sender)) != 0)
+				return rc;
+			(*marked)++;
+		}
 		vv.seq = ev->seq;
 		memcpy(vv.head, ev->id, NS_ID_BYTES);
 		(*applied)++;
@@ -478,7 +520,9 @@ static int ns__ingest_one(MDB_txn *txn, ns_store *s, const ns_event *ev, const c
 			return rc;
 		return NS_INGEST_APPLIED;
 	}
-	/* A gap: hold it, unless a different event already holds the slot. */
+	/* A gap: hold it (its own signature checked), unless a different event already holds the slot. */
+	if ((rc = ns__own_sig(ev, &covered)) != 0)
+		return rc;
 	rc = mdb_get(txn, s->pending, &k, &v);
 	if (rc == 0) {
 		uint8_t id[NS_ID_BYTES];
@@ -516,6 +560,7 @@ typedef struct ns__ingest_args {
 	int *results;
 	const int *saved; /* with NS_INGEST_VERIFIED: the caller's pre-check results */
 	const char *const *senders;
+	const uint8_t *covered; /* NULL, or per event: its own signature is not checked */
 	ns_diag *d;
 } ns__ingest_args;
 
@@ -528,19 +573,18 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	int *results = a->results;
 	ns_diag *d = a->d;
 	ns__refset touched = { 0 };
-	uint64_t applied = 0, dups = 0, held = 0;
+	uint64_t applied = 0, dups = 0, held = 0, marked = 0;
 	MDB_txn *txn;
 	int rc;
 
 	ns_diag_clear(d);
 	/* A retry must start from the caller's pre-check results. */
-	if (a->saved)
-		memcpy(results, a->saved, n * sizeof(*results));
+	memcpy(results, a->saved, n * sizeof(*results));
 	if (s->flags & NS_STORE_RDONLY)
 		return NS_EINVAL;
 	for (size_t i = 0; i < n; i++)
-		if (!(flags & NS_INGEST_VERIFIED) || results[i] == 0)
-			results[i] = evs[i] ? ns__precheck(s, evs[i], flags) : NS_EDECODE;
+		if (results[i] == 0)
+			results[i] = evs[i] ? ns__precheck(s, evs[i]) : NS_EDECODE;
 	if ((rc = ns__txn(s, 0, &txn)) != 0) {
 		ns_diag_set(d, ns__mdb(rc), "store", "cannot begin a write: %s", mdb_strerror(rc));
 		return ns__mdb(rc);
@@ -549,7 +593,8 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	s->newid_next = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (results[i] == 0) {
-			rc = ns__ingest_one(txn, s, evs[i], a->senders ? a->senders[i] : NULL, &touched, &applied);
+			rc = ns__ingest_one(txn, s, evs[i], a->senders ? a->senders[i] : NULL,
+					    a->covered ? a->covered[i] : 0, &touched, &applied, &marked);
 			if (rc == NS_ENOMEM || rc == NS_EMAPFULL || rc == NS_ESTORE || rc == NS_ECORRUPT)
 				goto abort;
 			results[i] = rc;
@@ -564,6 +609,7 @@ static int ns__ingest_once(ns_store *s, void *arg)
 	if ((rc = ns__counter_add(txn, s, "ingested", applied)) != 0 ||
 	    (rc = ns__counter_add(txn, s, "duplicates", dups)) != 0 ||
 	    (rc = ns__counter_add(txn, s, "held", held)) != 0 ||
+	    (rc = ns__counter_add(txn, s, "sig.covered", marked)) != 0 ||
 	    (rc = (flags & NS_INGEST_DEFER_FOLD) ? ns__defer(txn, s, &touched) : ns__refold(txn, s, &touched)) != 0)
 		goto abort;
 	s->txn_defer_ids = 0;
@@ -589,15 +635,32 @@ int ns_store_ingest(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
 int ns_store_ingest_from(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
 			 const char *const *senders, int *results, ns_diag *d)
 {
-	ns__ingest_args a = { evs, n, flags, results, NULL, senders, d };
-	int *saved = NULL, rc;
+	uint8_t *covered = NULL;
+	int rc;
 
-	if (flags & NS_INGEST_VERIFIED) {
-		if ((saved = malloc((n ? n : 1) * sizeof(*saved))) == NULL)
-			return NS_ENOMEM;
-		memcpy(saved, results, n * sizeof(*saved));
-		a.saved = saved;
-	}
+	if (flags & NS_INGEST_VERIFIED)
+		return ns_store_ingest_covered(s, evs, n, flags, senders, NULL, results, d);
+	/* Signatures by runs (chain.c): one verify per contiguous run of an origin. */
+	if ((covered = malloc(n ? n : 1)) == NULL)
+		return NS_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		results[i] = evs[i] ? 0 : NS_EDECODE;
+	ns_verify_runs(evs, n, results, covered);
+	rc = ns_store_ingest_covered(s, evs, n, flags, senders, covered, results, d);
+	free(covered);
+	return rc;
+}
+
+int ns_store_ingest_covered(ns_store *s, ns_event *const *evs, size_t n, unsigned flags,
+			    const char *const *senders, const uint8_t *covered, int *results, ns_diag *d)
+{
+	ns__ingest_args a = { evs, n, flags | NS_INGEST_VERIFIED, results, NULL, senders, covered, d };
+	int *saved, rc;
+
+	if ((saved = malloc((n ? n : 1) * sizeof(*saved))) == NULL)
+		return NS_ENOMEM;
+	memcpy(saved, results, n * sizeof(*saved));
+	a.saved = saved;
 	rc = ns__retry(s, ns__ingest_once, &a, d);
 	free(saved);
 	return rc;

@@ -29,6 +29,19 @@
  *   - every 256 inputs, the store is exported (ns_bundle_export), the bundle
  *     passes ns_bundle_check, and importing it into a fresh store gives the
  *     same digest and event count (convergence); then both are dropped.
+ *
+ * Chain-tip verification (ns_verify_runs, issue 13): every input of two
+ * events or more also goes through a relay that, chosen by a hash of the input, puts
+ * garbage in place of some events' signatures and flips a bit in some
+ * headers (breaking links). Against per-event verification as the oracle:
+ *   - every event whose own signature verifies is accepted (never worse);
+ *   - an accepted event either verifies or is covered, and a covered one's
+ *     header is one its origin signed (its id is the id of a signed event);
+ *   - the batch ingested into a second store (ns_store_ingest, runs) and
+ *     checked in the background (ns_store_verify_pending) leaves a store
+ *     that verifies, in which every event that is relayed
+ *     (ns_store_relay_range), exported (ns_store_foreach_since) or served
+ *     as a proof verifies on its own.
  */
 #include "fuzz_common.h"
 
@@ -43,8 +56,8 @@
 #define NKEYS 3
 #define MAX_EVENTS 64
 
-static ns_store *store;
-static char store_path[1024];
+static ns_store *store, *relayed;
+static char store_path[1024], relayed_path[1024];
 static unsigned long runs;
 static ns_roster base_roster; /* tests/fuzz/data/roster, if readable */
 
@@ -189,6 +202,118 @@ static void roundtrip_and_reset(void)
 	ns_fuzz_store_drop(fresh, fresh_path);
 	ns_fuzz_store_drop(store, store_path);
 	store = ns_fuzz_store("HUBFZ", NS_ROLE_HUB, store_path, sizeof(store_path));
+	if (relayed) {
+		ns_fuzz_verify(relayed, "after ingesting runs through a relay");
+		ns_fuzz_store_drop(relayed, relayed_path);
+		relayed = NULL;
+	}
+}
+
+static int must_verify_cb(void *arg, const ns_event *ev)
+{
+	if (ns_event_verify(ev) != 0)
+		ns_fuzz_die("an event whose signature does not verify was %s", (const char *)arg);
+	return 0;
+}
+
+/* @p ev with garbage in place of its signature (@p how 0) or a bit of its header flipped (1); NULL if it no longer decodes. */
+static ns_event *relay_mutate(const ns_event *ev, int how, uint8_t where)
+{
+	uint8_t *buf = malloc(ev->raw_len);
+	ns_event *out = NULL;
+
+	if (buf == NULL)
+		abort();
+	memcpy(buf, ev->raw, ev->raw_len);
+	if (how == 0)
+		memset(buf + (ev->signature - ev->raw), where | 1, NS_SIG_BYTES);
+	else
+		buf[(ev->header - ev->raw) + where % ev->header_len] ^= (uint8_t)(1u << (where % 8));
+	if (ns_event_decode(buf, ev->raw_len, &out, NULL) != 0)
+		out = NULL;
+	free(buf);
+	return out;
+}
+
+/*
+ * The run verifier against per-event verification, on copies of the
+ * (validly signed) @p evs altered by a relay as the input's hash says.
+ */
+static void check_runs(ns_event *const *evs, size_t n, const uint8_t *data, size_t size)
+{
+	uint8_t h[32];
+	ns_event *mut[MAX_EVENTS];
+	int res[MAX_EVENTS], ing[MAX_EVENTS];
+	uint8_t covered[MAX_EVENTS];
+	ns_sigcheck_report rep;
+	int rc;
+
+	crypto_generichash(h, sizeof(h), data, size, NULL, 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b = h[i % sizeof(h)] ^ (uint8_t)(i / sizeof(h));
+		mut[i] = NULL;
+		if (evs[i] == NULL)
+			continue;
+		if (b % 4 == 0)
+			mut[i] = relay_mutate(evs[i], 0, b);
+		else if (b % 16 == 1)
+			mut[i] = relay_mutate(evs[i], 1, h[(i + 7) % sizeof(h)]);
+		else if (ns_event_decode(evs[i]->raw, evs[i]->raw_len, &mut[i], NULL) != 0)
+			mut[i] = NULL;
+		res[i] = mut[i] ? 0 : NS_EDECODE;
+	}
+	ns_verify_runs(mut, n, res, covered);
+	for (size_t i = 0; i < n; i++) {
+		if (mut[i] == NULL)
+			continue;
+		int own = ns_event_verify(mut[i]) == 0;
+		if (own && res[i] != 0)
+			ns_fuzz_die("run verification refused event %zu whose own signature verifies", i);
+		if (res[i] == 0 && !own && !covered[i])
+			ns_fuzz_die("run verification accepted event %zu, neither verified nor covered", i);
+		if (covered[i]) {
+			int authentic = 0;
+			for (size_t k = 0; k < n && !authentic; k++)
+				authentic = evs[k] && memcmp(evs[k]->id, mut[i]->id, NS_ID_BYTES) == 0;
+			if (!authentic)
+				ns_fuzz_die("run verification covered event %zu, whose header no origin signed", i);
+		}
+	}
+	if (relayed == NULL)
+		relayed = ns_fuzz_store("HUBRL", NS_ROLE_HUB, relayed_path, sizeof(relayed_path));
+	if ((rc = ns_store_ingest(relayed, mut, n, 0, ing, NULL)) != 0)
+		ns_fuzz_die("ingesting a relayed batch failed as a whole: %s", ns_strerror(rc));
+	for (size_t i = 0; i < n; i++)
+		if (mut[i] && res[i] != 0 && (ing[i] >= 0 || ing[i] == NS_EEQUIV))
+			ns_fuzz_die("the store took event %zu that run verification refused (outcome %d)", i, ing[i]);
+	if ((rc = ns_store_verify_pending(relayed, NULL, 1000, 1, &rep, NULL)) != 0 || rep.left != 0)
+		ns_fuzz_die("background signature checks: %s, %llu left", ns_strerror(rc), (unsigned long long)rep.left);
+	ns_vv_entry *v = NULL;
+	size_t nv = 0;
+	if (ns_store_vector(relayed, &v, &nv) != 0)
+		abort();
+	for (size_t i = 0; i < nv; i++)
+		if ((rc = ns_store_relay_range(relayed, v[i].origin, 1, SIZE_MAX, SIZE_MAX, must_verify_cb,
+					       (void *)"relayed")) != 0)
+			ns_fuzz_die("ns_store_relay_range failed: %s", ns_strerror(rc));
+	free(v);
+	if ((rc = ns_store_foreach_since(relayed, NULL, 0, must_verify_cb, (void *)"exported")) != 0)
+		ns_fuzz_die("ns_store_foreach_since failed: %s", ns_strerror(rc));
+	ns_proof *pr;
+	size_t np;
+	if (ns_store_proofs(relayed, &pr, &np) != 0)
+		abort();
+	for (size_t i = 0; i < np; i++) {
+		ns_event *a = NULL, *b = NULL;
+		if (ns_event_decode(pr[i].a, pr[i].alen, &a, NULL) != 0 || ns_event_decode(pr[i].b, pr[i].blen, &b, NULL) != 0 ||
+		    ns_event_verify(a) != 0 || ns_event_verify(b) != 0)
+			ns_fuzz_die("a proof holds an event whose signature does not verify");
+		ns_event_free(a);
+		ns_event_free(b);
+	}
+	ns_proofs_free(pr, np);
+	for (size_t i = 0; i < n; i++)
+		ns_event_free(mut[i]);
 }
 
 typedef struct signed_ev {
@@ -309,6 +434,7 @@ static int person_cb(void *arg, const ns_event *ev)
 	return 0;
 }
 
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Nomsync__Events *batch = nomsync__events__unpack(NULL, size, data);
@@ -399,6 +525,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(first_view);
 	apply_roster_changes(&ks, evs, res, n);
+	if (n >= 2)
+		check_runs(evs, n, data, size);
 	for (size_t i = 0; i < n; i++)
 		ns_event_free(evs[i]);
 	if (batch)

@@ -24,6 +24,12 @@
  *   --park N FROM TYPE JSON   sign N events of TYPE (JSON as for --forbidden) at seqs
  *                             FROM, FROM+2, ... that never fill, and send them in
  *                             batches of 256, waiting for acks (issue 10.4)
+ *   --substitute FILE         send the bundle's events in batches of 256 (waiting for
+ *                             acks), each batch's events but the last with garbage
+ *                             in place of their signatures: a relay that keeps every
+ *                             header and chain link but not the signatures, which a
+ *                             run's tip does not cover (issue 13.1); prints
+ *                             "substituted K of N"
  *
  * Prints "acks N" (how many Ack messages came back), "events N in M batches"
  * (Events received) and exits 0.
@@ -196,7 +202,7 @@ static int flood(const ns_identity *id, int frames, int per)
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *rosterf = NULL, *to = NULL, *server = NULL, *bundle = NULL;
-	const char *ftype = NULL, *fjson = NULL, *strip = NULL, *ptype = NULL, *pjson = NULL;
+	const char *ftype = NULL, *fjson = NULL, *strip = NULL, *ptype = NULL, *pjson = NULL, *substitute = NULL;
 	int forge = 0, garbage = 0, oversize = 0, wait_ms = 1500, flood_frames = 0, flood_per = 0, hellos = 0;
 	uint64_t claim = 0, park_from = 0;
 	size_t park = 0;
@@ -224,6 +230,8 @@ int main(int argc, char **argv)
 			forge = 1;
 		else if (!strcmp(argv[i], "--strip") && i + 1 < argc)
 			strip = argv[++i];
+		else if (!strcmp(argv[i], "--substitute") && i + 1 < argc)
+			substitute = argv[++i];
 		else if (!strcmp(argv[i], "--park") && i + 4 < argc) {
 			park = (size_t)strtoull(argv[++i], NULL, 10);
 			park_from = strtoull(argv[++i], NULL, 10);
@@ -383,6 +391,34 @@ int main(int argc, char **argv)
 		}
 		ns_input_clear(&in);
 		printf("parked %zu events from seq %llu\n", sent, (unsigned long long)park_from);
+	}
+	if (substitute) {
+		FILE *f = fopen(substitute, "rb");
+		static uint8_t buf[64 << 20];
+		size_t len = f ? fread(buf, 1, sizeof(buf), f) : 0, pos = 10, n = 0, total = 0, garbled = 0;
+		uint8_t *evs[256];
+		size_t lens[256];
+		if (f)
+			fclose(f);
+		while (pos < len && buf[pos] == 'E') {
+			pos++;
+			size_t l = (size_t)varint(buf, len, &pos);
+			evs[n] = buf + pos;
+			lens[n++] = l;
+			pos += l;
+			total++;
+			if (n == 256 || pos >= len || buf[pos] != 'E') {
+				/* Garbage over every signature but the batch's last (the run's tip). */
+				for (size_t k = 0; k + 1 < n; k++, garbled++) {
+					size_t p2 = 1, hl = (size_t)varint(evs[k], lens[k], &p2);
+					randombytes_buf(evs[k] + p2 + hl + 2, 64);
+				}
+				send_flow(evs, lens, n);
+				n = 0;
+			}
+		}
+		count_acks(3000, 0);
+		printf("substituted %zu of %zu\n", garbled, total);
 	}
 	if (flood_frames > 0 && flood(&id, flood_frames, flood_per) != 0)
 		return 1;
