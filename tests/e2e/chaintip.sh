@@ -38,7 +38,7 @@ nbad=$(sed -n 's/^substituted \([0-9]*\) of.*/\1/p' "$WORK/inject.out")
 echo "  $(head -1 "$WORK/inject.out"); MDI holds $nMDI events"
 [ "${nbad:-0}" -gt 0 ] && ok "the relay substituted $nbad signatures" || bad "nothing substituted"
 checked() { [ "$(sig N55 pending)" = 0 ] && [ "$(sig N55 bad)" -gt 0 ]; }
-wait_for 30 checked && ok "N55's background checks ran" || bad "N55's background checks: pending $(sig N55 pending), bad $(sig N55 bad)"
+wait_for 120 checked && ok "N55's background checks ran" || bad "N55's background checks: pending $(sig N55 pending), bad $(sig N55 bad)"
 expect_eq "$(seq_of N55 MDI)" "$nMDI" "N55 stores MDI's chain (headers authentic by each run's tip)"
 expect_eq "$(sig N55 bad)" "$nbad" "every substituted signature is found bad"
 expect_eq "$(counter N55 sig.bad.SHEFMC)" "$nbad" "and counted against the relay that supplied it"
@@ -53,9 +53,9 @@ expect_grep "exported 0 events" "$WORK/export.err" "N55 exports none of them"
 # 2. MDI comes up: the hub gets the genuine chain, N55 pulls valid copies and replaces the bad ones.
 start MDI
 replaced() { [ "$(sig N55 bad)" = 0 ] && [ "$(sig N55 replaced)" = "$nbad" ]; }
-wait_for 60 replaced && ok "N55 replaced all $nbad bad copies with valid ones from the hub" ||
+wait_for 180 replaced && ok "N55 replaced all $nbad bad copies with valid ones from the hub" ||
   bad "replacement: bad $(sig N55 bad), replaced $(sig N55 replaced)"
-wait_converged 60 HUBNE MDI N55 && ok "the three nodes converge" || bad "the three nodes converge"
+wait_converged 180 HUBNE MDI N55 && ok "the three nodes converge" || bad "the three nodes converge"
 for c in HUBNE MDI N55; do
   $NS --dir "$WORK/$c" verify >"$WORK/verify.$c" 2>&1 && ok "$c verifies every signature" || bad "$c verify: $(cat "$WORK/verify.$c")"
   grep -q "await the background check" "$WORK/verify.$c" && bad "$c still has unchecked signatures" || ok "$c has no unchecked signature"
