@@ -211,6 +211,30 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 		   const Nomsync__Payload *payload, ns_event **out);
 
 /**
+ * @brief ns_event_build without the signature: its 64 bytes are zero until
+ * ns_event_sign fills them in.
+ *
+ * The id (the hash of the header) does not cover the signature, so a run of
+ * events can be built in order, each with the previous one's id as prev,
+ * and then signed in any order or on several threads; the result is
+ * byte-identical to ns_event_build (Ed25519 signatures are deterministic).
+ *
+ * @return as ns_event_build
+ */
+int ns_event_build_unsigned(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+			    int64_t occurred_at, int64_t recorded_at, const char *offender,
+			    const Nomsync__Payload *payload, ns_event **out);
+
+/**
+ * @brief Sign an event built by ns_event_build_unsigned, in place.
+ * Thread-safe for distinct events; touches only @p ev.
+ * @param[in,out] ev the event; its origin must be @p id's key
+ * @param[in] id the identity that built it
+ * @return 0 or NS_EINVAL
+ */
+int ns_event_sign(ns_event *ev, const ns_identity *id);
+
+/**
  * @brief Encoding of @p ev with its payload removed (erased), still verifiable.
  * @param[out] out malloc'd bytes, caller frees
  */
