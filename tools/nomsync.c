@@ -259,6 +259,7 @@ static int append_flush(struct append_ctx *c)
 			puts(hex);
 		}
 		c->total += c->n;
+		ns_store_notify(c->s); /* a running nomsyncd sends them on now */
 	}
 	free(ids);
 	for (size_t i = 0; i < c->n; i++)
@@ -1179,6 +1180,9 @@ int main(int argc, char **argv)
 		rc = argc == 1 ? scrub(s, 1) : usage();
 	else
 		rc = cmd_erase(s, argc, argv);
+	/* Appended events (erase and rekey append one), imported ones: a running nomsyncd sends them on now. */
+	if (strcmp(cmd, "erase") == 0 || strcmp(cmd, "import") == 0 || strcmp(cmd, "rekey") == 0)
+		ns_store_notify(s);
 	if (rc == 0 && (strcmp(cmd, "erase") == 0 || strcmp(cmd, "append") == 0 || strcmp(cmd, "import") == 0))
 		rc = scrub(s, 0);
 	ns_store_close(s);

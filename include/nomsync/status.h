@@ -15,10 +15,12 @@
  *    "vector": {version vector, as ns_vector_to_json},
  *    "ingest_queue_batches", "frames_rejected", "connections_refused",
  *    "appends_held" (boolean), "folds_pending", "ids_pending",
- *    "roster_changes_applied", "events_incomplete", "events_held", "held_bytes"}
+ *    "roster_changes_applied", "events_incomplete", "events_held", "held_bytes",
+ *    "local_append_notifications"}
  *
  * Reading is strict: every key must be present with its JSON type, except
- * "events_incomplete", "events_held" and "held_bytes" (added later; 0 when absent).
+ * "events_incomplete", "events_held", "held_bytes" and
+ * "local_append_notifications" (added later; 0 when absent).
  */
 #ifndef NOMSYNC_STATUS_H
 #define NOMSYNC_STATUS_H
@@ -76,6 +78,7 @@ typedef struct ns_node_status {
 	uint64_t events_incomplete;  /**< stored without their payload, awaiting it (ns_trust_stats) */
 	uint64_t events_held;        /**< held for a gap */
 	uint64_t held_bytes;         /**< their bytes */
+	uint64_t local_append_notifications; /**< ns_store_notify datagrams read (0 when absent) */
 } ns_node_status;
 
 /** @brief "down", "handshake", "syncing" or "live". */

@@ -172,6 +172,9 @@ struct ns_node {
 	uint64_t last_hold_check;
 	uint64_t last_expire;        /* last step expiring held events */
 	int compact_waiting;         /* a compaction after an erasure failed: logged once */
+	int notify_fd;               /* DIR/nomsyncd.notify (ns_store_notify_listen), or -1 */
+	uv_poll_t notify_poll;
+	uint64_t notifications;      /* datagrams read from it */
 };
 
 /* ---- protocol.c ---------------------------------------------------------- */
