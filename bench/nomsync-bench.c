@@ -1366,6 +1366,43 @@ static int cmd_append(int argc, char **argv)
  * catchup: start a node and wait until it holds N events.
  */
 
+/*
+ * With chain-tip verification, a node stores events whose own signatures it
+ * checks later in the background, and reports how many wait in its status
+ * file ("signatures": {"pending": N}). When it does: the time (now_s) at
+ * which a status written after the folds settled says none is pending; 0
+ * for a node whose status has no such figure.
+ */
+static double sigs_checked(const char *dir, pid_t pid, double t0, double timeout, const char *log)
+{
+	char path[PATH_MAX];
+	struct timespec ts;
+	int status;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double since_ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	snprintf(path, sizeof(path), "%s/nomsyncd.status.json", dir);
+	for (;;) {
+		json_t *j = json_load_file(path, 0, NULL);
+		json_t *sig = json_object_get(j, "signatures");
+		double written = json_number_value(json_object_get(j, "written_at_ms"));
+		if (j != NULL && sig == NULL) {
+			json_decref(j);
+			return 0;
+		}
+		if (written >= since_ms && json_integer_value(json_object_get(sig, "pending")) == 0) {
+			json_decref(j);
+			return now_s();
+		}
+		json_decref(j);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			die("nomsyncd exited while checking signatures (status %d); see %s", status, log ? log : "its log");
+		if (now_s() - t0 > timeout)
+			die("signatures not all checked after %.0f s", timeout);
+		sleep_s(0.05);
+	}
+}
+
 static int cmd_catchup(int argc, char **argv)
 {
 	const char *bin = need(argc, argv, "--nomsyncd"), *conf = need(argc, argv, "--config");
@@ -1425,6 +1462,7 @@ static int cmd_catchup(int argc, char **argv)
 		sleep_s(0.01);
 	}
 	t = now_s();
+	double sigs = sigs_checked(dir, pid, t0, timeout, log);
 	ns_store_stats(s, &persons, &events);
 	cpu = proc_cpu(pid);
 	double wbytes = proc_io(pid, "write_bytes"), wchar = proc_io(pid, "wchar");
@@ -1461,6 +1499,8 @@ static int cmd_catchup(int argc, char **argv)
 	out("catchup.disk_write_mib", wbytes / 1048576.0);
 	if (peer)
 		out("catchup.sender_cpu_seconds", peer_cpu);
+	if (sigs > 0)
+		out("catchup.sigs_checked_seconds", sigs - t0);
 	out("catchup.pid", (double)pid);
 	return 0;
 }
