@@ -211,13 +211,13 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 		   const Nomsync__Payload *payload, ns_event **out);
 
 /**
- * @brief ns_event_build without the signature: its 64 bytes are zero until
- * ns_event_sign fills them in.
+ * @brief ns_event_build without the signature: its 64 bytes are zero.
  *
  * The id (the hash of the header) does not cover the signature, so a run of
  * events can be built in order, each with the previous one's id as prev,
- * and then signed in any order or on several threads; the result is
- * byte-identical to ns_event_build (Ed25519 signatures are deterministic).
+ * and signed afterwards (ns_event_sign) in any order or on several threads;
+ * putting each signature in place of the zeros gives the bytes
+ * ns_event_build makes (Ed25519 signatures are deterministic).
  *
  * @return as ns_event_build
  */
@@ -226,13 +226,14 @@ int ns_event_build_unsigned(const ns_identity *id, uint64_t seq, const uint8_t p
 			    const Nomsync__Payload *payload, ns_event **out);
 
 /**
- * @brief Sign an event built by ns_event_build_unsigned, in place.
- * Thread-safe for distinct events; touches only @p ev.
- * @param[in,out] ev the event; its origin must be @p id's key
+ * @brief The signature of an event built by ns_event_build_unsigned.
+ * Thread-safe; reads @p ev and @p id only.
+ * @param[in] ev the event; its origin must be @p id's key
  * @param[in] id the identity that built it
+ * @param[out] sig its signature, which goes where ev's signature bytes are
  * @return 0 or NS_EINVAL
  */
-int ns_event_sign(ns_event *ev, const ns_identity *id);
+int ns_event_sign(const ns_event *ev, const ns_identity *id, uint8_t sig[NS_SIG_BYTES]);
 
 /**
  * @brief Encoding of @p ev with its payload removed (erased), still verifiable.

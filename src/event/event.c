@@ -638,13 +638,11 @@ int ns_event_build_unsigned(const ns_identity *id, uint64_t seq, const uint8_t p
 	return ns__build(id, seq, prev, occurred_at, recorded_at, offender, payload, 0, out);
 }
 
-int ns_event_sign(ns_event *ev, const ns_identity *id)
+int ns_event_sign(const ns_event *ev, const ns_identity *id, uint8_t sig[NS_SIG_BYTES])
 {
-	if (ev == NULL || id == NULL || memcmp(ev->origin, id->pk, NS_KEY_BYTES) != 0 ||
-	    ev->signature < ev->raw || ev->signature + NS_SIG_BYTES > ev->raw + ev->raw_len)
+	if (ev == NULL || id == NULL || memcmp(ev->origin, id->pk, NS_KEY_BYTES) != 0)
 		return NS_EINVAL;
-	/* The signature lies inside raw, which the event owns. */
-	crypto_sign_detached(ev->raw + (ev->signature - ev->raw), NULL, ev->header, ev->header_len, id->sk);
+	crypto_sign_detached(sig, NULL, ev->header, ev->header_len, id->sk);
 	return 0;
 }
 

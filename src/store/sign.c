@@ -3,9 +3,11 @@
  * The id of an event hashes its header only, so the run is built in order
  * on the caller's thread (each header names the previous id) with the
  * signatures left zero, while a helper thread signs each event as soon as
- * it is built; once the run is built the caller signs the rest alongside
- * it. Ed25519 signatures are deterministic: the events are byte-identical
- * to those ns_event_build would make one at a time.
+ * it is built, into a separate array (the caller reads the events
+ * meanwhile); once the run is built the caller signs the rest alongside
+ * it. Ed25519 signatures are deterministic: with each signature in place,
+ * the events are byte-identical to those ns_event_build would make one at
+ * a time.
  */
 #include "store_int.h"
 
@@ -19,6 +21,7 @@
 struct ns__signer {
 	const ns_identity *id;
 	ns_event **evs;
+	uint8_t (*sigs)[NS_SIG_BYTES];
 	size_t n;
 	atomic_size_t built; /* evs[0 .. built) are built and may be signed */
 	atomic_size_t next;  /* the next index to claim */
@@ -41,7 +44,7 @@ static void ns__sign_claimed(ns__signer *g)
 		}
 		if (atomic_load(&g->stop))
 			return;
-		ns_event_sign(g->evs[i], g->id); /* cannot fail: built from this identity */
+		ns_event_sign(g->evs[i], g->id, g->sigs[i]); /* cannot fail: built from this identity */
 	}
 }
 
@@ -51,7 +54,8 @@ static void *ns__sign_thread(void *arg)
 	return NULL;
 }
 
-int ns__signer_start(ns__signer **out, const ns_identity *id, ns_event **evs, size_t n)
+int ns__signer_start(ns__signer **out, const ns_identity *id, ns_event **evs, uint8_t (*sigs)[NS_SIG_BYTES],
+		     size_t n)
 {
 	ns__signer *g = calloc(1, sizeof(*g));
 
@@ -60,6 +64,7 @@ int ns__signer_start(ns__signer **out, const ns_identity *id, ns_event **evs, si
 		return NS_ENOMEM;
 	g->id = id;
 	g->evs = evs;
+	g->sigs = sigs;
 	g->n = n;
 	atomic_init(&g->built, 0);
 	atomic_init(&g->next, 0);

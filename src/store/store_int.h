@@ -385,8 +385,12 @@ int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d
  */
 
 typedef struct ns__signer ns__signer;
-/* Start signing evs[0 .. n) (built by ns_event_build_unsigned) as ns__signer_built publishes them. */
-int ns__signer_start(ns__signer **out, const ns_identity *id, ns_event **evs, size_t n);
+/*
+ * Start signing evs[0 .. n) (built by ns_event_build_unsigned) into sigs[0 ..
+ * n) as ns__signer_built publishes them.
+ */
+int ns__signer_start(ns__signer **out, const ns_identity *id, ns_event **evs, uint8_t (*sigs)[NS_SIG_BYTES],
+		     size_t n);
 /* evs[0 .. built) are built: they may be signed now. */
 void ns__signer_built(ns__signer *g, size_t built);
 /* After ns__signer_built(g, n): sign what is left, join and free; or, with @p abandon, stop. */

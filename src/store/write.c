@@ -270,11 +270,11 @@ static int ns__append_check(MDB_txn *txn, ns_store *s, const ns_input *in, ns_di
 }
 
 /*
- * Put the signature of @p ev, written by ns__write while it was zero, into
- * the stored copy (which an erasure may have stripped of its payload: the
- * signature follows the header in either form).
+ * Put @p sig, the signature of @p ev, written by ns__write while it was
+ * zero, into the stored copy (which an erasure may have stripped of its
+ * payload: the signature follows the header in either form).
  */
-static int ns__put_signature(MDB_txn *txn, ns_store *s, const ns_event *ev)
+static int ns__put_signature(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t sig[NS_SIG_BYTES])
 {
 	size_t off = (size_t)(ev->signature - ev->raw);
 	uint8_t lk[NS__LOGKEY], *copy;
@@ -289,7 +289,7 @@ static int ns__put_signature(MDB_txn *txn, ns_store *s, const ns_event *ev)
 	if ((copy = malloc(v.mv_size)) == NULL)
 		return NS_ENOMEM;
 	memcpy(copy, v.mv_data, v.mv_size);
-	memcpy(copy + off, ev->signature, NS_SIG_BYTES);
+	memcpy(copy + off, sig, NS_SIG_BYTES);
 	v.mv_data = copy;
 	rc = ns__mdb(mdb_put(txn, s->log, &k, &v, 0));
 	free(copy);
@@ -314,6 +314,7 @@ static int ns__append_once(ns_store *s, void *arg)
 	ns_diag *d = a->d;
 	ns__refset touched = { 0 };
 	ns_event **evs = NULL;
+	uint8_t (*sigs)[NS_SIG_BYTES] = NULL;
 	ns_vv_entry vv;
 	MDB_txn *txn;
 	int64_t now = (int64_t)time(NULL);
@@ -365,7 +366,7 @@ static int ns__append_once(ns_store *s, void *arg)
 	}
 	snprintf(vv.site, sizeof(vv.site), "%s", s->id.site);
 	vv.role = s->id.role;
-	if ((evs = calloc(n ? n : 1, sizeof(*evs))) == NULL) {
+	if ((evs = calloc(n ? n : 1, sizeof(*evs))) == NULL || (sigs = malloc((n ? n : 1) * NS_SIG_BYTES)) == NULL) {
 		rc = NS_ENOMEM;
 		goto abort;
 	}
@@ -373,7 +374,7 @@ static int ns__append_once(ns_store *s, void *arg)
 	 * In runs that start at an event the store must check against what is
 	 * written before it (ns__append_check) and end before the next one. A
 	 * run is built in order and written with zero signatures while a
-	 * helper thread signs it (sign.c); after the last run the touched
+	 * helper thread signs it into sigs (sign.c); after the last run the touched
 	 * persons are re-folded (the fold reads no signature) as the signing
 	 * goes on; then the signatures go into the written events.
 	 */
@@ -386,7 +387,7 @@ static int ns__append_once(ns_store *s, void *arg)
 				*bad = i;
 			goto abort;
 		}
-		if ((rc = ns__signer_start(&g, &s->id, evs + i, end - i)) != 0)
+		if ((rc = ns__signer_start(&g, &s->id, evs + i, sigs + i, end - i)) != 0)
 			goto abort;
 		for (size_t k = i; k < end && rc == 0; k++) {
 			rc = ns_event_build_unsigned(&s->id, vv.seq + 1, vv.head, in[k].occurred_at, now,
@@ -406,7 +407,7 @@ static int ns__append_once(ns_store *s, void *arg)
 			rc = ns__refold(txn, s, &touched);
 		ns__signer_finish(g, rc != 0);
 		for (size_t k = i; k < end && rc == 0; k++) {
-			rc = ns__put_signature(txn, s, evs[k]);
+			rc = ns__put_signature(txn, s, evs[k], sigs[k]);
 			if (ids)
 				memcpy(ids[k], evs[k]->id, NS_ID_BYTES);
 			ns_event_free(evs[k]);
@@ -417,6 +418,8 @@ static int ns__append_once(ns_store *s, void *arg)
 	}
 	free(evs);
 	evs = NULL;
+	free(sigs);
+	sigs = NULL;
 	if ((rc = ns__vv_put(txn, s, &vv)) != 0 || (rc = ns__counter_add(txn, s, "appended", n)) != 0 ||
 	    (n == 0 && (rc = ns__refold(txn, s, &touched)) != 0))
 		goto abort;
@@ -435,6 +438,7 @@ abort:
 	for (size_t i = 0; evs && i < n; i++)
 		ns_event_free(evs[i]);
 	free(evs);
+	free(sigs);
 	if (rc == NS_EMAPFULL)
 		ns_diag_set(d, rc, "store", "nothing was written: the store's map or the disk is full");
 	return rc;
