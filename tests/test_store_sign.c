@@ -3,7 +3,7 @@
  * batch appended in one call, in runs split by a correction and an
  * erasure, stores exactly the bytes that ns_event_build makes one event at
  * a time with the same key; every signature verifies; an event the batch
- * refuses leaves nothing written.
+ * refuses leaves nothing written; ns_event_sign refuses another site's key.
  */
 #include "test.h"
 
@@ -133,6 +133,35 @@ static void test_one_by_one_same(void)
 	ns_store_close(a);
 }
 
+/* ns_event_build_unsigned then ns_event_sign gives ns_event_build's bytes; another key is refused. */
+static void test_event_sign(void)
+{
+	ns_store *a = mkstore("MDI", NS_ROLE_PRISON, NULL), *b = mkstore("LEI", NS_ROLE_PRISON, NULL);
+	const ns_identity *id = ns_store_identity(a);
+	ns_event *u = NULL, *full = NULL;
+	uint8_t sig[NS_SIG_BYTES];
+	char line[600];
+	ns_input in;
+	ns_diag d;
+
+	line_for(line, sizeof(line), 1);
+	CHECK_INT(ns_input_parse(line, strlen(line), &in, &d), 0);
+	CHECK_INT(ns_event_build_unsigned(id, 1, NULL, in.occurred_at, 1767600000, in.offender, in.payload, &u), 0);
+	CHECK_INT(ns_event_build(id, 1, NULL, in.occurred_at, 1767600000, in.offender, in.payload, &full), 0);
+	CHECK(u != NULL && full != NULL);
+	CHECK_INT(ns_event_verify(u), NS_ESIG); /* zero signature */
+	CHECK(memcmp(u->id, full->id, NS_ID_BYTES) == 0);
+	CHECK_INT(ns_event_sign(u, id, sig), 0);
+	CHECK(memcmp(sig, full->signature, NS_SIG_BYTES) == 0);
+	CHECK_INT(ns_event_sign(u, ns_store_identity(b), sig), NS_EINVAL);
+	CHECK_INT(ns_event_sign(NULL, id, sig), NS_EINVAL);
+	ns_event_free(u);
+	ns_event_free(full);
+	ns_input_clear(&in);
+	ns_store_close(a);
+	ns_store_close(b);
+}
+
 int main(void)
 {
 	if (mkdtemp(tmproot) == NULL)
@@ -140,6 +169,7 @@ int main(void)
 	ns_crypto_init();
 	RUN(test_batch_as_built);
 	RUN(test_one_by_one_same);
+	RUN(test_event_sign);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmproot);
 	if (system(cmd) != 0)
