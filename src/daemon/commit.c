@@ -6,8 +6,8 @@
  * (group commit). A live batch (a few events, as a peer sends what was just
  * appended) is verified at once on the loop thread and queued ahead of the
  * catch-up batches that wait, unless one of them holds an event of the same
- * origin (per-origin order is kept), and commits in a transaction of live
- * batches only, so that its folds are not deferred.
+ * origin (per-origin order is kept) or a roster change, and commits in a
+ * transaction of live batches only, so that its folds are not deferred.
  * Large commits defer their folds and id index entries, which then run a
  * step at a time on the same path. After each commit the cached vector (and
  * with it the roster the trust policy uses) is refreshed.
@@ -131,10 +131,20 @@ static int ns__shares_origin(const ns__batch *q, const ns__batch *b)
 	return 0;
 }
 
+/* Does @p q hold a roster change (an event of the roster authority)? Later trust checks follow it. */
+static int ns__holds_authority(const ns_node *n, const ns__batch *q)
+{
+	for (size_t k = 0; n->cfg.has_authority && k < q->n; k++)
+		if (q->evs[k] && memcmp(q->evs[k]->origin, n->cfg.authority, NS_KEY_BYTES) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Where a batch joins the queue: at the tail, or for a live one after the
  * batches being committed and the live ones before it, if none of the
- * catch-up batches it passes holds an event of the same origin.
+ * catch-up batches it passes holds an event of the same origin or of the
+ * roster authority.
  */
 static ns__batch **ns__queue_slot(ns_node *n, ns__batch *b)
 {
@@ -146,7 +156,7 @@ static ns__batch **ns__queue_slot(ns_node *n, ns__batch *b)
 		while (*at && (*at)->live)
 			at = &(*at)->next;
 		for (const ns__batch *q = *at; q; q = q->next)
-			if (ns__shares_origin(q, b))
+			if (ns__shares_origin(q, b) || ns__holds_authority(n, q))
 				return n->qtail ? &n->qtail->next : &n->qhead;
 		return at;
 	}
@@ -301,8 +311,9 @@ void ns__try_commit(ns_node *n)
 	size_t cap = (size_t)n->cfg.window * n->cfg.batch / 2;
 	if (cap > NS__COMMIT_MAX_EVENTS)
 		cap = NS__COMMIT_MAX_EVENTS;
-	for (ns__batch *b = n->qhead; b && b->verified && (nb == 0 || (total + b->n <= cap && b->live == n->qhead->live));
-	     b = b->next) {
+	/* Live batches commit apart from catch-up ones: a commit of catch-up size defers its folds. */
+	for (ns__batch *b = n->qhead;
+	     b && b->verified && (nb == 0 || (total + b->n <= cap && b->live == n->qhead->live)); b = b->next) {
 		total += b->n;
 		nb++;
 	}
