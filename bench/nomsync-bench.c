@@ -1558,6 +1558,7 @@ static int cmd_live(int argc, char **argv)
 		double t0 = now_s();
 		if (ns_store_append(a, &in, 1, NULL, &bad, &d) != 0)
 			die("append on %s failed: %s: %s", src, d.field, d.msg);
+		ns_store_notify(a); /* as the CLI does */
 		double t1 = now_s(), t2;
 		ns_input_clear(&in);
 		for (;;) {

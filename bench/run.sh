@@ -2,35 +2,40 @@
 # nomsync benchmark: measures the machine's limits, then the project, in one
 # run, and prints every figure with its ratio to the limit and its target.
 #
-#   bench/run.sh [--quick] [--build DIR] [--events N] [--out FILE.md] [--keep]
-#                [--no-hypercore]
+#   bench/run.sh [--quick] [--build DIR] [--events N] [--workdir DIR] [--out FILE.md]
+#                [--keep] [--no-hypercore]
 #
 #   --quick         CI mode (< 2 minutes): smaller sizes, no Hypercore; exits
-#                   non-zero if catch-up ingest < 0.3 x the all-core verify limit
+#                   non-zero if catch-up ingest < 1.2 x the all-core verify limit
 #   --build DIR     CMake build directory (default: build-bench, else build)
-#   --events N      events for the catch-up figure (default 1,000,000; quick 50,000)
+#   --events N      events for the catch-up figure (default 1,000,000; quick 50,000);
+#                   10000000 is the 10-million-event run (not in CI; see docs/PERFORMANCE.md)
+#   --workdir DIR   where the stores go (default $TMPDIR or /tmp); it must have room
+#                   for about 4 KB per catch-up event (checked before starting)
 #   --out FILE.md   also write the table as Markdown
 #   --keep          keep the work directory (stores, logs) for inspection
 #   --no-hypercore  skip the Hypercore comparison
 #
 # Needs: the built nomsync, nomsyncd, nomsync-gen and bench/nomsync-bench;
 # for the comparison, node and bench/hypercore/node_modules (npm install).
-# Uses /tmp (or $TMPDIR), ten free ports below the ephemeral range, ~3.5 GB of disk in the full run.
+# Uses /tmp (or $TMPDIR, or --workdir), ten free ports below the ephemeral range, ~3.5 GB of disk
+# in the full run (about 4 KB per catch-up event: the source store, the receiver's, the generated files).
 # The NATS figures need nats-server (deploy/deps.sh); without it they are skipped.
 # See docs/PERFORMANCE.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-QUICK=0 BUILD= EVENTS= OUT= KEEP=0 HYPERCORE=1
+QUICK=0 BUILD= EVENTS= OUT= KEEP=0 HYPERCORE=1 WORKDIR=${TMPDIR:-/tmp}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) QUICK=1 ;;
 	--build) BUILD=$2; shift ;;
 	--events) EVENTS=$2; shift ;;
+	--workdir) WORKDIR=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	--keep) KEEP=1 ;;
 	--no-hypercore) HYPERCORE=0 ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -62,7 +67,18 @@ source "$ROOT/deploy/ports.bash"
 ns_reserve_ports 10
 BASE=$NS_PORT_BASE
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/nsb.XXXXXX")
+# Disk: about 4 KB per catch-up event in all (measured in a quick run: each of the two stores takes
+# ~1.9 KB per event, the generated JSON lines ~0.2 KB), plus 1 GB for the other steps.
+NEED_KB=$(( CATCHUP_N * 4 + 1048576 ))
+[ -d "$WORKDIR" ] || { echo "run.sh: --workdir $WORKDIR is not a directory" >&2; exit 2; }
+FREE_KB=$(df -Pk "$WORKDIR" | awk 'NR == 2 { print $4 }')
+if [ "$FREE_KB" -lt "$NEED_KB" ]; then
+	echo "run.sh: $WORKDIR has $((FREE_KB / 1048576)) GiB free; $CATCHUP_N catch-up events need about $((NEED_KB / 1048576 + 1)) GiB (use --workdir)" >&2
+	exit 2
+fi
+# Long runs: the catch-up's time limit follows N (the 10-million-event run takes most of an hour).
+CATCHUP_TIMEOUT=$(( CATCHUP_N / 1000 > 900 ? CATCHUP_N / 1000 : 900 ))
+WORK=$(mktemp -d "$WORKDIR/nsb.XXXXXX")
 PIDS=()
 cleanup() {
 	local rc=$?
@@ -204,7 +220,7 @@ rm -rf "$WORK/gen-catchup"
 # The all-core verify limit again, right before and right after: the machine is shared.
 PFX=pre. run verify-pre "$NB" limits --only verify --seconds "$LIMIT_S"
 run catchup "$NB" catchup --nomsyncd "$NSD" --config "$WORK/B.conf" --dir "$WORK/B" \
-	--events "${R[catchup.prep.events]}" --timeout 900 --log "$WORK/B.catchup.log" --pidfile "$WORK/B.pid" \
+	--events "${R[catchup.prep.events]}" --timeout "$CATCHUP_TIMEOUT" --log "$WORK/B.catchup.log" --pidfile "$WORK/B.pid" \
 	--peer-pid "$A_PID"
 B_PID=$(cat "$WORK/B.pid")
 PIDS+=("$B_PID")
@@ -265,7 +281,7 @@ fi
 say "start-up of a node holding ${R[catchup.events]%.*} events"
 run startup "$NB" startup --nomsyncd "$NSD" --config "$WORK/B.conf" --http "127.0.0.1:$((BASE + 3))" \
 	--runs "$STARTUP_RUNS" --log "$WORK/B.startup.log"
-R[store.bytes]=$(du -sb "$WORK/B" | cut -f1)
+R[store.bytes]=$(du -s -B1 "$WORK/B" | cut -f1) # blocks allocated: the map's tail is sparse
 rm -rf "$WORK/A" "$WORK/B"
 
 # ---- 5. peer comparison ------------------------------------------------------------
@@ -326,10 +342,10 @@ row "Ed25519 verify, ${R[limit.threads]%.*} threads (limit)" "$(fmt "$VA") /s" "
 row "Ed25519 verify, ${R[limit.threads]%.*} threads, before / after catch-up (limit)" "$(fmt "${R[pre.limit.verify_allcores]}") / $(fmt "${R[post.limit.verify_allcores]}") /s" "" "" "" ""
 row "Ed25519 sign, 1 core (limit)" "$(fmt "$SG") /s" "" "" "" ""
 row "LMDB synced commits, 1 put/txn (limit)" "$(fmt "$FS") /s" "" "" "" ""
-row "Local append, ns_store_append, 1000/txn" "$(fmt "${R[append.rate]}") ev/s" "sign 1 core" "$(ratio "${R[append.rate]} / $SG")" ">= 20,000 ev/s" \
-	"$(judge "local append (C API)" "${R[append.rate]} >= 20000")"
-row "Local append, nomsync append FILE" "$(fmt "${R[cli.rate]}") ev/s" "sign 1 core" "$(ratio "${R[cli.rate]} / $SG")" ">= 20,000 ev/s" \
-	"$(judge "local append (CLI)" "${R[cli.rate]} >= 20000")"
+row "Local append, ns_store_append, 1000/txn" "$(fmt "${R[append.rate]}") ev/s" "sign 1 core" "$(ratio "${R[append.rate]} / $SG")" ">= 0.8 x limit" \
+	"$(judge "local append (C API)" "${R[append.rate]} >= 0.8 * $SG")"
+row "Local append, nomsync append FILE" "$(fmt "${R[cli.rate]}") ev/s" "sign 1 core" "$(ratio "${R[cli.rate]} / $SG")" ">= 0.8 x limit" \
+	"$(judge "local append (CLI)" "${R[cli.rate]} >= 0.8 * $SG")"
 row "Catch-up ingest, $NCAT events (mean ${R[catchup.mean_bytes]%.*} B)" "$(fmt "${R[catchup.rate]}") ev/s" "verify all cores, around" \
 	"$(ratio "${R[catchup.rate]} / $VC")" ">= 0.7 x limit" "$(judge "catch-up ingest rate" "${R[catchup.rate]} >= 0.7 * $VC")"
 if [ "$NCAT" -ge 1000000 ]; then
@@ -359,9 +375,10 @@ row "  written by the receiver (write calls / to disk)" "$(fmt "${R[catchup.writ
 row "Catch-up receiver peak RSS (VmHWM)" "$(fmt "$(calc "${R[catchup.vmhwm_kib]} / 1024")") MiB" "" "" "<= 256 MiB" "$M1M"
 row "  of which anonymous (RssAnon at end / max)" "$(fmt "$(calc "${R[catchup.rss_anon_kib]} / 1024")") / $(fmt "$(calc "${R[catchup.rss_anon_max_kib]} / 1024")") MiB" "" "" "" ""
 FLOOR=$(calc "2000 / $FS")
-row "Live replication A->B view, p50" "$(fmt "${R[live.p50_ms]}") ms" "2 fsyncs = $(fmt "$FLOOR") ms" "$(ratio "${R[live.p50_ms]} / $FLOOR")" "" ""
-row "Live replication A->B view, p99" "$(fmt "${R[live.p99_ms]}") ms" "2 fsyncs" "$(ratio "${R[live.p99_ms]} / $FLOOR")" "<= 50 ms" \
-	"$(judge "live replication p99" "${R[live.p99_ms]} <= 50")"
+row "Live replication A->B view, p50" "$(fmt "${R[live.p50_ms]}") ms" "2 fsyncs = $(fmt "$FLOOR") ms" "$(ratio "${R[live.p50_ms]} / $FLOOR")" "<= 3 ms" \
+	"$(judge "live replication p50" "${R[live.p50_ms]} <= 3")"
+row "Live replication A->B view, p99" "$(fmt "${R[live.p99_ms]}") ms" "2 fsyncs" "$(ratio "${R[live.p99_ms]} / $FLOOR")" "<= 10 ms" \
+	"$(judge "live replication p99" "${R[live.p99_ms]} <= 10")"
 row "Full re-fold, ${R[fold.persons]%.*} offenders (${R[fold.events]%.*} events), 1 thread" "$(fmt "${R[fold.seconds]}") s" "" "" "" ""
 row "  folds per second / per offender p99" "$(fmt "${R[fold.persons_per_s]}") /s / $(fmt "${R[fold.person_p99_us]}") us" "" "" "" ""
 row "Full re-fold through the store, ${R[storefold.persons]%.*} offenders (views, figures)" "$(fmt "${R[storefold.seconds]}") s" "ns_fold alone" \
@@ -421,7 +438,14 @@ done
 echo
 echo "views converged on both nodes: $([ "${R[converged]}" = 1 ] && echo yes || echo NO); events rejected during catch-up: ${R[catchup.rejected]}"
 echo "HTTP: ${R[http.requests]%.*} requests, ${R[http.errors]%.*} errors, p99.9 ${R[http.p999_ms]} ms, max ${R[http.max_ms]} ms"
-echo "store on disk after catch-up: $(calc "${R[store.bytes]} / 1048576") MiB for ${NCAT} events"
+echo "store on disk after catch-up: $(fmt "$(calc "${R[store.bytes]} / 1048576")") MiB for ${NCAT} events ($(fmt "$(calc "${R[store.bytes]} / $NCAT")") bytes per event)"
+# The regional hub bootstrapping 100 million events, scaled linearly from this run (the store's B-trees
+# grow by log N, so it is a lower bound for the times): disk, time to store and to fold every view.
+H=100000000
+echo "extrapolated to a regional hub bootstrapping 100M events: $(fmt "$(calc "${R[store.bytes]} / $NCAT * $H / 1e9")") GB on disk," \
+	"stored in $(fmt "$(calc "$H / ${R[catchup.rate]} / 60")") min, every view folded in $(fmt "$(calc "${R[catchup.settled_seconds]} / $NCAT * $H / 60")") min$(
+	[ -z "${R[catchup.checked_seconds]:-}" ] || echo ", every signature checked in $(fmt "$(calc "${R[catchup.checked_seconds]} / $NCAT * $H / 60")") min");" \
+	"start-up was $(fmt "$(calc "${R[startup.median_s]} * 1000")") ms at $NCAT events"
 [ -z "$HC_NOTE" ] || echo "$HC_NOTE"
 if [ -s "$WORK/misses" ]; then
 	echo "targets missed: $(wc -l <"$WORK/misses"): $(paste -sd, "$WORK/misses" | sed 's/,/, /g')"
@@ -444,8 +468,8 @@ fi
 
 [ "${R[converged]}" = 1 ] || { echo "run.sh: the two nodes did not converge" >&2; exit 1; }
 if [ $QUICK = 1 ]; then
-	if ! awk "BEGIN { exit !(${R[catchup.rate]} >= 0.3 * $VC) }"; then
-		echo "run.sh: catch-up ingest ${R[catchup.rate]} ev/s is below 0.3 x the all-core verify limit ($VC/s)" >&2
+	if ! awk "BEGIN { exit !(${R[catchup.rate]} >= 1.2 * $VC) }"; then
+		echo "run.sh: catch-up ingest ${R[catchup.rate]} ev/s is below 1.2 x the all-core verify limit ($VC/s)" >&2
 		exit 1
 	fi
 fi

@@ -12,7 +12,8 @@
 
 /*
  * A status file as nomsyncd writes it (keys sorted, indent 2): as before the
- * status had a type, plus the held and incomplete event counts of issue 10.
+ * status had a type, plus the held and incomplete event counts of issue 10 and the append
+ * notifications of issue 13.
  */
 static const char written[] =
 	"{\n"
@@ -26,6 +27,7 @@ static const char written[] =
 	"  \"ids_pending\": 5,\n"
 	"  \"ingest_queue_batches\": 0,\n"
 	"  \"listen\": \"tcp://127.0.0.1:7401\",\n"
+	"  \"local_append_notifications\": 6,\n"
 	"  \"peers\": [\n"
 	"    {\n"
 	"      \"behind_events\": 3,\n"
@@ -148,6 +150,7 @@ static void test_read_written(void)
 	CHECK_INT(st.sigs_bad, 2);
 	CHECK_INT(st.sigs_background, 90);
 	CHECK_INT(st.sigs_replaced, 1);
+	CHECK_INT(st.local_append_notifications, 6);
 
 	/* Back to JSON: byte for byte what was read. */
 	json_t *j = ns_status_to_json(&st);
@@ -161,7 +164,9 @@ static void test_read_written(void)
 	/* A file written before those counts existed still reads (as 0). */
 	char *older = strdup(written);
 	for (const char *k = "events_held"; k; k = strcmp(k, "events_held") == 0 ? "events_incomplete"
-						   : strcmp(k, "events_incomplete") == 0 ? "held_bytes" : NULL) {
+						   : strcmp(k, "events_incomplete") == 0 ? "held_bytes"
+						   : strcmp(k, "held_bytes") == 0	 ? "local_append_notifications"
+											 : NULL) {
 		char *at = strstr(older, k) - 3, *nl = strchr(at + 1, '\n');
 		memmove(at, nl, strlen(nl) + 1);
 	}
@@ -172,7 +177,7 @@ static void test_read_written(void)
 		memmove(at, end, strlen(end) + 1);
 	}
 	CHECK_INT(parse(older, &st, &d), 0);
-	CHECK_INT(st.events_incomplete + st.events_held + st.held_bytes, 0);
+	CHECK_INT(st.events_incomplete + st.events_held + st.held_bytes + st.local_append_notifications, 0);
 	CHECK_INT(st.sigs_covered + st.sigs_pending + st.sigs_bad, 0);
 	CHECK_INT(st.ids_pending, 5);
 	ns_status_free(&st);
@@ -198,6 +203,7 @@ static void test_round_trip(void)
 	st.held_bytes = 4096;
 	st.sigs_bad = 3;
 	st.sigs_replaced = 2;
+	st.local_append_notifications = 11;
 	snprintf(peer.site, sizeof(peer.site), "HUBNE");
 	peer.state = NS_PEER_LIVE;
 	peer.behind_seconds = 1.0 / 3.0;
@@ -227,6 +233,7 @@ static void test_round_trip(void)
 	CHECK_INT(back.held_bytes, 4096);
 	CHECK_INT(back.sigs_bad, 3);
 	CHECK_INT(back.sigs_replaced, 2);
+	CHECK_INT(back.local_append_notifications, 11);
 	CHECK_INT(back.nvector, 1);
 	CHECK(memcmp(&back.vector[0], &v, sizeof(v)) == 0);
 	j = ns_status_to_json(&back);

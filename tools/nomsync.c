@@ -39,6 +39,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +236,7 @@ struct append_ctx {
 	ns_store *s;
 	ns_input *batch;
 	size_t n, lines[APPEND_BATCH];
-	uint64_t total;
+	uint64_t *total; /* events appended so far, shared by the pipeline's two batches */
 	int check_only;
 	const char *recorded_by; /* --recorded-by, or NULL */
 };
@@ -262,14 +263,15 @@ static int append_flush(struct append_ctx *c)
 			snprintf(what, sizeof(what), "append");
 		fail(what, rc, &d);
 		fprintf(stderr, "nomsync: %llu events appended before this batch; none from it\n",
-			(unsigned long long)c->total);
+			(unsigned long long)*c->total);
 	} else {
 		for (size_t i = 0; i < c->n; i++) {
 			char hex[2 * NS_ID_BYTES + 1];
 			ns_hex(hex, ids[i], NS_ID_BYTES);
 			puts(hex);
 		}
-		c->total += c->n;
+		*c->total += c->n;
+		ns_store_notify(c->s); /* a running nomsyncd sends them on now */
 	}
 	free(ids);
 	for (size_t i = 0; i < c->n; i++)
@@ -293,7 +295,8 @@ static int append_line(void *arg, const char *line, size_t len, size_t lineno)
 		return fail(what, rc, &d);
 	if (c->recorded_by != NULL)
 		snprintf(in->recorded_by, sizeof(in->recorded_by), "%s", c->recorded_by);
-	if ((rc = ns_validate_event(id->role, in->offender, in->type, in->payload, &d)) != 0) {
+	/* Pass 1 validates; pass 2 reads the same bytes, and ns_store_append validates them again. */
+	if (c->check_only && (rc = ns_validate_event(id->role, in->offender, in->type, in->payload, &d)) != 0) {
 		ns_input_clear(in);
 		return fail(what, rc, &d);
 	}
@@ -305,19 +308,118 @@ static int append_line(void *arg, const char *line, size_t len, size_t lineno)
 	return c->n == APPEND_BATCH ? append_flush(c) : 0;
 }
 
-static int cmd_append(ns_store *s, int argc, char **argv)
-{
-	struct append_ctx c = { .s = s };
-	const char *path;
+/*
+ * Pass 2 of append as a pipeline: a thread parses the next batch into one
+ * of two buffers while this one appends the other (ns_store_append signs
+ * on two cores meanwhile).
+ */
+struct append_pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct append_ctx ctx[2];
+	int full[2]; /* parsed, to append */
+	int fill;    /* the buffer the parser fills */
+	int done;    /* the parser has handed over its last batch */
+	int stop;    /* an append failed: parse no more */
+	int rc;      /* the parser's own failure (1, reported) */
 	char *buf;
 	size_t len;
+};
+
+/* Hand the filled buffer over; wait until the other one is free. 1 to stop. */
+static int pipe_hand(struct append_pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->full[p->fill] = 1;
+	pthread_cond_broadcast(&p->cv);
+	p->fill ^= 1;
+	while (p->full[p->fill] && !p->stop)
+		pthread_cond_wait(&p->cv, &p->mu);
+	int stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
+}
+
+static int pipe_line(void *arg, const char *line, size_t len, size_t lineno)
+{
+	struct append_pipe *p = arg;
+	struct append_ctx *c = &p->ctx[p->fill];
+	char what[64];
+	ns_diag d;
 	int rc;
 
+	ns_diag_clear(&d);
+	if ((rc = ns_input_parse(line, len, &c->batch[c->n], &d)) != 0) {
+		snprintf(what, sizeof(what), "line %zu", lineno);
+		return fail(what, rc, &d); /* only out of memory: pass 1 parsed it */
+	}
+	if (c->recorded_by != NULL)
+		snprintf(c->batch[c->n].recorded_by, sizeof(c->batch[c->n].recorded_by), "%s", c->recorded_by);
+	c->lines[c->n++] = lineno;
+	return c->n == APPEND_BATCH ? pipe_hand(p) : 0;
+}
+
+static void *pipe_parse(void *arg)
+{
+	struct append_pipe *p = arg;
+	int rc = each_line(p->buf, p->len, pipe_line, p);
+
+	pthread_mutex_lock(&p->mu);
+	if (rc == 0 && p->ctx[p->fill].n > 0)
+		p->full[p->fill] = 1;
+	if (rc != 0 && !p->stop)
+		p->rc = 1;
+	p->done = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int append_pipeline(struct append_pipe *p)
+{
+	pthread_t t;
+	int take = 0, rc = 0;
+
+	if (pthread_create(&t, NULL, pipe_parse, p) != 0) {
+		/* Without a thread: parse and append in turn. */
+		if ((rc = each_line(p->buf, p->len, append_line, &p->ctx[0])) != 0)
+			return rc;
+		return append_flush(&p->ctx[0]);
+	}
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!p->full[take] && !p->done)
+			pthread_cond_wait(&p->cv, &p->mu);
+		int got = p->full[take];
+		pthread_mutex_unlock(&p->mu);
+		if (!got)
+			break;
+		rc = append_flush(&p->ctx[take]);
+		pthread_mutex_lock(&p->mu);
+		p->full[take] = 0;
+		p->stop = rc != 0;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (rc != 0)
+			break;
+		take ^= 1;
+	}
+	pthread_join(t, NULL);
+	return rc ? rc : p->rc;
+}
+
+static int cmd_append(ns_store *s, int argc, char **argv)
+{
+	struct append_pipe p = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	const char *path, *recorded_by = NULL;
+	uint64_t total = 0;
+	int rc = 0;
+
 	if (argc > 2 && strcmp(argv[1], "--recorded-by") == 0) {
-		c.recorded_by = argv[2];
-		if (!ns_is_user_id(c.recorded_by)) {
+		recorded_by = argv[2];
+		if (!ns_is_user_id(recorded_by)) {
 			fprintf(stderr, "nomsync: --recorded-by '%.40s' is not a user id (1-127 printable "
-					"characters, no spaces)\n", c.recorded_by);
+					"characters, no spaces)\n", recorded_by);
 			return 2;
 		}
 		argc -= 2;
@@ -326,26 +428,25 @@ static int cmd_append(ns_store *s, int argc, char **argv)
 	path = argc > 1 ? argv[1] : "-";
 	if (argc > 2)
 		return usage();
-	if (read_all(path, &buf, &len) != 0)
+	if (read_all(path, &p.buf, &p.len) != 0)
 		return 1;
-	c.batch = calloc(APPEND_BATCH, sizeof(*c.batch));
-	if (c.batch == NULL) {
-		free(buf);
-		return fail("append", NS_ENOMEM, NULL);
+	for (int k = 0; k < 2; k++) {
+		p.ctx[k] = (struct append_ctx){ .s = s, .total = &total, .recorded_by = recorded_by };
+		if ((p.ctx[k].batch = calloc(APPEND_BATCH, sizeof(*p.ctx[k].batch))) == NULL)
+			rc = fail("append", NS_ENOMEM, NULL);
 	}
 	/* Pass 1 checks every line, so a bad line anywhere writes nothing. */
-	c.check_only = 1;
-	rc = each_line(buf, len, append_line, &c);
-	if (rc == 0) {
-		c.check_only = 0;
-		rc = each_line(buf, len, append_line, &c);
-		if (rc == 0)
-			rc = append_flush(&c);
+	p.ctx[0].check_only = 1;
+	if (rc == 0 && (rc = each_line(p.buf, p.len, append_line, &p.ctx[0])) == 0) {
+		p.ctx[0].check_only = 0;
+		rc = append_pipeline(&p);
 	}
-	for (size_t i = 0; i < c.n; i++)
-		ns_input_clear(&c.batch[i]);
-	free(c.batch);
-	free(buf);
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < p.ctx[k].n; i++)
+			ns_input_clear(&p.ctx[k].batch[i]);
+		free(p.ctx[k].batch);
+	}
+	free(p.buf);
 	return rc;
 }
 
@@ -1229,6 +1330,9 @@ int main(int argc, char **argv)
 		rc = argc == 1 ? scrub(s, 1) : usage();
 	else
 		rc = cmd_erase(s, argc, argv);
+	/* Appended events (erase and rekey append one), imported ones: a running nomsyncd sends them on now. */
+	if (strcmp(cmd, "erase") == 0 || strcmp(cmd, "import") == 0 || strcmp(cmd, "rekey") == 0)
+		ns_store_notify(s);
 	if (rc == 0 && (strcmp(cmd, "erase") == 0 || strcmp(cmd, "append") == 0 || strcmp(cmd, "import") == 0))
 		rc = scrub(s, 0);
 	ns_store_close(s);

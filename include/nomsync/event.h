@@ -237,6 +237,31 @@ int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID
 		   const Nomsync__Payload *payload, ns_event **out);
 
 /**
+ * @brief ns_event_build_by without the signature: its 64 bytes are zero.
+ *
+ * The id (the hash of the header) does not cover the signature, so a run of
+ * events can be built in order, each with the previous one's id as prev,
+ * and signed afterwards (ns_event_sign) in any order or on several threads;
+ * putting each signature in place of the zeros gives the bytes
+ * ns_event_build makes (Ed25519 signatures are deterministic).
+ *
+ * @return as ns_event_build
+ */
+int ns_event_build_unsigned(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+			    int64_t occurred_at, int64_t recorded_at, const char *offender,
+			    const char *recorded_by, const Nomsync__Payload *payload, ns_event **out);
+
+/**
+ * @brief The signature of an event built by ns_event_build_unsigned.
+ * Thread-safe; reads @p ev and @p id only.
+ * @param[in] ev the event; its origin must be @p id's key
+ * @param[in] id the identity that built it
+ * @param[out] sig its signature, which goes where ev's signature bytes are
+ * @return 0 or NS_EINVAL
+ */
+int ns_event_sign(const ns_event *ev, const ns_identity *id, uint8_t sig[NS_SIG_BYTES]);
+
+/**
  * @brief Encoding of @p ev with its payload removed (erased), still verifiable.
  * @param[out] out malloc'd bytes, caller frees
  */

@@ -16,10 +16,12 @@
  *    "ingest_queue_batches", "frames_rejected", "connections_refused",
  *    "appends_held" (boolean), "folds_pending", "ids_pending",
  *    "roster_changes_applied", "events_incomplete", "events_held", "held_bytes",
+ *    "local_append_notifications",
  *    "signatures": {"covered", "pending", "bad", "checked_background", "replaced"}}
  *
  * Reading is strict: every key must be present with its JSON type, except
- * "events_incomplete", "events_held" and "held_bytes" (added later; 0 when absent).
+ * "events_incomplete", "events_held", "held_bytes" and
+ * "local_append_notifications" (added later; 0 when absent).
  */
 #ifndef NOMSYNC_STATUS_H
 #define NOMSYNC_STATUS_H
@@ -97,6 +99,7 @@ typedef struct ns_node_status {
 	uint64_t sigs_bad;           /**< found with a bad signature, awaiting a valid copy from a peer */
 	uint64_t sigs_background;    /**< checked in the background, in all */
 	uint64_t sigs_replaced;      /**< bad copies replaced by valid ones, in all */
+	uint64_t local_append_notifications; /**< ns_store_notify datagrams read (0 when absent) */
 } ns_node_status;
 
 /** @brief "down", "handshake", "syncing" or "live". */

@@ -5,6 +5,8 @@
  *   DIR/data.mdb, DIR/lock.mdb   the LMDB environment
  *   DIR/site.key                 the site's Ed25519 secret key (mode 0600);
  *                                site.key.old-<16 hex> after ns_store_rekey
+ *   DIR/nomsyncd.notify          while nomsyncd runs: the Unix datagram socket
+ *                                (mode 0600) ns_store_notify writes to
  *
  * Named databases inside the environment (BE: big-endian):
  *   log      origin(32) seq(8 BE)           -> event bytes as signed (a payload
@@ -199,6 +201,36 @@ const char *ns_store_dir(const ns_store *s);
  */
 int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS_ID_BYTES],
 		    size_t *bad, ns_diag *d);
+
+/**
+ * @brief Tell the nomsyncd serving this store that events were appended.
+ *
+ * Sends one empty datagram, without blocking, to DIR/nomsyncd.notify (see
+ * ns_store_notify_listen); the daemon then pushes the new events to its
+ * peers at once rather than at its next tick. Call it after a successful
+ * ns_store_append from any process other than the daemon. Without a daemon
+ * (no socket, or a stale one) or with its queue full, nothing happens: the
+ * daemon's tick finds the events anyway.
+ *
+ * @return 0, or NS_EINVAL for a read-only store
+ */
+int ns_store_notify(ns_store *s);
+
+/**
+ * @brief Bind the notification socket DIR/nomsyncd.notify (for nomsyncd).
+ *
+ * Removes a stale socket of a stopped daemon first, and makes the new one
+ * mode 0600 (only the store's owner may notify). The descriptor is
+ * non-blocking; each datagram read from it is one ns_store_notify.
+ *
+ * @param[out] fd the bound socket, to close with ns_store_notify_unlisten
+ * @return 0, NS_ELOCKED (another process listens on it), NS_ENOTFOUND or
+ *         NS_ESTORE, with the reason in @p d
+ */
+int ns_store_notify_listen(const char *dir, int *fd, ns_diag *d);
+
+/** @brief Close @p fd from ns_store_notify_listen and remove the socket. -1 is allowed. */
+void ns_store_notify_unlisten(const char *dir, int fd);
 
 /** Per-event outcome of ns_store_ingest (or a negative NS_E* rejection). */
 enum ns_ingest_result {

@@ -1,8 +1,13 @@
 /*
  * The node's ingest pipeline: received batches are verified on the libuv
  * thread pool (many at once) and committed one transaction at a time, off
- * the loop thread. The queue is FIFO: batches commit in arrival order, and
- * consecutive verified batches merge into one transaction (group commit).
+ * the loop thread. The queue is FIFO, but for live batches: batches commit in
+ * arrival order, and consecutive verified batches merge into one transaction
+ * (group commit). A live batch (a few events, as a peer sends what was just
+ * appended) is verified at once on the loop thread and queued ahead of the
+ * catch-up batches that wait, unless one of them holds an event of the same
+ * origin (per-origin order is kept) or a roster change, and commits in a
+ * transaction of live batches only, so that its folds are not deferred.
  * Large commits defer their folds and id index entries, which then run a
  * step at a time on the same path. After each commit the cached vector (and
  * with it the roster the trust policy uses) is refreshed.
@@ -129,18 +134,69 @@ static void ns__verify_done(uv_work_t *w, int status)
 	ns__try_commit(b->node);
 }
 
+/* Does a batch of @p q hold an event of an origin of @p b? */
+static int ns__shares_origin(const ns__batch *q, const ns__batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		for (size_t k = 0; b->evs[i] && k < q->n; k++)
+			if (q->evs[k] && memcmp(q->evs[k]->origin, b->evs[i]->origin, NS_KEY_BYTES) == 0)
+				return 1;
+	return 0;
+}
+
+/* Does @p q hold a roster change (an event of the roster authority)? Later trust checks follow it. */
+static int ns__holds_authority(const ns_node *n, const ns__batch *q)
+{
+	for (size_t k = 0; n->cfg.has_authority && k < q->n; k++)
+		if (q->evs[k] && memcmp(q->evs[k]->origin, n->cfg.authority, NS_KEY_BYTES) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Where a batch joins the queue: at the tail, or for a live one after the
+ * batches being committed and the live ones before it, if none of the
+ * catch-up batches it passes holds an event of the same origin or of the
+ * roster authority.
+ */
+static ns__batch **ns__queue_slot(ns_node *n, ns__batch *b)
+{
+	ns__batch **at = &n->qhead;
+
+	if (b->live) {
+		for (size_t i = 0; i < n->qinflight && *at; i++)
+			at = &(*at)->next;
+		while (*at && (*at)->live)
+			at = &(*at)->next;
+		for (const ns__batch *q = *at; q; q = q->next)
+			if (ns__shares_origin(q, b) || ns__holds_authority(n, q))
+				return n->qtail ? &n->qtail->next : &n->qhead;
+		return at;
+	}
+	return n->qtail ? &n->qtail->next : &n->qhead;
+}
+
 void ns__commit_enqueue(void *arg, ns__batch *b)
 {
 	ns_node *n = b->node;
+	ns__batch **at;
 
 	(void)arg;
-	if (n->qtail)
-		n->qtail->next = b;
-	else
-		n->qhead = b;
-	n->qtail = b;
+	b->live = b->n <= NS__LIVE_MAX_EVENTS;
+	at = ns__queue_slot(n, b);
+	b->next = *at;
+	*at = b;
+	if (b->next == NULL)
+		n->qtail = b;
 	n->qlen++;
 	b->work.data = b;
+	if (b->live) {
+		/* A few signatures: checked here rather than behind the catch-up batches on the pool. */
+		ns__verify_work(&b->work);
+		b->verified = 1;
+		ns__try_commit(n);
+		return;
+	}
 	n->verifying++;
 	if (uv_queue_work(n->loop, &b->work, ns__verify_work, ns__verify_done) != 0) {
 		n->verifying--;
@@ -231,6 +287,7 @@ static void ns__commit_done(uv_work_t *w, int status)
 	free(j->senders);
 	free(j);
 	n->committing = 0;
+	n->qinflight = 0;
 	ns_store_trim(n->store);
 	if (proofs) /* ns__refresh_vector above saw the quarantine and relayed the proof */
 		ns_log(NS_LOG_WARN, "equivocation detected in %d events from peers", proofs);
@@ -272,7 +329,9 @@ void ns__try_commit(ns_node *n)
 	size_t cap = (size_t)n->cfg.window * n->cfg.batch / 2;
 	if (cap > NS__COMMIT_MAX_EVENTS)
 		cap = NS__COMMIT_MAX_EVENTS;
-	for (ns__batch *b = n->qhead; b && b->verified && (nb == 0 || total + b->n <= cap); b = b->next) {
+	/* Live batches commit apart from catch-up ones: a commit of catch-up size defers its folds. */
+	for (ns__batch *b = n->qhead;
+	     b && b->verified && (nb == 0 || (total + b->n <= cap && b->live == n->qhead->live)); b = b->next) {
 		total += b->n;
 		nb++;
 	}
@@ -292,6 +351,7 @@ void ns__try_commit(ns_node *n)
 	j->node = n;
 	j->first = n->qhead;
 	j->nbatches = nb;
+	n->qinflight = nb;
 	j->n = total;
 	ns__batch *b = n->qhead;
 	for (size_t i = 0; i < nb; i++, b = b->next)
@@ -305,6 +365,7 @@ void ns__try_commit(ns_node *n)
 	n->committing = 1;
 	if (uv_queue_work(n->loop, &j->work, ns__commit_work, ns__commit_done) != 0) {
 		n->committing = 0;
+		n->qinflight = 0;
 		free(j->evs);
 		free(j->res);
 		free(j->covered);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,41 @@ static void ns__on_local_append(void *arg)
 	ns_node *n = arg;
 	if (!n->stopping && ns__refresh_vector(n))
 		ns__pump_all(n);
+}
+
+/*
+ * Appends by another process (the CLI, ns_store_notify): each datagram on
+ * DIR/nomsyncd.notify is one; read them all, then push as for an API append.
+ */
+static void ns__on_notify(uv_poll_t *h, int status, int events)
+{
+	ns_node *n = h->data;
+	char b[16];
+	int got = 0;
+
+	(void)events;
+	if (status < 0)
+		return;
+	while (recv(n->notify_fd, b, sizeof(b), 0) >= 0)
+		got++;
+	n->notifications += (uint64_t)got;
+	if (got)
+		ns__on_local_append(n);
+}
+
+static void ns__notify_start(ns_node *n)
+{
+	ns_diag d;
+
+	ns_diag_clear(&d);
+	if (ns_store_notify_listen(n->cfg.dir, &n->notify_fd, &d) != 0) {
+		ns_log(NS_LOG_WARN, "no append notifications (appends by other processes are sent at the next tick): %s",
+		       d.msg);
+		return;
+	}
+	uv_poll_init(n->loop, &n->notify_poll, n->notify_fd);
+	n->notify_poll.data = n;
+	uv_poll_start(&n->notify_poll, UV_READABLE, ns__on_notify);
 }
 
 /* The node's live state: peers, lag, queue, refusals (ns_http_status_fn). */
@@ -69,6 +105,7 @@ static int ns__status(void *arg, ns_node_status *st)
 	st->roster_changes_applied = n->authority_seq;
 	if (n->nats)
 		ns_nats_status_get(n->nats, &st->nats);
+	st->local_append_notifications = n->notifications;
 	ns_trust_stats trust;
 	if (ns_store_trust_stats(n->store, &trust) == 0) {
 		st->events_incomplete = trust.incomplete;
@@ -304,6 +341,7 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 		return NS_ENOMEM;
 	n->loop = loop;
 	n->cfg = *cfg;
+	n->notify_fd = -1;
 	n->ops = (ns__proto_ops){ ns__transport_send, ns__commit_enqueue, ns__refresh_op };
 	n->ops_arg = n;
 	ns_log_level = cfg->log_level;
@@ -420,6 +458,7 @@ int ns_node_start(ns_node **out, const ns_config *cfg, uv_loop_t *loop, ns_diag 
 		       cfg->nats.url, cfg->nats.stream, cfg->nats.prefix, cfg->nats.prefix,
 		       cfg->nats.consume[0] ? "; consuming " : "", cfg->nats.consume);
 	}
+	ns__notify_start(n);
 	n->started = uv_now(loop);
 	for (size_t i = 0; i < n->npeers; i++)
 		n->peers[i]->dialled_at = n->started;
@@ -444,6 +483,10 @@ void ns_node_stop(ns_node *n)
 	uv_close((uv_handle_t *)&n->sigterm, NULL);
 	uv_close((uv_handle_t *)&n->sigint, NULL);
 	uv_close((uv_handle_t *)&n->sighup, NULL);
+	if (n->notify_fd >= 0) {
+		uv_poll_stop(&n->notify_poll);
+		uv_close((uv_handle_t *)&n->notify_poll, NULL);
+	}
 	ns_http_stop(n->http);
 	/* After the HTTP server: responses waiting for the audit get their callback now (and close). */
 	ns_audit_close(n->audit);
@@ -465,6 +508,7 @@ void ns_node_free(ns_node *n)
 		ns__write_status(n);
 	ns_nats_stop(n->nats); /* before the store closes: its threads use it */
 	ns__transport_close(n);
+	ns_store_notify_unlisten(n->cfg.dir, n->notify_fd);
 	for (size_t i = 0; i < n->npeers; i++) {
 		free(n->peers[i]->their);
 		free(n->peers[i]->told);

@@ -41,6 +41,7 @@
 #define NS__QUEUE_MAX_BATCHES 1024  /* received batches held in memory, all peers (and cfg.ingest_queue bytes) */
 #define NS__COMMIT_MAX_EVENTS 2048  /* events merged into one ingest transaction */
 #define NS__DEFER_MIN_EVENTS 512    /* a commit this large is catch-up: defer its folds */
+#define NS__LIVE_MAX_EVENTS 8       /* a batch this small is live: it commits ahead of catch-up */
 #define NS__FOLD_STEP 96            /* persons per deferred-fold transaction (~15 ms) */
 #define NS__INDEX_STEP 65536        /* deferred id index entries per step (~2.3 MB held) */
 #define NS__MAX_ORIGINS 4096        /* origins in one Hello: far above any roster */
@@ -66,6 +67,7 @@ typedef struct ns__batch {
 	uint8_t *covered; /* per event: authenticated by its run's tip, own signature unchecked */
 	size_t n;
 	int verified;
+	int live;       /* at most NS__LIVE_MAX_EVENTS: queued ahead of catch-up batches (commit.c) */
 	uv_work_t work;
 } ns__batch;
 
@@ -163,6 +165,7 @@ struct ns_node {
 	size_t nvv;
 	ns__batch *qhead, *qtail;
 	size_t qlen;
+	size_t qinflight;     /* batches at the queue's head in the commit running now */
 	size_t qbytes;        /* the queue's memory (ns__batch.bytes), bounded by cfg.ingest_queue */
 	int paused;           /* sockets not watched: the queue is full */
 	int committing;
@@ -194,6 +197,9 @@ struct ns_node {
 	ns_sigcheck_report sig_report; /* of the step that runs */
 	int sig_rc;
 	ns_diag sig_diag;
+	int notify_fd;               /* DIR/nomsyncd.notify (ns_store_notify_listen), or -1 */
+	uv_poll_t notify_poll;
+	uint64_t notifications;      /* datagrams read from it */
 };
 
 /* ---- protocol.c ---------------------------------------------------------- */

@@ -569,20 +569,14 @@ static int ns__frame_encode(const uint8_t *hdr, size_t hlen, const uint8_t *sig,
 	return 0;
 }
 
-int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
-		   int64_t occurred_at, int64_t recorded_at, const char *offender,
-		   const Nomsync__Payload *payload, ns_event **out)
-{
-	return ns_event_build_by(id, seq, prev, occurred_at, recorded_at, offender, NULL, payload, out);
-}
-
-int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
-		      int64_t occurred_at, int64_t recorded_at, const char *offender,
-		      const char *recorded_by, const Nomsync__Payload *payload, ns_event **out)
+/* ns_event_build_by, with the signature left zero unless @p sign. */
+static int ns__build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+		     int64_t occurred_at, int64_t recorded_at, const char *offender, const char *recorded_by,
+		     const Nomsync__Payload *payload, int sign, ns_event **out)
 {
 	static const uint8_t zero[NS_ID_BYTES];
 	Nomsync__EventHeader h = NOMSYNC__EVENT_HEADER__INIT;
-	uint8_t phash[NS_ID_BYTES], sig[NS_SIG_BYTES];
+	uint8_t phash[NS_ID_BYTES], sig[NS_SIG_BYTES] = { 0 };
 	uint8_t *pl = NULL, *hdr = NULL, *raw = NULL;
 	size_t plen, hlen, rlen;
 	int rc;
@@ -627,7 +621,8 @@ int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS
 		return NS_ENOMEM;
 	}
 	nomsync__event_header__pack(&h, hdr);
-	crypto_sign_detached(sig, NULL, hdr, hlen, id->sk);
+	if (sign)
+		crypto_sign_detached(sig, NULL, hdr, hlen, id->sk);
 
 	rc = ns__frame_encode(hdr, hlen, sig, pl, plen, &raw, &rlen);
 	free(hdr);
@@ -637,6 +632,35 @@ int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS
 	rc = ns_event_decode(raw, rlen, out, NULL);
 	free(raw);
 	return rc;
+}
+
+int ns_event_build_by(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+		      int64_t occurred_at, int64_t recorded_at, const char *offender,
+		      const char *recorded_by, const Nomsync__Payload *payload, ns_event **out)
+{
+	return ns__build(id, seq, prev, occurred_at, recorded_at, offender, recorded_by, payload, 1, out);
+}
+
+int ns_event_build(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+		   int64_t occurred_at, int64_t recorded_at, const char *offender,
+		   const Nomsync__Payload *payload, ns_event **out)
+{
+	return ns__build(id, seq, prev, occurred_at, recorded_at, offender, NULL, payload, 1, out);
+}
+
+int ns_event_build_unsigned(const ns_identity *id, uint64_t seq, const uint8_t prev[NS_ID_BYTES],
+			    int64_t occurred_at, int64_t recorded_at, const char *offender,
+			    const char *recorded_by, const Nomsync__Payload *payload, ns_event **out)
+{
+	return ns__build(id, seq, prev, occurred_at, recorded_at, offender, recorded_by, payload, 0, out);
+}
+
+int ns_event_sign(const ns_event *ev, const ns_identity *id, uint8_t sig[NS_SIG_BYTES])
+{
+	if (ev == NULL || id == NULL || memcmp(ev->origin, id->pk, NS_KEY_BYTES) != 0)
+		return NS_EINVAL;
+	crypto_sign_detached(sig, NULL, ev->header, ev->header_len, id->sk);
+	return 0;
 }
 
 int ns_event_encode_erased(const ns_event *ev, uint8_t **out, size_t *out_len)

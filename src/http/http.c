@@ -466,6 +466,10 @@ static void ns__get_metrics(ns__conn *c)
 		fprintf(f, "nomsync_replication_lag_seconds{peer=\"%s\",direction=\"%s\"} %.3f\n", ds.peers[i].site,
 			ds.peers[i].outbound ? "outbound" : "inbound", ds.peers[i].behind_seconds);
 	ns_nats_metrics(f, &ds.nats);
+	fprintf(f, "# HELP nomsync_local_append_notifications_total Appends by other processes notified "
+		   "(ns_store_notify).\n# TYPE nomsync_local_append_notifications_total counter\n"
+		   "nomsync_local_append_notifications_total %llu\n",
+		(unsigned long long)ds.local_append_notifications);
 	ns_status_free(&ds);
 	ns_store_fold_stats(h->store, &fs);
 	fprintf(f, "# HELP nomsync_fold_seconds Time to re-fold one person.\n# TYPE nomsync_fold_seconds histogram\n");

@@ -28,7 +28,7 @@ static json_t *ns__peer_to_json(const ns_peer_status *p)
 
 static json_t *ns__node_to_json(const ns_node_status *st, json_t *peers)
 {
-	json_t *j = json_pack("{s:s,s:I,s:I,s:f,s:s,s:o,s:o,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "site", st->site, "pid",
+	json_t *j = json_pack("{s:s,s:I,s:I,s:f,s:s,s:o,s:o,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "site", st->site, "pid",
 			 (json_int_t)st->pid, "written_at_ms", (json_int_t)st->written_at_ms, "uptime_s",
 			 st->uptime_s, "listen", st->listen, "peers", peers, "vector",
 			 ns_vector_to_json(st->vector, st->nvector), "ingest_queue_batches",
@@ -37,7 +37,8 @@ static json_t *ns__node_to_json(const ns_node_status *st, json_t *peers)
 			 st->appends_held, "folds_pending", (json_int_t)st->folds_pending, "ids_pending",
 			 (json_int_t)st->ids_pending, "roster_changes_applied",
 			 (json_int_t)st->roster_changes_applied, "events_incomplete", (json_int_t)st->events_incomplete,
-			 "events_held", (json_int_t)st->events_held, "held_bytes", (json_int_t)st->held_bytes);
+			 "events_held", (json_int_t)st->events_held, "held_bytes", (json_int_t)st->held_bytes,
+			 "local_append_notifications", (json_int_t)st->local_append_notifications);
 	const ns_nats_status *ns = &st->nats;
 	if (j && ns->enabled &&
 	    json_object_set_new(j, "nats",
@@ -230,7 +231,8 @@ int ns_status_from_json(const json_t *j, ns_node_status *st, ns_diag *d)
 	    (rc = ns__get_u64(j, "", "roster_changes_applied", &st->roster_changes_applied, d)) != 0 ||
 	    (rc = ns__get_u64_opt(j, "", "events_incomplete", &st->events_incomplete, d)) != 0 ||
 	    (rc = ns__get_u64_opt(j, "", "events_held", &st->events_held, d)) != 0 ||
-	    (rc = ns__get_u64_opt(j, "", "held_bytes", &st->held_bytes, d)) != 0)
+	    (rc = ns__get_u64_opt(j, "", "held_bytes", &st->held_bytes, d)) != 0 ||
+	    (rc = ns__get_u64_opt(j, "", "local_append_notifications", &st->local_append_notifications, d)) != 0)
 		return rc;
 	json_t *nj = json_object_get(j, "nats");
 	if (nj != NULL) {

@@ -24,6 +24,7 @@
  *                (unsig), background checks and replacement of bad copies
  *   upgrade.c    events of types this release does not know (unknown,
  *                rejected), the conversion and re-checks of a writable open
+ *   sign.c       signing a run of own events on two cores (append)
  *
  * Conventions: every ns__ function returns 0 or a negative NS_E* code
  * unless it says otherwise; functions taking a transaction neither begin,
@@ -458,6 +459,22 @@ int ns__erasure_event(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8
 int ns__erasure_proof(MDB_txn *txn, ns_store *s, const uint8_t origin[NS_KEY_BYTES]);
 /* Before this site appends event.erased @p in: its target is held and the site may erase it. */
 int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d);
+
+/*
+ * sign.c: a run of own events signed on two cores while it is built
+ */
+
+typedef struct ns__signer ns__signer;
+/*
+ * Start signing evs[0 .. n) (built by ns_event_build_unsigned) into sigs[0 ..
+ * n) as ns__signer_built publishes them.
+ */
+int ns__signer_start(ns__signer **out, const ns_identity *id, ns_event **evs, uint8_t (*sigs)[NS_SIG_BYTES],
+		     size_t n);
+/* evs[0 .. built) are built: they may be signed now. */
+void ns__signer_built(ns__signer *g, size_t built);
+/* After ns__signer_built(g, n): sign what is left, join and free; or, with @p abandon, stop. */
+void ns__signer_finish(ns__signer *g, int abandon);
 
 /*
  * pagecache.c

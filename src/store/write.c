@@ -238,6 +238,71 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 	}
 }
 
+/* An own event the store checks against the events written before it (ns__append_check). */
+static int ns__append_checked(const ns_input *in)
+{
+	return in->type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED || in->type == NOMSYNC__EVENT_TYPE__EVENT_ERASED ||
+	       in->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED;
+}
+
+/* The checks of an own event against the store: the target of a correction, an erasure, a merge cycle. */
+static int ns__append_check(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d)
+{
+	int rc;
+
+	if (in->type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED) {
+		const char *hex = in->payload->event_corrected ? in->payload->event_corrected->target_event_id : NULL;
+		uint8_t tid[NS_ID_BYTES], tlk[NS__LOGKEY];
+		int found = ns_unhex(tid, NS_ID_BYTES, hex) == 0 ? ns__id_find(txn, s, tid, tlk) : NS_ENOTFOUND;
+		if (found == NS_ENOTFOUND)
+			return ns_diag_set(d, NS_EVALID, "target_event_id", "the event to correct is not held by this site");
+		if (found != 0)
+			return found;
+		if (s->id.role != NS_ROLE_HUB && memcmp(tlk, s->id.pk, NS_KEY_BYTES) != 0)
+			return ns_diag_set(d, NS_EROLE, "target_event_id",
+					   "only the emitting site or a hub may correct an event");
+	}
+	if (in->type == NOMSYNC__EVENT_TYPE__EVENT_ERASED && (rc = ns__erasure_append(txn, s, in, d)) != 0)
+		return rc;
+	if (in->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && in->payload->person_merged) {
+		const Nomsync__PersonMerged *m = in->payload->person_merged;
+		if ((rc = ns__merge_cycle(txn, s, m->survivor, m->removed)) > 0)
+			return ns_diag_set(d, NS_EVALID, "removed",
+					   "%s is already merged, directly or through others, into %s: merging %s "
+					   "into it would make a cycle",
+					   m->survivor, m->removed, m->removed);
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * Put @p sig, the signature of @p ev, written by ns__write while it was
+ * zero, into the stored copy (which an erasure may have stripped of its
+ * payload: the signature follows the header in either form).
+ */
+static int ns__put_signature(MDB_txn *txn, ns_store *s, const ns_event *ev, const uint8_t sig[NS_SIG_BYTES])
+{
+	size_t off = (size_t)(ev->signature - ev->raw);
+	uint8_t lk[NS__LOGKEY], *copy;
+	MDB_val k = { NS__LOGKEY, lk }, v;
+	int rc;
+
+	ns__logkey(lk, ev->origin, ev->seq);
+	if ((rc = mdb_get(txn, s->log, &k, &v)) != 0)
+		return ns__mdb(rc);
+	if (v.mv_size < off + NS_SIG_BYTES || memcmp((uint8_t *)v.mv_data, ev->raw, off) != 0)
+		return NS_ECORRUPT;
+	if ((copy = malloc(v.mv_size)) == NULL)
+		return NS_ENOMEM;
+	memcpy(copy, v.mv_data, v.mv_size);
+	memcpy(copy + off, sig, NS_SIG_BYTES);
+	v.mv_data = copy;
+	rc = ns__mdb(mdb_put(txn, s->log, &k, &v, 0));
+	free(copy);
+	return rc;
+}
+
 /* The arguments of ns_store_append, for ns__retry. */
 typedef struct ns__append_args {
 	const ns_input *in;
@@ -255,6 +320,8 @@ static int ns__append_once(ns_store *s, void *arg)
 	uint8_t (*ids)[NS_ID_BYTES] = a->ids;
 	ns_diag *d = a->d;
 	ns__refset touched = { 0 };
+	ns_event **evs = NULL;
+	uint8_t (*sigs)[NS_SIG_BYTES] = NULL;
 	ns_vv_entry vv;
 	MDB_txn *txn;
 	int64_t now = (int64_t)time(NULL);
@@ -313,73 +380,62 @@ static int ns__append_once(ns_store *s, void *arg)
 	}
 	snprintf(vv.site, sizeof(vv.site), "%s", s->id.site);
 	vv.role = s->id.role;
-	for (size_t i = 0; i < n; i++) {
-		ns_event *ev;
-		if (in[i].type == NOMSYNC__EVENT_TYPE__EVENT_CORRECTED) {
-			const char *hex = in[i].payload->event_corrected
-						  ? in[i].payload->event_corrected->target_event_id
-						  : NULL;
-			uint8_t tid[NS_ID_BYTES], tlk[NS__LOGKEY];
-			int found = ns_unhex(tid, NS_ID_BYTES, hex) == 0 ? ns__id_find(txn, s, tid, tlk) : NS_ENOTFOUND;
-			if (found == NS_ENOTFOUND) {
-				if (bad)
-					*bad = i;
-				rc = ns_diag_set(d, NS_EVALID, "target_event_id",
-						 "the event to correct is not held by this site");
-				goto abort;
-			}
-			if (found != 0) {
-				rc = found;
-				goto abort;
-			}
-			if (s->id.role != NS_ROLE_HUB && memcmp(tlk, s->id.pk, NS_KEY_BYTES) != 0) {
-				if (bad)
-					*bad = i;
-				rc = ns_diag_set(d, NS_EROLE, "target_event_id",
-						 "only the emitting site or a hub may correct an event");
-				goto abort;
-			}
-		}
-		if (in[i].type == NOMSYNC__EVENT_TYPE__EVENT_ERASED &&
-		    (rc = ns__erasure_append(txn, s, &in[i], d)) != 0) {
+	if ((evs = calloc(n ? n : 1, sizeof(*evs))) == NULL || (sigs = malloc((n ? n : 1) * NS_SIG_BYTES)) == NULL) {
+		rc = NS_ENOMEM;
+		goto abort;
+	}
+	/*
+	 * In runs that start at an event the store must check against what is
+	 * written before it (ns__append_check) and end before the next one. A
+	 * run is built in order and written with zero signatures while a
+	 * helper thread signs it into sigs (sign.c); after the last run the touched
+	 * persons are re-folded (the fold reads no signature) as the signing
+	 * goes on; then the signatures go into the written events.
+	 */
+	for (size_t i = 0, end; i < n; i = end) {
+		ns__signer *g;
+		for (end = i + 1; end < n && !ns__append_checked(&in[end]); end++)
+			;
+		if ((rc = ns__append_check(txn, s, &in[i], d)) != 0) {
 			if (bad)
 				*bad = i;
 			goto abort;
 		}
-		if (in[i].type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && in[i].payload->person_merged) {
-			const Nomsync__PersonMerged *m = in[i].payload->person_merged;
-			if ((rc = ns__merge_cycle(txn, s, m->survivor, m->removed)) != 0) {
-				if (bad)
-					*bad = i;
-				if (rc > 0)
-					rc = ns_diag_set(d, NS_EVALID, "removed",
-							 "%s is already merged, directly or through others, into "
-							 "%s: merging %s into it would make a cycle",
-							 m->survivor, m->removed, m->removed);
-				goto abort;
-			}
-		}
-		rc = ns_event_build_by(&s->id, vv.seq + 1, vv.head, in[i].occurred_at, now, in[i].offender,
-				       in[i].recorded_by, in[i].payload, &ev);
-		if (rc != 0) {
-			if (bad)
-				*bad = i;
-			ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
+		if ((rc = ns__signer_start(&g, &s->id, evs + i, sigs + i, end - i)) != 0)
 			goto abort;
+		for (size_t k = i; k < end && rc == 0; k++) {
+			rc = ns_event_build_unsigned(&s->id, vv.seq + 1, vv.head, in[k].occurred_at, now,
+						     in[k].offender, in[k].recorded_by, in[k].payload, &evs[k]);
+			if (rc != 0) {
+				if (bad)
+					*bad = k;
+				ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
+				break;
+			}
+			vv.seq = evs[k]->seq;
+			memcpy(vv.head, evs[k]->id, NS_ID_BYTES);
+			ns__signer_built(g, k + 1 - i);
+			rc = ns__write(txn, s, evs[k], &touched, 0);
 		}
-		rc = ns__write(txn, s, ev, &touched, 0);
-		if (rc == 0) {
-			vv.seq = ev->seq;
-			memcpy(vv.head, ev->id, NS_ID_BYTES);
+		if (rc == 0 && end == n)
+			rc = ns__refold(txn, s, &touched);
+		ns__signer_finish(g, rc != 0);
+		for (size_t k = i; k < end && rc == 0; k++) {
+			rc = ns__put_signature(txn, s, evs[k], sigs[k]);
 			if (ids)
-				memcpy(ids[i], ev->id, NS_ID_BYTES);
+				memcpy(ids[k], evs[k]->id, NS_ID_BYTES);
+			ns_event_free(evs[k]);
+			evs[k] = NULL;
 		}
-		ns_event_free(ev);
 		if (rc != 0)
 			goto abort;
 	}
+	free(evs);
+	evs = NULL;
+	free(sigs);
+	sigs = NULL;
 	if ((rc = ns__vv_put(txn, s, &vv)) != 0 || (rc = ns__counter_add(txn, s, "appended", n)) != 0 ||
-	    (rc = ns__refold(txn, s, &touched)) != 0)
+	    (n == 0 && (rc = ns__refold(txn, s, &touched)) != 0))
 		goto abort;
 	{
 		int mrc = mdb_txn_commit(txn);
@@ -393,6 +449,10 @@ static int ns__append_once(ns_store *s, void *arg)
 abort:
 	mdb_txn_abort(txn);
 	free(touched.ref);
+	for (size_t i = 0; evs && i < n; i++)
+		ns_event_free(evs[i]);
+	free(evs);
+	free(sigs);
 	if (rc == NS_EMAPFULL)
 		ns_diag_set(d, rc, "store", "nothing was written: the store's map or the disk is full");
 	return rc;
