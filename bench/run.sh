@@ -285,7 +285,7 @@ R[store.bytes]=$(du -s -B1 "$WORK/B" | cut -f1) # blocks allocated: the map's ta
 rm -rf "$WORK/A" "$WORK/B"
 
 # ---- 5. peer comparison ------------------------------------------------------------
-HC_NOTE=
+HC_NOTE= JS_NOTE=
 if [ "$CMP_N" -gt 0 ]; then
 	say "replication of $CMP_N events of 400 bytes: nomsync"
 	mkdir -p "$WORK/gen-cmp"
@@ -318,10 +318,24 @@ if [ "$CMP_N" -gt 0 ]; then
 	else
 		HC_NOTE="comparison skipped (--no-hypercore)"
 	fi
+	# The second peer: JetStream mirroring CMP_N x 400 B from a hub server to a leaf-node server.
+	if command -v nats-server >/dev/null && [ -x "$BUILD/bench/nomsync-nats-bench" ]; then
+		say "replication of $CMP_N messages of 400 bytes: NATS JetStream mirror, hub -> leaf"
+		if bash "$ROOT/bench/jetstream-mirror.sh" --build "$BUILD" --work "$WORK" --ports $((BASE + 4)) \
+			"$CMP_N" >"$WORK/out.jetstream"; then
+			while read -r k v; do R[$k]=$v; done <"$WORK/out.jetstream"
+		else
+			JS_NOTE="JetStream mirror run failed; comparison skipped"
+		fi
+	else
+		JS_NOTE="nats-server or nomsync-nats-bench missing; comparison skipped"
+	fi
 else
 	HC_NOTE="comparison skipped in --quick mode"
+	JS_NOTE="comparison skipped in --quick mode"
 fi
 [ -z "$HC_NOTE" ] || echo "  .. $HC_NOTE" >&2
+[ -z "$JS_NOTE" ] || echo "  .. $JS_NOTE" >&2
 
 # ---- 6. the table -----------------------------------------------------------------------
 ROWS=()
@@ -421,6 +435,13 @@ if [ -n "${R[hypercore.rate]:-}" ]; then
 else
 	row "nomsync / Hypercore" "skipped" "" "" ">= 3 x" "${HC_NOTE:-skipped}"
 fi
+if [ -n "${R[jetstream.mirror_rate]:-}" ]; then
+	row "JetStream 2.9 mirror hub -> leaf, $CMP_N x 400 B" "$(fmt "${R[jetstream.mirror_rate]}") msg/s" "" "" "" ""
+	row "nomsync / JetStream mirror" "$(ratio "${R[cmp.rate]} / ${R[jetstream.mirror_rate]}") x" "" "" ">= 0.5 x" \
+		"$(judge "replication vs JetStream mirror" "${R[cmp.rate]} >= 0.5 * ${R[jetstream.mirror_rate]}")"
+else
+	row "nomsync / JetStream mirror" "skipped" "" "" ">= 0.5 x" "${JS_NOTE:-skipped}"
+fi
 
 ELAPSED=$((SECONDS - T_START))
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -447,6 +468,7 @@ echo "extrapolated to a regional hub bootstrapping 100M events: $(fmt "$(calc "$
 	[ -z "${R[catchup.checked_seconds]:-}" ] || echo ", every signature checked in $(fmt "$(calc "${R[catchup.checked_seconds]} / $NCAT * $H / 60")") min");" \
 	"start-up was $(fmt "$(calc "${R[startup.median_s]} * 1000")") ms at $NCAT events"
 [ -z "$HC_NOTE" ] || echo "$HC_NOTE"
+[ -z "$JS_NOTE" ] || echo "JetStream: $JS_NOTE"
 if [ -s "$WORK/misses" ]; then
 	echo "targets missed: $(wc -l <"$WORK/misses"): $(paste -sd, "$WORK/misses" | sed 's/,/, /g')"
 else
