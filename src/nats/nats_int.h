@@ -86,6 +86,16 @@ struct ns_nats {
 	char events_stream[64], views_stream[80];
 };
 
+/* A growing text buffer (envelope.c); a failed allocation sticks until the next envelope. */
+typedef struct ns__ntext {
+	char *p;
+	size_t len, cap;
+	int failed;
+} ns__ntext;
+
+/* ns_nats_envelope written into @p t (reused: its text is replaced). @return 0 or NS_ENOMEM */
+int ns__nats_envelope_to(ns__ntext *t, const ns_event *ev, int64_t published_at);
+
 /* Log a line (printf format) at NS_LOG_* @p level. */
 void ns__nats_log(ns_nats *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Sleep up to @p ms on the condition (returns early when signalled or stopping). Called with lock held. */

@@ -279,6 +279,7 @@ typedef struct ns__part {
 	int64_t now;
 	int rc;
 	char subj[256];
+	ns__ntext text; /* the envelope being written (its buffer reused) */
 } ns__part;
 
 static int ns__on_event(void *arg, const ns_event *ev)
@@ -287,19 +288,17 @@ static int ns__on_event(void *arg, const ns_event *ev)
 	const char *tname = ns_type_name(ev->type);
 	char id[2 * NS_ID_BYTES + 1];
 	natsMsg *m = NULL;
-	size_t len;
-	char *text;
 
 	if (ev->seq >= pt->end)
 		return 1; /* past this share (revoked events were passed over) */
-	if ((text = ns_nats_envelope(ev, pt->now, &len)) == NULL)
+	if (ns__nats_envelope_to(&pt->text, ev, pt->now) != 0)
 		return pt->rc = NS_ENOMEM;
 	if (tname)
 		snprintf(pt->subj, sizeof(pt->subj), "%s.event.%s", pt->p->n->conf.prefix, tname);
 	else
 		snprintf(pt->subj, sizeof(pt->subj), "%s.event.type-%u", pt->p->n->conf.prefix, (unsigned)ev->type);
 	ns_hex(id, ev->id, NS_ID_BYTES);
-	if (natsMsg_Create(&m, pt->subj, NULL, text, (int)len) != NATS_OK ||
+	if (natsMsg_Create(&m, pt->subj, NULL, pt->text.p, (int)pt->text.len) != NATS_OK ||
 	    natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK ||
 	    natsMsgHeader_Set(m, "Nomsync-Batch", pt->p->cur_text) != NATS_OK) {
 		natsMsg_Destroy(m);
@@ -308,7 +307,6 @@ static int ns__on_event(void *arg, const ns_event *ev)
 		pt->slot[ev->seq - pt->start] = m;
 		pt->last = ev->seq;
 	}
-	free(text);
 	return pt->rc;
 }
 
@@ -379,6 +377,8 @@ static void ns__pool_stop(ns__pub *p)
 	pthread_cond_destroy(&p->pool_done);
 	pthread_cond_destroy(&p->pool_go);
 	pthread_mutex_destroy(&p->pool_lock);
+	for (size_t i = 0; i < NS__NATS_ENCODERS; i++)
+		free(p->parts[i].text.p);
 	free(p->parts);
 }
 
