@@ -53,12 +53,15 @@ typedef struct ns__nbatch {
 	int final;         /* views: the pass's last batch (then V := the pass's snapshot) */
 } ns__nbatch;
 
-/* A view pass in progress. */
+/* A view pass in progress: first its refs are collected, a chunk of events at a time, then published. */
 typedef struct ns__vpass {
 	int active;
+	int collecting;    /* still reading the events' refs */
+	size_t ci;         /* collecting: the snapshot's origin being read */
+	uint64_t cfrom;    /* collecting: its events up to this seq are read */
 	ns__nvec snap;     /* the acknowledged events it covers */
 	char (*refs)[NS_REF_MAX];
-	size_t nrefs, next;
+	size_t nrefs, cap, nsorted, next; /* nsorted: refs sorted and unique at the last pruning */
 	uint64_t batch_no; /* its batch in flight, 0 if none */
 } ns__vpass;
 

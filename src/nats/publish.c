@@ -493,68 +493,25 @@ static int ns__ref_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-static int ns__add_ref(ns__vpass *vp, const char *ref, size_t *cap)
+static int ns__add_ref(ns__vpass *vp, const char *ref)
 {
 	if (ref == NULL || ref[0] == '\0' || strcmp(ref, NS_ROSTER_REF) == 0 || strlen(ref) >= NS_REF_MAX)
 		return 0;
-	if (vp->nrefs == *cap) {
-		size_t c = *cap ? *cap * 2 : 1024;
+	if (vp->nrefs == vp->cap) {
+		size_t c = vp->cap ? vp->cap * 2 : 1024;
 		char(*r)[NS_REF_MAX] = realloc(vp->refs, c * sizeof(*r));
 		if (r == NULL)
 			return NS_ENOMEM;
 		vp->refs = r;
-		*cap = c;
+		vp->cap = c;
 	}
 	snprintf(vp->refs[vp->nrefs++], NS_REF_MAX, "%s", ref);
 	return 0;
 }
 
-typedef struct ns__refread {
-	ns__vpass *vp;
-	size_t cap;
-	uint64_t last;
-} ns__refread;
-
-/* The refs whose person an event changes: its offender, and the other refs of a merge or identifier. */
-static int ns__on_ref(void *arg, const ns_event *ev)
+/* Sort the pass's refs and drop the repeated ones. */
+static void ns__prune_refs(ns__vpass *vp)
 {
-	ns__refread *r = arg;
-	const Nomsync__Payload *pl = ev->payload;
-	int rc = ns__add_ref(r->vp, ev->offender, &r->cap);
-
-	r->last = ev->seq;
-	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && pl->person_merged)
-		rc = ns__add_ref(r->vp, pl->person_merged->removed, &r->cap);
-	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_UNMERGED && pl->person_unmerged)
-		rc = ns__add_ref(r->vp, pl->person_unmerged->removed, &r->cap);
-	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && pl->person_identifier_added)
-		rc = ns__add_ref(r->vp, pl->person_identifier_added->value, &r->cap);
-	return rc;
-}
-
-/* Start a view pass over the events acknowledged since the last one: collect their refs. */
-static int ns__pass_start(ns__pub *p)
-{
-	ns__vpass *vp = &p->pass;
-	ns__refread r = { vp, 0, 0 };
-	int rc = 0;
-
-	memset(vp, 0, sizeof(*vp));
-	if ((rc = ns__vcopy(&vp->snap, &p->acked)) != 0)
-		goto fail;
-	for (size_t i = 0; i < vp->snap.n && !p->n->stop; i++) {
-		uint64_t from = ns__vget(&p->viewed, vp->snap.v[i].origin), to = vp->snap.v[i].seq;
-		while (from < to && !p->n->stop) {
-			size_t max = to - from < NS__NATS_READ_MAX ? (size_t)(to - from) : NS__NATS_READ_MAX;
-			r.last = from;
-			if ((rc = ns_store_read_range(p->n->store, vp->snap.v[i].origin, from + 1, max, (size_t)8 << 20,
-						      ns__on_ref, &r)) != 0)
-				goto fail;
-			if (r.last == from)
-				break; /* the rest is revoked */
-			from = r.last;
-		}
-	}
 	if (vp->nrefs > 1) {
 		size_t w = 1;
 		qsort(vp->refs, vp->nrefs, NS_REF_MAX, ns__ref_cmp);
@@ -563,12 +520,85 @@ static int ns__pass_start(ns__pub *p)
 				memmove(vp->refs[w++], vp->refs[i], NS_REF_MAX);
 		vp->nrefs = w;
 	}
-	vp->active = 1;
-	return 0;
-fail:
-	ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot read events for their views: %s", ns_strerror(rc));
-	ns__pass_end(vp);
+	vp->nsorted = vp->nrefs;
+}
+
+typedef struct ns__refread {
+	ns__vpass *vp;
+	uint64_t last;
+} ns__refread;
+
+/* The refs whose person an event changes: its offender, and the other refs of a merge or identifier. */
+static int ns__on_ref(void *arg, const ns_event *ev)
+{
+	ns__refread *r = arg;
+	const Nomsync__Payload *pl = ev->payload;
+	int rc = ns__add_ref(r->vp, ev->offender);
+
+	r->last = ev->seq;
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && pl->person_merged)
+		rc = ns__add_ref(r->vp, pl->person_merged->removed);
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_UNMERGED && pl->person_unmerged)
+		rc = ns__add_ref(r->vp, pl->person_unmerged->removed);
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && pl->person_identifier_added)
+		rc = ns__add_ref(r->vp, pl->person_identifier_added->value);
 	return rc;
+}
+
+/* Start a view pass over the events acknowledged since the last one (ns__pass_collect reads them). */
+static int ns__pass_start(ns__pub *p)
+{
+	ns__vpass *vp = &p->pass;
+	int rc;
+
+	memset(vp, 0, sizeof(*vp));
+	if ((rc = ns__vcopy(&vp->snap, &p->acked)) != 0) {
+		ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot start a view pass: %s", ns_strerror(rc));
+		ns__pass_end(vp);
+		return rc;
+	}
+	vp->active = 1;
+	vp->collecting = 1;
+	vp->cfrom = vp->snap.n ? ns__vget(&p->viewed, vp->snap.v[0].origin) : 0;
+	return 0;
+}
+
+/*
+ * Collect the refs of the pass's next events, at most one read's worth, so
+ * that events keep being published meanwhile (a catch-up's pass reads every
+ * event); when all are read, the refs are sorted and collecting ends.
+ */
+static void ns__pass_collect(ns__pub *p)
+{
+	ns__vpass *vp = &p->pass;
+	ns__refread r = { vp, 0 };
+	int rc;
+
+	while (vp->ci < vp->snap.n) {
+		uint64_t to = vp->snap.v[vp->ci].seq;
+		if (vp->cfrom < to) {
+			size_t max = to - vp->cfrom < NS__NATS_READ_MAX ? (size_t)(to - vp->cfrom) : NS__NATS_READ_MAX;
+			r.last = vp->cfrom;
+			if ((rc = ns_store_read_range(p->n->store, vp->snap.v[vp->ci].origin, vp->cfrom + 1, max,
+						      (size_t)8 << 20, ns__on_ref, &r)) != 0) {
+				ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot read events for their views: %s",
+					     ns_strerror(rc));
+				ns__pass_end(vp);
+				return;
+			}
+			if (r.last != vp->cfrom) {
+				vp->cfrom = r.last;
+				if (vp->nrefs >= 2 * vp->nsorted + 8192)
+					ns__prune_refs(vp); /* keeps the memory near the persons' count */
+				return;
+			}
+			/* the rest is revoked */
+		}
+		if (++vp->ci < vp->snap.n)
+			vp->cfrom = ns__vget(&p->viewed, vp->snap.v[vp->ci].origin);
+	}
+	ns__prune_refs(vp);
+	vp->collecting = 0;
 }
 
 /* Publish the next chunk of the pass's views as one batch (the last one carries the snapshot). */
@@ -814,7 +844,10 @@ void *ns__nats_publisher(void *arg)
 			p.last_view = now;
 			ns__pass_start(&p);
 		}
-		if (!p.resetting && p.pass.active && p.pass.batch_no == 0 && p.pass.next <= p.pass.nrefs)
+		if (!p.resetting && p.pass.active && p.pass.collecting) {
+			ns__pass_collect(&p);
+			sent = 1;
+		} else if (!p.resetting && p.pass.active && p.pass.batch_no == 0 && p.pass.next <= p.pass.nrefs)
 			sent |= ns__pass_step(&p);
 		pthread_rwlock_unlock(&n->store_lock);
 		if (!sent) {
