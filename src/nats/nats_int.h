@@ -7,7 +7,8 @@
  *   envelope.c  the outbound envelope and the dead letter (pure)
  *   map.c       the inbound mapping (pure)
  *
- * Locks: lock guards the batch queue, the counters and connected (the
+ * Locks: lock guards the batch queue, the map of messages in flight, the
+ * counters and connected (the
  * acknowledgement handler runs on a libnats thread); store_lock is held
  * for reading around every store call of the module's threads, and for
  * writing by ns_nats_pause.
@@ -86,6 +87,12 @@ struct ns_nats {
 	size_t qcap, qhead, qlen;
 	uint64_t next_no;
 	size_t inflight; /* messages published, not yet settled */
+	/* each message in flight -> its batch number (open addressing, linear probing; lock held) */
+	struct ns__nslot {
+		natsMsg *m;
+		uint64_t no;
+	} *map;
+	size_t mapcap, maplen;
 	char events_stream[64], views_stream[80];
 };
 

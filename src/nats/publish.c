@@ -123,16 +123,81 @@ static ns__nbatch *ns__batch_new(ns_nats *n, int kind)
 	return b;
 }
 
+/* ---- messages in flight -> their batches (lock held) ------------------------------ */
+
+static size_t ns__slot_of(const ns_nats *n, const natsMsg *m)
+{
+	uint64_t x = (uint64_t)(uintptr_t)m;
+	x ^= x >> 29;
+	x *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(x >> 32) & (n->mapcap - 1);
+}
+
+static void ns__map_put(ns_nats *n, natsMsg *m, uint64_t no)
+{
+	size_t i = ns__slot_of(n, m);
+	while (n->map[i].m != NULL)
+		i = (i + 1) & (n->mapcap - 1);
+	n->map[i].m = m;
+	n->map[i].no = no;
+	n->maplen++;
+}
+
+/* Room for @p more entries at a load of at most one half. */
+static int ns__map_reserve(ns_nats *n, size_t more)
+{
+	size_t cap = n->mapcap ? n->mapcap : 1024;
+	while (2 * (n->maplen + more) > cap)
+		cap *= 2;
+	if (cap == n->mapcap)
+		return 0;
+	struct ns__nslot *old = n->map, *map = calloc(cap, sizeof(*map));
+	size_t oldcap = n->mapcap;
+	if (map == NULL)
+		return NS_ENOMEM;
+	n->map = map;
+	n->mapcap = cap;
+	n->maplen = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].m)
+			ns__map_put(n, old[i].m, old[i].no);
+	free(old);
+	return 0;
+}
+
+/* Take @p m out of the map: 1 and its batch number in *no, or 0 if it is not there. */
+static int ns__map_take(ns_nats *n, const natsMsg *m, uint64_t *no)
+{
+	size_t mask = n->mapcap - 1, i, j;
+
+	if (n->mapcap == 0)
+		return 0;
+	for (i = ns__slot_of(n, m); n->map[i].m != m; i = (i + 1) & mask)
+		if (n->map[i].m == NULL)
+			return 0;
+	*no = n->map[i].no;
+	/* Backward-shift deletion: move up the entries of the run that would no longer be found. */
+	for (j = (i + 1) & mask; n->map[j].m != NULL; j = (j + 1) & mask) {
+		size_t home = ns__slot_of(n, n->map[j].m);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			n->map[i] = n->map[j];
+			i = j;
+		}
+	}
+	n->map[i].m = NULL;
+	n->maplen--;
+	return 1;
+}
+
 void ns__nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
 	ns_nats *n = closure;
-	const char *no = NULL;
+	uint64_t no = 0;
 
 	(void)js;
 	(void)pa;
-	natsMsgHeader_Get(msg, "Nomsync-Batch", &no);
 	pthread_mutex_lock(&n->lock);
-	ns__nbatch *b = no ? ns__batch_find(n, strtoull(no, NULL, 10)) : NULL;
+	ns__nbatch *b = ns__map_take(n, msg, &no) ? ns__batch_find(n, no) : NULL;
 	if (b != NULL && b->pending > 0) {
 		b->pending--;
 		n->inflight--;
@@ -167,7 +232,6 @@ typedef struct ns__pub {
 	/* the batch being published, and its messages made ready (ns__add, ns__flush) */
 	ns__nbatch *cur;
 	uint64_t cur_no;
-	char cur_text[24]; /* cur_no as text: the Nomsync-Batch header */
 	natsMsg **ready;
 	size_t nready, capready;
 	/* encoders: the batch's seqs split among this thread and nworkers helpers */
@@ -202,8 +266,7 @@ static int ns__add(ns__pub *p, const char *subj, const char *data, size_t len, c
 		p->capready = cap;
 	}
 	if (natsMsg_Create(&m, subj, NULL, data, (int)len) != NATS_OK ||
-	    (id && natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK) ||
-	    natsMsgHeader_Set(m, "Nomsync-Batch", p->cur_text) != NATS_OK) {
+	    (id && natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK)) {
 		natsMsg_Destroy(m);
 		return NS_ENOMEM;
 	}
@@ -212,7 +275,7 @@ static int ns__add(ns__pub *p, const char *subj, const char *data, size_t len, c
 }
 
 /*
- * Publish the ready messages (counted as pending first, under one lock);
+ * Publish the ready messages (counted as pending and mapped to the batch first, under one lock);
  * one that libnats does not take is never acknowledged: it and the rest
  * are uncounted and the batch fails.
  */
@@ -222,19 +285,26 @@ static int ns__flush(ns__pub *p)
 	size_t i = 0, count = p->nready;
 
 	pthread_mutex_lock(&n->lock);
+	int room = ns__map_reserve(n, count) == 0;
+	for (size_t j = 0; room && j < count; j++)
+		ns__map_put(n, p->ready[j], p->cur_no);
 	p->cur->pending += count;
 	p->cur->msgs += count;
 	n->inflight += count;
 	pthread_mutex_unlock(&n->lock);
-	for (; i < count; i++)
+	for (; room && i < count; i++)
 		if (js_PublishMsgAsync(n->js_pub, &p->ready[i], &p->po) != NATS_OK)
 			break;
-	for (size_t j = i; j < count; j++)
-		natsMsg_Destroy(p->ready[j]);
 	p->nready = 0;
 	if (i == count)
 		return 0;
 	pthread_mutex_lock(&n->lock);
+	for (size_t j = i; j < count; j++) {
+		uint64_t no;
+		if (room)
+			ns__map_take(n, p->ready[j], &no);
+		natsMsg_Destroy(p->ready[j]);
+	}
 	ns__nbatch *b = ns__batch_find(n, p->cur_no);
 	b->pending -= count - i;
 	n->inflight -= count - i;
@@ -251,7 +321,6 @@ static int ns__begin(ns__pub *p, int kind)
 	p->cur = ns__batch_new(p->n, kind);
 	p->cur_no = p->cur ? p->cur->no : 0;
 	pthread_mutex_unlock(&p->n->lock);
-	snprintf(p->cur_text, sizeof(p->cur_text), "%llu", (unsigned long long)p->cur_no);
 	return p->cur ? 0 : NS_EAGAIN;
 }
 
@@ -299,8 +368,7 @@ static int ns__on_event(void *arg, const ns_event *ev)
 		snprintf(pt->subj, sizeof(pt->subj), "%s.event.type-%u", pt->p->n->conf.prefix, (unsigned)ev->type);
 	ns_hex(id, ev->id, NS_ID_BYTES);
 	if (natsMsg_Create(&m, pt->subj, NULL, pt->text.p, (int)pt->text.len) != NATS_OK ||
-	    natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK ||
-	    natsMsgHeader_Set(m, "Nomsync-Batch", pt->p->cur_text) != NATS_OK) {
+	    natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK) {
 		natsMsg_Destroy(m);
 		pt->rc = NS_ENOMEM;
 	} else {
