@@ -133,14 +133,16 @@ static size_t ns__slot_of(const ns_nats *n, const natsMsg *m)
 	return (size_t)(x >> 32) & (n->mapcap - 1);
 }
 
+/* Map @p m to batch @p no (replacing an entry of the same address: that message is gone). */
 static void ns__map_put(ns_nats *n, natsMsg *m, uint64_t no)
 {
 	size_t i = ns__slot_of(n, m);
-	while (n->map[i].m != NULL)
+	while (n->map[i].m != NULL && n->map[i].m != m)
 		i = (i + 1) & (n->mapcap - 1);
+	if (n->map[i].m == NULL)
+		n->maplen++;
 	n->map[i].m = m;
 	n->map[i].no = no;
-	n->maplen++;
 }
 
 /* Room for @p more entries at a load of at most one half. */
