@@ -128,13 +128,17 @@ void ns_time_format(char out[21], int64_t t)
 	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 	int64_t secs = t - days * 86400;
 	int y, m, d;
-	char tmp[64];
 
 	ns_date_to_civil((int32_t)days, &y, &m, &d);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ", y % 10000, m, d,
-		 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
-	memcpy(out, tmp, 20);
-	out[20] = '\0';
+	/* Written digit by digit: snprintf was a third of the cost of an outbound NATS envelope. */
+	int v[6] = { y % 10000, m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60) };
+	memcpy(out, "0000-00-00T00:00:00Z", 21);
+	for (int i = 0; i < 4; i++, v[0] /= 10)
+		out[3 - i] = (char)('0' + v[0] % 10);
+	for (int i = 1; i < 6; i++) {
+		out[3 + 3 * i - 1] = (char)('0' + v[i] / 10);
+		out[3 + 3 * i] = (char)('0' + v[i] % 10);
+	}
 }
 
 static int ns__digits(const char *s, int n)

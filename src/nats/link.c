@@ -304,5 +304,6 @@ void ns_nats_stop(ns_nats *n)
 	pthread_cond_destroy(&n->cond);
 	pthread_mutex_destroy(&n->lock);
 	free(n->q);
+	free(n->map);
 	free(n);
 }

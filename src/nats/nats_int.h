@@ -7,7 +7,8 @@
  *   envelope.c  the outbound envelope and the dead letter (pure)
  *   map.c       the inbound mapping (pure)
  *
- * Locks: lock guards the batch queue, the counters and connected (the
+ * Locks: lock guards the batch queue, the map of messages in flight, the
+ * counters and connected (the
  * acknowledgement handler runs on a libnats thread); store_lock is held
  * for reading around every store call of the module's threads, and for
  * writing by ns_nats_pause.
@@ -53,12 +54,15 @@ typedef struct ns__nbatch {
 	int final;         /* views: the pass's last batch (then V := the pass's snapshot) */
 } ns__nbatch;
 
-/* A view pass in progress. */
+/* A view pass in progress: first its refs are collected, a chunk of events at a time, then published. */
 typedef struct ns__vpass {
 	int active;
+	int collecting;    /* still reading the events' refs */
+	size_t ci;         /* collecting: the snapshot's origin being read */
+	uint64_t cfrom;    /* collecting: its events up to this seq are read */
 	ns__nvec snap;     /* the acknowledged events it covers */
 	char (*refs)[NS_REF_MAX];
-	size_t nrefs, next;
+	size_t nrefs, cap, nsorted, next; /* nsorted: refs sorted and unique at the last pruning */
 	uint64_t batch_no; /* its batch in flight, 0 if none */
 } ns__vpass;
 
@@ -83,8 +87,24 @@ struct ns_nats {
 	size_t qcap, qhead, qlen;
 	uint64_t next_no;
 	size_t inflight; /* messages published, not yet settled */
+	/* each message in flight -> its batch number (open addressing, linear probing; lock held) */
+	struct ns__nslot {
+		natsMsg *m;
+		uint64_t no;
+	} *map;
+	size_t mapcap, maplen;
 	char events_stream[64], views_stream[80];
 };
+
+/* A growing text buffer (envelope.c); a failed allocation sticks until the next envelope. */
+typedef struct ns__ntext {
+	char *p;
+	size_t len, cap;
+	int failed;
+} ns__ntext;
+
+/* ns_nats_envelope written into @p t (reused: its text is replaced). @return 0 or NS_ENOMEM */
+int ns__nats_envelope_to(ns__ntext *t, const ns_event *ev, int64_t published_at);
 
 /* Log a line (printf format) at NS_LOG_* @p level. */
 void ns__nats_log(ns_nats *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

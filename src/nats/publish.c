@@ -123,16 +123,83 @@ static ns__nbatch *ns__batch_new(ns_nats *n, int kind)
 	return b;
 }
 
+/* ---- messages in flight -> their batches (lock held) ------------------------------ */
+
+static size_t ns__slot_of(const ns_nats *n, const natsMsg *m)
+{
+	uint64_t x = (uint64_t)(uintptr_t)m;
+	x ^= x >> 29;
+	x *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(x >> 32) & (n->mapcap - 1);
+}
+
+/* Map @p m to batch @p no (replacing an entry of the same address: that message is gone). */
+static void ns__map_put(ns_nats *n, natsMsg *m, uint64_t no)
+{
+	size_t i = ns__slot_of(n, m);
+	while (n->map[i].m != NULL && n->map[i].m != m)
+		i = (i + 1) & (n->mapcap - 1);
+	if (n->map[i].m == NULL)
+		n->maplen++;
+	n->map[i].m = m;
+	n->map[i].no = no;
+}
+
+/* Room for @p more entries at a load of at most one half. */
+static int ns__map_reserve(ns_nats *n, size_t more)
+{
+	size_t cap = n->mapcap ? n->mapcap : 1024;
+	while (2 * (n->maplen + more) > cap)
+		cap *= 2;
+	if (cap == n->mapcap)
+		return 0;
+	struct ns__nslot *old = n->map, *map = calloc(cap, sizeof(*map));
+	size_t oldcap = n->mapcap;
+	if (map == NULL)
+		return NS_ENOMEM;
+	n->map = map;
+	n->mapcap = cap;
+	n->maplen = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i].m)
+			ns__map_put(n, old[i].m, old[i].no);
+	free(old);
+	return 0;
+}
+
+/* Take @p m out of the map: 1 and its batch number in *no, or 0 if it is not there. */
+static int ns__map_take(ns_nats *n, const natsMsg *m, uint64_t *no)
+{
+	size_t mask = n->mapcap - 1, i, j;
+
+	if (n->mapcap == 0)
+		return 0;
+	for (i = ns__slot_of(n, m); n->map[i].m != m; i = (i + 1) & mask)
+		if (n->map[i].m == NULL)
+			return 0;
+	*no = n->map[i].no;
+	/* Backward-shift deletion: move up the entries of the run that would no longer be found. */
+	for (j = (i + 1) & mask; n->map[j].m != NULL; j = (j + 1) & mask) {
+		size_t home = ns__slot_of(n, n->map[j].m);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			n->map[i] = n->map[j];
+			i = j;
+		}
+	}
+	n->map[i].m = NULL;
+	n->maplen--;
+	return 1;
+}
+
 void ns__nats_on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
 	ns_nats *n = closure;
-	const char *no = NULL;
+	uint64_t no = 0;
 
 	(void)js;
 	(void)pa;
-	natsMsgHeader_Get(msg, "Nomsync-Batch", &no);
 	pthread_mutex_lock(&n->lock);
-	ns__nbatch *b = no ? ns__batch_find(n, strtoull(no, NULL, 10)) : NULL;
+	ns__nbatch *b = ns__map_take(n, msg, &no) ? ns__batch_find(n, no) : NULL;
 	if (b != NULL && b->pending > 0) {
 		b->pending--;
 		n->inflight--;
@@ -167,7 +234,6 @@ typedef struct ns__pub {
 	/* the batch being published, and its messages made ready (ns__add, ns__flush) */
 	ns__nbatch *cur;
 	uint64_t cur_no;
-	char cur_text[24]; /* cur_no as text: the Nomsync-Batch header */
 	natsMsg **ready;
 	size_t nready, capready;
 	/* encoders: the batch's seqs split among this thread and nworkers helpers */
@@ -202,8 +268,7 @@ static int ns__add(ns__pub *p, const char *subj, const char *data, size_t len, c
 		p->capready = cap;
 	}
 	if (natsMsg_Create(&m, subj, NULL, data, (int)len) != NATS_OK ||
-	    (id && natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK) ||
-	    natsMsgHeader_Set(m, "Nomsync-Batch", p->cur_text) != NATS_OK) {
+	    (id && natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK)) {
 		natsMsg_Destroy(m);
 		return NS_ENOMEM;
 	}
@@ -212,7 +277,7 @@ static int ns__add(ns__pub *p, const char *subj, const char *data, size_t len, c
 }
 
 /*
- * Publish the ready messages (counted as pending first, under one lock);
+ * Publish the ready messages (counted as pending and mapped to the batch first, under one lock);
  * one that libnats does not take is never acknowledged: it and the rest
  * are uncounted and the batch fails.
  */
@@ -222,19 +287,26 @@ static int ns__flush(ns__pub *p)
 	size_t i = 0, count = p->nready;
 
 	pthread_mutex_lock(&n->lock);
+	int room = ns__map_reserve(n, count) == 0;
+	for (size_t j = 0; room && j < count; j++)
+		ns__map_put(n, p->ready[j], p->cur_no);
 	p->cur->pending += count;
 	p->cur->msgs += count;
 	n->inflight += count;
 	pthread_mutex_unlock(&n->lock);
-	for (; i < count; i++)
+	for (; room && i < count; i++)
 		if (js_PublishMsgAsync(n->js_pub, &p->ready[i], &p->po) != NATS_OK)
 			break;
-	for (size_t j = i; j < count; j++)
-		natsMsg_Destroy(p->ready[j]);
 	p->nready = 0;
 	if (i == count)
 		return 0;
 	pthread_mutex_lock(&n->lock);
+	for (size_t j = i; j < count; j++) {
+		uint64_t no;
+		if (room)
+			ns__map_take(n, p->ready[j], &no);
+		natsMsg_Destroy(p->ready[j]);
+	}
 	ns__nbatch *b = ns__batch_find(n, p->cur_no);
 	b->pending -= count - i;
 	n->inflight -= count - i;
@@ -251,7 +323,6 @@ static int ns__begin(ns__pub *p, int kind)
 	p->cur = ns__batch_new(p->n, kind);
 	p->cur_no = p->cur ? p->cur->no : 0;
 	pthread_mutex_unlock(&p->n->lock);
-	snprintf(p->cur_text, sizeof(p->cur_text), "%llu", (unsigned long long)p->cur_no);
 	return p->cur ? 0 : NS_EAGAIN;
 }
 
@@ -279,6 +350,7 @@ typedef struct ns__part {
 	int64_t now;
 	int rc;
 	char subj[256];
+	ns__ntext text; /* the envelope being written (its buffer reused) */
 } ns__part;
 
 static int ns__on_event(void *arg, const ns_event *ev)
@@ -287,28 +359,24 @@ static int ns__on_event(void *arg, const ns_event *ev)
 	const char *tname = ns_type_name(ev->type);
 	char id[2 * NS_ID_BYTES + 1];
 	natsMsg *m = NULL;
-	size_t len;
-	char *text;
 
 	if (ev->seq >= pt->end)
 		return 1; /* past this share (revoked events were passed over) */
-	if ((text = ns_nats_envelope(ev, pt->now, &len)) == NULL)
+	if (ns__nats_envelope_to(&pt->text, ev, pt->now) != 0)
 		return pt->rc = NS_ENOMEM;
 	if (tname)
 		snprintf(pt->subj, sizeof(pt->subj), "%s.event.%s", pt->p->n->conf.prefix, tname);
 	else
 		snprintf(pt->subj, sizeof(pt->subj), "%s.event.type-%u", pt->p->n->conf.prefix, (unsigned)ev->type);
 	ns_hex(id, ev->id, NS_ID_BYTES);
-	if (natsMsg_Create(&m, pt->subj, NULL, text, (int)len) != NATS_OK ||
-	    natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK ||
-	    natsMsgHeader_Set(m, "Nomsync-Batch", pt->p->cur_text) != NATS_OK) {
+	if (natsMsg_Create(&m, pt->subj, NULL, pt->text.p, (int)pt->text.len) != NATS_OK ||
+	    natsMsgHeader_Set(m, "Nats-Msg-Id", id) != NATS_OK) {
 		natsMsg_Destroy(m);
 		pt->rc = NS_ENOMEM;
 	} else {
 		pt->slot[ev->seq - pt->start] = m;
 		pt->last = ev->seq;
 	}
-	free(text);
 	return pt->rc;
 }
 
@@ -379,6 +447,8 @@ static void ns__pool_stop(ns__pub *p)
 	pthread_cond_destroy(&p->pool_done);
 	pthread_cond_destroy(&p->pool_go);
 	pthread_mutex_destroy(&p->pool_lock);
+	for (size_t i = 0; i < NS__NATS_ENCODERS; i++)
+		free(p->parts[i].text.p);
 	free(p->parts);
 }
 
@@ -493,68 +563,25 @@ static int ns__ref_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-static int ns__add_ref(ns__vpass *vp, const char *ref, size_t *cap)
+static int ns__add_ref(ns__vpass *vp, const char *ref)
 {
 	if (ref == NULL || ref[0] == '\0' || strcmp(ref, NS_ROSTER_REF) == 0 || strlen(ref) >= NS_REF_MAX)
 		return 0;
-	if (vp->nrefs == *cap) {
-		size_t c = *cap ? *cap * 2 : 1024;
+	if (vp->nrefs == vp->cap) {
+		size_t c = vp->cap ? vp->cap * 2 : 1024;
 		char(*r)[NS_REF_MAX] = realloc(vp->refs, c * sizeof(*r));
 		if (r == NULL)
 			return NS_ENOMEM;
 		vp->refs = r;
-		*cap = c;
+		vp->cap = c;
 	}
 	snprintf(vp->refs[vp->nrefs++], NS_REF_MAX, "%s", ref);
 	return 0;
 }
 
-typedef struct ns__refread {
-	ns__vpass *vp;
-	size_t cap;
-	uint64_t last;
-} ns__refread;
-
-/* The refs whose person an event changes: its offender, and the other refs of a merge or identifier. */
-static int ns__on_ref(void *arg, const ns_event *ev)
+/* Sort the pass's refs and drop the repeated ones. */
+static void ns__prune_refs(ns__vpass *vp)
 {
-	ns__refread *r = arg;
-	const Nomsync__Payload *pl = ev->payload;
-	int rc = ns__add_ref(r->vp, ev->offender, &r->cap);
-
-	r->last = ev->seq;
-	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && pl->person_merged)
-		rc = ns__add_ref(r->vp, pl->person_merged->removed, &r->cap);
-	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_UNMERGED && pl->person_unmerged)
-		rc = ns__add_ref(r->vp, pl->person_unmerged->removed, &r->cap);
-	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && pl->person_identifier_added)
-		rc = ns__add_ref(r->vp, pl->person_identifier_added->value, &r->cap);
-	return rc;
-}
-
-/* Start a view pass over the events acknowledged since the last one: collect their refs. */
-static int ns__pass_start(ns__pub *p)
-{
-	ns__vpass *vp = &p->pass;
-	ns__refread r = { vp, 0, 0 };
-	int rc = 0;
-
-	memset(vp, 0, sizeof(*vp));
-	if ((rc = ns__vcopy(&vp->snap, &p->acked)) != 0)
-		goto fail;
-	for (size_t i = 0; i < vp->snap.n && !p->n->stop; i++) {
-		uint64_t from = ns__vget(&p->viewed, vp->snap.v[i].origin), to = vp->snap.v[i].seq;
-		while (from < to && !p->n->stop) {
-			size_t max = to - from < NS__NATS_READ_MAX ? (size_t)(to - from) : NS__NATS_READ_MAX;
-			r.last = from;
-			if ((rc = ns_store_read_range(p->n->store, vp->snap.v[i].origin, from + 1, max, (size_t)8 << 20,
-						      ns__on_ref, &r)) != 0)
-				goto fail;
-			if (r.last == from)
-				break; /* the rest is revoked */
-			from = r.last;
-		}
-	}
 	if (vp->nrefs > 1) {
 		size_t w = 1;
 		qsort(vp->refs, vp->nrefs, NS_REF_MAX, ns__ref_cmp);
@@ -563,12 +590,85 @@ static int ns__pass_start(ns__pub *p)
 				memmove(vp->refs[w++], vp->refs[i], NS_REF_MAX);
 		vp->nrefs = w;
 	}
-	vp->active = 1;
-	return 0;
-fail:
-	ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot read events for their views: %s", ns_strerror(rc));
-	ns__pass_end(vp);
+	vp->nsorted = vp->nrefs;
+}
+
+typedef struct ns__refread {
+	ns__vpass *vp;
+	uint64_t last;
+} ns__refread;
+
+/* The refs whose person an event changes: its offender, and the other refs of a merge or identifier. */
+static int ns__on_ref(void *arg, const ns_event *ev)
+{
+	ns__refread *r = arg;
+	const Nomsync__Payload *pl = ev->payload;
+	int rc = ns__add_ref(r->vp, ev->offender);
+
+	r->last = ev->seq;
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_MERGED && pl->person_merged)
+		rc = ns__add_ref(r->vp, pl->person_merged->removed);
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_UNMERGED && pl->person_unmerged)
+		rc = ns__add_ref(r->vp, pl->person_unmerged->removed);
+	if (rc == 0 && pl && ev->type == NOMSYNC__EVENT_TYPE__PERSON_IDENTIFIER_ADDED && pl->person_identifier_added)
+		rc = ns__add_ref(r->vp, pl->person_identifier_added->value);
 	return rc;
+}
+
+/* Start a view pass over the events acknowledged since the last one (ns__pass_collect reads them). */
+static int ns__pass_start(ns__pub *p)
+{
+	ns__vpass *vp = &p->pass;
+	int rc;
+
+	memset(vp, 0, sizeof(*vp));
+	if ((rc = ns__vcopy(&vp->snap, &p->acked)) != 0) {
+		ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot start a view pass: %s", ns_strerror(rc));
+		ns__pass_end(vp);
+		return rc;
+	}
+	vp->active = 1;
+	vp->collecting = 1;
+	vp->cfrom = vp->snap.n ? ns__vget(&p->viewed, vp->snap.v[0].origin) : 0;
+	return 0;
+}
+
+/*
+ * Collect the refs of the pass's next events, at most one read's worth, so
+ * that events keep being published meanwhile (a catch-up's pass reads every
+ * event); when all are read, the refs are sorted and collecting ends.
+ */
+static void ns__pass_collect(ns__pub *p)
+{
+	ns__vpass *vp = &p->pass;
+	ns__refread r = { vp, 0 };
+	int rc;
+
+	while (vp->ci < vp->snap.n) {
+		uint64_t to = vp->snap.v[vp->ci].seq;
+		if (vp->cfrom < to) {
+			size_t max = to - vp->cfrom < NS__NATS_READ_MAX ? (size_t)(to - vp->cfrom) : NS__NATS_READ_MAX;
+			r.last = vp->cfrom;
+			if ((rc = ns_store_read_range(p->n->store, vp->snap.v[vp->ci].origin, vp->cfrom + 1, max,
+						      (size_t)8 << 20, ns__on_ref, &r)) != 0) {
+				ns__nats_log(p->n, NS_LOG_ERROR, "NATS: cannot read events for their views: %s",
+					     ns_strerror(rc));
+				ns__pass_end(vp);
+				return;
+			}
+			if (r.last != vp->cfrom) {
+				vp->cfrom = r.last;
+				if (vp->nrefs >= 2 * vp->nsorted + 8192)
+					ns__prune_refs(vp); /* keeps the memory near the persons' count */
+				return;
+			}
+			/* the rest is revoked */
+		}
+		if (++vp->ci < vp->snap.n)
+			vp->cfrom = ns__vget(&p->viewed, vp->snap.v[vp->ci].origin);
+	}
+	ns__prune_refs(vp);
+	vp->collecting = 0;
 }
 
 /* Publish the next chunk of the pass's views as one batch (the last one carries the snapshot). */
@@ -814,7 +914,10 @@ void *ns__nats_publisher(void *arg)
 			p.last_view = now;
 			ns__pass_start(&p);
 		}
-		if (!p.resetting && p.pass.active && p.pass.batch_no == 0 && p.pass.next <= p.pass.nrefs)
+		if (!p.resetting && p.pass.active && p.pass.collecting) {
+			ns__pass_collect(&p);
+			sent = 1;
+		} else if (!p.resetting && p.pass.active && p.pass.batch_no == 0 && p.pass.next <= p.pass.nrefs)
 			sent |= ns__pass_step(&p);
 		pthread_rwlock_unlock(&n->store_lock);
 		if (!sent) {
