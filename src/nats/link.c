@@ -72,8 +72,14 @@ static void ns__on_disconnected(natsConnection *nc, void *closure)
 
 static void ns__on_closed(natsConnection *nc, void *closure)
 {
+	ns_nats *n = closure;
+
 	(void)nc;
-	ns__set_connected(closure, 0);
+	pthread_mutex_lock(&n->lock);
+	n->st.connected = 0;
+	n->closed = 1;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
 }
 
 /* A libnats failure as NS_ENATS with its text. */
@@ -294,8 +300,26 @@ void ns_nats_stop(ns_nats *n)
 		pthread_join(n->pub_thread, NULL);
 	if (n->con_started)
 		pthread_join(n->con_thread, NULL);
-	if (n->nc)
+	if (n->nc) {
+		/*
+		 * libnats calls the closed handler on its own thread after Close
+		 * returns: wait for it (bounded) before freeing what it touches.
+		 */
 		natsConnection_Close(n->nc);
+		int64_t until = ns__nats_now_ms() + 5000;
+		pthread_mutex_lock(&n->lock);
+		while (!n->closed && ns__nats_now_ms() < until) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 10 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&n->cond, &n->lock, &ts);
+		}
+		pthread_mutex_unlock(&n->lock);
+	}
 	jsCtx_Destroy(n->js_pub);
 	jsCtx_Destroy(n->js);
 	natsConnection_Destroy(n->nc);

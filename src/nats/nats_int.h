@@ -81,6 +81,7 @@ struct ns_nats {
 	pthread_cond_t cond;
 	pthread_rwlock_t store_lock;
 	volatile int stop;
+	int closed; /* libnats called the closed handler: no callback of the connection runs again */
 	ns_nats_status st;
 	/* the queue of batches in flight (ring) */
 	ns__nbatch *q;
