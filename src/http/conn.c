@@ -63,6 +63,7 @@ const char *const ns__refusal_names[NS__NREFUSALS] = { "full", "per_client", "re
 static void ns__conn_continue(ns__conn *c);
 static void ns__conn_abort(ns__conn *c, int reset);
 static void ns__on_timeout(uv_timer_t *t);
+static void ns__reading(ns__conn *c, int on);
 
 typedef struct ns__wreq {
 	uv_write_t req;
@@ -72,6 +73,37 @@ typedef struct ns__wreq {
 	int code;
 } ns__wreq;
 
+static void ns__on_shutdown(uv_shutdown_t *req, int status)
+{
+	(void)req; /* the connection closes when the client has finished, or at the linger limits */
+	(void)status;
+}
+
+static void ns__on_linger_end(uv_timer_t *t)
+{
+	ns__conn_close(t->data);
+}
+
+/*
+ * After an error response to a request whose input was not all read (a body
+ * over the limit, a malformed request): send FIN after the response, then
+ * read and discard what the client still sends, until it closes or for at
+ * most NS__LINGER_MS / NS__LINGER_BYTES. Closing at once with unread input
+ * makes the kernel send a reset, which can destroy the response before the
+ * client reads it: a client still uploading a body would see a reset
+ * instead of 413. 0, or -1 to close now.
+ */
+static int ns__linger(ns__conn *c)
+{
+	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, ns__on_shutdown) != 0)
+		return -1;
+	c->lingering = 1;
+	c->lingered = 0;
+	ns__reading(c, 1);
+	uv_timer_start(&c->timer, ns__on_linger_end, NS__LINGER_MS, 0);
+	return 0;
+}
+
 static void ns__on_written(uv_write_t *w, int status)
 {
 	ns__wreq *r = (ns__wreq *)w;
@@ -80,6 +112,8 @@ static void ns__on_written(uv_write_t *w, int status)
 	free(r);
 	c->busy = c->writing = 0;
 	if (status < 0 || c->closing || !c->keep_alive) {
+		if (status >= 0 && !c->closing && c->error != 0 && ns__linger(c) == 0)
+			return;
 		ns__conn_close(c);
 		return;
 	}
@@ -558,6 +592,12 @@ static void ns__on_timeout(uv_timer_t *t)
 static void ns__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	ns__conn *c = s->data;
+	if (c->lingering) {
+		if (nread < 0 || (c->lingered += (size_t)(nread > 0 ? nread : 0)) > NS__LINGER_BYTES)
+			ns__conn_close(c);
+		free(buf->base);
+		return;
+	}
 	if (nread < 0) {
 		c->keep_alive = 0;
 		ns__conn_close(c);

@@ -27,6 +27,8 @@
 #define NS__MAX_BODY (1024 * 1024)
 #define NS__MAX_STASH (64 * 1024)
 #define NS__REQUEST_TIMEOUT_MS 10000
+#define NS__LINGER_MS 2000               /* after an error response: read and discard this long, */
+#define NS__LINGER_BYTES (64 * 1024 * 1024) /* or this much, then close */
 #define NS__SNDBUF (64 * 1024) /* per connection; Linux doubles it */
 #define NS__MAX_SESSIONS 1024
 #define NS__SESSION_ID_BYTES 32
@@ -147,6 +149,9 @@ struct ns__conn {
 	size_t stash_len;
 	int keep_alive;
 	int handles; /* open uv handles (tcp, timer) */
+	uv_shutdown_t shut;      /* lingering close after an error response (conn.c) */
+	int lingering;           /* reading only to discard, until EOF or the linger limits */
+	size_t lingered;         /* bytes discarded so far */
 	ns_principal who;        /* who is behind the current request (valid once authorised) */
 	ns_audit_entry *audit;   /* reads of the current request to audit (audit.c) */
 	size_t naudit, audit_cap;
