@@ -21,12 +21,25 @@ static void ns__refresh_op(void *arg)
 	ns__refresh_vector(arg);
 }
 
+/*
+ * The store's vector moved without this daemon committing (an append through
+ * the API or by another process, an import by the CLI): push to the peers,
+ * and have a check step look for events an import stored on a run tip's
+ * signature (they are relayed only once their own signatures are checked).
+ */
+static void ns__store_moved(ns_node *n)
+{
+	if (n->stopping || !ns__refresh_vector(n))
+		return;
+	ns__pump_all(n);
+	if (n->sigs_pending == 0)
+		n->sigs_pending = 1;
+}
+
 /* An append through the API: push it to the peers now, not at the next tick. */
 static void ns__on_local_append(void *arg)
 {
-	ns_node *n = arg;
-	if (!n->stopping && ns__refresh_vector(n))
-		ns__pump_all(n);
+	ns__store_moved(arg);
 }
 
 /*
@@ -216,12 +229,7 @@ static void ns__on_tick(uv_timer_t *h)
 
 	if (n->stopping)
 		return;
-	if (ns__refresh_vector(n)) {
-		ns__pump_all(n);
-		/* Maybe an import by another process stored covered events: a check step finds out. */
-		if (n->sigs_pending == 0)
-			n->sigs_pending = 1;
-	}
+	ns__store_moved(n);
 	for (size_t i = 0; i < n->npeers; i++) {
 		ns__peer_tick(n->peers[i], t);
 		ns__transport_redial(n->peers[i], t);
