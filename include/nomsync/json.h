@@ -62,6 +62,13 @@ int ns_input_parse(const char *text, size_t len, ns_input *in, ns_diag *d);
 void ns_input_clear(ns_input *in);
 
 /**
+ * @brief Storage size of one value of a protobuf-c field type: the stride
+ * of a repeated field's array, for code that walks a payload's fields by
+ * their descriptors (this module's JSON, the NATS envelope).
+ */
+size_t ns_pb_value_size(ProtobufCType type);
+
+/**
  * @brief Payload fields as a JSON object (new reference), keys as in the
  * schema; defaults omitted. An empty object for NULL or a payload with no
  * body; NULL on allocation failure.

@@ -75,8 +75,7 @@ static const ProtobufCFieldDescriptor *ns__body_field(uint32_t type)
 	return ns_catalogue_type(type) != NULL ? ns_catalogue_body(type) : NULL;
 }
 
-/* Storage size of one value of a field type (one array element). */
-static size_t ns__elsize(ProtobufCType type)
+size_t ns_pb_value_size(ProtobufCType type)
 {
 	switch (type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -246,7 +245,7 @@ static int ns__set_repeated(ProtobufCMessage *m, const ProtobufCFieldDescriptor 
 {
 	size_t *count = (size_t *)((char *)m + f->quantifier_offset);
 	void **slot = (void **)((char *)m + f->offset);
-	size_t n, size = ns__elsize(f->type);
+	size_t n, size = ns_pb_value_size(f->type);
 	char epath[NS__PATH_MAX];
 	char *elems;
 
@@ -576,7 +575,7 @@ static json_t *ns__to_object(const ProtobufCMessage *m)
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
 			const char *elems = *(char *const *)member;
-			size_t size = ns__elsize(f->type);
+			size_t size = ns_pb_value_size(f->type);
 
 			if (n == 0 || elems == NULL)
 				continue;

@@ -4,6 +4,7 @@
  */
 #include <nomsync/catalogue.h>
 #include <nomsync/ident.h>
+#include <nomsync/json.h>
 #include "nats/nats_int.h"
 
 #include <sodium.h>
@@ -286,29 +287,6 @@ static int ns__value(ns__ntext *t, const ProtobufCFieldDescriptor *f, const void
 	return 0;
 }
 
-static size_t ns__elsize(ProtobufCType type)
-{
-	switch (type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return sizeof(uint64_t);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM:
-		return sizeof(int);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	default:
-		return sizeof(int32_t); /* 32-bit kinds and float */
-	}
-}
-
 /* The fields of @p m with non-default values, as ns_payload_to_json writes them (keys in field order). */
 static void ns__object(ns__ntext *t, const ProtobufCMessage *m)
 {
@@ -324,7 +302,7 @@ static void ns__object(ns__ntext *t, const ProtobufCMessage *m)
 		if (f->type == PROTOBUF_C_TYPE_BYTES)
 			continue;
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset), size = ns__elsize(f->type);
+			size_t n = *(const size_t *)((const char *)m + f->quantifier_offset), size = ns_pb_value_size(f->type);
 			const char *elems = *(char *const *)member;
 			if (n == 0 || elems == NULL)
 				continue;
