@@ -49,6 +49,17 @@ static inline int append(ns_store *s, const char *const *lines, size_t n, ns_dia
 	return rc;
 }
 
+/* Append one JSON event line; it must be accepted (the refusal printed otherwise). */
+static inline void append1(ns_store *s, const char *line)
+{
+	ns_diag d;
+	const char *lines[1] = { line };
+	int rc = append(s, lines, 1, &d);
+	if (rc != 0)
+		fprintf(stderr, "append: %s: %s\n", d.field, d.msg);
+	CHECK_INT(rc, 0);
+}
+
 /* Collect every event of a store. */
 typedef struct evlist {
 	ns_event **ev;

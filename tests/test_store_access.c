@@ -17,16 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void append1(ns_store *s, const char *line)
-{
-	ns_diag d;
-	const char *lines[1] = { line };
-	int rc = append(s, lines, 1, &d);
-	if (rc != 0)
-		fprintf(stderr, "append: %s: %s\n", d.field, d.msg);
-	CHECK_INT(rc, 0);
-}
-
 static const char *const records[] = {
 	"{\"type\":\"person.created\",\"offender\":\"A1111AA\",\"occurred_at\":\"2024-01-01T09:00:00Z\","
 	"\"surname\":\"SMITH\",\"forenames\":\"JOHN\",\"dob\":\"1990-05-17\",\"gender\":\"M\"}",

@@ -14,16 +14,6 @@ static int32_t day(const char *s)
 	return d;
 }
 
-static void append1(ns_store *s, const char *line)
-{
-	ns_diag d;
-	const char *lines[1] = { line };
-	int rc = append(s, lines, 1, &d);
-	if (rc != 0)
-		fprintf(stderr, "append: %s\n", d.msg);
-	CHECK_INT(rc, 0);
-}
-
 static json_int_t jint(const json_t *o, const char *a, const char *b)
 {
 	const json_t *v = json_object_get(o, a);

@@ -9,16 +9,6 @@
 
 #include <jansson.h>
 
-static void append1(ns_store *s, const char *line)
-{
-	ns_diag d;
-	const char *lines[1] = { line };
-	int rc = append(s, lines, 1, &d);
-	if (rc != 0)
-		fprintf(stderr, "append: %s: %s\n", d.field, d.msg);
-	CHECK_INT(rc, 0);
-}
-
 /* Two records of one man: a prison's A1111AA and B2222BB, and a CRN linked to B2222BB. */
 static const char *const two_records[] = {
 	"{\"type\":\"person.created\",\"offender\":\"A1111AA\",\"occurred_at\":\"2024-01-01T09:00:00Z\","
