@@ -229,6 +229,9 @@ PFX=post. run verify-post "$NB" limits --only verify --seconds "$LIMIT_S"
 if "$NB" get --http "127.0.0.1:$((BASE + 3))" --path /metrics --token "$TOKEN" >"$WORK/metrics.B" 2>/dev/null; then
 	R[catchup.folds]=$(awk '$1 == "nomsync_fold_seconds_count" { print $2 }' "$WORK/metrics.B")
 	R[catchup.fold_seconds]=$(awk '$1 == "nomsync_fold_seconds_sum" { print $2 }' "$WORK/metrics.B")
+	# The receiver's CPU by activity (nomsync_cpu_seconds_total), all of it until every signature was checked.
+	while read -r k v; do R[catchup.cpu.$k]=$v; done < <(awk -F'[" ]' \
+		'/^nomsync_cpu_seconds_total\{/ { print $2, $4 } /^nomsync_process_cpu_seconds_total / { print "process", $2 }' "$WORK/metrics.B")
 fi
 R[catchup.rejected]=$(grep -c "rejected" "$WORK/B.catchup.log" || true)
 
@@ -385,6 +388,23 @@ row "  rate until every view folded" "$(fmt "${R[catchup.settled_rate]}") ev/s" 
 row "  CPU: receiver cores busy / sender core-s" "$(fmt "$(calc "${R[catchup.cpu_seconds]} / ${R[catchup.settled_seconds]}")") / $(fmt "${R[catchup.sender_cpu_seconds]}")" "" "" "" ""
 if [ -n "${R[catchup.folds]:-}" ]; then
 	row "  re-folds during catch-up: per person / fold time" "$(fmt "$(calc "${R[catchup.folds]} / ${R[catchup.persons]}")") / $(fmt "${R[catchup.fold_seconds]}") s" "" "" "" ""
+fi
+if [ -n "${R[catchup.cpu.process]:-}" ]; then
+	# The profile of the catch-up targets: what each phase costs in CPU, and the least time two
+	# cores need for it, against the time to store (a target below its bound cannot be met).
+	C=${R[catchup.cpu.process]} NC=$(nproc)
+	CS=$(calc "${R[catchup.cpu.verify]} + ${R[catchup.cpu.ingest]} + ${R[catchup.cpu.index]} + ${R[catchup.cpu.fold]} + ${R[catchup.cpu.sigcheck]}")
+	R[catchup.cpu.other]=$(calc "$C - $CS")
+	B_STORE=$(calc "(${R[catchup.sender_cpu_seconds]} + ${R[catchup.cpu.verify]} + ${R[catchup.cpu.ingest]} + ${R[catchup.cpu.other]}) / $NC")
+	B_FOLD=$(calc "$B_STORE + (${R[catchup.cpu.index]} + ${R[catchup.cpu.fold]}) / $NC")
+	B_SIG=$(calc "$B_FOLD + ${R[catchup.cpu.sigcheck]} / $NC")
+	R[catchup.bound_store]=$B_STORE R[catchup.bound_fold]=$B_FOLD R[catchup.bound_sig]=$B_SIG
+	row "  receiver CPU, storing: run verify / ingest / other (ZeroMQ, CURVE, decode, loop)" "$(fmt "${R[catchup.cpu.verify]}") / $(fmt "${R[catchup.cpu.ingest]}") / $(fmt "${R[catchup.cpu.other]}") core-s" "" "" "" ""
+	row "  receiver CPU after: id index / folds / background signature checks" "$(fmt "${R[catchup.cpu.index]}") / $(fmt "${R[catchup.cpu.fold]}") / $(fmt "${R[catchup.cpu.sigcheck]}") core-s" "" "" "" ""
+	row "  CPU per event: storing (with the sender's) / folding / checking its signature" "$(fmt "$(calc "$B_STORE * $NC / $NCAT * 1e6")") / $(fmt "$(calc "(${R[catchup.cpu.index]} + ${R[catchup.cpu.fold]}) / $NCAT * 1e6")") / $(fmt "$(calc "${R[catchup.cpu.sigcheck]} / $NCAT * 1e6")") us" "" "" "" ""
+	row "  bound on $NC cores: every event stored (storing CPU / cores)" "$(fmt "$B_STORE") s" "time to store" "$(ratio "$B_STORE / ${R[catchup.seconds]}")" "" ""
+	row "  bound on $NC cores: every view folded (+ index and folds)" "$(fmt "$B_FOLD") s" "time to store" "$(ratio "$B_FOLD / ${R[catchup.seconds]}")" "" ""
+	row "  bound on $NC cores: every signature checked (+ checks)" "$(fmt "$B_SIG") s" "time to store" "$(ratio "$B_SIG / ${R[catchup.seconds]}")" "" ""
 fi
 row "  written by the receiver (write calls / to disk)" "$(fmt "${R[catchup.write_mib]}") / $(fmt "${R[catchup.disk_write_mib]}") MiB" "" "" "" ""
 row "Catch-up receiver peak RSS (VmHWM)" "$(fmt "$(calc "${R[catchup.vmhwm_kib]} / 1024")") MiB" "" "" "<= 256 MiB" "$M1M"

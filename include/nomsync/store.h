@@ -883,6 +883,33 @@ typedef struct ns_fold_stats {
 /** @brief Fold latencies of this store handle since it was opened (thread-safe read). */
 void ns_store_fold_stats(ns_store *s, ns_fold_stats *out);
 
+/**
+ * What a store handle spends CPU on, by activity (ns_store_cpu_stats). Each
+ * figure is the CPU time of the threads doing that work (user and system,
+ * CLOCK_THREAD_CPUTIME_ID), whichever thread: the caller's and the threads a
+ * call starts (parallel folds, background signature checks), never time
+ * spent waiting; the append's signer thread is not counted. Work the store cannot see (a caller's
+ * network and decoding) is the process's CPU time less their sum.
+ */
+typedef enum ns_cpu_activity {
+	NS_CPU_VERIFY,   /**< signature checks before ingest: ns_verify_runs in ns_store_ingest_from,
+			      and what a caller reports with ns_store_cpu_add (nomsyncd's batches) */
+	NS_CPU_INGEST,   /**< ns_store_ingest*: checks, writes, and the folds of commits that do not defer them */
+	NS_CPU_APPEND,   /**< ns_store_append on the caller's thread: build, sign, write, re-fold */
+	NS_CPU_FOLD,     /**< deferred folds (ns_store_fold_pending), every fold thread */
+	NS_CPU_INDEX,    /**< the deferred id index (ns_store_index_pending) */
+	NS_CPU_SIGCHECK, /**< background signature checks (ns_store_verify_pending), every thread */
+	NS_CPU_ACTIVITIES
+} ns_cpu_activity;
+/** @brief The activity's name in metrics and reports ("verify", "ingest", ...), or NULL if out of range. */
+const char *ns_cpu_activity_name(ns_cpu_activity a);
+/** @brief Seconds of CPU each activity took on this store handle since it was opened (thread-safe). */
+void ns_store_cpu_stats(ns_store *s, double out[NS_CPU_ACTIVITIES]);
+/** @brief Add @p nanos of CPU to activity @p a (work done for the store outside it; thread-safe). */
+void ns_store_cpu_add(ns_store *s, ns_cpu_activity a, uint64_t nanos);
+/** @brief The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID; 0 if unavailable). */
+uint64_t ns_thread_cpu_nanos(void);
+
 /** @brief Bytes the LMDB environment uses ((last page number + 1) x page size). */
 int ns_store_size(ns_store *s, uint64_t *bytes);
 

@@ -115,14 +115,16 @@ int ns__refresh_vector(ns_node *n)
 static void ns__verify_work(uv_work_t *w)
 {
 	ns__batch *b = w->data;
+	uint64_t t0 = ns_thread_cpu_nanos();
 
 	if (b->n >= NS__RUN_MIN_BATCH && b->covered == NULL && (b->covered = malloc(b->n)) != NULL) {
 		ns_verify_runs(b->evs, b->n, b->res, b->covered);
-		return;
+	} else {
+		for (size_t i = 0; i < b->n; i++)
+			if (b->res[i] == 0 && ns_event_verify(b->evs[i]) != 0)
+				b->res[i] = NS_ESIG;
 	}
-	for (size_t i = 0; i < b->n; i++)
-		if (b->res[i] == 0 && ns_event_verify(b->evs[i]) != 0)
-			b->res[i] = NS_ESIG;
+	ns_store_cpu_add(b->node->store, NS_CPU_VERIFY, ns_thread_cpu_nanos() - t0);
 }
 
 static void ns__verify_done(uv_work_t *w, int status)

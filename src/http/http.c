@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "web_assets.inc"
 
@@ -414,6 +415,15 @@ static json_t *ns__status_json(ns_http *h)
 }
 
 /* Prometheus text exposition format, version 0.0.4. */
+/* CPU time of every thread of this process, user and system (0 if unavailable). */
+static double ns__process_cpu_seconds(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void ns__get_metrics(ns__conn *c)
 {
 	ns_http *h = c->h;
@@ -492,6 +502,15 @@ static void ns__get_metrics(ns__conn *c)
 	ns_sig_stats ss;
 	if (ns_store_sig_stats(h->store, &ss) == 0)
 		ns_sig_metrics(f, &ss);
+	double cpu[NS_CPU_ACTIVITIES];
+	ns_store_cpu_stats(h->store, cpu);
+	fprintf(f, "# HELP nomsync_cpu_seconds_total CPU time of the store's work, by activity (every thread "
+		   "doing it).\n# TYPE nomsync_cpu_seconds_total counter\n");
+	for (int a = 0; a < NS_CPU_ACTIVITIES; a++)
+		fprintf(f, "nomsync_cpu_seconds_total{activity=\"%s\"} %.6f\n", ns_cpu_activity_name(a), cpu[a]);
+	fprintf(f, "# HELP nomsync_process_cpu_seconds_total CPU time of the whole process (every thread).\n"
+		   "# TYPE nomsync_process_cpu_seconds_total counter\nnomsync_process_cpu_seconds_total %.6f\n",
+		ns__process_cpu_seconds());
 	ns_store_size(h->store, &size);
 	fprintf(f, "# HELP nomsync_lmdb_bytes Bytes used by the LMDB environment.\n# TYPE nomsync_lmdb_bytes gauge\n"
 		   "nomsync_lmdb_bytes %llu\n", (unsigned long long)size);

@@ -279,6 +279,7 @@ typedef struct ns__sigjob {
 } ns__sigjob;
 
 typedef struct ns__sigslice {
+	ns_store *s;
 	ns__sigjob *jobs;
 	size_t from, to;
 } ns__sigslice;
@@ -286,6 +287,7 @@ typedef struct ns__sigslice {
 static void *ns__sig_worker(void *arg)
 {
 	ns__sigslice *sl = arg;
+	uint64_t t0 = ns_thread_cpu_nanos();
 
 #ifdef __linux__
 	/* Background work: the lowest CPU priority for this thread only (Linux threads have their own nice). */
@@ -297,6 +299,7 @@ static void *ns__sig_worker(void *arg)
 		sl->jobs[i].ok = ns__decode_stored(&v, NS_DECODE_TRUSTED, NULL, &ev) == 0 && ns_event_verify(ev) == 0;
 		ns_event_free(ev);
 	}
+	ns__cpu_charge(sl->s, NS_CPU_SIGCHECK, t0);
 	return NULL;
 }
 
@@ -431,6 +434,7 @@ int ns_store_verify_pending(ns_store *s, const uint8_t *origin, size_t max, unsi
 		ns__sigslice sl[64];
 		int started[64];
 		for (unsigned t = 0; t < threads; t++) {
+			sl[t].s = s;
 			sl[t].jobs = jobs;
 			sl[t].from = n * t / threads;
 			sl[t].to = n * (t + 1) / threads;
@@ -443,7 +447,9 @@ int ns_store_verify_pending(ns_store *s, const uint8_t *origin, size_t max, unsi
 				pthread_join(tid[t], NULL);
 	}
 	ns__sig_args a = { jobs, n, r };
+	uint64_t t0 = ns_thread_cpu_nanos();
 	rc = ns__retry(s, ns__sig_record_once, &a, d);
+	ns__cpu_charge(s, NS_CPU_SIGCHECK, t0);
 	for (size_t i = 0; i < n; i++)
 		free(jobs[i].raw);
 	free(jobs);

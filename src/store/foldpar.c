@@ -77,6 +77,7 @@ static void ns__pfold(MDB_txn *txn, ns_store *s, struct ns__pjob *j)
 static void *ns__pworker(void *arg)
 {
 	struct ns__pstep *p = arg;
+	uint64_t t0 = ns_thread_cpu_nanos();
 	MDB_txn *txn;
 
 	if (ns__txn(p->s, MDB_RDONLY, &txn) != 0)
@@ -88,6 +89,7 @@ static void *ns__pworker(void *arg)
 		ns__pfold(txn, p->s, &p->jobs[i]);
 	}
 	mdb_txn_abort(txn);
+	ns__cpu_charge(p->s, NS_CPU_FOLD, t0);
 	return NULL;
 }
 

@@ -251,5 +251,9 @@ out:
 
 int ns_store_index_pending(ns_store *s, size_t max, size_t *left, ns_diag *d)
 {
-	return ns__pending(s, s->has_newids, ns__newids_count, ns__index_step, max, left, d);
+	uint64_t t0 = ns_thread_cpu_nanos();
+	int rc = ns__pending(s, s->has_newids, ns__newids_count, ns__index_step, max, left, d);
+
+	ns__cpu_charge(s, NS_CPU_INDEX, t0);
+	return rc;
 }

@@ -35,6 +35,36 @@ static void ns__fold_record(ns_store *s, uint64_t nanos)
 			__atomic_add_fetch(&s->fold_buckets[i], 1, __ATOMIC_RELAXED);
 }
 
+static const char *const ns__cpu_names[NS_CPU_ACTIVITIES] = {
+	[NS_CPU_VERIFY] = "verify", [NS_CPU_INGEST] = "ingest", [NS_CPU_APPEND] = "append",
+	[NS_CPU_FOLD] = "fold",     [NS_CPU_INDEX] = "index",   [NS_CPU_SIGCHECK] = "sigcheck",
+};
+
+const char *ns_cpu_activity_name(ns_cpu_activity a)
+{
+	return (unsigned)a < NS_CPU_ACTIVITIES ? ns__cpu_names[a] : NULL;
+}
+
+uint64_t ns_thread_cpu_nanos(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ns_store_cpu_add(ns_store *s, ns_cpu_activity a, uint64_t nanos)
+{
+	if ((unsigned)a < NS_CPU_ACTIVITIES)
+		__atomic_add_fetch(&s->cpu_nanos[a], nanos, __ATOMIC_RELAXED);
+}
+
+void ns_store_cpu_stats(ns_store *s, double out[NS_CPU_ACTIVITIES])
+{
+	for (int a = 0; a < NS_CPU_ACTIVITIES; a++)
+		out[a] = (double)__atomic_load_n(&s->cpu_nanos[a], __ATOMIC_RELAXED) / 1e9;
+}
+
 void ns_store_fold_stats(ns_store *s, ns_fold_stats *out)
 {
 	out->count = __atomic_load_n(&s->fold_count, __ATOMIC_RELAXED);
@@ -638,9 +668,15 @@ static int ns__fold_step(MDB_txn *txn, ns_store *s, size_t max)
 
 int ns_store_fold_pending(ns_store *s, size_t max, size_t *left, ns_diag *d)
 {
+	uint64_t t0 = ns_thread_cpu_nanos();
+	int rc;
+
 	if (s->fold_threads > 1 && s->has_dirty && max > 0 && !(s->flags & NS_STORE_RDONLY))
-		return ns__fold_parallel(s, max, left, d);
-	return ns__pending(s, s->has_dirty, ns__dirty_count, ns__fold_step, max, left, d);
+		rc = ns__fold_parallel(s, max, left, d);
+	else
+		rc = ns__pending(s, s->has_dirty, ns__dirty_count, ns__fold_step, max, left, d);
+	ns__cpu_charge(s, NS_CPU_FOLD, t0);
+	return rc;
 }
 
 int ns_store_set_fold_threads(ns_store *s, unsigned n)

@@ -117,6 +117,8 @@ struct ns_store {
 	uint64_t warm_end;
 	/* Fold latency, updated by whichever thread commits; read with atomics. */
 	uint64_t fold_count, fold_nanos, fold_buckets[NS_FOLD_BUCKETS];
+	/* CPU by activity (ns_store_cpu_stats), nanoseconds, added with atomics by any thread. */
+	uint64_t cpu_nanos[NS_CPU_ACTIVITIES];
 	/* foldcache.c: long histories' decoded events and fold checkpoints, under fcache_lock */
 	struct ns__fcache *fcache;
 	pthread_mutex_t fcache_lock;
@@ -533,5 +535,13 @@ uint64_t ns__relay_limit(MDB_txn *txn, ns_store *s, const uint8_t *origin);
 
 /* After a commit: cache the file's tail one page per folio (see pagecache.c). */
 void ns__warm_tail(ns_store *s);
+
+/* Charge the calling thread's CPU since @p since (ns_thread_cpu_nanos) to activity @p a. */
+static inline void ns__cpu_charge(ns_store *s, ns_cpu_activity a, uint64_t since)
+{
+	uint64_t now = ns_thread_cpu_nanos();
+	if (now > since)
+		__atomic_add_fetch(&s->cpu_nanos[a], now - since, __ATOMIC_RELAXED);
+}
 
 #endif /* NS_STORE_INT_H */

@@ -462,7 +462,11 @@ int ns_store_append(ns_store *s, const ns_input *in, size_t n, uint8_t (*ids)[NS
 		    size_t *bad, ns_diag *d)
 {
 	ns__append_args a = { in, n, ids, bad, d };
-	return ns__retry(s, ns__append_once, &a, d);
+	uint64_t t0 = ns_thread_cpu_nanos();
+	int rc = ns__retry(s, ns__append_once, &a, d);
+
+	ns__cpu_charge(s, NS_CPU_APPEND, t0);
+	return rc;
 }
 
 /* Checks that need no store access, after the signatures (by runs): trust, role and content. */
@@ -705,7 +709,9 @@ int ns_store_ingest_from(ns_store *s, ns_event *const *evs, size_t n, unsigned f
 		return NS_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		results[i] = evs[i] ? 0 : NS_EDECODE;
+	uint64_t t0 = ns_thread_cpu_nanos();
 	ns_verify_runs(evs, n, results, covered);
+	ns__cpu_charge(s, NS_CPU_VERIFY, t0);
 	rc = ns_store_ingest_covered(s, evs, n, flags, senders, covered, results, d);
 	free(covered);
 	return rc;
@@ -721,7 +727,9 @@ int ns_store_ingest_covered(ns_store *s, ns_event *const *evs, size_t n, unsigne
 		return NS_ENOMEM;
 	memcpy(saved, results, n * sizeof(*saved));
 	a.saved = saved;
+	uint64_t t0 = ns_thread_cpu_nanos();
 	rc = ns__retry(s, ns__ingest_once, &a, d);
+	ns__cpu_charge(s, NS_CPU_INGEST, t0);
 	free(saved);
 	return rc;
 }
