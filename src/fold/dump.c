@@ -100,7 +100,8 @@ static void ns__put_string(struct ns__out *o, const char *str, size_t len)
 	*w++ = '"';
 	while (i < len) {
 		unsigned char ch = s[i];
-		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch < 0x80) {
+		/* 0x20 to 0x7f but '"' and '\\' as they are; UTF-8 checked apart. */
+		if ((unsigned char)(ch - 0x20) < 0x60 && ch != '"' && ch != '\\') {
 			i++;
 			continue;
 		}
