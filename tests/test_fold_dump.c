@@ -50,6 +50,16 @@ static void test_scalars_and_escapes(void)
 	json_object_setn_new(o, "k\0ey", 4, json_string(""));
 	CHECK(same_as_jansson(o));
 	CHECK(same_as_jansson(json_pack("{s:[],s:{},s:[[],{}]}", "a", "o", "n")));
+	/* Each kind of byte at each place of a long string (the writer scans 8 bytes at a time). */
+	const char *odd[] = { "\"", "\\", "\n", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac", " ", "~" };
+	for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++)
+		for (size_t at = 0; at < 24; at++) {
+			char str[64];
+			memset(str, 'x', 30);
+			memcpy(str + at, odd[k], strlen(odd[k]));
+			str[30] = '\0';
+			CHECK(same_as_jansson(json_pack("[s]", str)));
+		}
 }
 
 static void test_key_order(void)

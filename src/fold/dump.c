@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define NS__DUMP_DEPTH 512 /* deeper trees are left to json_dumps */
+#define NS__ONES 0x0101010101010101ull
 
 struct ns__out {
 	char *p;
@@ -99,6 +100,18 @@ static void ns__put_string(struct ns__out *o, const char *str, size_t len)
 	char *w = o->p + o->n;
 	*w++ = '"';
 	while (i < len) {
+		/* Eight plain ASCII bytes at a time: none < 0x20, >= 0x80, '"' or '\\'. */
+		while (len - i >= 8) {
+			uint64_t x, q, b;
+			memcpy(&x, s + i, 8);
+			q = x ^ (NS__ONES * '"');
+			b = x ^ (NS__ONES * '\\');
+			if (((x - NS__ONES * 0x20) | (q - NS__ONES) | (b - NS__ONES) | x) & (NS__ONES * 0x80))
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
 		unsigned char ch = s[i];
 		/* 0x20 to 0x7f but '"' and '\\' as they are; UTF-8 checked apart. */
 		if ((unsigned char)(ch - 0x20) < 0x60 && ch != '"' && ch != '\\') {
