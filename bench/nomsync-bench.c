@@ -4,7 +4,9 @@
  *   nomsync-bench limits   [--seconds S] [--tmp DIR] [--only verify]
  *   nomsync-bench append   --gen FILE.jsonl --dir DIR --events N [--batch B]
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
- *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE [--defer-fold [--fold-threads T]]
+ *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE
+ *                          [--defer-fold [--fold-threads T] [--leave-pending]]
+ *   nomsync-bench pending  --dir DIR [--fold-threads T] [--only fold|index]
  *   nomsync-bench fold     --gen GENDIR [--persons P]
  *   nomsync-bench refold   --dir DIR [--persons P] [--events E] [--fold-cache-mib M]
  *   nomsync-bench catchup  --nomsyncd BIN --config CONF --dir DIR --events N
@@ -47,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -717,7 +720,7 @@ static int cmd_prep(int argc, char **argv)
 {
 	const char *gendir = need(argc, argv, "--gen"), *dir = need(argc, argv, "--dir");
 	const char *roster = need(argc, argv, "--roster");
-	int defer = flag(argc, argv, "--defer-fold");
+	int defer = flag(argc, argv, "--defer-fold"), leave = flag(argc, argv, "--leave-pending");
 	size_t want = (size_t)optd(argc, argv, "--events", 0), ng, n, bytes = 0;
 	gfile *g;
 	evref *order;
@@ -778,7 +781,7 @@ static int cmd_prep(int argc, char **argv)
 		free(res);
 	}
 	t2 = now_s();
-	if (defer) {
+	if (defer && !leave) {
 		/*
 		 * --defer-fold: every person folded after the ingest, through the
 		 * store: ns_fold (with loading the events: the fold statistics)
@@ -851,6 +854,56 @@ static int cmd_prep(int argc, char **argv)
 	out("prep.event_bytes_mean", (double)bytes / (double)(n ? n : 1));
 	out("prep.sign_seconds", t1 - t0);
 	out("prep.ingest_seconds", t2 - t1);
+	return 0;
+}
+
+/* CPU seconds (user + system) of this process so far. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * pending: run the deferred folds and then the deferred id index of a store
+ * left by prep --defer-fold --leave-pending to completion, in the daemon's
+ * steps (96 persons, 2^16 ids: NS__FOLD_STEP, NS__INDEX_STEP), for measuring those steps alone (e.g.
+ * under perf stat or callgrind on a copy of the store). --only restricts it
+ * to one of the two.
+ */
+static int cmd_pending(int argc, char **argv)
+{
+	const char *dir = need(argc, argv, "--dir"), *only = opt(argc, argv, "--only", "");
+	ns_store *s = open_store(dir, NS_STORE_NOSYNC);
+	ns_fold_stats fs;
+	size_t left;
+	ns_diag d;
+	double t0, c0, t1, c1;
+
+	if (ns_store_set_fold_threads(s, (unsigned)optd(argc, argv, "--fold-threads", 1)) != 0)
+		die("--fold-threads: 1 to 64");
+	t0 = now_s();
+	c0 = cpu_s();
+	if (strcmp(only, "index") != 0)
+		for (left = 1; left > 0;)
+			if (ns_store_fold_pending(s, 96, &left, &d) != 0)
+				die("fold_pending: %s", d.msg);
+	t1 = now_s();
+	c1 = cpu_s();
+	ns_store_fold_stats(s, &fs);
+	out("pending.persons", (double)fs.count);
+	out("pending.fold_seconds", t1 - t0);
+	out("pending.fold_cpu_seconds", c1 - c0);
+	out("pending.fold_cpu_person_us", fs.count ? (c1 - c0) / (double)fs.count * 1e6 : 0);
+	if (strcmp(only, "fold") != 0)
+		for (left = 1; left > 0;)
+			if (ns_store_index_pending(s, 1u << 16, &left, &d) != 0)
+				die("index_pending: %s", d.msg);
+	out("pending.index_seconds", now_s() - t1);
+	out("pending.index_cpu_seconds", cpu_s() - c1);
+	ns_store_close(s);
 	return 0;
 }
 
@@ -1966,6 +2019,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "limits", cmd_limits },   { "append", cmd_append }, { "prep", cmd_prep }, { "fold", cmd_fold },
+		{ "pending", cmd_pending },
 		{ "refold", cmd_refold },   { "catchup", cmd_catchup }, { "live", cmd_live }, { "refs", cmd_refs },
 		{ "http", cmd_http },       { "startup", cmd_startup }, { "alerts", cmd_alerts }, { "wait", cmd_wait }, { "get", cmd_get },
 	};
@@ -1973,7 +2027,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 			if (strcmp(argv[1], cmds[i].name) == 0)
 				return cmds[i].fn(argc, argv);
-	fprintf(stderr, "usage: nomsync-bench limits|append|alerts|prep|fold|refold|catchup|live|refs|http|wait|get|startup [options]\n"
+	fprintf(stderr, "usage: nomsync-bench limits|append|alerts|prep|pending|fold|refold|catchup|live|refs|http|wait|get|startup [options]\n"
 			"       (see bench/run.sh and docs/PERFORMANCE.md)\n");
 	return 2;
 }

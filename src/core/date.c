@@ -65,6 +65,21 @@ void ns_date_format(char out[11], int32_t days)
 	char tmp[48];
 
 	ns_date_to_civil(days, &y, &m, &d);
+	if (y >= 0 && m >= 1 && m <= 12 && d >= 1 && d <= 31) {
+		/* What the snprintf below writes, without it (a fold formats many dates). */
+		y %= 10000;
+		out[0] = (char)('0' + y / 1000);
+		out[1] = (char)('0' + y / 100 % 10);
+		out[2] = (char)('0' + y / 10 % 10);
+		out[3] = (char)('0' + y % 10);
+		out[4] = out[7] = '-';
+		out[5] = (char)('0' + m / 10);
+		out[6] = (char)('0' + m % 10);
+		out[8] = (char)('0' + d / 10);
+		out[9] = (char)('0' + d % 10);
+		out[10] = '\0';
+		return;
+	}
 	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y % 10000, m, d);
 	memcpy(out, tmp, 10);
 	out[10] = '\0';

@@ -389,9 +389,10 @@ static json_t *ns__render(struct ns__fold *c)
 }
 
 /*
- * Canonical text of the view in a plain malloc'd buffer. json_dumps uses
- * jansson's allocator, which a program may have replaced; the caller of
- * ns_fold frees with free().
+ * Canonical text of the view in a plain malloc'd buffer (the caller of
+ * ns_fold frees with free()): ns__canonical_text, else, for what it
+ * declines, json_dumps, which uses jansson's allocator (a program may have
+ * replaced it).
  */
 static char *ns__dump(struct ns__fold *c, const json_t *view)
 {
@@ -399,7 +400,13 @@ static char *ns__dump(struct ns__fold *c, const json_t *view)
 	json_free_t jfree;
 	char *text, *out;
 	size_t len;
+	int declined;
 
+	if ((out = ns__canonical_text(view, &len, &declined)) != NULL || !declined) {
+		if (out == NULL)
+			c->rc = NS_ENOMEM;
+		return out;
+	}
 	text = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text == NULL) {
 		c->rc = NS_ENOMEM;

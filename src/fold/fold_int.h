@@ -410,4 +410,12 @@ ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
 	ns__render_management, ns__render_licence, ns__render_community, ns__render_risk, ns__render_plan,
 	ns__render_access;
 
+/*
+ * dump.c: the text json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) writes, in a
+ * malloc'd buffer of *len bytes and a NUL. NULL with *declined set for what
+ * it does not write (reals, strings that are not UTF-8, very deep trees):
+ * use json_dumps for those; NULL without it: out of memory.
+ */
+char *ns__canonical_text(const json_t *v, size_t *len, int *declined);
+
 #endif /* NS__FOLD_INT_H */

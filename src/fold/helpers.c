@@ -113,7 +113,8 @@ json_t *ns__jstr(struct ns__fold *c, const char *s)
 			break;
 		}
 	if (!bad) {
-		v = json_string(s);
+		/* Checked above as jansson would check it. */
+		v = json_stringn_nocheck(s, (size_t)((const char *)p - s));
 	} else {
 		fixed = malloc(strlen(s) + 1);
 		if (fixed == NULL) {
@@ -173,7 +174,14 @@ json_t *ns__arr(struct ns__fold *c)
 
 void ns__set(struct ns__fold *c, json_t *obj, const char *key, json_t *v)
 {
-	if (json_object_set_new(obj, key, v) != 0)
+	const unsigned char *k = (const unsigned char *)key;
+	int rc;
+
+	while (*k && *k < 0x80)
+		k++;
+	/* An ASCII key (all of the view's but a few) needs no UTF-8 check. */
+	rc = *k ? json_object_set_new(obj, key, v) : json_object_set_new_nocheck(obj, key, v);
+	if (rc != 0)
 		c->rc = NS_ENOMEM;
 }
 

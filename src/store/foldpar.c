@@ -12,10 +12,14 @@
  * rejected, revoked and incomplete events left out), are worked out again;
  * a result is stored only if they are the ones it was folded from, and
  * otherwise the person is folded again there. The stored views are thus
- * those of the sequential path, whatever the number of threads.
+ * those of the sequential path, whatever the number of threads. When no
+ * write transaction committed since the step listed its persons (the write
+ * transaction's id follows the snapshot the jobs were listed and folded
+ * in), nothing can have changed and that check is skipped.
  */
 #include "store_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,15 +31,17 @@ struct ns__pjob {
 	size_t nall, nsel;
 	char *json;
 	size_t len;
+	size_t txnid; /* the snapshot (mdb_txn_id) it was folded in */
+	int rc;       /* the fold's result; not 0: fold again in the write transaction */
 	ns_fold_summary sum;
-	ns_fold_figures fig;
-	int rc; /* the fold's result; not 0: fold again in the write transaction */
+	ns_fold_figures fig; /* last: left out of the zeroing of a new job (it is large) */
 };
 
 struct ns__pstep {
 	ns_store *s;
 	struct ns__pjob *jobs;
 	size_t n, next; /* next: the next job to take (atomic) */
+	size_t txnid;   /* the snapshot the jobs were listed in */
 };
 
 /* The sort keys of a component, all of them and the selected ones (both malloc'd). */
@@ -67,6 +73,7 @@ static int ns__keys_of(MDB_txn *txn, ns_store *s, const ns__refset *comp, uint8_
 /* Fold one job in the read transaction @p txn. */
 static void ns__pfold(MDB_txn *txn, ns_store *s, struct ns__pjob *j)
 {
+	j->txnid = mdb_txn_id(txn);
 	j->rc = ns__component_keys(txn, s, &j->comp, &j->all, &j->nall);
 	if (j->rc == 0)
 		j->rc = ns__fold_timed(txn, s, &j->comp, NULL, &j->json, &j->len, &j->sum, &j->fig, &j->sel,
@@ -108,15 +115,27 @@ static int ns__same_comp(const ns__refset *a, const ns__refset *b)
 	return 1;
 }
 
-/* Store one job's fold if its person is as folded, else fold it again here. */
+/*
+ * Store one job's fold if its person is as folded, else fold it again here;
+ * @p same: nothing committed since the step's snapshot (@p listed).
+ */
 static int ns__pstore(MDB_txn *txn, ns_store *s, struct ns__pjob *j, ns__refset *comp, ns__refset *done,
-		      int dirty)
+		      int dirty, int same, size_t listed)
 {
 	uint8_t *all = NULL, *sel = NULL;
 	size_t nall = 0, nsel = 0;
 	const char *canon;
 	int rc;
 
+	if (same && j->rc == 0 && j->txnid == listed) {
+		/* Folded from the snapshot this transaction writes over: as it is now. */
+		canon = ns__canonical(&j->comp);
+		if (ns__refset_has(done, canon))
+			return 0;
+		if ((rc = ns__refset_add(done, canon)) != 0)
+			return rc;
+		return ns__fold_store(txn, s, &j->comp, canon, dirty, j->json, j->len, &j->sum, &j->fig);
+	}
 	if ((rc = ns__component(txn, s, j->ref, comp)) != 0)
 		return rc;
 	canon = ns__canonical(comp);
@@ -159,9 +178,9 @@ static int ns__pcommit_once(ns_store *s, void *arg)
 
 	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
-	int dirty = ns__dirty_count(txn, s) > 0;
+	int dirty = ns__dirty_count(txn, s) > 0, same = mdb_txn_id(txn) == a->p->txnid + 1;
 	for (size_t i = 0; i < a->p->n && rc == 0; i++)
-		rc = ns__pstore(txn, s, &a->p->jobs[i], &comp, &done, dirty);
+		rc = ns__pstore(txn, s, &a->p->jobs[i], &comp, &done, dirty, same, a->p->txnid);
 	free(comp.ref);
 	free(done.ref);
 	if (rc != 0) {
@@ -185,9 +204,10 @@ static int ns__pjobs(ns_store *s, size_t max, struct ns__pstep *p)
 	if ((rc = ns__mdb(ns__txn(s, MDB_RDONLY, &txn))) != 0)
 		return rc;
 	size_t pending = ns__dirty_count(txn, s);
+	p->txnid = mdb_txn_id(txn);
 	if (max > pending)
 		max = pending;
-	if ((p->jobs = calloc(max ? max : 1, sizeof(*p->jobs))) == NULL) {
+	if ((p->jobs = malloc((max ? max : 1) * sizeof(*p->jobs))) == NULL) {
 		mdb_txn_abort(txn);
 		return NS_ENOMEM;
 	}
@@ -198,6 +218,7 @@ static int ns__pjobs(ns_store *s, size_t max, struct ns__pstep *p)
 	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0 && p->n < max && rc == 0;
 	     g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		struct ns__pjob *j = &p->jobs[p->n];
+		memset(j, 0, offsetof(struct ns__pjob, fig));
 		if (k.mv_size == 0 || k.mv_size >= NS_REF_MAX) {
 			rc = NS_ECORRUPT;
 			break;
@@ -213,7 +234,6 @@ static int ns__pjobs(ns_store *s, size_t max, struct ns__pstep *p)
 			dup = ns__refset_has(&p->jobs[i].comp, j->ref);
 		if (dup) {
 			free(j->comp.ref);
-			memset(j, 0, sizeof(*j));
 			continue;
 		}
 		p->n++;

@@ -130,6 +130,48 @@ int ns__newids_load(MDB_txn *txn, ns_store *s, uint8_t **out, size_t *n)
 }
 
 /*
+ * Put @p n newids entries, sorted by id, into ids. Those past the last id
+ * already there (all of them in a catch-up's first pass) are appended,
+ * which spares each a search and a split of a full page; an id equal to the
+ * last is put as the others are (it overwrites).
+ */
+static int ns__ids_put_sorted(MDB_txn *txn, ns_store *s, const uint8_t *buf, size_t n)
+{
+	uint8_t last[NS_ID_BYTES];
+	MDB_cursor *c;
+	MDB_val lk, lv;
+	int rc, g, before;
+
+	if ((rc = mdb_cursor_open(txn, s->ids, &c)) != 0)
+		return ns__mdb(rc);
+	g = mdb_cursor_get(c, &lk, &lv, MDB_LAST);
+	if (g != 0 && g != MDB_NOTFOUND) {
+		mdb_cursor_close(c);
+		return ns__mdb(g);
+	}
+	/* ids holds NS_ID_BYTES keys; anything else is left to plain puts. */
+	before = g == 0;
+	if (before && lk.mv_size == NS_ID_BYTES)
+		memcpy(last, lk.mv_data, NS_ID_BYTES); /* copied: the puts below may move its page */
+	else if (before)
+		memset(last, 0xff, sizeof(last));
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		MDB_val ik = { NS_ID_BYTES, (void *)(buf + i * NS__NEWID) };
+		MDB_val iv = { NS__LOGKEY, (void *)(buf + i * NS__NEWID + NS_ID_BYTES) };
+		if (before && memcmp(ik.mv_data, last, NS_ID_BYTES) <= 0) {
+			rc = mdb_put(txn, s->ids, &ik, &iv, 0);
+			continue;
+		}
+		before = 0; /* sorted: every later id is past the last too */
+		rc = mdb_cursor_put(c, &ik, &iv, MDB_APPEND);
+		if (rc == MDB_KEYEXIST) /* the same id twice in the batch */
+			rc = mdb_put(txn, s->ids, &ik, &iv, 0);
+	}
+	mdb_cursor_close(c);
+	return ns__mdb(rc);
+}
+
+/*
  * One step of a pass that moves newids into ids. A pass covers the entries
  * present when it began (keys up to `upto`), in `parts` partitions by the
  * first two bytes of the id, sized so that a step holds about max / 2
@@ -210,11 +252,8 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 	c = NULL;
 	if (n > 1)
 		qsort(buf, n, NS__NEWID, ns__newid_cmp);
-	for (size_t i = 0; i < n; i++) {
-		MDB_val ik = { NS_ID_BYTES, buf + i * NS__NEWID }, iv = { NS__LOGKEY, buf + i * NS__NEWID + NS_ID_BYTES };
-		if ((rc = ns__mdb(mdb_put(txn, s->ids, &ik, &iv, 0))) != 0)
-			goto out;
-	}
+	if ((rc = ns__ids_put_sorted(txn, s, buf, n)) != 0)
+		goto out;
 	if (++part < parts) {
 		ns__put_be64(state, upto);
 		ns__put_be64(state + 8, (uint64_t)parts << 32 | part);
