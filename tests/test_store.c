@@ -835,6 +835,111 @@ static void test_erasure_replicates(void)
 	ns_store_close(p);
 }
 
+/* The whole of file @p path (malloc'd) and its size in *len; NULL if it cannot be read. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *b = NULL;
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && (b = malloc((size_t)st.st_size + 1)) != NULL &&
+	    read(fd, b, (size_t)st.st_size) != st.st_size) {
+		free(b);
+		b = NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	*len = b ? (size_t)st.st_size : 0;
+	return b;
+}
+
+static const char *const alert =
+	"{\"type\":\"alert.raised\",\"offender\":\"A1234BC\",\"occurred_at\":\"2026-02-01T10:00:00Z\","
+	"\"alert_type\":\"X\",\"alert_code\":\"XSA\",\"from_date\":\"2026-02-01\"}";
+
+/*
+ * A process waiting to open the store while it is compacted (a CLI command
+ * beside the daemon) may open it first once the compaction lets go; the
+ * daemon's reopen then finds it open, and no one sets lock.mdb's last
+ * transaction id again from the new file. Simulated: lock.mdb as it was
+ * before the compaction, and a child holding LMDB's shared lock so that
+ * the store opens without resetting it. The store reads whole, and a
+ * commit made then is what a later fresh open sees (before the fix, that
+ * open took the copy's higher transaction ids for the newer state and lost
+ * the commit; in e2e.erase the daemon's own reopen read the copy's
+ * unfinished state, without a version vector). Twice, so that the
+ * replaced file's last transaction id has either parity.
+ */
+static void test_compact_stale_lock(void)
+{
+	for (int round = 0; round < 2; round++) {
+		char dir[256], lock[300], go;
+		ns_store *s = mkstore("MDI", NS_ROLE_PRISON, dir);
+		uint8_t *saved;
+		size_t saved_len, n;
+		ns_vv_entry *v = NULL;
+		ns_verify_report r;
+		int up[2], down[2];
+		ns_diag d;
+		pid_t pid;
+
+		CHECK_INT(append(s, named, 2, &d), 0);
+		if (round == 1)
+			append1(s, course[2]); /* one commit more: the other parity */
+		evlist a = all_events(s);
+		size_t held = a.n + 1;
+		CHECK_INT(ns_store_erase(s, a.ev[0]->id, "DATA_PROTECTION_REQUEST", NULL, NULL, &d), 0);
+		ns_store_close(s);
+		snprintf(lock, sizeof(lock), "%s/lock.mdb", dir);
+		CHECK((saved = slurp(lock, &saved_len)) != NULL);
+		CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &s, &d), 0);
+		CHECK_INT(ns_store_compact(s, &d), 0);
+		CHECK_INT(copies(dir, SURNAME), 0);
+		ns_store_close(s);
+
+		/* lock.mdb as the process that got in first found it, and that process still there. */
+		int fd = open(lock, O_WRONLY);
+		CHECK(fd >= 0 && write(fd, saved, saved_len) == (ssize_t)saved_len);
+		close(fd);
+		free(saved);
+		CHECK(pipe(up) == 0 && pipe(down) == 0);
+		if ((pid = fork()) == 0) {
+			struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+			int lfd = open(lock, O_RDWR);
+			go = lfd >= 0 && fcntl(lfd, F_SETLK, &fl) == 0 ? 'y' : 'n';
+			if (write(up[1], &go, 1) != 1 || read(down[0], &go, 1) != 1)
+				_exit(1);
+			_exit(0);
+		}
+		CHECK(read(up[0], &go, 1) == 1 && go == 'y');
+		CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &s, &d), 0);
+		evlist b = all_events(s);
+		CHECK_INT(b.n, held);
+		CHECK_INT(stored_erased(s, a.ev[0]->id), 1);
+		CHECK_INT(ns_store_vector(s, &v, &n), 0);
+		CHECK(n == 1 && v[0].seq == held);
+		free(v);
+		append1(s, alert);
+		ns_store_close(s);
+		CHECK(write(down[1], "x", 1) == 1);
+		waitpid(pid, NULL, 0);
+		close(up[0]);
+		close(up[1]);
+		close(down[0]);
+		close(down[1]);
+
+		/* Opened alone, afresh: the commit made meanwhile is there. */
+		CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &s, &d), 0);
+		evlist c = all_events(s);
+		CHECK_INT(c.n, held + 1);
+		CHECK_INT(ns_store_verify(s, &r), 0);
+		ns_store_close(s);
+		evlist_free(&a);
+		evlist_free(&b);
+		evlist_free(&c);
+	}
+}
+
 static void test_erasure_unauthorised(void)
 {
 	ns_store *m = mkstore("MDI", NS_ROLE_PRISON, NULL), *l = mkstore("LEI", NS_ROLE_PRISON, NULL);
@@ -1005,6 +1110,7 @@ int main(void)
 	RUN(test_bundles);
 	RUN(test_erase);
 	RUN(test_erasure_replicates);
+	RUN(test_compact_stale_lock);
 	RUN(test_erasure_unauthorised);
 	RUN(test_erasure_order_held_proofs);
 	RUN(test_vector_json);

@@ -195,15 +195,17 @@ static void ns__check_hold(ns_node *n, uint64_t t)
  * After an erasure, compact the store so that the erased bytes leave the
  * file (ns_store_compact). It closes and reopens the environment, so it
  * runs here, on the loop thread, between commits: nothing else in this
- * process has a transaction open then (the pool runs commits only, one at
- * a time, and the HTTP server and status writer run on this thread).
+ * process has a transaction open then (the pool runs commits, one at a
+ * time, signature check steps and the API's appends, waited for here; the
+ * HTTP server's other requests and the status writer run on this thread).
  */
 static void ns__compact(ns_node *n)
 {
 	ns_diag d;
 	int rc;
 
-	if (n->committing || n->sigchecking || !ns_store_scrub_due(n->store))
+	if (n->committing || n->sigchecking || (n->http && ns_http_appending(n->http) > 0) ||
+	    !ns_store_scrub_due(n->store))
 		return;
 	ns_diag_clear(&d);
 	if (n->nats)

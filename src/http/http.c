@@ -268,6 +268,7 @@ static void ns__append_done(uv_work_t *w, int status)
 	ns__append_job *j = w->data;
 	ns__conn *c = j->c;
 	(void)status;
+	c->h->appending--;
 	c->busy = 0;
 	if (c->closing) {
 		ns__conn_close(c);
@@ -352,11 +353,17 @@ static void ns__post_events(ns__conn *c)
 	json_decref(body);
 	j->work.data = j;
 	c->busy = 1;
+	c->h->appending++;
 	if (uv_queue_work(c->h->loop, &j->work, ns__append_work, ns__append_done) != 0) {
 		c->busy = 0;
 		j->rc = NS_EAGAIN;
 		ns__append_done(&j->work, 0);
 	}
+}
+
+unsigned ns_http_appending(const ns_http *h)
+{
+	return h->appending;
 }
 
 static int ns__conflicts_cb(void *arg, const char *key, const ns_fold_summary *s)

@@ -89,6 +89,12 @@ int ns_http_reload_tls(ns_http *h, ns_diag *d);
  * @return 1, or 0 when TLS is off (@p buf untouched).
  */
 int ns_http_tls_describe(const ns_http *h, char *buf, size_t cap);
+/**
+ * @brief How many appends (POST /v1/events) are queued or running on the
+ * loop's thread pool, each with the store in use; on the loop thread.
+ * Whatever closes the store's environment (ns_store_compact) waits for 0.
+ */
+unsigned ns_http_appending(const ns_http *h);
 /** @brief Stop listening and close every connection (handles close asynchronously). */
 void ns_http_stop(ns_http *h);
 /** @brief Free after the loop has finished. NULL is allowed. */

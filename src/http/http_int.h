@@ -123,6 +123,7 @@ struct ns_http {
 	uint64_t audit_refused; /* responses replaced by 503 audit_unavailable */
 	ns__tls_server tls;
 	uint64_t service_uses;      /* requests authenticated by the [http] token */
+	unsigned appending;         /* appends queued or running on the pool (ns_http_appending) */
 	uint64_t service_logged_at; /* uv_now() of the last log line about it, 0 never */
 	ns__jwt_seen jwt_seen[NS__JWT_SEEN]; /* JWTs verified lately (authz.c) */
 };

@@ -380,10 +380,18 @@ static int ns__sig_record_once(ns_store *s, void *arg)
 		const ns__sigjob *j = &a->jobs[i];
 		MDB_val k = { NS__LOGKEY, (void *)j->lk }, lv;
 		char sender[NS_SITE_MAX];
-		if (ns__sig_state(txn, s, j->lk, sender) != NS__SIG_UNCHECKED || mdb_get(txn, s->log, &k, &lv) != 0 ||
-		    lv.mv_size != j->len || memcmp(lv.mv_data, j->raw, j->len) != 0)
-			continue; /* replaced, erased or checked meanwhile: the next step sees it again if needed */
-		if (j->ok) {
+		int ok = j->ok;
+		if (ns__sig_state(txn, s, j->lk, sender) != NS__SIG_UNCHECKED || mdb_get(txn, s->log, &k, &lv) != 0)
+			continue; /* replaced or checked meanwhile */
+		/*
+		 * Erased meanwhile: check the copy held now, here. Skipped, it would
+		 * leave a step that found nothing, and the daemon starts no other
+		 * until something new is stored: the origin's events from it on
+		 * would wait unrelayed.
+		 */
+		if (lv.mv_size != j->len || memcmp(lv.mv_data, j->raw, j->len) != 0)
+			ok = ns__sig_valid_now(txn, s, j->lk, &lv);
+		if (ok) {
 			rc = ns__mdb(mdb_del(txn, s->unsig, &k, NULL)); /* unchecked, so no bad count to adjust */
 			a->r->checked++;
 		} else if ((rc = ns__sig_put(txn, s, j->lk, NS__SIG_BAD, (uint64_t)time(NULL), sender)) == 0) {

@@ -414,6 +414,82 @@ static int ns__copy_db(MDB_txn *rt, MDB_env *dst, const char *name)
 }
 
 /*
+ * LMDB's two meta pages (its data format 1, in host byte order): after the
+ * page header (a page number, two 16-bit fields and two more), a magic
+ * number, the format version, an address, the map size, two database
+ * records (the first one's 32-bit pad holds the page size) of a 32-bit
+ * pad, two 16-bit fields and five size_t, the last page, then the
+ * transaction id (a size_t).
+ */
+#define NS__META_AT (sizeof(size_t) + 8)
+#define NS__META_PSIZE (8 + sizeof(void *) + sizeof(size_t))
+#define NS__META_TXNID (NS__META_PSIZE + 2 * (8 + 5 * sizeof(size_t)) + sizeof(size_t))
+#define NS__META_LEN (NS__META_TXNID + sizeof(size_t))
+#define NS__META_MAGIC 0xBEEFC0DEu
+#define NS__META_VERSION 1u
+
+/*
+ * Give the compacted file @p tmp (page size @p psize, last transaction
+ * @p own) the transaction id @p txnid of the file it replaces: both meta
+ * pages describe its final state, the one LMDB reads for @p txnid as
+ * txnid, the other as txnid - 1. A layout other than the one above (seen
+ * in the magic, version, page size and @p own) leaves it as it is, and the
+ * compaction fails with the store unchanged.
+ *
+ * LMDB keeps the last transaction id in lock.mdb and picks the meta page
+ * a transaction starts from by that id's parity; only the process that
+ * opens the store first, alone, sets it again from the data file. A
+ * process waiting to open the store during the compaction (a CLI command)
+ * may open it first once the lock is released, and then every process
+ * works from lock.mdb's id, that of the replaced file. The copy's own ids
+ * count its commits from 1: the wrong parity made everyone read and write
+ * an unfinished state of the copy (one without the version vector, so a
+ * node took every event as new and replicated nothing more), and ids
+ * above the old ones made a later fresh open prefer the copy's state to
+ * the commits made since. With the old file's id, and both pages holding
+ * the final state, every way of opening it reads that state and the ids
+ * go on growing from where they were.
+ */
+static int ns__compact_txnid(const char *tmp, size_t psize, size_t own, size_t txnid)
+{
+	uint8_t meta[2][NS__META_LEN];
+	size_t id[2];
+	int fd, rc = 0;
+
+	if (txnid == 0 || psize < NS__META_AT + NS__META_LEN)
+		return NS_ESTORE;
+	if ((fd = open(tmp, O_RDWR | O_CLOEXEC)) < 0)
+		return NS_EIO;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		uint32_t magic, version, ps;
+		if (pread(fd, meta[i], NS__META_LEN, (off_t)(i * psize + NS__META_AT)) != (ssize_t)NS__META_LEN) {
+			rc = NS_EIO;
+			break;
+		}
+		memcpy(&magic, meta[i], 4);
+		memcpy(&version, meta[i] + 4, 4);
+		memcpy(&ps, meta[i] + NS__META_PSIZE, 4);
+		memcpy(&id[i], meta[i] + NS__META_TXNID, sizeof(size_t));
+		if (magic != NS__META_MAGIC || version != NS__META_VERSION || ps != psize)
+			rc = NS_ESTORE;
+	}
+	if (rc == 0 && (id[0] > id[1] ? id[0] : id[1]) != own)
+		rc = NS_ESTORE;
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		uint8_t out[NS__META_LEN];
+		size_t t = (txnid & 1) == (size_t)i ? txnid : txnid - 1;
+		memcpy(out, meta[id[1] > id[0]], NS__META_LEN);
+		memcpy(out + NS__META_TXNID, &t, sizeof(size_t));
+		if (pwrite(fd, out, NS__META_LEN, (off_t)(i * psize + NS__META_AT)) != (ssize_t)NS__META_LEN)
+			rc = NS_EIO;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = NS_EIO;
+	close(fd);
+	return rc;
+}
+
+/*
  * Write a compacted copy of the store in @p dir to the file @p tmp.
  *
  * A logical copy, entry by entry into a new environment, not LMDB's page
@@ -432,6 +508,9 @@ static int ns__compact_copy(const char *dir, const char *tmp, size_t map)
 	MDB_cursor *c = NULL;
 	MDB_dbi main;
 	MDB_val k, v;
+	MDB_stat st = { 0 };
+	MDB_envinfo di = { 0 };
+	size_t txnid = 0;
 	int rc, g;
 
 	snprintf(lockfile, sizeof(lockfile), "%s-lock", tmp);
@@ -461,8 +540,10 @@ static int ns__compact_copy(const char *dir, const char *tmp, size_t map)
 	}
 	if (rc == 0 && g != MDB_NOTFOUND)
 		rc = g;
+	if (rc == 0 && (rc = mdb_env_sync(dst, 1)) == 0 && (rc = mdb_env_stat(dst, &st)) == 0)
+		rc = mdb_env_info(dst, &di);
 	if (rc == 0)
-		rc = mdb_env_sync(dst, 1);
+		txnid = mdb_txn_id(rt);
 out:
 	rc = ns__mdb(rc);
 out_ns:
@@ -474,7 +555,7 @@ out_ns:
 		mdb_env_close(dst);
 	mdb_env_close(env);
 	unlink(lockfile);
-	return rc;
+	return rc != 0 ? rc : ns__compact_txnid(tmp, st.ms_psize, di.me_last_txnid, txnid);
 }
 
 int ns_store_compact(ns_store *s, ns_diag *d)
