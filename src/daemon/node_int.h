@@ -18,6 +18,7 @@
 #ifndef NS_DAEMON_NODE_INT_H
 #define NS_DAEMON_NODE_INT_H
 
+#include "core/arena.h"
 #include "daemon/node.h"
 #include "http/http.h"
 
@@ -65,6 +66,7 @@ typedef struct ns__batch {
 	ns_event **evs;
 	int *res;       /* per event: a decode error, or 0 until verified (NS_ESIG) */
 	uint8_t *covered; /* per event: authenticated by its run's tip, own signature unchecked */
+	ns__arena arena;  /* the events: their bytes and decoded structures (protocol.c) */
 	size_t n;
 	int verified;
 	int live;       /* at most NS__LIVE_MAX_EVENTS: queued ahead of catch-up batches (commit.c) */

@@ -9,6 +9,7 @@
  */
 #include "daemon/log.h"
 #include "daemon/node_int.h"
+#include "event/decode.h"
 
 #include "replication.pb-c.h"
 
@@ -87,8 +88,7 @@ ns__peer *ns__peer_new(ns_node *n, const char *site, int outbound)
 
 void ns__batch_free(ns__batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		ns_event_free(b->evs[i]);
+	ns__arena_free(&b->arena);
 	free(b->evs);
 	free(b->res);
 	free(b->covered);
@@ -586,8 +586,25 @@ static void ns__on_events(ns__peer *p, const Nomsync__Events *e)
 	b->n = e->n_events;
 	b->bytes = ns__batch_bytes(b->n, bytes);
 	for (size_t i = 0; i < e->n_events; i++) {
+		/*
+		 * Into the batch's arena, from a copy of the bytes there (the
+		 * message is freed before the batch): no malloc and free per event
+		 * and per field of its payload.
+		 */
+		uint8_t *raw = ns__arena_alloc(&b->arena, e->events[i].len ? e->events[i].len : 1);
 		ns_diag d;
-		int rc = ns_event_decode(e->events[i].data, e->events[i].len, &b->evs[i], &d);
+		int rc = raw ? 0 : NS_ENOMEM;
+		if (rc == 0 && e->events[i].len > 0)
+			memcpy(raw, e->events[i].data, e->events[i].len);
+		if (rc == 0)
+			rc = ns__event_decode_in(&b->arena, raw, e->events[i].len, 0, &b->evs[i]);
+		if (rc == NS_ENOMEM) {
+			ns_diag_set(&d, rc, "event", "no memory to decode it");
+		} else if (rc != 0) {
+			ns_event *again = NULL; /* decoded again for the diagnosis, which the arena's decode omits */
+			ns_event_decode(e->events[i].data, e->events[i].len, &again, &d);
+			ns_event_free(again);
+		}
 		if (rc != 0) {
 			b->res[i] = rc;
 			n->events_rejected++;

@@ -136,7 +136,9 @@ static int ns__sig_put(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], 
 	ns__put_be64(b + 1, first);
 	if (sender)
 		strncpy((char *)b + 9, sender, NS_SITE_MAX - 1);
-	return ns__mdb(mdb_put(txn, s->unsig, &k, &v, 0));
+	/* Marked in log order during a catch-up: appended when after every key (as the log, write.c). */
+	int rc = mdb_put(txn, s->unsig, &k, &v, MDB_APPEND);
+	return ns__mdb(rc == MDB_KEYEXIST ? mdb_put(txn, s->unsig, &k, &v, 0) : rc);
 }
 
 int ns__sig_mark(MDB_txn *txn, ns_store *s, const uint8_t lk[NS__LOGKEY], const char *sender)

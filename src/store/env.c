@@ -78,20 +78,61 @@ void ns__logkey(uint8_t k[NS__LOGKEY], const uint8_t *origin, uint64_t seq)
 	ns__put_be64(k + NS_KEY_BYTES, seq);
 }
 
+/* The hash index of @p rs: 2 x cap slots, each 0 (free) or the index of a ref + 1. */
+static uint32_t *ns__refset_slots(const ns__refset *rs)
+{
+	return (uint32_t *)(void *)((char *)rs->ref + rs->cap * NS_REF_MAX);
+}
+
+/* FNV-1a of a ref. */
+static size_t ns__refset_hash(const char *ref)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *ref; ref++)
+		h = (h ^ (uint8_t)*ref) * 16777619u;
+	return h;
+}
+
+/* Index refs [hashed, n) of @p rs (from scratch if the set was emptied or grown). */
+static void ns__refset_index(ns__refset *rs, int rebuild)
+{
+	uint32_t *slot = ns__refset_slots(rs);
+	size_t mask = 2 * rs->cap - 1;
+
+	if (rebuild || rs->hashed > rs->n) {
+		memset(slot, 0, 2 * rs->cap * sizeof(*slot));
+		rs->hashed = 0;
+	}
+	for (; rs->hashed < rs->n; rs->hashed++) {
+		size_t h = ns__refset_hash(rs->ref[rs->hashed]) & mask;
+		while (slot[h] != 0)
+			h = (h + 1) & mask;
+		slot[h] = (uint32_t)rs->hashed + 1;
+	}
+}
+
 int ns__refset_add(ns__refset *rs, const char *ref)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->ref[i], ref) == 0)
-			return 0;
+	if (rs->cap > 0) {
+		uint32_t *slot = ns__refset_slots(rs);
+		size_t mask = 2 * rs->cap - 1, h = ns__refset_hash(ref) & mask;
+		ns__refset_index(rs, 0);
+		for (; slot[h] != 0; h = (h + 1) & mask)
+			if (strcmp(rs->ref[slot[h] - 1], ref) == 0)
+				return 0;
+	}
 	if (rs->n == rs->cap) {
 		size_t cap = rs->cap ? rs->cap * 2 : 16;
-		void *p = realloc(rs->ref, cap * sizeof(*rs->ref));
-		if (p == NULL)
+		void *p;
+		if (cap > UINT32_MAX / 2 || (p = realloc(rs->ref, cap * (NS_REF_MAX + 2 * sizeof(uint32_t)))) == NULL)
 			return NS_ENOMEM;
 		rs->ref = p;
 		rs->cap = cap;
+		ns__refset_index(rs, 1);
 	}
 	snprintf(rs->ref[rs->n++], NS_REF_MAX, "%s", ref);
+	ns__refset_index(rs, 0);
 	return 0;
 }
 

@@ -127,10 +127,15 @@ struct ns_store {
 	unsigned fold_threads;
 };
 
-/* A set of offender refs (touched by a batch, or one person's), each once. */
+/*
+ * A set of offender refs (touched by a batch, or one person's), each once.
+ * The block ref points to also holds a hash index of the refs after the cap
+ * slots (ns__refset_add), so free(ref) frees both; hashed: how many of the
+ * refs it indexes (a caller may empty the set by setting n to 0).
+ */
 typedef struct ns__refset {
 	char (*ref)[NS_REF_MAX];
-	size_t n, cap;
+	size_t n, cap, hashed;
 } ns__refset;
 
 /*

@@ -68,7 +68,14 @@ static int ns__write(MDB_txn *txn, ns_store *s, const ns_event *ev, ns__refset *
 	k.mv_data = lk;
 	if ((rc = ns__erasure_bytes(txn, s, ev, &v, &erased)) != 0) /* erased before it came */
 		return rc;
-	rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE);
+	/*
+	 * An origin's events come in seq order, mostly after every key held, so
+	 * the put is tried as an append (LMDB then splits a full last page by
+	 * starting a new one); an append refused (a key not after the last) is
+	 * an ordinary put.
+	 */
+	if ((rc = mdb_put(txn, s->log, &k, &v, MDB_APPEND)) == MDB_KEYEXIST)
+		rc = mdb_put(txn, s->log, &k, &v, MDB_NOOVERWRITE);
 	free(erased);
 	if (rc != 0)
 		return ns__mdb(rc);
