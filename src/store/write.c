@@ -387,8 +387,9 @@ static int ns__append_once(ns_store *s, void *arg)
 	/*
 	 * In runs that start at an event the store must check against what is
 	 * written before it (ns__append_check) and end before the next one. A
-	 * run is built in order and written with zero signatures while a
-	 * helper thread signs it into sigs (sign.c); after the last run the touched
+	 * helper thread builds a run in order with zero signatures, each
+	 * written here as soon as it is built, then signs it into sigs
+	 * (sign.c); after the last run the touched
 	 * persons are re-folded (the fold reads no signature) as the signing
 	 * goes on; then the signatures go into the written events.
 	 */
@@ -401,12 +402,10 @@ static int ns__append_once(ns_store *s, void *arg)
 				*bad = i;
 			goto abort;
 		}
-		if ((rc = ns__signer_start(&g, &s->id, evs + i, sigs + i, end - i)) != 0)
+		if ((rc = ns__signer_start(&g, &s->id, in + i, now, vv.seq, vv.head, evs + i, sigs + i, end - i)) != 0)
 			goto abort;
 		for (size_t k = i; k < end && rc == 0; k++) {
-			rc = ns_event_build_unsigned(&s->id, vv.seq + 1, vv.head, in[k].occurred_at, now,
-						     in[k].offender, in[k].recorded_by, in[k].payload, &evs[k]);
-			if (rc != 0) {
+			if ((rc = ns__signer_event(g, k - i)) != 0) {
 				if (bad)
 					*bad = k;
 				ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
@@ -414,7 +413,6 @@ static int ns__append_once(ns_store *s, void *arg)
 			}
 			vv.seq = evs[k]->seq;
 			memcpy(vv.head, evs[k]->id, NS_ID_BYTES);
-			ns__signer_built(g, k + 1 - i);
 			rc = ns__write(txn, s, evs[k], &touched, 0);
 		}
 		if (rc == 0 && end == n)
