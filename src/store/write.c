@@ -331,35 +331,6 @@ static int ns__append_once(ns_store *s, void *arg)
 		*bad = 0;
 	if (s->flags & NS_STORE_RDONLY)
 		return NS_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (in[i].payload == NULL) {
-			if (bad)
-				*bad = i;
-			return ns_diag_set(d, NS_EVALID, "payload", "event has no payload");
-		}
-		if ((rc = ns_validate_event(s->id.role, in[i].offender, in[i].type, in[i].payload, d)) != 0) {
-			if (bad)
-				*bad = i;
-			return rc;
-		}
-		if (in[i].recorded_by[0] != '\0' && !ns_is_user_id(in[i].recorded_by)) {
-			if (bad)
-				*bad = i;
-			return ns_diag_set(d, NS_EVALID, "recorded_by",
-					   "'%.40s' is not a user id (1-127 printable characters, no spaces)",
-					   in[i].recorded_by);
-		}
-		/* A business time ahead of this clock would win every "latest" rule of the fold. */
-		if (now <= INT64_MAX - NS_CLOCK_SKEW_MAX && in[i].occurred_at > now + NS_CLOCK_SKEW_MAX) {
-			char when[21];
-			if (bad)
-				*bad = i;
-			ns_time_format(when, in[i].occurred_at);
-			return ns_diag_set(d, NS_EVALID, "occurred_at",
-					   "%s is more than %d minutes ahead of this node's clock", when,
-					   NS_CLOCK_SKEW_MAX / 60);
-		}
-	}
 	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
 	{
@@ -387,7 +358,7 @@ static int ns__append_once(ns_store *s, void *arg)
 	/*
 	 * In runs that start at an event the store must check against what is
 	 * written before it (ns__append_check) and end before the next one. A
-	 * helper thread builds a run in order with zero signatures, each
+	 * helper thread checks and builds a run in order with zero signatures, each
 	 * written here as soon as it is built, then signs it into sigs
 	 * (sign.c); after the last run the touched
 	 * persons are re-folded (the fold reads no signature) as the signing
@@ -397,7 +368,9 @@ static int ns__append_once(ns_store *s, void *arg)
 		ns__signer *g;
 		for (end = i + 1; end < n && !ns__append_checked(&in[end]); end++)
 			;
-		if ((rc = ns__append_check(txn, s, &in[i], d)) != 0) {
+		/* The helper thread checks the others (ns__own_valid); this one is checked first here. */
+		if ((ns__append_checked(&in[i]) && (rc = ns__own_valid(&s->id, &in[i], now, d)) != 0) ||
+		    (rc = ns__append_check(txn, s, &in[i], d)) != 0) {
 			if (bad)
 				*bad = i;
 			goto abort;
@@ -405,10 +378,9 @@ static int ns__append_once(ns_store *s, void *arg)
 		if ((rc = ns__signer_start(&g, &s->id, in + i, now, vv.seq, vv.head, evs + i, sigs + i, end - i)) != 0)
 			goto abort;
 		for (size_t k = i; k < end && rc == 0; k++) {
-			if ((rc = ns__signer_event(g, k - i)) != 0) {
+			if ((rc = ns__signer_event(g, k - i, d)) != 0) {
 				if (bad)
 					*bad = k;
-				ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
 				break;
 			}
 			vv.seq = evs[k]->seq;
