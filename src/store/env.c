@@ -80,7 +80,7 @@ void ns__logkey(uint8_t k[NS__LOGKEY], const uint8_t *origin, uint64_t seq)
 
 int ns__refset_add(ns__refset *rs, const char *ref)
 {
-	for (size_t i = 0; i < rs->n; i++)
+	for (size_t i = rs->n; i-- > 0;) /* newest first: a run of events names one ref */
 		if (strcmp(rs->ref[i], ref) == 0)
 			return 0;
 	if (rs->n == rs->cap) {
