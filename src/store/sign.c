@@ -1,7 +1,7 @@
 /*
- * Checking, building and signing a run of this site's own events on two
- * cores (ns_store_append). The id of an event hashes its header only, so a
- * helper thread checks each event (ns__own_valid) and builds the run in order (each header names the previous id) with
+ * Building and signing a run of this site's own events on two cores
+ * (ns_store_append). The id of an event hashes its header only, so a helper
+ * thread builds the run in order (each header names the previous id) with
  * the signatures left zero, publishing each event as it is built, and then
  * signs them into a separate array; the caller writes each event as soon
  * as it is published, re-folds the persons touched while the helper signs,
@@ -10,8 +10,6 @@
  * byte-identical to those ns_event_build would make one at a time.
  */
 #include "store_int.h"
-
-#include <nomsync/validate.h>
 
 #include <sched.h>
 #include <stdatomic.h>
@@ -33,48 +31,20 @@ struct ns__signer {
 	atomic_size_t built; /* evs[0 .. built) are built and may be signed */
 	atomic_size_t next;  /* the next index to claim for signing */
 	atomic_int stop;     /* the run was abandoned: build and sign nothing more */
-	atomic_int failed;   /* checking or building evs[built] failed with build_rc: build no more */
+	atomic_int failed;   /* building evs[built] failed with build_rc: build no more */
 	int build_rc;
-	ns_diag diag; /* why, when failed */
 	int threaded;
 	pthread_t thread;
 };
 
-int ns__own_valid(const ns_identity *id, const ns_input *in, int64_t now, ns_diag *d)
-{
-	int rc;
-
-	if (in->payload == NULL)
-		return ns_diag_set(d, NS_EVALID, "payload", "event has no payload");
-	if ((rc = ns_validate_event(id->role, in->offender, in->type, in->payload, d)) != 0)
-		return rc;
-	if (in->recorded_by[0] != '\0' && !ns_is_user_id(in->recorded_by))
-		return ns_diag_set(d, NS_EVALID, "recorded_by",
-				   "'%.40s' is not a user id (1-127 printable characters, no spaces)", in->recorded_by);
-	/* A business time ahead of this clock would win every "latest" rule of the fold. */
-	if (now <= INT64_MAX - NS_CLOCK_SKEW_MAX && in->occurred_at > now + NS_CLOCK_SKEW_MAX) {
-		char when[21];
-		ns_time_format(when, in->occurred_at);
-		return ns_diag_set(d, NS_EVALID, "occurred_at", "%s is more than %d minutes ahead of this node's clock",
-				   when, NS_CLOCK_SKEW_MAX / 60);
-	}
-	return 0;
-}
-
-/* Check and build evs[k], the next one in order, and publish it; 0 or the error. */
+/* Build evs[k], the next one in order, and publish it; 0 or the error. */
 static int ns__build_next(ns__signer *g, size_t k)
 {
 	const ns_input *in = &g->in[k];
 	int rc;
 
-	ns_diag_clear(&g->diag);
-	if ((rc = ns__own_valid(g->id, in, g->now, &g->diag)) == 0) {
-		rc = ns_event_build_unsigned(g->id, g->seq + 1 + k, k ? g->evs[k - 1]->id : g->head,
-					     in->occurred_at, g->now, in->offender, in->recorded_by, in->payload,
-					     &g->evs[k]);
-		if (rc != 0)
-			ns_diag_set(&g->diag, rc, "event", "cannot build event: %s", ns_strerror(rc));
-	}
+	rc = ns_event_build_unsigned(g->id, g->seq + 1 + k, k ? g->evs[k - 1]->id : g->head, in->occurred_at,
+				     g->now, in->offender, in->recorded_by, in->payload, &g->evs[k]);
 	if (rc != 0) {
 		g->build_rc = rc;
 		atomic_store_explicit(&g->failed, 1, memory_order_release);
@@ -139,23 +109,16 @@ int ns__signer_start(ns__signer **out, const ns_identity *id, const ns_input *in
 	return 0;
 }
 
-int ns__signer_event(ns__signer *g, size_t k, ns_diag *d)
+int ns__signer_event(ns__signer *g, size_t k)
 {
-	if (!g->threaded) {
-		if (ns__build_next(g, k) == 0)
-			return 0;
-	} else {
-		while (k >= atomic_load_explicit(&g->built, memory_order_acquire)) {
-			if (atomic_load_explicit(&g->failed, memory_order_acquire))
-				break;
-			sched_yield();
-		}
-		if (k < atomic_load_explicit(&g->built, memory_order_acquire))
-			return 0;
+	if (!g->threaded)
+		return ns__build_next(g, k);
+	while (k >= atomic_load_explicit(&g->built, memory_order_acquire)) {
+		if (atomic_load_explicit(&g->failed, memory_order_acquire))
+			return g->build_rc;
+		sched_yield();
 	}
-	if (d != NULL)
-		*d = g->diag;
-	return g->build_rc;
+	return 0;
 }
 
 void ns__signer_finish(ns__signer *g, int abandon)

@@ -461,25 +461,19 @@ int ns__erasure_proof(MDB_txn *txn, ns_store *s, const uint8_t origin[NS_KEY_BYT
 int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d);
 
 /*
- * sign.c: a run of own events checked, built and signed on two cores
+ * sign.c: a run of own events built and signed on two cores
  */
-
-/* The checks of an own event that need no store (ns_store_append): 0, or why not in @p d. */
-int ns__own_valid(const ns_identity *id, const ns_input *in, int64_t now, ns_diag *d);
 
 typedef struct ns__signer ns__signer;
 /*
- * Start checking (ns__own_valid) and building evs[0 .. n) from in[0 .. n) in
- * order (ns_event_build_unsigned, recorded at @p now, the first after @p seq
- * and @p head), then signing them into sigs[0 .. n).
+ * Start building evs[0 .. n) from in[0 .. n) in order (ns_event_build_unsigned,
+ * recorded at @p now, the first after @p seq and @p head), then signing them
+ * into sigs[0 .. n).
  */
 int ns__signer_start(ns__signer **out, const ns_identity *id, const ns_input *in, int64_t now, uint64_t seq,
 		     const uint8_t head[NS_ID_BYTES], ns_event **evs, uint8_t (*sigs)[NS_SIG_BYTES], size_t n);
-/*
- * Wait until evs[k] is built (call for k = 0 .. n-1 in order): 0, or the
- * error checking or building it (why in @p d).
- */
-int ns__signer_event(ns__signer *g, size_t k, ns_diag *d);
+/* Wait until evs[k] is built (call for k = 0 .. n-1 in order): 0, or the error building it. */
+int ns__signer_event(ns__signer *g, size_t k);
 /* After every ns__signer_event: sign what is left, join and free; or, with @p abandon, stop. */
 void ns__signer_finish(ns__signer *g, int abandon);
 
