@@ -3,7 +3,8 @@
  * batch appended in one call, in runs split by a correction and an
  * erasure, stores exactly the bytes that ns_event_build makes one event at
  * a time with the same key; every signature verifies; an event the batch
- * refuses leaves nothing written; ns_event_sign refuses another site's key.
+ * refuses (by a store check, or by the checks made while the helper thread
+ * builds) leaves nothing written; ns_event_sign refuses another site's key.
  */
 #include "test.h"
 
@@ -115,6 +116,24 @@ static void test_batch_as_built(void)
 	CHECK_INT(bad, 150);
 	CHECK_INT(vv_seq(s, ns_store_identity(s)->pk, NULL), 2 * NBATCH);
 	check_as_built(s, 2 * NBATCH);
+
+	/*
+	 * An event failing the checks that need no store, deep in a run (checked
+	 * while the helper thread builds the events after it): nothing written.
+	 */
+	for (size_t i = 0; i < NBATCH; i++)
+		line_for(lines[i], sizeof(lines[i]), i + 13);
+	snprintf(lines[250], sizeof(lines[250]),
+		 "{\"type\":\"alert.raised\",\"offender\":\"A1004BC\",\"occurred_at\":\"2099-02-01T10:00:00Z\","
+		 "\"alert_type\":\"R\",\"alert_code\":\"RSP\",\"from_date\":\"2024-02-01\"}");
+	CHECK_INT(append_ids(s, lines, NBATCH, NULL, &bad), NS_EVALID);
+	CHECK_INT(bad, 250);
+	CHECK_INT(vv_seq(s, ns_store_identity(s)->pk, NULL), 2 * NBATCH);
+	check_as_built(s, 2 * NBATCH);
+	/* The same batch without it appends, as built. */
+	line_for(lines[250], sizeof(lines[250]), 250 + 13);
+	CHECK_INT(append_ids(s, lines, NBATCH, NULL, &bad), 0);
+	check_as_built(s, 3 * NBATCH);
 	ns_store_close(s);
 }
 

@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,7 +238,6 @@ struct append_ctx {
 	ns_input *batch;
 	size_t n, lines[APPEND_BATCH];
 	uint64_t *total; /* events appended so far, shared by the pipeline's two batches */
-	int check_only;
 	const char *recorded_by; /* --recorded-by, or NULL */
 };
 
@@ -283,29 +283,172 @@ static int append_flush(struct append_ctx *c)
 static int append_line(void *arg, const char *line, size_t len, size_t lineno)
 {
 	struct append_ctx *c = arg;
-	const ns_identity *id = ns_store_identity(c->s);
 	ns_input *in = &c->batch[c->n];
 	char what[64];
 	ns_diag d;
 	int rc;
 
 	ns_diag_clear(&d);
-	snprintf(what, sizeof(what), "line %zu", lineno);
-	if ((rc = ns_input_parse(line, len, in, &d)) != 0)
+	if ((rc = ns_input_parse(line, len, in, &d)) != 0) {
+		snprintf(what, sizeof(what), "line %zu", lineno);
 		return fail(what, rc, &d);
+	}
 	if (c->recorded_by != NULL)
 		snprintf(in->recorded_by, sizeof(in->recorded_by), "%s", c->recorded_by);
-	/* Pass 1 validates; pass 2 reads the same bytes, and ns_store_append validates them again. */
-	if (c->check_only && (rc = ns_validate_event(id->role, in->offender, in->type, in->payload, &d)) != 0) {
-		ns_input_clear(in);
-		return fail(what, rc, &d);
-	}
-	if (c->check_only) {
-		ns_input_clear(in);
-		return 0;
-	}
+	/* Pass 1 checked it; ns_store_append checks it again. */
 	c->lines[c->n++] = lineno;
 	return c->n == APPEND_BATCH ? append_flush(c) : 0;
+}
+
+/*
+ * Pass 1 of append: every line is parsed and checked, so that a bad line
+ * anywhere writes nothing. The file is checked in two parts, the second on
+ * a thread; the first bad line is reported. The lines of a file of at most
+ * CHECK_KEEP_MAX bytes are kept as parsed, so pass 2 need not parse them
+ * again.
+ */
+#define CHECK_KEEP_MAX (32u << 20)
+
+struct check_part {
+	char *buf;
+	size_t len, base; /* base: the lines before buf */
+	ns_role role;
+	atomic_int *stop; /* the first part has a bad line: the second need not go on */
+	size_t lineno;    /* the first bad line, if rc */
+	int rc;
+	ns_diag d;
+	int keep;         /* keep each line as parsed: */
+	ns_input *in;     /* in[0 .. n), read from lines[0 .. n) */
+	size_t *lines, n, cap;
+};
+
+/* Keep @p in, parsed from line @p lineno; 0 or NS_ENOMEM. */
+static int check_keep(struct check_part *c, const ns_input *in, size_t lineno)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 1024;
+		ns_input *a = realloc(c->in, cap * sizeof(*a));
+		if (a != NULL)
+			c->in = a;
+		size_t *l = a ? realloc(c->lines, cap * sizeof(*l)) : NULL;
+		if (l == NULL)
+			return NS_ENOMEM;
+		c->lines = l;
+		c->cap = cap;
+	}
+	c->in[c->n] = *in;
+	c->lines[c->n++] = lineno;
+	return 0;
+}
+
+static int check_line(void *arg, const char *line, size_t len, size_t lineno)
+{
+	struct check_part *c = arg;
+	ns_input in;
+	int rc;
+
+	if (atomic_load(c->stop))
+		return 1;
+	ns_diag_clear(&c->d);
+	if ((rc = ns_input_parse(line, len, &in, &c->d)) == 0) {
+		rc = ns_validate_event(c->role, in.offender, in.type, in.payload, &c->d);
+		if (rc == 0 && c->keep && (rc = check_keep(c, &in, c->base + lineno)) == 0)
+			return 0;
+		ns_input_clear(&in);
+	}
+	if (rc != 0) {
+		c->rc = rc;
+		c->lineno = c->base + lineno;
+	}
+	return rc;
+}
+
+static void *check_thread(void *arg)
+{
+	each_line(((struct check_part *)arg)->buf, ((struct check_part *)arg)->len, check_line, arg);
+	return NULL;
+}
+
+/* Below this many bytes, pass 1 runs on one thread. */
+#define CHECK_SPLIT_MIN (64u << 10)
+
+/*
+ * Check every line; with @p kept (a file of at most CHECK_KEEP_MAX bytes),
+ * keep them all, parsed, in *kept: kept->in[0 .. kept->n) from lines kept->lines[].
+ */
+static int check_all(char *buf, size_t len, ns_role role, struct check_part *kept)
+{
+	char *mid = len >= CHECK_SPLIT_MIN ? memchr(buf + len / 2, '\n', len - len / 2) : NULL;
+	size_t head = mid ? (size_t)(mid + 1 - buf) : len, base = 0;
+	int keep = len <= CHECK_KEEP_MAX, threaded, rc = 0;
+	atomic_int stop = 0;
+	struct check_part p[2] = { { .buf = buf, .len = head, .role = role, .stop = &stop, .keep = keep },
+				   { .buf = buf + head, .len = len - head, .role = role, .stop = &stop, .keep = keep } };
+	pthread_t t;
+
+	for (char *q = buf; (q = memchr(q, '\n', (size_t)(buf + head - q))) != NULL; q++)
+		base++;
+	p[1].base = base;
+	threaded = p[1].len > 0 && pthread_create(&t, NULL, check_thread, &p[1]) == 0;
+	each_line(p[0].buf, p[0].len, check_line, &p[0]);
+	if (p[0].rc != 0)
+		atomic_store(&stop, 1);
+	if (threaded)
+		pthread_join(t, NULL);
+	else if (p[0].rc == 0)
+		each_line(p[1].buf, p[1].len, check_line, &p[1]);
+	for (int k = 0; k < 2 && rc == 0; k++)
+		if (p[k].rc != 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "line %zu", p[k].lineno);
+			rc = fail(what, p[k].rc, &p[k].d);
+		}
+	/* Both parts' lines, in order, in p[0]. */
+	for (size_t i = 0; rc == 0 && i < p[1].n; i++)
+		if (check_keep(&p[0], &p[1].in[i], p[1].lines[i]) != 0)
+			rc = fail("append", NS_ENOMEM, NULL);
+		else
+			p[1].in[i].payload = NULL; /* now p[0]'s */
+	for (int k = rc ? 0 : 1; k < 2; k++) {
+		for (size_t i = 0; i < p[k].n; i++)
+			ns_input_clear(&p[k].in[i]);
+		free(p[k].in);
+		free(p[k].lines);
+	}
+	if (rc == 0 && keep)
+		*kept = p[0];
+	else if (rc == 0) {
+		free(p[0].in);
+		free(p[0].lines);
+	}
+	return rc;
+}
+
+/* Pass 2 over the lines pass 1 kept: append them by batches, from @p c's buffer. */
+static int append_kept(struct append_ctx *c, struct check_part *kept)
+{
+	ns_input *batch = c->batch;
+	size_t i = 0;
+	int rc = 0;
+
+	while (rc == 0 && i < kept->n) {
+		size_t m = kept->n - i < APPEND_BATCH ? kept->n - i : APPEND_BATCH;
+		c->batch = kept->in + i;
+		c->n = m;
+		memcpy(c->lines, kept->lines + i, m * sizeof(*c->lines));
+		if (c->recorded_by != NULL)
+			for (size_t k = 0; k < m; k++)
+				snprintf(c->batch[k].recorded_by, sizeof(c->batch[k].recorded_by), "%s", c->recorded_by);
+		rc = append_flush(c); /* clears the batch */
+		i += m;
+	}
+	for (; i < kept->n; i++)
+		ns_input_clear(&kept->in[i]);
+	c->batch = batch;
+	c->n = 0;
+	free(kept->in);
+	free(kept->lines);
+	return rc;
 }
 
 /*
@@ -411,6 +554,7 @@ static int append_pipeline(struct append_pipe *p)
 static int cmd_append(ns_store *s, int argc, char **argv)
 {
 	struct append_pipe p = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct check_part kept = { 0 };
 	const char *path, *recorded_by = NULL;
 	uint64_t total = 0;
 	int rc = 0;
@@ -436,11 +580,8 @@ static int cmd_append(ns_store *s, int argc, char **argv)
 			rc = fail("append", NS_ENOMEM, NULL);
 	}
 	/* Pass 1 checks every line, so a bad line anywhere writes nothing. */
-	p.ctx[0].check_only = 1;
-	if (rc == 0 && (rc = each_line(p.buf, p.len, append_line, &p.ctx[0])) == 0) {
-		p.ctx[0].check_only = 0;
-		rc = append_pipeline(&p);
-	}
+	if (rc == 0 && (rc = check_all(p.buf, p.len, ns_store_identity(s)->role, &kept)) == 0)
+		rc = kept.keep ? append_kept(&p.ctx[0], &kept) : append_pipeline(&p);
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < p.ctx[k].n; i++)
 			ns_input_clear(&p.ctx[k].batch[i]);

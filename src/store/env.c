@@ -114,6 +114,8 @@ static void ns__refset_index(ns__refset *rs, int rebuild)
 
 int ns__refset_add(ns__refset *rs, const char *ref)
 {
+	if (rs->n > 0 && strcmp(rs->ref[rs->n - 1], ref) == 0)
+		return 0; /* the usual case: a run of events names one ref */
 	if (rs->cap > 0) {
 		uint32_t *slot = ns__refset_slots(rs);
 		size_t mask = 2 * rs->cap - 1, h = ns__refset_hash(ref) & mask;

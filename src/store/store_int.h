@@ -468,19 +468,20 @@ int ns__erasure_proof(MDB_txn *txn, ns_store *s, const uint8_t origin[NS_KEY_BYT
 int ns__erasure_append(MDB_txn *txn, ns_store *s, const ns_input *in, ns_diag *d);
 
 /*
- * sign.c: a run of own events signed on two cores while it is built
+ * sign.c: a run of own events built and signed on two cores
  */
 
 typedef struct ns__signer ns__signer;
 /*
- * Start signing evs[0 .. n) (built by ns_event_build_unsigned) into sigs[0 ..
- * n) as ns__signer_built publishes them.
+ * Start building evs[0 .. n) from in[0 .. n) in order (ns_event_build_unsigned,
+ * recorded at @p now, the first after @p seq and @p head), then signing them
+ * into sigs[0 .. n).
  */
-int ns__signer_start(ns__signer **out, const ns_identity *id, ns_event **evs, uint8_t (*sigs)[NS_SIG_BYTES],
-		     size_t n);
-/* evs[0 .. built) are built: they may be signed now. */
-void ns__signer_built(ns__signer *g, size_t built);
-/* After ns__signer_built(g, n): sign what is left, join and free; or, with @p abandon, stop. */
+int ns__signer_start(ns__signer **out, const ns_identity *id, const ns_input *in, int64_t now, uint64_t seq,
+		     const uint8_t head[NS_ID_BYTES], ns_event **evs, uint8_t (*sigs)[NS_SIG_BYTES], size_t n);
+/* Wait until evs[k] is built (call for k = 0 .. n-1 in order): 0, or the error building it. */
+int ns__signer_event(ns__signer *g, size_t k);
+/* After every ns__signer_event: sign what is left, join and free; or, with @p abandon, stop. */
 void ns__signer_finish(ns__signer *g, int abandon);
 
 /*

@@ -245,6 +245,28 @@ static int ns__drain(MDB_txn *txn, ns_store *s, ns_vv_entry *vv, ns__refset *tou
 	}
 }
 
+/* The checks of an own event that need no store access. */
+static int ns__own_valid(const ns_identity *id, const ns_input *in, int64_t now, ns_diag *d)
+{
+	int rc;
+
+	if (in->payload == NULL)
+		return ns_diag_set(d, NS_EVALID, "payload", "event has no payload");
+	if ((rc = ns_validate_event(id->role, in->offender, in->type, in->payload, d)) != 0)
+		return rc;
+	if (in->recorded_by[0] != '\0' && !ns_is_user_id(in->recorded_by))
+		return ns_diag_set(d, NS_EVALID, "recorded_by",
+				   "'%.40s' is not a user id (1-127 printable characters, no spaces)", in->recorded_by);
+	/* A business time ahead of this clock would win every "latest" rule of the fold. */
+	if (now <= INT64_MAX - NS_CLOCK_SKEW_MAX && in->occurred_at > now + NS_CLOCK_SKEW_MAX) {
+		char when[21];
+		ns_time_format(when, in->occurred_at);
+		return ns_diag_set(d, NS_EVALID, "occurred_at", "%s is more than %d minutes ahead of this node's clock",
+				   when, NS_CLOCK_SKEW_MAX / 60);
+	}
+	return 0;
+}
+
 /* An own event the store checks against the events written before it (ns__append_check). */
 static int ns__append_checked(const ns_input *in)
 {
@@ -338,35 +360,6 @@ static int ns__append_once(ns_store *s, void *arg)
 		*bad = 0;
 	if (s->flags & NS_STORE_RDONLY)
 		return NS_EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (in[i].payload == NULL) {
-			if (bad)
-				*bad = i;
-			return ns_diag_set(d, NS_EVALID, "payload", "event has no payload");
-		}
-		if ((rc = ns_validate_event(s->id.role, in[i].offender, in[i].type, in[i].payload, d)) != 0) {
-			if (bad)
-				*bad = i;
-			return rc;
-		}
-		if (in[i].recorded_by[0] != '\0' && !ns_is_user_id(in[i].recorded_by)) {
-			if (bad)
-				*bad = i;
-			return ns_diag_set(d, NS_EVALID, "recorded_by",
-					   "'%.40s' is not a user id (1-127 printable characters, no spaces)",
-					   in[i].recorded_by);
-		}
-		/* A business time ahead of this clock would win every "latest" rule of the fold. */
-		if (now <= INT64_MAX - NS_CLOCK_SKEW_MAX && in[i].occurred_at > now + NS_CLOCK_SKEW_MAX) {
-			char when[21];
-			if (bad)
-				*bad = i;
-			ns_time_format(when, in[i].occurred_at);
-			return ns_diag_set(d, NS_EVALID, "occurred_at",
-					   "%s is more than %d minutes ahead of this node's clock", when,
-					   NS_CLOCK_SKEW_MAX / 60);
-		}
-	}
 	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
 	{
@@ -394,8 +387,9 @@ static int ns__append_once(ns_store *s, void *arg)
 	/*
 	 * In runs that start at an event the store must check against what is
 	 * written before it (ns__append_check) and end before the next one. A
-	 * run is built in order and written with zero signatures while a
-	 * helper thread signs it into sigs (sign.c); after the last run the touched
+	 * helper thread builds a run in order with zero signatures, each
+	 * checked here (ns__own_valid) while it is built and written as soon
+	 * as it is, then signs it into sigs (sign.c); after the last run the touched
 	 * persons are re-folded (the fold reads no signature) as the signing
 	 * goes on; then the signatures go into the written events.
 	 */
@@ -403,17 +397,23 @@ static int ns__append_once(ns_store *s, void *arg)
 		ns__signer *g;
 		for (end = i + 1; end < n && !ns__append_checked(&in[end]); end++)
 			;
-		if ((rc = ns__append_check(txn, s, &in[i], d)) != 0) {
+		/* Checked before the store checks it (and again with the others below). */
+		if ((ns__append_checked(&in[i]) && (rc = ns__own_valid(&s->id, &in[i], now, d)) != 0) ||
+		    (rc = ns__append_check(txn, s, &in[i], d)) != 0) {
 			if (bad)
 				*bad = i;
 			goto abort;
 		}
-		if ((rc = ns__signer_start(&g, &s->id, evs + i, sigs + i, end - i)) != 0)
+		if ((rc = ns__signer_start(&g, &s->id, in + i, now, vv.seq, vv.head, evs + i, sigs + i, end - i)) != 0)
 			goto abort;
 		for (size_t k = i; k < end && rc == 0; k++) {
-			rc = ns_event_build_unsigned(&s->id, vv.seq + 1, vv.head, in[k].occurred_at, now,
-						     in[k].offender, in[k].recorded_by, in[k].payload, &evs[k]);
-			if (rc != 0) {
+			/* Checked here while the helper thread builds it. */
+			if ((rc = ns__own_valid(&s->id, &in[k], now, d)) != 0) {
+				if (bad)
+					*bad = k;
+				break;
+			}
+			if ((rc = ns__signer_event(g, k - i)) != 0) {
 				if (bad)
 					*bad = k;
 				ns_diag_set(d, rc, "event", "cannot build event: %s", ns_strerror(rc));
@@ -421,7 +421,6 @@ static int ns__append_once(ns_store *s, void *arg)
 			}
 			vv.seq = evs[k]->seq;
 			memcpy(vv.head, evs[k]->id, NS_ID_BYTES);
-			ns__signer_built(g, k + 1 - i);
 			rc = ns__write(txn, s, evs[k], &touched, 0);
 		}
 		if (rc == 0 && end == n)
