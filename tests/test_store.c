@@ -572,6 +572,86 @@ static void test_deferred_ids(void)
 	ns_store_close(y);
 }
 
+/*
+ * A deferred id index pass of many partitions, read from its spool (one scan
+ * of newids per pass, ns__index_step) or by scanning newids at each step:
+ * interrupted by new entries and by a reopen, both ways index every event
+ * once: verify finds each event under its id and ids holds one entry each.
+ */
+extern int ns__idspool_off;
+static void index_many(int spool)
+{
+	char dir[256], line[256], cmd[600];
+	ns_store *mdi = mkstore("MDI", NS_ROLE_PRISON, NULL), *n07 = mkstore("N07", NS_ROLE_PROBATION, NULL);
+	ns_store *y = mkstore("HUB2", NS_ROLE_HUB, dir);
+	ns_sigcheck_report sr;
+	ns_verify_report r;
+	size_t left = 0, steps = 0;
+	ns_diag d;
+
+	ns__idspool_off = !spool;
+	for (int p = 0; p < 100; p++) {
+		snprintf(line, sizeof(line), "{\"type\":\"person.created\",\"offender\":\"A%04dBC\",\"occurred_at\":"
+			 "\"2024-01-01T09:00:00Z\",\"surname\":\"SMITH\",\"forenames\":\"JOHN\",\"dob\":\"1990-05-17\","
+			 "\"gender\":\"M\"}", p);
+		append1(mdi, line);
+		for (int k = 0; k < 3; k++) {
+			snprintf(line, sizeof(line), "{\"type\":\"alert.raised\",\"offender\":\"A%04dBC\",\"occurred_at\":"
+				 "\"2024-02-0%dT09:00:00Z\",\"alert_type\":\"H\",\"alert_code\":\"HA\",\"from_date\":\"2024-02-01\"}",
+				 p, k + 1);
+			append1(mdi, line);
+		}
+	}
+	CHECK_INT(append(n07, prob + 2, 1, &d), 0);
+	evlist a = all_events(mdi), b = all_events(n07);
+	int *res = calloc(a.n, sizeof(*res));
+	CHECK_INT(ns_store_ingest(y, a.ev, a.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
+	/* 16 entries per step: 25 partitions. A reopen after 5 steps; new entries after 10. */
+	for (;;) {
+		CHECK_INT(ns_store_index_pending(y, 32, &left, NULL), 0);
+		if (++steps == 5) {
+			ns_store_close(y);
+			CHECK_INT(ns_store_open(dir, NS_STORE_NOSYNC, &y, &d), 0);
+		}
+		if (steps == 10)
+			CHECK_INT(ns_store_ingest(y, b.ev, b.n, NS_INGEST_DEFER_FOLD, res, NULL), 0);
+		if (left == 0 || steps > 100)
+			break;
+	}
+	CHECK_INT(left, 0);
+	CHECK(steps >= 26); /* 25 partitions, then the late entry's own pass */
+	CHECK_INT(ns_store_verify_pending(y, NULL, 100000, 2, &sr, NULL), 0);
+	CHECK_INT(ns_store_verify(y, &r), 0);
+	CHECK_INT(r.unindexed, 0);
+	CHECK_INT(r.events, 401);
+	CHECK_INT(r.bad, 0);
+	/* Every event found by its id. */
+	for (size_t i = 0; i < a.n; i++) {
+		uint8_t *raw;
+		size_t len;
+		CHECK_INT(ns_store_get_complete(y, a.ev[i]->id, &raw, &len), 0);
+		free(raw);
+	}
+	ns_store_close(y);
+	snprintf(cmd, sizeof(cmd), "mdb_stat -s ids %s | awk '/Entries:/ { print $2 }'", dir);
+	FILE *f = popen(cmd, "r");
+	CHECK(f != NULL && fgets(line, sizeof(line), f) != NULL);
+	CHECK_INT(atoi(line), 401);
+	pclose(f);
+	free(res);
+	evlist_free(&a);
+	evlist_free(&b);
+	ns_store_close(mdi);
+	ns_store_close(n07);
+	ns__idspool_off = 0;
+}
+
+static void test_deferred_ids_spool(void)
+{
+	index_many(1);
+	index_many(0);
+}
+
 /* Digest folds what is pending first: same digest as folding at once. */
 static void test_deferred_digest(void)
 {
@@ -1107,6 +1187,7 @@ int main(void)
 	RUN(test_deferred_folds);
 	RUN(test_deferred_digest);
 	RUN(test_deferred_ids);
+	RUN(test_deferred_ids_spool);
 	RUN(test_bundles);
 	RUN(test_erase);
 	RUN(test_erasure_replicates);

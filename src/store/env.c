@@ -655,6 +655,7 @@ void ns_store_close(ns_store *s)
 		close(s->warm_fd);
 	ns_identity_wipe(&s->id);
 	ns__fcache_free(s);
+	ns__idspool_free(s);
 	pthread_mutex_destroy(&s->fcache_lock);
 	pthread_mutex_destroy(&s->map_lock);
 	free(s);

@@ -11,10 +11,13 @@
  * This file holds that index: writing it, lookups by id, the passes of
  * ns_store_index_pending, and loading it for ns_store_verify.
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "store_int.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The last (highest) newids key, 0 if it is empty. */
 static int ns__newids_last(MDB_txn *txn, ns_store *s, uint64_t *last)
@@ -172,6 +175,226 @@ static int ns__ids_put_sorted(MDB_txn *txn, ns_store *s, const uint8_t *buf, siz
 }
 
 /*
+ * The spool of a pass. A step moves one partition (a range of id prefixes)
+ * of the entries the pass covers, and those entries lie anywhere in newids,
+ * which is in arrival order: finding them by scanning newids made a pass
+ * read newids once per partition, N / 32768 times for N entries (31 scans at
+ * 1 M events, 306 at 10 M: quadratic). Instead the first step a handle runs
+ * in a pass scans newids once and writes every entry of the partitions
+ * still to do into an unnamed temporary file in the store's directory
+ * (O_TMPFILE: nothing to clean up after a crash), bucketed by partition in
+ * runs; each step then reads its partition's runs. The spool is derived
+ * from committed newids entries up to the pass's last key, which do not
+ * change until the pass ends, so a step that is retried or aborted reads
+ * it again unchanged. It is used only while the pass state in meta is the
+ * one this handle left (same last key, same partitions, the next part): if
+ * another handle ran a step meanwhile it is rebuilt. Without a temporary
+ * file (no space, a file system without O_TMPFILE) a step scans newids.
+ */
+struct ns__idrun {
+	uint64_t at; /* first entry's index in the file */
+	uint32_t n;
+};
+struct ns__idpart {
+	struct ns__idrun *run;
+	size_t n, cap;
+};
+struct ns__idspool {
+	uint64_t upto;
+	uint32_t parts, from, next; /* the pass; its first part held; the part this handle runs next */
+	int fd;
+	uint64_t end; /* entries written */
+	struct ns__idpart *part; /* parts - from */
+};
+
+/* Nonzero: no spool, every step scans (tests compare the two ways). */
+int ns__idspool_off;
+
+/* Bytes of write buffers while spooling, whatever the number of partitions. */
+#define NS__SPOOL_BUFFERS (16u << 20)
+
+void ns__idspool_free(ns_store *s)
+{
+	struct ns__idspool *sp = s->idspool;
+
+	if (sp == NULL)
+		return;
+	for (uint32_t p = 0; sp->part && p < sp->parts - sp->from; p++)
+		free(sp->part[p].run);
+	free(sp->part);
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp);
+	s->idspool = NULL;
+}
+
+/* The partition of the pass (of @p parts) that holds id prefix @p prefix: lo(p) <= prefix < lo(p + 1). */
+static uint32_t ns__part_of(uint32_t prefix, uint32_t parts)
+{
+	uint32_t p = (uint32_t)((uint64_t)prefix * parts / 65536);
+
+	while (p + 1 < parts && (uint64_t)(p + 1) * 65536 / parts <= prefix)
+		p++;
+	while (p > 0 && (uint64_t)p * 65536 / parts > prefix)
+		p--;
+	return p;
+}
+
+/* Write bucket @p p's @p n buffered entries as a run. */
+static int ns__spool_flush(struct ns__idspool *sp, uint32_t p, const uint8_t *buf, uint32_t n)
+{
+	struct ns__idpart *pt = &sp->part[p];
+	size_t len = (size_t)n * NS__NEWID;
+
+	if (n == 0)
+		return 0;
+	if (pt->n == pt->cap) {
+		size_t cap = pt->cap ? pt->cap * 2 : 8;
+		struct ns__idrun *r = realloc(pt->run, cap * sizeof(*r));
+		if (r == NULL)
+			return NS_ENOMEM;
+		pt->run = r;
+		pt->cap = cap;
+	}
+	for (size_t done = 0; done < len;) {
+		ssize_t w = pwrite(sp->fd, buf + done, len - done, (off_t)(sp->end * NS__NEWID + done));
+		if (w <= 0)
+			return NS_EIO;
+		done += (size_t)w;
+	}
+	pt->run[pt->n++] = (struct ns__idrun){ sp->end, n };
+	sp->end += n;
+	return 0;
+}
+
+/*
+ * Spool the entries of newids up to @p upto whose partition is @p from or
+ * later. Returns 0 (s->idspool set), or an error with no spool: NS_EIO if
+ * no temporary file could be written (the caller scans instead).
+ */
+static int ns__spool_build(MDB_txn *txn, ns_store *s, uint64_t upto, uint32_t parts, uint32_t from)
+{
+	struct ns__idspool *sp = calloc(1, sizeof(*sp));
+	uint32_t np = parts - from, per;
+	uint32_t *fill = NULL;
+	uint8_t *buf = NULL;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	size_t scanned = 0;
+	int rc = 0, g;
+
+	ns__idspool_free(s);
+	if (sp == NULL)
+		return NS_ENOMEM;
+	sp->upto = upto;
+	sp->parts = parts;
+	sp->from = sp->next = from;
+	per = NS__SPOOL_BUFFERS / NS__NEWID / np;
+	per = per < 16 ? 16 : per > 4096 ? 4096 : per;
+	sp->fd = open(s->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (sp->fd < 0) {
+		free(sp);
+		return NS_EIO;
+	}
+	if ((sp->part = calloc(np, sizeof(*sp->part))) == NULL || (fill = calloc(np, sizeof(*fill))) == NULL ||
+	    (buf = malloc((size_t)np * per * NS__NEWID)) == NULL) {
+		rc = NS_ENOMEM;
+		goto out;
+	}
+	if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
+		goto out;
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size != NS__NEWID) {
+			rc = NS_ECORRUPT;
+			goto out;
+		}
+		if (++scanned % 8192 == 0)
+			ns_store_trim(s); /* as the scanning step does: newids pages lie among the log's */
+		if (ns__get_be64(k.mv_data) > upto)
+			break;
+		const uint8_t *e = v.mv_data;
+		uint32_t p = ns__part_of((uint32_t)e[0] << 8 | e[1], parts);
+		if (p < from)
+			continue;
+		p -= from;
+		memcpy(buf + ((size_t)p * per + fill[p]) * NS__NEWID, e, NS__NEWID);
+		if (++fill[p] == per) {
+			if ((rc = ns__spool_flush(sp, p, buf + (size_t)p * per * NS__NEWID, per)) != 0)
+				goto out;
+			fill[p] = 0;
+		}
+	}
+	if (g != 0 && g != MDB_NOTFOUND) {
+		rc = ns__mdb(g);
+		goto out;
+	}
+	for (uint32_t p = 0; p < np && rc == 0; p++)
+		rc = ns__spool_flush(sp, p, buf + (size_t)p * per * NS__NEWID, fill[p]);
+out:
+	if (c)
+		mdb_cursor_close(c);
+	free(buf);
+	free(fill);
+	s->idspool = sp;
+	if (rc != 0)
+		ns__idspool_free(s);
+	return rc;
+}
+
+/* Read partition @p part from the spool into a malloc'd @p *out of @p *n entries. */
+static int ns__spool_read(struct ns__idspool *sp, uint32_t part, uint8_t **out, size_t *n)
+{
+	const struct ns__idpart *pt = &sp->part[part - sp->from];
+	size_t total = 0, at = 0;
+
+	for (size_t r = 0; r < pt->n; r++)
+		total += pt->run[r].n;
+	*n = 0;
+	if ((*out = malloc(total ? total * NS__NEWID : 1)) == NULL)
+		return NS_ENOMEM;
+	for (size_t r = 0; r < pt->n; r++) {
+		size_t len = (size_t)pt->run[r].n * NS__NEWID;
+		for (size_t done = 0; done < len;) {
+			ssize_t got = pread(sp->fd, *out + at + done, len - done,
+					    (off_t)(pt->run[r].at * NS__NEWID + done));
+			if (got <= 0)
+				return NS_EIO;
+			done += (size_t)got;
+		}
+		at += len;
+	}
+	*n = total;
+	return 0;
+}
+
+/*
+ * The entries of partition @p part, from this handle's spool of the pass
+ * (built if it has none for this point of the pass); 1 if there is no
+ * spool to be had (the caller scans newids, which finds the same entries).
+ */
+static int ns__spooled(MDB_txn *txn, ns_store *s, uint64_t upto, uint32_t parts, uint32_t part, uint8_t **out,
+		       size_t *n)
+{
+	struct ns__idspool *sp = s->idspool;
+
+	if (ns__idspool_off)
+		return 1;
+	if (sp == NULL || sp->upto != upto || sp->parts != parts || sp->next != part) {
+		if (ns__spool_build(txn, s, upto, parts, part) != 0)
+			return 1;
+		sp = s->idspool;
+	}
+	if (ns__spool_read(sp, part, out, n) != 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		ns__idspool_free(s);
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * One step of a pass that moves newids into ids. A pass covers the entries
  * present when it began (keys up to `upto`), in `parts` partitions by the
  * first two bytes of the id, sized so that a step holds about max / 2
@@ -211,9 +434,14 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 		return rc == 0 ? NS_ECORRUPT : ns__mdb(rc);
 	}
 	uint32_t lo = (uint32_t)((uint64_t)part * 65536 / parts), hi = (uint32_t)((uint64_t)(part + 1) * 65536 / parts);
+	size_t scanned = 0;
+	if ((rc = ns__spooled(txn, s, upto, parts, part, &buf, &n)) < 0)
+		return rc;
+	if (rc == 0)
+		goto sorted;
+	/* No spool: this partition's entries from a scan of newids. */
 	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
 		return ns__mdb(rc);
-	size_t scanned = 0;
 	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != 8 || v.mv_size != NS__NEWID) {
 			rc = NS_ECORRUPT;
@@ -250,11 +478,14 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 	}
 	mdb_cursor_close(c);
 	c = NULL;
+sorted:
 	if (n > 1)
 		qsort(buf, n, NS__NEWID, ns__newid_cmp);
 	if ((rc = ns__ids_put_sorted(txn, s, buf, n)) != 0)
 		goto out;
 	if (++part < parts) {
+		if (s->idspool)
+			s->idspool->next = part; /* a retry of this step finds it changed, and rebuilds */
 		ns__put_be64(state, upto);
 		ns__put_be64(state + 8, (uint64_t)parts << 32 | part);
 		mv.mv_size = sizeof(state);
@@ -263,6 +494,7 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 		goto out;
 	}
 	/* The pass is complete: drop what it covered. */
+	ns__idspool_free(s);
 	uint64_t last;
 	if ((rc = ns__newids_last(txn, s, &last)) != 0)
 		goto out;

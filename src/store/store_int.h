@@ -93,6 +93,8 @@ struct ns_store {
 	 */
 	int txn_defer_ids;
 	uint64_t newid_next;
+	/* idindex.c: the partitions of the id index pass in progress, spooled to a temporary file */
+	struct ns__idspool *idspool;
 	ns_identity id;
 	char dir[PATH_MAX];
 	unsigned flags;
@@ -294,6 +296,10 @@ int ns__settle(ns_store *s);
 /* Defer the id index entry of (id, lk) to newids (s->txn_defer_ids set). */
 int ns__newid_put(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES],
 		  const uint8_t lk[NS__LOGKEY]);
+/* Free the spool of an id index pass (ns_store_close; a handle's spool dies with it). */
+void ns__idspool_free(ns_store *s);
+/* Nonzero: id index steps scan newids instead of spooling it (for tests). */
+extern int ns__idspool_off;
 /* The log key of the event with this id: from ids, else from newids; NS_ENOTFOUND. */
 int ns__id_find(MDB_txn *txn, ns_store *s, const uint8_t id[NS_ID_BYTES], uint8_t lk[NS__LOGKEY]);
 /* Entries in newids; 0 if none (or on error). */
