@@ -969,6 +969,21 @@ static void test_status_and_metrics(void)
 	      NULL);
 	CHECK(strstr(r.body, "\nnomsync_folds_pending 0\n") != NULL);
 	CHECK(strstr(r.body, "nomsync_http_responses_total{class=\"2xx\"} ") != NULL);
+	/* CPU by activity: every activity listed; this store's appends took some, and the process more. */
+	double act[NS_CPU_ACTIVITIES], process = 0;
+	for (int a = 0; a < NS_CPU_ACTIVITIES; a++) {
+		snprintf(line, sizeof(line), "\nnomsync_cpu_seconds_total{activity=\"%s\"} ", ns_cpu_activity_name(a));
+		const char *at = strstr(r.body, line);
+		CHECK(at != NULL);
+		act[a] = at ? strtod(at + strlen(line), NULL) : -1;
+		CHECK(act[a] >= 0);
+	}
+	const char *pc = strstr(r.body, "\nnomsync_process_cpu_seconds_total ");
+	CHECK(pc != NULL);
+	if (pc)
+		process = strtod(pc + strlen("\nnomsync_process_cpu_seconds_total "), NULL);
+	CHECK(act[NS_CPU_APPEND] > 0);
+	CHECK(process > act[NS_CPU_APPEND]);
 	resp_free(&r);
 }
 
