@@ -76,7 +76,7 @@ if [ "$FREE_KB" -lt "$NEED_KB" ]; then
 	echo "run.sh: $WORKDIR has $((FREE_KB / 1048576)) GiB free; $CATCHUP_N catch-up events need about $((NEED_KB / 1048576 + 1)) GiB (use --workdir)" >&2
 	exit 2
 fi
-# Long runs: the catch-up's time limit follows N (the 10-million-event run takes most of an hour).
+# Long runs: the catch-up's time limit follows N (the 10-million-event run took 15 minutes here).
 CATCHUP_TIMEOUT=$(( CATCHUP_N / 1000 > 900 ? CATCHUP_N / 1000 : 900 ))
 WORK=$(mktemp -d "$WORKDIR/nsb.XXXXXX")
 PIDS=()
@@ -378,7 +378,8 @@ row "  CLI CPU per event (every thread) / cores busy" "$(fmt "$(calc "${R[cli.cp
 row "Catch-up ingest, $NCAT events (mean ${R[catchup.mean_bytes]%.*} B)" "$(fmt "${R[catchup.rate]}") ev/s" "verify all cores, around" \
 	"$(ratio "${R[catchup.rate]} / $VC")" ">= 2.5 x limit" "$(judge "catch-up ingest rate" "${R[catchup.rate]} >= 2.5 * $VC")"
 if [ "$NCAT" -ge 1000000 ]; then
-	T1M=$(judge "1M catch-up time" "${R[catchup.settled_seconds]} <= 60")
+	# 60 s for 1M events; a longer run (the 10-million-event one) at the same rate: 60 s per million.
+	T1M=$(judge "1M catch-up time" "${R[catchup.settled_seconds]} <= 60 * $NCAT / 1000000")
 	M1M=$(judge "catch-up peak RSS" "${R[catchup.vmhwm_kib]} <= 262144")
 else
 	T1M="n/a (N < 1M)"
@@ -387,7 +388,7 @@ fi
 row "Catch-up, every event stored (views readable)" "$(fmt "${R[catchup.seconds]}") s" "N / verify all cores" \
 	"$(ratio "${R[catchup.seconds]} / ($NCAT / $VC)")" "" ""
 row "Catch-up total time, every view folded and stored" "$(fmt "${R[catchup.settled_seconds]}") s" "N / verify all cores" \
-	"$(ratio "${R[catchup.settled_seconds]} / ($NCAT / $VC)")" "<= 60 s for 1M" "$T1M"
+	"$(ratio "${R[catchup.settled_seconds]} / ($NCAT / $VC)")" "<= 60 s per 1M" "$T1M"
 row "  every view folded / every event stored" "$(fmt "${R[catchup.settled_seconds]}") / $(fmt "${R[catchup.seconds]}") s" "time to store" \
 	"$(ratio "${R[catchup.settled_seconds]} / ${R[catchup.seconds]}")" "<= 1.3 x" \
 	"$(judge "catch-up: every view folded within 1.3 x the time to store" "${R[catchup.settled_seconds]} <= 1.3 * ${R[catchup.seconds]}")"
