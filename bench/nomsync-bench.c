@@ -1,7 +1,7 @@
 /*
  * nomsync-bench: the measuring programs behind bench/run.sh.
  *
- *   nomsync-bench limits   [--seconds S] [--tmp DIR] [--only verify]
+ *   nomsync-bench limits   [--seconds S] [--tmp DIR] [--only verify|fsync]
  *   nomsync-bench append   --gen FILE.jsonl --dir DIR --events N [--batch B]
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
  *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE
@@ -475,6 +475,10 @@ static int cmd_limits(int argc, char **argv)
 
 	if (strcmp(opt(argc, argv, "--only", ""), "verify") == 0) {
 		out("limit.verify_allcores", crypto_rate(n, secs, 0));
+		return 0;
+	}
+	if (strcmp(opt(argc, argv, "--only", ""), "fsync") == 0) {
+		out("limit.lmdb_sync_commits", lmdb_sync_rate(tmp, secs, 1));
 		return 0;
 	}
 	note("limits: Ed25519 sign and verify of 400-byte messages, LMDB synced commits (%.1f s each)", secs);
