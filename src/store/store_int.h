@@ -8,7 +8,7 @@
  *                big-endian helpers, rejection counter names
  *   write.c      append and ingest: writing events, held events, equivocation
  *   person.c     persons: components, aliases, links, re-folds, deferred
- *                folds (the dirty set), fold latency statistics
+ *                folds (the dirty set), fold latency statistics, CPU by activity
  *   foldcache.c  long histories' decoded events and fold checkpoints, for
  *                late events (ns_fold_inc_run)
  *   foldpar.c    deferred folds on several threads (ns_store_set_fold_threads)
