@@ -74,14 +74,21 @@ static void *ns__jmalloc(size_t size)
 	return ns__arena_chunk(a, size);
 }
 
+/* Whether @p ptr lies in one of @p a's chunks. */
+static int ns__arena_has(const struct ns__arena *a, const void *ptr)
+{
+	for (const struct ns__chunk *k = a->chunks; k != NULL; k = k->next)
+		if ((const char *)ptr >= k->data && (const char *)ptr < k->end)
+			return 1;
+	return 0;
+}
+
 static void ns__jfree(void *ptr)
 {
 	struct ns__arena *a = ns__cur;
 
-	if (a != NULL && ptr != NULL)
-		for (struct ns__chunk *k = a->chunks; k != NULL; k = k->next)
-			if ((char *)ptr >= k->data && (char *)ptr < k->end)
-				return; /* released with the arena */
+	if (a != NULL && ptr != NULL && ns__arena_has(a, ptr))
+		return; /* released with the arena */
 	free(ptr);
 }
 
@@ -131,4 +138,23 @@ void ns__arena_close(struct ns__arena *a)
 	a->chunks = NULL;
 	a->p = NULL;
 	a->open = 0;
+}
+
+void ns__arena_drop(struct ns__arena *a, json_t *v)
+{
+	const char *key;
+	json_t *m;
+
+	if (!a->open || !json_is_object(v) || !ns__arena_has(a, v)) {
+		json_decref(v);
+		return;
+	}
+	/*
+	 * The members built in the arena go with it; those built before it
+	 * opened (lists the fold moved into the view, or shares with it) lose
+	 * the view's reference, as json_decref(v) would do.
+	 */
+	json_object_foreach(v, key, m)
+		if (!ns__arena_has(a, m))
+			json_decref(m);
 }

@@ -644,7 +644,7 @@ int ns__fold_finish(struct ns__fold *c, char **json, size_t *len, ns_fold_summar
 		out = ns__dump(c, view);
 	if (c->rc == 0 && fig != NULL)
 		ns__figures(view, fig);
-	json_decref(view);
+	ns__arena_drop(&arena, view);
 	if (c->rc == 0 && sum != NULL)
 		ns__summary(c, sum);
 	rc = c->rc;

@@ -431,5 +431,11 @@ struct ns__arena {
 };
 void ns__arena_open(struct ns__arena *a);
 void ns__arena_close(struct ns__arena *a);
+/*
+ * json_decref(v) for an object whose members are either built in the open
+ * arena @p a, with all they hold, or built outside it (these are released):
+ * the arena's blocks are not walked, ns__arena_close releases them.
+ */
+void ns__arena_drop(struct ns__arena *a, json_t *v);
 
 #endif /* NS__FOLD_INT_H */
