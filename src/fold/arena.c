@@ -10,9 +10,9 @@
  * one open and are malloc and free otherwise (other threads, and this one
  * outside a fold). A block freed while an arena is open is returned to
  * free() unless it lies in one of the arena's chunks; a block freed into
- * the arena is left in place until the arena closes. They are installed
- * only if the program still uses jansson's default allocator (malloc and
- * free); a program that set its own keeps it, and then no arena is used.
+ * the arena is left in place until the arena closes. A fold installs
+ * them when it finds jansson's default allocator (malloc and free) in
+ * place; a program that set its own keeps it, and then no arena is used.
  *
  * Nothing built inside an arena may outlive it: ns__fold_finish closes the
  * arena only after it has dropped the view and the fold's state, which
@@ -21,7 +21,6 @@
  */
 #include "fold_int.h"
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -92,22 +91,6 @@ static void ns__jfree(void *ptr)
 	free(ptr);
 }
 
-/* Install the arena's functions once, if jansson still has its defaults. */
-static void ns__arena_install(void)
-{
-	static atomic_int done;
-	json_malloc_t m;
-	json_free_t f;
-
-	if (atomic_load_explicit(&done, memory_order_acquire))
-		return;
-	if (atomic_exchange(&done, 1) == 0) {
-		json_get_alloc_funcs(&m, &f);
-		if (m == malloc && f == free)
-			json_set_alloc_funcs(ns__jmalloc, ns__jfree);
-	}
-}
-
 void ns__arena_open(struct ns__arena *a)
 {
 	json_malloc_t m;
@@ -116,8 +99,13 @@ void ns__arena_open(struct ns__arena *a)
 	a->chunks = NULL;
 	a->p = NULL;
 	a->open = 0;
-	ns__arena_install();
 	json_get_alloc_funcs(&m, &f);
+	if (m == malloc && f == free) {
+		/* jansson's defaults: the arena's functions are those outside an arena. */
+		json_set_alloc_funcs(ns__jmalloc, ns__jfree);
+		m = ns__jmalloc;
+		f = ns__jfree;
+	}
 	if (m != ns__jmalloc || f != ns__jfree || ns__cur != NULL)
 		return; /* another allocator, or an arena already open on this thread */
 	a->open = 1;
