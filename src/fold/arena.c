@@ -10,9 +10,11 @@
  * one open and are malloc and free otherwise (other threads, and this one
  * outside a fold). A block freed while an arena is open is returned to
  * free() unless it lies in one of the arena's chunks; a block freed into
- * the arena is left in place until the arena closes. A fold installs
- * them when it finds jansson's default allocator (malloc and free) in
- * place; a program that set its own keeps it, and then no arena is used.
+ * the arena is left in place until the arena closes. They are installed
+ * once, before main and so before any thread uses jansson (a constructor),
+ * over jansson's default allocator (malloc and free): no thread sees the
+ * global functions change under it. A program that sets its own
+ * allocator afterwards keeps it, and then no arena is used.
  *
  * Nothing built inside an arena may outlive it: ns__fold_finish closes the
  * arena only after it has dropped the view and the fold's state, which
@@ -91,6 +93,17 @@ static void ns__jfree(void *ptr)
 	free(ptr);
 }
 
+/* Before main: the arena's functions over jansson's defaults (they are malloc and free outside an arena). */
+__attribute__((constructor)) static void ns__arena_install(void)
+{
+	json_malloc_t m;
+	json_free_t f;
+
+	json_get_alloc_funcs(&m, &f);
+	if (m == malloc && f == free)
+		json_set_alloc_funcs(ns__jmalloc, ns__jfree);
+}
+
 void ns__arena_open(struct ns__arena *a)
 {
 	json_malloc_t m;
@@ -100,12 +113,6 @@ void ns__arena_open(struct ns__arena *a)
 	a->p = NULL;
 	a->open = 0;
 	json_get_alloc_funcs(&m, &f);
-	if (m == malloc && f == free) {
-		/* jansson's defaults: the arena's functions are those outside an arena. */
-		json_set_alloc_funcs(ns__jmalloc, ns__jfree);
-		m = ns__jmalloc;
-		f = ns__jfree;
-	}
 	if (m != ns__jmalloc || f != ns__jfree || ns__cur != NULL)
 		return; /* another allocator, or an arena already open on this thread */
 	a->open = 1;
