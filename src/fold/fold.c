@@ -630,22 +630,26 @@ void ns__fold_apply(struct ns__fold *c, size_t from, size_t to)
 int ns__fold_finish(struct ns__fold *c, char **json, size_t *len, ns_fold_summary *sum,
 		    ns_fold_figures *fig)
 {
+	struct ns__arena arena;
 	json_t *view = NULL;
 	char *out = NULL;
 	int rc;
 
 	c->access = fig != NULL ? &fig->access : NULL;
+	/* The view is built in an arena; closed after the state that shares lists with it is freed. */
+	ns__arena_open(&arena);
 	if (c->rc == 0)
 		view = ns__render(c);
 	if (c->rc == 0)
 		out = ns__dump(c, view);
 	if (c->rc == 0 && fig != NULL)
 		ns__figures(view, fig);
-	json_decref(view);
+	ns__arena_drop(&arena, view);
 	if (c->rc == 0 && sum != NULL)
 		ns__summary(c, sum);
 	rc = c->rc;
 	ns__state_free(c);
+	ns__arena_close(&arena);
 	if (rc != 0) {
 		free(out);
 		return rc;

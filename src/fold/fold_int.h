@@ -418,4 +418,24 @@ ns__render_fn ns__render_identity, ns__render_custody, ns__render_sentence,
  */
 char *ns__canonical_text(const json_t *v, size_t *len, int *declined);
 
+/*
+ * arena.c: while open, jansson's blocks on this thread come from chunks
+ * released together by ns__arena_close (see there for what may be built
+ * in one). Opens nothing if the program set its own jansson allocator or
+ * an arena is already open on the thread.
+ */
+struct ns__arena {
+	struct ns__chunk *chunks; /* newest first */
+	char *p;                  /* the next free byte of the newest chunk */
+	int open;
+};
+void ns__arena_open(struct ns__arena *a);
+void ns__arena_close(struct ns__arena *a);
+/*
+ * json_decref(v) for an object whose members are either built in the open
+ * arena @p a, with all they hold, or built outside it (these are released):
+ * the arena's blocks are not walked, ns__arena_close releases them.
+ */
+void ns__arena_drop(struct ns__arena *a, json_t *v);
+
 #endif /* NS__FOLD_INT_H */

@@ -107,11 +107,16 @@ json_t *ns__jstr(struct ns__fold *c, const char *s)
 
 	if (ns__nz(s) == NULL)
 		return json_null();
-	for (p = (const unsigned char *)s; *p; p += k)
+	for (p = (const unsigned char *)s; *p; p += k) {
+		if (*p < 0x80) { /* most of the view's text is ASCII */
+			k = 1;
+			continue;
+		}
 		if ((k = ns__utf8_len(p)) == 0) {
 			bad = 1;
 			break;
 		}
+	}
 	if (!bad) {
 		/* Checked above as jansson would check it. */
 		v = json_stringn_nocheck(s, (size_t)((const char *)p - s));
