@@ -5,6 +5,8 @@
  */
 #include "store_util.h"
 
+#include <time.h>
+
 static void cpu(ns_store *s, double out[NS_CPU_ACTIVITIES])
 {
 	ns_store_cpu_stats(s, out);
@@ -53,10 +55,16 @@ static void test_activities(void)
 	/* The deferred id index and folds, then the background checks of the covered signatures. */
 	CHECK_INT(ns_store_index_pending(hub, 1000, &left, NULL), 0);
 	CHECK_INT(left, 0);
+	/* Parallel folds: the calling thread folds too, and its time is charged once (never more than the process's). */
+	struct timespec p0, p1;
+	CHECK_INT(ns_store_set_fold_threads(hub, 2), 0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p0);
 	CHECK_INT(ns_store_fold_pending(hub, 1000, &left, NULL), 0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p1);
 	CHECK_INT(left, 0);
 	cpu(hub, c);
 	CHECK(c[NS_CPU_INDEX] > 0 && c[NS_CPU_FOLD] > 0);
+	CHECK(c[NS_CPU_FOLD] <= (double)(p1.tv_sec - p0.tv_sec) + (double)(p1.tv_nsec - p0.tv_nsec) / 1e9);
 	CHECK(c[NS_CPU_SIGCHECK] == 0);
 	CHECK_INT(ns_store_sig_stats(hub, &st), 0);
 	CHECK(st.pending > 0); /* a run of three: two covered by its tip */

@@ -84,7 +84,6 @@ static void ns__pfold(MDB_txn *txn, ns_store *s, struct ns__pjob *j)
 static void *ns__pworker(void *arg)
 {
 	struct ns__pstep *p = arg;
-	uint64_t t0 = ns_thread_cpu_nanos();
 	MDB_txn *txn;
 
 	if (ns__txn(p->s, MDB_RDONLY, &txn) != 0)
@@ -96,6 +95,16 @@ static void *ns__pworker(void *arg)
 		ns__pfold(txn, p->s, &p->jobs[i]);
 	}
 	mdb_txn_abort(txn);
+	return NULL;
+}
+
+/* A fold thread started by the step: its CPU is charged here (the calling thread's by ns_store_fold_pending). */
+static void *ns__pthread(void *arg)
+{
+	struct ns__pstep *p = arg;
+	uint64_t t0 = ns_thread_cpu_nanos();
+
+	ns__pworker(p);
 	ns__cpu_charge(p->s, NS_CPU_FOLD, t0);
 	return NULL;
 }
@@ -276,7 +285,7 @@ int ns__fold_parallel(ns_store *s, size_t max, size_t *left, ns_diag *d)
 		nt = (unsigned)p.n;
 	/* This thread is one of the fold threads. */
 	for (unsigned i = 1; i < nt; i++)
-		if (pthread_create(&th[started], NULL, ns__pworker, &p) == 0)
+		if (pthread_create(&th[started], NULL, ns__pthread, &p) == 0)
 			started++;
 	if (p.n > 0)
 		ns__pworker(&p);
