@@ -6,7 +6,7 @@
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
  *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE
  *                          [--defer-fold [--fold-threads T] [--leave-pending]]
- *   nomsync-bench pending  --dir DIR [--fold-threads T] [--only fold|index] [--step P]
+ *   nomsync-bench pending  --dir DIR [--fold-threads T] [--only fold|index] [--step P] [--sync]
  *   nomsync-bench fold     --gen GENDIR [--persons P]
  *   nomsync-bench refold   --dir DIR [--persons P] [--events E] [--fold-cache-mib M]
  *   nomsync-bench catchup  --nomsyncd BIN --config CONF --dir DIR --events N
@@ -876,13 +876,13 @@ static double cpu_s(void)
  * steps (--step persons, 96 unless told, 2^16 ids: NS__FOLD_STEP, NS__INDEX_STEP), for measuring those
  * steps alone (e.g.
  * under perf stat or callgrind on a copy of the store). --only restricts it
- * to one of the two.
+ * to one of the two; --sync commits durably, as the daemon does.
  */
 static int cmd_pending(int argc, char **argv)
 {
 	const char *dir = need(argc, argv, "--dir"), *only = opt(argc, argv, "--only", "");
 	size_t step = (size_t)optd(argc, argv, "--step", 96);
-	ns_store *s = open_store(dir, NS_STORE_NOSYNC);
+	ns_store *s = open_store(dir, flag(argc, argv, "--sync") ? 0 : NS_STORE_NOSYNC);
 	ns_fold_stats fs;
 	size_t left;
 	ns_diag d;

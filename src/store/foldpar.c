@@ -384,8 +384,11 @@ int ns__fold_parallel(ns_store *s, size_t max, size_t *left, ns_diag *d)
 		nt = (unsigned)cur->n;
 	pthread_mutex_init(&pool.mu, NULL);
 	pthread_cond_init(&pool.cv, NULL);
-	/* This thread is one of the fold threads. */
-	for (unsigned i = 1; i < nt; i++)
+	/*
+	 * This thread is one of the fold threads, but in a pipeline it mostly
+	 * writes, and waits for the disk: then nt others fold meanwhile.
+	 */
+	for (unsigned i = todo > sub ? 0 : 1; i < nt; i++)
 		if (pthread_create(&th[pool.nthreads], NULL, ns__pworker, &pool) == 0)
 			pool.nthreads++;
 	ns__ppost(&pool, cur);
