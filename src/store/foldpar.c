@@ -34,7 +34,7 @@
 #include <string.h>
 
 /* Persons per write transaction of a pipelined call (ns__fold_parallel). */
-#define NS__PSUB 48
+#define NS__PSUB 96
 
 /* One person of a step. */
 struct ns__pjob {
