@@ -391,17 +391,21 @@ int ns__fold_parallel(ns_store *s, size_t max, size_t *left, ns_diag *d)
 	for (unsigned i = todo > sub ? 0 : 1; i < nt; i++)
 		if (pthread_create(&th[pool.nthreads], NULL, ns__pworker, &pool) == 0)
 			pool.nthreads++;
-	ns__ppost(&pool, cur);
-	ns__pfinish(&pool, cur);
+	if (cur->n > 0) {
+		ns__ppost(&pool, cur);
+		ns__pfinish(&pool, cur);
+	}
 	while (cur->n > 0) {
 		todo -= cur->n < todo ? cur->n : todo;
 		/* The next sub-step is folded while this one is written. */
 		if ((rc = ns__plist(s, todo < sub ? todo : sub, cur, next, d)) != 0)
 			break;
-		ns__ppost(&pool, next);
+		if (next->n > 0)
+			ns__ppost(&pool, next);
 		a.p = cur;
 		rc = ns__pcommit_once(s, &a);
-		ns__pfinish(&pool, next);
+		if (next->n > 0)
+			ns__pfinish(&pool, next);
 		if (rc != 0) /* as ns__retry does */
 			ns__fcache_clear(s);
 		if (rc == NS_EMAPFULL) /* the map grows only while no fold thread reads */
