@@ -6,7 +6,7 @@
  *   nomsync-bench alerts   --out FILE.jsonl [--events N] [--bytes B]
  *   nomsync-bench prep     --gen GENDIR --dir DIR [--events N] --roster FILE
  *                          [--defer-fold [--fold-threads T] [--leave-pending]]
- *   nomsync-bench pending  --dir DIR [--fold-threads T] [--only fold|index]
+ *   nomsync-bench pending  --dir DIR [--fold-threads T] [--only fold|index] [--step P] [--sync]
  *   nomsync-bench fold     --gen GENDIR [--persons P]
  *   nomsync-bench refold   --dir DIR [--persons P] [--events E] [--fold-cache-mib M]
  *   nomsync-bench catchup  --nomsyncd BIN --config CONF --dir DIR --events N
@@ -873,14 +873,16 @@ static double cpu_s(void)
 /*
  * pending: run the deferred folds and then the deferred id index of a store
  * left by prep --defer-fold --leave-pending to completion, in the daemon's
- * steps (96 persons, 2^16 ids: NS__FOLD_STEP, NS__INDEX_STEP), for measuring those steps alone (e.g.
+ * steps (--step persons, 96 unless told, 2^16 ids: NS__FOLD_STEP, NS__INDEX_STEP), for measuring those
+ * steps alone (e.g.
  * under perf stat or callgrind on a copy of the store). --only restricts it
- * to one of the two.
+ * to one of the two; --sync commits durably, as the daemon does.
  */
 static int cmd_pending(int argc, char **argv)
 {
 	const char *dir = need(argc, argv, "--dir"), *only = opt(argc, argv, "--only", "");
-	ns_store *s = open_store(dir, NS_STORE_NOSYNC);
+	size_t step = (size_t)optd(argc, argv, "--step", 96);
+	ns_store *s = open_store(dir, flag(argc, argv, "--sync") ? 0 : NS_STORE_NOSYNC);
 	ns_fold_stats fs;
 	size_t left;
 	ns_diag d;
@@ -892,7 +894,7 @@ static int cmd_pending(int argc, char **argv)
 	c0 = cpu_s();
 	if (strcmp(only, "index") != 0)
 		for (left = 1; left > 0;)
-			if (ns_store_fold_pending(s, 96, &left, &d) != 0)
+			if (ns_store_fold_pending(s, step, &left, &d) != 0)
 				die("fold_pending: %s", d.msg);
 	t1 = now_s();
 	c1 = cpu_s();

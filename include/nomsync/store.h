@@ -370,7 +370,9 @@ int ns_store_ingest_from(ns_store *s, ns_event *const *evs, size_t n, unsigned f
  * (ns_store_set_fold_threads) the persons are folded on that many threads,
  * each in a read transaction, and stored in one write transaction; a person
  * whose events changed in between is folded again there, so the views are
- * the same whatever the number of threads.
+ * the same whatever the number of threads. There, a @p max above 96 is
+ * taken in durable transactions of at most 96 persons, each written while
+ * the next are folded; on failure those committed before it stay.
  *
  * @param[in] max marked refs to take (each with its whole person); 0 only
  *            counts (in a read transaction)

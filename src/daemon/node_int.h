@@ -43,7 +43,7 @@
 #define NS__COMMIT_MAX_EVENTS 2048  /* events merged into one ingest transaction */
 #define NS__DEFER_MIN_EVENTS 512    /* a commit this large is catch-up: defer its folds */
 #define NS__LIVE_MAX_EVENTS 8       /* a batch this small is live: it commits ahead of catch-up */
-#define NS__FOLD_STEP 96            /* persons per deferred-fold transaction (~15 ms) */
+#define NS__FOLD_STEP 192           /* persons per deferred-fold call: two transactions, pipelined */
 #define NS__INDEX_STEP 65536        /* deferred id index entries per step (~2.3 MB held) */
 #define NS__MAX_ORIGINS 4096        /* origins in one Hello: far above any roster */
 #define NS__TICK_MS 10              /* also how soon an append by another process is pushed */

@@ -16,12 +16,25 @@
  * write transaction committed since the step listed its persons (the write
  * transaction's id follows the snapshot the jobs were listed and folded
  * in), nothing can have changed and that check is skipped.
+ *
+ * A call with max above NS__PSUB persons runs as a pipeline of sub-steps of
+ * at most NS__PSUB, each in a write transaction of its own: while the
+ * calling thread writes sub-step k, the fold threads (started once for the
+ * call) fold sub-step k+1, listed before k's write and leaving out k's
+ * persons. Those folds predate k's commit, but a commit of this call only
+ * writes fold results and clears dirty marks, which no fold reads: the
+ * check is skipped for a fold whose snapshot no other commit followed (see
+ * ns__pcommit_once) and whose ref is still dirty.
  */
 #include "store_int.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Persons per write transaction of a pipelined call (ns__fold_parallel). */
+#define NS__PSUB 96
 
 /* One person of a step. */
 struct ns__pjob {
@@ -80,14 +93,13 @@ static void ns__pfold(MDB_txn *txn, ns_store *s, struct ns__pjob *j)
 				       &j->nsel);
 }
 
-/* A fold thread: takes jobs until none is left, in a read transaction of its own. */
-static void *ns__pworker(void *arg)
+/* Fold the jobs of @p p left for this thread, in a read transaction of its own. */
+static void ns__pfold_all(struct ns__pstep *p)
 {
-	struct ns__pstep *p = arg;
 	MDB_txn *txn;
 
 	if (ns__txn(p->s, MDB_RDONLY, &txn) != 0)
-		return NULL; /* its jobs stay: folded in the write transaction */
+		return; /* its jobs stay: folded in the write transaction */
 	for (;;) {
 		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
 		if (i >= p->n)
@@ -95,18 +107,65 @@ static void *ns__pworker(void *arg)
 		ns__pfold(txn, p->s, &p->jobs[i]);
 	}
 	mdb_txn_abort(txn);
+}
+
+/* The fold threads of one call, which fold each step posted to them. */
+struct ns__ppool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ns__pstep *step; /* the step posted last */
+	unsigned gen;           /* steps posted so far */
+	unsigned busy;          /* threads still folding the step posted last */
+	unsigned nthreads;
+	int quit;
+	ns_store *s; /* whose fold CPU the threads are charged to */
+};
+
+/* A fold thread of the call; its CPU is charged here (the calling thread's by ns_store_fold_pending). */
+static void *ns__pworker(void *arg)
+{
+	struct ns__ppool *pool = arg;
+	uint64_t t0 = ns_thread_cpu_nanos();
+	unsigned seen = 0;
+
+	pthread_mutex_lock(&pool->mu);
+	for (;;) {
+		while (!pool->quit && pool->gen == seen)
+			pthread_cond_wait(&pool->cv, &pool->mu);
+		if (pool->quit)
+			break;
+		seen = pool->gen;
+		struct ns__pstep *p = pool->step;
+		pthread_mutex_unlock(&pool->mu);
+		ns__pfold_all(p);
+		pthread_mutex_lock(&pool->mu);
+		if (--pool->busy == 0)
+			pthread_cond_broadcast(&pool->cv);
+	}
+	pthread_mutex_unlock(&pool->mu);
+	ns__cpu_charge(pool->s, NS_CPU_FOLD, t0);
 	return NULL;
 }
 
-/* A fold thread started by the step: its CPU is charged here (the calling thread's by ns_store_fold_pending). */
-static void *ns__pthread(void *arg)
+/* Hand @p p to the fold threads (which must be idle). */
+static void ns__ppost(struct ns__ppool *pool, struct ns__pstep *p)
 {
-	struct ns__pstep *p = arg;
-	uint64_t t0 = ns_thread_cpu_nanos();
+	pthread_mutex_lock(&pool->mu);
+	pool->step = p;
+	pool->gen++;
+	pool->busy = pool->nthreads;
+	pthread_cond_broadcast(&pool->cv);
+	pthread_mutex_unlock(&pool->mu);
+}
 
-	ns__pworker(p);
-	ns__cpu_charge(p->s, NS_CPU_FOLD, t0);
-	return NULL;
+/* Fold what is left of the step posted last on this thread too, then wait until it is all folded. */
+static void ns__pfinish(struct ns__ppool *pool, struct ns__pstep *p)
+{
+	ns__pfold_all(p);
+	pthread_mutex_lock(&pool->mu);
+	while (pool->busy > 0)
+		pthread_cond_wait(&pool->cv, &pool->mu);
+	pthread_mutex_unlock(&pool->mu);
 }
 
 static int ns__same_keys(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
@@ -126,23 +185,30 @@ static int ns__same_comp(const ns__refset *a, const ns__refset *b)
 
 /*
  * Store one job's fold if its person is as folded, else fold it again here;
- * @p same: nothing committed since the step's snapshot (@p listed).
+ * @p base: every commit after snapshot @p base is one of this call's (ns__pcommit_once); @p same:
+ * the job was listed at or after @p base. *fast counts the folds stored unchecked.
  */
 static int ns__pstore(MDB_txn *txn, ns_store *s, struct ns__pjob *j, ns__refset *comp, ns__refset *done,
-		      int dirty, int same, size_t listed)
+		      int dirty, int same, size_t base, size_t *fast)
 {
 	uint8_t *all = NULL, *sel = NULL;
 	size_t nall = 0, nsel = 0;
 	const char *canon;
 	int rc;
 
-	if (same && j->rc == 0 && j->txnid == listed) {
-		/* Folded from the snapshot this transaction writes over: as it is now. */
+	if (same && j->rc == 0 && j->txnid >= base &&
+	    (j->txnid + 1 == mdb_txn_id(txn) ||
+	     mdb_get(txn, s->dirty, &(MDB_val){ strlen(j->ref), j->ref }, &(MDB_val){ 0, NULL }) == 0)) {
+		/*
+		 * Folded from the snapshot this transaction writes over, or from one this call's
+		 * commits followed, and not stored since (still dirty): as it is now.
+		 */
 		canon = ns__canonical(&j->comp);
 		if (ns__refset_has(done, canon))
 			return 0;
 		if ((rc = ns__refset_add(done, canon)) != 0)
 			return rc;
+		(*fast)++;
 		return ns__fold_store(txn, s, &j->comp, canon, dirty, j->json, j->len, &j->sum, &j->fig);
 	}
 	if ((rc = ns__component(txn, s, j->ref, comp)) != 0)
@@ -175,6 +241,11 @@ struct ns__pcommit {
 	struct ns__pstep *p;
 	size_t left;
 	ns_diag *d;
+	/*
+	 * The last commit of this call (0: none yet, or one that may have written
+	 * nothing) and the snapshot after which every commit up to it is this call's.
+	 */
+	size_t own_last, own_base;
 };
 
 /* The write transaction of a step (run by ns__retry). */
@@ -183,13 +254,19 @@ static int ns__pcommit_once(ns_store *s, void *arg)
 	struct ns__pcommit *a = arg;
 	ns__refset comp = { 0 }, done = { 0 };
 	MDB_txn *txn;
+	size_t fast = 0;
 	int rc, mrc;
 
 	if ((rc = ns__mdb(ns__txn(s, 0, &txn))) != 0)
 		return rc;
-	int dirty = ns__dirty_count(txn, s) > 0, same = mdb_txn_id(txn) == a->p->txnid + 1;
+	/*
+	 * This call's commits write fold results and clear dirty marks only, which
+	 * no fold reads: a fold from a snapshot only they followed is still valid.
+	 */
+	size_t w = mdb_txn_id(txn), base = a->own_last && w == a->own_last + 1 ? a->own_base : w - 1;
+	int dirty = ns__dirty_count(txn, s) > 0, same = a->p->txnid >= base;
 	for (size_t i = 0; i < a->p->n && rc == 0; i++)
-		rc = ns__pstore(txn, s, &a->p->jobs[i], &comp, &done, dirty, same, a->p->txnid);
+		rc = ns__pstore(txn, s, &a->p->jobs[i], &comp, &done, dirty, same, base, &fast);
 	free(comp.ref);
 	free(done.ref);
 	if (rc != 0) {
@@ -197,13 +274,21 @@ static int ns__pcommit_once(ns_store *s, void *arg)
 		return rc;
 	}
 	a->left = ns__dirty_count(txn, s);
-	if ((mrc = mdb_txn_commit(txn)) != 0)
+	if ((mrc = mdb_txn_commit(txn)) != 0) {
+		a->own_last = 0;
 		return ns__commit_error(s, mrc, a->d);
+	}
+	/* A fold stored unchecked cleared a dirty mark, so the commit took id w. */
+	a->own_last = fast > 0 ? w : 0;
+	a->own_base = base;
 	return 0;
 }
 
-/* Up to @p max pending refs, each once, with their components (in a read transaction). */
-static int ns__pjobs(ns_store *s, size_t max, struct ns__pstep *p)
+/*
+ * Up to @p max pending refs, each once, with their components (in a read
+ * transaction), leaving out the persons of @p prev (listed, not yet written).
+ */
+static int ns__pjobs(ns_store *s, size_t max, const struct ns__pstep *prev, struct ns__pstep *p)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
@@ -215,7 +300,7 @@ static int ns__pjobs(ns_store *s, size_t max, struct ns__pstep *p)
 	size_t pending = ns__dirty_count(txn, s);
 	p->txnid = mdb_txn_id(txn);
 	if (max > pending)
-		max = pending;
+		max = pending; /* @p prev's refs are left out from the first max: fewer may be found */
 	if ((p->jobs = malloc((max ? max : 1) * sizeof(*p->jobs))) == NULL) {
 		mdb_txn_abort(txn);
 		return NS_ENOMEM;
@@ -241,6 +326,8 @@ static int ns__pjobs(ns_store *s, size_t max, struct ns__pstep *p)
 		int dup = 0;
 		for (size_t i = 0; i < p->n && !dup; i++)
 			dup = ns__refset_has(&p->jobs[i].comp, j->ref);
+		for (size_t i = 0; prev && i < prev->n && !dup; i++)
+			dup = ns__refset_has(&prev->jobs[i].comp, j->ref);
 		if (dup) {
 			free(j->comp.ref);
 			continue;
@@ -265,38 +352,88 @@ static void ns__pjobs_free(struct ns__pstep *p)
 	free(p->jobs);
 }
 
+/* List a step of up to @p max persons after @p prev into @p p; @p p->n 0: none left. */
+static int ns__plist(ns_store *s, size_t max, const struct ns__pstep *prev, struct ns__pstep *p, ns_diag *d)
+{
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	p->s = s;
+	if (max == 0)
+		return 0;
+	if ((rc = ns__pjobs(s, max, prev, p)) != 0)
+		return ns_diag_set(d, rc, "store", "cannot list the pending folds: %s", ns_strerror(rc));
+	return 0;
+}
+
 int ns__fold_parallel(ns_store *s, size_t max, size_t *left, ns_diag *d)
 {
-	struct ns__pstep p = { s, NULL, 0, 0 };
-	struct ns__pcommit a = { &p, 0, d };
+	struct ns__pstep steps[2], *cur = &steps[0], *next = &steps[1];
+	struct ns__pcommit a = { NULL, 0, d, 0, 0 };
+	struct ns__ppool pool = { .nthreads = 0, .s = s };
 	unsigned nt = s->fold_threads;
 	pthread_t th[NS__FOLD_THREADS_MAX];
-	size_t started = 0;
+	size_t sub = max > NS__PSUB ? NS__PSUB : max, todo = max, done = 0;
 	int rc;
 
 	ns_diag_clear(d);
 	if (left)
 		*left = 0;
-	if ((rc = ns__pjobs(s, max, &p)) != 0) {
-		ns__pjobs_free(&p);
-		return ns_diag_set(d, rc, "store", "cannot list the pending folds: %s", ns_strerror(rc));
+	memset(next, 0, sizeof(*next));
+	if ((rc = ns__plist(s, sub, NULL, cur, d)) != 0)
+		goto out;
+	if (nt > cur->n && todo <= sub)
+		nt = (unsigned)cur->n;
+	pthread_mutex_init(&pool.mu, NULL);
+	pthread_cond_init(&pool.cv, NULL);
+	/*
+	 * This thread is one of the fold threads, but in a pipeline it mostly
+	 * writes, and waits for the disk: then nt others fold meanwhile.
+	 */
+	for (unsigned i = todo > sub ? 0 : 1; i < nt; i++)
+		if (pthread_create(&th[pool.nthreads], NULL, ns__pworker, &pool) == 0)
+			pool.nthreads++;
+	if (cur->n > 0) {
+		ns__ppost(&pool, cur);
+		ns__pfinish(&pool, cur);
 	}
-	if (nt > p.n)
-		nt = (unsigned)p.n;
-	/* This thread is one of the fold threads. */
-	for (unsigned i = 1; i < nt; i++)
-		if (pthread_create(&th[started], NULL, ns__pthread, &p) == 0)
-			started++;
-	if (p.n > 0)
-		ns__pworker(&p);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	rc = ns__retry(s, ns__pcommit_once, &a, d);
-	if (rc == 0) {
+	while (cur->n > 0) {
+		todo -= cur->n < todo ? cur->n : todo;
+		/* The next sub-step is folded while this one is written. */
+		if ((rc = ns__plist(s, todo < sub ? todo : sub, cur, next, d)) != 0)
+			break;
+		if (next->n > 0)
+			ns__ppost(&pool, next);
+		a.p = cur;
+		rc = ns__pcommit_once(s, &a);
+		if (next->n > 0)
+			ns__pfinish(&pool, next);
+		if (rc != 0) /* as ns__retry does */
+			ns__fcache_clear(s);
+		if (rc == NS_EMAPFULL) /* the map grows only while no fold thread reads */
+			rc = ns__retry(s, ns__pcommit_once, &a, d);
+		if (rc != 0)
+			break;
 		ns__warm_tail(s);
-		if (left)
-			*left = a.left;
+		done = 1;
+		ns__pjobs_free(cur);
+		struct ns__pstep *t = cur;
+		cur = next;
+		next = t;
+		memset(next, 0, sizeof(*next));
 	}
-	ns__pjobs_free(&p);
+	pthread_mutex_lock(&pool.mu);
+	pool.quit = 1;
+	pthread_cond_broadcast(&pool.cv);
+	pthread_mutex_unlock(&pool.mu);
+	for (unsigned i = 0; i < pool.nthreads; i++)
+		pthread_join(th[i], NULL);
+	pthread_cond_destroy(&pool.cv);
+	pthread_mutex_destroy(&pool.mu);
+	if (rc == 0 && done && left)
+		*left = a.left;
+out:
+	ns__pjobs_free(cur);
+	ns__pjobs_free(next);
 	return rc;
 }
