@@ -69,6 +69,14 @@ void ns_input_clear(ns_input *in);
 size_t ns_pb_value_size(ProtobufCType type);
 
 /**
+ * @brief 1 if a walker of the payload's fields leaves the non-repeated
+ * field @p f of message @p m out: a oneof member that is not the one set,
+ * or an optional scalar whose has_ flag is clear (optional strings and
+ * messages are told by their pointer); else 0.
+ */
+int ns_pb_field_skipped(const ProtobufCFieldDescriptor *f, const void *m);
+
+/**
  * @brief Payload fields as a JSON object (new reference), keys as in the
  * schema; defaults omitted. An empty object for NULL or a payload with no
  * body; NULL on allocation failure.

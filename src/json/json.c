@@ -75,6 +75,16 @@ static const ProtobufCFieldDescriptor *ns__body_field(uint32_t type)
 	return ns_catalogue_type(type) != NULL ? ns_catalogue_body(type) : NULL;
 }
 
+int ns_pb_field_skipped(const ProtobufCFieldDescriptor *f, const void *m)
+{
+	if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+	    *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+		return 1;
+	return f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+	       f->type != PROTOBUF_C_TYPE_MESSAGE &&
+	       !*(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset);
+}
+
 size_t ns_pb_value_size(ProtobufCType type)
 {
 	switch (type) {
@@ -588,12 +598,7 @@ static json_t *ns__to_object(const ProtobufCMessage *m)
 				}
 			}
 		} else {
-			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-			    *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
-				continue;
-			if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
-			    f->type != PROTOBUF_C_TYPE_MESSAGE &&
-			    !*(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset))
+			if (ns_pb_field_skipped(f, m))
 				continue;
 			if ((v = ns__value_json(f, member, &is_default)) == NULL)
 				goto fail;

@@ -316,12 +316,7 @@ static void ns__object(ns__ntext *t, const ProtobufCMessage *m)
 			}
 			ns__raw(t, "]", 1);
 		} else {
-			if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-			    *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
-				continue;
-			if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
-			    f->type != PROTOBUF_C_TYPE_MESSAGE &&
-			    !*(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset))
+			if (ns_pb_field_skipped(f, m))
 				continue;
 			ns__lit(t, first ? "\"" : ",\"");
 			ns__lit(t, f->name);
