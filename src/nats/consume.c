@@ -148,12 +148,7 @@ void *ns__nats_consumer(void *arg)
 	int fails = 0;
 
 	while (!n->stop) {
-		pthread_mutex_lock(&n->lock);
-		int up = n->st.connected;
-		if (!up)
-			ns__nats_wait(n, 200);
-		pthread_mutex_unlock(&n->lock);
-		if (!up)
+		if (!ns__nats_up(n))
 			continue;
 		if (sub == NULL && (sub = ns__subscribe(n, &fails)) == NULL) {
 			pthread_mutex_lock(&n->lock);

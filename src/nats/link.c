@@ -31,6 +31,16 @@ int64_t ns__nats_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int ns__nats_up(ns_nats *n)
+{
+	pthread_mutex_lock(&n->lock);
+	int up = n->st.connected;
+	if (!up)
+		ns__nats_wait(n, 200);
+	pthread_mutex_unlock(&n->lock);
+	return up;
+}
+
 void ns__nats_wait(ns_nats *n, int64_t ms)
 {
 	struct timespec ts;

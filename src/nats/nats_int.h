@@ -111,6 +111,8 @@ int ns__nats_envelope_to(ns__ntext *t, const ns_event *ev, int64_t published_at)
 void ns__nats_log(ns_nats *n, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Sleep up to @p ms on the condition (returns early when signalled or stopping). Called with lock held. */
 void ns__nats_wait(ns_nats *n, int64_t ms);
+/* 1 if the connection is up; else waits up to 200 ms for a change (lock not held) and returns 0. */
+int ns__nats_up(ns_nats *n);
 /* Milliseconds of a monotonic clock. */
 int64_t ns__nats_now_ms(void);
 

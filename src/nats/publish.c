@@ -870,12 +870,7 @@ void *ns__nats_publisher(void *arg)
 			ns__lag(n, &p.acked);
 			pthread_rwlock_unlock(&n->store_lock);
 		}
-		pthread_mutex_lock(&n->lock);
-		int up = n->st.connected;
-		if (!up)
-			ns__nats_wait(n, 200);
-		pthread_mutex_unlock(&n->lock);
-		if (!up)
+		if (!ns__nats_up(n))
 			continue;
 		if (!streams) {
 			if ((streams = ns__streams(&p) == 0) == 0) {
