@@ -175,6 +175,39 @@ static int ns__ids_put_sorted(MDB_txn *txn, ns_store *s, const uint8_t *buf, siz
 }
 
 /*
+ * Call @p fn with each newids entry (NS__NEWID bytes) whose key is at most
+ * @p upto, in key order; stop at the first nonzero it returns and return
+ * that. newids pages lie between the log pages written in the same
+ * commits, and each fault maps its neighbours too (fault-around): the
+ * mapping is dropped as the scan goes, or one pass maps half the store.
+ */
+static int ns__newids_scan(MDB_txn *txn, ns_store *s, uint64_t upto, int (*fn)(void *arg, const uint8_t *e),
+			   void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t scanned = 0;
+	int rc = 0, g;
+
+	if ((g = mdb_cursor_open(txn, s->newids, &c)) != 0)
+		return ns__mdb(g);
+	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8 || v.mv_size != NS__NEWID) {
+			rc = NS_ECORRUPT;
+			break;
+		}
+		if (++scanned % 8192 == 0)
+			ns_store_trim(s);
+		if (ns__get_be64(k.mv_data) > upto || (rc = fn(arg, v.mv_data)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && g != 0 && g != MDB_NOTFOUND)
+		rc = ns__mdb(g);
+	return rc;
+}
+
+/*
  * The spool of a pass. A step moves one partition (a range of id prefixes)
  * of the entries the pass covers, and those entries lie anywhere in newids,
  * which is in arrival order: finding them by scanning newids made a pass
@@ -267,6 +300,31 @@ static int ns__spool_flush(struct ns__idspool *sp, uint32_t p, const uint8_t *bu
 	return 0;
 }
 
+/* Entries being spooled: a write buffer of per entries for each partition from `from` on. */
+struct ns__bucketing {
+	struct ns__idspool *sp;
+	uint32_t parts, from, per;
+	uint32_t *fill; /* entries in each buffer */
+	uint8_t *buf;
+};
+
+static int ns__bucket_one(void *arg, const uint8_t *e)
+{
+	struct ns__bucketing *b = arg;
+	uint32_t p = ns__part_of((uint32_t)e[0] << 8 | e[1], b->parts);
+	uint8_t *at;
+
+	if (p < b->from)
+		return 0;
+	p -= b->from;
+	at = b->buf + (size_t)p * b->per * NS__NEWID;
+	memcpy(at + (size_t)b->fill[p] * NS__NEWID, e, NS__NEWID);
+	if (++b->fill[p] < b->per)
+		return 0;
+	b->fill[p] = 0;
+	return ns__spool_flush(b->sp, p, at, b->per);
+}
+
 /*
  * Spool the entries of newids up to @p upto whose partition is @p from or
  * later. Returns 0 (s->idspool set), or an error with no spool: NS_EIO if
@@ -276,12 +334,8 @@ static int ns__spool_build(MDB_txn *txn, ns_store *s, uint64_t upto, uint32_t pa
 {
 	struct ns__idspool *sp = calloc(1, sizeof(*sp));
 	uint32_t np = parts - from, per;
-	uint32_t *fill = NULL;
-	uint8_t *buf = NULL;
-	MDB_cursor *c = NULL;
-	MDB_val k, v;
-	size_t scanned = 0;
-	int rc = 0, g;
+	struct ns__bucketing b = { sp, parts, from, 0, NULL, NULL };
+	int rc = 0;
 
 	ns__idspool_free(s);
 	if (sp == NULL)
@@ -290,51 +344,21 @@ static int ns__spool_build(MDB_txn *txn, ns_store *s, uint64_t upto, uint32_t pa
 	sp->parts = parts;
 	sp->from = sp->next = from;
 	per = NS__SPOOL_BUFFERS / NS__NEWID / np;
-	per = per < 16 ? 16 : per > 4096 ? 4096 : per;
+	b.per = per = per < 16 ? 16 : per > 4096 ? 4096 : per;
 	sp->fd = open(s->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (sp->fd < 0) {
 		free(sp);
 		return NS_EIO;
 	}
-	if ((sp->part = calloc(np, sizeof(*sp->part))) == NULL || (fill = calloc(np, sizeof(*fill))) == NULL ||
-	    (buf = malloc((size_t)np * per * NS__NEWID)) == NULL) {
+	if ((sp->part = calloc(np, sizeof(*sp->part))) == NULL || (b.fill = calloc(np, sizeof(*b.fill))) == NULL ||
+	    (b.buf = malloc((size_t)np * per * NS__NEWID)) == NULL)
 		rc = NS_ENOMEM;
-		goto out;
-	}
-	if ((rc = ns__mdb(mdb_cursor_open(txn, s->newids, &c))) != 0)
-		goto out;
-	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size != NS__NEWID) {
-			rc = NS_ECORRUPT;
-			goto out;
-		}
-		if (++scanned % 8192 == 0)
-			ns_store_trim(s); /* as the scanning step does: newids pages lie among the log's */
-		if (ns__get_be64(k.mv_data) > upto)
-			break;
-		const uint8_t *e = v.mv_data;
-		uint32_t p = ns__part_of((uint32_t)e[0] << 8 | e[1], parts);
-		if (p < from)
-			continue;
-		p -= from;
-		memcpy(buf + ((size_t)p * per + fill[p]) * NS__NEWID, e, NS__NEWID);
-		if (++fill[p] == per) {
-			if ((rc = ns__spool_flush(sp, p, buf + (size_t)p * per * NS__NEWID, per)) != 0)
-				goto out;
-			fill[p] = 0;
-		}
-	}
-	if (g != 0 && g != MDB_NOTFOUND) {
-		rc = ns__mdb(g);
-		goto out;
-	}
+	if (rc == 0)
+		rc = ns__newids_scan(txn, s, upto, ns__bucket_one, &b);
 	for (uint32_t p = 0; p < np && rc == 0; p++)
-		rc = ns__spool_flush(sp, p, buf + (size_t)p * per * NS__NEWID, fill[p]);
-out:
-	if (c)
-		mdb_cursor_close(c);
-	free(buf);
-	free(fill);
+		rc = ns__spool_flush(sp, p, b.buf + (size_t)p * per * NS__NEWID, b.fill[p]);
+	free(b.buf);
+	free(b.fill);
 	s->idspool = sp;
 	if (rc != 0)
 		ns__idspool_free(s);
@@ -394,6 +418,32 @@ static int ns__spooled(MDB_txn *txn, ns_store *s, uint64_t upto, uint32_t parts,
 	return 0;
 }
 
+/* The entries of one partition (id prefixes lo to hi), gathered by a scan. */
+struct ns__gather {
+	uint32_t lo, hi;
+	uint8_t *buf;
+	size_t n, cap;
+};
+
+static int ns__gather_one(void *arg, const uint8_t *e)
+{
+	struct ns__gather *gt = arg;
+	uint32_t prefix = (uint32_t)e[0] << 8 | e[1];
+
+	if (prefix < gt->lo || prefix >= gt->hi)
+		return 0;
+	if (gt->n == gt->cap) {
+		size_t ncap = gt->cap ? gt->cap * 2 : 1024;
+		uint8_t *nb = realloc(gt->buf, ncap * NS__NEWID);
+		if (nb == NULL)
+			return NS_ENOMEM;
+		gt->buf = nb;
+		gt->cap = ncap;
+	}
+	memcpy(gt->buf + gt->n++ * NS__NEWID, e, NS__NEWID);
+	return 0;
+}
+
 /*
  * One step of a pass that moves newids into ids. A pass covers the entries
  * present when it began (keys up to `upto`), in `parts` partitions by the
@@ -407,7 +457,7 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 	MDB_val mk = { sizeof(passkey) - 1, (void *)passkey }, mv, k, v;
 	MDB_cursor *c = NULL;
 	uint8_t state[16], *buf = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	uint64_t upto;
 	uint32_t parts, part;
 	int rc, g;
@@ -434,51 +484,17 @@ static int ns__index_step(MDB_txn *txn, ns_store *s, size_t max)
 		return rc == 0 ? NS_ECORRUPT : ns__mdb(rc);
 	}
 	uint32_t lo = (uint32_t)((uint64_t)part * 65536 / parts), hi = (uint32_t)((uint64_t)(part + 1) * 65536 / parts);
-	size_t scanned = 0;
 	if ((rc = ns__spooled(txn, s, upto, parts, part, &buf, &n)) < 0)
 		return rc;
-	if (rc == 0)
-		goto sorted;
-	/* No spool: this partition's entries from a scan of newids. */
-	if ((rc = mdb_cursor_open(txn, s->newids, &c)) != 0)
-		return ns__mdb(rc);
-	for (g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 8 || v.mv_size != NS__NEWID) {
-			rc = NS_ECORRUPT;
+	if (rc == 1) {
+		/* No spool: this partition's entries from a scan of newids. */
+		struct ns__gather gt = { lo, hi, NULL, 0, 0 };
+		rc = ns__newids_scan(txn, s, upto, ns__gather_one, &gt);
+		buf = gt.buf;
+		n = gt.n;
+		if (rc != 0)
 			goto out;
-		}
-		/*
-		 * newids pages lie between the log pages written in the same
-		 * commits, and each fault maps its neighbours too (fault-around):
-		 * unmap as the scan goes, or one pass maps half the store.
-		 */
-		if (++scanned % 8192 == 0)
-			ns_store_trim(s);
-		if (ns__get_be64(k.mv_data) > upto)
-			break;
-		const uint8_t *e = v.mv_data;
-		uint32_t prefix = (uint32_t)e[0] << 8 | e[1];
-		if (prefix < lo || prefix >= hi)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 1024;
-			uint8_t *nb = realloc(buf, ncap * NS__NEWID);
-			if (nb == NULL) {
-				rc = NS_ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		memcpy(buf + n++ * NS__NEWID, e, NS__NEWID);
 	}
-	if (g != 0 && g != MDB_NOTFOUND) {
-		rc = ns__mdb(g);
-		goto out;
-	}
-	mdb_cursor_close(c);
-	c = NULL;
-sorted:
 	if (n > 1)
 		qsort(buf, n, NS__NEWID, ns__newid_cmp);
 	if ((rc = ns__ids_put_sorted(txn, s, buf, n)) != 0)
