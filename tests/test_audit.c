@@ -343,6 +343,20 @@ static void test_formats(void)
 	free(j);
 }
 
+/* Seconds for @p seq submissions of @p e made one at a time, each waited for. */
+static double one_at_a_time(ns_audit *a, uv_loop_t *loop, const ns_audit_entry *e, done_count *dc, int seq)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < seq; i++) {
+		ns_audit_submit(a, loop, e, 1, on_done, dc);
+		uv_run(loop, UV_RUN_DEFAULT);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
 /*
  * Throughput and latency (printed; the figures go in the report, the checks only keep them sane).
  */
@@ -371,26 +385,14 @@ static void test_throughput(void)
 	printf("audit: %d single-entry submissions in %.3f s: %.0f entries/s in %llu batches\n", N, s, N / s,
 	       (unsigned long long)st.batches);
 	/* One request at a time: the added latency is one synced commit. */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < SEQ; i++) {
-		ns_audit_submit(a, &loop, &e, 1, on_done, &dc);
-		uv_run(&loop, UV_RUN_DEFAULT);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	s = one_at_a_time(a, &loop, &e, &dc, SEQ);
 	CHECK_INT(dc.ok, N + SEQ);
 	printf("audit: one submission at a time: %.2f ms each\n", 1000 * s / SEQ);
 	close_audit(a, &loop);
 	/* The same with fsync deferred (audit_sync = 1): a write, no fsync, per submission. */
 	ns_audit_opts o = { .sync_ms = 1000 };
 	CHECK_INT(ns_audit_open(&a, tmp_dir, &o, NULL), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < SEQ; i++) {
-		ns_audit_submit(a, &loop, &e, 1, on_done, &dc);
-		uv_run(&loop, UV_RUN_DEFAULT);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	s = one_at_a_time(a, &loop, &e, &dc, SEQ);
 	CHECK_INT(dc.ok, N + 2 * SEQ);
 	printf("audit: one submission at a time, fsync deferred: %.3f ms each\n", 1000 * s / SEQ);
 	close_audit(a, &loop);
