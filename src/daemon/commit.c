@@ -234,7 +234,9 @@ static void ns__deferred_done(ns__commit_job *j)
 	const char *what = j->kind == NS__JOB_INDEX ? "id index" : "folds";
 
 	if (j->rc != 0) {
-		ns_log(NS_LOG_ERROR, "deferred %s failed, nothing written: %s: %s (will retry)", what,
+		/* A fold call commits in batches (foldpar.c): the batches before the failed one stay. */
+		ns_log(NS_LOG_ERROR, "deferred %s failed, %s: %s: %s (will retry)", what,
+		       j->kind == NS__JOB_INDEX ? "nothing written" : "the failed batch not written",
 		       ns_strerror(j->rc), j->diag.msg);
 	} else {
 		if (j->left == 0)
